@@ -13,7 +13,7 @@
 
 struct _ob_crypto_t {
     secp256k1_context *secp;
-    EVP_MD *sha256;  /* fetched once: a fetch per hash costs a lock and a lookup */
+    EVP_MD *sha256; /* fetched once: a fetch per hash costs a lock and a lookup */
     EVP_MD_CTX *md; /* reused for every hash */
 };
 
@@ -146,8 +146,8 @@ void ob_keypair_wipe(ob_keypair_t *pair)
     OPENSSL_cleanse(pair, sizeof *pair);
 }
 
-int ob_schnorr_sign(ob_crypto_t *self, const ob_keypair_t *pair, const uint8_t *msg,
-                    size_t msg_len, const uint8_t *aux, uint8_t signature[64])
+int ob_schnorr_sign(ob_crypto_t *self, const ob_keypair_t *pair, const uint8_t *msg, size_t msg_len,
+                    const uint8_t *aux, uint8_t signature[64])
 {
     uint8_t fresh[OB_AUX_LEN];
     if (!aux) {

@@ -69,8 +69,8 @@ void ob_keypair_wipe(ob_keypair_t *pair);
 
 /* BIP340 sign of `msg`. `aux` is the auxiliary randomness; NULL draws 32
    fresh bytes, which is what production wants. Returns 0 or -1. */
-int ob_schnorr_sign(ob_crypto_t *self, const ob_keypair_t *pair, const uint8_t *msg,
-                    size_t msg_len, const uint8_t *aux, uint8_t signature[64]);
+int ob_schnorr_sign(ob_crypto_t *self, const ob_keypair_t *pair, const uint8_t *msg, size_t msg_len,
+                    const uint8_t *aux, uint8_t signature[64]);
 
 bool ob_schnorr_verify(ob_crypto_t *self, const ob_pubkey_t *pub, const uint8_t *msg,
                        size_t msg_len, const uint8_t signature[64]);

@@ -44,8 +44,7 @@ static int s_fsync_parent(const char *path)
     return rc;
 }
 
-int ob_keyfile_write(ob_crypto_t *crypto, const char *path, const ob_keypair_t *pair,
-                     ob_why_t *why)
+int ob_keyfile_write(ob_crypto_t *crypto, const char *path, const ob_keypair_t *pair, ob_why_t *why)
 {
     /* Written whole under a temporary name, then linked into place: link()
        refuses an existing target, so no key is ever overwritten, and the

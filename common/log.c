@@ -48,9 +48,10 @@ void ob_log(ob_log_level_t level, const char *fmt, ...)
 
     /* One buffer and one write, so lines from threads do not interleave. */
     char line[1024];
-    int len = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
-                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                       tm.tm_sec, now.tv_nsec / 1000000, s_ident, s_level_names[level]);
+    int len = snprintf(line, sizeof line,
+                       "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       now.tv_nsec / 1000000, s_ident, s_level_names[level]);
     va_list args;
     va_start(args, fmt);
     if (len >= 0 && (size_t)len < sizeof line)

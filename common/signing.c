@@ -27,8 +27,8 @@ int ob_namespace_init(ob_namespace_t *self, ob_crypto_t *crypto, const void *byt
     return 0;
 }
 
-void ob_chunk_signing_digest(ob_crypto_t *crypto, const ob_namespace_t *ns,
-                             const ob_chunk_t *chunk, uint8_t digest[32])
+void ob_chunk_signing_digest(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_chunk_t *chunk,
+                             uint8_t digest[32])
 {
     uint8_t m[OB_CHUNK_LEN];
     size_t len = 0;
@@ -69,8 +69,7 @@ bool ob_chunk_signature_valid(ob_crypto_t *crypto, const ob_namespace_t *ns,
 }
 
 int ob_ack_sign(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_keypair_t *validator,
-                const ob_chunk_t *chunk, uint64_t epoch, const uint8_t *aux,
-                uint8_t signature[64])
+                const ob_chunk_t *chunk, uint64_t epoch, const uint8_t *aux, uint8_t signature[64])
 {
     uint8_t digest[32];
     ob_ack_signing_digest(crypto, ns, chunk, epoch, digest);

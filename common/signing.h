@@ -27,8 +27,8 @@ int ob_namespace_init(ob_namespace_t *self, ob_crypto_t *crypto, const void *byt
                       ob_why_t *why);
 
 /* The 32 bytes a sequencer signs for `chunk`. */
-void ob_chunk_signing_digest(ob_crypto_t *crypto, const ob_namespace_t *ns,
-                             const ob_chunk_t *chunk, uint8_t digest[32]);
+void ob_chunk_signing_digest(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_chunk_t *chunk,
+                             uint8_t digest[32]);
 /* The 32 bytes a validator signs to ack `chunk` in `epoch`. */
 void ob_ack_signing_digest(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_chunk_t *chunk,
                            uint64_t epoch, uint8_t digest[32]);
@@ -41,8 +41,7 @@ bool ob_chunk_signature_valid(ob_crypto_t *crypto, const ob_namespace_t *ns,
                               const uint8_t signature[64]);
 
 int ob_ack_sign(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_keypair_t *validator,
-                const ob_chunk_t *chunk, uint64_t epoch, const uint8_t *aux,
-                uint8_t signature[64]);
+                const ob_chunk_t *chunk, uint64_t epoch, const uint8_t *aux, uint8_t signature[64]);
 bool ob_ack_signature_valid(ob_crypto_t *crypto, const ob_namespace_t *ns,
                             const ob_pubkey_t *validator, const ob_chunk_t *chunk, uint64_t epoch,
                             const uint8_t signature[64]);

@@ -13,9 +13,8 @@ ob_chunk_t ob_node_parent_chunk(const ob_node_t *node)
     return parent;
 }
 
-ob_error_t ob_node_verify(ob_crypto_t *crypto, const ob_namespace_t *ns,
-                          const ob_epochs_t *epochs, const ob_pubkey_t *sequencer,
-                          const ob_node_t *node)
+ob_error_t ob_node_verify(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_epochs_t *epochs,
+                          const ob_pubkey_t *sequencer, const ob_node_t *node)
 {
     ob_pubkey_t parsed;
     if (!sequencer) {
@@ -52,8 +51,8 @@ ob_error_t ob_ack_verify(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob
     return OB_OK;
 }
 
-ob_error_t ob_lock_verify(ob_crypto_t *crypto, const ob_namespace_t *ns,
-                          const ob_epochs_t *epochs, const ob_lock_t *lock)
+ob_error_t ob_lock_verify(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_epochs_t *epochs,
+                          const ob_lock_t *lock)
 {
     const ob_keyset_t *validators = ob_epochs_validators(epochs, lock->epoch);
     if (!validators)

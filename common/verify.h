@@ -19,9 +19,8 @@ ob_chunk_t ob_node_parent_chunk(const ob_node_t *node);
    exempt from epoch bounds, §3). `sequencer` is the parsed key of
    node->chunk.sequencer, or NULL to parse it here.
    Errors: bad_signature, unknown_epoch, and those of ob_cert_verify. */
-ob_error_t ob_node_verify(ob_crypto_t *crypto, const ob_namespace_t *ns,
-                          const ob_epochs_t *epochs, const ob_pubkey_t *sequencer,
-                          const ob_node_t *node);
+ob_error_t ob_node_verify(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_epochs_t *epochs,
+                          const ob_pubkey_t *sequencer, const ob_node_t *node);
 
 /* Errors: unknown_epoch, unknown_validator (index not in the epoch),
    bad_signature. */
@@ -29,8 +28,8 @@ ob_error_t ob_ack_verify(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob
                          const ob_ack_t *ack);
 
 /* Errors: unknown_epoch, and those of ob_cert_verify. */
-ob_error_t ob_lock_verify(ob_crypto_t *crypto, const ob_namespace_t *ns,
-                          const ob_epochs_t *epochs, const ob_lock_t *lock);
+ob_error_t ob_lock_verify(ob_crypto_t *crypto, const ob_namespace_t *ns, const ob_epochs_t *epochs,
+                          const ob_lock_t *lock);
 
 /* SHA-256(payload) against the chunk's digest. Error: payload_mismatch. */
 ob_error_t ob_payload_verify(ob_crypto_t *crypto, const ob_chunk_t *chunk, const uint8_t *payload,

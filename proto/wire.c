@@ -246,8 +246,7 @@ ob_error_t ob_chunk_decode(ob_chunk_t *out, const uint8_t *data, size_t len)
     return s_finish(&r);
 }
 
-ob_error_t ob_cert_decode(ob_cert_t *out, const uint8_t *data, size_t len,
-                          uint16_t validator_count)
+ob_error_t ob_cert_decode(ob_cert_t *out, const uint8_t *data, size_t len, uint16_t validator_count)
 {
     s_reader_t r = {data, len};
     ob_error_t rc = s_take_cert(&r, out, validator_count);

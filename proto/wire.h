@@ -18,13 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OB_KEY_LEN        32
-#define OB_DIGEST_LEN     32
-#define OB_SIGNATURE_LEN  64
-#define OB_CHUNK_LEN      72  /* sequencer ‖ height ‖ payload digest */
-#define OB_CERT_ENTRY_LEN 66  /* index(u16) ‖ signature */
-#define OB_ACK_LEN        146 /* Chunk ‖ epoch ‖ index ‖ signature */
-#define OB_PROPOSAL_LEN   136 /* Chunk ‖ signature */
+#define OB_KEY_LEN          32
+#define OB_DIGEST_LEN       32
+#define OB_SIGNATURE_LEN    64
+#define OB_CHUNK_LEN        72  /* sequencer ‖ height ‖ payload digest */
+#define OB_CERT_ENTRY_LEN   66  /* index(u16) ‖ signature */
+#define OB_ACK_LEN          146 /* Chunk ‖ epoch ‖ index ‖ signature */
+#define OB_PROPOSAL_LEN     136 /* Chunk ‖ signature */
 #define OB_GENESIS_NODE_LEN (OB_CHUNK_LEN + OB_SIGNATURE_LEN + 1)
 
 /* A certificate's count is a u16, so no epoch can name more validators. */
