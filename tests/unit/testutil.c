@@ -1,0 +1,109 @@
+#include "testutil.h"
+
+#include "hex.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t tu_hex(const char *hex, uint8_t *out, size_t cap)
+{
+    long len = ob_hex_decode(hex, strlen(hex), out, cap);
+    assert_true(len >= 0);
+    return (size_t)len;
+}
+
+uint8_t *tu_hex_alloc(const char *hex, size_t *len)
+{
+    size_t cap = strlen(hex) / 2 + 1;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    *len = tu_hex(hex, buf, cap);
+    return buf;
+}
+
+ob_keyset_t *tu_keyset(ob_crypto_t *crypto, const char *const *hex_keys, size_t count)
+{
+    uint8_t(*keys)[32] = calloc(count, 32);
+    assert_non_null(keys);
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal(tu_hex(hex_keys[i], keys[i], 32), 32);
+    ob_why_t why;
+    ob_keyset_t *set = ob_keyset_new(crypto, (const uint8_t(*)[32])keys, count, &why);
+    free(keys);
+    assert_non_null(set);
+    return set;
+}
+
+tu_world_t *tu_world_new(int with_epoch_8)
+{
+    tu_world_t *self = calloc(1, sizeof *self);
+    assert_non_null(self);
+    self->crypto = ob_crypto_new();
+    assert_non_null(self->crypto);
+    assert_int_equal(ob_namespace_init(&self->ns, self->crypto, tv_namespace,
+                                       strlen(tv_namespace), NULL),
+                     0);
+    assert_int_equal(tv_validator_count, 4);
+    for (size_t i = 0; i < tv_validator_count; i++) {
+        uint8_t secret[32];
+        tu_hex(tv_validators[i].secret_key, secret, sizeof secret);
+        assert_int_equal(ob_keypair_from_secret(self->crypto, secret, &self->keys[i]), 0);
+    }
+    self->epochs = ob_epochs_new();
+    assert_non_null(self->epochs);
+    for (size_t e = 0; e < tv_epoch_count; e++) {
+        const tv_epoch_t *te = &tv_epochs[e];
+        for (int copy = 0; copy < (with_epoch_8 ? 2 : 1); copy++) {
+            ob_keyset_t *validators = tu_keyset(self->crypto, te->validators, te->validator_count);
+            ob_keyset_t *sequencers = tu_keyset(self->crypto, te->sequencers, te->sequencer_count);
+            assert_int_equal(ob_epochs_add(self->epochs, te->epoch + (uint64_t)copy, &validators,
+                                           &sequencers, NULL),
+                             0);
+        }
+    }
+    self->lookup = ob_epochs_lookup(self->epochs);
+    return self;
+}
+
+void tu_world_destroy(tu_world_t **self_p)
+{
+    tu_world_t *self = *self_p;
+    if (!self)
+        return;
+    ob_epochs_destroy(&self->epochs);
+    ob_crypto_destroy(&self->crypto);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t tu_rng_next(tu_rng_t *rng)
+{
+    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void tu_rng_fill(tu_rng_t *rng, void *out, size_t len)
+{
+    uint8_t *p = out;
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)tu_rng_next(rng);
+}
+
+uint64_t tu_rng_below(tu_rng_t *rng, uint64_t bound)
+{
+    return bound ? tu_rng_next(rng) % bound : 0;
+}
+
+static bool s_fixed_size(const void *ctx, uint64_t epoch, uint16_t *validator_count)
+{
+    (void)epoch;
+    *validator_count = *(const uint16_t *)ctx;
+    return true;
+}
+
+ob_epoch_lookup_t tu_lookup_fixed(const uint16_t *validator_count)
+{
+    return (ob_epoch_lookup_t){s_fixed_size, validator_count};
+}
