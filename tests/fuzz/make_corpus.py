@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the libFuzzer targets from the conformance
+vectors (tests/vectors/obcast-vectors.json) into tests/fuzz/corpus/<target>/.
+
+Each seed is one file named after what it is. The valid encodings of each
+type, the `invalid` and `unverifiable` entries of that type, and the items
+embedded in others (a node's certificate, a peer message's body) all seed
+the matching target. Peer message seeds use the frame layout of
+fuzz_peer_message.c:
+
+    selector(u8) = frame count - 1 ‖ (count-1) × length(u16 BE) ‖ frames
+
+Usage: make_corpus.py [--check]   (--check: compare, write nothing)
+"""
+import hashlib
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VECTORS = os.path.join(HERE, '..', 'vectors', 'obcast-vectors.json')
+CORPUS = os.path.join(HERE, 'corpus')
+
+TARGETS = ['chunk', 'certificate', 'node', 'ack', 'lock', 'proposal', 'peer_message']
+
+CHUNK_LEN = 72
+SIG_LEN = 64
+GENESIS_NODE_LEN = CHUNK_LEN + SIG_LEN + 1
+PARENT_CERT_AT = GENESIS_NODE_LEN + 32 + 8  # digest ‖ epoch, then the certificate
+LOCK_CERT_AT = CHUNK_LEN + 8
+
+
+def slug(text):
+    s = re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')
+    return s[:48].rstrip('-')
+
+
+def peer_frames(frames):
+    """The fuzzer's single input for a multipart message."""
+    if not 1 <= len(frames) <= 3:
+        raise ValueError('1 to 3 frames')
+    out = bytearray([len(frames) - 1])
+    for f in frames[:-1]:
+        if len(f) > 0xFFFF:
+            raise ValueError('frame too long for the seed layout')
+        out += len(f).to_bytes(2, 'big')
+    for f in frames:
+        out += f
+    return bytes(out)
+
+
+def build(v):
+    seeds = {t: {} for t in TARGETS}
+
+    def add(target, name, data):
+        if data in seeds[target].values():
+            return
+        if name in seeds[target]:
+            name += '-' + hashlib.sha1(data).hexdigest()[:8]
+        seeds[target][name] = data
+
+    h = bytes.fromhex
+
+    for c in v['chunks']:
+        add('chunk', 'valid-chunk-h%d' % c['height'], h(c['encoding']))
+        add('proposal', 'valid-proposal-h%d' % c['height'], h(c['encoding']) + h(c['signature']))
+
+    for a in v['acks']:
+        add('ack', 'valid-ack-h%d-e%d-v%d' % (a['chunk_height'], a['epoch'], a['signer']),
+            h(a['encoding']))
+
+    cert = v['certificate']
+    add('certificate', 'valid-cert-h%d-e%d' % (cert['chunk_height'], cert['epoch']),
+        h(cert['encoding']))
+
+    for n in v['nodes']:
+        enc = h(n['encoding'])
+        add('node', 'valid-node-h%d' % n['height'], enc)
+        if n['height'] > 0:
+            add('certificate', 'valid-cert-of-node-h%d' % n['height'], enc[PARENT_CERT_AT:])
+
+    lock = v['lock']
+    add('lock', 'valid-lock-h%d-e%d' % (lock['chunk_height'], lock['epoch']), h(lock['encoding']))
+    add('certificate', 'valid-cert-of-lock', h(lock['encoding'])[LOCK_CERT_AT:])
+
+    for kind in ('invalid', 'unverifiable'):
+        for e in v[kind]:
+            enc = h(e['encoding'])
+            name = '%s-%s-%s' % (kind, e['error'], slug(e['why']))
+            t = e['type']
+            if t == 'certificate':
+                add('certificate', name, enc)
+            elif t in ('node', 'node_with_payload'):
+                add('node', name, enc)
+                if t == 'node_with_payload':
+                    add('peer_message', name,
+                        peer_frames([bytes([1, 1]) + enc, h(e['payload_hex'])]))
+            elif t == 'ack':
+                add('ack', name, enc)
+            elif t == 'lock':
+                add('lock', name, enc)
+                if len(enc) >= LOCK_CERT_AT:
+                    add('certificate', name, enc[LOCK_CERT_AT:])
+            elif t == 'peer_message':
+                add('peer_message', name, peer_frames([enc]))
+            else:
+                raise ValueError('vector of unknown type %r' % t)
+
+    for m in v['peer_messages']:
+        frames = [h(f) for f in m['frames']]
+        add('peer_message', 'valid-' + slug(m['what']), peer_frames(frames))
+        if frames[0][:1] == b'\x01':
+            add('node', 'valid-body-of-' + slug(m['what']), frames[0][2:])
+        elif frames[0][:1] == b'\x02':
+            add('ack', 'valid-body-of-' + slug(m['what']), frames[0][2:])
+
+    # The certificate target also reads a validator count from the first
+    # two bytes: seed that mode with n = 4, the vectors' epoch size.
+    for name, data in list(seeds['certificate'].items()):
+        if name.startswith('valid-'):
+            add('certificate', 'n4-' + name, b'\x00\x04' + data)
+
+    return seeds
+
+
+def main():
+    check = sys.argv[1:] == ['--check']
+    if sys.argv[1:] and not check:
+        sys.exit(__doc__)
+    with open(VECTORS) as f:
+        seeds = build(json.load(f))
+    differ = False
+    for target, files in seeds.items():
+        d = os.path.join(CORPUS, target)
+        have = {}
+        if os.path.isdir(d):
+            for name in os.listdir(d):
+                with open(os.path.join(d, name), 'rb') as f:
+                    have[name] = f.read()
+        if have == files:
+            continue
+        differ = True
+        if check:
+            print('corpus/%s differs from the vectors' % target, file=sys.stderr)
+            continue
+        os.makedirs(d, exist_ok=True)
+        for name in have:
+            if name not in files:
+                os.remove(os.path.join(d, name))
+        for name, data in files.items():
+            with open(os.path.join(d, name), 'wb') as f:
+                f.write(data)
+        print('corpus/%s: %d seeds' % (target, len(files)))
+    if check and differ:
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
