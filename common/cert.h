@@ -10,7 +10,7 @@
 #include "../proto/wire.h"
 
 /* Bytes a certificate of `count` signers needs in an assembly buffer. */
-#define OB_CERT_ENTRIES_LEN(count) ((size_t)(count)*OB_CERT_ENTRY_LEN)
+#define OB_CERT_ENTRIES_LEN(count) (OB_CERT_ENTRY_LEN * (size_t)(count))
 
 /* Assembles a certificate from `count` acks, which must all be for one
    chunk and one epoch and come from distinct validators of an epoch of

@@ -103,9 +103,8 @@ static void test_valid_vectors_verify(void **state)
     assert_int_equal(ob_cert_decode(&cert, bytes, len, 4), OB_OK);
     ob_chunk_t chunk;
     s_vector_chunk(0, &chunk);
-    assert_int_equal(ob_cert_verify(s_world->crypto, &s_world->ns, s_validators(), &chunk, 7,
-                                    &cert),
-                     OB_OK);
+    assert_int_equal(
+        ob_cert_verify(s_world->crypto, &s_world->ns, s_validators(), &chunk, 7, &cert), OB_OK);
     free(bytes);
 }
 
@@ -355,17 +354,16 @@ static void s_mutate_everywhere(const char *type, const char *hex, const char *p
     for (size_t at = 0; at < len; at++) {
         for (size_t m = 0; m < sizeof masks; m++) {
             bytes[at] ^= masks[m];
-            ob_error_t rc = s_check(type, bytes, len, (const uint8_t *)payload,
-                                    payload ? strlen(payload) : 0);
+            ob_error_t rc =
+                s_check(type, bytes, len, (const uint8_t *)payload, payload ? strlen(payload) : 0);
             if (rc == OB_OK)
                 fail_msg("%s with byte %zu ^ 0x%02x still verifies", type, at, masks[m]);
             counts[rc]++;
             bytes[at] ^= masks[m];
         }
     }
-    assert_int_equal(s_check(type, bytes, len, (const uint8_t *)payload,
-                             payload ? strlen(payload) : 0),
-                     OB_OK);
+    assert_int_equal(
+        s_check(type, bytes, len, (const uint8_t *)payload, payload ? strlen(payload) : 0), OB_OK);
     print_message("# %s: %zu mutations rejected:", type, len * sizeof masks);
     for (int e = 1; e < OB_ERROR_COUNT; e++)
         if (counts[e])

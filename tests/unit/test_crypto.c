@@ -70,8 +70,8 @@ static void test_bip340_verify_all_rows(void **state)
         bool valid = ob_pubkey_parse(crypto, key, &pub) == 0 &&
                      ob_schnorr_verify(crypto, &pub, msg, msg_len, sig);
         if (valid != row->valid)
-            fail_msg("BIP340 row %d (%s): verify gave %d, want %d", row->index, row->comment,
-                     valid, row->valid);
+            fail_msg("BIP340 row %d (%s): verify gave %d, want %d", row->index, row->comment, valid,
+                     row->valid);
         invalid_rows += !row->valid;
     }
     assert_true(invalid_rows > 0); /* the set tests rejections too */

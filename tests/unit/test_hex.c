@@ -29,11 +29,11 @@ static void test_hex_rejects(void **state)
 {
     (void)state;
     uint8_t out[4];
-    assert_int_equal(ob_hex_decode("abc", 3, out, sizeof out), -1);        /* odd */
-    assert_int_equal(ob_hex_decode("0g", 2, out, sizeof out), -1);         /* not hex */
-    assert_int_equal(ob_hex_decode(" 0", 2, out, sizeof out), -1);         /* space */
-    assert_int_equal(ob_hex_decode("0011223344", 10, out, 4), -1);         /* too long */
-    assert_int_equal(ob_hex_decode("AbCd", 4, out, sizeof out), 2);        /* either case */
+    assert_int_equal(ob_hex_decode("abc", 3, out, sizeof out), -1); /* odd */
+    assert_int_equal(ob_hex_decode("0g", 2, out, sizeof out), -1);  /* not hex */
+    assert_int_equal(ob_hex_decode(" 0", 2, out, sizeof out), -1);  /* space */
+    assert_int_equal(ob_hex_decode("0011223344", 10, out, 4), -1);  /* too long */
+    assert_int_equal(ob_hex_decode("AbCd", 4, out, sizeof out), 2); /* either case */
     assert_int_equal(out[0], 0xab);
     assert_int_equal(out[1], 0xcd);
     assert_int_equal(ob_hex_decode("", 0, out, 0), 0);

@@ -21,9 +21,13 @@ typedef struct {
 static int s_setup(void **state)
 {
     s_fixture_t *fx = calloc(1, sizeof *fx);
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/obcast-keyfile-XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (!fx)
         return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/obcast-keyfile-XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
     snprintf(fx->path, sizeof fx->path, "%s/node.key", fx->dir);
     fx->crypto = ob_crypto_new();
     *state = fx;
@@ -101,8 +105,9 @@ static void test_vector_key_round_trip(void **state)
     /* Without the final newline, and in upper case, it still loads. */
     char upper[80];
     for (size_t i = 0; i < 64; i++)
-        upper[i] = (char)(tv_validators[2].secret_key[i] >= 'a' ? tv_validators[2].secret_key[i] - 32
-                                                                : tv_validators[2].secret_key[i]);
+        upper[i] =
+            (char)(tv_validators[2].secret_key[i] >= 'a' ? tv_validators[2].secret_key[i] - 32
+                                                         : tv_validators[2].secret_key[i]);
     upper[64] = '\0';
     s_write_raw(fx->path, upper, 0600);
     assert_int_equal(ob_keyfile_load(fx->crypto, fx->path, &loaded, NULL), 0);

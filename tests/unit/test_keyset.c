@@ -9,9 +9,17 @@ static void test_quorum_arithmetic(void **state)
 {
     (void)state;
     /* n, f, q as SPEC §1 defines them. */
-    const uint16_t table[][3] = {{1, 0, 1},  {2, 0, 2},  {3, 0, 3},    {4, 1, 3},
-                                 {5, 1, 4},  {6, 1, 5},  {7, 2, 5},    {10, 3, 7},
-                                 {13, 4, 9}, {100, 33, 67}, {65535, 21844, 43691}};
+    const uint16_t table[][3] = {{1, 0, 1},
+                                 {2, 0, 2},
+                                 {3, 0, 3},
+                                 {4, 1, 3},
+                                 {5, 1, 4},
+                                 {6, 1, 5},
+                                 {7, 2, 5},
+                                 {10, 3, 7},
+                                 {13, 4, 9},
+                                 {100, 33, 67},
+                                 {65535, 21844, 43691}};
     for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
         assert_int_equal(ob_max_faults(table[i][0]), table[i][1]);
         assert_int_equal(ob_quorum(table[i][0]), table[i][2]);
@@ -70,8 +78,7 @@ static void test_large_random_set(void **state)
     ob_keyset_t *set = ob_keyset_new(crypto, (const uint8_t(*)[32])keys, N, NULL);
     assert_non_null(set);
     for (uint16_t i = 1; i < N; i++)
-        assert_true(memcmp(ob_keyset_key(set, i - 1)->bytes, ob_keyset_key(set, i)->bytes, 32) <
-                    0);
+        assert_true(memcmp(ob_keyset_key(set, i - 1)->bytes, ob_keyset_key(set, i)->bytes, 32) < 0);
     for (int i = 0; i < N; i++) {
         uint16_t index;
         assert_true(ob_keyset_index_of(set, keys[i], &index));
@@ -173,10 +180,8 @@ static void test_epochs_append_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quorum_arithmetic),
-        cmocka_unit_test(test_sorted_with_index_lookup),
-        cmocka_unit_test(test_large_random_set),
-        cmocka_unit_test(test_rejected_sets),
+        cmocka_unit_test(test_quorum_arithmetic),  cmocka_unit_test(test_sorted_with_index_lookup),
+        cmocka_unit_test(test_large_random_set),   cmocka_unit_test(test_rejected_sets),
         cmocka_unit_test(test_epochs_append_only),
     };
     return cmocka_run_group_tests_name("keyset", tests, NULL, NULL);

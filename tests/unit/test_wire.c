@@ -46,12 +46,29 @@ static void test_error_names_unique_and_reversible(void **state)
     assert_string_equal(ob_error_name((ob_error_t)OB_ERROR_COUNT), "invalid");
     assert_int_equal(ob_error_from_name("no_such_error"), -1);
     /* Every name the spec lists exists. */
-    static const char *spec_names[] = {
-        "short", "trailing", "bad_flag", "parent_on_genesis", "parent_missing", "cert_too_many",
-        "cert_order", "cert_index", "unknown_epoch", "too_large", "unknown_type", "bad_version",
-        "below_quorum", "bad_signature", "payload_mismatch", "peer_mismatch",
-        "unknown_sequencer", "unknown_validator", "height_too_low", "chunk_mismatch",
-        "ack_epoch_bounds", "ack_height_bounds", "not_tip"};
+    static const char *spec_names[] = {"short",
+                                       "trailing",
+                                       "bad_flag",
+                                       "parent_on_genesis",
+                                       "parent_missing",
+                                       "cert_too_many",
+                                       "cert_order",
+                                       "cert_index",
+                                       "unknown_epoch",
+                                       "too_large",
+                                       "unknown_type",
+                                       "bad_version",
+                                       "below_quorum",
+                                       "bad_signature",
+                                       "payload_mismatch",
+                                       "peer_mismatch",
+                                       "unknown_sequencer",
+                                       "unknown_validator",
+                                       "height_too_low",
+                                       "chunk_mismatch",
+                                       "ack_epoch_bounds",
+                                       "ack_height_bounds",
+                                       "not_tip"};
     for (size_t i = 0; i < sizeof spec_names / sizeof *spec_names; i++)
         assert_true(ob_error_from_name(spec_names[i]) > 0);
 }
@@ -64,8 +81,8 @@ static void test_chunk_vectors(void **state)
         assert_int_equal(tu_hex(tv_chunks[i].encoding, bytes, sizeof bytes), OB_CHUNK_LEN);
         ob_chunk_t chunk;
         assert_int_equal(ob_chunk_decode(&chunk, bytes, sizeof bytes), OB_OK);
-        assert_memory_equal(chunk.sequencer,
-                            s_world->keys[tv_chunks[i].sequencer_index].pub.bytes, 32);
+        assert_memory_equal(chunk.sequencer, s_world->keys[tv_chunks[i].sequencer_index].pub.bytes,
+                            32);
         assert_int_equal(chunk.height, tv_chunks[i].height);
         uint8_t digest[32];
         tu_hex(tv_payloads[i].digest, digest, sizeof digest);
@@ -225,9 +242,9 @@ static void test_peer_message_vectors(void **state)
 
         /* The same message with the payload frame over the limit. */
         if (msg.type == OB_PEER_TYPE_NODE)
-            assert_int_equal(ob_peer_msg_decode(&msg, frames, 2, &s_world->lookup,
-                                                frames[1].len - 1),
-                             OB_ERR_TOO_LARGE);
+            assert_int_equal(
+                ob_peer_msg_decode(&msg, frames, 2, &s_world->lookup, frames[1].len - 1),
+                OB_ERR_TOO_LARGE);
         free(buffers[0]);
         free(buffers[1]);
     }
@@ -286,8 +303,7 @@ static void test_unverifiable_vectors_decode(void **state)
     for (size_t i = 0; i < tv_unverifiable_count; i++) {
         size_t len;
         uint8_t *bytes = tu_hex_alloc(tv_unverifiable[i].encoding, &len);
-        assert_int_equal(s_decode_as(tv_unverifiable[i].type, bytes, len, &world8->lookup),
-                         OB_OK);
+        assert_int_equal(s_decode_as(tv_unverifiable[i].type, bytes, len, &world8->lookup), OB_OK);
         free(bytes);
     }
     tu_world_destroy(&world8);
@@ -399,11 +415,9 @@ static void test_peer_message_framing(void **state)
     /* Type 0 and 255 are unknown whatever follows. */
     uint8_t odd[2] = {0, 1};
     ob_frame_t odd_frame = {odd, 2};
-    assert_int_equal(ob_peer_msg_decode(&msg, &odd_frame, 1, lookup, 1 << 20),
-                     OB_ERR_UNKNOWN_TYPE);
+    assert_int_equal(ob_peer_msg_decode(&msg, &odd_frame, 1, lookup, 1 << 20), OB_ERR_UNKNOWN_TYPE);
     odd[0] = 255;
-    assert_int_equal(ob_peer_msg_decode(&msg, &odd_frame, 1, lookup, 1 << 20),
-                     OB_ERR_UNKNOWN_TYPE);
+    assert_int_equal(ob_peer_msg_decode(&msg, &odd_frame, 1, lookup, 1 << 20), OB_ERR_UNKNOWN_TYPE);
     /* Version 0 is as wrong as version 2. */
     ab[0][1] = 0;
     assert_int_equal(ob_peer_msg_decode(&msg, af, 1, lookup, 1 << 20), OB_ERR_BAD_VERSION);

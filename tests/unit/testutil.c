@@ -40,9 +40,8 @@ tu_world_t *tu_world_new(int with_epoch_8)
     assert_non_null(self);
     self->crypto = ob_crypto_new();
     assert_non_null(self->crypto);
-    assert_int_equal(ob_namespace_init(&self->ns, self->crypto, tv_namespace,
-                                       strlen(tv_namespace), NULL),
-                     0);
+    assert_int_equal(
+        ob_namespace_init(&self->ns, self->crypto, tv_namespace, strlen(tv_namespace), NULL), 0);
     assert_int_equal(tv_validator_count, 4);
     for (size_t i = 0; i < tv_validator_count; i++) {
         uint8_t secret[32];

@@ -71,7 +71,7 @@ typedef struct {
     int index;
     const char *secret_key; /* NULL for verify-only rows */
     const char *public_key;
-    const char *aux_rand;   /* NULL for verify-only rows */
+    const char *aux_rand; /* NULL for verify-only rows */
     const char *message;
     const char *signature;
     bool valid;
