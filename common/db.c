@@ -1,0 +1,207 @@
+#include "db.h"
+
+#include "log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Statements prepared through the handle, finalized on close. Bounded:
+   each store prepares a fixed set at open. */
+#define S_MAX_STATEMENTS 64
+
+struct _ob_db_t {
+    sqlite3 *handle;
+    char *path;
+    sqlite3_stmt *statements[S_MAX_STATEMENTS];
+    size_t statement_count;
+};
+
+static int s_user_version(sqlite3 *handle)
+{
+    sqlite3_stmt *stmt = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(handle, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return version;
+}
+
+static int s_exec(sqlite3 *handle, const char *sql, const char *path, ob_why_t *why)
+{
+    char *error = NULL;
+    if (sqlite3_exec(handle, sql, NULL, NULL, &error) != SQLITE_OK) {
+        ob_why(why, "database %s: %s", path, error ? error : sqlite3_errmsg(handle));
+        sqlite3_free(error);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_migrate(ob_db_t *self, const char *const *migrations, size_t count, ob_why_t *why)
+{
+    int version = s_user_version(self->handle);
+    if (version < 0)
+        return ob_why(why, "database %s: cannot read its schema version: %s", self->path,
+                      sqlite3_errmsg(self->handle));
+    if ((size_t)version > count)
+        return ob_why(why, "database %s: schema version %d is newer than this program's %zu",
+                      self->path, version, count);
+    for (size_t v = (size_t)version; v < count; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %zu", v + 1);
+        if (s_exec(self->handle, "BEGIN IMMEDIATE", self->path, why) != 0)
+            return -1;
+        if (s_exec(self->handle, migrations[v], self->path, why) != 0 ||
+            s_exec(self->handle, bump, self->path, why) != 0 ||
+            s_exec(self->handle, "COMMIT", self->path, why) != 0) {
+            sqlite3_exec(self->handle, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+ob_db_t *ob_db_open(const char *path, ob_db_sync_t sync, bool exclusive,
+                    const char *const *migrations, size_t migration_count, ob_why_t *why)
+{
+    ob_db_t *self = calloc(1, sizeof *self);
+    if (!self || !(self->path = strdup(path))) {
+        free(self);
+        ob_why(why, "database %s: out of memory", path);
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &self->handle,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        ob_why(why, "database %s: cannot open: %s", path,
+               self->handle ? sqlite3_errmsg(self->handle) : "out of memory");
+        ob_db_close(&self);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(self->handle, 1);
+    const char *sync_sql = sync == OB_DB_SYNC_FULL     ? "PRAGMA synchronous = FULL"
+                           : sync == OB_DB_SYNC_NORMAL ? "PRAGMA synchronous = NORMAL"
+                                                       : "PRAGMA synchronous = OFF";
+    /* Exclusive mode must be set before the WAL is first touched, so that
+       the WAL index lives in private memory and no other process can
+       attach; the write transaction then takes the lock for good. */
+    if ((exclusive && s_exec(self->handle, "PRAGMA locking_mode = EXCLUSIVE", path, why) != 0) ||
+        s_exec(self->handle, "PRAGMA journal_mode = WAL", path, why) != 0 ||
+        s_exec(self->handle, sync_sql, path, why) != 0 ||
+        s_exec(self->handle, "PRAGMA foreign_keys = ON", path, why) != 0) {
+        ob_db_close(&self);
+        return NULL;
+    }
+    if (!exclusive)
+        sqlite3_busy_timeout(self->handle, 5000);
+    if (exclusive) {
+        int rc = sqlite3_exec(self->handle, "BEGIN EXCLUSIVE; COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            ob_why(why, "database %s: locked by another process (%s)", path,
+                   sqlite3_errmsg(self->handle));
+            ob_db_close(&self);
+            return NULL;
+        }
+    }
+    if (s_migrate(self, migrations, migration_count, why) != 0) {
+        ob_db_close(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void ob_db_close(ob_db_t **self_p)
+{
+    assert(self_p);
+    ob_db_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->statement_count; i++)
+        sqlite3_finalize(self->statements[i]);
+    if (self->handle) {
+        if (!sqlite3_get_autocommit(self->handle))
+            sqlite3_exec(self->handle, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close_v2(self->handle);
+    }
+    free(self->path);
+    free(self);
+    *self_p = NULL;
+}
+
+sqlite3 *ob_db_handle(ob_db_t *self)
+{
+    return self->handle;
+}
+
+const char *ob_db_path(const ob_db_t *self)
+{
+    return self->path;
+}
+
+int ob_db_schema_version(ob_db_t *self)
+{
+    return s_user_version(self->handle);
+}
+
+int ob_db_exec(ob_db_t *self, const char *sql)
+{
+    ob_why_t why;
+    if (s_exec(self->handle, sql, self->path, &why) != 0) {
+        ob_error("%s", why.text);
+        return -1;
+    }
+    return 0;
+}
+
+int ob_db_begin(ob_db_t *self)
+{
+    assert(!ob_db_in_transaction(self));
+    return ob_db_exec(self, "BEGIN IMMEDIATE");
+}
+
+int ob_db_commit(ob_db_t *self)
+{
+    assert(ob_db_in_transaction(self));
+    return ob_db_exec(self, "COMMIT");
+}
+
+int ob_db_rollback(ob_db_t *self)
+{
+    if (!ob_db_in_transaction(self))
+        return 0;
+    return ob_db_exec(self, "ROLLBACK");
+}
+
+bool ob_db_in_transaction(ob_db_t *self)
+{
+    return !sqlite3_get_autocommit(self->handle);
+}
+
+sqlite3_stmt *ob_db_prepare(ob_db_t *self, const char *sql)
+{
+    assert(self->statement_count < S_MAX_STATEMENTS);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v3(self->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) !=
+        SQLITE_OK) {
+        ob_error("database %s: cannot prepare \"%s\": %s", self->path, sql,
+                 sqlite3_errmsg(self->handle));
+        return NULL;
+    }
+    self->statements[self->statement_count++] = stmt;
+    return stmt;
+}
+
+int ob_db_step_done(ob_db_t *self, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_DONE) {
+        ob_error("database %s: %s", self->path, sqlite3_errmsg(self->handle));
+        return -1;
+    }
+    return 0;
+}
