@@ -15,6 +15,8 @@ struct _ob_crypto_t {
     secp256k1_context *secp;
     EVP_MD *sha256; /* fetched once: a fetch per hash costs a lock and a lookup */
     EVP_MD_CTX *md; /* reused for every hash */
+    bool aux_seeded;
+    uint8_t aux_seed[32];
 };
 
 int ob_random_bytes(void *out, size_t len)
@@ -99,6 +101,12 @@ int ob_tagged_hash(ob_crypto_t *self, const uint8_t tag_hash[32], const void *m,
     return 0;
 }
 
+void ob_crypto_set_aux_seed(ob_crypto_t *self, const uint8_t seed[32])
+{
+    memcpy(self->aux_seed, seed, 32);
+    self->aux_seeded = true;
+}
+
 int ob_pubkey_parse(ob_crypto_t *self, const uint8_t bytes[32], ob_pubkey_t *out)
 {
     if (!secp256k1_xonly_pubkey_parse(self->secp, &out->parsed, bytes))
@@ -151,7 +159,9 @@ int ob_schnorr_sign(ob_crypto_t *self, const ob_keypair_t *pair, const uint8_t *
 {
     uint8_t fresh[OB_AUX_LEN];
     if (!aux) {
-        if (ob_random_bytes(fresh, sizeof fresh) != 0)
+        if (self->aux_seeded)
+            s_sha256_parts(self, self->aux_seed, 32, msg, msg_len, NULL, 0, fresh);
+        else if (ob_random_bytes(fresh, sizeof fresh) != 0)
             return -1;
         aux = fresh;
     }

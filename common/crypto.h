@@ -38,6 +38,12 @@ typedef struct {
 ob_crypto_t *ob_crypto_new(void);
 void ob_crypto_destroy(ob_crypto_t **self_p);
 
+/* Makes signing with aux NULL deterministic: aux = SHA256(seed ‖ msg). For
+   the simulator, whose runs must repeat exactly; BIP340 stays secure, since
+   aux only adds to the nonce derived from key and message. Never in
+   production. */
+void ob_crypto_set_aux_seed(ob_crypto_t *self, const uint8_t seed[32]);
+
 /* Fills `out` from the kernel's entropy (getrandom). Returns 0 or -1. */
 int ob_random_bytes(void *out, size_t len);
 

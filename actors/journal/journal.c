@@ -1,0 +1,863 @@
+#include "journal.h"
+
+#include "journal_store.h"
+#include "log.h"
+#include "verify.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_TIPS 4096
+#define S_NEVER    UINT64_MAX
+
+typedef struct {
+    uint8_t sequencer[32];
+    uint64_t height;
+    uint8_t payload[32];
+    bool reported;          /* a Tip report went out for exactly this chunk */
+} s_tip_t;
+
+/* Where the node's own sequencer stands between its tip and the next. */
+typedef enum {
+    S_PROPOSE_IDLE,
+    S_PROPOSE_ASKED,   /* the application was asked for a payload */
+    S_PROPOSE_SIGNING, /* the payload is committed; the signer was asked */
+} s_propose_state_t;
+
+struct _ob_journal_t {
+    ob_node_env_t env;
+    ob_crypto_t *crypto;
+    ob_journal_store_t *store;
+    ob_epoch_lookup_t lookup;
+    bool failed; /* a database error in this batch: its commit must fail */
+
+    uint64_t epoch;
+    s_tip_t *tips;
+    size_t tip_count;
+
+    /* The sequencer. `recovered` waits for the signer's last signed node:
+       until then the own tip may be behind what was signed. */
+    bool recovered;
+    s_propose_state_t propose_state;
+    uint64_t propose_height;
+    uint64_t propose_at;
+    uint8_t propose_digest[32];
+    bool own_certified;
+    uint64_t last_broadcast; /* 0 after a start: rebroadcast at once */
+    bool broadcast_pending;
+
+    ob_journal_stats_t stats;
+};
+
+/* --- small helpers ----------------------------------------------------- */
+
+static s_tip_t *s_tip(ob_journal_t *self, const uint8_t sequencer[32])
+{
+    for (size_t i = 0; i < self->tip_count; i++)
+        if (memcmp(self->tips[i].sequencer, sequencer, 32) == 0)
+            return &self->tips[i];
+    return NULL;
+}
+
+static s_tip_t *s_own_tip(ob_journal_t *self)
+{
+    return s_tip(self, self->env.self_key);
+}
+
+static bool s_is_self(const ob_journal_t *self, const uint8_t key[32])
+{
+    return memcmp(key, self->env.self_key, 32) == 0;
+}
+
+static bool s_is_validator(const ob_journal_t *self)
+{
+    const ob_keyset_t *v = ob_epochs_validators(self->env.epochs, self->epoch);
+    return v && ob_keyset_contains(v, self->env.self_key);
+}
+
+static bool s_is_sequencer(const ob_journal_t *self)
+{
+    const ob_keyset_t *s = ob_epochs_sequencers(self->env.epochs, self->epoch);
+    return s && ob_keyset_contains(s, self->env.self_key);
+}
+
+static void s_send(ob_journal_t *self, ob_actor_t to, const ob_imsg_t *msg, ob_outbox_t *out)
+{
+    if (ob_outbox_to_actor(out, to, msg) != 0)
+        ob_warn("journal: outbox full; %s to %s lost (the protocol resends)",
+                ob_imsg_name(msg->type), ob_actor_name(to));
+    (void)self;
+}
+
+static void s_drop(ob_journal_t *self, ob_error_t why)
+{
+    self->stats.dropped[why]++;
+    ob_debug("journal: dropped: %s", ob_error_name(why));
+}
+
+static void s_publish_tip(ob_journal_t *self, const s_tip_t *tip, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_TIP_CHANGED};
+    memcpy(msg.u.tip_changed.chunk.sequencer, tip->sequencer, 32);
+    msg.u.tip_changed.chunk.height = tip->height;
+    memcpy(msg.u.tip_changed.chunk.payload, tip->payload, 32);
+    s_send(self, OB_ACTOR_SIGNER, &msg, out);
+}
+
+static void s_publish_epoch(ob_journal_t *self, ob_actor_t to, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_EPOCH_CHANGED};
+    msg.u.epoch_changed.epoch = self->epoch;
+    s_send(self, to, &msg, out);
+}
+
+/* Records a new tip in memory; the caller has made it durable. */
+static s_tip_t *s_set_tip(ob_journal_t *self, const ob_chunk_t *chunk)
+{
+    s_tip_t *tip = s_tip(self, chunk->sequencer);
+    if (!tip) {
+        if (self->tip_count == S_MAX_TIPS)
+            return NULL;
+        tip = &self->tips[self->tip_count++];
+        memcpy(tip->sequencer, chunk->sequencer, 32);
+    }
+    tip->height = chunk->height;
+    memcpy(tip->payload, chunk->payload, 32);
+    tip->reported = false;
+    if (s_is_self(self, chunk->sequencer)) {
+        self->stats.has_own_tip = true;
+        self->stats.own_tip_height = chunk->height;
+    }
+    return tip;
+}
+
+static void s_load_tip(void *ctx, const uint8_t sequencer[32], uint64_t height,
+                       const uint8_t payload[32])
+{
+    ob_chunk_t chunk;
+    memcpy(chunk.sequencer, sequencer, 32);
+    chunk.height = height;
+    memcpy(chunk.payload, payload, 32);
+    s_set_tip(ctx, &chunk);
+}
+
+/* Puts stored payload bytes into the arena for another actor. */
+static int s_payload_handle(ob_journal_t *self, const uint8_t digest[32], ob_handle_t *handle)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int found = ob_journal_store_payload(self->store, digest, &data, &len);
+    if (found < 0)
+        self->failed = true;
+    int rc = -1;
+    if (found == 1)
+        rc = ob_arena_put(self->env.arena, self->crypto, OB_ACTOR_JOURNAL, data, (uint32_t)len,
+                          handle);
+    free(data);
+    return rc;
+}
+
+/* Copies a slot's bytes and hashes the copy against the handle's digest.
+   net faces the world and may change a slot at any time, so only a
+   private copy, checked after copying, is safe to commit. NULL if stale or
+   changed; the caller frees the copy. */
+static uint8_t *s_copy_checked(ob_journal_t *self, const ob_handle_t *handle)
+{
+    const uint8_t *bytes = ob_arena_get(self->env.arena, handle);
+    if (!bytes)
+        return NULL;
+    uint8_t *copy = malloc(handle->len ? handle->len : 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, bytes, handle->len);
+    uint8_t digest[32];
+    ob_sha256(self->crypto, copy, handle->len, digest);
+    if (memcmp(digest, handle->digest, 32) != 0) {
+        free(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+/* The certificate held for (sequencer, height) on `payload`, if any. */
+static bool s_has_certificate(ob_journal_t *self, const uint8_t sequencer[32], uint64_t height,
+                              const uint8_t payload[32], ob_lock_t *lock, uint8_t **bytes)
+{
+    size_t len = 0;
+    uint8_t *held = NULL;
+    int found = ob_journal_store_certificate(self->store, sequencer, height, &held, &len);
+    if (found < 0)
+        self->failed = true;
+    if (found != 1)
+        return false;
+    ob_lock_t decoded;
+    bool match = ob_lock_decode(&decoded, held, len, &self->lookup) == OB_OK &&
+                 memcmp(decoded.chunk.payload, payload, 32) == 0;
+    if (match && lock && bytes) {
+        *lock = decoded;
+        *bytes = held;
+        return true;
+    }
+    free(held);
+    return match;
+}
+
+/* --- lifecycle --------------------------------------------------------- */
+
+ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
+{
+    ob_journal_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ob_why(why, "journal: out of memory");
+        return NULL;
+    }
+    self->env = config->env;
+    self->lookup = ob_epochs_lookup(self->env.epochs);
+    self->crypto = ob_crypto_new();
+    self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
+    if (!self->crypto || !self->tips) {
+        ob_why(why, "journal: out of memory or entropy");
+        ob_journal_destroy(&self);
+        return NULL;
+    }
+    self->store = ob_journal_store_open(config->db_path, config->sync, why);
+    if (!self->store) {
+        ob_journal_destroy(&self);
+        return NULL;
+    }
+    /* Recovery, before any message: the epoch, then the tips. */
+    int has_epoch = ob_journal_store_epoch(self->store, &self->epoch);
+    if (has_epoch < 0 || ob_journal_store_tips(self->store, s_load_tip, self) != 0) {
+        ob_why(why, "journal %s: cannot read its state", config->db_path);
+        ob_journal_destroy(&self);
+        return NULL;
+    }
+    if (has_epoch == 0 || self->epoch < config->initial_epoch)
+        self->epoch = config->initial_epoch;
+    if (!ob_epochs_known(self->env.epochs, self->epoch)) {
+        ob_why(why, "journal %s: epoch %llu is not in the manifest", config->db_path,
+               (unsigned long long)self->epoch);
+        ob_journal_destroy(&self);
+        return NULL;
+    }
+    s_tip_t *own = s_own_tip(self);
+    if (own)
+        self->own_certified = s_has_certificate(self, own->sequencer, own->height, own->payload,
+                                                NULL, NULL);
+    self->stats.own_tip_certified = self->own_certified;
+    return self;
+}
+
+void ob_journal_destroy(ob_journal_t **self_p)
+{
+    assert(self_p);
+    ob_journal_t *self = *self_p;
+    if (!self)
+        return;
+    ob_journal_store_destroy(&self->store);
+    ob_crypto_destroy(&self->crypto);
+    free(self->tips);
+    free(self);
+    *self_p = NULL;
+}
+
+const ob_journal_stats_t *ob_journal_stats(const ob_journal_t *self)
+{
+    return &self->stats;
+}
+
+uint64_t ob_journal_epoch(const ob_journal_t *self)
+{
+    return self->epoch;
+}
+
+bool ob_journal_tip(const ob_journal_t *self, const uint8_t sequencer[32], uint64_t *height,
+                    uint8_t payload[32])
+{
+    for (size_t i = 0; i < self->tip_count; i++) {
+        if (memcmp(self->tips[i].sequencer, sequencer, 32) == 0) {
+            *height = self->tips[i].height;
+            memcpy(payload, self->tips[i].payload, 32);
+            return true;
+        }
+    }
+    return false;
+}
+
+int ob_journal_each_lock(ob_journal_t *self, ob_journal_lock_fn *each, void *ctx)
+{
+    return ob_journal_store_each_certificate(self->store, each, ctx);
+}
+
+static void s_publish_state(ob_journal_t *self, ob_actor_t to, ob_outbox_t *out)
+{
+    s_publish_epoch(self, to, out);
+    if (to == OB_ACTOR_SIGNER)
+        for (size_t i = 0; i < self->tip_count; i++)
+            s_publish_tip(self, &self->tips[i], out);
+}
+
+void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    s_publish_state(self, OB_ACTOR_SIGNER, out);
+    s_publish_state(self, OB_ACTOR_VERIFIER, out);
+    s_publish_state(self, OB_ACTOR_NET, out);
+    ob_imsg_t ask = {.type = OB_IMSG_LAST_SIGNED_REQUEST};
+    s_send(self, OB_ACTOR_SIGNER, &ask, out);
+    self->recovered = false;
+    self->last_broadcast = 0;
+    self->propose_state = S_PROPOSE_IDLE;
+    (void)now;
+}
+
+int ob_journal_begin(ob_journal_t *self)
+{
+    self->failed = false;
+    return ob_journal_store_begin(self->store);
+}
+
+int ob_journal_commit(ob_journal_t *self)
+{
+    if (self->failed)
+        return -1;
+    return ob_journal_store_commit(self->store);
+}
+
+/* --- certificates and evidence ---------------------------------------- */
+
+static void s_evidence(ob_journal_t *self, const uint8_t sequencer[32], uint64_t height,
+                       ob_evidence_kind_t kind, const uint8_t *first, size_t first_len,
+                       const uint8_t *second, size_t second_len, ob_outbox_t *out)
+{
+    int rc = ob_journal_store_put_evidence(self->store, sequencer, height, kind, first, first_len,
+                                           second, second_len);
+    if (rc < 0) {
+        self->failed = true;
+        return;
+    }
+    if (rc == 0)
+        return; /* known already */
+    self->stats.evidence++;
+    ob_warn("journal: evidence of equivocation by a sequencer at height %llu (kind %d)",
+            (unsigned long long)height, (int)kind);
+    ob_imsg_t msg = {.type = OB_IMSG_REPORT_EVIDENCE};
+    msg.u.report_evidence.kind = (uint8_t)kind;
+    msg.u.report_evidence.first = (ob_blob_t){first, (uint32_t)first_len};
+    msg.u.report_evidence.second = (ob_blob_t){second, (uint32_t)second_len};
+    s_send(self, OB_ACTOR_NET, &msg, out);
+}
+
+static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
+
+/* A certificate for `lock->chunk`, formed here or learned from a parent:
+   committed, then reported as a Lock if it is new (§3). */
+static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *lock,
+                             ob_outbox_t *out)
+{
+    const ob_chunk_t *chunk = &lock->chunk;
+    size_t len = ob_lock_encoded_len(lock), written = 0;
+    uint8_t *bytes = malloc(len);
+    if (!bytes || ob_lock_encode(lock, bytes, len, &written) != 0) {
+        free(bytes);
+        self->failed = true;
+        return;
+    }
+    /* A certificate on another payload than a signed node held at that
+       height, or than a certificate held there, is evidence (§3). */
+    uint8_t *node = NULL;
+    size_t node_len = 0;
+    int has_node = ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &node,
+                                         &node_len);
+    if (has_node < 0)
+        self->failed = true;
+    ob_node_t held;
+    if (has_node == 1 && ob_node_decode(&held, node, node_len, &self->lookup) == OB_OK &&
+        memcmp(held.chunk.payload, chunk->payload, 32) != 0) {
+        s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CERTIFIED_CONFLICT, node,
+                   node_len, bytes, written, out);
+        free(node);
+        free(bytes);
+        return;
+    }
+    free(node);
+    uint8_t *first = NULL;
+    size_t first_len = 0;
+    int has_cert = ob_journal_store_certificate(self->store, chunk->sequencer, chunk->height,
+                                                &first, &first_len);
+    if (has_cert < 0)
+        self->failed = true;
+    ob_lock_t first_lock;
+    if (has_cert == 1 && ob_lock_decode(&first_lock, first, first_len, &self->lookup) == OB_OK &&
+        memcmp(first_lock.chunk.payload, chunk->payload, 32) != 0) {
+        s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CERTIFIED_CONFLICT, first,
+                   first_len, bytes, written, out);
+        free(first);
+        free(bytes);
+        return;
+    }
+    bool already = has_cert == 1;
+    free(first);
+
+    int rc = ob_journal_store_put_certificate(self->store, chunk->sequencer, chunk->height,
+                                              chunk->payload, lock->epoch, bytes, written);
+    if (rc < 0) {
+        self->failed = true;
+    } else if (!already) {
+        self->stats.certificates++;
+        self->stats.locks_reported++;
+        ob_imsg_t msg = {.type = OB_IMSG_REPORT_LOCK};
+        msg.u.report_lock.lock = (ob_blob_t){bytes, (uint32_t)written};
+        s_send(self, OB_ACTOR_NET, &msg, out);
+    }
+    free(bytes);
+
+    s_tip_t *own = s_own_tip(self);
+    if (own && s_is_self(self, chunk->sequencer) && own->height == chunk->height &&
+        memcmp(own->payload, chunk->payload, 32) == 0 && !self->own_certified) {
+        self->own_certified = true;
+        self->stats.own_tip_certified = true;
+        s_maybe_propose(self, now, out);
+    }
+}
+
+/* --- the validator path ----------------------------------------------- */
+
+static void s_ask_verify(ob_journal_t *self, const ob_chunk_t *chunk, const ob_handle_t *handle,
+                         ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_APP_VERIFY};
+    msg.u.app_verify.chunk = *chunk;
+    msg.u.app_verify.payload = *handle;
+    self->stats.verify_requests++;
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
+        ob_arena_release(self->env.arena, handle, OB_ACTOR_JOURNAL);
+}
+
+static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verified_t *in,
+                      ob_outbox_t *out)
+{
+    ob_arena_t *arena = self->env.arena;
+    ob_node_t node;
+    ob_error_t rc = ob_node_decode(&node, in->node.data, in->node.len, &self->lookup);
+    if (rc != OB_OK || ob_arena_take(arena, &in->payload, OB_ACTOR_JOURNAL) != 0) {
+        s_drop(self, rc != OB_OK ? rc : OB_ERR_PAYLOAD_MISMATCH);
+        return;
+    }
+    const ob_chunk_t *chunk = &node.chunk;
+
+    /* The parent certificate is a certificate for the parent chunk. */
+    if (node.has_parent) {
+        ob_lock_t parent = {.chunk = ob_node_parent_chunk(&node),
+                            .epoch = node.parent.epoch,
+                            .cert = node.parent.cert};
+        s_on_certificate(self, now, &parent, out);
+    }
+
+    s_tip_t *tip = s_tip(self, chunk->sequencer);
+    if (tip && chunk->height <= tip->height) {
+        bool same = chunk->height == tip->height && memcmp(chunk->payload, tip->payload, 32) == 0;
+        if (same) {
+            /* A duplicate of the tip is verified and acked again: the
+               earlier ack may have been lost. */
+            self->stats.nodes_duplicate++;
+            s_ask_verify(self, chunk, &in->payload, out);
+            return;
+        }
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+        /* Two validly signed nodes at one height are evidence. */
+        uint8_t *held = NULL;
+        size_t held_len = 0;
+        int found = ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &held,
+                                          &held_len);
+        if (found < 0)
+            self->failed = true;
+        ob_node_t other;
+        if (found == 1 && ob_node_decode(&other, held, held_len, &self->lookup) == OB_OK &&
+            memcmp(other.chunk.payload, chunk->payload, 32) != 0)
+            s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CONFLICTING_NODES, held,
+                       held_len, in->node.data, in->node.len, out);
+        free(held);
+        s_drop(self, chunk->height < tip->height ? OB_ERR_HEIGHT_TOO_LOW : OB_ERR_CHUNK_MISMATCH);
+        return;
+    }
+
+    /* A new tip: bytes re-checked at the point of use, then payload, node
+       and tip committed together before anything depends on them. */
+    uint8_t *bytes = memcmp(in->payload.digest, chunk->payload, 32) == 0
+                         ? s_copy_checked(self, &in->payload)
+                         : NULL;
+    if (!bytes) {
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+        s_drop(self, OB_ERR_PAYLOAD_MISMATCH);
+        return;
+    }
+    int raised = -1;
+    if (ob_journal_store_put_payload(self->store, chunk->payload, bytes, in->payload.len) != 0 ||
+        ob_journal_store_put_node(self->store, chunk->sequencer, chunk->height, chunk->payload,
+                                  in->node.data, in->node.len) != 0 ||
+        (raised = ob_journal_store_raise_tip(self->store, chunk->sequencer, chunk->height,
+                                             chunk->payload)) < 0) {
+        free(bytes);
+        self->failed = true;
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+        return;
+    }
+    free(bytes);
+    assert(raised == 1); /* memory and disk agree on the tip */
+    s_tip_t *new_tip = s_set_tip(self, chunk);
+    if (!new_tip) {
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+        s_drop(self, OB_ERR_TOO_LARGE);
+        return;
+    }
+    self->stats.nodes_accepted++;
+    s_publish_tip(self, new_tip, out);
+    s_ask_verify(self, chunk, &in->payload, out);
+}
+
+static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob_outbox_t *out)
+{
+    const ob_chunk_t *chunk = &in->chunk;
+    s_tip_t *tip = s_tip(self, chunk->sequencer);
+    if (!tip || tip->height != chunk->height || memcmp(tip->payload, chunk->payload, 32) != 0) {
+        s_drop(self, OB_ERR_NOT_TIP);
+        return;
+    }
+    if (!in->valid) {
+        self->stats.verdicts_invalid++;
+        return;
+    }
+    self->stats.verdicts_valid++;
+    if (!tip->reported) {
+        tip->reported = true;
+        ob_imsg_t report = {.type = OB_IMSG_REPORT_TIP};
+        report.u.report_tip.chunk = *chunk;
+        s_send(self, OB_ACTOR_NET, &report, out);
+    }
+    if (s_is_validator(self)) {
+        ob_imsg_t ask = {.type = OB_IMSG_SIGN_ACK};
+        ask.u.sign_ack.chunk = *chunk;
+        ask.u.sign_ack.epoch = self->epoch;
+        self->stats.acks_requested++;
+        s_send(self, OB_ACTOR_SIGNER, &ask, out);
+    }
+}
+
+/* --- the sequencer path ----------------------------------------------- */
+
+static void s_broadcast(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    s_tip_t *own = s_own_tip(self);
+    if (!own)
+        return;
+    self->last_broadcast = now;
+    uint8_t *node = NULL;
+    size_t len = 0;
+    int found = ob_journal_store_node(self->store, own->sequencer, own->height, &node, &len);
+    if (found != 1) {
+        if (found < 0)
+            self->failed = true;
+        return;
+    }
+    ob_handle_t handle;
+    if (s_payload_handle(self, own->payload, &handle) != 0) {
+        ob_warn("journal: cannot stage the own tip's payload; retrying at the next timeout");
+        free(node);
+        return;
+    }
+    ob_imsg_t msg = {.type = OB_IMSG_BROADCAST_NODE};
+    msg.u.broadcast_node.epoch = self->epoch;
+    msg.u.broadcast_node.node = (ob_blob_t){node, (uint32_t)len};
+    msg.u.broadcast_node.payload = handle;
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
+        ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
+    free(node);
+
+    /* As a validator, it processes its own node as a peer's (§3). */
+    if (s_is_validator(self)) {
+        ob_chunk_t chunk;
+        memcpy(chunk.sequencer, own->sequencer, 32);
+        chunk.height = own->height;
+        memcpy(chunk.payload, own->payload, 32);
+        ob_handle_t verify_handle;
+        if (s_payload_handle(self, own->payload, &verify_handle) == 0)
+            s_ask_verify(self, &chunk, &verify_handle, out);
+    }
+}
+
+static void s_ask_signature(ob_journal_t *self, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_SIGN_NODE};
+    memcpy(msg.u.sign_node.chunk.sequencer, self->env.self_key, 32);
+    msg.u.sign_node.chunk.height = self->propose_height;
+    memcpy(msg.u.sign_node.chunk.payload, self->propose_digest, 32);
+    uint8_t *lock_bytes = NULL;
+    if (self->propose_height > 0) {
+        s_tip_t *own = s_own_tip(self);
+        ob_lock_t lock;
+        if (!own || !s_has_certificate(self, own->sequencer, own->height, own->payload, &lock,
+                                       &lock_bytes)) {
+            self->propose_state = S_PROPOSE_IDLE;
+            return;
+        }
+        msg.u.sign_node.parent_epoch = lock.epoch;
+        msg.u.sign_node.parent_cert =
+            (ob_blob_t){lock_bytes + OB_CHUNK_LEN + 8, (uint32_t)ob_cert_encoded_len(&lock.cert)};
+    }
+    s_send(self, OB_ACTOR_SIGNER, &msg, out);
+    free(lock_bytes);
+}
+
+static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    if (!self->recovered || !s_is_sequencer(self))
+        return;
+    s_tip_t *own = s_own_tip(self);
+    if (own && !self->own_certified)
+        return; /* only on a certified tip (§3) */
+    uint64_t next = own ? own->height + 1 : 0;
+    bool waiting = self->propose_state != S_PROPOSE_IDLE && self->propose_height == next &&
+                   now < self->propose_at + self->env.params.propose_timeout_ms;
+    if (waiting)
+        return;
+    if (self->propose_state == S_PROPOSE_SIGNING && self->propose_height == next) {
+        /* The signer did not answer in time (it may have restarted): ask
+           again; a height it signed comes back identical. */
+        self->propose_at = now;
+        s_ask_signature(self, out);
+        return;
+    }
+    self->propose_state = S_PROPOSE_ASKED;
+    self->propose_height = next;
+    self->propose_at = now;
+    ob_imsg_t msg = {.type = OB_IMSG_APP_PROPOSE};
+    msg.u.app_propose.epoch = self->epoch;
+    msg.u.app_propose.height = next;
+    s_send(self, OB_ACTOR_NET, &msg, out);
+}
+
+static void s_on_payload(ob_journal_t *self, uint64_t now, const ob_imsg_app_payload_t *in,
+                         ob_outbox_t *out)
+{
+    ob_arena_t *arena = self->env.arena;
+    if (ob_arena_take(arena, &in->payload, OB_ACTOR_JOURNAL) != 0) {
+        s_drop(self, OB_ERR_PAYLOAD_MISMATCH);
+        return;
+    }
+    bool expected = self->propose_state == S_PROPOSE_ASKED && in->height == self->propose_height;
+    uint8_t *bytes = expected && in->payload.len <= self->env.params.max_payload
+                         ? s_copy_checked(self, &in->payload)
+                         : NULL;
+    ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+    if (!bytes) {
+        s_drop(self, expected ? OB_ERR_PAYLOAD_MISMATCH : OB_ERR_NOT_TIP);
+        return;
+    }
+    /* Proposal step 1: the payload bytes are durable before the signer is
+       asked, so a node it signs always has its payload here. */
+    int rc = ob_journal_store_put_payload(self->store, in->payload.digest, bytes, in->payload.len);
+    free(bytes);
+    if (rc != 0) {
+        self->failed = true;
+        return;
+    }
+    memcpy(self->propose_digest, in->payload.digest, 32);
+    self->propose_state = S_PROPOSE_SIGNING;
+    self->propose_at = now;
+    self->stats.proposals++;
+    s_ask_signature(self, out);
+}
+
+/* Adopts a node the signer signed as the own tip (proposal step 3). */
+static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *bytes,
+                           ob_outbox_t *out)
+{
+    ob_node_t node;
+    if (ob_node_decode(&node, bytes->data, bytes->len, &self->lookup) != OB_OK ||
+        !s_is_self(self, node.chunk.sequencer)) {
+        ob_error("journal: the signer returned a node that is not ours");
+        return;
+    }
+    s_tip_t *own = s_own_tip(self);
+    if (own && node.chunk.height <= own->height)
+        return; /* already the tip, or behind it */
+    uint8_t *payload = NULL;
+    size_t payload_len = 0;
+    int found = ob_journal_store_payload(self->store, node.chunk.payload, &payload, &payload_len);
+    free(payload);
+    if (found != 1) {
+        /* Step 1 makes this unreachable; say so loudly if it is not. */
+        ob_error("journal: a signed node at height %llu has no stored payload",
+                 (unsigned long long)node.chunk.height);
+        if (found < 0)
+            self->failed = true;
+        return;
+    }
+    if (node.has_parent) {
+        ob_lock_t parent = {.chunk = ob_node_parent_chunk(&node),
+                            .epoch = node.parent.epoch,
+                            .cert = node.parent.cert};
+        s_on_certificate(self, now, &parent, out);
+    }
+    int raised = -1;
+    if (ob_journal_store_put_node(self->store, node.chunk.sequencer, node.chunk.height,
+                                  node.chunk.payload, bytes->data, bytes->len) != 0 ||
+        (raised = ob_journal_store_raise_tip(self->store, node.chunk.sequencer, node.chunk.height,
+                                             node.chunk.payload)) < 0) {
+        self->failed = true;
+        return;
+    }
+    s_tip_t *tip = s_set_tip(self, &node.chunk);
+    if (!tip)
+        return;
+    self->own_certified = s_has_certificate(self, tip->sequencer, tip->height, tip->payload,
+                                            NULL, NULL);
+    self->stats.own_tip_certified = self->own_certified;
+    self->propose_state = S_PROPOSE_IDLE;
+    s_publish_tip(self, tip, out);
+    if (!self->own_certified)
+        s_broadcast(self, now, out);
+    else
+        s_maybe_propose(self, now, out);
+}
+
+/* --- dispatch ---------------------------------------------------------- */
+
+void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+{
+    switch (msg->type) {
+    case OB_IMSG_NODE_VERIFIED:
+        s_on_node(self, now, &msg->u.node_verified, out);
+        return;
+    case OB_IMSG_APP_VERDICT:
+        s_on_verdict(self, &msg->u.app_verdict, out);
+        return;
+    case OB_IMSG_CERTIFIED: {
+        ob_lock_t lock;
+        ob_error_t rc = ob_lock_decode(&lock, msg->u.certified.lock.data,
+                                       msg->u.certified.lock.len, &self->lookup);
+        if (rc != OB_OK)
+            s_drop(self, rc);
+        else
+            s_on_certificate(self, now, &lock, out);
+        return;
+    }
+    case OB_IMSG_APP_PAYLOAD:
+        s_on_payload(self, now, &msg->u.app_payload, out);
+        return;
+    case OB_IMSG_NODE_SIGNED:
+        if (self->propose_state == S_PROPOSE_SIGNING)
+            s_adopt_signed(self, now, &msg->u.node_signed.node, out);
+        return;
+    case OB_IMSG_LAST_SIGNED:
+        if (msg->u.last_signed.node.len > 0)
+            s_adopt_signed(self, now, &msg->u.last_signed.node, out);
+        self->recovered = true;
+        s_maybe_propose(self, now, out);
+        return;
+    case OB_IMSG_SIGN_REFUSED: {
+        ob_error_t why = msg->u.sign_refused.error < OB_ERROR_COUNT
+                             ? (ob_error_t)msg->u.sign_refused.error
+                             : OB_ERR_UNKNOWN_TYPE;
+        self->stats.sign_refused[why]++;
+        ob_warn("journal: the signer refused height %llu: %s",
+                (unsigned long long)msg->u.sign_refused.chunk.height, ob_error_name(why));
+        if (s_is_self(self, msg->u.sign_refused.chunk.sequencer) &&
+            self->propose_state == S_PROPOSE_SIGNING) {
+            /* Our view is behind the signer's record: take its last node. */
+            self->propose_state = S_PROPOSE_IDLE;
+            ob_imsg_t ask = {.type = OB_IMSG_LAST_SIGNED_REQUEST};
+            s_send(self, OB_ACTOR_SIGNER, &ask, out);
+        }
+        return;
+    }
+    case OB_IMSG_SET_EPOCH: {
+        uint64_t epoch = msg->u.set_epoch.epoch;
+        if (epoch <= self->epoch || !ob_epochs_known(self->env.epochs, epoch)) {
+            ob_warn("journal: refusing epoch %llu (current %llu; epochs only grow and must be "
+                    "in the manifest)",
+                    (unsigned long long)epoch, (unsigned long long)self->epoch);
+            return;
+        }
+        if (ob_journal_store_set_epoch(self->store, epoch) != 0) {
+            self->failed = true;
+            return;
+        }
+        self->epoch = epoch;
+        s_publish_epoch(self, OB_ACTOR_SIGNER, out);
+        s_publish_epoch(self, OB_ACTOR_VERIFIER, out);
+        s_publish_epoch(self, OB_ACTOR_NET, out);
+        self->last_broadcast = 0; /* the new epoch's validators need the tip */
+        s_maybe_propose(self, now, out);
+        return;
+    }
+    case OB_IMSG_STATE_REQUEST:
+        switch ((ob_actor_t)msg->u.state_request.actor) {
+        case OB_ACTOR_SIGNER:
+        case OB_ACTOR_VERIFIER:
+        case OB_ACTOR_NET:
+            s_publish_state(self, (ob_actor_t)msg->u.state_request.actor, out);
+            if (msg->u.state_request.actor == OB_ACTOR_SIGNER && !self->recovered) {
+                ob_imsg_t ask = {.type = OB_IMSG_LAST_SIGNED_REQUEST};
+                s_send(self, OB_ACTOR_SIGNER, &ask, out);
+            }
+            return;
+        case OB_ACTOR_JOURNAL:
+            break;
+        }
+        s_drop(self, OB_ERR_UNKNOWN_TYPE);
+        return;
+    case OB_IMSG_DROPPED:
+        if (msg->u.dropped.error < OB_ERROR_COUNT)
+            self->stats.dropped[msg->u.dropped.error]++;
+        return;
+    case OB_IMSG_PEER_NODE:
+    case OB_IMSG_PEER_ACK:
+    case OB_IMSG_ACK_VERIFIED:
+    case OB_IMSG_EPOCH_CHANGED:
+    case OB_IMSG_TIP_CHANGED:
+    case OB_IMSG_APP_PROPOSE:
+    case OB_IMSG_APP_VERIFY:
+    case OB_IMSG_REPORT_TIP:
+    case OB_IMSG_REPORT_LOCK:
+    case OB_IMSG_REPORT_EVIDENCE:
+    case OB_IMSG_BROADCAST_NODE:
+    case OB_IMSG_SIGN_NODE:
+    case OB_IMSG_SIGN_ACK:
+    case OB_IMSG_LAST_SIGNED_REQUEST:
+    case OB_IMSG_SEND_ACK:
+        break;
+    }
+    ob_warn("journal: ignoring message %s", ob_imsg_name(msg->type));
+}
+
+void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    s_tip_t *own = s_own_tip(self);
+    if (self->recovered && own && !self->own_certified &&
+        (self->last_broadcast == 0 ||
+         now >= self->last_broadcast + self->env.params.rebroadcast_timeout_ms)) {
+        if (self->last_broadcast != 0)
+            self->stats.rebroadcasts++;
+        s_broadcast(self, now, out);
+    }
+    s_maybe_propose(self, now, out);
+}
+
+uint64_t ob_journal_next_deadline(const ob_journal_t *self)
+{
+    uint64_t next = S_NEVER;
+    const s_tip_t *own = NULL;
+    for (size_t i = 0; i < self->tip_count; i++)
+        if (memcmp(self->tips[i].sequencer, self->env.self_key, 32) == 0)
+            own = &self->tips[i];
+    if (self->recovered && own && !self->own_certified)
+        next = self->last_broadcast + self->env.params.rebroadcast_timeout_ms;
+    if (self->recovered && self->propose_state != S_PROPOSE_IDLE) {
+        uint64_t t = self->propose_at + self->env.params.propose_timeout_ms;
+        if (t < next)
+            next = t;
+    }
+    return next;
+}

@@ -1,0 +1,71 @@
+/*  The journal actor's pure handler (SPEC §3, §4). It owns the node's
+    state in SQLite — tips, nodes, payloads, certificates, the current
+    epoch, evidence — and drives the sequencer (propose and rebroadcast
+    timers) and the reports to the application.
+
+    Writes follow §4's order: a proposal's payload is committed before the
+    signer is asked, the signed node is committed as tip before it is sent;
+    a peer's node is committed as tip before the application verifies it;
+    a certificate is committed before its Lock is reported. The shell
+    commits each batch before it sends anything the batch produced.
+
+    Inputs are messages and ticks of a clock in milliseconds; outputs are
+    messages and the next deadline it wants a tick at. */
+#ifndef OB_JOURNAL_H
+#define OB_JOURNAL_H
+
+#include "db.h"
+#include "node_env.h"
+#include "outbox.h"
+#include "why.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _ob_journal_t ob_journal_t;
+
+typedef struct {
+    ob_node_env_t env;
+    const char *db_path;
+    ob_db_sync_t sync;
+    uint64_t initial_epoch; /* the epoch of a journal that has never had one */
+} ob_journal_config_t;
+
+typedef struct {
+    uint64_t nodes_accepted, nodes_duplicate, proposals, rebroadcasts, verify_requests;
+    uint64_t verdicts_valid, verdicts_invalid, acks_requested;
+    uint64_t certificates, locks_reported, evidence;
+    uint64_t dropped[OB_ERROR_COUNT];         /* by error name, from every actor */
+    uint64_t sign_refused[OB_ERROR_COUNT];
+    uint64_t own_tip_height;
+    bool has_own_tip, own_tip_certified;
+} ob_journal_stats_t;
+
+ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why);
+void ob_journal_destroy(ob_journal_t **self_p);
+
+/* After recovery: publish the epoch and tips to the other actors, and ask
+   the signer for its last signed node (the sequencer's own tip is the
+   higher of the two). */
+void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
+
+int ob_journal_begin(ob_journal_t *self);
+void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out);
+void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
+int ob_journal_commit(ob_journal_t *self);
+
+/* When the journal next wants a tick; UINT64_MAX for never. */
+uint64_t ob_journal_next_deadline(const ob_journal_t *self);
+
+const ob_journal_stats_t *ob_journal_stats(const ob_journal_t *self);
+uint64_t ob_journal_epoch(const ob_journal_t *self);
+
+/* The tip held for `sequencer`: true with its height and payload. */
+bool ob_journal_tip(const ob_journal_t *self, const uint8_t sequencer[32], uint64_t *height,
+                    uint8_t payload[32]);
+
+/* Every certificate held, as encoded Locks, in (sequencer, height) order. */
+typedef void(ob_journal_lock_fn)(void *ctx, const uint8_t *lock, size_t len);
+int ob_journal_each_lock(ob_journal_t *self, ob_journal_lock_fn *each, void *ctx);
+
+#endif

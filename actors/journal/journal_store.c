@@ -1,0 +1,295 @@
+#include "journal_store.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Append-only migrations; position + 1 is the schema version. Heights are
+   SQLite signed integers (see signer_store.c). */
+static const char *const s_migrations[] = {
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE tip ("
+    "  sequencer BLOB PRIMARY KEY CHECK (length(sequencer) = 32),"
+    "  height INTEGER NOT NULL,"
+    "  payload BLOB NOT NULL CHECK (length(payload) = 32)) WITHOUT ROWID;"
+    "CREATE TABLE node ("
+    "  sequencer BLOB NOT NULL, height INTEGER NOT NULL,"
+    "  payload BLOB NOT NULL, node BLOB NOT NULL,"
+    "  PRIMARY KEY (sequencer, height)) WITHOUT ROWID;"
+    "CREATE TABLE payload (digest BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE certificate ("
+    "  sequencer BLOB NOT NULL, height INTEGER NOT NULL, payload BLOB NOT NULL,"
+    "  epoch INTEGER NOT NULL, lock BLOB NOT NULL, seq INTEGER NOT NULL,"
+    "  PRIMARY KEY (sequencer, height, payload, epoch)) WITHOUT ROWID;"
+    "CREATE TABLE evidence ("
+    "  id INTEGER PRIMARY KEY, sequencer BLOB NOT NULL, height INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, first BLOB NOT NULL, second BLOB NOT NULL,"
+    "  UNIQUE (sequencer, height, kind));",
+};
+
+enum {
+    S_EPOCH,
+    S_SET_EPOCH,
+    S_TIPS,
+    S_RAISE_TIP,
+    S_PUT_NODE,
+    S_NODE,
+    S_PUT_PAYLOAD,
+    S_PAYLOAD,
+    S_PUT_CERT,
+    S_CERT,
+    S_PUT_EVIDENCE,
+    S_EACH_CERT,
+    S_COUNT
+};
+
+static const char *const s_sql[S_COUNT] = {
+    [S_EPOCH] = "SELECT value FROM meta WHERE key = 'epoch'",
+    [S_SET_EPOCH] = "INSERT INTO meta (key, value) VALUES ('epoch', ?1) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_TIPS] = "SELECT sequencer, height, payload FROM tip ORDER BY sequencer",
+    /* The height check and the write are one statement: a tip never moves
+       down, whatever raced before. */
+    [S_RAISE_TIP] = "INSERT INTO tip (sequencer, height, payload) VALUES (?1, ?2, ?3) "
+                    "ON CONFLICT (sequencer) DO UPDATE SET height = excluded.height, "
+                    "payload = excluded.payload WHERE excluded.height > tip.height",
+    [S_PUT_NODE] = "INSERT OR IGNORE INTO node (sequencer, height, payload, node) "
+                   "VALUES (?1, ?2, ?3, ?4)",
+    [S_NODE] = "SELECT node FROM node WHERE sequencer = ?1 AND height = ?2",
+    [S_PUT_PAYLOAD] = "INSERT OR IGNORE INTO payload (digest, data) VALUES (?1, ?2)",
+    [S_PAYLOAD] = "SELECT data FROM payload WHERE digest = ?1",
+    [S_PUT_CERT] = "INSERT OR IGNORE INTO certificate "
+                   "(sequencer, height, payload, epoch, lock, seq) VALUES (?1, ?2, ?3, ?4, ?5, "
+                   "(SELECT coalesce(max(seq), 0) + 1 FROM certificate))",
+    [S_CERT] = "SELECT lock FROM certificate WHERE sequencer = ?1 AND height = ?2 "
+               "ORDER BY seq LIMIT 1",
+    [S_PUT_EVIDENCE] = "INSERT OR IGNORE INTO evidence (sequencer, height, kind, first, second) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_EACH_CERT] = "SELECT lock FROM certificate ORDER BY sequencer, height, seq",
+};
+
+struct _ob_journal_store_t {
+    ob_db_t *db;
+    sqlite3_stmt *stmt[S_COUNT];
+};
+
+ob_journal_store_t *ob_journal_store_open(const char *path, ob_db_sync_t sync, ob_why_t *why)
+{
+    ob_journal_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ob_why(why, "journal store %s: out of memory", path);
+        return NULL;
+    }
+    self->db = ob_db_open(path, sync, false, s_migrations,
+                          sizeof s_migrations / sizeof *s_migrations, why);
+    if (!self->db) {
+        free(self);
+        return NULL;
+    }
+    for (int i = 0; i < S_COUNT; i++) {
+        self->stmt[i] = ob_db_prepare(self->db, s_sql[i]);
+        if (!self->stmt[i]) {
+            ob_why(why, "journal store %s: cannot prepare its statements", path);
+            ob_journal_store_destroy(&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void ob_journal_store_destroy(ob_journal_store_t **self_p)
+{
+    assert(self_p);
+    ob_journal_store_t *self = *self_p;
+    if (!self)
+        return;
+    ob_db_close(&self->db);
+    free(self);
+    *self_p = NULL;
+}
+
+int ob_journal_store_begin(ob_journal_store_t *self)
+{
+    return ob_db_begin(self->db);
+}
+
+int ob_journal_store_commit(ob_journal_store_t *self)
+{
+    return ob_db_commit(self->db);
+}
+
+static void s_finish(sqlite3_stmt *stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+/* A one-blob-column row: 1 with a malloc'd copy, 0, or -1. */
+static int s_blob_row(sqlite3_stmt *stmt, uint8_t **out, size_t *len)
+{
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1) {
+        int bytes = sqlite3_column_bytes(stmt, 0);
+        *out = malloc(bytes > 0 ? (size_t)bytes : 1);
+        if (*out) {
+            if (bytes > 0)
+                memcpy(*out, sqlite3_column_blob(stmt, 0), (size_t)bytes);
+            *len = (size_t)bytes;
+        } else {
+            result = -1;
+        }
+    }
+    s_finish(stmt);
+    return result;
+}
+
+int ob_journal_store_epoch(ob_journal_store_t *self, uint64_t *epoch)
+{
+    sqlite3_stmt *stmt = self->stmt[S_EPOCH];
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1)
+        *epoch = (uint64_t)sqlite3_column_int64(stmt, 0);
+    s_finish(stmt);
+    return result;
+}
+
+int ob_journal_store_set_epoch(ob_journal_store_t *self, uint64_t epoch)
+{
+    sqlite3_bind_int64(self->stmt[S_SET_EPOCH], 1, (sqlite3_int64)epoch);
+    return ob_db_step_done(self->db, self->stmt[S_SET_EPOCH]);
+}
+
+int ob_journal_store_tips(ob_journal_store_t *self, ob_tip_fn *each, void *ctx)
+{
+    sqlite3_stmt *stmt = self->stmt[S_TIPS];
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 0) != 32 || sqlite3_column_bytes(stmt, 2) != 32)
+            continue; /* the schema's CHECK makes this unreachable */
+        each(ctx, sqlite3_column_blob(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1),
+             sqlite3_column_blob(stmt, 2));
+    }
+    s_finish(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_journal_store_raise_tip(ob_journal_store_t *self, const uint8_t sequencer[32],
+                               uint64_t height, const uint8_t payload[32])
+{
+    sqlite3_stmt *stmt = self->stmt[S_RAISE_TIP];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    sqlite3_bind_blob(stmt, 3, payload, 32, SQLITE_STATIC);
+    if (ob_db_step_done(self->db, stmt) != 0)
+        return -1;
+    return sqlite3_changes(ob_db_handle(self->db)) == 1 ? 1 : 0;
+}
+
+int ob_journal_store_put_node(ob_journal_store_t *self, const uint8_t sequencer[32],
+                              uint64_t height, const uint8_t payload[32], const uint8_t *node,
+                              size_t len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_PUT_NODE];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    sqlite3_bind_blob(stmt, 3, payload, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 4, node, (int)len, SQLITE_STATIC);
+    return ob_db_step_done(self->db, stmt);
+}
+
+int ob_journal_store_node(ob_journal_store_t *self, const uint8_t sequencer[32], uint64_t height,
+                          uint8_t **node, size_t *len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_NODE];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    return s_blob_row(stmt, node, len);
+}
+
+int ob_journal_store_put_payload(ob_journal_store_t *self, const uint8_t digest[32],
+                                 const uint8_t *data, size_t len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_PUT_PAYLOAD];
+    sqlite3_bind_blob(stmt, 1, digest, 32, SQLITE_STATIC);
+    /* A zero-length blob binds as NULL with a NULL pointer; keep it a blob. */
+    sqlite3_bind_blob(stmt, 2, len ? (const void *)data : (const void *)"", (int)len,
+                      SQLITE_STATIC);
+    return ob_db_step_done(self->db, stmt);
+}
+
+int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32], uint8_t **data,
+                             size_t *len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_PAYLOAD];
+    sqlite3_bind_blob(stmt, 1, digest, 32, SQLITE_STATIC);
+    return s_blob_row(stmt, data, len);
+}
+
+int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                     uint64_t height, const uint8_t payload[32], uint64_t epoch,
+                                     const uint8_t *lock, size_t len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_PUT_CERT];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    sqlite3_bind_blob(stmt, 3, payload, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, (sqlite3_int64)epoch);
+    sqlite3_bind_blob(stmt, 5, lock, (int)len, SQLITE_STATIC);
+    if (ob_db_step_done(self->db, stmt) != 0)
+        return -1;
+    return sqlite3_changes(ob_db_handle(self->db)) == 1 ? 1 : 0;
+}
+
+int ob_journal_store_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                 uint64_t height, uint8_t **lock, size_t *len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_CERT];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    return s_blob_row(stmt, lock, len);
+}
+
+int ob_journal_store_put_evidence(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                  uint64_t height, ob_evidence_kind_t kind, const uint8_t *first,
+                                  size_t first_len, const uint8_t *second, size_t second_len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_PUT_EVIDENCE];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    sqlite3_bind_int(stmt, 3, (int)kind);
+    sqlite3_bind_blob(stmt, 4, first, (int)first_len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 5, second, (int)second_len, SQLITE_STATIC);
+    if (ob_db_step_done(self->db, stmt) != 0)
+        return -1;
+    return sqlite3_changes(ob_db_handle(self->db)) == 1 ? 1 : 0;
+}
+
+int ob_journal_store_each_certificate(ob_journal_store_t *self, ob_lock_fn *each, void *ctx)
+{
+    sqlite3_stmt *stmt = self->stmt[S_EACH_CERT];
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        each(ctx, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
+    s_finish(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t ob_journal_store_count(ob_journal_store_t *self, const char *table)
+{
+    /* Only our own table names reach here; never input. */
+    assert(strcmp(table, "tip") == 0 || strcmp(table, "node") == 0 ||
+           strcmp(table, "payload") == 0 || strcmp(table, "certificate") == 0 ||
+           strcmp(table, "evidence") == 0);
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3_stmt *stmt = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(ob_db_handle(self->db), sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}

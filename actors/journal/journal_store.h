@@ -1,0 +1,75 @@
+/*  The journal's state in SQLite (SPEC §4): the current epoch, each
+    sequencer's tip, the nodes and payload bytes held, certificates, and
+    evidence. A tip only moves up, and the check that it does is made by
+    the same statement that writes it. */
+#ifndef OB_JOURNAL_STORE_H
+#define OB_JOURNAL_STORE_H
+
+#include "db.h"
+#include "why.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _ob_journal_store_t ob_journal_store_t;
+
+typedef enum {
+    OB_EVIDENCE_CONFLICTING_NODES = 1, /* two signed nodes, one height, two payloads */
+    OB_EVIDENCE_CERTIFIED_CONFLICT = 2, /* a certificate against a signed node, or a second certificate */
+} ob_evidence_kind_t;
+
+ob_journal_store_t *ob_journal_store_open(const char *path, ob_db_sync_t sync, ob_why_t *why);
+void ob_journal_store_destroy(ob_journal_store_t **self_p);
+
+int ob_journal_store_begin(ob_journal_store_t *self);
+int ob_journal_store_commit(ob_journal_store_t *self);
+
+/* 1 with the epoch, 0 if none was ever set, -1 on error. */
+int ob_journal_store_epoch(ob_journal_store_t *self, uint64_t *epoch);
+int ob_journal_store_set_epoch(ob_journal_store_t *self, uint64_t epoch);
+
+/* Calls `each` for every tip. */
+typedef void(ob_tip_fn)(void *ctx, const uint8_t sequencer[32], uint64_t height,
+                        const uint8_t payload[32]);
+int ob_journal_store_tips(ob_journal_store_t *self, ob_tip_fn *each, void *ctx);
+
+/* Moves the tip of `sequencer` up to `height`: 1 if it moved, 0 if the
+   durable tip is already at or above it (nothing written), -1 on error. */
+int ob_journal_store_raise_tip(ob_journal_store_t *self, const uint8_t sequencer[32],
+                               uint64_t height, const uint8_t payload[32]);
+
+int ob_journal_store_put_node(ob_journal_store_t *self, const uint8_t sequencer[32],
+                              uint64_t height, const uint8_t payload[32], const uint8_t *node,
+                              size_t len);
+/* 1 and a malloc'd copy, 0 if none, -1 on error. */
+int ob_journal_store_node(ob_journal_store_t *self, const uint8_t sequencer[32], uint64_t height,
+                          uint8_t **node, size_t *len);
+
+int ob_journal_store_put_payload(ob_journal_store_t *self, const uint8_t digest[32],
+                                 const uint8_t *data, size_t len);
+int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32], uint8_t **data,
+                             size_t *len);
+
+/* Inserts a certificate: 1 if new, 0 if that (sequencer, height, payload,
+   epoch) was held, -1 on error. */
+int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                     uint64_t height, const uint8_t payload[32], uint64_t epoch,
+                                     const uint8_t *lock, size_t len);
+/* The first certificate held for (sequencer, height), as the encoded Lock:
+   1 with a malloc'd copy, 0 if none, -1 on error. */
+int ob_journal_store_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                 uint64_t height, uint8_t **lock, size_t *len);
+
+/* 1 if recorded, 0 if that kind at that height was already held. */
+int ob_journal_store_put_evidence(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                  uint64_t height, ob_evidence_kind_t kind, const uint8_t *first,
+                                  size_t first_len, const uint8_t *second, size_t second_len);
+
+/* Iterates certificates in (sequencer, height) order: the export. */
+typedef void(ob_lock_fn)(void *ctx, const uint8_t *lock, size_t len);
+int ob_journal_store_each_certificate(ob_journal_store_t *self, ob_lock_fn *each, void *ctx);
+
+int64_t ob_journal_store_count(ob_journal_store_t *self, const char *table);
+
+#endif

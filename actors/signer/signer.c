@@ -1,0 +1,557 @@
+#include "signer.h"
+
+#include "cert.h"
+#include "log.h"
+#include "signer_store.h"
+#include "verify.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounds on the aggregation's memory: a partial is one (sequencer, height,
+   epoch), and every one is within the epoch and height bounds, so a few
+   per sequencer are live at once. The tables stop growing here. */
+#define S_MAX_PARTIALS 4096
+#define S_MAX_TIPS     4096
+
+typedef struct {
+    uint8_t sequencer[32];
+    uint64_t height;
+    uint64_t epoch;
+    uint16_t count;      /* acks held, at most n of the epoch */
+    bool certified;      /* a certificate was emitted for it */
+    uint8_t certified_payload[32];
+    ob_ack_t *acks;      /* n slots */
+} s_partial_t;
+
+typedef struct {
+    uint8_t sequencer[32];
+    uint64_t height;
+    uint8_t payload[32];
+} s_tip_t;
+
+struct _ob_signer_t {
+    ob_node_env_t env;
+    ob_crypto_t *crypto;
+    ob_keypair_t key;
+    ob_signer_store_t *store;
+    bool failed; /* a database error in this batch: its commit must fail */
+
+    bool epoch_known; /* until the journal says, no ack is signed or counted */
+    uint64_t epoch;
+    s_tip_t *tips;
+    size_t tip_count;
+    s_partial_t *partials;
+    size_t partial_count;
+    ob_signer_stats_t stats;
+};
+
+ob_signer_t *ob_signer_new(const ob_signer_config_t *config, ob_why_t *why)
+{
+    ob_signer_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ob_why(why, "signer: out of memory");
+        return NULL;
+    }
+    self->env = config->env;
+    self->key = config->key;
+    self->crypto = ob_crypto_new();
+    self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
+    self->partials = calloc(S_MAX_PARTIALS, sizeof *self->partials);
+    if (!self->crypto || !self->tips || !self->partials) {
+        ob_why(why, "signer: out of memory or entropy");
+        ob_signer_destroy(&self);
+        return NULL;
+    }
+    if (config->aux_seed)
+        ob_crypto_set_aux_seed(self->crypto, config->aux_seed);
+    if (memcmp(self->key.pub.bytes, self->env.self_key, 32) != 0) {
+        ob_why(why, "signer: its key is not the node's key");
+        ob_signer_destroy(&self);
+        return NULL;
+    }
+    self->store = ob_signer_store_open(config->db_path, config->sync, why);
+    if (!self->store) {
+        ob_signer_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+static void s_partial_free(s_partial_t *partial)
+{
+    free(partial->acks);
+    partial->acks = NULL;
+}
+
+void ob_signer_destroy(ob_signer_t **self_p)
+{
+    assert(self_p);
+    ob_signer_t *self = *self_p;
+    if (!self)
+        return;
+    ob_signer_store_destroy(&self->store);
+    if (self->partials)
+        for (size_t i = 0; i < self->partial_count; i++)
+            s_partial_free(&self->partials[i]);
+    free(self->partials);
+    free(self->tips);
+    ob_crypto_destroy(&self->crypto);
+    ob_keypair_wipe(&self->key);
+    free(self);
+    *self_p = NULL;
+}
+
+const ob_signer_stats_t *ob_signer_stats(const ob_signer_t *self)
+{
+    return &self->stats;
+}
+
+void ob_signer_start(ob_signer_t *self, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_STATE_REQUEST};
+    msg.u.state_request.actor = OB_ACTOR_SIGNER;
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    (void)self;
+}
+
+int ob_signer_begin(ob_signer_t *self)
+{
+    self->failed = false;
+    return ob_signer_store_begin(self->store);
+}
+
+int ob_signer_commit(ob_signer_t *self)
+{
+    if (self->failed)
+        return -1;
+    return ob_signer_store_commit(self->store);
+}
+
+/* --- tips and partials ------------------------------------------------- */
+
+static s_tip_t *s_tip(ob_signer_t *self, const uint8_t sequencer[32])
+{
+    for (size_t i = 0; i < self->tip_count; i++)
+        if (memcmp(self->tips[i].sequencer, sequencer, 32) == 0)
+            return &self->tips[i];
+    return NULL;
+}
+
+static void s_partial_remove(ob_signer_t *self, size_t i)
+{
+    s_partial_free(&self->partials[i]);
+    self->partials[i] = self->partials[--self->partial_count];
+    self->stats.partials = self->partial_count;
+}
+
+/* Drops partials no ack can complete any more: below the sequencer's tip
+   (when `sequencer` is given) and outside the epoch bounds. */
+static void s_prune(ob_signer_t *self, const uint8_t *sequencer, uint64_t below_height)
+{
+    uint64_t lo = self->epoch >= self->env.params.epoch_bounds_lo
+                      ? self->epoch - self->env.params.epoch_bounds_lo
+                      : 0;
+    uint64_t hi = self->epoch + self->env.params.epoch_bounds_hi;
+    for (size_t i = self->partial_count; i-- > 0;) {
+        s_partial_t *p = &self->partials[i];
+        bool stale_height = sequencer && memcmp(p->sequencer, sequencer, 32) == 0 &&
+                            p->height < below_height;
+        bool stale_epoch = self->epoch_known && (p->epoch < lo || p->epoch > hi);
+        if (stale_height || stale_epoch)
+            s_partial_remove(self, i);
+    }
+}
+
+static void s_on_tip(ob_signer_t *self, const ob_chunk_t *chunk)
+{
+    s_tip_t *tip = s_tip(self, chunk->sequencer);
+    if (!tip) {
+        if (self->tip_count == S_MAX_TIPS) {
+            ob_warn("signer: tip table full; ignoring a tip");
+            return;
+        }
+        tip = &self->tips[self->tip_count++];
+        memcpy(tip->sequencer, chunk->sequencer, 32);
+    } else if (chunk->height < tip->height) {
+        return; /* a stale view arriving late; tips only grow */
+    }
+    tip->height = chunk->height;
+    memcpy(tip->payload, chunk->payload, 32);
+    s_prune(self, chunk->sequencer, chunk->height);
+}
+
+static s_partial_t *s_partial(ob_signer_t *self, const ob_chunk_t *chunk, uint64_t epoch,
+                              uint16_t n)
+{
+    for (size_t i = 0; i < self->partial_count; i++) {
+        s_partial_t *p = &self->partials[i];
+        if (p->height == chunk->height && p->epoch == epoch &&
+            memcmp(p->sequencer, chunk->sequencer, 32) == 0)
+            return p;
+    }
+    if (self->partial_count == S_MAX_PARTIALS)
+        return NULL;
+    s_partial_t *p = &self->partials[self->partial_count];
+    memset(p, 0, sizeof *p);
+    p->acks = calloc(n, sizeof *p->acks);
+    if (!p->acks)
+        return NULL;
+    memcpy(p->sequencer, chunk->sequencer, 32);
+    p->height = chunk->height;
+    p->epoch = epoch;
+    self->partial_count++;
+    self->stats.partials = self->partial_count;
+    return p;
+}
+
+static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t payload[32],
+                               uint16_t n, ob_outbox_t *out)
+{
+    /* The acks on this payload, in the order held; assembly sorts them. */
+    ob_ack_t *chosen = calloc(p->count, sizeof *chosen);
+    uint8_t *entries = malloc(OB_CERT_ENTRIES_LEN(p->count));
+    if (!chosen || !entries) {
+        free(chosen);
+        free(entries);
+        return;
+    }
+    size_t k = 0;
+    for (uint16_t i = 0; i < p->count; i++)
+        if (memcmp(p->acks[i].chunk.payload, payload, 32) == 0)
+            chosen[k++] = p->acks[i];
+    ob_lock_t lock = {.chunk = chosen[0].chunk, .epoch = p->epoch};
+    ob_error_t rc = ob_cert_assemble(chosen, k, n, entries, OB_CERT_ENTRIES_LEN(p->count),
+                                     &lock.cert);
+    assert(rc == OB_OK); /* acks here are verified, distinct and of one chunk */
+    (void)rc;
+    size_t len = ob_lock_encoded_len(&lock), written = 0;
+    uint8_t *bytes = malloc(len);
+    if (bytes && ob_lock_encode(&lock, bytes, len, &written) == 0) {
+        ob_imsg_t msg = {.type = OB_IMSG_CERTIFIED};
+        msg.u.certified.lock = (ob_blob_t){bytes, (uint32_t)written};
+        ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    }
+    if (!p->certified) {
+        p->certified = true;
+        memcpy(p->certified_payload, payload, 32);
+        self->stats.certificates++;
+    }
+    free(bytes);
+    free(entries);
+    free(chosen);
+}
+
+/* Counts a verified ack. Returns the error that rejects it, or OB_OK. */
+static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
+{
+    if (!self->epoch_known)
+        return OB_ERR_ACK_EPOCH_BOUNDS;
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, ack->epoch);
+    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, ack->epoch);
+    if (!validators || !sequencers)
+        return OB_ERR_UNKNOWN_EPOCH;
+    if (!ob_keyset_contains(sequencers, ack->chunk.sequencer))
+        return OB_ERR_UNKNOWN_SEQUENCER;
+    if (ack->index >= ob_keyset_size(validators))
+        return OB_ERR_UNKNOWN_VALIDATOR;
+    /* Chunk checks against the published tip. */
+    const s_tip_t *tip = s_tip(self, ack->chunk.sequencer);
+    uint64_t tip_height = tip ? tip->height : 0;
+    if (tip && ack->chunk.height < tip->height)
+        return OB_ERR_HEIGHT_TOO_LOW;
+    if (tip && ack->chunk.height == tip->height && memcmp(ack->chunk.payload, tip->payload, 32))
+        return OB_ERR_CHUNK_MISMATCH;
+    /* Epoch bounds, then height bounds. */
+    const ob_params_t *pp = &self->env.params;
+    if (ack->epoch + pp->epoch_bounds_lo < self->epoch ||
+        ack->epoch > self->epoch + pp->epoch_bounds_hi)
+        return OB_ERR_ACK_EPOCH_BOUNDS;
+    if (ack->chunk.height > tip_height + pp->height_bound)
+        return OB_ERR_ACK_HEIGHT_BOUNDS;
+
+    uint16_t n = ob_keyset_size(validators);
+    s_partial_t *p = s_partial(self, &ack->chunk, ack->epoch, n);
+    if (!p) {
+        ob_warn("signer: partial ack table full; dropping an ack");
+        return OB_ERR_TOO_LARGE;
+    }
+    for (uint16_t i = 0; i < p->count; i++) {
+        if (p->acks[i].index == ack->index) {
+            /* Counted once. A repeat of a certified chunk means someone
+               still lacks its certificate (the journal may have lost it in
+               a crash), so emit it again; the journal ignores duplicates. */
+            if (p->certified && memcmp(p->acks[i].chunk.payload, ack->chunk.payload, 32) == 0)
+                s_emit_certificate(self, p, p->certified_payload, n, out);
+            return OB_OK;
+        }
+    }
+    assert(p->count < n);
+    p->acks[p->count++] = *ack;
+    uint16_t same = 0;
+    for (uint16_t i = 0; i < p->count; i++)
+        same += memcmp(p->acks[i].chunk.payload, ack->chunk.payload, 32) == 0;
+    if (same >= ob_quorum(n)) {
+        s_emit_certificate(self, p, ack->chunk.payload, n, out);
+        /* Partials below the certified height can no longer matter. */
+        s_prune(self, ack->chunk.sequencer, ack->chunk.height);
+    }
+    return OB_OK;
+}
+
+/* --- the signing module: requests from the journal -------------------- */
+
+static void s_refuse(ob_signer_t *self, const ob_chunk_t *chunk, ob_error_t why,
+                     ob_outbox_t *out)
+{
+    self->stats.refused[why]++;
+    ob_imsg_t msg = {.type = OB_IMSG_SIGN_REFUSED};
+    msg.u.sign_refused.chunk = *chunk;
+    msg.u.sign_refused.error = (uint16_t)why;
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+}
+
+static void s_reply_node(ob_signer_t *self, const uint8_t *node, size_t len, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_NODE_SIGNED};
+    msg.u.node_signed.node = (ob_blob_t){node, (uint32_t)len};
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    (void)self;
+}
+
+static ob_error_t s_decode_stored(ob_signer_t *self, const uint8_t *bytes, size_t len,
+                                  ob_node_t *node)
+{
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
+    return ob_node_decode(node, bytes, len, &lookup);
+}
+
+static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob_outbox_t *out)
+{
+    const ob_chunk_t *chunk = &req->chunk;
+    if (memcmp(chunk->sequencer, self->env.self_key, 32) != 0) {
+        s_refuse(self, chunk, OB_ERR_PEER_MISMATCH, out);
+        return;
+    }
+    /* S1: a height signed before gets the identical node, or nothing. */
+    uint8_t *stored = NULL;
+    size_t stored_len = 0;
+    int found = ob_signer_store_signed_at(self->store, chunk->height, &stored, &stored_len);
+    if (found < 0) {
+        self->failed = true;
+        return;
+    }
+    if (found == 1) {
+        ob_node_t old;
+        if (s_decode_stored(self, stored, stored_len, &old) != OB_OK) {
+            ob_error("signer: the node recorded at height %llu does not decode",
+                     (unsigned long long)chunk->height);
+            self->failed = true;
+        } else if (memcmp(old.chunk.payload, chunk->payload, 32) == 0) {
+            self->stats.nodes_reissued++;
+            s_reply_node(self, stored, stored_len, out);
+        } else {
+            ob_warn("signer: refusing a second payload at height %llu (S1)",
+                    (unsigned long long)chunk->height);
+            s_refuse(self, chunk, OB_ERR_CHUNK_MISMATCH, out);
+        }
+        free(stored);
+        return;
+    }
+    if (!self->epoch_known ||
+        !ob_keyset_contains(ob_epochs_sequencers(self->env.epochs, self->epoch), chunk->sequencer)) {
+        s_refuse(self, chunk, OB_ERR_UNKNOWN_SEQUENCER, out);
+        return;
+    }
+
+    /* The chain continues only from what this signer signed: height 0 on
+       an empty record, else the next height over the last signed payload. */
+    uint8_t *last_bytes = NULL;
+    size_t last_len = 0;
+    int has_last = ob_signer_store_last_signed(self->store, &last_bytes, &last_len);
+    if (has_last < 0) {
+        self->failed = true;
+        return;
+    }
+    ob_node_t last;
+    ob_node_t node = {.chunk = *chunk};
+    ob_error_t refuse = OB_OK;
+    if (has_last && s_decode_stored(self, last_bytes, last_len, &last) != OB_OK) {
+        self->failed = true;
+        free(last_bytes);
+        return;
+    }
+    if (chunk->height == 0) {
+        if (has_last)
+            refuse = OB_ERR_HEIGHT_TOO_LOW;
+    } else if (!has_last || last.chunk.height + 1 != chunk->height) {
+        refuse = has_last && last.chunk.height >= chunk->height ? OB_ERR_HEIGHT_TOO_LOW
+                                                                 : OB_ERR_PARENT_MISSING;
+    } else {
+        const ob_keyset_t *parent_set = ob_epochs_validators(self->env.epochs, req->parent_epoch);
+        if (!parent_set) {
+            refuse = OB_ERR_UNKNOWN_EPOCH;
+        } else {
+            node.has_parent = true;
+            memcpy(node.parent.digest, last.chunk.payload, 32);
+            node.parent.epoch = req->parent_epoch;
+            refuse = ob_cert_decode(&node.parent.cert, req->parent_cert.data,
+                                    req->parent_cert.len, ob_keyset_size(parent_set));
+            if (refuse == OB_OK && node.parent.cert.count < ob_keyset_quorum(parent_set))
+                refuse = OB_ERR_BELOW_QUORUM;
+        }
+    }
+    if (refuse != OB_OK) {
+        free(last_bytes);
+        s_refuse(self, chunk, refuse, out);
+        return;
+    }
+    if (ob_chunk_sign(self->crypto, self->env.ns, &self->key, chunk, NULL, node.signature) != 0) {
+        free(last_bytes);
+        self->failed = true;
+        return;
+    }
+    size_t len = ob_node_encoded_len(&node), written = 0;
+    uint8_t *bytes = malloc(len);
+    if (!bytes || ob_node_encode(&node, bytes, len, &written) != 0 ||
+        ob_signer_store_record_signed(self->store, chunk->height, chunk->payload, bytes,
+                                      written) != 0) {
+        self->failed = true;
+    } else {
+        self->stats.nodes_signed++;
+        s_reply_node(self, bytes, written, out);
+    }
+    free(bytes);
+    free(last_bytes);
+}
+
+static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_outbox_t *out)
+{
+    const ob_chunk_t *chunk = &req->chunk;
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, req->epoch);
+    uint16_t index;
+    if (!validators || !ob_keyset_index_of(validators, self->env.self_key, &index)) {
+        s_refuse(self, chunk, OB_ERR_UNKNOWN_VALIDATOR, out);
+        return;
+    }
+    /* S2: one payload per (sequencer, height), in any epoch, durably. */
+    uint8_t acked[32];
+    int found = ob_signer_store_acked_at(self->store, chunk->sequencer, chunk->height, acked);
+    if (found < 0) {
+        self->failed = true;
+        return;
+    }
+    if (found == 1 && memcmp(acked, chunk->payload, 32) != 0) {
+        ob_warn("signer: refusing to ack a second payload at height %llu (S2)",
+                (unsigned long long)chunk->height);
+        s_refuse(self, chunk, OB_ERR_CHUNK_MISMATCH, out);
+        return;
+    }
+    if (found == 0 && ob_signer_store_record_ack(self->store, chunk->sequencer, chunk->height,
+                                                 chunk->payload, req->epoch) != 0) {
+        self->failed = true;
+        return;
+    }
+    ob_ack_t ack = {.chunk = *chunk, .epoch = req->epoch, .index = index};
+    if (ob_ack_sign(self->crypto, self->env.ns, &self->key, chunk, req->epoch, NULL,
+                    ack.signature) != 0) {
+        self->failed = true;
+        return;
+    }
+    self->stats.acks_signed++;
+    uint8_t bytes[OB_ACK_LEN];
+    size_t written = 0;
+    ob_ack_encode(&ack, bytes, sizeof bytes, &written);
+    ob_imsg_t msg = {.type = OB_IMSG_SEND_ACK};
+    msg.u.send_ack.ack = (ob_blob_t){bytes, (uint32_t)written};
+    ob_outbox_to_actor(out, OB_ACTOR_NET, &msg);
+    /* Its own ack counts directly: no node relies on the network to hand
+       its own messages back (§3). */
+    ob_error_t rc = s_count_ack(self, &ack, out);
+    if (rc != OB_OK)
+        self->stats.acks_dropped[rc]++;
+}
+
+static void s_on_last_signed_request(ob_signer_t *self, ob_outbox_t *out)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int found = ob_signer_store_last_signed(self->store, &bytes, &len);
+    if (found < 0) {
+        self->failed = true;
+        return;
+    }
+    ob_imsg_t msg = {.type = OB_IMSG_LAST_SIGNED};
+    msg.u.last_signed.node = (ob_blob_t){bytes, found ? (uint32_t)len : 0};
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    free(bytes);
+}
+
+static void s_drop(ob_signer_t *self, ob_error_t why, const uint8_t *peer, ob_outbox_t *out)
+{
+    self->stats.acks_dropped[why]++;
+    ob_imsg_t msg = {.type = OB_IMSG_DROPPED};
+    msg.u.dropped.error = (uint16_t)why;
+    msg.u.dropped.actor = OB_ACTOR_SIGNER;
+    if (peer)
+        memcpy(msg.u.dropped.peer, peer, 32);
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+}
+
+void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
+{
+    switch (msg->type) {
+    case OB_IMSG_SIGN_NODE:
+        s_on_sign_node(self, &msg->u.sign_node, out);
+        return;
+    case OB_IMSG_SIGN_ACK:
+        s_on_sign_ack(self, &msg->u.sign_ack, out);
+        return;
+    case OB_IMSG_LAST_SIGNED_REQUEST:
+        s_on_last_signed_request(self, out);
+        return;
+    case OB_IMSG_ACK_VERIFIED: {
+        ob_ack_t ack;
+        ob_error_t rc = ob_ack_decode(&ack, msg->u.ack_verified.ack.data,
+                                      msg->u.ack_verified.ack.len);
+        if (rc == OB_OK)
+            rc = s_count_ack(self, &ack, out);
+        if (rc != OB_OK)
+            s_drop(self, rc, NULL, out);
+        return;
+    }
+    case OB_IMSG_EPOCH_CHANGED:
+        if (!self->epoch_known || msg->u.epoch_changed.epoch > self->epoch) {
+            self->epoch = msg->u.epoch_changed.epoch;
+            self->epoch_known = true;
+            s_prune(self, NULL, 0);
+        }
+        return;
+    case OB_IMSG_TIP_CHANGED:
+        s_on_tip(self, &msg->u.tip_changed.chunk);
+        return;
+    case OB_IMSG_PEER_NODE:
+    case OB_IMSG_PEER_ACK:
+    case OB_IMSG_NODE_VERIFIED:
+    case OB_IMSG_DROPPED:
+    case OB_IMSG_STATE_REQUEST:
+    case OB_IMSG_APP_PROPOSE:
+    case OB_IMSG_APP_VERIFY:
+    case OB_IMSG_REPORT_TIP:
+    case OB_IMSG_REPORT_LOCK:
+    case OB_IMSG_REPORT_EVIDENCE:
+    case OB_IMSG_BROADCAST_NODE:
+    case OB_IMSG_APP_PAYLOAD:
+    case OB_IMSG_APP_VERDICT:
+    case OB_IMSG_NODE_SIGNED:
+    case OB_IMSG_SIGN_REFUSED:
+    case OB_IMSG_LAST_SIGNED:
+    case OB_IMSG_CERTIFIED:
+    case OB_IMSG_SET_EPOCH:
+    case OB_IMSG_SEND_ACK:
+        break;
+    }
+    /* Not a request the signer serves: whoever sent it may not ask. */
+    ob_warn("signer: refusing message %s", ob_imsg_name(msg->type));
+}

@@ -1,0 +1,169 @@
+#include "signer_store.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Append-only: a new schema is a new entry, never an edit. Heights are
+   stored as SQLite's signed 64-bit integers; heights of 2^63 and above
+   would sort wrongly and are out of reach in practice. */
+static const char *const s_migrations[] = {
+    "CREATE TABLE signed_node ("
+    "  height INTEGER PRIMARY KEY,"
+    "  payload BLOB NOT NULL CHECK (length(payload) = 32),"
+    "  node BLOB NOT NULL);"
+    "CREATE TABLE acked ("
+    "  sequencer BLOB NOT NULL CHECK (length(sequencer) = 32),"
+    "  height INTEGER NOT NULL,"
+    "  payload BLOB NOT NULL CHECK (length(payload) = 32),"
+    "  epoch INTEGER NOT NULL,"
+    "  PRIMARY KEY (sequencer, height)) WITHOUT ROWID;",
+};
+
+struct _ob_signer_store_t {
+    ob_db_t *db;
+    sqlite3_stmt *signed_at, *last_signed, *record_signed, *acked_at, *record_ack;
+    sqlite3_stmt *count_signed, *count_acked;
+};
+
+ob_signer_store_t *ob_signer_store_open(const char *path, ob_db_sync_t sync, ob_why_t *why)
+{
+    ob_signer_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ob_why(why, "signer store %s: out of memory", path);
+        return NULL;
+    }
+    self->db = ob_db_open(path, sync, true, s_migrations,
+                          sizeof s_migrations / sizeof *s_migrations, why);
+    if (!self->db) {
+        free(self);
+        return NULL;
+    }
+    self->signed_at = ob_db_prepare(self->db, "SELECT node FROM signed_node WHERE height = ?");
+    self->last_signed =
+        ob_db_prepare(self->db, "SELECT node FROM signed_node ORDER BY height DESC LIMIT 1");
+    self->record_signed =
+        ob_db_prepare(self->db, "INSERT INTO signed_node (height, payload, node) VALUES (?, ?, ?)");
+    self->acked_at =
+        ob_db_prepare(self->db, "SELECT payload FROM acked WHERE sequencer = ? AND height = ?");
+    self->record_ack = ob_db_prepare(
+        self->db, "INSERT OR IGNORE INTO acked (sequencer, height, payload, epoch) "
+                  "VALUES (?, ?, ?, ?)");
+    self->count_signed = ob_db_prepare(self->db, "SELECT count(*) FROM signed_node");
+    self->count_acked = ob_db_prepare(self->db, "SELECT count(*) FROM acked");
+    if (!self->signed_at || !self->last_signed || !self->record_signed || !self->acked_at ||
+        !self->record_ack || !self->count_signed || !self->count_acked) {
+        ob_why(why, "signer store %s: cannot prepare its statements", path);
+        ob_signer_store_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void ob_signer_store_destroy(ob_signer_store_t **self_p)
+{
+    assert(self_p);
+    ob_signer_store_t *self = *self_p;
+    if (!self)
+        return;
+    ob_db_close(&self->db);
+    free(self);
+    *self_p = NULL;
+}
+
+int ob_signer_store_begin(ob_signer_store_t *self)
+{
+    return ob_db_begin(self->db);
+}
+
+int ob_signer_store_commit(ob_signer_store_t *self)
+{
+    return ob_db_commit(self->db);
+}
+
+/* Steps a one-column blob query: 1 with a malloc'd copy, 0, or -1. */
+static int s_blob_row(ob_signer_store_t *self, sqlite3_stmt *stmt, uint8_t **out, size_t *len)
+{
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1) {
+        int bytes = sqlite3_column_bytes(stmt, 0);
+        *out = malloc(bytes > 0 ? (size_t)bytes : 1);
+        if (*out) {
+            memcpy(*out, sqlite3_column_blob(stmt, 0), (size_t)bytes);
+            *len = (size_t)bytes;
+        } else {
+            result = -1;
+        }
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    (void)self;
+    return result;
+}
+
+int ob_signer_store_signed_at(ob_signer_store_t *self, uint64_t height, uint8_t **node,
+                              size_t *len)
+{
+    sqlite3_bind_int64(self->signed_at, 1, (sqlite3_int64)height);
+    return s_blob_row(self, self->signed_at, node, len);
+}
+
+int ob_signer_store_last_signed(ob_signer_store_t *self, uint8_t **node, size_t *len)
+{
+    return s_blob_row(self, self->last_signed, node, len);
+}
+
+int ob_signer_store_record_signed(ob_signer_store_t *self, uint64_t height,
+                                  const uint8_t payload[32], const uint8_t *node, size_t len)
+{
+    sqlite3_bind_int64(self->record_signed, 1, (sqlite3_int64)height);
+    sqlite3_bind_blob(self->record_signed, 2, payload, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(self->record_signed, 3, node, (int)len, SQLITE_STATIC);
+    return ob_db_step_done(self->db, self->record_signed);
+}
+
+int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32],
+                             uint64_t height, uint8_t payload[32])
+{
+    sqlite3_bind_blob(self->acked_at, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(self->acked_at, 2, (sqlite3_int64)height);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int rc = s_blob_row(self, self->acked_at, &blob, &len);
+    if (rc == 1) {
+        if (len == 32)
+            memcpy(payload, blob, 32);
+        else
+            rc = -1;
+    }
+    free(blob);
+    return rc;
+}
+
+int ob_signer_store_record_ack(ob_signer_store_t *self, const uint8_t sequencer[32],
+                               uint64_t height, const uint8_t payload[32], uint64_t epoch)
+{
+    sqlite3_bind_blob(self->record_ack, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(self->record_ack, 2, (sqlite3_int64)height);
+    sqlite3_bind_blob(self->record_ack, 3, payload, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(self->record_ack, 4, (sqlite3_int64)epoch);
+    return ob_db_step_done(self->db, self->record_ack);
+}
+
+static int64_t s_count(sqlite3_stmt *stmt)
+{
+    int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_reset(stmt);
+    return n;
+}
+
+int64_t ob_signer_store_signed_count(ob_signer_store_t *self)
+{
+    return s_count(self->count_signed);
+}
+
+int64_t ob_signer_store_acked_count(ob_signer_store_t *self)
+{
+    return s_count(self->count_acked);
+}

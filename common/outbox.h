@@ -1,0 +1,64 @@
+/*  What a pure handler hands back: messages to other actors, to peers and
+    to the application, held until the shell has committed the batch that
+    made them (persist before send, SPEC §4). Bounded: a handler that would
+    overflow it is told so and must drop, never block. */
+#ifndef OB_OUTBOX_H
+#define OB_OUTBOX_H
+
+#include "imsg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The actors of a node. The numbers double as arena owner ids. */
+typedef enum {
+    OB_ACTOR_NET = 1,
+    OB_ACTOR_VERIFIER = 2,
+    OB_ACTOR_SIGNER = 3,
+    OB_ACTOR_JOURNAL = 4,
+} ob_actor_t;
+
+#define OB_ACTOR_COUNT 4
+
+const char *ob_actor_name(ob_actor_t actor);
+
+typedef enum {
+    OB_DEST_ACTOR, /* an imsg to another actor of this node */
+    OB_DEST_PEER,  /* a peer message (frame 0, plus a payload frame if any) */
+    OB_DEST_APP,   /* an imsg for the application */
+} ob_dest_kind_t;
+
+typedef struct {
+    ob_dest_kind_t kind;
+    ob_actor_t actor;     /* OB_DEST_ACTOR */
+    uint8_t peer[32];     /* OB_DEST_PEER */
+    bool has_payload;     /* OB_DEST_PEER: a second frame from the arena */
+    ob_handle_t payload;
+    size_t offset;        /* the encoded bytes, in the outbox's buffer */
+    size_t len;
+} ob_envelope_t;
+
+typedef struct _ob_outbox_t ob_outbox_t;
+
+ob_outbox_t *ob_outbox_new(size_t max_envelopes, size_t max_bytes);
+void ob_outbox_destroy(ob_outbox_t **self_p);
+
+/* Encodes `msg` for another actor. -1 if the outbox is full. */
+int ob_outbox_to_actor(ob_outbox_t *self, ob_actor_t to, const ob_imsg_t *msg);
+/* Encodes `msg` for the application. */
+int ob_outbox_to_app(ob_outbox_t *self, const ob_imsg_t *msg);
+/* Queues peer frame 0 (already encoded) for `peer`, with an optional
+   payload frame. */
+int ob_outbox_to_peer(ob_outbox_t *self, const uint8_t peer[32], const uint8_t *frame,
+                      size_t frame_len, const ob_handle_t *payload);
+
+size_t ob_outbox_count(const ob_outbox_t *self);
+const ob_envelope_t *ob_outbox_at(const ob_outbox_t *self, size_t i);
+const uint8_t *ob_outbox_bytes(const ob_outbox_t *self, const ob_envelope_t *envelope);
+/* Empties it (after sending, or when a crash loses it). */
+void ob_outbox_clear(ob_outbox_t *self);
+/* Times a push was refused because the outbox was full. */
+uint64_t ob_outbox_overflows(const ob_outbox_t *self);
+
+#endif

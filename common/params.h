@@ -1,0 +1,27 @@
+/*  The protocol tunables of SPEC §3, with their defaults. Times are in
+    milliseconds of whatever clock drives the handlers (real or virtual). */
+#ifndef OB_PARAMS_H
+#define OB_PARAMS_H
+
+#include <stdint.h>
+
+typedef struct {
+    uint64_t propose_timeout_ms;     /* re-ask the application for a payload */
+    uint64_t rebroadcast_timeout_ms; /* resend an uncertified own tip */
+    uint64_t epoch_bounds_lo;        /* acks accepted from current - lo ... */
+    uint64_t epoch_bounds_hi;        /* ... to current + hi */
+    uint64_t height_bound;           /* acks accepted up to tip + this */
+    uint32_t max_payload;            /* bytes; the same for the whole cluster */
+    uint64_t retention;              /* heights of payload bytes kept behind the certified tip; 0 keeps all */
+} ob_params_t;
+
+#define OB_PARAMS_DEFAULT                                                                          \
+    ((ob_params_t){.propose_timeout_ms = 1000,                                                     \
+                   .rebroadcast_timeout_ms = 1000,                                                 \
+                   .epoch_bounds_lo = 1,                                                           \
+                   .epoch_bounds_hi = 1,                                                           \
+                   .height_bound = 2,                                                              \
+                   .max_payload = 1u << 20,                                                        \
+                   .retention = 0})
+
+#endif
