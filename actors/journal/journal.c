@@ -10,6 +10,12 @@
 
 #define S_MAX_TIPS 4096
 #define S_NEVER    UINT64_MAX
+/* Locks reported again per pass; the rest wait for the next pass. */
+#define S_MAX_REDELIVER 256
+/* Nodes sent again to one validator per ack that shows a gap; larger gaps
+   close over the following acks. */
+#define S_MAX_BACKFILL 32
+#define S_MAX_VALIDATORS_TRACKED 1024
 
 typedef struct {
     uint8_t sequencer[32];
@@ -17,6 +23,15 @@ typedef struct {
     uint8_t payload[32];
     bool reported;          /* a Tip report went out for exactly this chunk */
 } s_tip_t;
+
+/* What the sequencer knows of one validator's Locks of its chain: every
+   height up to `filled` is known held (its acks prove it, or the nodes
+   that carry them were sent again). */
+typedef struct {
+    uint8_t validator[32];
+    uint64_t filled;
+    bool known;
+} s_backfill_t;
 
 /* Where the node's own sequencer stands between its tip and the next. */
 typedef enum {
@@ -45,7 +60,11 @@ struct _ob_journal_t {
     uint8_t propose_digest[32];
     bool own_certified;
     uint64_t last_broadcast; /* 0 after a start: rebroadcast at once */
+    uint64_t last_redelivery; /* 0 after a start: re-report at once */
     bool broadcast_pending;
+
+    s_backfill_t *backfill;
+    size_t backfill_count;
 
     ob_journal_stats_t stats;
 };
@@ -203,6 +222,8 @@ static bool s_has_certificate(ob_journal_t *self, const uint8_t sequencer[32], u
     return match;
 }
 
+static void s_load_backfill(void *ctx, const uint8_t validator[32], uint64_t filled);
+
 /* --- lifecycle --------------------------------------------------------- */
 
 ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
@@ -216,7 +237,8 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     self->lookup = ob_epochs_lookup(self->env.epochs);
     self->crypto = ob_crypto_new();
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
-    if (!self->crypto || !self->tips) {
+    self->backfill = calloc(S_MAX_VALIDATORS_TRACKED, sizeof *self->backfill);
+    if (!self->crypto || !self->tips || !self->backfill) {
         ob_why(why, "journal: out of memory or entropy");
         ob_journal_destroy(&self);
         return NULL;
@@ -228,7 +250,8 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     }
     /* Recovery, before any message: the epoch, then the tips. */
     int has_epoch = ob_journal_store_epoch(self->store, &self->epoch);
-    if (has_epoch < 0 || ob_journal_store_tips(self->store, s_load_tip, self) != 0) {
+    if (has_epoch < 0 || ob_journal_store_tips(self->store, s_load_tip, self) != 0 ||
+        ob_journal_store_backfill(self->store, s_load_backfill, self) != 0) {
         ob_why(why, "journal %s: cannot read its state", config->db_path);
         ob_journal_destroy(&self);
         return NULL;
@@ -258,6 +281,7 @@ void ob_journal_destroy(ob_journal_t **self_p)
     ob_journal_store_destroy(&self->store);
     ob_crypto_destroy(&self->crypto);
     free(self->tips);
+    free(self->backfill);
     free(self);
     *self_p = NULL;
 }
@@ -307,6 +331,7 @@ void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     s_send(self, OB_ACTOR_SIGNER, &ask, out);
     self->recovered = false;
     self->last_broadcast = 0;
+    self->last_redelivery = 0;
     self->propose_state = S_PROPOSE_IDLE;
     (void)now;
 }
@@ -419,6 +444,30 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
         self->stats.own_tip_certified = true;
         s_maybe_propose(self, now, out);
     }
+}
+
+/* Reports again every Lock the application has not confirmed: a crash of
+   any actor between commit and delivery loses no Lock. */
+typedef struct {
+    ob_journal_t *self;
+    ob_outbox_t *out;
+} s_redeliver_ctx_t;
+
+static void s_redeliver_one(void *ctx, const uint8_t *lock, size_t len)
+{
+    s_redeliver_ctx_t *c = ctx;
+    ob_imsg_t msg = {.type = OB_IMSG_REPORT_LOCK};
+    msg.u.report_lock.lock = (ob_blob_t){lock, (uint32_t)len};
+    s_send(c->self, OB_ACTOR_NET, &msg, c->out);
+}
+
+static void s_redeliver(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    self->last_redelivery = now ? now : 1;
+    s_redeliver_ctx_t ctx = {self, out};
+    if (ob_journal_store_each_undelivered(self->store, S_MAX_REDELIVER, s_redeliver_one, &ctx) !=
+        0)
+        self->failed = true;
 }
 
 /* --- the validator path ----------------------------------------------- */
@@ -722,6 +771,83 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
         s_maybe_propose(self, now, out);
 }
 
+/* A validator acked our chunk at `height`, so it holds the Locks below it
+   up to height-1. Heights it skipped may be missing Locks there (it was
+   down, or the network lost them): the nodes above those heights carry
+   their certificates, so they are sent to it again, a few per ack. The
+   validator drops them as height_too_low after taking their parents. */
+static void s_on_ack_seen(ob_journal_t *self, const ob_imsg_ack_seen_t *in, ob_outbox_t *out)
+{
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, in->epoch);
+    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, in->index) : NULL;
+    if (!key || s_is_self(self, key->bytes) || in->height == 0)
+        return;
+    s_backfill_t *b = NULL;
+    for (size_t i = 0; i < self->backfill_count && !b; i++)
+        if (memcmp(self->backfill[i].validator, key->bytes, 32) == 0)
+            b = &self->backfill[i];
+    if (!b) {
+        if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
+            return;
+        b = &self->backfill[self->backfill_count++];
+        memcpy(b->validator, key->bytes, 32);
+    }
+    uint64_t holds = in->height - 1; /* the Lock the acked node carried */
+    uint64_t was = b->filled;
+    if (!b->known) {
+        /* Its first ack ever: watch from here. */
+        b->known = true;
+        b->filled = holds;
+    } else if (holds == b->filled + 1) {
+        b->filled = holds;
+    }
+    if (holds <= b->filled) {
+        if (b->filled != was && ob_journal_store_set_backfill(self->store, b->validator,
+                                                               b->filled) != 0)
+            self->failed = true;
+        return;
+    }
+    /* Locks filled+1 .. holds-1 may be missing; the nodes at filled+2 ..
+       holds carry them. */
+    uint64_t sent = 0;
+    for (uint64_t h = b->filled + 2; h <= holds && sent < S_MAX_BACKFILL; h++, sent++) {
+        uint8_t *node = NULL;
+        size_t len = 0;
+        int found = ob_journal_store_node(self->store, self->env.self_key, h, &node, &len);
+        if (found < 0)
+            self->failed = true;
+        ob_node_t decoded;
+        ob_handle_t handle;
+        if (found == 1 && ob_node_decode(&decoded, node, len, &self->lookup) == OB_OK &&
+            s_payload_handle(self, decoded.chunk.payload, &handle) == 0) {
+            ob_imsg_t msg = {.type = OB_IMSG_SEND_NODE};
+            memcpy(msg.u.send_node.peer, key->bytes, 32);
+            msg.u.send_node.node = (ob_blob_t){node, (uint32_t)len};
+            msg.u.send_node.payload = handle;
+            if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
+                ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
+            self->stats.backfilled++;
+        }
+        free(node);
+        b->filled = h - 1;
+    }
+    if (b->filled + 1 == holds)
+        b->filled = holds;
+    if (ob_journal_store_set_backfill(self->store, b->validator, b->filled) != 0)
+        self->failed = true;
+}
+
+static void s_load_backfill(void *ctx, const uint8_t validator[32], uint64_t filled)
+{
+    ob_journal_t *self = ctx;
+    if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
+        return;
+    s_backfill_t *b = &self->backfill[self->backfill_count++];
+    memcpy(b->validator, validator, 32);
+    b->filled = filled;
+    b->known = true;
+}
+
 /* --- dispatch ---------------------------------------------------------- */
 
 void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
@@ -808,6 +934,15 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
         }
         s_drop(self, OB_ERR_UNKNOWN_TYPE);
         return;
+    case OB_IMSG_ACK_SEEN:
+        s_on_ack_seen(self, &msg->u.ack_seen, out);
+        return;
+    case OB_IMSG_LOCK_DELIVERED: {
+        const ob_chunk_t *c = &msg->u.lock_delivered.chunk;
+        if (ob_journal_store_mark_delivered(self->store, c->sequencer, c->height, c->payload) != 0)
+            self->failed = true;
+        return;
+    }
     case OB_IMSG_DROPPED:
         if (msg->u.dropped.error < OB_ERROR_COUNT)
             self->stats.dropped[msg->u.dropped.error]++;
@@ -827,6 +962,7 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
     case OB_IMSG_SEND_ACK:
+    case OB_IMSG_SEND_NODE:
         break;
     }
     ob_warn("journal: ignoring message %s", ob_imsg_name(msg->type));
@@ -834,6 +970,9 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
 
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 {
+    if (self->last_redelivery == 0 ||
+        now >= self->last_redelivery + self->env.params.rebroadcast_timeout_ms)
+        s_redeliver(self, now, out);
     s_tip_t *own = s_own_tip(self);
     if (self->recovered && own && !self->own_certified &&
         (self->last_broadcast == 0 ||
@@ -847,12 +986,13 @@ void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 
 uint64_t ob_journal_next_deadline(const ob_journal_t *self)
 {
-    uint64_t next = S_NEVER;
+    uint64_t next = self->last_redelivery + self->env.params.rebroadcast_timeout_ms;
     const s_tip_t *own = NULL;
     for (size_t i = 0; i < self->tip_count; i++)
         if (memcmp(self->tips[i].sequencer, self->env.self_key, 32) == 0)
             own = &self->tips[i];
-    if (self->recovered && own && !self->own_certified)
+    if (self->recovered && own && !self->own_certified &&
+        self->last_broadcast + self->env.params.rebroadcast_timeout_ms < next)
         next = self->last_broadcast + self->env.params.rebroadcast_timeout_ms;
     if (self->recovered && self->propose_state != S_PROPOSE_IDLE) {
         uint64_t t = self->propose_at + self->env.params.propose_timeout_ms;

@@ -26,6 +26,12 @@ static const char *const s_migrations[] = {
     "  id INTEGER PRIMARY KEY, sequencer BLOB NOT NULL, height INTEGER NOT NULL,"
     "  kind INTEGER NOT NULL, first BLOB NOT NULL, second BLOB NOT NULL,"
     "  UNIQUE (sequencer, height, kind));",
+    /* v2: which Locks the application has; the rest are reported again. */
+    "ALTER TABLE certificate ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX certificate_undelivered ON certificate (seq) WHERE delivered = 0;",
+    /* v3: per validator, the height up to which it is known to hold our
+       chain's Locks, so that gaps are filled across restarts too. */
+    "CREATE TABLE backfill (validator BLOB PRIMARY KEY, filled INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 enum {
@@ -41,6 +47,10 @@ enum {
     S_CERT,
     S_PUT_EVIDENCE,
     S_EACH_CERT,
+    S_DELIVERED,
+    S_UNDELIVERED,
+    S_BACKFILL,
+    S_SET_BACKFILL,
     S_COUNT
 };
 
@@ -67,6 +77,12 @@ static const char *const s_sql[S_COUNT] = {
     [S_PUT_EVIDENCE] = "INSERT OR IGNORE INTO evidence (sequencer, height, kind, first, second) "
                        "VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_EACH_CERT] = "SELECT lock FROM certificate ORDER BY sequencer, height, seq",
+    [S_DELIVERED] = "UPDATE certificate SET delivered = 1 WHERE sequencer = ?1 AND height = ?2 "
+                    "AND payload = ?3 AND delivered = 0",
+    [S_UNDELIVERED] = "SELECT lock FROM certificate WHERE delivered = 0 ORDER BY seq LIMIT ?1",
+    [S_BACKFILL] = "SELECT validator, filled FROM backfill",
+    [S_SET_BACKFILL] = "INSERT INTO backfill (validator, filled) VALUES (?1, ?2) "
+                       "ON CONFLICT (validator) DO UPDATE SET filled = excluded.filled",
 };
 
 struct _ob_journal_store_t {
@@ -292,4 +308,46 @@ int64_t ob_journal_store_count(ob_journal_store_t *self, const char *table)
         n = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
     return n;
+}
+
+int ob_journal_store_mark_delivered(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                    uint64_t height, const uint8_t payload[32])
+{
+    sqlite3_stmt *stmt = self->stmt[S_DELIVERED];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    sqlite3_bind_blob(stmt, 3, payload, 32, SQLITE_STATIC);
+    return ob_db_step_done(self->db, stmt);
+}
+
+int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, ob_lock_fn *each,
+                                      void *ctx)
+{
+    sqlite3_stmt *stmt = self->stmt[S_UNDELIVERED];
+    sqlite3_bind_int64(stmt, 1, limit);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        each(ctx, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
+    s_finish(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, void *ctx)
+{
+    sqlite3_stmt *stmt = self->stmt[S_BACKFILL];
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        if (sqlite3_column_bytes(stmt, 0) == 32)
+            each(ctx, sqlite3_column_blob(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1));
+    s_finish(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_journal_store_set_backfill(ob_journal_store_t *self, const uint8_t validator[32],
+                                  uint64_t filled)
+{
+    sqlite3_stmt *stmt = self->stmt[S_SET_BACKFILL];
+    sqlite3_bind_blob(stmt, 1, validator, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)filled);
+    return ob_db_step_done(self->db, stmt);
 }

@@ -70,6 +70,19 @@ int ob_journal_store_put_evidence(ob_journal_store_t *self, const uint8_t sequen
 typedef void(ob_lock_fn)(void *ctx, const uint8_t *lock, size_t len);
 int ob_journal_store_each_certificate(ob_journal_store_t *self, ob_lock_fn *each, void *ctx);
 
+/* The application has the Lock on (sequencer, height, payload). */
+int ob_journal_store_mark_delivered(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                    uint64_t height, const uint8_t payload[32]);
+/* Up to `limit` Locks the application may not have, oldest first. */
+int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, ob_lock_fn *each,
+                                      void *ctx);
+
+/* Per validator: the height up to which it holds our chain's Locks. */
+typedef void(ob_backfill_fn)(void *ctx, const uint8_t validator[32], uint64_t filled);
+int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, void *ctx);
+int ob_journal_store_set_backfill(ob_journal_store_t *self, const uint8_t validator[32],
+                                  uint64_t filled);
+
 int64_t ob_journal_store_count(ob_journal_store_t *self, const char *table);
 
 #endif

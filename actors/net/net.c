@@ -197,6 +197,22 @@ static void s_on_broadcast(ob_net_t *self, const ob_imsg_broadcast_node_t *in, o
     free(frame);
 }
 
+static void s_on_send_node(ob_net_t *self, const ob_imsg_send_node_t *in, ob_outbox_t *out)
+{
+    if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_NET) != 0)
+        return;
+    s_hold(self, &in->payload);
+    size_t len = 2 + (size_t)in->node.len;
+    uint8_t *frame = malloc(len);
+    if (!frame)
+        return;
+    frame[0] = OB_PEER_TYPE_NODE;
+    frame[1] = OB_PEER_VERSION;
+    memcpy(frame + 2, in->node.data, in->node.len);
+    s_send_frame(self, in->peer, frame, len, &in->payload, out);
+    free(frame);
+}
+
 static void s_on_send_ack(ob_net_t *self, const ob_imsg_send_ack_t *in, ob_outbox_t *out)
 {
     ob_ack_t ack;
@@ -310,6 +326,14 @@ static void s_on_app_verify(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *o
     ob_net_app_verdict(self, &in->chunk, valid, out);
 }
 
+void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_LOCK_DELIVERED};
+    msg.u.lock_delivered.chunk = *chunk;
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    (void)self;
+}
+
 static void s_on_report(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
 {
     if (msg->type == OB_IMSG_REPORT_TIP)
@@ -318,8 +342,18 @@ static void s_on_report(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
         self->stats.reports_lock++;
     else
         self->stats.reports_evidence++;
-    if (self->app_attached)
+    if (self->app_attached) {
         ob_outbox_to_app(out, msg);
+        return;
+    }
+    /* The built-in application has nobody to confirm for it: a Lock is
+       delivered once net has it. */
+    ob_lock_t lock;
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
+    if (msg->type == OB_IMSG_REPORT_LOCK &&
+        ob_lock_decode(&lock, msg->u.report_lock.lock.data, msg->u.report_lock.lock.len,
+                       &lookup) == OB_OK)
+        ob_net_lock_delivered(self, &lock.chunk, out);
 }
 
 void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
@@ -330,6 +364,9 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
         return;
     case OB_IMSG_SEND_ACK:
         s_on_send_ack(self, &msg->u.send_ack, out);
+        return;
+    case OB_IMSG_SEND_NODE:
+        s_on_send_node(self, &msg->u.send_node, out);
         return;
     case OB_IMSG_APP_PROPOSE:
         if (self->app_attached)
@@ -358,6 +395,7 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_STATE_REQUEST:
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
+    case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -365,6 +403,7 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_SIGN_REFUSED:
     case OB_IMSG_LAST_SIGNED:
     case OB_IMSG_CERTIFIED:
+    case OB_IMSG_ACK_SEEN:
     case OB_IMSG_SET_EPOCH:
         break;
     }

@@ -49,6 +49,9 @@ int ob_net_app_payload(ob_net_t *self, uint64_t height, const uint8_t *data, siz
                        ob_outbox_t *out);
 void ob_net_app_verdict(ob_net_t *self, const ob_chunk_t *chunk, bool valid, ob_outbox_t *out);
 
+/* The attached application has the Lock on `chunk`. */
+void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t *out);
+
 /* A client's payload for the built-in application's queue. 0, or -1 if it
    is too large or the queue is full. */
 int ob_net_submit(ob_net_t *self, const uint8_t *data, size_t len, ob_outbox_t *out);

@@ -289,6 +289,13 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
     }
     assert(p->count < n);
     p->acks[p->count++] = *ack;
+    if (memcmp(ack->chunk.sequencer, self->env.self_key, 32) == 0) {
+        ob_imsg_t seen = {.type = OB_IMSG_ACK_SEEN};
+        seen.u.ack_seen.epoch = ack->epoch;
+        seen.u.ack_seen.index = ack->index;
+        seen.u.ack_seen.height = ack->chunk.height;
+        ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &seen);
+    }
     uint16_t same = 0;
     for (uint16_t i = 0; i < p->count; i++)
         same += memcmp(p->acks[i].chunk.payload, ack->chunk.payload, 32) == 0;
@@ -544,10 +551,13 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_BROADCAST_NODE:
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
+    case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_NODE_SIGNED:
     case OB_IMSG_SIGN_REFUSED:
     case OB_IMSG_LAST_SIGNED:
     case OB_IMSG_CERTIFIED:
+    case OB_IMSG_ACK_SEEN:
+    case OB_IMSG_SEND_NODE:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
         break;

@@ -260,6 +260,7 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
     case OB_IMSG_BROADCAST_NODE:
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
+    case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -267,6 +268,8 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
     case OB_IMSG_SIGN_REFUSED:
     case OB_IMSG_LAST_SIGNED:
     case OB_IMSG_CERTIFIED:
+    case OB_IMSG_ACK_SEEN:
+    case OB_IMSG_SEND_NODE:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
         break;

@@ -1,0 +1,135 @@
+/*  The deterministic simulator (issue 3): N nodes' real handlers wired
+    through an in-memory network with a virtual clock and a seeded PRNG.
+    Every message between actors and between nodes crosses through the real
+    proto/ codecs; durable state is real SQLite, and a crash loses what was
+    not committed. Invariants S1-S5 are checked as every event is processed;
+    a violation stops the run with the seed and a trace. */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_MAX_NODES  16
+#define SIM_MAX_EPOCHS 8
+
+typedef struct {
+    uint64_t epoch;
+    uint32_t validators; /* bitmask of node indices */
+    uint32_t sequencers; /* bitmask of node indices */
+} sim_epoch_t;
+
+typedef struct {
+    uint64_t seed;
+    int node_count;
+    sim_epoch_t epochs[SIM_MAX_EPOCHS];
+    int epoch_count;
+    uint64_t latency_us, jitter_us; /* per peer link */
+    double loss;                    /* probability a peer message is lost */
+    uint32_t byzantine;             /* bitmask: nodes run the malicious driver */
+    uint32_t app_rejects;           /* bitmask: sequencers whose payloads from height 3 are rejected */
+    uint32_t offline;               /* bitmask: nodes that start crashed */
+    /* Random crashes: every `crash_every_us` on average, one random actor or
+       (with 1 in 4 odds) a whole node crashes, at a random point of a batch,
+       and restarts after 20-500 ms. 0 disables. */
+    uint64_t crash_every_us;
+    bool quiet;                     /* no trace printing on success */
+} sim_config_t;
+
+typedef struct sim sim_t;
+
+/* A scenario's defaults: `n` nodes, all validators and sequencers of epoch
+   1, links of 10 ms +- 1 ms. */
+sim_config_t sim_config_default(uint64_t seed, int n);
+
+sim_t *sim_new(const sim_config_t *config);
+void sim_destroy(sim_t **self_p);
+
+typedef bool(sim_until_fn)(sim_t *sim, void *ctx);
+
+/* Runs until `until` says so (checked after each event) or virtual time
+   reaches `deadline_ms`. Returns true if `until` was met, false on the
+   deadline or on a violation. */
+bool sim_run(sim_t *sim, uint64_t deadline_ms, sim_until_fn *until, void *ctx);
+
+uint64_t sim_now_ms(const sim_t *sim);
+int sim_violations(const sim_t *sim);
+/* The first violation's description, or "". */
+const char *sim_violation(const sim_t *sim);
+/* Prints the seed and the last events. */
+void sim_print_trace(const sim_t *sim);
+/* A digest of every event processed, for determinism. */
+void sim_trace_hash(const sim_t *sim, uint8_t out[32]);
+uint64_t sim_events(const sim_t *sim);
+
+/* --- faults and operations --------------------------------------------- */
+
+typedef enum {
+    SIM_NET = 1,
+    SIM_VERIFIER = 2,
+    SIM_SIGNER = 3,
+    SIM_JOURNAL = 4,
+} sim_actor_t;
+
+typedef enum {
+    SIM_CRASH_BEFORE_COMMIT, /* the batch's writes and messages are lost */
+    SIM_CRASH_AFTER_COMMIT,  /* committed, but nothing it produced was sent */
+    SIM_CRASH_AFTER_SEND,
+} sim_crash_point_t;
+
+void sim_crash_actor(sim_t *sim, int node, sim_actor_t actor, uint64_t restart_after_ms);
+void sim_crash_node(sim_t *sim, int node, uint64_t restart_after_ms);
+/* Starts a node that was configured offline. */
+void sim_start_node(sim_t *sim, int node);
+/* Crashes `actor` of `node` at `point` of the next batch whose outbox holds
+   a message of `imsg_type` (a proto/imsg.h type), then restarts it after
+   `restart_after_ms`. One trigger at a time. */
+void sim_crash_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type,
+                    sim_crash_point_t point, uint64_t restart_after_ms);
+bool sim_trigger_fired(const sim_t *sim);
+/* As sim_crash_when, but the whole node goes down at that point. */
+void sim_crash_node_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type,
+                         sim_crash_point_t point, uint64_t restart_after_ms);
+
+/* The application of `node` stops (or resumes) answering proposals. */
+void sim_set_app_idle(sim_t *sim, int node, bool idle);
+
+/* Keeps a copy of the node `sequencer` sends at `height`, when it does. */
+void sim_capture(sim_t *sim, int sequencer, uint64_t height);
+bool sim_captured(const sim_t *sim);
+/* Delivers the captured node (with its payload) to `to`'s net, as if
+   `sequencer` had just sent it. */
+void sim_inject_captured(sim_t *sim, int to);
+
+/* Cuts every link between nodes of different groups (group[i] per node). */
+void sim_partition(sim_t *sim, const int *group);
+void sim_heal(sim_t *sim);
+
+/* Tells a node's journal to move to `epoch`. */
+void sim_set_epoch(sim_t *sim, int node, uint64_t epoch);
+
+/* --- what the reporters saw --------------------------------------------- */
+
+/* The highest h such that `reporter` has Locks for every height 0..h of
+   `sequencer`'s chain; -1 if it has none from 0. */
+int64_t sim_contiguous_height(const sim_t *sim, int reporter, int sequencer);
+/* The highest height `reporter` has a Lock for; -1 if none. */
+int64_t sim_max_lock_height(const sim_t *sim, int reporter, int sequencer);
+/* Whether `reporter` has a Lock at (sequencer, height). */
+bool sim_has_lock(const sim_t *sim, int reporter, int sequencer, uint64_t height);
+/* The epoch of the first Lock `reporter` got at (sequencer, height); 0 if none. */
+uint64_t sim_lock_epoch(const sim_t *sim, int reporter, int sequencer, uint64_t height);
+uint64_t sim_evidence_reports(const sim_t *sim, int reporter);
+uint64_t sim_rebroadcasts(const sim_t *sim, int node);
+uint64_t sim_drops(const sim_t *sim, int node, const char *error_name);
+uint64_t sim_crashes(const sim_t *sim);
+/* The own tip height of a node's journal, -1 if none. */
+int64_t sim_tip_height(const sim_t *sim, int node, int sequencer);
+uint64_t sim_acks_sent(const sim_t *sim, int node);
+
+/* Every honest reporter (not byzantine, not in `except`) has contiguous
+   Locks 0..height for every honest sequencer in `sequencers`. */
+bool sim_all_reached(const sim_t *sim, uint32_t sequencers, uint32_t except, uint64_t height);
+
+#endif

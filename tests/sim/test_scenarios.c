@@ -1,0 +1,525 @@
+/*  The simulator's scenarios (issue 3). Each runs in virtual time with a
+    deadline, checks S1-S5 on every event, and prints the wall time it took.
+    A failing run prints its seed and trace; SIM_SEED replays one seed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "imsg.h"
+#include "sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t s_seed(uint64_t fallback)
+{
+    const char *env = getenv("SIM_SEED");
+    return env ? strtoull(env, NULL, 10) : fallback;
+}
+
+static double s_wall(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+typedef struct {
+    uint32_t sequencers, except;
+    uint64_t height;
+} s_goal_t;
+
+static bool s_reached(sim_t *sim, void *ctx)
+{
+    const s_goal_t *goal = ctx;
+    /* Checking every event would dominate; every 64th is plenty. */
+    if (sim_events(sim) % 64 != 0)
+        return false;
+    return sim_all_reached(sim, goal->sequencers, goal->except, goal->height);
+}
+
+/* Every reporter of the four has a Lock at `height` or above for every
+   sequencer of the goal. */
+static bool s_reached_height(sim_t *sim, void *ctx)
+{
+    const s_goal_t *goal = ctx;
+    if (sim_events(sim) % 64 != 0)
+        return false;
+    for (int r = 0; r < 4; r++)
+        for (int q = 0; q < 4; q++)
+            if ((goal->sequencers >> q & 1) &&
+                sim_max_lock_height(sim, r, q) < (int64_t)goal->height)
+                return false;
+    return true;
+}
+
+/* Fails the test with the seed and trace unless the run is clean. */
+static void s_assert_clean(sim_t *sim, bool ok, const char *what)
+{
+    if (sim_violations(sim) > 0 || !ok) {
+        sim_print_trace(sim);
+        fail_msg("%s: %s (replay with SIM_SEED=%s)", what,
+                 sim_violations(sim) ? sim_violation(sim) : "deadline passed", "the seed above");
+    }
+}
+
+static void s_report(const char *name, sim_t *sim, double started)
+{
+    print_message("# %s: %.2f s wall, %.1f s virtual, %llu events, %llu crashes\n", name,
+                  s_wall() - started, (double)sim_now_ms(sim) / 1000.0,
+                  (unsigned long long)sim_events(sim), (unsigned long long)sim_crashes(sim));
+}
+
+static void test_all_online(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(1), 4);
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0xf, 0, 100};
+    bool ok = sim_run(sim, 300000, s_reached, &goal);
+    s_assert_clean(sim, ok, "all_online");
+    s_report("all_online", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void test_unclean_shutdown(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(2), 4);
+    c.crash_every_us = 400000;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0xf, 0, 100};
+    bool ok = sim_run(sim, 1200000, s_reached, &goal);
+    s_assert_clean(sim, ok, "unclean_shutdown");
+    assert_true(sim_crashes(sim) > 10);
+    s_report("unclean_shutdown", sim, t0);
+    sim_destroy(&sim);
+}
+
+static int64_t s_min_lock(sim_t *sim, int n)
+{
+    int64_t lowest = INT64_MAX;
+    for (int r = 0; r < n; r++)
+        for (int s = 0; s < n; s++) {
+            int64_t h = sim_contiguous_height(sim, r, s);
+            if (h < lowest)
+                lowest = h;
+        }
+    return lowest;
+}
+
+static int64_t s_max_lock(sim_t *sim, int n)
+{
+    int64_t highest = -1;
+    for (int r = 0; r < n; r++)
+        for (int s = 0; s < n; s++) {
+            int64_t h = sim_max_lock_height(sim, r, s);
+            if (h > highest)
+                highest = h;
+        }
+    return highest;
+}
+
+typedef struct {
+    int64_t above;
+    int n;
+} s_progress_t;
+
+static bool s_any_progress(sim_t *sim, void *ctx)
+{
+    const s_progress_t *p = ctx;
+    return s_max_lock(sim, p->n) > p->above;
+}
+
+static void test_network_partition(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(3), 4);
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0xf, 0, 10};
+    s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "network_partition warm-up");
+    int apart[4] = {0, 1, 2, 3};
+    sim_partition(sim, apart);
+    uint64_t cut = sim_now_ms(sim);
+    sim_run(sim, cut + 30000, NULL, NULL);
+    s_assert_clean(sim, true, "network_partition while cut");
+    int64_t during = s_max_lock(sim, 4);
+    /* No quorum anywhere: nothing above what was in flight at the cut. */
+    sim_heal(sim);
+    uint64_t healed = sim_now_ms(sim);
+    s_progress_t p = {during, 4};
+    bool resumed = sim_run(sim, healed + 60000, s_any_progress, &p);
+    s_assert_clean(sim, resumed, "network_partition: progress after heal");
+    uint64_t first_lock_ms = sim_now_ms(sim) - healed;
+    goal.height = (uint64_t)during + 10;
+    s_assert_clean(sim, sim_run(sim, healed + 120000, s_reached, &goal),
+                   "network_partition: 10 more heights");
+    print_message("# network_partition: max height %lld at the cut, first new Lock %llu ms "
+                  "after healing (two rebroadcast timeouts: 2000 ms)\n",
+                  (long long)during, (unsigned long long)first_lock_ms);
+    assert_true(first_lock_ms <= 2000 + 200);
+    s_report("network_partition", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void test_slow_and_lossy(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(4), 4);
+    c.latency_us = 50000;
+    c.jitter_us = 40000;
+    c.loss = 0.5;
+    sim_t *sim = sim_new(&c);
+    /* Every reporter sees every sequencer reach height 40. Under 50% loss a
+       reporter may miss a Lock for good (nothing asks for a lost one), so
+       this scenario asks for the height, not contiguity. */
+    s_goal_t goal = {0xf, 0, 40};
+    s_assert_clean(sim, sim_run(sim, 1200000, s_reached_height, &goal), "slow_and_lossy");
+    int64_t lowest = INT64_MAX;
+    for (int r = 0; r < 4; r++)
+        for (int q = 0; q < 4; q++)
+            if (sim_contiguous_height(sim, r, q) < lowest)
+                lowest = sim_contiguous_height(sim, r, q);
+    print_message("# slow_and_lossy: height 40 at %.1f s virtual; contiguous Locks up to %lld "
+                  "at the worst reporter\n",
+                  (double)sim_now_ms(sim) / 1000.0, (long long)lowest);
+    s_report("slow_and_lossy", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void s_run_hash(uint64_t seed, uint8_t out[32])
+{
+    sim_config_t c = sim_config_default(seed, 4);
+    c.crash_every_us = 2000000;
+    c.loss = 0.05;
+    sim_t *sim = sim_new(&c);
+    sim_run(sim, 20000, NULL, NULL);
+    assert_int_equal(sim_violations(sim), 0);
+    assert_true(s_min_lock(sim, 4) >= 5);
+    sim_trace_hash(sim, out);
+    sim_destroy(&sim);
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    uint8_t a[32], b[32], c[32];
+    s_run_hash(77, a);
+    s_run_hash(77, b);
+    s_run_hash(78, c);
+    assert_memory_equal(a, b, 32);
+    assert_memory_not_equal(a, c, 32);
+    print_message("# determinism: same seed, same trace hash; other seed, other hash (%.2f s)\n",
+                  s_wall() - t0);
+}
+
+static void test_byzantine(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(6), 4);
+    c.byzantine = 1u << 3;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0x7, 0, 30};
+    s_assert_clean(sim, sim_run(sim, 600000, s_reached, &goal), "byzantine");
+    /* Node 2 got both payloads at height 0 and reports it. */
+    assert_true(sim_evidence_reports(sim, 2) >= 1);
+    uint64_t total = 0;
+    const char *kinds[] = {"bad_signature", "peer_mismatch", "unknown_epoch", "ack_height_bounds",
+                           "payload_mismatch"};
+    print_message("# byzantine drops:");
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        uint64_t sum = 0;
+        for (int r = 0; r < 3; r++)
+            sum += sim_drops(sim, r, kinds[k]);
+        print_message(" %s=%llu", kinds[k], (unsigned long long)sum);
+        assert_true(sum > 0);
+        total += sum;
+    }
+    print_message("\n");
+    assert_true(total > 0);
+    s_report("byzantine", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void test_updated_epoch(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(7), 4);
+    c.epoch_count = 2;
+    c.epochs[1] = c.epochs[0];
+    c.epochs[1].epoch = 2;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0xf, 0, 10};
+    s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "updated_epoch: epoch 1");
+    int apart[4] = {0, 1, 2, 3};
+    sim_partition(sim, apart);
+    sim_run(sim, sim_now_ms(sim) + 3000, NULL, NULL);
+    for (int i = 0; i < 4; i++)
+        sim_set_epoch(sim, i, 2);
+    sim_run(sim, sim_now_ms(sim) + 3000, NULL, NULL);
+    sim_heal(sim);
+    int64_t base = s_max_lock(sim, 4);
+    goal.height = (uint64_t)base + 10;
+    s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 120000, s_reached, &goal),
+                   "updated_epoch: epoch 2");
+    for (int s = 0; s < 4; s++)
+        assert_int_equal(sim_lock_epoch(sim, 0, s, goal.height), 2);
+    s_report("updated_epoch", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void test_external_sequencer(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(8), 5);
+    c.epochs[0].validators = 0x0f;
+    c.epochs[0].sequencers = 0x10;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0x10, 0, 100};
+    s_assert_clean(sim, sim_run(sim, 300000, s_reached, &goal), "external_sequencer");
+    s_report("external_sequencer", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void test_app_rejects(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(9), 4);
+    c.app_rejects = 1u << 0;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0xe, 0, 30};
+    s_assert_clean(sim, sim_run(sim, 300000, s_reached, &goal), "app_rejects");
+    uint64_t before = sim_rebroadcasts(sim, 0);
+    sim_run(sim, sim_now_ms(sim) + 5000, NULL, NULL);
+    s_assert_clean(sim, true, "app_rejects: afterwards");
+    for (int r = 0; r < 4; r++) {
+        assert_int_equal(sim_contiguous_height(sim, r, 0), 2); /* heights 0-2 were fine */
+        assert_false(sim_has_lock(sim, r, 0, 3));
+    }
+    assert_true(sim_rebroadcasts(sim, 0) >= before + 3);
+    print_message("# app_rejects: sequencer 0 stuck at height 3, %llu rebroadcasts\n",
+                  (unsigned long long)sim_rebroadcasts(sim, 0));
+    s_report("app_rejects", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void test_scale(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(10), 10);
+    c.epochs[0].sequencers = 0x1f;
+    c.latency_us = 80000;
+    c.jitter_us = 10000;
+    c.loss = 0.02;
+    sim_t *sim = sim_new(&c);
+    uint64_t target = getenv("SIM_SCALE_HEIGHT") ? strtoull(getenv("SIM_SCALE_HEIGHT"), NULL, 10)
+                                                 : 1000;
+    s_goal_t goal = {0x1f, 0, target};
+    s_assert_clean(sim, sim_run(sim, 3600000, s_reached, &goal), "scale");
+    double wall = s_wall() - t0;
+    s_report("scale", sim, t0);
+    print_message("# scale: height %llu in %.1f s of wall time (issue 3 asks for 90 s)\n",
+                  (unsigned long long)target, wall);
+    sim_destroy(&sim);
+}
+
+static void test_idle_across_epochs(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(11), 4);
+    c.epoch_count = 3;
+    c.epochs[1] = c.epochs[0];
+    c.epochs[1].epoch = 2;
+    c.epochs[2] = c.epochs[0];
+    c.epochs[2].epoch = 3;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0xf, 0, 5};
+    s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "idle: warm-up");
+    sim_set_app_idle(sim, 0, true);
+    sim_run(sim, sim_now_ms(sim) + 2000, NULL, NULL);
+    int64_t idle_height = sim_contiguous_height(sim, 1, 0);
+    assert_int_equal(sim_lock_epoch(sim, 1, 0, (uint64_t)idle_height), 1);
+    for (uint64_t e = 2; e <= 3; e++) {
+        for (int i = 0; i < 4; i++)
+            sim_set_epoch(sim, i, e);
+        sim_run(sim, sim_now_ms(sim) + 3000, NULL, NULL);
+    }
+    assert_int_equal(sim_contiguous_height(sim, 1, 0), idle_height);
+    sim_set_app_idle(sim, 0, false);
+    goal.sequencers = 0x1;
+    goal.height = (uint64_t)idle_height + 2;
+    s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 60000, s_reached, &goal),
+                   "idle: the idle sequencer's next nodes");
+    /* Its next node carried a parent certificate from epoch 1, and was itself
+       certified in epoch 3. */
+    for (int r = 0; r < 4; r++) {
+        assert_int_equal(sim_lock_epoch(sim, r, 0, (uint64_t)idle_height), 1);
+        assert_int_equal(sim_lock_epoch(sim, r, 0, (uint64_t)idle_height + 1), 3);
+    }
+    s_report("idle_across_epochs", sim, t0);
+    sim_destroy(&sim);
+}
+
+static bool s_fired(sim_t *sim, void *ctx)
+{
+    (void)ctx;
+    return sim_trigger_fired(sim);
+}
+
+typedef struct {
+    const char *name;
+    int node;          /* 0: the sequencer; 1: a validator */
+    int actor;
+    int imsg_type;
+    sim_crash_point_t point;
+    bool whole_node;
+} s_order_case_t;
+
+static void test_restart_orders(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    const s_order_case_t cases[] = {
+        /* Proposal order at the sequencer (node 0). */
+        {"payload committed", 0, SIM_JOURNAL, OB_IMSG_SIGN_NODE, SIM_CRASH_AFTER_COMMIT, false},
+        {"signer committed", 0, SIM_SIGNER, OB_IMSG_NODE_SIGNED, SIM_CRASH_AFTER_COMMIT, false},
+        {"tip committed", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_COMMIT, false},
+        {"node sent", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, false},
+        {"payload committed, node down", 0, SIM_JOURNAL, OB_IMSG_SIGN_NODE,
+         SIM_CRASH_AFTER_COMMIT, true},
+        {"signer committed, node down", 0, SIM_SIGNER, OB_IMSG_NODE_SIGNED,
+         SIM_CRASH_AFTER_COMMIT, true},
+        {"tip committed, node down", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE,
+         SIM_CRASH_AFTER_COMMIT, true},
+        {"node sent, node down", 0, SIM_NET, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, true},
+        /* Ack order at a validator (node 1). */
+        {"validator tip committed", 1, SIM_JOURNAL, OB_IMSG_APP_VERIFY, SIM_CRASH_AFTER_COMMIT,
+         false},
+        {"validator record committed", 1, SIM_SIGNER, OB_IMSG_SEND_ACK, SIM_CRASH_AFTER_COMMIT,
+         false},
+        {"ack sent", 1, SIM_NET, OB_IMSG_SEND_ACK, SIM_CRASH_AFTER_SEND, false},
+        {"validator tip committed, node down", 1, SIM_JOURNAL, OB_IMSG_APP_VERIFY,
+         SIM_CRASH_AFTER_COMMIT, true},
+        {"validator record committed, node down", 1, SIM_SIGNER, OB_IMSG_SEND_ACK,
+         SIM_CRASH_AFTER_COMMIT, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const s_order_case_t *k = &cases[i];
+        sim_config_t c = sim_config_default(s_seed(100 + i), 4);
+        sim_t *sim = sim_new(&c);
+        s_goal_t goal = {0xf, 0, 5};
+        s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), k->name);
+        if (k->whole_node)
+            sim_crash_node_when(sim, k->node, (sim_actor_t)k->actor, k->imsg_type, k->point, 300);
+        else
+            sim_crash_when(sim, k->node, (sim_actor_t)k->actor, k->imsg_type, k->point, 300);
+        sim_run(sim, sim_now_ms(sim) + 20000, s_fired, NULL);
+        if (!sim_trigger_fired(sim))
+            fail_msg("restart_orders %s: the crash point was never reached", k->name);
+        /* Every chain goes on: ten more heights everywhere, contiguous. */
+        int64_t low = INT64_MAX;
+        for (int s = 0; s < 4; s++)
+            if (sim_contiguous_height(sim, 2, s) < low)
+                low = sim_contiguous_height(sim, 2, s);
+        goal.height = (uint64_t)(low < 0 ? 0 : low) + 10;
+        s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 120000, s_reached, &goal), k->name);
+        print_message("# restart_orders: %-40s ok at %.1f s virtual\n", k->name,
+                      (double)sim_now_ms(sim) / 1000.0);
+        sim_destroy(&sim);
+    }
+    print_message("# restart_orders: %.2f s wall\n", s_wall() - t0);
+}
+
+static void test_stale_before_replay(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(12), 4);
+    sim_t *sim = sim_new(&c);
+    sim_capture(sim, 0, 2);
+    s_goal_t goal = {0xf, 0, 10};
+    s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "stale: warm-up");
+    assert_true(sim_captured(sim));
+    sim_crash_node(sim, 1, 100);
+    sim_run(sim, sim_now_ms(sim) + 101, NULL, NULL); /* back up, nothing else arrived yet */
+    uint64_t before = sim_drops(sim, 1, "height_too_low");
+    sim_inject_captured(sim, 1);
+    sim_run(sim, sim_now_ms(sim) + 5, NULL, NULL);
+    s_assert_clean(sim, true, "stale: replay");
+    assert_true(sim_drops(sim, 1, "height_too_low") > before);
+    assert_true(sim_tip_height(sim, 1, 0) >= 10);
+    goal.height = 15;
+    s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 60000, s_reached, &goal), "stale: after");
+    s_report("stale_before_replay", sim, t0);
+    sim_destroy(&sim);
+}
+
+static void test_late_joiner(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(13), 4);
+    c.offline = 1u << 3;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0x7, 1u << 3, 50};
+    s_assert_clean(sim, sim_run(sim, 300000, s_reached, &goal), "late_joiner: the others");
+    assert_int_equal(sim_acks_sent(sim, 3), 0);
+    sim_start_node(sim, 3);
+    sim_run(sim, sim_now_ms(sim) + 10000, NULL, NULL);
+    s_assert_clean(sim, true, "late_joiner: joined");
+    assert_true(sim_acks_sent(sim, 3) > 0);
+    for (int s = 0; s < 3; s++) {
+        assert_true(sim_tip_height(sim, 3, s) >= 50);
+        assert_true(sim_max_lock_height(sim, 3, s) >= 50);
+    }
+    /* And its own chain certifies from 0. */
+    goal.sequencers = 0xf;
+    goal.except = 0;
+    goal.height = 60;
+    int64_t joined = sim_contiguous_height(sim, 3, 3);
+    (void)joined;
+    s_goal_t own = {1u << 3, 0, 10};
+    s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 60000, s_reached, &own),
+                   "late_joiner: its own chain");
+    s_report("late_joiner", sim, t0);
+    sim_destroy(&sim);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_online),
+        cmocka_unit_test(test_unclean_shutdown),
+        cmocka_unit_test(test_network_partition),
+        cmocka_unit_test(test_slow_and_lossy),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_byzantine),
+        cmocka_unit_test(test_updated_epoch),
+        cmocka_unit_test(test_external_sequencer),
+        cmocka_unit_test(test_app_rejects),
+        cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_idle_across_epochs),
+        cmocka_unit_test(test_restart_orders),
+        cmocka_unit_test(test_stale_before_replay),
+        cmocka_unit_test(test_late_joiner),
+    };
+    /* SIM_ONLY=test_byzantine runs one scenario (cmocka's filter). */
+    if (getenv("SIM_ONLY"))
+        cmocka_set_test_filter(getenv("SIM_ONLY"));
+    return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
+}
