@@ -66,8 +66,7 @@ static ob_envelope_t *s_reserve(ob_outbox_t *self, size_t len)
     return e;
 }
 
-static int s_push_imsg(ob_outbox_t *self, ob_dest_kind_t kind, ob_actor_t to,
-                       const ob_imsg_t *msg)
+static int s_push_imsg(ob_outbox_t *self, ob_dest_kind_t kind, ob_actor_t to, const ob_imsg_t *msg)
 {
     size_t len = ob_imsg_encoded_len(msg);
     ob_envelope_t *e = s_reserve(self, len);

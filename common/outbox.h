@@ -31,11 +31,11 @@ typedef enum {
 
 typedef struct {
     ob_dest_kind_t kind;
-    ob_actor_t actor;     /* OB_DEST_ACTOR */
-    uint8_t peer[32];     /* OB_DEST_PEER */
-    bool has_payload;     /* OB_DEST_PEER: a second frame from the arena */
+    ob_actor_t actor; /* OB_DEST_ACTOR */
+    uint8_t peer[32]; /* OB_DEST_PEER */
+    bool has_payload; /* OB_DEST_PEER: a second frame from the arena */
     ob_handle_t payload;
-    size_t offset;        /* the encoded bytes, in the outbox's buffer */
+    size_t offset; /* the encoded bytes, in the outbox's buffer */
     size_t len;
 } ob_envelope_t;
 

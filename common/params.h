@@ -12,7 +12,7 @@ typedef struct {
     uint64_t epoch_bounds_hi;        /* ... to current + hi */
     uint64_t height_bound;           /* acks accepted up to tip + this */
     uint32_t max_payload;            /* bytes; the same for the whole cluster */
-    uint64_t retention;              /* heights of payload bytes kept behind the certified tip; 0 keeps all */
+    uint64_t retention; /* heights of payload bytes kept behind the certified tip; 0 keeps all */
 } ob_params_t;
 
 #define OB_PARAMS_DEFAULT                                                                          \

@@ -14,14 +14,14 @@
 #define S_MAX_REDELIVER 256
 /* Nodes sent again to one validator per ack that shows a gap; larger gaps
    close over the following acks. */
-#define S_MAX_BACKFILL 32
+#define S_MAX_BACKFILL           32
 #define S_MAX_VALIDATORS_TRACKED 1024
 
 typedef struct {
     uint8_t sequencer[32];
     uint64_t height;
     uint8_t payload[32];
-    bool reported;          /* a Tip report went out for exactly this chunk */
+    bool reported; /* a Tip report went out for exactly this chunk */
 } s_tip_t;
 
 /* What the sequencer knows of one validator's Locks of its chain: every
@@ -59,7 +59,7 @@ struct _ob_journal_t {
     uint64_t propose_at;
     uint8_t propose_digest[32];
     bool own_certified;
-    uint64_t last_broadcast; /* 0 after a start: rebroadcast at once */
+    uint64_t last_broadcast;  /* 0 after a start: rebroadcast at once */
     uint64_t last_redelivery; /* 0 after a start: re-report at once */
     bool broadcast_pending;
 
@@ -266,8 +266,8 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     }
     s_tip_t *own = s_own_tip(self);
     if (own)
-        self->own_certified = s_has_certificate(self, own->sequencer, own->height, own->payload,
-                                                NULL, NULL);
+        self->own_certified =
+            s_has_certificate(self, own->sequencer, own->height, own->payload, NULL, NULL);
     self->stats.own_tip_certified = self->own_certified;
     return self;
 }
@@ -392,8 +392,8 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
        height, or than a certificate held there, is evidence (§3). */
     uint8_t *node = NULL;
     size_t node_len = 0;
-    int has_node = ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &node,
-                                         &node_len);
+    int has_node =
+        ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &node, &node_len);
     if (has_node < 0)
         self->failed = true;
     ob_node_t held;
@@ -465,8 +465,7 @@ static void s_redeliver(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 {
     self->last_redelivery = now ? now : 1;
     s_redeliver_ctx_t ctx = {self, out};
-    if (ob_journal_store_each_undelivered(self->store, S_MAX_REDELIVER, s_redeliver_one, &ctx) !=
-        0)
+    if (ob_journal_store_each_undelivered(self->store, S_MAX_REDELIVER, s_redeliver_one, &ctx) != 0)
         self->failed = true;
 }
 
@@ -517,8 +516,8 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
         /* Two validly signed nodes at one height are evidence. */
         uint8_t *held = NULL;
         size_t held_len = 0;
-        int found = ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &held,
-                                          &held_len);
+        int found =
+            ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &held, &held_len);
         if (found < 0)
             self->failed = true;
         ob_node_t other;
@@ -760,8 +759,8 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
     s_tip_t *tip = s_set_tip(self, &node.chunk);
     if (!tip)
         return;
-    self->own_certified = s_has_certificate(self, tip->sequencer, tip->height, tip->payload,
-                                            NULL, NULL);
+    self->own_certified =
+        s_has_certificate(self, tip->sequencer, tip->height, tip->payload, NULL, NULL);
     self->stats.own_tip_certified = self->own_certified;
     self->propose_state = S_PROPOSE_IDLE;
     s_publish_tip(self, tip, out);
@@ -802,8 +801,8 @@ static void s_on_ack_seen(ob_journal_t *self, const ob_imsg_ack_seen_t *in, ob_o
         b->filled = holds;
     }
     if (holds <= b->filled) {
-        if (b->filled != was && ob_journal_store_set_backfill(self->store, b->validator,
-                                                               b->filled) != 0)
+        if (b->filled != was &&
+            ob_journal_store_set_backfill(self->store, b->validator, b->filled) != 0)
             self->failed = true;
         return;
     }
@@ -861,8 +860,8 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
         return;
     case OB_IMSG_CERTIFIED: {
         ob_lock_t lock;
-        ob_error_t rc = ob_lock_decode(&lock, msg->u.certified.lock.data,
-                                       msg->u.certified.lock.len, &self->lookup);
+        ob_error_t rc = ob_lock_decode(&lock, msg->u.certified.lock.data, msg->u.certified.lock.len,
+                                       &self->lookup);
         if (rc != OB_OK)
             s_drop(self, rc);
         else

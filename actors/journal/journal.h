@@ -35,7 +35,7 @@ typedef struct {
     uint64_t nodes_accepted, nodes_duplicate, proposals, rebroadcasts, verify_requests;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
     uint64_t certificates, locks_reported, evidence, backfilled;
-    uint64_t dropped[OB_ERROR_COUNT];         /* by error name, from every actor */
+    uint64_t dropped[OB_ERROR_COUNT]; /* by error name, from every actor */
     uint64_t sign_refused[OB_ERROR_COUNT];
     uint64_t own_tip_height;
     bool has_own_tip, own_tip_certified;

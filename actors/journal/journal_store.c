@@ -32,6 +32,9 @@ static const char *const s_migrations[] = {
     /* v3: per validator, the height up to which it is known to hold our
        chain's Locks, so that gaps are filled across restarts too. */
     "CREATE TABLE backfill (validator BLOB PRIMARY KEY, filled INTEGER NOT NULL) WITHOUT ROWID;",
+    /* v4: the next certificate's sequence number is max(seq) + 1; without
+       this index that was a scan of every certificate held, per insert. */
+    "CREATE UNIQUE INDEX certificate_seq ON certificate (seq);",
 };
 
 enum {

@@ -16,7 +16,8 @@ typedef struct _ob_journal_store_t ob_journal_store_t;
 
 typedef enum {
     OB_EVIDENCE_CONFLICTING_NODES = 1, /* two signed nodes, one height, two payloads */
-    OB_EVIDENCE_CERTIFIED_CONFLICT = 2, /* a certificate against a signed node, or a second certificate */
+    OB_EVIDENCE_CERTIFIED_CONFLICT =
+        2, /* a certificate against a signed node, or a second certificate */
 } ob_evidence_kind_t;
 
 ob_journal_store_t *ob_journal_store_open(const char *path, ob_db_sync_t sync, ob_why_t *why);

@@ -23,7 +23,7 @@ struct _ob_net_t {
 
     s_submission_t *queue; /* ring of submitted payloads */
     uint32_t queue_max, queue_head, queue_count;
-    bool propose_pending;  /* the journal asked and the queue was empty */
+    bool propose_pending; /* the journal asked and the queue was empty */
     uint64_t propose_height;
 
     ob_handle_t held[S_MAX_HELD];
@@ -168,8 +168,8 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
 
 /* --- to peers ---------------------------------------------------------- */
 
-static void s_send_frame(ob_net_t *self, const uint8_t peer[32], const uint8_t *frame,
-                         size_t len, const ob_handle_t *payload, ob_outbox_t *out)
+static void s_send_frame(ob_net_t *self, const uint8_t peer[32], const uint8_t *frame, size_t len,
+                         const ob_handle_t *payload, ob_outbox_t *out)
 {
     if (memcmp(peer, self->env.self_key, 32) == 0)
         return; /* never through the network to itself (§3) */
@@ -351,8 +351,8 @@ static void s_on_report(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     ob_lock_t lock;
     ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
     if (msg->type == OB_IMSG_REPORT_LOCK &&
-        ob_lock_decode(&lock, msg->u.report_lock.lock.data, msg->u.report_lock.lock.len,
-                       &lookup) == OB_OK)
+        ob_lock_decode(&lock, msg->u.report_lock.lock.data, msg->u.report_lock.lock.len, &lookup) ==
+            OB_OK)
         ob_net_lock_delivered(self, &lock.chunk, out);
 }
 

@@ -19,14 +19,14 @@ typedef struct _ob_net_t ob_net_t;
 
 typedef struct {
     ob_node_env_t env;
-    bool app_attached;          /* false: the built-in default application */
-    uint32_t submit_queue_max;  /* payloads waiting to be proposed */
+    bool app_attached;         /* false: the built-in default application */
+    uint32_t submit_queue_max; /* payloads waiting to be proposed */
 } ob_net_config_t;
 
 typedef struct {
     uint64_t peer_nodes_in, peer_acks_in, peer_out;
     uint64_t dropped[OB_ERROR_COUNT];
-    uint64_t arena_full;        /* peer messages refused for lack of a slot */
+    uint64_t arena_full; /* peer messages refused for lack of a slot */
     uint64_t submitted, submit_refused, proposals_answered;
     uint64_t reports_tip, reports_lock, reports_evidence;
 } ob_net_stats_t;

@@ -19,10 +19,10 @@ typedef struct {
     uint8_t sequencer[32];
     uint64_t height;
     uint64_t epoch;
-    uint16_t count;      /* acks held, at most n of the epoch */
-    bool certified;      /* a certificate was emitted for it */
+    uint16_t count; /* acks held, at most n of the epoch */
+    bool certified; /* a certificate was emitted for it */
     uint8_t certified_payload[32];
-    ob_ack_t *acks;      /* n slots */
+    ob_ack_t *acks; /* n slots */
 } s_partial_t;
 
 typedef struct {
@@ -156,8 +156,8 @@ static void s_prune(ob_signer_t *self, const uint8_t *sequencer, uint64_t below_
     uint64_t hi = self->epoch + self->env.params.epoch_bounds_hi;
     for (size_t i = self->partial_count; i-- > 0;) {
         s_partial_t *p = &self->partials[i];
-        bool stale_height = sequencer && memcmp(p->sequencer, sequencer, 32) == 0 &&
-                            p->height < below_height;
+        bool stale_height =
+            sequencer && memcmp(p->sequencer, sequencer, 32) == 0 && p->height < below_height;
         bool stale_epoch = self->epoch_known && (p->epoch < lo || p->epoch > hi);
         if (stale_height || stale_epoch)
             s_partial_remove(self, i);
@@ -222,8 +222,8 @@ static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t 
         if (memcmp(p->acks[i].chunk.payload, payload, 32) == 0)
             chosen[k++] = p->acks[i];
     ob_lock_t lock = {.chunk = chosen[0].chunk, .epoch = p->epoch};
-    ob_error_t rc = ob_cert_assemble(chosen, k, n, entries, OB_CERT_ENTRIES_LEN(p->count),
-                                     &lock.cert);
+    ob_error_t rc =
+        ob_cert_assemble(chosen, k, n, entries, OB_CERT_ENTRIES_LEN(p->count), &lock.cert);
     assert(rc == OB_OK); /* acks here are verified, distinct and of one chunk */
     (void)rc;
     size_t len = ob_lock_encoded_len(&lock), written = 0;
@@ -309,8 +309,7 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
 
 /* --- the signing module: requests from the journal -------------------- */
 
-static void s_refuse(ob_signer_t *self, const ob_chunk_t *chunk, ob_error_t why,
-                     ob_outbox_t *out)
+static void s_refuse(ob_signer_t *self, const ob_chunk_t *chunk, ob_error_t why, ob_outbox_t *out)
 {
     self->stats.refused[why]++;
     ob_imsg_t msg = {.type = OB_IMSG_SIGN_REFUSED};
@@ -367,7 +366,8 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
         return;
     }
     if (!self->epoch_known ||
-        !ob_keyset_contains(ob_epochs_sequencers(self->env.epochs, self->epoch), chunk->sequencer)) {
+        !ob_keyset_contains(ob_epochs_sequencers(self->env.epochs, self->epoch),
+                            chunk->sequencer)) {
         s_refuse(self, chunk, OB_ERR_UNKNOWN_SEQUENCER, out);
         return;
     }
@@ -394,7 +394,7 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
             refuse = OB_ERR_HEIGHT_TOO_LOW;
     } else if (!has_last || last.chunk.height + 1 != chunk->height) {
         refuse = has_last && last.chunk.height >= chunk->height ? OB_ERR_HEIGHT_TOO_LOW
-                                                                 : OB_ERR_PARENT_MISSING;
+                                                                : OB_ERR_PARENT_MISSING;
     } else {
         const ob_keyset_t *parent_set = ob_epochs_validators(self->env.epochs, req->parent_epoch);
         if (!parent_set) {
@@ -403,8 +403,8 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
             node.has_parent = true;
             memcpy(node.parent.digest, last.chunk.payload, 32);
             node.parent.epoch = req->parent_epoch;
-            refuse = ob_cert_decode(&node.parent.cert, req->parent_cert.data,
-                                    req->parent_cert.len, ob_keyset_size(parent_set));
+            refuse = ob_cert_decode(&node.parent.cert, req->parent_cert.data, req->parent_cert.len,
+                                    ob_keyset_size(parent_set));
             if (refuse == OB_OK && node.parent.cert.count < ob_keyset_quorum(parent_set))
                 refuse = OB_ERR_BELOW_QUORUM;
         }
@@ -422,8 +422,8 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
     size_t len = ob_node_encoded_len(&node), written = 0;
     uint8_t *bytes = malloc(len);
     if (!bytes || ob_node_encode(&node, bytes, len, &written) != 0 ||
-        ob_signer_store_record_signed(self->store, chunk->height, chunk->payload, bytes,
-                                      written) != 0) {
+        ob_signer_store_record_signed(self->store, chunk->height, chunk->payload, bytes, written) !=
+            0) {
         self->failed = true;
     } else {
         self->stats.nodes_signed++;
@@ -520,8 +520,8 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
         return;
     case OB_IMSG_ACK_VERIFIED: {
         ob_ack_t ack;
-        ob_error_t rc = ob_ack_decode(&ack, msg->u.ack_verified.ack.data,
-                                      msg->u.ack_verified.ack.len);
+        ob_error_t rc =
+            ob_ack_decode(&ack, msg->u.ack_verified.ack.data, msg->u.ack_verified.ack.len);
         if (rc == OB_OK)
             rc = s_count_ack(self, &ack, out);
         if (rc != OB_OK)

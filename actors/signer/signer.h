@@ -28,9 +28,9 @@ typedef struct _ob_signer_t ob_signer_t;
 
 typedef struct {
     ob_node_env_t env;
-    ob_keypair_t key;       /* copied; the only copy of the secret in the node */
+    ob_keypair_t key; /* copied; the only copy of the secret in the node */
     const char *db_path;
-    ob_db_sync_t sync;      /* FULL, except in the simulator */
+    ob_db_sync_t sync;       /* FULL, except in the simulator */
     const uint8_t *aux_seed; /* non-NULL only in the simulator (see ob_crypto_set_aux_seed) */
 } ob_signer_config_t;
 
@@ -38,7 +38,7 @@ typedef struct {
     uint64_t nodes_signed, nodes_reissued, acks_signed, certificates;
     uint64_t refused[OB_ERROR_COUNT]; /* sign requests refused, by reason */
     uint64_t acks_dropped[OB_ERROR_COUNT];
-    uint64_t partials;                /* (sequencer, height, epoch) entries held now */
+    uint64_t partials; /* (sequencer, height, epoch) entries held now */
 } ob_signer_stats_t;
 
 /* Opens the record (exclusively) and recovers from it. */

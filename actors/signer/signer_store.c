@@ -33,8 +33,8 @@ ob_signer_store_t *ob_signer_store_open(const char *path, ob_db_sync_t sync, ob_
         ob_why(why, "signer store %s: out of memory", path);
         return NULL;
     }
-    self->db = ob_db_open(path, sync, true, s_migrations,
-                          sizeof s_migrations / sizeof *s_migrations, why);
+    self->db =
+        ob_db_open(path, sync, true, s_migrations, sizeof s_migrations / sizeof *s_migrations, why);
     if (!self->db) {
         free(self);
         return NULL;
@@ -46,9 +46,9 @@ ob_signer_store_t *ob_signer_store_open(const char *path, ob_db_sync_t sync, ob_
         ob_db_prepare(self->db, "INSERT INTO signed_node (height, payload, node) VALUES (?, ?, ?)");
     self->acked_at =
         ob_db_prepare(self->db, "SELECT payload FROM acked WHERE sequencer = ? AND height = ?");
-    self->record_ack = ob_db_prepare(
-        self->db, "INSERT OR IGNORE INTO acked (sequencer, height, payload, epoch) "
-                  "VALUES (?, ?, ?, ?)");
+    self->record_ack =
+        ob_db_prepare(self->db, "INSERT OR IGNORE INTO acked (sequencer, height, payload, epoch) "
+                                "VALUES (?, ?, ?, ?)");
     self->count_signed = ob_db_prepare(self->db, "SELECT count(*) FROM signed_node");
     self->count_acked = ob_db_prepare(self->db, "SELECT count(*) FROM acked");
     if (!self->signed_at || !self->last_signed || !self->record_signed || !self->acked_at ||
@@ -102,8 +102,7 @@ static int s_blob_row(ob_signer_store_t *self, sqlite3_stmt *stmt, uint8_t **out
     return result;
 }
 
-int ob_signer_store_signed_at(ob_signer_store_t *self, uint64_t height, uint8_t **node,
-                              size_t *len)
+int ob_signer_store_signed_at(ob_signer_store_t *self, uint64_t height, uint8_t **node, size_t *len)
 {
     sqlite3_bind_int64(self->signed_at, 1, (sqlite3_int64)height);
     return s_blob_row(self, self->signed_at, node, len);
@@ -123,8 +122,8 @@ int ob_signer_store_record_signed(ob_signer_store_t *self, uint64_t height,
     return ob_db_step_done(self->db, self->record_signed);
 }
 
-int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32],
-                             uint64_t height, uint8_t payload[32])
+int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32], uint64_t height,
+                             uint8_t payload[32])
 {
     sqlite3_bind_blob(self->acked_at, 1, sequencer, 32, SQLITE_STATIC);
     sqlite3_bind_int64(self->acked_at, 2, (sqlite3_int64)height);

@@ -30,8 +30,8 @@ int ob_signer_store_record_signed(ob_signer_store_t *self, uint64_t height,
 
 /* The payload acked at (sequencer, height) in any epoch: 1 and the digest,
    0 if none, -1 on error. */
-int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32],
-                             uint64_t height, uint8_t payload[32]);
+int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32], uint64_t height,
+                             uint8_t payload[32]);
 int ob_signer_store_record_ack(ob_signer_store_t *self, const uint8_t sequencer[32],
                                uint64_t height, const uint8_t payload[32], uint64_t epoch);
 

@@ -80,8 +80,8 @@ static void s_cache_key(ob_verifier_t *self, uint64_t epoch, const ob_chunk_t *c
 
 static uint8_t *s_cache_slot(ob_verifier_t *self, const uint8_t key[32])
 {
-    uint32_t h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 |
-                 (uint32_t)key[3] << 24;
+    uint32_t h =
+        (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24;
     return self->cache[h % self->cache_entries];
 }
 
@@ -146,8 +146,7 @@ static void s_drop(ob_verifier_t *self, ob_error_t why, const uint8_t peer[32], 
     ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
 }
 
-static ob_error_t s_check_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in,
-                               ob_node_t *node)
+static ob_error_t s_check_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, ob_node_t *node)
 {
     ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
     ob_error_t rc = ob_node_decode(node, in->node.data, in->node.len, &lookup);
@@ -211,8 +210,7 @@ static ob_error_t s_check_ack(ob_verifier_t *self, const ob_imsg_peer_ack_t *in,
         return OB_ERR_UNKNOWN_VALIDATOR;
     if (memcmp(key->bytes, in->peer, 32) != 0)
         return OB_ERR_PEER_MISMATCH;
-    if (!s_ack_signature_ok(self, validators, &ack->chunk, ack->epoch, ack->index,
-                            ack->signature))
+    if (!s_ack_signature_ok(self, validators, &ack->chunk, ack->epoch, ack->index, ack->signature))
         return OB_ERR_BAD_SIGNATURE;
     return OB_OK;
 }

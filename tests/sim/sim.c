@@ -58,14 +58,14 @@ static double s_unit(uint64_t *state)
 /* --- events -------------------------------------------------------------- */
 
 typedef enum {
-    EV_WAKE,       /* an actor has messages in its inbox */
-    EV_TICK,       /* a journal's deadline */
-    EV_PEER,       /* a peer message arrives at a node's net */
-    EV_APP,        /* the application answers a node's net */
-    EV_RESTART,    /* a crashed actor comes back */
-    EV_CHAOS,      /* the random crash injector */
-    EV_BYZANTINE,  /* the malicious driver acts */
-    EV_SWEEP,      /* expire lost arena leases */
+    EV_WAKE,      /* an actor has messages in its inbox */
+    EV_TICK,      /* a journal's deadline */
+    EV_PEER,      /* a peer message arrives at a node's net */
+    EV_APP,       /* the application answers a node's net */
+    EV_RESTART,   /* a crashed actor comes back */
+    EV_CHAOS,     /* the random crash injector */
+    EV_BYZANTINE, /* the malicious driver acts */
+    EV_SWEEP,     /* expire lost arena leases */
 } s_event_kind_t;
 
 typedef enum {
@@ -145,7 +145,7 @@ typedef struct {
     bool wake_pending[5];
     s_inbox_t inbox[5];
     ob_outbox_t *outbox[5];
-    int crash_armed[5];      /* -1 none, else a sim_crash_point_t for the next batch */
+    int crash_armed[5]; /* -1 none, else a sim_crash_point_t for the next batch */
     uint64_t tick_at;
     char journal_path[256], signer_path[256];
     s_reporter_t reporter;
@@ -249,9 +249,9 @@ static void s_map_init(s_map_t *map)
 
 static s_entry_t *s_map_slot(s_map_t *map, const uint8_t key[32])
 {
-    size_t i = ((size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16 |
-                (size_t)key[3] << 24) &
-               (map->cap - 1);
+    size_t i =
+        ((size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16 | (size_t)key[3] << 24) &
+        (map->cap - 1);
     while (map->entries[i].used && memcmp(map->entries[i].key, key, 32) != 0)
         i = (i + 1) & (map->cap - 1);
     return &map->entries[i];
@@ -400,8 +400,8 @@ static void s_inbox_clear(s_inbox_t *box)
 
 static ob_node_env_t s_env(sim_t *sim, s_node_t *node)
 {
-    ob_node_env_t env = {.ns = &sim->ns, .epochs = sim->epochs, .params = sim->params,
-                         .arena = node->arena};
+    ob_node_env_t env = {
+        .ns = &sim->ns, .epochs = sim->epochs, .params = sim->params, .arena = node->arena};
     memcpy(env.self_key, node->key.pub.bytes, 32);
     return env;
 }
@@ -435,8 +435,11 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
         ob_verifier_start(node->verifier, out);
         break;
     case SIM_SIGNER: {
-        ob_signer_config_t cfg = {.env = env, .key = node->key, .db_path = node->signer_path,
-                                  .sync = OB_DB_SYNC_OFF, .aux_seed = sim->aux_seed};
+        ob_signer_config_t cfg = {.env = env,
+                                  .key = node->key,
+                                  .db_path = node->signer_path,
+                                  .sync = OB_DB_SYNC_OFF,
+                                  .aux_seed = sim->aux_seed};
         node->signer = ob_signer_new(&cfg, &why);
         if (!node->signer)
             fprintf(stderr, "sim: signer of node %d: %s\n", node->index, why.text);
@@ -445,7 +448,8 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
         break;
     }
     case SIM_JOURNAL: {
-        ob_journal_config_t cfg = {.env = env, .db_path = node->journal_path,
+        ob_journal_config_t cfg = {.env = env,
+                                   .db_path = node->journal_path,
                                    .sync = OB_DB_SYNC_OFF,
                                    .initial_epoch = sim->config.epochs[0].epoch};
         node->journal = ob_journal_new(&cfg, &why);
@@ -592,8 +596,8 @@ static void s_check_accepted_node(sim_t *sim, s_node_t *at, const uint8_t *bytes
     }
     if (!node.has_parent)
         return;
-    ob_lock_t parent = {.chunk = ob_node_parent_chunk(&node), .epoch = node.parent.epoch,
-                        .cert = node.parent.cert};
+    ob_lock_t parent = {
+        .chunk = ob_node_parent_chunk(&node), .epoch = node.parent.epoch, .cert = node.parent.cert};
     size_t lock_len = ob_lock_encoded_len(&parent), written;
     uint8_t *lock_bytes = malloc(lock_len);
     assert(lock_bytes);
@@ -655,8 +659,7 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
 {
     ob_imsg_t msg;
     if (ob_imsg_decode(&msg, bytes, len) != OB_OK) {
-        s_violation(sim, "node %d's net sent the application an undecodable message",
-                    node->index);
+        s_violation(sim, "node %d's net sent the application an undecodable message", node->index);
         return;
     }
     switch (msg.type) {
@@ -679,8 +682,9 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     }
     case OB_IMSG_APP_VERIFY: {
         const uint8_t *data = ob_arena_get(node->arena, &msg.u.app_verify.payload);
-        bool valid = data && ob_payload_verify(sim->crypto, &msg.u.app_verify.chunk, data,
-                                               msg.u.app_verify.payload.len) == OB_OK &&
+        bool valid = data &&
+                     ob_payload_verify(sim->crypto, &msg.u.app_verify.chunk, data,
+                                       msg.u.app_verify.payload.len) == OB_OK &&
                      !s_app_rejects(sim, data, msg.u.app_verify.payload.len);
         s_event_t *ev = s_push(sim, sim->now + S_APP_LATENCY_US, EV_APP, node->index);
         ev->app_kind = APP_VERDICT;
@@ -724,14 +728,12 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_SEND_ACK:
         break;
     }
-    s_violation(sim, "node %d's net sent the application %s", node->index,
-                ob_imsg_name(msg.type));
+    s_violation(sim, "node %d's net sent the application %s", node->index, ob_imsg_name(msg.type));
 }
 
 /* --- moving messages -------------------------------------------------------------- */
 
-static void s_deliver_actor(sim_t *sim, s_node_t *node, int actor, const uint8_t *bytes,
-                            size_t len)
+static void s_deliver_actor(sim_t *sim, s_node_t *node, int actor, const uint8_t *bytes, size_t len)
 {
     if (!node->up[actor])
         return; /* a dead actor's messages are lost */
@@ -744,9 +746,8 @@ static void s_deliver_actor(sim_t *sim, s_node_t *node, int actor, const uint8_t
     s_inbox_push(&node->inbox[actor], bytes, len);
     if (!node->wake_pending[actor]) {
         node->wake_pending[actor] = true;
-        s_event_t *ev =
-            s_push(sim, sim->now + S_INTERNAL_LATENCY_US + s_below(&sim->rng, 30), EV_WAKE,
-                   node->index);
+        s_event_t *ev = s_push(sim, sim->now + S_INTERNAL_LATENCY_US + s_below(&sim->rng, 30),
+                               EV_WAKE, node->index);
         ev->actor = actor;
         ev->incarnation = node->incarnation[actor];
     }
@@ -765,8 +766,7 @@ static void s_send_peer(sim_t *sim, s_node_t *from, const uint8_t peer[32], cons
         return;
     if (s_unit(&sim->rng) < sim->config.loss)
         return;
-    uint64_t jitter = sim->config.jitter_us ? s_below(&sim->rng, 2 * sim->config.jitter_us + 1)
-                                            : 0;
+    uint64_t jitter = sim->config.jitter_us ? s_below(&sim->rng, 2 * sim->config.jitter_us + 1) : 0;
     uint64_t latency = sim->config.latency_us + jitter - sim->config.jitter_us;
     s_event_t *ev = s_push(sim, sim->now + latency, EV_PEER, to);
     ev->from = from->index;
@@ -1074,16 +1074,16 @@ static void s_byzantine_act(sim_t *sim, s_node_t *byz)
         return;
     if (byz->has_seen_chunk) {
         ob_chunk_t c = byz->seen_chunk;
-        s_byz_ack(sim, byz, &c, epoch, -1, true, to);               /* forged */
+        s_byz_ack(sim, byz, &c, epoch, -1, true, to);                           /* forged */
         s_byz_ack(sim, byz, &c, epoch, (int)((byz->index + 1) % n), false, to); /* wrong index */
-        s_byz_ack(sim, byz, &c, epoch + 7, -1, false, to);          /* unknown epoch */
+        s_byz_ack(sim, byz, &c, epoch + 7, -1, false, to);                      /* unknown epoch */
         ob_chunk_t ahead = c;
-        ahead.height += 10;                                         /* out of height bounds */
+        ahead.height += 10; /* out of height bounds */
         s_byz_ack(sim, byz, &ahead, epoch, -1, false, to);
         ob_chunk_t other = c;
-        other.payload[0] ^= 0x5a;                                   /* another payload */
+        other.payload[0] ^= 0x5a; /* another payload */
         s_byz_ack(sim, byz, &other, epoch, -1, false, to);
-        s_byz_ack(sim, byz, &c, epoch, -1, false, to);              /* a real ack, again */
+        s_byz_ack(sim, byz, &c, epoch, -1, false, to); /* a real ack, again */
     }
     if (byz->has_seen_ack) /* an honest validator's ack, replayed by us */
         s_byz_send(sim, byz, to, byz->seen_ack, sizeof byz->seen_ack, NULL, 0);
@@ -1135,8 +1135,8 @@ static void s_process(sim_t *sim, s_event_t *ev)
         if (!node->up[SIM_NET])
             return;
         ob_frame_t frames[2] = {{ev->frame, ev->frame_len}, {ev->payload, ev->payload_len}};
-        ob_net_on_peer(node->net, sim->nodes[ev->from].key.pub.bytes, frames,
-                       ev->payload ? 2 : 1, node->outbox[SIM_NET]);
+        ob_net_on_peer(node->net, sim->nodes[ev->from].key.pub.bytes, frames, ev->payload ? 2 : 1,
+                       node->outbox[SIM_NET]);
         s_end_batch(sim, node, SIM_NET);
         return;
     }
@@ -1175,8 +1175,8 @@ static void s_process(sim_t *sim, s_event_t *ev)
                     victim->crash_armed[actor] = how; /* at a point of its next batch */
             }
         }
-        uint64_t gap = sim->config.crash_every_us / 2 +
-                       s_below(&sim->rng, sim->config.crash_every_us + 1);
+        uint64_t gap =
+            sim->config.crash_every_us / 2 + s_below(&sim->rng, sim->config.crash_every_us + 1);
         s_push(sim, sim->now + gap, EV_CHAOS, -1);
         return;
     }
@@ -1391,8 +1391,8 @@ void sim_start_node(sim_t *sim, int index)
         s_node_boot(sim, node);
 }
 
-void sim_crash_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type,
-                    sim_crash_point_t point, uint64_t restart_after_ms)
+void sim_crash_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type, sim_crash_point_t point,
+                    uint64_t restart_after_ms)
 {
     sim->trigger_armed = true;
     sim->trigger_fired = false;

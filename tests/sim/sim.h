@@ -28,13 +28,13 @@ typedef struct {
     uint64_t latency_us, jitter_us; /* per peer link */
     double loss;                    /* probability a peer message is lost */
     uint32_t byzantine;             /* bitmask: nodes run the malicious driver */
-    uint32_t app_rejects;           /* bitmask: sequencers whose payloads from height 3 are rejected */
-    uint32_t offline;               /* bitmask: nodes that start crashed */
+    uint32_t app_rejects; /* bitmask: sequencers whose payloads from height 3 are rejected */
+    uint32_t offline;     /* bitmask: nodes that start crashed */
     /* Random crashes: every `crash_every_us` on average, one random actor or
        (with 1 in 4 odds) a whole node crashes, at a random point of a batch,
        and restarts after 20-500 ms. 0 disables. */
     uint64_t crash_every_us;
-    bool quiet;                     /* no trace printing on success */
+    bool quiet; /* no trace printing on success */
 } sim_config_t;
 
 typedef struct sim sim_t;
@@ -85,8 +85,8 @@ void sim_start_node(sim_t *sim, int node);
 /* Crashes `actor` of `node` at `point` of the next batch whose outbox holds
    a message of `imsg_type` (a proto/imsg.h type), then restarts it after
    `restart_after_ms`. One trigger at a time. */
-void sim_crash_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type,
-                    sim_crash_point_t point, uint64_t restart_after_ms);
+void sim_crash_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type, sim_crash_point_t point,
+                    uint64_t restart_after_ms);
 bool sim_trigger_fired(const sim_t *sim);
 /* As sim_crash_when, but the whole node goes down at that point. */
 void sim_crash_node_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type,

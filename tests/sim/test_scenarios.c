@@ -229,7 +229,7 @@ static void test_byzantine(void **state)
     sim_config_t c = sim_config_default(s_seed(6), 4);
     c.byzantine = 1u << 3;
     sim_t *sim = sim_new(&c);
-    s_goal_t goal = {0x7, 0, 30};
+    s_goal_t goal = {0x7, 0, 150};
     s_assert_clean(sim, sim_run(sim, 600000, s_reached, &goal), "byzantine");
     /* Node 2 got both payloads at height 0 and reports it. */
     assert_true(sim_evidence_reports(sim, 2) >= 1);
@@ -326,8 +326,8 @@ static void test_scale(void **state)
     c.jitter_us = 10000;
     c.loss = 0.02;
     sim_t *sim = sim_new(&c);
-    uint64_t target = getenv("SIM_SCALE_HEIGHT") ? strtoull(getenv("SIM_SCALE_HEIGHT"), NULL, 10)
-                                                 : 1000;
+    uint64_t target =
+        getenv("SIM_SCALE_HEIGHT") ? strtoull(getenv("SIM_SCALE_HEIGHT"), NULL, 10) : 1000;
     s_goal_t goal = {0x1f, 0, target};
     s_assert_clean(sim, sim_run(sim, 3600000, s_reached, &goal), "scale");
     double wall = s_wall() - t0;
@@ -383,7 +383,7 @@ static bool s_fired(sim_t *sim, void *ctx)
 
 typedef struct {
     const char *name;
-    int node;          /* 0: the sequencer; 1: a validator */
+    int node; /* 0: the sequencer; 1: a validator */
     int actor;
     int imsg_type;
     sim_crash_point_t point;
@@ -400,12 +400,12 @@ static void test_restart_orders(void **state)
         {"signer committed", 0, SIM_SIGNER, OB_IMSG_NODE_SIGNED, SIM_CRASH_AFTER_COMMIT, false},
         {"tip committed", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_COMMIT, false},
         {"node sent", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, false},
-        {"payload committed, node down", 0, SIM_JOURNAL, OB_IMSG_SIGN_NODE,
-         SIM_CRASH_AFTER_COMMIT, true},
-        {"signer committed, node down", 0, SIM_SIGNER, OB_IMSG_NODE_SIGNED,
-         SIM_CRASH_AFTER_COMMIT, true},
-        {"tip committed, node down", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE,
-         SIM_CRASH_AFTER_COMMIT, true},
+        {"payload committed, node down", 0, SIM_JOURNAL, OB_IMSG_SIGN_NODE, SIM_CRASH_AFTER_COMMIT,
+         true},
+        {"signer committed, node down", 0, SIM_SIGNER, OB_IMSG_NODE_SIGNED, SIM_CRASH_AFTER_COMMIT,
+         true},
+        {"tip committed, node down", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_COMMIT,
+         true},
         {"node sent, node down", 0, SIM_NET, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, true},
         /* Ack order at a validator (node 1). */
         {"validator tip committed", 1, SIM_JOURNAL, OB_IMSG_APP_VERIFY, SIM_CRASH_AFTER_COMMIT,
@@ -503,20 +503,13 @@ static void test_late_joiner(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_online),
-        cmocka_unit_test(test_unclean_shutdown),
-        cmocka_unit_test(test_network_partition),
-        cmocka_unit_test(test_slow_and_lossy),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_byzantine),
-        cmocka_unit_test(test_updated_epoch),
-        cmocka_unit_test(test_external_sequencer),
-        cmocka_unit_test(test_app_rejects),
-        cmocka_unit_test(test_scale),
-        cmocka_unit_test(test_idle_across_epochs),
-        cmocka_unit_test(test_restart_orders),
-        cmocka_unit_test(test_stale_before_replay),
-        cmocka_unit_test(test_late_joiner),
+        cmocka_unit_test(test_all_online),          cmocka_unit_test(test_unclean_shutdown),
+        cmocka_unit_test(test_network_partition),   cmocka_unit_test(test_slow_and_lossy),
+        cmocka_unit_test(test_determinism),         cmocka_unit_test(test_byzantine),
+        cmocka_unit_test(test_updated_epoch),       cmocka_unit_test(test_external_sequencer),
+        cmocka_unit_test(test_app_rejects),         cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_idle_across_epochs),  cmocka_unit_test(test_restart_orders),
+        cmocka_unit_test(test_stale_before_replay), cmocka_unit_test(test_late_joiner),
     };
     /* SIM_ONLY=test_byzantine runs one scenario (cmocka's filter). */
     if (getenv("SIM_ONLY"))
