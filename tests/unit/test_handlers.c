@@ -1,0 +1,1689 @@
+/*  The pure handlers against every way a message can be refused (SPEC §2
+    error names, §3 rules): one test per reason, each driving the real
+    verifier, signer, journal or net with real SQLite files in a fresh
+    directory, and each asserting that exactly that reason's counter moved
+    and that nothing that should have been held back was forwarded, acked,
+    signed or committed. A few positive tests beside them show that the
+    same inputs, made right, do pass: a drop test that passes only because
+    nothing ever passes would prove nothing.
+
+    Every message goes through the real imsg codec on its way in, as in the
+    simulator and the real shells. */
+#include "testutil.h"
+
+#include "journal.h"
+#include "journal_store.h"
+#include "log.h"
+#include "net.h"
+#include "outbox.h"
+#include "signer.h"
+#include "signer_store.h"
+#include "verifier.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define H_VALIDATORS 4
+#define H_OUTSIDER   4 /* key number of a key in no set of any epoch */
+#define H_KEYS       5
+#define H_SLOTS      64
+#define H_SLOT_SIZE  4096
+#define H_NOW        1000 /* the journal's clock; no test ticks it */
+#define H_NODE_MAX   (OB_GENESIS_NODE_LEN + 32 + 8 + 2 + H_VALIDATORS * OB_CERT_ENTRY_LEN)
+
+/* Byte offsets in an encoded Node (SPEC §2). */
+#define H_AT_HEIGHT    32
+#define H_AT_SIGNATURE OB_CHUNK_LEN
+#define H_AT_FLAG      (OB_CHUNK_LEN + OB_SIGNATURE_LEN)
+#define H_AT_EPOCH     (H_AT_FLAG + 1 + 32)
+#define H_AT_COUNT     (H_AT_EPOCH + 8)
+#define H_AT_ENTRY(i)  (H_AT_COUNT + 2 + (i)*OB_CERT_ENTRY_LEN)
+/* Byte offsets in an encoded Ack. */
+#define H_ACK_AT_INDEX     (OB_CHUNK_LEN + 8)
+#define H_ACK_AT_SIGNATURE (OB_CHUNK_LEN + 8 + 2)
+
+/* Signer sets, as masks of key numbers. */
+#define H_ALL   0x0fu
+#define H_FIRST 0x07u /* keys 0, 1, 2: a quorum of four */
+
+typedef struct {
+    char dir[64];
+    char signer_path[128];
+    char journal_path[128];
+    ob_crypto_t *crypto;
+    ob_namespace_t ns;
+    ob_keypair_t keys[H_KEYS];
+    ob_epochs_t *epochs;
+    ob_params_t params;
+    ob_arena_t *arena;
+    ob_outbox_t *out;
+    ob_verifier_t *verifier;
+    ob_signer_t *signer;
+    ob_journal_t *journal;
+    ob_net_t *net;
+} h_fixture_t;
+
+/* A node as the tests build it: its chunk and its encoding. */
+typedef struct {
+    ob_chunk_t chunk;
+    uint8_t bytes[H_NODE_MAX];
+    size_t len;
+} h_node_t;
+
+/* --- the world: keys, epochs, arena, a scratch directory ---------------- */
+
+static ob_keyset_t *s_set(h_fixture_t *f, unsigned mask)
+{
+    uint8_t keys[H_KEYS][32];
+    size_t count = 0;
+    for (int k = 0; k < H_KEYS; k++)
+        if (mask >> k & 1)
+            memcpy(keys[count++], f->keys[k].pub.bytes, 32);
+    ob_why_t why;
+    ob_keyset_t *set = ob_keyset_new(f->crypto, (const uint8_t(*)[32])keys, count, &why);
+    assert_non_null(set);
+    return set;
+}
+
+/* Three epochs with the same four validators. Epoch 2 leaves key 3 out of
+   its sequencers, so "not a sequencer of the current epoch" can be told
+   from "not a sequencer of any epoch" (the outsider). */
+static void s_add_epoch(h_fixture_t *f, uint64_t epoch, unsigned sequencers)
+{
+    ob_keyset_t *v = s_set(f, H_ALL);
+    ob_keyset_t *s = s_set(f, sequencers);
+    assert_int_equal(ob_epochs_add(f->epochs, epoch, &v, &s, NULL), 0);
+}
+
+static int s_setup(void **state)
+{
+    h_fixture_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/obcast-handlers-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->signer_path, sizeof f->signer_path, "%s/signer.db", f->dir);
+    snprintf(f->journal_path, sizeof f->journal_path, "%s/journal.db", f->dir);
+    *state = f;
+    ob_log_set_level(OB_LOG_ERROR); /* the refusals below warn by design */
+
+    f->crypto = ob_crypto_new();
+    assert_non_null(f->crypto);
+    assert_int_equal(ob_namespace_init(&f->ns, f->crypto, "handler-test", 12, NULL), 0);
+    for (int k = 0; k < H_KEYS; k++) {
+        char label[32];
+        uint8_t secret[32];
+        snprintf(label, sizeof label, "handler-test-%d", k);
+        ob_sha256(f->crypto, label, strlen(label), secret);
+        assert_int_equal(ob_keypair_from_secret(f->crypto, secret, &f->keys[k]), 0);
+    }
+    f->epochs = ob_epochs_new();
+    assert_non_null(f->epochs);
+    s_add_epoch(f, 1, H_ALL);
+    s_add_epoch(f, 2, H_FIRST);
+    s_add_epoch(f, 3, H_ALL);
+
+    f->params = OB_PARAMS_DEFAULT;
+    f->params.max_payload = H_SLOT_SIZE;
+    ob_why_t why;
+    f->arena = ob_arena_new_heap(H_SLOTS, H_SLOT_SIZE, &why);
+    assert_non_null(f->arena);
+    f->out = ob_outbox_new(256, 1u << 20);
+    assert_non_null(f->out);
+    return 0;
+}
+
+static void s_remove_dir(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir) {
+        const struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            char file[512];
+            snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
+            unlink(file);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+static int s_teardown(void **state)
+{
+    h_fixture_t *f = *state;
+    ob_verifier_destroy(&f->verifier);
+    ob_signer_destroy(&f->signer);
+    ob_journal_destroy(&f->journal);
+    ob_net_destroy(&f->net);
+    ob_outbox_destroy(&f->out);
+    ob_arena_destroy(&f->arena);
+    ob_epochs_destroy(&f->epochs);
+    for (int k = 0; k < H_KEYS; k++)
+        ob_keypair_wipe(&f->keys[k]);
+    ob_crypto_destroy(&f->crypto);
+    s_remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+static ob_node_env_t s_env(h_fixture_t *f, int self)
+{
+    ob_node_env_t env = {.ns = &f->ns, .epochs = f->epochs, .params = f->params, .arena = f->arena};
+    memcpy(env.self_key, f->keys[self].pub.bytes, 32);
+    return env;
+}
+
+/* The validator index of key `k` (the same in every epoch here). */
+static uint16_t s_index(h_fixture_t *f, int k)
+{
+    uint16_t index = 0;
+    assert_true(
+        ob_keyset_index_of(ob_epochs_validators(f->epochs, 1), f->keys[k].pub.bytes, &index));
+    return index;
+}
+
+/* --- building what peers send, with the real signing and codecs -------- */
+
+static ob_chunk_t s_chunk(h_fixture_t *f, int sequencer, uint64_t height, const char *payload)
+{
+    ob_chunk_t chunk;
+    memcpy(chunk.sequencer, f->keys[sequencer].pub.bytes, 32);
+    chunk.height = height;
+    ob_sha256(f->crypto, payload, strlen(payload), chunk.payload);
+    return chunk;
+}
+
+static ob_ack_t s_ack(h_fixture_t *f, int validator, const ob_chunk_t *chunk, uint64_t epoch)
+{
+    ob_ack_t ack = {.chunk = *chunk, .epoch = epoch, .index = s_index(f, validator)};
+    assert_int_equal(
+        ob_ack_sign(f->crypto, &f->ns, &f->keys[validator], chunk, epoch, NULL, ack.signature), 0);
+    return ack;
+}
+
+static void s_ack_encode(const ob_ack_t *ack, uint8_t out[OB_ACK_LEN])
+{
+    size_t written = 0;
+    assert_int_equal(ob_ack_encode(ack, out, OB_ACK_LEN, &written), 0);
+    assert_int_equal(written, OB_ACK_LEN);
+}
+
+/* A certificate on (chunk, epoch) by the keys in `signers`, written into
+   `entries` (room for all four). A quorum goes through ob_cert_assemble,
+   as the signer makes it; fewer are laid out by hand, since assembly
+   rightly refuses them. */
+static ob_cert_t s_cert(h_fixture_t *f, const ob_chunk_t *chunk, uint64_t epoch, unsigned signers,
+                        uint8_t entries[H_VALIDATORS * OB_CERT_ENTRY_LEN])
+{
+    ob_ack_t acks[H_VALIDATORS];
+    size_t count = 0;
+    for (int k = 0; k < H_VALIDATORS; k++)
+        if (signers >> k & 1)
+            acks[count++] = s_ack(f, k, chunk, epoch);
+    ob_cert_t cert = {0};
+    if (count >= ob_quorum(H_VALIDATORS)) {
+        assert_int_equal(ob_cert_assemble(acks, count, H_VALIDATORS, entries,
+                                          H_VALIDATORS * OB_CERT_ENTRY_LEN, &cert),
+                         OB_OK);
+        return cert;
+    }
+    /* Ascending by index, as on the wire. */
+    uint16_t written = 0;
+    for (uint16_t index = 0; index < H_VALIDATORS; index++)
+        for (size_t i = 0; i < count; i++)
+            if (acks[i].index == index)
+                ob_cert_entry_write(entries + OB_CERT_ENTRY_LEN * written++, index,
+                                    acks[i].signature);
+    cert.count = written;
+    cert.entries = entries;
+    return cert;
+}
+
+/* A node of key `sequencer` at `height` over `payload`, signed. Above
+   height 0 its parent is (sequencer, height-1, parent_payload), certified
+   in `parent_epoch` by the keys in `signers`. */
+static void s_node(h_fixture_t *f, h_node_t *out, int sequencer, uint64_t height,
+                   const char *payload, const char *parent_payload, uint64_t parent_epoch,
+                   unsigned signers)
+{
+    ob_node_t node = {.chunk = s_chunk(f, sequencer, height, payload)};
+    uint8_t entries[H_VALIDATORS * OB_CERT_ENTRY_LEN];
+    if (height > 0) {
+        ob_chunk_t parent = s_chunk(f, sequencer, height - 1, parent_payload);
+        node.has_parent = true;
+        memcpy(node.parent.digest, parent.payload, 32);
+        node.parent.epoch = parent_epoch;
+        node.parent.cert = s_cert(f, &parent, parent_epoch, signers, entries);
+    }
+    assert_int_equal(
+        ob_chunk_sign(f->crypto, &f->ns, &f->keys[sequencer], &node.chunk, NULL, node.signature),
+        0);
+    out->chunk = node.chunk;
+    assert_int_equal(ob_node_encode(&node, out->bytes, sizeof out->bytes, &out->len), 0);
+}
+
+/* Payload bytes in the arena, as the actor `owner` would hand them on. */
+static ob_handle_t s_stage(h_fixture_t *f, ob_actor_t owner, const char *payload)
+{
+    ob_handle_t handle;
+    assert_int_equal(ob_arena_put(f->arena, f->crypto, (uint16_t)owner, payload,
+                                  (uint32_t)strlen(payload), &handle),
+                     0);
+    return handle;
+}
+
+/* --- driving the handlers ------------------------------------------------ */
+
+/* Hands `msg` to the actor `to` through the imsg codec, in a batch of its
+   own (begin, handle, commit for the two with a database). The outbox is
+   emptied first, so afterwards it holds exactly what this message made. */
+static void s_deliver(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg)
+{
+    size_t len = ob_imsg_encoded_len(msg), written = 0;
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    assert_int_equal(ob_imsg_encode(msg, buf, len, &written), 0);
+    ob_imsg_t decoded;
+    assert_int_equal(ob_imsg_decode(&decoded, buf, written), OB_OK);
+    ob_outbox_clear(f->out);
+    switch (to) {
+    case OB_ACTOR_NET:
+        ob_net_handle(f->net, &decoded, f->out);
+        break;
+    case OB_ACTOR_VERIFIER:
+        ob_verifier_handle(f->verifier, &decoded, f->out);
+        break;
+    case OB_ACTOR_SIGNER:
+        assert_int_equal(ob_signer_begin(f->signer), 0);
+        ob_signer_handle(f->signer, &decoded, f->out);
+        assert_int_equal(ob_signer_commit(f->signer), 0);
+        break;
+    case OB_ACTOR_JOURNAL:
+        assert_int_equal(ob_journal_begin(f->journal), 0);
+        ob_journal_handle(f->journal, H_NOW, &decoded, f->out);
+        assert_int_equal(ob_journal_commit(f->journal), 0);
+        break;
+    }
+    free(buf);
+}
+
+static void s_epoch(h_fixture_t *f, ob_actor_t to, uint64_t epoch)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_EPOCH_CHANGED};
+    msg.u.epoch_changed.epoch = epoch;
+    s_deliver(f, to, &msg);
+}
+
+/* How many messages of `type` the outbox holds for actor `to`. */
+static size_t s_sent(h_fixture_t *f, ob_actor_t to, ob_imsg_type_t type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        if (e->kind != OB_DEST_ACTOR || e->actor != to)
+            continue;
+        ob_imsg_t msg;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        n += msg.type == type;
+    }
+    return n;
+}
+
+/* The one message of `type` for `to`, decoded; its blobs view the outbox,
+   so they last until the next delivery. */
+static ob_imsg_t s_the(h_fixture_t *f, ob_actor_t to, ob_imsg_type_t type)
+{
+    assert_int_equal(s_sent(f, to, type), 1);
+    ob_imsg_t msg = {0};
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        if (e->kind != OB_DEST_ACTOR || e->actor != to)
+            continue;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        if (msg.type == type)
+            return msg;
+    }
+    fail_msg("no %s for %s", ob_imsg_name(type), ob_actor_name(to));
+    return msg;
+}
+
+/* Exactly one counter of `counters` is non-zero: `why`, at `times`. */
+static void s_assert_only(const uint64_t counters[OB_ERROR_COUNT], ob_error_t why, uint64_t times)
+{
+    for (int e = 0; e < OB_ERROR_COUNT; e++) {
+        uint64_t want = e == (int)why ? times : 0;
+        if (counters[e] != want)
+            fail_msg("counter %s is %llu, expected %llu", ob_error_name((ob_error_t)e),
+                     (unsigned long long)counters[e], (unsigned long long)want);
+    }
+}
+
+/* The outbox holds one thing only: the drop of `why` for the journal,
+   naming `actor` and the peer (all zero when `peer` is negative). */
+static void s_assert_drop_sent(h_fixture_t *f, ob_actor_t actor, ob_error_t why, int peer)
+{
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED);
+    assert_string_equal(ob_error_name((ob_error_t)msg.u.dropped.error), ob_error_name(why));
+    assert_int_equal(msg.u.dropped.actor, actor);
+    uint8_t none[32] = {0};
+    assert_memory_equal(msg.u.dropped.peer, peer >= 0 ? f->keys[peer].pub.bytes : none, 32);
+}
+
+/* ======================================================================= */
+/* verifier                                                                 */
+/* ======================================================================= */
+
+static void s_verifier_open(h_fixture_t *f)
+{
+    ob_node_env_t env = s_env(f, 0);
+    ob_why_t why;
+    f->verifier = ob_verifier_new(&env, 4096, &why);
+    assert_non_null(f->verifier);
+    s_epoch(f, OB_ACTOR_VERIFIER, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+}
+
+/* `bytes` arrive from the peer with key number `peer`, their payload
+   staged by net. */
+static void s_peer_node(h_fixture_t *f, int peer, const uint8_t *bytes, size_t len,
+                        const ob_handle_t *payload)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_PEER_NODE};
+    memcpy(msg.u.peer_node.peer, f->keys[peer].pub.bytes, 32);
+    msg.u.peer_node.node = (ob_blob_t){bytes, (uint32_t)len};
+    msg.u.peer_node.payload = *payload;
+    s_deliver(f, OB_ACTOR_VERIFIER, &msg);
+}
+
+static void s_peer_node_with(h_fixture_t *f, int peer, const uint8_t *bytes, size_t len,
+                             const char *payload)
+{
+    ob_handle_t handle = s_stage(f, OB_ACTOR_NET, payload);
+    s_peer_node(f, peer, bytes, len, &handle);
+}
+
+static void s_peer_ack(h_fixture_t *f, int peer, const uint8_t *bytes, size_t len)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_PEER_ACK};
+    memcpy(msg.u.peer_ack.peer, f->keys[peer].pub.bytes, 32);
+    msg.u.peer_ack.ack = (ob_blob_t){bytes, (uint32_t)len};
+    s_deliver(f, OB_ACTOR_VERIFIER, &msg);
+}
+
+/* The verifier dropped the last message for `why` (its `times`-th drop,
+   and no other reason ever), told the journal, passed nothing on, and
+   freed every payload slot. */
+static void s_assert_verifier_dropped(h_fixture_t *f, ob_error_t why, int peer, uint64_t times)
+{
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    s_assert_only(stats->dropped, why, times);
+    s_assert_drop_sent(f, OB_ACTOR_VERIFIER, why, peer);
+    assert_int_equal(stats->nodes_passed, 0);
+    assert_int_equal(stats->acks_passed, 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
+/* A node of key 1 at height 1 over "one", parent "zero" certified by
+   `signers` in epoch 1: the base of the parent certificate cases. */
+static void s_child(h_fixture_t *f, h_node_t *node, unsigned signers)
+{
+    s_node(f, node, 1, 1, "one", "zero", 1, signers);
+}
+
+static void test_verifier_valid_node_and_ack_pass(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t genesis, child;
+    s_node(f, &genesis, 1, 0, "zero", NULL, 0, 0);
+    s_child(f, &child, H_FIRST);
+
+    s_peer_node_with(f, 1, genesis.bytes, genesis.len, "zero");
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED);
+    assert_int_equal(msg.u.node_verified.node.len, genesis.len);
+    assert_memory_equal(msg.u.node_verified.node.data, genesis.bytes, genesis.len);
+    assert_memory_equal(msg.u.node_verified.payload.digest, genesis.chunk.payload, 32);
+
+    s_peer_node_with(f, 1, child.bytes, child.len, "one");
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED), 1);
+
+    uint8_t ack[OB_ACK_LEN];
+    ob_ack_t a = s_ack(f, 2, &genesis.chunk, 1);
+    s_ack_encode(&a, ack);
+    s_peer_ack(f, 2, ack, sizeof ack);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    msg = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_ACK_VERIFIED);
+    assert_memory_equal(msg.u.ack_verified.ack.data, ack, OB_ACK_LEN);
+
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    assert_int_equal(stats->nodes_passed, 2);
+    assert_int_equal(stats->acks_passed, 1);
+    s_assert_only(stats->dropped, OB_OK, 0);
+    /* The two passed slots are the journal's to take now. */
+    assert_int_equal(ob_arena_in_use(f->arena), 2);
+}
+
+static void test_verifier_peer_mismatch_node(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    /* Key 1's node, relayed by key 2: only a sequencer sends its nodes. */
+    s_peer_node_with(f, 2, node.bytes, node.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_PEER_MISMATCH, 2, 1);
+}
+
+static void test_verifier_peer_mismatch_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t ack = s_ack(f, 1, &chunk, 1);
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(&ack, bytes);
+    /* Validator 1's ack, validly signed, from peer 2: index is not P. */
+    s_peer_ack(f, 2, bytes, sizeof bytes);
+    s_assert_verifier_dropped(f, OB_ERR_PEER_MISMATCH, 2, 1);
+}
+
+static void test_verifier_unknown_sequencer(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    /* A key in no epoch at all. */
+    h_node_t outsider;
+    s_node(f, &outsider, H_OUTSIDER, 0, "zero", NULL, 0, 0);
+    s_peer_node_with(f, H_OUTSIDER, outsider.bytes, outsider.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_UNKNOWN_SEQUENCER, H_OUTSIDER, 1);
+
+    /* Key 3 sequences in epoch 1 but not in epoch 2: once 2 is current,
+       its node is refused. */
+    h_node_t node;
+    s_node(f, &node, 3, 0, "zero", NULL, 0, 0);
+    s_epoch(f, OB_ACTOR_VERIFIER, 2);
+    s_peer_node_with(f, 3, node.bytes, node.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_UNKNOWN_SEQUENCER, 3, 2);
+}
+
+static void test_verifier_unknown_sequencer_is_per_epoch(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    /* The control of the case above: key 3's node passes in epoch 1. */
+    h_node_t node;
+    s_node(f, &node, 3, 0, "zero", NULL, 0, 0);
+    s_peer_node_with(f, 3, node.bytes, node.len, "zero");
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED), 1);
+    s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_OK, 0);
+}
+
+static void test_verifier_unknown_validator(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t ack = s_ack(f, 1, &chunk, 1);
+    ack.index = H_VALIDATORS; /* n: one past the last validator */
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(&ack, bytes);
+    s_peer_ack(f, 1, bytes, sizeof bytes);
+    s_assert_verifier_dropped(f, OB_ERR_UNKNOWN_VALIDATOR, 1, 1);
+
+    ack.index = 0xffff;
+    s_ack_encode(&ack, bytes);
+    s_peer_ack(f, 1, bytes, sizeof bytes);
+    s_assert_verifier_dropped(f, OB_ERR_UNKNOWN_VALIDATOR, 1, 2);
+}
+
+static void test_verifier_unknown_epoch_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t ack = s_ack(f, 1, &chunk, 99); /* signed for an epoch no manifest has */
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(&ack, bytes);
+    s_peer_ack(f, 1, bytes, sizeof bytes);
+    s_assert_verifier_dropped(f, OB_ERR_UNKNOWN_EPOCH, 1, 1);
+}
+
+static void test_verifier_unknown_epoch_parent(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    /* A parent certified "in epoch 99": decoding cannot even bound its
+       count, so this is a decode error. */
+    h_node_t node;
+    s_node(f, &node, 1, 1, "one", "zero", 99, H_FIRST);
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_UNKNOWN_EPOCH, 1, 1);
+}
+
+static void test_verifier_unknown_epoch_before_the_journal_says(void **state)
+{
+    h_fixture_t *f = *state;
+    ob_node_env_t env = s_env(f, 0);
+    f->verifier = ob_verifier_new(&env, 4096, NULL);
+    assert_non_null(f->verifier);
+    /* No EPOCH_CHANGED yet: without a current epoch no set membership can
+       be checked, so nothing passes. */
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_UNKNOWN_EPOCH, 1, 1);
+}
+
+static void test_verifier_bad_signature_node(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    node.bytes[H_AT_SIGNATURE + 5] ^= 0x01;
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 1, 1);
+
+    /* A valid signature, but by another key than the chunk's sequencer. */
+    ob_node_t forged = {.chunk = s_chunk(f, 1, 0, "zero")};
+    assert_int_equal(
+        ob_chunk_sign(f->crypto, &f->ns, &f->keys[2], &forged.chunk, NULL, forged.signature), 0);
+    assert_int_equal(ob_node_encode(&forged, node.bytes, sizeof node.bytes, &node.len), 0);
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 1, 2);
+}
+
+static void test_verifier_bad_signature_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t ack = s_ack(f, 2, &chunk, 1);
+    uint8_t good[OB_ACK_LEN], bad[OB_ACK_LEN];
+    s_ack_encode(&ack, good);
+    memcpy(bad, good, sizeof bad);
+    bad[H_ACK_AT_SIGNATURE + 7] ^= 0x80;
+
+    s_peer_ack(f, 2, bad, sizeof bad);
+    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 2, 1);
+
+    /* The good one passes and fills the cache; the bad one still fails,
+       since the cache is keyed by the signature too, never by the chunk
+       alone (§3). */
+    s_peer_ack(f, 2, good, sizeof good);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_ACK_VERIFIED), 1);
+    s_peer_ack(f, 2, bad, sizeof bad);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED), 1);
+    s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_BAD_SIGNATURE, 2);
+
+    /* An ack signed for another epoch does not verify for this one. */
+    ob_ack_t other = s_ack(f, 2, &chunk, 2);
+    other.epoch = 1;
+    s_ack_encode(&other, bad);
+    s_peer_ack(f, 2, bad, sizeof bad);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_BAD_SIGNATURE, 3);
+    assert_int_equal(ob_verifier_stats(f->verifier)->acks_passed, 1);
+}
+
+static void test_verifier_bad_signature_parent_cert(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_child(f, &node, H_FIRST);
+    /* One signature of three in the parent certificate is wrong; the
+       node's own signature is untouched. */
+    node.bytes[H_AT_ENTRY(1) + 2 + 10] ^= 0x04;
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 1, 1);
+}
+
+static void test_verifier_below_quorum(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_child(f, &node, 0x03u); /* two valid signers: q - 1 */
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_BELOW_QUORUM, 1, 1);
+}
+
+static void test_verifier_payload_mismatch(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+
+    /* Other bytes than the chunk's digest names. */
+    s_peer_node_with(f, 1, node.bytes, node.len, "not zero");
+    s_assert_verifier_dropped(f, OB_ERR_PAYLOAD_MISMATCH, 1, 1);
+
+    /* The right bytes, changed in the slot after net sealed them: the
+       digest is re-checked at the point of use. */
+    ob_handle_t handle = s_stage(f, OB_ACTOR_NET, "zero");
+    uint8_t *slot = (uint8_t *)ob_arena_get(f->arena, &handle);
+    assert_non_null(slot);
+    slot[0] ^= 0x20;
+    s_peer_node(f, 1, node.bytes, node.len, &handle);
+    s_assert_verifier_dropped(f, OB_ERR_PAYLOAD_MISMATCH, 1, 2);
+
+    /* A stale handle: the slot's generation moved on. */
+    handle = s_stage(f, OB_ACTOR_NET, "zero");
+    ob_handle_t stale = handle;
+    stale.generation++;
+    s_peer_node(f, 1, node.bytes, node.len, &stale);
+    assert_int_equal(ob_arena_release(f->arena, &handle, OB_ACTOR_NET), 0);
+    s_assert_verifier_dropped(f, OB_ERR_PAYLOAD_MISMATCH, 1, 3);
+}
+
+/* --- decode errors arriving as peer_node ------------------------------- */
+
+static void test_verifier_decode_short(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    s_peer_node_with(f, 1, node.bytes, node.len - 1, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_SHORT, 1, 1);
+
+    s_child(f, &node, H_FIRST); /* cut inside the parent certificate */
+    s_peer_node_with(f, 1, node.bytes, node.len - OB_CERT_ENTRY_LEN, "one");
+    s_assert_verifier_dropped(f, OB_ERR_SHORT, 1, 2);
+
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t ack = s_ack(f, 1, &chunk, 1);
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(&ack, bytes);
+    s_peer_ack(f, 1, bytes, OB_ACK_LEN - 1);
+    s_assert_verifier_dropped(f, OB_ERR_SHORT, 1, 3);
+}
+
+static void test_verifier_decode_trailing(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    node.bytes[node.len] = 0;
+    s_peer_node_with(f, 1, node.bytes, node.len + 1, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_TRAILING, 1, 1);
+
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t ack = s_ack(f, 1, &chunk, 1);
+    uint8_t bytes[OB_ACK_LEN + 1] = {0};
+    s_ack_encode(&ack, bytes);
+    s_peer_ack(f, 1, bytes, sizeof bytes);
+    s_assert_verifier_dropped(f, OB_ERR_TRAILING, 1, 2);
+}
+
+static void test_verifier_decode_bad_flag(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    node.bytes[H_AT_FLAG] = 2;
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_BAD_FLAG, 1, 1);
+}
+
+static void test_verifier_decode_parent_missing(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    /* A genesis layout (flag 0) that claims height 1. */
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    node.bytes[H_AT_HEIGHT + 7] = 1;
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    s_assert_verifier_dropped(f, OB_ERR_PARENT_MISSING, 1, 1);
+}
+
+static void test_verifier_decode_parent_on_genesis(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    /* A node with a parent that claims height 0. */
+    h_node_t node;
+    s_child(f, &node, H_FIRST);
+    node.bytes[H_AT_HEIGHT + 7] = 0;
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_PARENT_ON_GENESIS, 1, 1);
+}
+
+static void test_verifier_decode_cert_order(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_child(f, &node, H_FIRST);
+    /* The second entry repeats the first one's index. */
+    memcpy(node.bytes + H_AT_ENTRY(1), node.bytes + H_AT_ENTRY(0), 2);
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_CERT_ORDER, 1, 1);
+
+    /* Descending. */
+    s_child(f, &node, H_FIRST);
+    uint8_t first[OB_CERT_ENTRY_LEN];
+    memcpy(first, node.bytes + H_AT_ENTRY(0), OB_CERT_ENTRY_LEN);
+    memcpy(node.bytes + H_AT_ENTRY(0), node.bytes + H_AT_ENTRY(1), OB_CERT_ENTRY_LEN);
+    memcpy(node.bytes + H_AT_ENTRY(1), first, OB_CERT_ENTRY_LEN);
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_CERT_ORDER, 1, 2);
+}
+
+static void test_verifier_decode_cert_index(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_child(f, &node, H_FIRST);
+    /* The last entry names validator n: still ascending, out of range. */
+    node.bytes[H_AT_ENTRY(2)] = 0;
+    node.bytes[H_AT_ENTRY(2) + 1] = H_VALIDATORS;
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_CERT_INDEX, 1, 1);
+}
+
+static void test_verifier_decode_cert_too_many(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_child(f, &node, H_FIRST);
+    /* A count of n + 1, in an epoch of n. */
+    node.bytes[H_AT_COUNT] = 0;
+    node.bytes[H_AT_COUNT + 1] = H_VALIDATORS + 1;
+    s_peer_node_with(f, 1, node.bytes, node.len, "one");
+    s_assert_verifier_dropped(f, OB_ERR_CERT_TOO_MANY, 1, 1);
+}
+
+/* ======================================================================= */
+/* signer: aggregation                                                      */
+/* ======================================================================= */
+
+/* Opens the signer of key `self` on the fixture's record. */
+static void s_signer_open(h_fixture_t *f, int self)
+{
+    ob_signer_config_t config = {.env = s_env(f, self),
+                                 .key = f->keys[self],
+                                 .db_path = f->signer_path,
+                                 .sync = OB_DB_SYNC_FULL};
+    ob_why_t why = {{0}};
+    f->signer = ob_signer_new(&config, &why);
+    if (!f->signer)
+        fail_msg("signer: %s", why.text);
+}
+
+static void s_ack_verified(h_fixture_t *f, const ob_ack_t *ack)
+{
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(ack, bytes);
+    ob_imsg_t msg = {.type = OB_IMSG_ACK_VERIFIED};
+    msg.u.ack_verified.ack = (ob_blob_t){bytes, OB_ACK_LEN};
+    s_deliver(f, OB_ACTOR_SIGNER, &msg);
+}
+
+static void s_tip_changed(h_fixture_t *f, const ob_chunk_t *chunk)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_TIP_CHANGED};
+    msg.u.tip_changed.chunk = *chunk;
+    s_deliver(f, OB_ACTOR_SIGNER, &msg);
+}
+
+/* The signer rejected the last ack for `why`, its `times`-th rejection
+   and no other reason's; it told the journal and certified nothing. */
+static void s_assert_ack_dropped(h_fixture_t *f, ob_error_t why, uint64_t times)
+{
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    s_assert_only(stats->acks_dropped, why, times);
+    s_assert_drop_sent(f, OB_ACTOR_SIGNER, why, -1);
+    assert_int_equal(stats->certificates, 0);
+}
+
+/* An ack that is counted leaves nothing in the outbox (short of a quorum,
+   and on a chunk not of the signer's own). */
+static void s_assert_ack_counted(h_fixture_t *f, uint64_t partials)
+{
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(ob_signer_stats(f->signer)->partials, partials);
+}
+
+static void test_signer_certifies_a_quorum_once(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t a1 = s_ack(f, 1, &chunk, 1), a2 = s_ack(f, 2, &chunk, 1), a3 = s_ack(f, 3, &chunk, 1);
+
+    s_ack_verified(f, &a1);
+    s_assert_ack_counted(f, 1);
+    /* The same validator again is counted once: were it counted twice,
+       the next ack would make a false quorum. */
+    s_ack_verified(f, &a1);
+    s_assert_ack_counted(f, 1);
+    s_ack_verified(f, &a2);
+    s_assert_ack_counted(f, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->certificates, 0);
+
+    s_ack_verified(f, &a3);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED);
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    ob_lock_t lock;
+    assert_int_equal(
+        ob_lock_decode(&lock, msg.u.certified.lock.data, msg.u.certified.lock.len, &lookup), OB_OK);
+    assert_int_equal(ob_lock_verify(f->crypto, &f->ns, f->epochs, &lock), OB_OK);
+    assert_memory_equal(&lock.chunk, &chunk, sizeof chunk);
+    assert_int_equal(lock.epoch, 1);
+    assert_int_equal(lock.cert.count, 3);
+    for (uint16_t i = 1; i < lock.cert.count; i++)
+        assert_true(ob_cert_signer(&lock.cert, i) > ob_cert_signer(&lock.cert, i - 1));
+
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    assert_int_equal(stats->certificates, 1);
+    s_assert_only(stats->acks_dropped, OB_OK, 0);
+}
+
+static void test_signer_ack_epoch_bounds(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t in1 = s_ack(f, 2, &chunk, 1), in3 = s_ack(f, 2, &chunk, 3);
+
+    /* Before the journal names a current epoch there are no bounds to be
+       within. */
+    s_ack_verified(f, &in1);
+    s_assert_ack_dropped(f, OB_ERR_ACK_EPOCH_BOUNDS, 1);
+
+    /* Current 1, bounds [0, 2]: epoch 3 is above. */
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    s_ack_verified(f, &in3);
+    s_assert_ack_dropped(f, OB_ERR_ACK_EPOCH_BOUNDS, 2);
+    s_ack_verified(f, &in1);
+    s_assert_ack_counted(f, 1);
+
+    /* Current 3, bounds [2, 4]: epoch 1 is below (and its partial was
+       pruned when the epoch moved). */
+    s_epoch(f, OB_ACTOR_SIGNER, 3);
+    assert_int_equal(ob_signer_stats(f->signer)->partials, 0);
+    s_ack_verified(f, &in1);
+    s_assert_ack_dropped(f, OB_ERR_ACK_EPOCH_BOUNDS, 3);
+    s_ack_verified(f, &in3);
+    s_assert_ack_counted(f, 1);
+}
+
+static void test_signer_ack_height_bounds(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+
+    /* No tip: the tip counts as 0, so heights 0..2 are in bounds. */
+    ob_chunk_t at3 = s_chunk(f, 1, 3, "three");
+    ob_ack_t ack = s_ack(f, 2, &at3, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_dropped(f, OB_ERR_ACK_HEIGHT_BOUNDS, 1);
+    ob_chunk_t at2 = s_chunk(f, 1, 2, "two");
+    ack = s_ack(f, 2, &at2, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_counted(f, 1);
+
+    /* Tip 5: 5..7 are in bounds, 8 is not. */
+    ob_chunk_t tip = s_chunk(f, 1, 5, "five");
+    s_tip_changed(f, &tip);
+    ob_chunk_t at8 = s_chunk(f, 1, 8, "eight");
+    ack = s_ack(f, 2, &at8, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_dropped(f, OB_ERR_ACK_HEIGHT_BOUNDS, 2);
+    ob_chunk_t at7 = s_chunk(f, 1, 7, "seven");
+    ack = s_ack(f, 2, &at7, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_counted(f, 1); /* the partial at 2 went with the new tip */
+}
+
+static void test_signer_height_too_low(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_chunk_t tip = s_chunk(f, 1, 5, "five");
+    s_tip_changed(f, &tip);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+
+    ob_chunk_t below = s_chunk(f, 1, 4, "four");
+    ob_ack_t ack = s_ack(f, 2, &below, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_dropped(f, OB_ERR_HEIGHT_TOO_LOW, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->partials, 0);
+
+    /* At the tip itself, with its payload, is fine. */
+    ack = s_ack(f, 2, &tip, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_counted(f, 1);
+}
+
+static void test_signer_chunk_mismatch_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_chunk_t tip = s_chunk(f, 1, 5, "five");
+    s_tip_changed(f, &tip);
+
+    ob_chunk_t other = s_chunk(f, 1, 5, "another five");
+    ob_ack_t ack = s_ack(f, 2, &other, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_dropped(f, OB_ERR_CHUNK_MISMATCH, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->partials, 0);
+
+    ack = s_ack(f, 2, &tip, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_counted(f, 1);
+}
+
+static void test_signer_unknown_sequencer_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+
+    ob_chunk_t outsider = s_chunk(f, H_OUTSIDER, 0, "zero");
+    ob_ack_t ack = s_ack(f, 2, &outsider, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_dropped(f, OB_ERR_UNKNOWN_SEQUENCER, 1);
+
+    /* Key 3 sequences in epoch 1, not in epoch 2: the ack's epoch rules. */
+    ob_chunk_t of3 = s_chunk(f, 3, 0, "zero");
+    ack = s_ack(f, 2, &of3, 2);
+    s_ack_verified(f, &ack);
+    s_assert_ack_dropped(f, OB_ERR_UNKNOWN_SEQUENCER, 2);
+    ack = s_ack(f, 2, &of3, 1);
+    s_ack_verified(f, &ack);
+    s_assert_ack_counted(f, 1);
+}
+
+/* ======================================================================= */
+/* signer: signing (S1, S2)                                                 */
+/* ======================================================================= */
+
+static void s_sign_node(h_fixture_t *f, const char *payload, uint64_t height)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_SIGN_NODE};
+    msg.u.sign_node.chunk = s_chunk(f, 0, height, payload);
+    s_deliver(f, OB_ACTOR_SIGNER, &msg);
+}
+
+static void s_sign_ack(h_fixture_t *f, const ob_chunk_t *chunk, uint64_t epoch)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_SIGN_ACK};
+    msg.u.sign_ack.chunk = *chunk;
+    msg.u.sign_ack.epoch = epoch;
+    s_deliver(f, OB_ACTOR_SIGNER, &msg);
+}
+
+/* The signer answered with exactly one SIGN_REFUSED for `why`. */
+static void s_assert_refused(h_fixture_t *f, ob_error_t why, uint64_t times)
+{
+    s_assert_only(ob_signer_stats(f->signer)->refused, why, times);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_SIGN_REFUSED);
+    assert_string_equal(ob_error_name((ob_error_t)msg.u.sign_refused.error), ob_error_name(why));
+}
+
+/* The signed node in the outbox, copied out. */
+static size_t s_signed_node(h_fixture_t *f, uint8_t *out, size_t cap)
+{
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED);
+    assert_true(msg.u.node_signed.node.len <= cap);
+    memcpy(out, msg.u.node_signed.node.data, msg.u.node_signed.node.len);
+    return msg.u.node_signed.node.len;
+}
+
+/* The ack in the outbox is for `chunk` in `epoch`, by the signer's key. */
+static void s_assert_acked(h_fixture_t *f, const ob_chunk_t *chunk, uint64_t epoch)
+{
+    ob_imsg_t msg = s_the(f, OB_ACTOR_NET, OB_IMSG_SEND_ACK);
+    ob_ack_t ack;
+    assert_int_equal(ob_ack_decode(&ack, msg.u.send_ack.ack.data, msg.u.send_ack.ack.len), OB_OK);
+    assert_memory_equal(&ack.chunk, chunk, sizeof *chunk);
+    assert_int_equal(ack.epoch, epoch);
+    assert_int_equal(ack.index, s_index(f, 0));
+    assert_int_equal(ob_ack_verify(f->crypto, &f->ns, f->epochs, &ack), OB_OK);
+}
+
+static void test_signer_reissues_the_signed_node(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    uint8_t first[H_NODE_MAX], again[H_NODE_MAX];
+    s_sign_node(f, "zero", 0);
+    size_t first_len = s_signed_node(f, first, sizeof first);
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    ob_node_t node;
+    assert_int_equal(ob_node_decode(&node, first, first_len, &lookup), OB_OK);
+    assert_int_equal(ob_node_verify(f->crypto, &f->ns, f->epochs, NULL, &node), OB_OK);
+
+    /* Signatures draw fresh randomness, so byte-identical means the
+       recorded node, not a new signature over the same chunk. */
+    s_sign_node(f, "zero", 0);
+    size_t again_len = s_signed_node(f, again, sizeof again);
+    assert_int_equal(again_len, first_len);
+    assert_memory_equal(again, first, first_len);
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    assert_int_equal(stats->nodes_signed, 1);
+    assert_int_equal(stats->nodes_reissued, 1);
+    s_assert_only(stats->refused, OB_OK, 0);
+}
+
+static void test_signer_chunk_mismatch_sign_node(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    uint8_t node[H_NODE_MAX];
+    s_sign_node(f, "zero", 0);
+    s_signed_node(f, node, sizeof node);
+    /* S1: another payload at a signed height. */
+    s_sign_node(f, "other zero", 0);
+    s_assert_refused(f, OB_ERR_CHUNK_MISMATCH, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->nodes_signed, 1);
+}
+
+static void test_signer_chunk_mismatch_sign_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_chunk_t first = s_chunk(f, 1, 0, "zero"), second = s_chunk(f, 1, 0, "other zero");
+    s_sign_ack(f, &first, 1);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    s_assert_acked(f, &first, 1);
+
+    s_sign_ack(f, &second, 1);
+    s_assert_refused(f, OB_ERR_CHUNK_MISMATCH, 1);
+
+    /* S2 holds "in any epoch": a later epoch changes nothing, while the
+       same payload may be acked again there. */
+    s_epoch(f, OB_ACTOR_SIGNER, 2);
+    s_sign_ack(f, &second, 2);
+    s_assert_refused(f, OB_ERR_CHUNK_MISMATCH, 2);
+    s_sign_ack(f, &first, 2);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    s_assert_acked(f, &first, 2);
+    assert_int_equal(ob_signer_stats(f->signer)->acks_signed, 2);
+}
+
+static void test_signer_record_survives_restart(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    uint8_t before[H_NODE_MAX], after[H_NODE_MAX];
+    s_sign_node(f, "zero", 0);
+    size_t before_len = s_signed_node(f, before, sizeof before);
+    ob_chunk_t acked = s_chunk(f, 1, 0, "zero"), other = s_chunk(f, 1, 0, "other zero");
+    s_sign_ack(f, &acked, 1);
+    s_assert_acked(f, &acked, 1);
+
+    /* Committed by s_deliver; now a new process on the same file. */
+    ob_signer_destroy(&f->signer);
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 2);
+
+    s_sign_node(f, "zero", 0);
+    size_t after_len = s_signed_node(f, after, sizeof after);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    s_sign_node(f, "other zero", 0);
+    s_assert_refused(f, OB_ERR_CHUNK_MISMATCH, 1);
+    s_sign_ack(f, &other, 2);
+    s_assert_refused(f, OB_ERR_CHUNK_MISMATCH, 2);
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    assert_int_equal(stats->nodes_signed, 0);
+    assert_int_equal(stats->nodes_reissued, 1);
+    assert_int_equal(stats->acks_signed, 0);
+}
+
+static void test_signer_uncommitted_sign_leaves_no_record(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+
+    /* One batch that signs a node and an ack, then dies before commit. */
+    ob_chunk_t own = s_chunk(f, 0, 0, "zero"), peer = s_chunk(f, 1, 0, "zero");
+    ob_imsg_t node_req = {.type = OB_IMSG_SIGN_NODE}, ack_req = {.type = OB_IMSG_SIGN_ACK};
+    node_req.u.sign_node.chunk = own;
+    ack_req.u.sign_ack.chunk = peer;
+    ack_req.u.sign_ack.epoch = 1;
+    ob_outbox_clear(f->out);
+    assert_int_equal(ob_signer_begin(f->signer), 0);
+    ob_signer_handle(f->signer, &node_req, f->out);
+    ob_signer_handle(f->signer, &ack_req, f->out);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_ACK), 1);
+    ob_signer_destroy(&f->signer); /* the open transaction rolls back */
+
+    ob_why_t why = {{0}};
+    ob_signer_store_t *store = ob_signer_store_open(f->signer_path, OB_DB_SYNC_FULL, &why);
+    if (!store)
+        fail_msg("signer store: %s", why.text);
+    assert_int_equal(ob_signer_store_signed_count(store), 0);
+    assert_int_equal(ob_signer_store_acked_count(store), 0);
+    ob_signer_store_destroy(&store);
+
+    /* Nothing of it left the node, so other payloads are free to sign. */
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    uint8_t node[H_NODE_MAX];
+    s_sign_node(f, "other zero", 0);
+    s_signed_node(f, node, sizeof node);
+    ob_chunk_t other = s_chunk(f, 1, 0, "other zero");
+    s_sign_ack(f, &other, 1);
+    s_assert_acked(f, &other, 1);
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    assert_int_equal(stats->nodes_signed, 1);
+    assert_int_equal(stats->nodes_reissued, 0);
+    s_assert_only(stats->refused, OB_OK, 0);
+}
+
+static void test_signer_peer_mismatch_sign_node(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_imsg_t msg = {.type = OB_IMSG_SIGN_NODE};
+    msg.u.sign_node.chunk = s_chunk(f, 1, 0, "zero"); /* key 1's chain */
+    s_deliver(f, OB_ACTOR_SIGNER, &msg);
+    s_assert_refused(f, OB_ERR_PEER_MISMATCH, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->nodes_signed, 0);
+
+    ob_signer_destroy(&f->signer);
+    ob_signer_store_t *store = ob_signer_store_open(f->signer_path, OB_DB_SYNC_FULL, NULL);
+    assert_non_null(store);
+    assert_int_equal(ob_signer_store_signed_count(store), 0);
+    ob_signer_store_destroy(&store);
+}
+
+/* ======================================================================= */
+/* journal                                                                  */
+/* ======================================================================= */
+
+/* The journal of key 0, a validator; nodes come from key 1. It never hears
+   from its signer, so its own sequencer stays quiet. */
+static void s_journal_open(h_fixture_t *f)
+{
+    ob_journal_config_t config = {.env = s_env(f, 0),
+                                  .db_path = f->journal_path,
+                                  .sync = OB_DB_SYNC_NORMAL,
+                                  .initial_epoch = 1};
+    ob_why_t why = {{0}};
+    f->journal = ob_journal_new(&config, &why);
+    if (!f->journal)
+        fail_msg("journal: %s", why.text);
+    ob_outbox_clear(f->out);
+    ob_journal_start(f->journal, H_NOW, f->out);
+    ob_outbox_clear(f->out);
+}
+
+/* A node that passed the verifier, its payload handed on in the arena. */
+static void s_journal_node(h_fixture_t *f, const h_node_t *node, const char *payload)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_NODE_VERIFIED};
+    msg.u.node_verified.node = (ob_blob_t){node->bytes, (uint32_t)node->len};
+    msg.u.node_verified.payload = s_stage(f, OB_ACTOR_VERIFIER, payload);
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+}
+
+static void s_verdict(h_fixture_t *f, const ob_chunk_t *chunk)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_APP_VERDICT};
+    msg.u.app_verdict.chunk = *chunk;
+    msg.u.app_verdict.valid = true;
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+}
+
+static void s_assert_tip(h_fixture_t *f, const ob_chunk_t *chunk)
+{
+    uint64_t height = 0;
+    uint8_t payload[32];
+    assert_true(ob_journal_tip(f->journal, chunk->sequencer, &height, payload));
+    assert_int_equal(height, chunk->height);
+    assert_memory_equal(payload, chunk->payload, 32);
+}
+
+/* A new tip: committed, published to the signer, sent for verification. */
+static void s_assert_new_tip(h_fixture_t *f, const ob_chunk_t *chunk)
+{
+    s_assert_tip(f, chunk);
+    ob_imsg_t tip = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_TIP_CHANGED);
+    assert_memory_equal(&tip.u.tip_changed.chunk, chunk, sizeof *chunk);
+    ob_imsg_t verify = s_the(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY);
+    assert_memory_equal(&verify.u.app_verify.chunk, chunk, sizeof *chunk);
+}
+
+static void s_count_lock(void *ctx, const uint8_t *lock, size_t len)
+{
+    (void)lock;
+    (void)len;
+    ++*(size_t *)ctx;
+}
+
+static size_t s_locks_held(h_fixture_t *f)
+{
+    size_t n = 0;
+    assert_int_equal(ob_journal_each_lock(f->journal, s_count_lock, &n), 0);
+    return n;
+}
+
+static void test_journal_height_too_low(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    h_node_t zero, one;
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    s_node(f, &one, 1, 1, "one", "zero", 1, H_FIRST);
+    s_journal_node(f, &zero, "zero");
+    s_assert_new_tip(f, &zero.chunk);
+    s_journal_node(f, &one, "one");
+    s_assert_new_tip(f, &one.chunk);
+    uint32_t in_use = ob_arena_in_use(f->arena);
+
+    s_journal_node(f, &zero, "zero");
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    s_assert_only(stats->dropped, OB_ERR_HEIGHT_TOO_LOW, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0); /* not verified, not acked */
+    assert_int_equal(stats->evidence, 0);         /* it is the node held there */
+    assert_int_equal(stats->nodes_accepted, 2);
+    assert_int_equal(stats->verify_requests, 2);
+    assert_int_equal(ob_arena_in_use(f->arena), in_use); /* its slot was freed */
+    s_assert_tip(f, &one.chunk);
+}
+
+static void test_journal_chunk_mismatch_records_evidence(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    h_node_t held, conflict;
+    s_node(f, &held, 1, 0, "zero", NULL, 0, 0);
+    s_node(f, &conflict, 1, 0, "other zero", NULL, 0, 0);
+    s_journal_node(f, &held, "zero");
+    s_assert_new_tip(f, &held.chunk);
+    uint32_t in_use = ob_arena_in_use(f->arena);
+
+    /* Two validly signed nodes at one height: the second is refused and
+       both are kept as evidence, reported once. */
+    s_journal_node(f, &conflict, "other zero");
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    s_assert_only(stats->dropped, OB_ERR_CHUNK_MISMATCH, 1);
+    assert_int_equal(stats->evidence, 1);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_NET, OB_IMSG_REPORT_EVIDENCE);
+    assert_int_equal(msg.u.report_evidence.kind, OB_EVIDENCE_CONFLICTING_NODES);
+    assert_int_equal(msg.u.report_evidence.first.len, held.len);
+    assert_memory_equal(msg.u.report_evidence.first.data, held.bytes, held.len);
+    assert_int_equal(msg.u.report_evidence.second.len, conflict.len);
+    assert_memory_equal(msg.u.report_evidence.second.data, conflict.bytes, conflict.len);
+    assert_int_equal(ob_arena_in_use(f->arena), in_use);
+
+    s_journal_node(f, &conflict, "other zero");
+    s_assert_only(stats->dropped, OB_ERR_CHUNK_MISMATCH, 2);
+    assert_int_equal(stats->evidence, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->verify_requests, 1);
+    s_assert_tip(f, &held.chunk);
+}
+
+static void test_journal_not_tip(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    h_node_t zero, one;
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    s_node(f, &one, 1, 1, "one", "zero", 1, H_FIRST);
+    s_journal_node(f, &zero, "zero");
+    s_journal_node(f, &one, "one");
+
+    /* The verdict on height 0 arrives after the tip moved to 1. */
+    s_verdict(f, &zero.chunk);
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    s_assert_only(stats->dropped, OB_ERR_NOT_TIP, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0); /* no Tip report, no ack */
+
+    /* At the tip's height, but not its payload. */
+    ob_chunk_t other = s_chunk(f, 1, 1, "other one");
+    s_verdict(f, &other);
+    s_assert_only(stats->dropped, OB_ERR_NOT_TIP, 2);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_requested, 0);
+
+    /* The tip itself: reported and acked in the current epoch. */
+    s_verdict(f, &one.chunk);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    ob_imsg_t report = s_the(f, OB_ACTOR_NET, OB_IMSG_REPORT_TIP);
+    assert_memory_equal(&report.u.report_tip.chunk, &one.chunk, sizeof one.chunk);
+    ob_imsg_t ask = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_ACK);
+    assert_memory_equal(&ask.u.sign_ack.chunk, &one.chunk, sizeof one.chunk);
+    assert_int_equal(ask.u.sign_ack.epoch, 1);
+    s_assert_only(stats->dropped, OB_ERR_NOT_TIP, 2);
+}
+
+static void test_journal_parent_certificate_locked_once(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    h_node_t zero, one, one_again;
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    s_node(f, &one, 1, 1, "one", "zero", 1, H_FIRST);
+    /* The same chunk at 1, its parent certified by another quorum. */
+    s_node(f, &one_again, 1, 1, "one", "zero", 1, H_ALL);
+    s_journal_node(f, &zero, "zero");
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
+
+    s_journal_node(f, &one, "one");
+    ob_imsg_t msg = s_the(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK);
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    ob_lock_t lock;
+    assert_int_equal(
+        ob_lock_decode(&lock, msg.u.report_lock.lock.data, msg.u.report_lock.lock.len, &lookup),
+        OB_OK);
+    assert_int_equal(ob_lock_verify(f->crypto, &f->ns, f->epochs, &lock), OB_OK);
+    assert_memory_equal(&lock.chunk, &zero.chunk, sizeof zero.chunk);
+    assert_int_equal(lock.epoch, 1);
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    assert_int_equal(stats->certificates, 1);
+    assert_int_equal(stats->locks_reported, 1);
+    assert_int_equal(s_locks_held(f), 1);
+
+    /* The same parent again, as the same node and as another certificate:
+       committed already, so no second Lock. */
+    s_journal_node(f, &one, "one");
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
+    s_journal_node(f, &one_again, "one");
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
+    assert_int_equal(stats->certificates, 1);
+    assert_int_equal(stats->locks_reported, 1);
+    assert_int_equal(s_locks_held(f), 1);
+    s_assert_only(stats->dropped, OB_OK, 0);
+
+    /* Durable: a restarted journal holds it and reports it no more. */
+    ob_journal_destroy(&f->journal);
+    s_journal_open(f);
+    assert_int_equal(s_locks_held(f), 1);
+    s_journal_node(f, &one, "one");
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
+}
+
+static void test_journal_duplicate_tip_verified_again(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    h_node_t zero;
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    s_journal_node(f, &zero, "zero");
+    s_assert_new_tip(f, &zero.chunk);
+
+    /* The earlier ack may have been lost: verify (and so ack) again, but
+       the tip did not move, so nothing is published. */
+    s_journal_node(f, &zero, "zero");
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY);
+    assert_memory_equal(&msg.u.app_verify.chunk, &zero.chunk, sizeof zero.chunk);
+    assert_memory_equal(msg.u.app_verify.payload.digest, zero.chunk.payload, 32);
+    assert_non_null(ob_arena_get(f->arena, &msg.u.app_verify.payload));
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    assert_int_equal(stats->nodes_accepted, 1);
+    assert_int_equal(stats->nodes_duplicate, 1);
+    assert_int_equal(stats->verify_requests, 2);
+    s_assert_only(stats->dropped, OB_OK, 0);
+}
+
+/* ======================================================================= */
+/* net                                                                      */
+/* ======================================================================= */
+
+static void s_net_open(h_fixture_t *f)
+{
+    ob_net_config_t config = {.env = s_env(f, 0), .app_attached = false, .submit_queue_max = 4};
+    ob_why_t why = {{0}};
+    f->net = ob_net_new(&config, &why);
+    if (!f->net)
+        fail_msg("net: %s", why.text);
+    ob_outbox_clear(f->out);
+}
+
+static void s_net_peer(h_fixture_t *f, int peer, const ob_frame_t *frames, size_t count)
+{
+    ob_outbox_clear(f->out);
+    ob_net_on_peer(f->net, f->keys[peer].pub.bytes, frames, count, f->out);
+}
+
+/* Net dropped the last peer message for `why`, told the journal, handed
+   nothing to the verifier and holds no payload slot. */
+static void s_assert_net_dropped(h_fixture_t *f, ob_error_t why, int peer, uint64_t times)
+{
+    const ob_net_stats_t *stats = ob_net_stats(f->net);
+    s_assert_only(stats->dropped, why, times);
+    s_assert_drop_sent(f, OB_ACTOR_NET, why, peer);
+    assert_int_equal(stats->peer_nodes_in, 0);
+    assert_int_equal(stats->peer_acks_in, 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
+/* type ‖ version ‖ a valid Ack. */
+static void s_ack_frame(h_fixture_t *f, uint8_t frame[2 + OB_ACK_LEN])
+{
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    ob_ack_t ack = s_ack(f, 1, &chunk, 1);
+    size_t written = 0;
+    assert_int_equal(ob_peer_ack_frame_encode(&ack, frame, 2 + OB_ACK_LEN, &written), 0);
+}
+
+/* type ‖ version ‖ a valid genesis Node of key 1 over "zero". */
+static size_t s_node_frame(h_fixture_t *f, uint8_t *frame, size_t cap)
+{
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    assert_true(cap >= 2 + node.len);
+    frame[0] = OB_PEER_TYPE_NODE;
+    frame[1] = OB_PEER_VERSION;
+    memcpy(frame + 2, node.bytes, node.len);
+    return 2 + node.len;
+}
+
+static void test_net_frames_pass(void **state)
+{
+    h_fixture_t *f = *state;
+    s_net_open(f);
+    uint8_t ack[2 + OB_ACK_LEN], node[2 + H_NODE_MAX];
+    s_ack_frame(f, ack);
+    ob_frame_t one[1] = {{ack, sizeof ack}};
+    s_net_peer(f, 1, one, 1);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_VERIFIER, OB_IMSG_PEER_ACK);
+    assert_memory_equal(msg.u.peer_ack.peer, f->keys[1].pub.bytes, 32);
+    assert_memory_equal(msg.u.peer_ack.ack.data, ack + 2, OB_ACK_LEN);
+
+    /* A payload of exactly max_payload bytes is allowed. */
+    static uint8_t payload[H_SLOT_SIZE];
+    memset(payload, 0x5a, sizeof payload);
+    ob_frame_t two[2] = {{node, s_node_frame(f, node, sizeof node)}, {payload, sizeof payload}};
+    s_net_peer(f, 1, two, 2);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    msg = s_the(f, OB_ACTOR_VERIFIER, OB_IMSG_PEER_NODE);
+    assert_int_equal(msg.u.peer_node.payload.len, sizeof payload);
+    assert_int_equal(ob_arena_check(f->arena, f->crypto, &msg.u.peer_node.payload), 0);
+
+    const ob_net_stats_t *stats = ob_net_stats(f->net);
+    assert_int_equal(stats->peer_acks_in, 1);
+    assert_int_equal(stats->peer_nodes_in, 1);
+    s_assert_only(stats->dropped, OB_OK, 0);
+}
+
+static void test_net_unknown_type(void **state)
+{
+    h_fixture_t *f = *state;
+    s_net_open(f);
+    uint8_t frame[2 + OB_ACK_LEN];
+    s_ack_frame(f, frame);
+    frame[0] = 3;
+    ob_frame_t one[1] = {{frame, sizeof frame}};
+    s_net_peer(f, 2, one, 1);
+    s_assert_net_dropped(f, OB_ERR_UNKNOWN_TYPE, 2, 1);
+
+    frame[0] = 0;
+    s_net_peer(f, 2, one, 1);
+    s_assert_net_dropped(f, OB_ERR_UNKNOWN_TYPE, 2, 2);
+}
+
+static void test_net_bad_version(void **state)
+{
+    h_fixture_t *f = *state;
+    s_net_open(f);
+    uint8_t ack[2 + OB_ACK_LEN], node[2 + H_NODE_MAX];
+    s_ack_frame(f, ack);
+    ack[1] = 0;
+    ob_frame_t one[1] = {{ack, sizeof ack}};
+    s_net_peer(f, 2, one, 1);
+    s_assert_net_dropped(f, OB_ERR_BAD_VERSION, 2, 1);
+
+    size_t len = s_node_frame(f, node, sizeof node);
+    node[1] = OB_PEER_VERSION + 1;
+    ob_frame_t two[2] = {{node, len}, {(const uint8_t *)"zero", 4}};
+    s_net_peer(f, 1, two, 2);
+    s_assert_net_dropped(f, OB_ERR_BAD_VERSION, 1, 2);
+}
+
+static void test_net_short(void **state)
+{
+    h_fixture_t *f = *state;
+    s_net_open(f);
+    s_net_peer(f, 1, NULL, 0); /* no frame at all */
+    s_assert_net_dropped(f, OB_ERR_SHORT, 1, 1);
+
+    uint8_t header[1] = {OB_PEER_TYPE_ACK}; /* no room for the version */
+    ob_frame_t one[1] = {{header, sizeof header}};
+    s_net_peer(f, 1, one, 1);
+    s_assert_net_dropped(f, OB_ERR_SHORT, 1, 2);
+
+    uint8_t node[2 + H_NODE_MAX]; /* a Node without its payload frame */
+    ob_frame_t alone[1] = {{node, s_node_frame(f, node, sizeof node)}};
+    s_net_peer(f, 1, alone, 1);
+    s_assert_net_dropped(f, OB_ERR_SHORT, 1, 3);
+}
+
+static void test_net_trailing(void **state)
+{
+    h_fixture_t *f = *state;
+    s_net_open(f);
+    uint8_t ack[2 + OB_ACK_LEN], node[2 + H_NODE_MAX];
+    s_ack_frame(f, ack);
+    ob_frame_t ack_plus[2] = {{ack, sizeof ack}, {(const uint8_t *)"x", 1}};
+    s_net_peer(f, 1, ack_plus, 2);
+    s_assert_net_dropped(f, OB_ERR_TRAILING, 1, 1);
+
+    size_t len = s_node_frame(f, node, sizeof node);
+    ob_frame_t node_plus[3] = {
+        {node, len}, {(const uint8_t *)"zero", 4}, {(const uint8_t *)"x", 1}};
+    s_net_peer(f, 1, node_plus, 3);
+    s_assert_net_dropped(f, OB_ERR_TRAILING, 1, 2);
+}
+
+static void test_net_too_large(void **state)
+{
+    h_fixture_t *f = *state;
+    s_net_open(f);
+    uint8_t node[2 + H_NODE_MAX];
+    size_t len = s_node_frame(f, node, sizeof node);
+    static uint8_t payload[H_SLOT_SIZE + 1];
+    ob_frame_t two[2] = {{node, len}, {payload, sizeof payload}}; /* max_payload + 1 */
+    s_net_peer(f, 1, two, 2);
+    s_assert_net_dropped(f, OB_ERR_TOO_LARGE, 1, 1);
+
+    /* A first frame whose body no message between actors could carry. */
+    size_t huge = 2 + (size_t)OB_IMSG_BLOB_MAX + 1;
+    uint8_t *frame = calloc(1, huge);
+    assert_non_null(frame);
+    frame[0] = OB_PEER_TYPE_ACK;
+    frame[1] = OB_PEER_VERSION;
+    ob_frame_t one[1] = {{frame, huge}};
+    s_net_peer(f, 1, one, 1);
+    free(frame);
+    s_assert_net_dropped(f, OB_ERR_TOO_LARGE, 1, 2);
+}
+
+/* --------------------------------------------------------------------- */
+
+#define H_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        H_TEST(test_verifier_valid_node_and_ack_pass),
+        H_TEST(test_verifier_peer_mismatch_node),
+        H_TEST(test_verifier_peer_mismatch_ack),
+        H_TEST(test_verifier_unknown_sequencer),
+        H_TEST(test_verifier_unknown_sequencer_is_per_epoch),
+        H_TEST(test_verifier_unknown_validator),
+        H_TEST(test_verifier_unknown_epoch_ack),
+        H_TEST(test_verifier_unknown_epoch_parent),
+        H_TEST(test_verifier_unknown_epoch_before_the_journal_says),
+        H_TEST(test_verifier_bad_signature_node),
+        H_TEST(test_verifier_bad_signature_ack),
+        H_TEST(test_verifier_bad_signature_parent_cert),
+        H_TEST(test_verifier_below_quorum),
+        H_TEST(test_verifier_payload_mismatch),
+        H_TEST(test_verifier_decode_short),
+        H_TEST(test_verifier_decode_trailing),
+        H_TEST(test_verifier_decode_bad_flag),
+        H_TEST(test_verifier_decode_parent_missing),
+        H_TEST(test_verifier_decode_parent_on_genesis),
+        H_TEST(test_verifier_decode_cert_order),
+        H_TEST(test_verifier_decode_cert_index),
+        H_TEST(test_verifier_decode_cert_too_many),
+        H_TEST(test_signer_certifies_a_quorum_once),
+        H_TEST(test_signer_ack_epoch_bounds),
+        H_TEST(test_signer_ack_height_bounds),
+        H_TEST(test_signer_height_too_low),
+        H_TEST(test_signer_chunk_mismatch_ack),
+        H_TEST(test_signer_unknown_sequencer_ack),
+        H_TEST(test_signer_reissues_the_signed_node),
+        H_TEST(test_signer_chunk_mismatch_sign_node),
+        H_TEST(test_signer_chunk_mismatch_sign_ack),
+        H_TEST(test_signer_record_survives_restart),
+        H_TEST(test_signer_uncommitted_sign_leaves_no_record),
+        H_TEST(test_signer_peer_mismatch_sign_node),
+        H_TEST(test_journal_height_too_low),
+        H_TEST(test_journal_chunk_mismatch_records_evidence),
+        H_TEST(test_journal_not_tip),
+        H_TEST(test_journal_parent_certificate_locked_once),
+        H_TEST(test_journal_duplicate_tip_verified_again),
+        H_TEST(test_net_frames_pass),
+        H_TEST(test_net_unknown_type),
+        H_TEST(test_net_bad_version),
+        H_TEST(test_net_short),
+        H_TEST(test_net_trailing),
+        H_TEST(test_net_too_large),
+    };
+    return cmocka_run_group_tests_name("handlers", tests, NULL, NULL);
+}
