@@ -15,6 +15,9 @@
 /* Nodes sent again to one validator per ack that shows a gap; larger gaps
    close over the following acks. */
 #define S_MAX_BACKFILL           32
+/* Each gap is resent this many times, a rebroadcast timeout apart: nothing
+   confirms a resent node, and it can be lost like any message. */
+#define S_BACKFILL_PASSES 3
 #define S_MAX_VALIDATORS_TRACKED 1024
 
 typedef struct {
@@ -24,13 +27,12 @@ typedef struct {
     bool reported; /* a Tip report went out for exactly this chunk */
 } s_tip_t;
 
-/* What the sequencer knows of one validator's Locks of its chain: every
-   height up to `filled` is known held (its acks prove it, or the nodes
-   that carry them were sent again). */
+/* What the sequencer knows of one validator's Locks of its chain (see
+   s_on_ack_seen), and where a resend pass stands. */
 typedef struct {
-    uint8_t validator[32];
-    uint64_t filled;
-    bool known;
+    ob_backfill_row_t row;
+    uint64_t cursor;       /* next Lock height of the gap to resend */
+    uint64_t next_pass_at; /* a new pass starts no earlier */
 } s_backfill_t;
 
 /* Where the node's own sequencer stands between its tip and the next. */
@@ -222,7 +224,7 @@ static bool s_has_certificate(ob_journal_t *self, const uint8_t sequencer[32], u
     return match;
 }
 
-static void s_load_backfill(void *ctx, const uint8_t validator[32], uint64_t filled);
+static void s_load_backfill(void *ctx, const ob_backfill_row_t *row);
 
 /* --- lifecycle --------------------------------------------------------- */
 
@@ -526,6 +528,20 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
             s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CONFLICTING_NODES, held,
                        held_len, in->node.data, in->node.len, out);
         free(held);
+        /* A certificate held there on another payload is evidence too,
+           whichever of the two arrived first. */
+        uint8_t *cert = NULL;
+        size_t cert_len = 0;
+        found = ob_journal_store_certificate(self->store, chunk->sequencer, chunk->height, &cert,
+                                             &cert_len);
+        if (found < 0)
+            self->failed = true;
+        ob_lock_t lock;
+        if (found == 1 && ob_lock_decode(&lock, cert, cert_len, &self->lookup) == OB_OK &&
+            memcmp(lock.chunk.payload, chunk->payload, 32) != 0)
+            s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CERTIFIED_CONFLICT,
+                       in->node.data, in->node.len, cert, cert_len, out);
+        free(cert);
         s_drop(self, chunk->height < tip->height ? OB_ERR_HEIGHT_TOO_LOW : OB_ERR_CHUNK_MISMATCH);
         return;
     }
@@ -770,49 +786,26 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
         s_maybe_propose(self, now, out);
 }
 
-/* A validator acked our chunk at `height`, so it holds the Locks below it
-   up to height-1. Heights it skipped may be missing Locks there (it was
-   down, or the network lost them): the nodes above those heights carry
-   their certificates, so they are sent to it again, a few per ack. The
-   validator drops them as height_too_low after taking their parents. */
-static void s_on_ack_seen(ob_journal_t *self, const ob_imsg_ack_seen_t *in, ob_outbox_t *out)
+/* A validator acked our chunk at `height`, so it holds the node at that
+   height and with it the Lock at height-1. Heights its acks skipped may be
+   missing Locks there (it was down, or the network lost them). The node at
+   h+1 carries the certificate of h, so sending those nodes again fills the
+   gap: the validator takes their parents and drops the nodes themselves
+   as height_too_low. A few go per ack, and each gap is resent a few times,
+   a rebroadcast timeout apart. */
+static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, ob_outbox_t *out)
 {
-    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, in->epoch);
-    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, in->index) : NULL;
-    if (!key || s_is_self(self, key->bytes) || in->height == 0)
+    ob_backfill_row_t *row = &b->row;
+    if (row->passes == 0 || now < b->next_pass_at)
         return;
-    s_backfill_t *b = NULL;
-    for (size_t i = 0; i < self->backfill_count && !b; i++)
-        if (memcmp(self->backfill[i].validator, key->bytes, 32) == 0)
-            b = &self->backfill[i];
-    if (!b) {
-        if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
-            return;
-        b = &self->backfill[self->backfill_count++];
-        memcpy(b->validator, key->bytes, 32);
-    }
-    uint64_t holds = in->height - 1; /* the Lock the acked node carried */
-    uint64_t was = b->filled;
-    if (!b->known) {
-        /* Its first ack ever: watch from here. */
-        b->known = true;
-        b->filled = holds;
-    } else if (holds == b->filled + 1) {
-        b->filled = holds;
-    }
-    if (holds <= b->filled) {
-        if (b->filled != was &&
-            ob_journal_store_set_backfill(self->store, b->validator, b->filled) != 0)
-            self->failed = true;
-        return;
-    }
-    /* Locks filled+1 .. holds-1 may be missing; the nodes at filled+2 ..
-       holds carry them. */
-    uint64_t sent = 0;
-    for (uint64_t h = b->filled + 2; h <= holds && sent < S_MAX_BACKFILL; h++, sent++) {
+    if (b->cursor < row->gap_from || b->cursor > row->gap_to)
+        b->cursor = row->gap_from;
+    for (uint32_t sent = 0; sent < S_MAX_BACKFILL && b->cursor <= row->gap_to; sent++) {
+        uint64_t lock_height = b->cursor++;
         uint8_t *node = NULL;
         size_t len = 0;
-        int found = ob_journal_store_node(self->store, self->env.self_key, h, &node, &len);
+        int found = ob_journal_store_node(self->store, self->env.self_key, lock_height + 1,
+                                          &node, &len);
         if (found < 0)
             self->failed = true;
         ob_node_t decoded;
@@ -820,31 +813,72 @@ static void s_on_ack_seen(ob_journal_t *self, const ob_imsg_ack_seen_t *in, ob_o
         if (found == 1 && ob_node_decode(&decoded, node, len, &self->lookup) == OB_OK &&
             s_payload_handle(self, decoded.chunk.payload, &handle) == 0) {
             ob_imsg_t msg = {.type = OB_IMSG_SEND_NODE};
-            memcpy(msg.u.send_node.peer, key->bytes, 32);
+            memcpy(msg.u.send_node.peer, row->validator, 32);
             msg.u.send_node.node = (ob_blob_t){node, (uint32_t)len};
             msg.u.send_node.payload = handle;
             if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
                 ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
-            self->stats.backfilled++;
+            else
+                self->stats.backfilled++;
         }
         free(node);
-        b->filled = h - 1;
     }
-    if (b->filled + 1 == holds)
-        b->filled = holds;
-    if (ob_journal_store_set_backfill(self->store, b->validator, b->filled) != 0)
+    if (b->cursor > row->gap_to) {
+        row->passes--;
+        b->cursor = row->gap_from;
+        b->next_pass_at = now + self->env.params.rebroadcast_timeout_ms;
+    }
+}
+
+static void s_on_ack_seen(ob_journal_t *self, uint64_t now, const ob_imsg_ack_seen_t *in,
+                          ob_outbox_t *out)
+{
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, in->epoch);
+    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, in->index) : NULL;
+    if (!key || s_is_self(self, key->bytes) || in->height == 0)
+        return;
+    s_backfill_t *b = NULL;
+    for (size_t i = 0; i < self->backfill_count && !b; i++)
+        if (memcmp(self->backfill[i].row.validator, key->bytes, 32) == 0)
+            b = &self->backfill[i];
+    uint64_t holds = in->height - 1;
+    if (!b) {
+        /* Its first ack ever: watch from here. */
+        if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
+            return;
+        b = &self->backfill[self->backfill_count++];
+        memset(b, 0, sizeof *b);
+        memcpy(b->row.validator, key->bytes, 32);
+        b->row.filled = holds;
+    } else if (holds > b->row.filled + 1) {
+        /* A gap: Locks filled+1 .. holds-1, merged with one being resent. */
+        uint64_t from = b->row.filled + 1, to = holds - 1;
+        if (b->row.passes > 0 && b->row.gap_from < from)
+            from = b->row.gap_from;
+        b->row.gap_from = from;
+        b->row.gap_to = to;
+        b->row.passes = S_BACKFILL_PASSES;
+        b->next_pass_at = 0;
+        b->row.filled = holds;
+    } else if (holds > b->row.filled) {
+        b->row.filled = holds;
+    } else if (b->row.passes == 0) {
+        return; /* nothing learnt, nothing to resend */
+    }
+    s_backfill_send(self, now, b, out);
+    if (ob_journal_store_set_backfill(self->store, &b->row) != 0)
         self->failed = true;
 }
 
-static void s_load_backfill(void *ctx, const uint8_t validator[32], uint64_t filled)
+static void s_load_backfill(void *ctx, const ob_backfill_row_t *row)
 {
     ob_journal_t *self = ctx;
     if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
         return;
     s_backfill_t *b = &self->backfill[self->backfill_count++];
-    memcpy(b->validator, validator, 32);
-    b->filled = filled;
-    b->known = true;
+    memset(b, 0, sizeof *b);
+    b->row = *row;
+    b->cursor = row->gap_from;
 }
 
 /* --- dispatch ---------------------------------------------------------- */
@@ -934,7 +968,7 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
         s_drop(self, OB_ERR_UNKNOWN_TYPE);
         return;
     case OB_IMSG_ACK_SEEN:
-        s_on_ack_seen(self, &msg->u.ack_seen, out);
+        s_on_ack_seen(self, now, &msg->u.ack_seen, out);
         return;
     case OB_IMSG_LOCK_DELIVERED: {
         const ob_chunk_t *c = &msg->u.lock_delivered.chunk;

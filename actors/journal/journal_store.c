@@ -35,6 +35,11 @@ static const char *const s_migrations[] = {
     /* v4: the next certificate's sequence number is max(seq) + 1; without
        this index that was a scan of every certificate held, per insert. */
     "CREATE UNIQUE INDEX certificate_seq ON certificate (seq);",
+    /* v5: a gap being filled, resent `passes` more times (a sent node can
+       be lost like any other message, and nothing confirms it). */
+    "ALTER TABLE backfill ADD COLUMN gap_from INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE backfill ADD COLUMN gap_to INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE backfill ADD COLUMN passes INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum {
@@ -83,9 +88,11 @@ static const char *const s_sql[S_COUNT] = {
     [S_DELIVERED] = "UPDATE certificate SET delivered = 1 WHERE sequencer = ?1 AND height = ?2 "
                     "AND payload = ?3 AND delivered = 0",
     [S_UNDELIVERED] = "SELECT lock FROM certificate WHERE delivered = 0 ORDER BY seq LIMIT ?1",
-    [S_BACKFILL] = "SELECT validator, filled FROM backfill",
-    [S_SET_BACKFILL] = "INSERT INTO backfill (validator, filled) VALUES (?1, ?2) "
-                       "ON CONFLICT (validator) DO UPDATE SET filled = excluded.filled",
+    [S_BACKFILL] = "SELECT validator, filled, gap_from, gap_to, passes FROM backfill",
+    [S_SET_BACKFILL] = "INSERT INTO backfill (validator, filled, gap_from, gap_to, passes) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (validator) DO UPDATE SET "
+                       "filled = excluded.filled, gap_from = excluded.gap_from, "
+                       "gap_to = excluded.gap_to, passes = excluded.passes",
 };
 
 struct _ob_journal_store_t {
@@ -339,18 +346,28 @@ int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, vo
 {
     sqlite3_stmt *stmt = self->stmt[S_BACKFILL];
     int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        if (sqlite3_column_bytes(stmt, 0) == 32)
-            each(ctx, sqlite3_column_blob(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1));
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 0) != 32)
+            continue;
+        ob_backfill_row_t row;
+        memcpy(row.validator, sqlite3_column_blob(stmt, 0), 32);
+        row.filled = (uint64_t)sqlite3_column_int64(stmt, 1);
+        row.gap_from = (uint64_t)sqlite3_column_int64(stmt, 2);
+        row.gap_to = (uint64_t)sqlite3_column_int64(stmt, 3);
+        row.passes = (uint32_t)sqlite3_column_int(stmt, 4);
+        each(ctx, &row);
+    }
     s_finish(stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int ob_journal_store_set_backfill(ob_journal_store_t *self, const uint8_t validator[32],
-                                  uint64_t filled)
+int ob_journal_store_set_backfill(ob_journal_store_t *self, const ob_backfill_row_t *row)
 {
     sqlite3_stmt *stmt = self->stmt[S_SET_BACKFILL];
-    sqlite3_bind_blob(stmt, 1, validator, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)filled);
+    sqlite3_bind_blob(stmt, 1, row->validator, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)row->filled);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)row->gap_from);
+    sqlite3_bind_int64(stmt, 4, (sqlite3_int64)row->gap_to);
+    sqlite3_bind_int(stmt, 5, (int)row->passes);
     return ob_db_step_done(self->db, stmt);
 }

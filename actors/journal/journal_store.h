@@ -78,11 +78,19 @@ int ob_journal_store_mark_delivered(ob_journal_store_t *self, const uint8_t sequ
 int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, ob_lock_fn *each,
                                       void *ctx);
 
-/* Per validator: the height up to which it holds our chain's Locks. */
-typedef void(ob_backfill_fn)(void *ctx, const uint8_t validator[32], uint64_t filled);
+/* Per validator, what the sequencer knows of its Locks of our chain: every
+   height up to `filled` is proven held (by its acks) or being resent, and
+   the Locks gap_from..gap_to are resent `passes` more times. */
+typedef struct {
+    uint8_t validator[32];
+    uint64_t filled;
+    uint64_t gap_from, gap_to;
+    uint32_t passes;
+} ob_backfill_row_t;
+
+typedef void(ob_backfill_fn)(void *ctx, const ob_backfill_row_t *row);
 int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, void *ctx);
-int ob_journal_store_set_backfill(ob_journal_store_t *self, const uint8_t validator[32],
-                                  uint64_t filled);
+int ob_journal_store_set_backfill(ob_journal_store_t *self, const ob_backfill_row_t *row);
 
 int64_t ob_journal_store_count(ob_journal_store_t *self, const char *table);
 

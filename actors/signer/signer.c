@@ -299,7 +299,8 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
     uint16_t same = 0;
     for (uint16_t i = 0; i < p->count; i++)
         same += memcmp(p->acks[i].chunk.payload, ack->chunk.payload, 32) == 0;
-    if (same >= ob_quorum(n)) {
+    /* The first quorum makes the certificate; later acks add nothing. */
+    if (!p->certified && same >= ob_quorum(n)) {
         s_emit_certificate(self, p, ack->chunk.payload, n, out);
         /* Partials below the certified height can no longer matter. */
         s_prune(self, ack->chunk.sequencer, ack->chunk.height);
@@ -365,9 +366,9 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
         free(stored);
         return;
     }
-    if (!self->epoch_known ||
-        !ob_keyset_contains(ob_epochs_sequencers(self->env.epochs, self->epoch),
-                            chunk->sequencer)) {
+    const ob_keyset_t *sequencers =
+        self->epoch_known ? ob_epochs_sequencers(self->env.epochs, self->epoch) : NULL;
+    if (!sequencers || !ob_keyset_contains(sequencers, chunk->sequencer)) {
         s_refuse(self, chunk, OB_ERR_UNKNOWN_SEQUENCER, out);
         return;
     }
@@ -529,6 +530,12 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
         return;
     }
     case OB_IMSG_EPOCH_CHANGED:
+        /* Only an epoch of the manifest, and only upwards. */
+        if (!ob_epochs_known(self->env.epochs, msg->u.epoch_changed.epoch)) {
+            ob_warn("signer: ignoring epoch %llu, which the manifest does not list",
+                    (unsigned long long)msg->u.epoch_changed.epoch);
+            return;
+        }
         if (!self->epoch_known || msg->u.epoch_changed.epoch > self->epoch) {
             self->epoch = msg->u.epoch_changed.epoch;
             self->epoch_known = true;

@@ -239,6 +239,8 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
         s_on_peer_ack(self, &msg->u.peer_ack, out);
         return;
     case OB_IMSG_EPOCH_CHANGED:
+        if (!ob_epochs_known(self->env.epochs, msg->u.epoch_changed.epoch))
+            return; /* not in the manifest: the journal never sends one */
         if (!self->epoch_known || msg->u.epoch_changed.epoch > self->epoch) {
             self->epoch = msg->u.epoch_changed.epoch;
             self->epoch_known = true;
