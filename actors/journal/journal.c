@@ -14,10 +14,10 @@
 #define S_MAX_REDELIVER 256
 /* Nodes sent again to one validator per ack that shows a gap; larger gaps
    close over the following acks. */
-#define S_MAX_BACKFILL           32
+#define S_MAX_BACKFILL 32
 /* Each gap is resent this many times, a rebroadcast timeout apart: nothing
    confirms a resent node, and it can be lost like any message. */
-#define S_BACKFILL_PASSES 3
+#define S_BACKFILL_PASSES        3
 #define S_MAX_VALIDATORS_TRACKED 1024
 
 typedef struct {
@@ -28,11 +28,11 @@ typedef struct {
 } s_tip_t;
 
 /* What the sequencer knows of one validator's Locks of its chain (see
-   s_on_ack_seen), and where a resend pass stands. */
+   s_on_ack_seen), and where each gap's resend pass stands. */
 typedef struct {
     ob_backfill_row_t row;
-    uint64_t cursor;       /* next Lock height of the gap to resend */
-    uint64_t next_pass_at; /* a new pass starts no earlier */
+    uint64_t cursor[OB_BACKFILL_GAPS];       /* next Lock height to resend */
+    uint64_t next_pass_at[OB_BACKFILL_GAPS]; /* a gap's next pass starts no earlier */
 } s_backfill_t;
 
 /* Where the node's own sequencer stands between its tip and the next. */
@@ -796,38 +796,70 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
 static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, ob_outbox_t *out)
 {
     ob_backfill_row_t *row = &b->row;
-    if (row->passes == 0 || now < b->next_pass_at)
-        return;
-    if (b->cursor < row->gap_from || b->cursor > row->gap_to)
-        b->cursor = row->gap_from;
-    for (uint32_t sent = 0; sent < S_MAX_BACKFILL && b->cursor <= row->gap_to; sent++) {
-        uint64_t lock_height = b->cursor++;
-        uint8_t *node = NULL;
-        size_t len = 0;
-        int found = ob_journal_store_node(self->store, self->env.self_key, lock_height + 1,
-                                          &node, &len);
-        if (found < 0)
-            self->failed = true;
-        ob_node_t decoded;
-        ob_handle_t handle;
-        if (found == 1 && ob_node_decode(&decoded, node, len, &self->lookup) == OB_OK &&
-            s_payload_handle(self, decoded.chunk.payload, &handle) == 0) {
-            ob_imsg_t msg = {.type = OB_IMSG_SEND_NODE};
-            memcpy(msg.u.send_node.peer, row->validator, 32);
-            msg.u.send_node.node = (ob_blob_t){node, (uint32_t)len};
-            msg.u.send_node.payload = handle;
-            if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
-                ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
-            else
-                self->stats.backfilled++;
+    uint32_t budget = S_MAX_BACKFILL;
+    for (size_t i = 0; i < row->gap_count && budget > 0; i++) {
+        ob_backfill_gap_t *gap = &row->gaps[i];
+        if (now < b->next_pass_at[i])
+            continue;
+        if (b->cursor[i] < gap->from || b->cursor[i] > gap->to)
+            b->cursor[i] = gap->from;
+        for (; budget > 0 && b->cursor[i] <= gap->to; budget--) {
+            uint64_t lock_height = b->cursor[i]++;
+            uint8_t *node = NULL;
+            size_t len = 0;
+            int found = ob_journal_store_node(self->store, self->env.self_key, lock_height + 1,
+                                              &node, &len);
+            if (found < 0)
+                self->failed = true;
+            ob_node_t decoded;
+            ob_handle_t handle;
+            if (found == 1 && ob_node_decode(&decoded, node, len, &self->lookup) == OB_OK &&
+                s_payload_handle(self, decoded.chunk.payload, &handle) == 0) {
+                ob_imsg_t msg = {.type = OB_IMSG_SEND_NODE};
+                memcpy(msg.u.send_node.peer, row->validator, 32);
+                msg.u.send_node.node = (ob_blob_t){node, (uint32_t)len};
+                msg.u.send_node.payload = handle;
+                if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
+                    ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
+                else
+                    self->stats.backfilled++;
+            }
+            free(node);
         }
-        free(node);
+        if (b->cursor[i] > gap->to) {
+            b->cursor[i] = gap->from;
+            b->next_pass_at[i] = now + self->env.params.rebroadcast_timeout_ms;
+            gap->passes--;
+        }
     }
-    if (b->cursor > row->gap_to) {
-        row->passes--;
-        b->cursor = row->gap_from;
-        b->next_pass_at = now + self->env.params.rebroadcast_timeout_ms;
+    /* Drop the gaps that are done, keeping the others in order. */
+    size_t kept = 0;
+    for (size_t i = 0; i < row->gap_count; i++) {
+        if (row->gaps[i].passes == 0)
+            continue;
+        row->gaps[kept] = row->gaps[i];
+        b->cursor[kept] = b->cursor[i];
+        b->next_pass_at[kept] = b->next_pass_at[i];
+        kept++;
     }
+    row->gap_count = kept;
+}
+
+/* Records Locks from..to as possibly missing at the validator. */
+static void s_backfill_gap(s_backfill_t *b, uint64_t from, uint64_t to)
+{
+    ob_backfill_row_t *row = &b->row;
+    size_t i = row->gap_count;
+    if (i == OB_BACKFILL_GAPS) {
+        /* Full: widen the newest gap rather than forget this one. */
+        i = OB_BACKFILL_GAPS - 1;
+        from = row->gaps[i].from;
+    } else {
+        row->gap_count++;
+    }
+    row->gaps[i] = (ob_backfill_gap_t){from, to, S_BACKFILL_PASSES};
+    b->cursor[i] = from;
+    b->next_pass_at[i] = 0;
 }
 
 static void s_on_ack_seen(ob_journal_t *self, uint64_t now, const ob_imsg_ack_seen_t *in,
@@ -851,18 +883,11 @@ static void s_on_ack_seen(ob_journal_t *self, uint64_t now, const ob_imsg_ack_se
         memcpy(b->row.validator, key->bytes, 32);
         b->row.filled = holds;
     } else if (holds > b->row.filled + 1) {
-        /* A gap: Locks filled+1 .. holds-1, merged with one being resent. */
-        uint64_t from = b->row.filled + 1, to = holds - 1;
-        if (b->row.passes > 0 && b->row.gap_from < from)
-            from = b->row.gap_from;
-        b->row.gap_from = from;
-        b->row.gap_to = to;
-        b->row.passes = S_BACKFILL_PASSES;
-        b->next_pass_at = 0;
+        s_backfill_gap(b, b->row.filled + 1, holds - 1);
         b->row.filled = holds;
     } else if (holds > b->row.filled) {
         b->row.filled = holds;
-    } else if (b->row.passes == 0) {
+    } else if (b->row.gap_count == 0) {
         return; /* nothing learnt, nothing to resend */
     }
     s_backfill_send(self, now, b, out);
@@ -878,7 +903,8 @@ static void s_load_backfill(void *ctx, const ob_backfill_row_t *row)
     s_backfill_t *b = &self->backfill[self->backfill_count++];
     memset(b, 0, sizeof *b);
     b->row = *row;
-    b->cursor = row->gap_from;
+    for (size_t i = 0; i < row->gap_count; i++)
+        b->cursor[i] = row->gaps[i].from;
 }
 
 /* --- dispatch ---------------------------------------------------------- */

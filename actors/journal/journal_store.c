@@ -40,6 +40,10 @@ static const char *const s_migrations[] = {
     "ALTER TABLE backfill ADD COLUMN gap_from INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE backfill ADD COLUMN gap_to INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE backfill ADD COLUMN passes INTEGER NOT NULL DEFAULT 0;",
+    /* v6: several gaps per validator, as one blob of (from, to, passes);
+       v5's single-gap columns stay unused. One wide merged gap made the
+       sequencer resend nodes the validator already held. */
+    "ALTER TABLE backfill ADD COLUMN gaps BLOB NOT NULL DEFAULT x'';",
 };
 
 enum {
@@ -88,11 +92,10 @@ static const char *const s_sql[S_COUNT] = {
     [S_DELIVERED] = "UPDATE certificate SET delivered = 1 WHERE sequencer = ?1 AND height = ?2 "
                     "AND payload = ?3 AND delivered = 0",
     [S_UNDELIVERED] = "SELECT lock FROM certificate WHERE delivered = 0 ORDER BY seq LIMIT ?1",
-    [S_BACKFILL] = "SELECT validator, filled, gap_from, gap_to, passes FROM backfill",
-    [S_SET_BACKFILL] = "INSERT INTO backfill (validator, filled, gap_from, gap_to, passes) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (validator) DO UPDATE SET "
-                       "filled = excluded.filled, gap_from = excluded.gap_from, "
-                       "gap_to = excluded.gap_to, passes = excluded.passes",
+    [S_BACKFILL] = "SELECT validator, filled, gaps FROM backfill",
+    [S_SET_BACKFILL] = "INSERT INTO backfill (validator, filled, gaps) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (validator) DO UPDATE SET filled = excluded.filled, "
+                       "gaps = excluded.gaps",
 };
 
 struct _ob_journal_store_t {
@@ -342,6 +345,23 @@ int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, 
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A gap is from(u64) ‖ to(u64) ‖ passes(u8). */
+#define S_GAP_LEN 17
+
+static void s_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t s_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, void *ctx)
 {
     sqlite3_stmt *stmt = self->stmt[S_BACKFILL];
@@ -350,11 +370,19 @@ int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, vo
         if (sqlite3_column_bytes(stmt, 0) != 32)
             continue;
         ob_backfill_row_t row;
+        memset(&row, 0, sizeof row);
         memcpy(row.validator, sqlite3_column_blob(stmt, 0), 32);
         row.filled = (uint64_t)sqlite3_column_int64(stmt, 1);
-        row.gap_from = (uint64_t)sqlite3_column_int64(stmt, 2);
-        row.gap_to = (uint64_t)sqlite3_column_int64(stmt, 3);
-        row.passes = (uint32_t)sqlite3_column_int(stmt, 4);
+        const uint8_t *gaps = sqlite3_column_blob(stmt, 2);
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 2);
+        /* A malformed blob loses its gaps, never more: they are a hint. */
+        for (size_t off = 0; gaps && off + S_GAP_LEN <= len && row.gap_count < OB_BACKFILL_GAPS;
+             off += S_GAP_LEN) {
+            ob_backfill_gap_t *g = &row.gaps[row.gap_count++];
+            g->from = s_get_u64(gaps + off);
+            g->to = s_get_u64(gaps + off + 8);
+            g->passes = gaps[off + 16];
+        }
         each(ctx, &row);
     }
     s_finish(stmt);
@@ -363,11 +391,17 @@ int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, vo
 
 int ob_journal_store_set_backfill(ob_journal_store_t *self, const ob_backfill_row_t *row)
 {
+    uint8_t gaps[OB_BACKFILL_GAPS * S_GAP_LEN];
+    size_t len = 0;
+    for (size_t i = 0; i < row->gap_count && i < OB_BACKFILL_GAPS; i++, len += S_GAP_LEN) {
+        s_put_u64(gaps + len, row->gaps[i].from);
+        s_put_u64(gaps + len + 8, row->gaps[i].to);
+        gaps[len + 16] = row->gaps[i].passes;
+    }
     sqlite3_stmt *stmt = self->stmt[S_SET_BACKFILL];
     sqlite3_bind_blob(stmt, 1, row->validator, 32, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)row->filled);
-    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)row->gap_from);
-    sqlite3_bind_int64(stmt, 4, (sqlite3_int64)row->gap_to);
-    sqlite3_bind_int(stmt, 5, (int)row->passes);
+    sqlite3_bind_blob(stmt, 3, len ? (const void *)gaps : (const void *)"", (int)len,
+                      SQLITE_STATIC);
     return ob_db_step_done(self->db, stmt);
 }

@@ -79,13 +79,20 @@ int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, 
                                       void *ctx);
 
 /* Per validator, what the sequencer knows of its Locks of our chain: every
-   height up to `filled` is proven held (by its acks) or being resent, and
-   the Locks gap_from..gap_to are resent `passes` more times. */
+   height up to `filled` is proven held by its acks, except the gaps, whose
+   Locks are resent `passes` more times. */
+#define OB_BACKFILL_GAPS 8
+
+typedef struct {
+    uint64_t from, to; /* Lock heights */
+    uint8_t passes;
+} ob_backfill_gap_t;
+
 typedef struct {
     uint8_t validator[32];
     uint64_t filled;
-    uint64_t gap_from, gap_to;
-    uint32_t passes;
+    ob_backfill_gap_t gaps[OB_BACKFILL_GAPS];
+    size_t gap_count;
 } ob_backfill_row_t;
 
 typedef void(ob_backfill_fn)(void *ctx, const ob_backfill_row_t *row);
