@@ -178,7 +178,7 @@ struct sim {
     bool partitioned;
 
     /* the invariant checker */
-    s_map_t s1, s2, s3, verified_locks, verified_parents;
+    s_map_t s1, s2, s3, verified_locks;
     int violations;
     char violation[512];
     EVP_MD_CTX *trace_hash;
@@ -1268,7 +1268,6 @@ sim_t *sim_new(const sim_config_t *config)
     s_map_init(&sim->s2);
     s_map_init(&sim->s3);
     s_map_init(&sim->verified_locks);
-    s_map_init(&sim->verified_parents);
     snprintf(sim->dir, sizeof sim->dir, "%s/obcast-sim-XXXXXX",
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     char *made = mkdtemp(sim->dir);
@@ -1349,7 +1348,6 @@ void sim_destroy(sim_t **self_p)
     free(sim->s2.entries);
     free(sim->s3.entries);
     free(sim->verified_locks.entries);
-    free(sim->verified_parents.entries);
     ob_epochs_destroy(&sim->epochs);
     ob_crypto_destroy(&sim->crypto);
     EVP_MD_CTX_free(sim->trace_hash);
@@ -1478,6 +1476,11 @@ void sim_set_epoch(sim_t *sim, int index, uint64_t epoch)
 }
 
 /* --- queries ---------------------------------------------------------------------- */
+
+uint64_t sim_seed(const sim_t *sim)
+{
+    return sim->config.seed;
+}
 
 uint64_t sim_now_ms(const sim_t *sim)
 {

@@ -54,6 +54,7 @@ typedef bool(sim_until_fn)(sim_t *sim, void *ctx);
 bool sim_run(sim_t *sim, uint64_t deadline_ms, sim_until_fn *until, void *ctx);
 
 uint64_t sim_now_ms(const sim_t *sim);
+uint64_t sim_seed(const sim_t *sim);
 int sim_violations(const sim_t *sim);
 /* The first violation's description, or "". */
 const char *sim_violation(const sim_t *sim);

@@ -62,8 +62,9 @@ static void s_assert_clean(sim_t *sim, bool ok, const char *what)
 {
     if (sim_violations(sim) > 0 || !ok) {
         sim_print_trace(sim);
-        fail_msg("%s: %s (replay with SIM_SEED=%s)", what,
-                 sim_violations(sim) ? sim_violation(sim) : "deadline passed", "the seed above");
+        fail_msg("%s: %s (replay: SIM_SEED=%llu and SIM_ONLY=<this test>)", what,
+                 sim_violations(sim) ? sim_violation(sim) : "deadline passed",
+                 (unsigned long long)sim_seed(sim));
     }
 }
 
