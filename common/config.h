@@ -1,0 +1,86 @@
+/*  The cluster manifest and the per-node config (SPEC §6), in ZPL (czmq
+    zconfig). Loading is strict: an unknown setting, a missing one, a bad
+    value, or a reference to a node that does not exist is an error whose
+    text names the file and the setting ("manifest m.zpl: epoch 2:
+    validators: no node named 'n9'").
+
+    Manifest:
+        obcast
+            namespace = "obcast-demo"
+            max_payload = 1048576
+            node
+                name = "node0"
+                key = "<64 hex: the obcast x-only public key>"
+                endpoint = "tcp://127.0.0.1:7100"
+                curve_key = "<40 Z85: the CURVE public key>"
+            epoch
+                number = 1
+                validators = "node0 node1 node2 node3"
+                sequencers = "node0 node1"
+
+    Node config: see ob_node_config_t; relative paths are taken from the
+    config file's folder. */
+#ifndef OB_CONFIG_H
+#define OB_CONFIG_H
+
+#include "db.h"
+#include "epochs.h"
+#include "log.h"
+#include "params.h"
+#include "signing.h"
+#include "why.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define OB_NAME_MAX          64
+#define OB_ENDPOINT_MAX      256
+#define OB_Z85_KEY_LEN       40
+#define OB_MAX_PAYLOAD_LIMIT (64u << 20)
+
+typedef struct {
+    char name[OB_NAME_MAX];
+    uint8_t key[32];
+    char endpoint[OB_ENDPOINT_MAX];
+    char curve_key[OB_Z85_KEY_LEN + 1];
+} ob_manifest_node_t;
+
+typedef struct _ob_manifest_t ob_manifest_t;
+
+ob_manifest_t *ob_manifest_load(ob_crypto_t *crypto, const char *path, ob_why_t *why);
+void ob_manifest_destroy(ob_manifest_t **self_p);
+
+const ob_namespace_t *ob_manifest_namespace(const ob_manifest_t *self);
+uint32_t ob_manifest_max_payload(const ob_manifest_t *self);
+const ob_epochs_t *ob_manifest_epochs(const ob_manifest_t *self);
+size_t ob_manifest_node_count(const ob_manifest_t *self);
+const ob_manifest_node_t *ob_manifest_node(const ob_manifest_t *self, size_t i);
+const ob_manifest_node_t *ob_manifest_node_named(const ob_manifest_t *self, const char *name);
+const ob_manifest_node_t *ob_manifest_node_with_key(const ob_manifest_t *self,
+                                                    const uint8_t key[32]);
+
+typedef struct {
+    char path[PATH_MAX];    /* this config file */
+    char name[OB_NAME_MAX]; /* the node's name in the manifest */
+    char manifest[PATH_MAX];
+    char key_file[PATH_MAX]; /* obcast secret key (keyfile.h) */
+    char curve_secret_file[PATH_MAX];
+    char data_dir[PATH_MAX];    /* the actors' databases */
+    char runtime_dir[PATH_MAX]; /* ipc sockets, mode 0700 */
+    char peer_bind[OB_ENDPOINT_MAX];
+    char app_endpoint[OB_ENDPOINT_MAX];
+    char submit_endpoint[OB_ENDPOINT_MAX];
+    char control_endpoint[OB_ENDPOINT_MAX];
+    char monitor_endpoint[OB_ENDPOINT_MAX];
+    ob_db_sync_t journal_sync; /* durability: power (FULL) or process (NORMAL) */
+    ob_params_t params;        /* max_payload comes from the manifest */
+    uint32_t arena_slots;
+    uint32_t verifiers;
+    ob_log_level_t log_level;
+} ob_node_config_t;
+
+/* Loads a node config; unset tunables keep their SPEC §3 defaults. */
+int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why);
+
+#endif
