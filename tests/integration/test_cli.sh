@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The obcast CLI's keygen and init, and their bad-input paths: messages,
+# exit codes (0 ok, 1 failed, 2 usage) and modes of what they write. TAP.
+set -u
+obcast=$1
+work=$(mktemp -d /tmp/obcast-cli-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+# expect NAME CODE PATTERN -- ARGS...: exit code and a stderr pattern
+expect() {
+    local name=$1 code=$2 pattern=$3
+    shift 4
+    local err
+    err=$("$obcast" "$@" 2>&1 >/dev/null)
+    local rc=$?
+    if [[ $rc -eq $code && $err == *"$pattern"* ]]; then ok "$name"; else
+        not_ok "$name (exit $rc, stderr: $err)"
+    fi
+}
+
+check "--version prints the version" '"$obcast" --version | grep -q "^obcast [0-9]"'
+check "--help lists the commands" '"$obcast" --help | grep -q "keygen"'
+expect "no command" 2 "no command given" --
+expect "unknown command" 2 "unknown command 'frob'" -- frob
+
+out=$("$obcast" keygen --curve "$work/c.cert" "$work/k.key")
+check "keygen prints the public key" '[[ $out == *"public_key "* && $out == *"curve_key "* ]]'
+check "keygen key mode is 0600" '[[ $(stat -c %a "$work/k.key") == 600 ]]'
+check "keygen curve secret mode is 0600" '[[ $(stat -c %a "$work/c.cert_secret") == 600 ]]'
+expect "keygen refuses to overwrite" 1 "already exists; refusing to overwrite a key" -- keygen "$work/k.key"
+expect "keygen into a missing folder" 1 "$work/no/such/k.key" -- keygen "$work/no/such/k.key"
+expect "keygen without a file" 2 "give exactly one KEYFILE" -- keygen
+expect "keygen unknown option" 2 "unknown option" -- keygen --frob x
+
+check "init makes a cluster" '"$obcast" init 4 "$work/c" --sequencers 0-1 >/dev/null'
+check "init wrote four node configs" '[[ -f $work/c/node3/node.zpl && -f $work/c/manifest.zpl ]]'
+check "init node folders are 0700" '[[ $(stat -c %a "$work/c/node2") == 700 && $(stat -c %a "$work/c/node2/run") == 700 ]]'
+check "init keys are 0600" '[[ $(stat -c %a "$work/c/node1/keys/obcast.key") == 600 ]]'
+check "init sequencers are as asked" 'grep -q "sequencers = \"node0 node1\"" "$work/c/manifest.zpl"'
+check "init validators default to all" 'grep -q "validators = \"node0 node1 node2 node3\"" "$work/c/manifest.zpl"'
+check "init gives distinct keys" '[[ $(grep -c "key = " "$work/c/manifest.zpl") == 8 && $(grep " key = " "$work/c/manifest.zpl" | sort -u | wc -l) == 4 ]]'
+expect "init refuses an existing cluster" 1 "already exists; refusing to overwrite a cluster" -- init 4 "$work/c"
+expect "init N zero" 2 "N must be 1 to 64, not '0'" -- init 0 "$work/d"
+expect "init N not a number" 2 "N must be 1 to 64, not 'x'" -- init x "$work/d"
+expect "init bad sequencer list" 2 "--sequencers: not a list of node indices below N: '9'" -- init 4 "$work/d" --sequencers 9
+expect "init bad validator range" 2 "--validators: not a list" -- init 4 "$work/d" --validators 3-1
+expect "init bad port" 2 "--base-port must be 1 to 65000, not 'abc'" -- init 4 "$work/d" --base-port abc
+expect "init long namespace" 2 "--namespace must be 1 to 64 bytes" -- init 4 "$work/d" --namespace "$(printf 'n%.0s' {1..65})"
+expect "init bad payload limit" 2 "--max-payload must be" -- init 4 "$work/d" --max-payload 0
+expect "init without DIR" 2 "give N and DIR" -- init 4
+check "init made nothing on refusals" '[[ ! -e $work/d ]]'
+
+echo "1..$n"
+exit $((fails > 0))
