@@ -1580,6 +1580,11 @@ int64_t sim_tip_height(const sim_t *sim, int node, int sequencer)
     return (int64_t)height;
 }
 
+uint32_t sim_arena_in_use(const sim_t *sim, int node)
+{
+    return sim->nodes[node].arena ? ob_arena_in_use(sim->nodes[node].arena) : 0;
+}
+
 uint64_t sim_acks_sent(const sim_t *sim, int node)
 {
     return sim->nodes[node].acks_sent;

@@ -128,6 +128,8 @@ uint64_t sim_crashes(const sim_t *sim);
 /* The own tip height of a node's journal, -1 if none. */
 int64_t sim_tip_height(const sim_t *sim, int node, int sequencer);
 uint64_t sim_acks_sent(const sim_t *sim, int node);
+/* Payload slots held in a node's arena now. */
+uint32_t sim_arena_in_use(const sim_t *sim, int node);
 
 /* Every honest reporter (not byzantine, not in `except`) has contiguous
    Locks 0..height for every honest sequencer in `sequencers`. */

@@ -84,6 +84,11 @@ static void test_all_online(void **state)
     s_goal_t goal = {0xf, 0, 100};
     bool ok = sim_run(sim, 300000, s_reached, &goal);
     s_assert_clean(sim, ok, "all_online");
+    /* Slots come back as fast as they are taken: no leak to expire. */
+    for (int i = 0; i < 4; i++) {
+        print_message("# all_online: node %d holds %u arena slots\n", i, sim_arena_in_use(sim, i));
+        assert_true(sim_arena_in_use(sim, i) <= 16);
+    }
     s_report("all_online", sim, t0);
     sim_destroy(&sim);
 }
