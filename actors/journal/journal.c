@@ -19,6 +19,8 @@
    confirms a resent node, and it can be lost like any message. */
 #define S_BACKFILL_PASSES        3
 #define S_MAX_VALIDATORS_TRACKED 1024
+/* How far below a validator's first ack the sequencer fills its Locks. */
+#define S_FIRST_GAP 1024
 
 typedef struct {
     uint8_t sequencer[32];
@@ -875,13 +877,16 @@ static void s_on_ack_seen(ob_journal_t *self, uint64_t now, const ob_imsg_ack_se
             b = &self->backfill[i];
     uint64_t holds = in->height - 1;
     if (!b) {
-        /* Its first ack ever: watch from here. */
+        /* Its first ack ever. The acks before it may have been lost, or it
+           joined late: the recent Locks below are a gap like any other. */
         if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
             return;
         b = &self->backfill[self->backfill_count++];
         memset(b, 0, sizeof *b);
         memcpy(b->row.validator, key->bytes, 32);
         b->row.filled = holds;
+        if (holds > 0)
+            s_backfill_gap(b, holds > S_FIRST_GAP ? holds - S_FIRST_GAP : 0, holds - 1);
     } else if (holds > b->row.filled + 1) {
         s_backfill_gap(b, b->row.filled + 1, holds - 1);
         b->row.filled = holds;
