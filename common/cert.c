@@ -15,20 +15,6 @@ static bool s_same_chunk(const ob_chunk_t *a, const ob_chunk_t *b)
            memcmp(a->payload, b->payload, OB_DIGEST_LEN) == 0;
 }
 
-/* Indices strictly increasing and below n: the §2 rules, checked again for
-   certificates that did not come through the decoder. */
-static ob_error_t s_check_indices(const ob_cert_t *cert, uint16_t validator_count)
-{
-    for (uint16_t i = 0; i < cert->count; i++) {
-        uint16_t index = ob_cert_signer(cert, i);
-        if (i > 0 && index <= ob_cert_signer(cert, (uint16_t)(i - 1)))
-            return OB_ERR_CERT_ORDER;
-        if (index >= validator_count)
-            return OB_ERR_CERT_INDEX;
-    }
-    return OB_OK;
-}
-
 ob_error_t ob_cert_assemble(const ob_ack_t *acks, size_t count, uint16_t validator_count,
                             uint8_t *entries, size_t cap, ob_cert_t *out)
 {
@@ -46,7 +32,7 @@ ob_error_t ob_cert_assemble(const ob_ack_t *acks, size_t count, uint16_t validat
     qsort(entries, count, OB_CERT_ENTRY_LEN, s_compare_entries);
     out->count = (uint16_t)count;
     out->entries = entries;
-    return s_check_indices(out, validator_count);
+    return ob_cert_check_indices(out, validator_count);
 }
 
 ob_error_t ob_cert_verify(ob_crypto_t *crypto, const ob_namespace_t *ns,
@@ -58,7 +44,7 @@ ob_error_t ob_cert_verify(ob_crypto_t *crypto, const ob_namespace_t *ns,
         return OB_ERR_BELOW_QUORUM;
     if (cert->count > n)
         return OB_ERR_CERT_TOO_MANY;
-    ob_error_t rc = s_check_indices(cert, n);
+    ob_error_t rc = ob_cert_check_indices(cert, n);
     if (rc != OB_OK)
         return rc;
     /* Every signer signs the same 32 bytes: hash once. */

@@ -205,3 +205,28 @@ int ob_db_step_done(ob_db_t *self, sqlite3_stmt *stmt)
     }
     return 0;
 }
+
+void ob_db_finish(sqlite3_stmt *stmt)
+{
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+int ob_db_blob_row(sqlite3_stmt *stmt, uint8_t **out, size_t *len)
+{
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1) {
+        int bytes = sqlite3_column_bytes(stmt, 0);
+        *out = malloc(bytes > 0 ? (size_t)bytes : 1);
+        if (*out) {
+            if (bytes > 0)
+                memcpy(*out, sqlite3_column_blob(stmt, 0), (size_t)bytes);
+            *len = (size_t)bytes;
+        } else {
+            result = -1;
+        }
+    }
+    ob_db_finish(stmt);
+    return result;
+}

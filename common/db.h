@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     OB_DB_SYNC_FULL,
@@ -53,6 +54,14 @@ int ob_db_exec(ob_db_t *self, const char *sql);
 
 /* Prepares a statement that lives as long as the handle. NULL on error. */
 sqlite3_stmt *ob_db_prepare(ob_db_t *self, const char *sql);
+
+/* Steps a query whose first column is a blob: 1 with a malloc'd copy of
+   the first row's blob in *out, 0 if there is no row, -1 on error. Resets
+   the statement either way. */
+int ob_db_blob_row(sqlite3_stmt *stmt, uint8_t **out, size_t *len);
+
+/* Resets a statement and its bindings for its next use. */
+void ob_db_finish(sqlite3_stmt *stmt);
 
 /* Steps a statement that returns no rows and resets it: 0 or -1. */
 int ob_db_step_done(ob_db_t *self, sqlite3_stmt *stmt);

@@ -111,6 +111,23 @@ int ob_outbox_to_peer(ob_outbox_t *self, const uint8_t peer[32], const uint8_t *
     return 0;
 }
 
+int ob_outbox_dropped(ob_outbox_t *self, ob_actor_t from, ob_error_t error, const uint8_t *peer)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_DROPPED};
+    msg.u.dropped.error = (uint16_t)error;
+    msg.u.dropped.actor = (uint8_t)from;
+    if (peer)
+        memcpy(msg.u.dropped.peer, peer, 32);
+    return ob_outbox_to_actor(self, OB_ACTOR_JOURNAL, &msg);
+}
+
+int ob_outbox_state_request(ob_outbox_t *self, ob_actor_t from)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_STATE_REQUEST};
+    msg.u.state_request.actor = (uint8_t)from;
+    return ob_outbox_to_actor(self, OB_ACTOR_JOURNAL, &msg);
+}
+
 size_t ob_outbox_count(const ob_outbox_t *self)
 {
     return self->count;

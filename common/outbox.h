@@ -53,6 +53,12 @@ int ob_outbox_to_app(ob_outbox_t *self, const ob_imsg_t *msg);
 int ob_outbox_to_peer(ob_outbox_t *self, const uint8_t peer[32], const uint8_t *frame,
                       size_t frame_len, const ob_handle_t *payload);
 
+/* Two messages every actor sends the journal: a drop to count by its error
+   name (`peer` may be NULL), and the request for the current state that
+   an actor makes once it has (re)started. */
+int ob_outbox_dropped(ob_outbox_t *self, ob_actor_t from, ob_error_t error, const uint8_t *peer);
+int ob_outbox_state_request(ob_outbox_t *self, ob_actor_t from);
+
 size_t ob_outbox_count(const ob_outbox_t *self);
 const ob_envelope_t *ob_outbox_at(const ob_outbox_t *self, size_t i);
 const uint8_t *ob_outbox_bytes(const ob_outbox_t *self, const ob_envelope_t *envelope);

@@ -79,6 +79,18 @@ size_t ob_cert_encoded_len(const ob_cert_t *cert)
     return 2 + (size_t)cert->count * OB_CERT_ENTRY_LEN;
 }
 
+ob_error_t ob_cert_check_indices(const ob_cert_t *cert, uint16_t validator_count)
+{
+    for (uint16_t i = 0; i < cert->count; i++) {
+        uint16_t index = ob_cert_signer(cert, i);
+        if (i > 0 && index <= ob_cert_signer(cert, (uint16_t)(i - 1)))
+            return OB_ERR_CERT_ORDER;
+        if (index >= validator_count)
+            return OB_ERR_CERT_INDEX;
+    }
+    return OB_OK;
+}
+
 void ob_cert_entry_write(uint8_t entry[OB_CERT_ENTRY_LEN], uint16_t index,
                          const uint8_t signature[OB_SIGNATURE_LEN])
 {
@@ -209,13 +221,9 @@ static ob_error_t s_take_cert(s_reader_t *r, ob_cert_t *cert, uint16_t validator
     if (r->left < bytes)
         return OB_ERR_SHORT;
     cert->entries = r->at;
-    for (uint16_t i = 0; i < cert->count; i++) {
-        uint16_t index = ob_cert_signer(cert, i);
-        if (i > 0 && index <= ob_cert_signer(cert, (uint16_t)(i - 1)))
-            return OB_ERR_CERT_ORDER;
-        if (index >= validator_count)
-            return OB_ERR_CERT_INDEX;
-    }
+    ob_error_t rc = ob_cert_check_indices(cert, validator_count);
+    if (rc != OB_OK)
+        return rc;
     r->at += bytes;
     r->left -= bytes;
     return OB_OK;

@@ -94,6 +94,11 @@ uint16_t ob_cert_signer(const ob_cert_t *cert, uint16_t position);
 const uint8_t *ob_cert_signature(const ob_cert_t *cert, uint16_t position);
 size_t ob_cert_encoded_len(const ob_cert_t *cert);
 
+/* The §2 rules on a certificate's signers: indices strictly increasing
+   (cert_order) and below the epoch's n (cert_index). The decoder applies
+   them; so must anyone holding a certificate that was not decoded. */
+ob_error_t ob_cert_check_indices(const ob_cert_t *cert, uint16_t validator_count);
+
 /* --- encoded sizes ------------------------------------------------------ */
 
 size_t ob_node_encoded_len(const ob_node_t *node);

@@ -148,32 +148,6 @@ int ob_journal_store_commit(ob_journal_store_t *self)
     return ob_db_commit(self->db);
 }
 
-static void s_finish(sqlite3_stmt *stmt)
-{
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-}
-
-/* A one-blob-column row: 1 with a malloc'd copy, 0, or -1. */
-static int s_blob_row(sqlite3_stmt *stmt, uint8_t **out, size_t *len)
-{
-    int rc = sqlite3_step(stmt);
-    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-    if (result == 1) {
-        int bytes = sqlite3_column_bytes(stmt, 0);
-        *out = malloc(bytes > 0 ? (size_t)bytes : 1);
-        if (*out) {
-            if (bytes > 0)
-                memcpy(*out, sqlite3_column_blob(stmt, 0), (size_t)bytes);
-            *len = (size_t)bytes;
-        } else {
-            result = -1;
-        }
-    }
-    s_finish(stmt);
-    return result;
-}
-
 int ob_journal_store_epoch(ob_journal_store_t *self, uint64_t *epoch)
 {
     sqlite3_stmt *stmt = self->stmt[S_EPOCH];
@@ -181,7 +155,7 @@ int ob_journal_store_epoch(ob_journal_store_t *self, uint64_t *epoch)
     int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
     if (result == 1)
         *epoch = (uint64_t)sqlite3_column_int64(stmt, 0);
-    s_finish(stmt);
+    ob_db_finish(stmt);
     return result;
 }
 
@@ -201,7 +175,7 @@ int ob_journal_store_tips(ob_journal_store_t *self, ob_tip_fn *each, void *ctx)
         each(ctx, sqlite3_column_blob(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1),
              sqlite3_column_blob(stmt, 2));
     }
-    s_finish(stmt);
+    ob_db_finish(stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -235,7 +209,7 @@ int ob_journal_store_node(ob_journal_store_t *self, const uint8_t sequencer[32],
     sqlite3_stmt *stmt = self->stmt[S_NODE];
     sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
-    return s_blob_row(stmt, node, len);
+    return ob_db_blob_row(stmt, node, len);
 }
 
 int ob_journal_store_put_payload(ob_journal_store_t *self, const uint8_t digest[32],
@@ -254,7 +228,7 @@ int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32],
 {
     sqlite3_stmt *stmt = self->stmt[S_PAYLOAD];
     sqlite3_bind_blob(stmt, 1, digest, 32, SQLITE_STATIC);
-    return s_blob_row(stmt, data, len);
+    return ob_db_blob_row(stmt, data, len);
 }
 
 int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],
@@ -278,7 +252,7 @@ int ob_journal_store_certificate(ob_journal_store_t *self, const uint8_t sequenc
     sqlite3_stmt *stmt = self->stmt[S_CERT];
     sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
-    return s_blob_row(stmt, lock, len);
+    return ob_db_blob_row(stmt, lock, len);
 }
 
 int ob_journal_store_put_evidence(ob_journal_store_t *self, const uint8_t sequencer[32],
@@ -302,7 +276,7 @@ int ob_journal_store_each_certificate(ob_journal_store_t *self, ob_lock_fn *each
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         each(ctx, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
-    s_finish(stmt);
+    ob_db_finish(stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -341,7 +315,7 @@ int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, 
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         each(ctx, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
-    s_finish(stmt);
+    ob_db_finish(stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -385,7 +359,7 @@ int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, vo
         }
         each(ctx, &row);
     }
-    s_finish(stmt);
+    ob_db_finish(stmt);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 

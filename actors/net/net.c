@@ -72,21 +72,14 @@ const ob_net_stats_t *ob_net_stats(const ob_net_t *self)
 
 void ob_net_start(ob_net_t *self, ob_outbox_t *out)
 {
-    ob_imsg_t msg = {.type = OB_IMSG_STATE_REQUEST};
-    msg.u.state_request.actor = OB_ACTOR_NET;
-    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    ob_outbox_state_request(out, OB_ACTOR_NET);
     (void)self;
 }
 
 static void s_drop(ob_net_t *self, ob_error_t why, const uint8_t peer[32], ob_outbox_t *out)
 {
     self->stats.dropped[why]++;
-    ob_imsg_t msg = {.type = OB_IMSG_DROPPED};
-    msg.u.dropped.error = (uint16_t)why;
-    msg.u.dropped.actor = OB_ACTOR_NET;
-    if (peer)
-        memcpy(msg.u.dropped.peer, peer, 32);
-    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    ob_outbox_dropped(out, OB_ACTOR_NET, why, peer);
 }
 
 /* Keeps a slot until the outbox that refers to it has been sent. */

@@ -110,9 +110,7 @@ const ob_signer_stats_t *ob_signer_stats(const ob_signer_t *self)
 
 void ob_signer_start(ob_signer_t *self, ob_outbox_t *out)
 {
-    ob_imsg_t msg = {.type = OB_IMSG_STATE_REQUEST};
-    msg.u.state_request.actor = OB_ACTOR_SIGNER;
-    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    ob_outbox_state_request(out, OB_ACTOR_SIGNER);
     (void)self;
 }
 
@@ -499,12 +497,7 @@ static void s_on_last_signed_request(ob_signer_t *self, ob_outbox_t *out)
 static void s_drop(ob_signer_t *self, ob_error_t why, const uint8_t *peer, ob_outbox_t *out)
 {
     self->stats.acks_dropped[why]++;
-    ob_imsg_t msg = {.type = OB_IMSG_DROPPED};
-    msg.u.dropped.error = (uint16_t)why;
-    msg.u.dropped.actor = OB_ACTOR_SIGNER;
-    if (peer)
-        memcpy(msg.u.dropped.peer, peer, 32);
-    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    ob_outbox_dropped(out, OB_ACTOR_SIGNER, why, peer);
 }
 
 void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)

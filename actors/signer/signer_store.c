@@ -81,36 +81,15 @@ int ob_signer_store_commit(ob_signer_store_t *self)
     return ob_db_commit(self->db);
 }
 
-/* Steps a one-column blob query: 1 with a malloc'd copy, 0, or -1. */
-static int s_blob_row(ob_signer_store_t *self, sqlite3_stmt *stmt, uint8_t **out, size_t *len)
-{
-    int rc = sqlite3_step(stmt);
-    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-    if (result == 1) {
-        int bytes = sqlite3_column_bytes(stmt, 0);
-        *out = malloc(bytes > 0 ? (size_t)bytes : 1);
-        if (*out) {
-            memcpy(*out, sqlite3_column_blob(stmt, 0), (size_t)bytes);
-            *len = (size_t)bytes;
-        } else {
-            result = -1;
-        }
-    }
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    (void)self;
-    return result;
-}
-
 int ob_signer_store_signed_at(ob_signer_store_t *self, uint64_t height, uint8_t **node, size_t *len)
 {
     sqlite3_bind_int64(self->signed_at, 1, (sqlite3_int64)height);
-    return s_blob_row(self, self->signed_at, node, len);
+    return ob_db_blob_row(self->signed_at, node, len);
 }
 
 int ob_signer_store_last_signed(ob_signer_store_t *self, uint8_t **node, size_t *len)
 {
-    return s_blob_row(self, self->last_signed, node, len);
+    return ob_db_blob_row(self->last_signed, node, len);
 }
 
 int ob_signer_store_record_signed(ob_signer_store_t *self, uint64_t height,
@@ -129,7 +108,7 @@ int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32
     sqlite3_bind_int64(self->acked_at, 2, (sqlite3_int64)height);
     uint8_t *blob = NULL;
     size_t len = 0;
-    int rc = s_blob_row(self, self->acked_at, &blob, &len);
+    int rc = ob_db_blob_row(self->acked_at, &blob, &len);
     if (rc == 1) {
         if (len == 32)
             memcpy(payload, blob, 32);

@@ -56,9 +56,7 @@ const ob_verifier_stats_t *ob_verifier_stats(const ob_verifier_t *self)
 
 void ob_verifier_start(ob_verifier_t *self, ob_outbox_t *out)
 {
-    ob_imsg_t msg = {.type = OB_IMSG_STATE_REQUEST};
-    msg.u.state_request.actor = OB_ACTOR_VERIFIER;
-    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    ob_outbox_state_request(out, OB_ACTOR_VERIFIER);
     (void)self;
 }
 
@@ -121,11 +119,12 @@ static ob_error_t s_parent_ok(ob_verifier_t *self, const ob_node_t *node)
     uint16_t n = ob_keyset_size(validators);
     if (cert->count < ob_quorum(n))
         return OB_ERR_BELOW_QUORUM;
+    ob_error_t rc = ob_cert_check_indices(cert, n);
+    if (rc != OB_OK)
+        return rc;
     ob_chunk_t parent = ob_node_parent_chunk(node);
     for (uint16_t i = 0; i < cert->count; i++) {
         uint16_t index = ob_cert_signer(cert, i);
-        if (i > 0 && index <= ob_cert_signer(cert, (uint16_t)(i - 1)))
-            return OB_ERR_CERT_ORDER;
         if (!s_ack_signature_ok(self, validators, &parent, node->parent.epoch, index,
                                 ob_cert_signature(cert, i)))
             return OB_ERR_BAD_SIGNATURE;
@@ -139,11 +138,7 @@ static void s_drop(ob_verifier_t *self, ob_error_t why, const uint8_t peer[32], 
 {
     self->stats.dropped[why]++;
     ob_debug("verifier: dropped a message: %s", ob_error_name(why));
-    ob_imsg_t msg = {.type = OB_IMSG_DROPPED};
-    msg.u.dropped.error = (uint16_t)why;
-    msg.u.dropped.actor = OB_ACTOR_VERIFIER;
-    memcpy(msg.u.dropped.peer, peer, 32);
-    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
+    ob_outbox_dropped(out, OB_ACTOR_VERIFIER, why, peer);
 }
 
 static ob_error_t s_check_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, ob_node_t *node)
