@@ -1,11 +1,15 @@
 #include "arena.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A lock emulating an atomic would live inside the shared region and stay
    taken by an actor killed while holding it; only lock-free words survive
@@ -60,7 +64,9 @@ struct _ob_arena_t {
     s_header_t *header;
     s_slot_t *slots;
     uint8_t *data;
-    void *owned_region; /* heap region to free, or NULL */
+    void *owned_region;  /* heap region to free, or NULL */
+    void *mapped_region; /* shared mapping to unmap, or NULL */
+    size_t mapped_size;
     uint64_t (*now_ms)(void *ctx);
     void *clock_ctx;
 };
@@ -268,8 +274,80 @@ void ob_arena_destroy(ob_arena_t **self_p)
     if (!self)
         return;
     free(self->owned_region);
+    if (self->mapped_region)
+        munmap(self->mapped_region, self->mapped_size);
     free(self);
     *self_p = NULL;
+}
+
+/* Maps `size` bytes of `fd` shared; NULL with a reason on failure. */
+static void *s_map(int fd, size_t size, ob_why_t *why)
+{
+    void *region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (region == MAP_FAILED) {
+        ob_why(why, "arena: cannot map %zu bytes: %s", size, strerror(errno));
+        return NULL;
+    }
+    return region;
+}
+
+ob_arena_t *ob_arena_create_shared(uint32_t slot_count, uint32_t slot_size, int *fd_out,
+                                   ob_why_t *why)
+{
+    size_t size = ob_arena_region_size(slot_count, slot_size);
+    if (size == 0) {
+        ob_why(why, "arena of %u slots of %u bytes: no slots, empty slots, or too large",
+               slot_count, slot_size);
+        return NULL;
+    }
+    /* Anonymous memory named only by its descriptor: nothing in the file
+       system to leak or to be opened by another user. Children inherit it. */
+    int fd = memfd_create("obcast-arena", 0);
+    if (fd < 0) {
+        ob_why(why, "arena: memfd_create: %s", strerror(errno));
+        return NULL;
+    }
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0) {
+        ob_why(why, "arena: cannot size %zu bytes: %s", size, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    void *region = s_map(fd, size, why);
+    ob_arena_t *self = region ? ob_arena_format(region, size, slot_count, slot_size, why) : NULL;
+    if (!self) {
+        if (region)
+            munmap(region, size);
+        close(fd);
+        return NULL;
+    }
+    self->mapped_region = region;
+    self->mapped_size = size;
+    *fd_out = fd;
+    return self;
+}
+
+ob_arena_t *ob_arena_map_shared(int fd, ob_why_t *why)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        ob_why(why, "arena: descriptor %d: %s", fd, strerror(errno));
+        return NULL;
+    }
+    if (st.st_size <= 0) {
+        ob_why(why, "arena: descriptor %d is empty", fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    void *region = s_map(fd, size, why);
+    ob_arena_t *self = region ? ob_arena_attach(region, size, why) : NULL;
+    if (!self) {
+        if (region)
+            munmap(region, size);
+        return NULL;
+    }
+    self->mapped_region = region;
+    self->mapped_size = size;
+    return self;
 }
 
 void ob_arena_set_clock(ob_arena_t *self, uint64_t (*now_ms)(void *ctx), void *ctx)

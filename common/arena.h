@@ -51,6 +51,15 @@ ob_arena_t *ob_arena_new_heap(uint32_t slot_count, uint32_t slot_size, ob_why_t 
 
 /* Frees this view (and the heap region of ob_arena_new_heap). The slots are
    left as they are: other views of a shared region are unaffected. */
+/* A fresh arena in shared memory (memfd_create, mode 0600), formatted; the
+   descriptor goes to *fd_out for the actors, which map it with
+   ob_arena_map_shared. It lives as long as some process holds the
+   descriptor or a mapping: an actor's crash never takes it away. */
+ob_arena_t *ob_arena_create_shared(uint32_t slot_count, uint32_t slot_size, int *fd_out,
+                                   ob_why_t *why);
+/* Maps an arena another process created, checking its header. */
+ob_arena_t *ob_arena_map_shared(int fd, ob_why_t *why);
+
 void ob_arena_destroy(ob_arena_t **self_p);
 
 /* Where lease times come from: CLOCK_MONOTONIC milliseconds unless set

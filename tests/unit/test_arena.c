@@ -766,6 +766,56 @@ static int s_reap_child(void **state)
     return 0;
 }
 
+/* The supervisor's way: a memfd arena, inherited by a child that maps it
+   by descriptor and puts a payload the parent then reads and checks. */
+static void test_shared_by_descriptor(void **state)
+{
+    (void)state;
+    ob_why_t why;
+    int fd = -1;
+    ob_arena_t *arena = ob_arena_create_shared(8, 512, &fd, &why);
+    assert_non_null(arena);
+    assert_true(fd >= 0);
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(pipefd[0]);
+        ob_arena_t *mine = ob_arena_map_shared(fd, NULL);
+        ob_crypto_t *crypto = ob_crypto_new();
+        ob_handle_t handle;
+        int rc = mine && crypto ? ob_arena_put(mine, crypto, 1, "from the child", 14, &handle) : -1;
+        ssize_t n = rc == 0 ? write(pipefd[1], &handle, sizeof handle) : -1;
+        _exit(n == (ssize_t)sizeof handle ? 0 : 1);
+    }
+    close(pipefd[1]);
+    ob_handle_t handle;
+    ssize_t n = read(pipefd[0], &handle, sizeof handle);
+    close(pipefd[0]);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(n, (ssize_t)sizeof handle);
+    ob_crypto_t *crypto = ob_crypto_new();
+    const uint8_t *bytes = ob_arena_get(arena, &handle);
+    assert_non_null(bytes);
+    assert_memory_equal(bytes, "from the child", 14);
+    assert_int_equal(ob_arena_check(arena, crypto, &handle), 0);
+    assert_int_equal(ob_arena_release(arena, &handle, 1), 0);
+    assert_int_equal(ob_arena_in_use(arena), 0);
+    /* A descriptor that is no arena is refused with a reason. */
+    int junk = memfd_create("junk", 0);
+    assert_int_equal(ftruncate(junk, 4096), 0);
+    assert_null(ob_arena_map_shared(junk, &why));
+    assert_non_null(strstr(why.text, "arena"));
+    close(junk);
+    assert_null(ob_arena_map_shared(-1, &why));
+    ob_crypto_destroy(&crypto);
+    ob_arena_destroy(&arena);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_attach_and_refusals),
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test_teardown(test_second_process, s_reap_child),
+        cmocka_unit_test(test_shared_by_descriptor),
     };
     return cmocka_run_group_tests_name("arena", tests, NULL, NULL);
 }
