@@ -15,6 +15,7 @@
 
 #define S_MAX_NODES  1024
 #define S_MAX_EPOCHS 4096
+#define S_MAX_FILE   (4u << 20)
 
 struct _ob_manifest_t {
     ob_namespace_t ns;
@@ -30,12 +31,29 @@ struct _ob_manifest_t {
    our error can carry it. */
 static zconfig_t *s_load(const char *kind, const char *path, ob_why_t *why)
 {
-    FILE *probe = fopen(path, "r");
-    if (!probe) {
+    /* Read here, bounded, then parsed from memory: zconfig_load leaks its
+       file object when the syntax is wrong. */
+    FILE *f = fopen(path, "r");
+    if (!f) {
         ob_why(why, "%s %s: cannot open: %s", kind, path, strerror(errno));
         return NULL;
     }
-    fclose(probe);
+    char *text = malloc(S_MAX_FILE + 1);
+    size_t len = text ? fread(text, 1, S_MAX_FILE + 1, f) : 0;
+    bool failed = !text || ferror(f);
+    fclose(f);
+    if (failed || len > S_MAX_FILE) {
+        ob_why(why, "%s %s: %s", kind, path,
+               failed ? "cannot read" : "larger than 4 MiB; not a config file");
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        free(text);
+        ob_why(why, "%s %s: holds a NUL byte; not a text file", kind, path);
+        return NULL;
+    }
     /* zconfig reports a syntax error through the czmq log (on stdout), with
        its line. Catch it so that our one error line carries it. Configs are
        loaded at start, before any thread, so borrowing stdout is safe. */
@@ -46,7 +64,8 @@ static zconfig_t *s_load(const char *kind, const char *path, ob_why_t *why)
         fflush(stdout);
         dup2(fileno(sink), STDOUT_FILENO);
     }
-    zconfig_t *root = zconfig_load(path);
+    zconfig_t *root = zconfig_str_load(text);
+    free(text);
     if (saved >= 0) {
         fflush(stdout);
         dup2(saved, STDOUT_FILENO);

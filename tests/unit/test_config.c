@@ -132,6 +132,12 @@ static void test_manifest_refusals(void **state)
     s_write(fx, "bad.zpl", "obcast\n    a = 1\n      b = 2\n");
     s_refused(fx, "line 3");
 
+    s_write(fx, "nul.zpl", "obcast\n");
+    FILE *f = fopen(fx->path, "a");
+    fputc('\0', f);
+    fclose(f);
+    s_refused(fx, "holds a NUL byte");
+
     s_write(fx, "other.zpl", "something\n    a = 1\n");
     s_refused(fx, "obcast: missing");
 
