@@ -17,7 +17,7 @@
 #define S_MAX_BACKFILL 32
 /* Each gap is resent this many times, further apart each time: nothing
    confirms a resent node, and it can be lost like any message. */
-#define S_BACKFILL_PASSES        6
+#define S_BACKFILL_PASSES        3
 #define S_MAX_VALIDATORS_TRACKED 1024
 /* How far below a validator's first ack the sequencer fills its Locks. */
 #define S_FIRST_GAP 1024
@@ -830,10 +830,11 @@ static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, o
         }
         if (b->cursor[i] > gap->to) {
             b->cursor[i] = gap->from;
-            /* Passes spread out (1, 2, 4, 8, 16 timeouts), so that one
-               crash or one burst of loss cannot swallow them all. */
+            /* Passes spread out (1, then 4 timeouts), so that one crash or
+               one burst of loss cannot swallow them all. More passes cost
+               more than they save: under loss most gaps are only lost acks. */
             uint32_t done = S_BACKFILL_PASSES - gap->passes;
-            b->next_pass_at[i] = now + (self->env.params.rebroadcast_timeout_ms << done);
+            b->next_pass_at[i] = now + (self->env.params.rebroadcast_timeout_ms << (2 * done));
             gap->passes--;
         }
     }
