@@ -17,7 +17,7 @@
 #define S_MAX_BACKFILL 32
 /* Each gap is resent this many times, further apart each time: nothing
    confirms a resent node, and it can be lost like any message. */
-#define S_BACKFILL_PASSES        3
+#define S_BACKFILL_PASSES        5
 #define S_MAX_VALIDATORS_TRACKED 1024
 /* How far below a validator's first ack the sequencer fills its Locks. */
 #define S_FIRST_GAP 1024
@@ -805,6 +805,9 @@ static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, o
             continue;
         if (b->cursor[i] < gap->from || b->cursor[i] > gap->to)
             b->cursor[i] = gap->from;
+        ob_debug("journal: backfill pass (%u left) of Locks %llu-%llu from %llu", gap->passes,
+                 (unsigned long long)gap->from, (unsigned long long)gap->to,
+                 (unsigned long long)b->cursor[i]);
         for (; budget > 0 && b->cursor[i] <= gap->to; budget--) {
             uint64_t lock_height = b->cursor[i]++;
             uint8_t *node = NULL;
@@ -830,11 +833,10 @@ static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, o
         }
         if (b->cursor[i] > gap->to) {
             b->cursor[i] = gap->from;
-            /* Passes spread out (1, then 4 timeouts), so that one crash or
-               one burst of loss cannot swallow them all. More passes cost
-               more than they save: under loss most gaps are only lost acks. */
+            /* Passes spread out (1, 2, 4, 8 timeouts), so that one crash or
+               one burst of loss cannot swallow them all. */
             uint32_t done = S_BACKFILL_PASSES - gap->passes;
-            b->next_pass_at[i] = now + (self->env.params.rebroadcast_timeout_ms << (2 * done));
+            b->next_pass_at[i] = now + (self->env.params.rebroadcast_timeout_ms << done);
             gap->passes--;
         }
     }
@@ -854,12 +856,17 @@ static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, o
 /* Records Locks from..to as possibly missing at the validator. */
 static void s_backfill_gap(s_backfill_t *b, uint64_t from, uint64_t to)
 {
+    ob_debug("journal: backfill gap %llu-%llu", (unsigned long long)from, (unsigned long long)to);
     ob_backfill_row_t *row = &b->row;
     size_t i = row->gap_count;
     if (i == OB_BACKFILL_GAPS) {
-        /* Full: widen the newest gap rather than forget this one. */
+        /* Full: the oldest gap has had the most passes; it goes. Widening
+           one instead would resend Locks the validator holds. */
+        memmove(&row->gaps[0], &row->gaps[1], (OB_BACKFILL_GAPS - 1) * sizeof row->gaps[0]);
+        memmove(&b->cursor[0], &b->cursor[1], (OB_BACKFILL_GAPS - 1) * sizeof b->cursor[0]);
+        memmove(&b->next_pass_at[0], &b->next_pass_at[1],
+                (OB_BACKFILL_GAPS - 1) * sizeof b->next_pass_at[0]);
         i = OB_BACKFILL_GAPS - 1;
-        from = row->gaps[i].from;
     } else {
         row->gap_count++;
     }
