@@ -285,7 +285,14 @@ static ob_handle_t s_stage(h_fixture_t *f, ob_actor_t owner, const char *payload
 /* Hands `msg` to the actor `to` through the imsg codec, in a batch of its
    own (begin, handle, commit for the two with a database). The outbox is
    emptied first, so afterwards it holds exactly what this message made. */
+static void s_deliver_at(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg, uint64_t now);
+
 static void s_deliver(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg)
+{
+    s_deliver_at(f, to, msg, H_NOW);
+}
+
+static void s_deliver_at(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg, uint64_t now)
 {
     size_t len = ob_imsg_encoded_len(msg), written = 0;
     uint8_t *buf = malloc(len);
@@ -308,7 +315,7 @@ static void s_deliver(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg)
         break;
     case OB_ACTOR_JOURNAL:
         assert_int_equal(ob_journal_begin(f->journal), 0);
-        ob_journal_handle(f->journal, H_NOW, &decoded, f->out);
+        ob_journal_handle(f->journal, now, &decoded, f->out);
         assert_int_equal(ob_journal_commit(f->journal), 0);
         break;
     }
@@ -1634,6 +1641,132 @@ static void test_net_too_large(void **state)
 
 /* --------------------------------------------------------------------- */
 
+/* --- gap filling: the journal as sequencer (key 0) ----------------------- */
+
+/* The journal's own chain, heights 0..top, held as if it had signed them. */
+static void s_own_chain(h_fixture_t *f, uint64_t top)
+{
+    char payload[32], parent[32];
+    for (uint64_t h = 0; h <= top; h++) {
+        h_node_t node;
+        snprintf(payload, sizeof payload, "own %llu", (unsigned long long)h);
+        snprintf(parent, sizeof parent, "own %llu", (unsigned long long)(h ? h - 1 : 0));
+        s_node(f, &node, 0, h, payload, parent, 1, H_FIRST);
+        s_journal_node(f, &node, payload);
+    }
+}
+
+static void s_ack_seen(h_fixture_t *f, int validator, uint64_t height, uint64_t now)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_ACK_SEEN};
+    msg.u.ack_seen.epoch = 1;
+    msg.u.ack_seen.index = s_index(f, validator);
+    msg.u.ack_seen.height = height;
+    s_deliver_at(f, OB_ACTOR_JOURNAL, &msg, now);
+}
+
+/* The heights of the nodes sent to `validator`, in order, as a bit mask. */
+static uint64_t s_resent(h_fixture_t *f, int validator)
+{
+    uint64_t heights = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        if (e->kind != OB_DEST_ACTOR || e->actor != OB_ACTOR_NET ||
+            ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len) != OB_OK ||
+            msg.type != OB_IMSG_SEND_NODE)
+            continue;
+        assert_memory_equal(msg.u.send_node.peer, f->keys[validator].pub.bytes, 32);
+        ob_node_t node;
+        ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+        assert_int_equal(
+            ob_node_decode(&node, msg.u.send_node.node.data, msg.u.send_node.node.len, &lookup),
+            OB_OK);
+        assert_memory_equal(node.chunk.payload, msg.u.send_node.payload.digest, 32);
+        assert_true(node.chunk.height < 64);
+        heights |= 1ULL << node.chunk.height;
+        /* The slot goes back, as net would after sending. */
+        assert_int_equal(ob_arena_release(f->arena, &msg.u.send_node.payload, OB_ACTOR_JOURNAL), 0);
+    }
+    return heights;
+}
+
+static void test_journal_backfill_fills_a_gap(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    s_own_chain(f, 10);
+    uint32_t held = ob_arena_in_use(f->arena); /* the chain's verify requests */
+    s_ack_seen(f, 1, 1, H_NOW);                /* its first ack: nothing below to fill */
+    assert_int_equal(s_resent(f, 1), 0);
+    s_ack_seen(f, 1, 2, H_NOW);
+    assert_int_equal(s_resent(f, 1), 0);
+    /* Acks at 3..5 never came: the Locks 2..4 it may lack ride on the nodes
+       at 3..5, sent to it at once. */
+    s_ack_seen(f, 1, 6, H_NOW);
+    assert_int_equal(s_resent(f, 1), (1u << 3) | (1u << 4) | (1u << 5));
+    /* Nothing for other validators, and nothing for acks without news. */
+    s_ack_seen(f, 2, 1, H_NOW);
+    assert_int_equal(s_resent(f, 2), 0);
+    /* Every slot a resend took came back. */
+    assert_int_equal(ob_arena_in_use(f->arena), held);
+}
+
+static void test_journal_backfill_passes_are_spaced_and_end(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    s_own_chain(f, 10);
+    s_ack_seen(f, 1, 1, H_NOW);
+    s_ack_seen(f, 1, 4, H_NOW); /* Locks 1..2 -> nodes 2..3 */
+    uint64_t gap = (1u << 2) | (1u << 3);
+    assert_int_equal(s_resent(f, 1), gap);
+    /* Passes come 1, 2, 4 and 8 rebroadcast timeouts after the one before,
+       and only when an ack shows the validator is there. */
+    uint64_t t = H_NOW, step = f->params.rebroadcast_timeout_ms;
+    int passes = 1;
+    for (int wait = 0; wait < 4; wait++) {
+        s_ack_seen(f, 1, 5 + (uint64_t)wait * 2, t + step - 1);
+        assert_int_equal(s_resent(f, 1), 0);
+        t += step;
+        s_ack_seen(f, 1, 6 + (uint64_t)wait * 2, t);
+        assert_int_equal(s_resent(f, 1), gap);
+        passes++;
+        step *= 2;
+    }
+    assert_int_equal(passes, 5);
+    /* After five passes the gap is done. */
+    s_ack_seen(f, 1, 10, t + 100 * f->params.rebroadcast_timeout_ms);
+    assert_int_equal(s_resent(f, 1), 0);
+}
+
+static void test_journal_backfill_below_the_first_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    s_own_chain(f, 10);
+    /* The first ack ever is at 5: the Locks 0..3 below may be missing (its
+       earlier acks were lost, or it joined late). */
+    s_ack_seen(f, 1, 5, H_NOW);
+    assert_int_equal(s_resent(f, 1), (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
+}
+
+static void test_journal_backfill_survives_a_restart(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    s_own_chain(f, 10);
+    s_ack_seen(f, 1, 1, H_NOW);
+    s_ack_seen(f, 1, 4, H_NOW);
+    assert_int_equal(s_resent(f, 1), (1u << 2) | (1u << 3));
+    ob_journal_destroy(&f->journal);
+    s_journal_open(f);
+    /* The gap and its remaining passes were durable: the next ack after the
+       restart resends it. */
+    s_ack_seen(f, 1, 5, H_NOW);
+    assert_int_equal(s_resent(f, 1), (1u << 2) | (1u << 3));
+}
+
 #define H_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
 
 int main(void)
@@ -1673,6 +1806,10 @@ int main(void)
         H_TEST(test_signer_record_survives_restart),
         H_TEST(test_signer_uncommitted_sign_leaves_no_record),
         H_TEST(test_signer_peer_mismatch_sign_node),
+        H_TEST(test_journal_backfill_fills_a_gap),
+        H_TEST(test_journal_backfill_passes_are_spaced_and_end),
+        H_TEST(test_journal_backfill_below_the_first_ack),
+        H_TEST(test_journal_backfill_survives_a_restart),
         H_TEST(test_journal_height_too_low),
         H_TEST(test_journal_chunk_mismatch_records_evidence),
         H_TEST(test_journal_not_tip),
