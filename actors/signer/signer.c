@@ -241,6 +241,21 @@ static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t 
     free(chosen);
 }
 
+/* Tells the journal a validator acked one of our chunks. Any verified ack
+   proves the validator holds that node, so this comes before the bounds:
+   the slowest validator's acks arrive after the certificate and fail
+   them, and it is the one most likely to lack Locks. */
+static void s_ack_seen(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
+{
+    if (memcmp(ack->chunk.sequencer, self->env.self_key, 32) != 0)
+        return;
+    ob_imsg_t seen = {.type = OB_IMSG_ACK_SEEN};
+    seen.u.ack_seen.epoch = ack->epoch;
+    seen.u.ack_seen.index = ack->index;
+    seen.u.ack_seen.height = ack->chunk.height;
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &seen);
+}
+
 /* Counts a verified ack. Returns the error that rejects it, or OB_OK. */
 static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
 {
@@ -287,13 +302,6 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
     }
     assert(p->count < n);
     p->acks[p->count++] = *ack;
-    if (memcmp(ack->chunk.sequencer, self->env.self_key, 32) == 0) {
-        ob_imsg_t seen = {.type = OB_IMSG_ACK_SEEN};
-        seen.u.ack_seen.epoch = ack->epoch;
-        seen.u.ack_seen.index = ack->index;
-        seen.u.ack_seen.height = ack->chunk.height;
-        ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &seen);
-    }
     uint16_t same = 0;
     for (uint16_t i = 0; i < p->count; i++)
         same += memcmp(p->acks[i].chunk.payload, ack->chunk.payload, 32) == 0;
@@ -516,8 +524,10 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
         ob_ack_t ack;
         ob_error_t rc =
             ob_ack_decode(&ack, msg->u.ack_verified.ack.data, msg->u.ack_verified.ack.len);
-        if (rc == OB_OK)
+        if (rc == OB_OK) {
+            s_ack_seen(self, &ack, out);
             rc = s_count_ack(self, &ack, out);
+        }
         if (rc != OB_OK)
             s_drop(self, rc, NULL, out);
         return;
