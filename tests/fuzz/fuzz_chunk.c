@@ -2,28 +2,11 @@
     ob_chunk_encode of anything it accepts. */
 #include "fuzz_common.h"
 
+FUZZ_FIXED_SIZE(s_chunk, ob_chunk_t, ob_chunk_decode, ob_chunk_encode, OB_CHUNK_LEN)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ob_chunk_t chunk;
-    ob_error_t rc = ob_chunk_decode(&chunk, data, size);
-    fuzz_check_result(rc, FUZZ_ERRS_FIXED);
-    /* A fixed-size item: the length alone decides. */
-    FUZZ_CHECK(rc == (size < OB_CHUNK_LEN   ? OB_ERR_SHORT
-                      : size > OB_CHUNK_LEN ? OB_ERR_TRAILING
-                                            : OB_OK));
-    if (rc != OB_OK)
-        return 0;
-
-    uint8_t *out = malloc(size);
-    FUZZ_CHECK(out != NULL);
-    size_t written = 0;
-    FUZZ_CHECK(ob_chunk_encode(&chunk, out, size, &written) == 0);
-    fuzz_check_same(out, written, data, size);
-    free(out);
-
-    uint8_t *small = malloc(size - 1);
-    FUZZ_CHECK(small != NULL);
-    FUZZ_CHECK(ob_chunk_encode(&chunk, small, size - 1, &written) == -1);
-    free(small);
+    s_chunk(data, size, &chunk);
     return 0;
 }

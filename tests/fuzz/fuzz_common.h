@@ -111,4 +111,24 @@ static inline const ob_epoch_lookup_t *fuzz_epochs(void)
     return &epochs;
 }
 
+/* Defines `static int NAME(const uint8_t *data, size_t size, T *out)`: the
+   checks every fixed-size item shares. The length alone decides the
+   result; what decodes re-encodes to the same bytes; an encoder one byte
+   short fails. Returns 1 when the item decoded, for more checks. */
+#define FUZZ_FIXED_SIZE(NAME, T, DECODE, ENCODE, LEN)                                              \
+    static int NAME(const uint8_t *data, size_t size, T *out)                                      \
+    {                                                                                              \
+        ob_error_t rc = DECODE(out, data, size);                                                   \
+        fuzz_check_result(rc, FUZZ_ERRS_FIXED);                                                    \
+        FUZZ_CHECK(rc == (size < (LEN) ? OB_ERR_SHORT : size > (LEN) ? OB_ERR_TRAILING : OB_OK));  \
+        if (rc != OB_OK)                                                                           \
+            return 0;                                                                              \
+        uint8_t buf[(LEN)];                                                                        \
+        size_t written = 0;                                                                        \
+        FUZZ_CHECK(ENCODE(out, buf, sizeof buf, &written) == 0);                                   \
+        fuzz_check_same(buf, written, data, size);                                                 \
+        FUZZ_CHECK(ENCODE(out, buf, sizeof buf - 1, &written) == -1);                              \
+        return 1;                                                                                  \
+    }
+
 #endif
