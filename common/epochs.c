@@ -57,6 +57,11 @@ int ob_epochs_add(ob_epochs_t *self, uint64_t epoch, ob_keyset_t **validators,
     return 0;
 }
 
+uint64_t ob_epochs_first(const ob_epochs_t *self)
+{
+    return self->count ? self->items[0].epoch : 0;
+}
+
 size_t ob_epochs_count(const ob_epochs_t *self)
 {
     return self->count;

@@ -26,6 +26,8 @@ int ob_epochs_add(ob_epochs_t *self, uint64_t epoch, ob_keyset_t **validators,
 size_t ob_epochs_count(const ob_epochs_t *self);
 /* The highest epoch held. The table must not be empty. */
 uint64_t ob_epochs_latest(const ob_epochs_t *self);
+/* The lowest epoch: where a node that never had one starts. 0 if empty. */
+uint64_t ob_epochs_first(const ob_epochs_t *self);
 bool ob_epochs_known(const ob_epochs_t *self, uint64_t epoch);
 
 /* NULL for an unknown epoch. */

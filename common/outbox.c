@@ -93,6 +93,15 @@ int ob_outbox_to_app(ob_outbox_t *self, const ob_imsg_t *msg)
     return s_push_imsg(self, OB_DEST_APP, OB_ACTOR_NET, msg);
 }
 
+int ob_outbox_to_client(ob_outbox_t *self, const ob_client_id_t *client, const ob_imsg_t *msg)
+{
+    assert(client->len > 0 && client->len <= OB_CLIENT_ID_MAX);
+    if (s_push_imsg(self, OB_DEST_CLIENT, OB_ACTOR_NET, msg) != 0)
+        return -1;
+    self->envelopes[self->count - 1].client = *client;
+    return 0;
+}
+
 int ob_outbox_to_peer(ob_outbox_t *self, const uint8_t peer[32], const uint8_t *frame,
                       size_t frame_len, const ob_handle_t *payload)
 {

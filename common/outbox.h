@@ -26,8 +26,18 @@ const char *ob_actor_name(ob_actor_t actor);
 typedef enum {
     OB_DEST_ACTOR, /* an imsg to another actor of this node */
     OB_DEST_PEER,  /* a peer message (frame 0, plus a payload frame if any) */
-    OB_DEST_APP,   /* an imsg for the application */
+    OB_DEST_APP,    /* an imsg for the application */
+    OB_DEST_CLIENT, /* an imsg for one client of the submit socket */
 } ob_dest_kind_t;
+
+/* A client of the submit socket, as the shell names it: the ZeroMQ
+   routing id its ROUTER gave it (5 bytes unless the client set one; longer
+   than OB_CLIENT_ID_MAX is not served). */
+#define OB_CLIENT_ID_MAX 31
+typedef struct {
+    uint8_t len;
+    uint8_t id[OB_CLIENT_ID_MAX];
+} ob_client_id_t;
 
 typedef struct {
     ob_dest_kind_t kind;
@@ -35,6 +45,7 @@ typedef struct {
     uint8_t peer[32]; /* OB_DEST_PEER */
     bool has_payload; /* OB_DEST_PEER: a second frame from the arena */
     ob_handle_t payload;
+    ob_client_id_t client; /* OB_DEST_CLIENT */
     size_t offset; /* the encoded bytes, in the outbox's buffer */
     size_t len;
 } ob_envelope_t;
@@ -48,6 +59,8 @@ void ob_outbox_destroy(ob_outbox_t **self_p);
 int ob_outbox_to_actor(ob_outbox_t *self, ob_actor_t to, const ob_imsg_t *msg);
 /* Encodes `msg` for the application. */
 int ob_outbox_to_app(ob_outbox_t *self, const ob_imsg_t *msg);
+/* Encodes `msg` for one client of the submit socket. */
+int ob_outbox_to_client(ob_outbox_t *self, const ob_client_id_t *client, const ob_imsg_t *msg);
 /* Queues peer frame 0 (already encoded) for `peer`, with an optional
    payload frame. */
 int ob_outbox_to_peer(ob_outbox_t *self, const uint8_t peer[32], const uint8_t *frame,

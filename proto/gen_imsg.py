@@ -52,8 +52,10 @@ def header(msgs):
          "/* A blob field, decoded as a view into the frame it came from. */",
          "typedef struct {", "    const uint8_t *data;", "    uint32_t len;", "} ob_blob_t;", "",
          "/* The largest blob a message may carry: a node with a full certificate",
-         "   of 65535 signers fits. */",
-         "#define OB_IMSG_BLOB_MAX (8u << 20)", "#define OB_IMSG_HEADER_LEN 3", "",
+         "   of 65535 signers fits, and so does the largest payload a manifest may",
+         "   allow (64 MiB, OB_MAX_PAYLOAD_LIMIT) on the application and submit",
+         "   sockets. */",
+         "#define OB_IMSG_BLOB_MAX (65u << 20)", "#define OB_IMSG_HEADER_LEN 3", "",
          "typedef enum {"]
     for m in msgs:
         o.append("    OB_IMSG_%s = %d," % (m["name"].upper(), m["number"]))

@@ -1038,6 +1038,21 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_LAST_SIGNED_REQUEST:
     case OB_IMSG_SEND_ACK:
     case OB_IMSG_SEND_NODE:
+    /* outside the node: net's application and submit sockets only */
+    case OB_IMSG_APP_ATTACH:
+    case OB_IMSG_APP_ASK_PAYLOAD:
+    case OB_IMSG_APP_GIVE_PAYLOAD:
+    case OB_IMSG_APP_ASK_VERDICT:
+    case OB_IMSG_APP_GIVE_VERDICT:
+    case OB_IMSG_APP_TIP:
+    case OB_IMSG_APP_LOCK:
+    case OB_IMSG_APP_LOCK_RECEIVED:
+    case OB_IMSG_APP_EVIDENCE:
+    case OB_IMSG_SUBMIT:
+    case OB_IMSG_SUBMIT_QUEUED:
+    case OB_IMSG_SUBMIT_REFUSED:
+    case OB_IMSG_SUBMIT_ASSIGNED:
+    case OB_IMSG_SUBMIT_LOCKED:
         break;
     }
     ob_warn("journal: ignoring message %s", ob_imsg_name(msg->type));

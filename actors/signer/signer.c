@@ -570,6 +570,21 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_SEND_NODE:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
+    /* outside the node: net's application and submit sockets only */
+    case OB_IMSG_APP_ATTACH:
+    case OB_IMSG_APP_ASK_PAYLOAD:
+    case OB_IMSG_APP_GIVE_PAYLOAD:
+    case OB_IMSG_APP_ASK_VERDICT:
+    case OB_IMSG_APP_GIVE_VERDICT:
+    case OB_IMSG_APP_TIP:
+    case OB_IMSG_APP_LOCK:
+    case OB_IMSG_APP_LOCK_RECEIVED:
+    case OB_IMSG_APP_EVIDENCE:
+    case OB_IMSG_SUBMIT:
+    case OB_IMSG_SUBMIT_QUEUED:
+    case OB_IMSG_SUBMIT_REFUSED:
+    case OB_IMSG_SUBMIT_ASSIGNED:
+    case OB_IMSG_SUBMIT_LOCKED:
         break;
     }
     /* Not a request the signer serves: whoever sent it may not ask. */

@@ -15,6 +15,7 @@ struct _ob_verifier_t {
     uint64_t epoch;
     uint8_t (*cache)[32]; /* direct-mapped: digest of (epoch, chunk, index, signature) */
     uint32_t cache_entries;
+    uint16_t owner; /* in the arena */
     ob_verifier_stats_t stats;
 };
 
@@ -26,6 +27,7 @@ ob_verifier_t *ob_verifier_new(const ob_node_env_t *env, uint32_t cache_entries,
         return NULL;
     }
     self->env = *env;
+    self->owner = OB_ACTOR_VERIFIER;
     self->crypto = ob_crypto_new();
     self->cache_entries = cache_entries;
     if (cache_entries)
@@ -52,6 +54,17 @@ void ob_verifier_destroy(ob_verifier_t **self_p)
 const ob_verifier_stats_t *ob_verifier_stats(const ob_verifier_t *self)
 {
     return &self->stats;
+}
+
+uint16_t ob_verifier_arena_owner(uint32_t instance)
+{
+    /* Above every actor id, below nothing the arena reserves. */
+    return instance == 0 ? OB_ACTOR_VERIFIER : (uint16_t)(32 + instance);
+}
+
+void ob_verifier_set_instance(ob_verifier_t *self, uint32_t instance)
+{
+    self->owner = ob_verifier_arena_owner(instance);
 }
 
 void ob_verifier_start(ob_verifier_t *self, ob_outbox_t *out)
@@ -174,13 +187,13 @@ static void s_on_peer_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, o
 {
     ob_node_t node;
     /* The slot is ours while we check it, and the journal's once it passes. */
-    if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_VERIFIER) != 0) {
+    if (ob_arena_take(self->env.arena, &in->payload, self->owner) != 0) {
         s_drop(self, OB_ERR_PAYLOAD_MISMATCH, in->peer, out);
         return;
     }
     ob_error_t rc = s_check_node(self, in, &node);
     if (rc != OB_OK) {
-        ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_VERIFIER);
+        ob_arena_release(self->env.arena, &in->payload, self->owner);
         s_drop(self, rc, in->peer, out);
         return;
     }
@@ -189,7 +202,7 @@ static void s_on_peer_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, o
     msg.u.node_verified.node = in->node;
     msg.u.node_verified.payload = in->payload;
     if (ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg) != 0)
-        ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_VERIFIER);
+        ob_arena_release(self->env.arena, &in->payload, self->owner);
 }
 
 static ob_error_t s_check_ack(ob_verifier_t *self, const ob_imsg_peer_ack_t *in, ob_ack_t *ack)
@@ -267,6 +280,21 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
     case OB_IMSG_SEND_NODE:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
+    /* outside the node: net's application and submit sockets only */
+    case OB_IMSG_APP_ATTACH:
+    case OB_IMSG_APP_ASK_PAYLOAD:
+    case OB_IMSG_APP_GIVE_PAYLOAD:
+    case OB_IMSG_APP_ASK_VERDICT:
+    case OB_IMSG_APP_GIVE_VERDICT:
+    case OB_IMSG_APP_TIP:
+    case OB_IMSG_APP_LOCK:
+    case OB_IMSG_APP_LOCK_RECEIVED:
+    case OB_IMSG_APP_EVIDENCE:
+    case OB_IMSG_SUBMIT:
+    case OB_IMSG_SUBMIT_QUEUED:
+    case OB_IMSG_SUBMIT_REFUSED:
+    case OB_IMSG_SUBMIT_ASSIGNED:
+    case OB_IMSG_SUBMIT_LOCKED:
         break;
     }
     ob_warn("verifier: ignoring message %s", ob_imsg_name(msg->type));

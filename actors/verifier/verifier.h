@@ -27,6 +27,12 @@ typedef struct {
 ob_verifier_t *ob_verifier_new(const ob_node_env_t *env, uint32_t cache_entries, ob_why_t *why);
 void ob_verifier_destroy(ob_verifier_t **self_p);
 
+/* Several verifiers share one arena: each holds slots under its own owner
+   id, so that a restarted instance reclaims only what its predecessor
+   held. Instance 0 is OB_ACTOR_VERIFIER. */
+uint16_t ob_verifier_arena_owner(uint32_t instance);
+void ob_verifier_set_instance(ob_verifier_t *self, uint32_t instance);
+
 void ob_verifier_start(ob_verifier_t *self, ob_outbox_t *out);
 void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *out);
 

@@ -613,10 +613,10 @@ static void s_check_accepted_node(sim_t *sim, s_node_t *at, const uint8_t *bytes
 
 /* --- the simulated application and reporter ---------------------------------- */
 
-static void s_reporter_lock(sim_t *sim, s_node_t *node, const ob_imsg_report_lock_t *in)
+static void s_reporter_lock(sim_t *sim, s_node_t *node, const ob_blob_t *in)
 {
     ob_lock_t lock;
-    if (!s_lock_valid(sim, in->lock.data, in->lock.len, &lock)) {
+    if (!s_lock_valid(sim, in->data, in->len, &lock)) {
         s_violation(sim, "S4: node %d reported a Lock that does not verify", node->index);
         return;
     }
@@ -655,6 +655,9 @@ static bool s_app_rejects(const sim_t *sim, const uint8_t *payload, size_t len)
     return len > 0 && payload[0] == 0xBA;
 }
 
+/* The application speaks the external protocol of net's application
+   socket (proto/imsg.csv, "Outside the node"): what net sends it is
+   decoded here, and its answers go back as frames through ob_net_on_app. */
 static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
 {
     ob_imsg_t msg;
@@ -663,12 +666,12 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
         return;
     }
     switch (msg.type) {
-    case OB_IMSG_APP_PROPOSE: {
+    case OB_IMSG_APP_ASK_PAYLOAD: {
         if (node->app_idle)
             return; /* an idle application has nothing to propose */
         s_event_t *ev = s_push(sim, sim->now + S_APP_LATENCY_US, EV_APP, node->index);
         ev->app_kind = APP_PAYLOAD;
-        ev->height = msg.u.app_propose.height;
+        ev->height = msg.u.app_ask_payload.height;
         ev->incarnation = node->incarnation[SIM_NET];
         ev->payload_len = 64 + s_below(&sim->rng, 448);
         ev->payload = malloc(ev->payload_len);
@@ -680,26 +683,25 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
             ev->payload[0] = 0xBA;
         return;
     }
-    case OB_IMSG_APP_VERIFY: {
-        const uint8_t *data = ob_arena_get(node->arena, &msg.u.app_verify.payload);
-        bool valid = data &&
-                     ob_payload_verify(sim->crypto, &msg.u.app_verify.chunk, data,
-                                       msg.u.app_verify.payload.len) == OB_OK &&
-                     !s_app_rejects(sim, data, msg.u.app_verify.payload.len);
+    case OB_IMSG_APP_ASK_VERDICT: {
+        const ob_blob_t *data = &msg.u.app_ask_verdict.data;
+        bool valid = ob_payload_verify(sim->crypto, &msg.u.app_ask_verdict.chunk, data->data,
+                                       data->len) == OB_OK &&
+                     !s_app_rejects(sim, data->data, data->len);
         s_event_t *ev = s_push(sim, sim->now + S_APP_LATENCY_US, EV_APP, node->index);
         ev->app_kind = APP_VERDICT;
-        ev->chunk = msg.u.app_verify.chunk;
+        ev->chunk = msg.u.app_ask_verdict.chunk;
         ev->valid = valid;
         ev->incarnation = node->incarnation[SIM_NET];
         return;
     }
-    case OB_IMSG_REPORT_LOCK:
-        s_reporter_lock(sim, node, &msg.u.report_lock);
+    case OB_IMSG_APP_LOCK:
+        s_reporter_lock(sim, node, &msg.u.app_lock.lock);
         return;
-    case OB_IMSG_REPORT_TIP:
+    case OB_IMSG_APP_TIP:
         node->reporter.tips++;
         return;
-    case OB_IMSG_REPORT_EVIDENCE:
+    case OB_IMSG_APP_EVIDENCE:
         node->reporter.evidence++;
         s_trace(sim, "node %d reports evidence", node->index);
         return;
@@ -711,6 +713,11 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_EPOCH_CHANGED:
     case OB_IMSG_TIP_CHANGED:
     case OB_IMSG_STATE_REQUEST:
+    case OB_IMSG_APP_PROPOSE:
+    case OB_IMSG_APP_VERIFY:
+    case OB_IMSG_REPORT_TIP:
+    case OB_IMSG_REPORT_LOCK:
+    case OB_IMSG_REPORT_EVIDENCE:
     case OB_IMSG_BROADCAST_NODE:
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
@@ -726,9 +733,46 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_SEND_NODE:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
+    /* the application's own words, and the submit socket's */
+    case OB_IMSG_APP_ATTACH:
+    case OB_IMSG_APP_GIVE_PAYLOAD:
+    case OB_IMSG_APP_GIVE_VERDICT:
+    case OB_IMSG_APP_LOCK_RECEIVED:
+    case OB_IMSG_SUBMIT:
+    case OB_IMSG_SUBMIT_QUEUED:
+    case OB_IMSG_SUBMIT_REFUSED:
+    case OB_IMSG_SUBMIT_ASSIGNED:
+    case OB_IMSG_SUBMIT_LOCKED:
         break;
     }
     s_violation(sim, "node %d's net sent the application %s", node->index, ob_imsg_name(msg.type));
+}
+
+/* The application's answer of `ev`, as the frame it sends net's
+   application socket. */
+static void s_app_answer(sim_t *sim, s_node_t *node, const s_event_t *ev)
+{
+    ob_imsg_t msg;
+    if (ev->app_kind == APP_PAYLOAD) {
+        msg.type = OB_IMSG_APP_GIVE_PAYLOAD;
+        msg.u.app_give_payload.height = ev->height;
+        msg.u.app_give_payload.data = (ob_blob_t){ev->payload, (uint32_t)ev->payload_len};
+    } else if (ev->app_kind == APP_VERDICT) {
+        msg.type = OB_IMSG_APP_GIVE_VERDICT;
+        msg.u.app_give_verdict.chunk = ev->chunk;
+        msg.u.app_give_verdict.valid = ev->valid;
+    } else {
+        msg.type = OB_IMSG_APP_LOCK_RECEIVED;
+        msg.u.app_lock_received.chunk = ev->chunk;
+    }
+    size_t len = ob_imsg_encoded_len(&msg), written = 0;
+    uint8_t *frame = malloc(len);
+    assert(frame);
+    if (ob_imsg_encode(&msg, frame, len, &written) != 0)
+        s_violation(sim, "node %d's application could not encode its answer", node->index);
+    else
+        ob_net_on_app(node->net, sim->now / 1000, frame, written, node->outbox[SIM_NET]);
+    free(frame);
 }
 
 /* --- moving messages -------------------------------------------------------------- */
@@ -813,6 +857,8 @@ static void s_flush(sim_t *sim, s_node_t *node, int actor)
         case OB_DEST_APP:
             s_app(sim, node, bytes, e->len);
             break;
+        case OB_DEST_CLIENT:
+            break; /* the simulator's application proposes; nobody submits */
         case OB_DEST_PEER: {
             s_check_peer_frame(sim, node, bytes, e->len);
             if (e->len >= 2 && bytes[0] == OB_PEER_TYPE_ACK)
@@ -1143,13 +1189,7 @@ static void s_process(sim_t *sim, s_event_t *ev)
     case EV_APP: {
         if (!node->up[SIM_NET] || ev->incarnation != node->incarnation[SIM_NET])
             return;
-        ob_outbox_t *out = node->outbox[SIM_NET];
-        if (ev->app_kind == APP_PAYLOAD)
-            ob_net_app_payload(node->net, ev->height, ev->payload, ev->payload_len, out);
-        else if (ev->app_kind == APP_VERDICT)
-            ob_net_app_verdict(node->net, &ev->chunk, ev->valid, out);
-        else
-            ob_net_lock_delivered(node->net, &ev->chunk, out);
+        s_app_answer(sim, node, ev);
         s_end_batch(sim, node, SIM_NET);
         return;
     }

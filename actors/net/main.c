@@ -1,0 +1,569 @@
+/*  obcast-net: the net actor's shell (SPEC §4, §5), the node's face to the
+    world.
+
+    Peers: a ROUTER at peer_bind is a CURVE server; czmq's zauth admits
+    exactly the CURVE keys the manifest lists, and the User-Id of each
+    message (its sender's CURVE key) maps to the sender's obcast key, the
+    "peer P" of SPEC §3. We reach each peer through a DEALER of our own, a
+    CURVE client that knows the peer's server key. Every socket has a
+    high-water mark and every send is non-blocking: a slow or dead peer
+    loses only its own messages, which rebroadcast recovers.
+
+    Application and submit sockets: ROUTERs at app_endpoint and
+    submit_endpoint (ipc in the 0700 runtime folder by default). */
+#include "actor.h"
+#include "log.h"
+#include "net.h"
+#include "shell.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define S_MAX_PEERS    256
+#define S_PEER_HWM     10000
+#define S_LOCAL_HWM    10000
+#define S_MAX_FRAMES   3
+#define S_ARENA_MARGIN 8 /* free slots below which net stops reading peers */
+
+typedef struct {
+    char name[OB_NAME_MAX];
+    uint8_t key[32];
+    char curve_key[OB_Z85_KEY_LEN + 1];
+    char endpoint[OB_ENDPOINT_MAX];
+    zsock_t *dealer;
+    zsock_t *monitor; /* libzmq's events of the dealer */
+    bool connected;
+    uint64_t sent, send_dropped, received;
+} s_peer_t;
+
+typedef struct {
+    const ob_actor_args_t *args;
+    ob_net_t *net;
+    ob_shell_t *shell;
+    ob_arena_t *arena;
+    zactor_t *auth;
+    zcert_t *cert;
+    zsock_t *router; /* peers in */
+    zsock_t *app;
+    zsock_t *submit;
+    s_peer_t peers[S_MAX_PEERS];
+    size_t peer_count;
+    uint8_t app_id[256];
+    size_t app_id_len;
+    bool peers_paused;
+    uint64_t unknown_sender, malformed_frames;
+} s_net_shell_t;
+
+/* --- setup ---------------------------------------------------------------- */
+
+/* The node's CURVE certificate: its secret file must be private, and its
+   public key the one the manifest lists for this node. */
+static zcert_t *s_load_cert(const ob_node_config_t *config, const ob_manifest_node_t *me,
+                            ob_why_t *why)
+{
+    const char *path = config->curve_secret_file;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ob_why(why, "curve_secret_file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (st.st_mode & 077) {
+        ob_why(why, "curve_secret_file %s: mode %03o lets others read it; chmod 600 it", path,
+               (unsigned)(st.st_mode & 0777));
+        return NULL;
+    }
+    zcert_t *cert = zcert_load(path);
+    if (!cert || streq(zcert_secret_txt(cert), "0000000000000000000000000000000000000000")) {
+        ob_why(why, "curve_secret_file %s: not a CURVE secret certificate", path);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    if (!streq(zcert_public_txt(cert), me->curve_key)) {
+        ob_why(why,
+               "curve_secret_file %s: its public key is not the curve_key the manifest %s "
+               "lists for node '%s'",
+               path, config->manifest, me->name);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    return cert;
+}
+
+/* zauth reads the allowed client keys from a folder of public
+   certificates: the manifest's nodes, written fresh at each start. */
+static int s_write_allowlist(const ob_node_config_t *config, const ob_manifest_t *manifest,
+                             char *dir, size_t cap, ob_why_t *why)
+{
+    if (snprintf(dir, cap, "%s/curve-allow", config->runtime_dir) >= (int)cap)
+        return ob_why(why, "runtime_dir %s: path too long", config->runtime_dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return ob_why(why, "%s: %s", dir, strerror(errno));
+    zdir_t *old = zdir_new(dir, NULL);
+    if (old) {
+        zfile_t **files = (zfile_t **)zdir_flatten(old);
+        for (size_t i = 0; files && files[i]; i++)
+            zfile_remove(files[i]);
+        zdir_flatten_free(&files);
+        zdir_destroy(&old);
+    }
+    for (size_t i = 0; i < ob_manifest_node_count(manifest); i++) {
+        const ob_manifest_node_t *n = ob_manifest_node(manifest, i);
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s.cert", dir, n->name) >= (int)sizeof path)
+            return ob_why(why, "%s: path too long", dir);
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return ob_why(why, "%s: %s", path, strerror(errno));
+        fprintf(f, "metadata\n    name = \"%s\"\ncurve\n    public-key = \"%s\"\n", n->name,
+                n->curve_key);
+        if (fclose(f) != 0)
+            return ob_why(why, "%s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static zsock_t *s_bind_local(const char *what, const char *endpoint, ob_why_t *why)
+{
+    /* SPEC §4: a TCP socket other than the peer port needs CURVE with an
+       allowlist; until this node has one for clients, only ipc is served. */
+    if (strncmp(endpoint, "ipc://", 6) != 0 && strncmp(endpoint, "inproc://", 9) != 0) {
+        ob_why(why,
+               "%s %s: only ipc:// is served (a TCP %s socket would need a CURVE client "
+               "allowlist)",
+               what, endpoint, what);
+        return NULL;
+    }
+    zsock_t *sock = zsock_new(ZMQ_ROUTER);
+    if (!sock) {
+        ob_why(why, "%s: cannot make a socket", what);
+        return NULL;
+    }
+    zsock_set_sndhwm(sock, S_LOCAL_HWM);
+    zsock_set_rcvhwm(sock, S_LOCAL_HWM);
+    zsock_set_linger(sock, 0);
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        ob_why(why, "%s %s: cannot bind: %s", what, endpoint, zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+    }
+    return sock;
+}
+
+static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_why_t *why)
+{
+    const ob_manifest_t *manifest = self->args->manifest;
+    const ob_node_config_t *config = self->args->config;
+    char allow[PATH_MAX];
+    if (s_write_allowlist(config, manifest, allow, sizeof allow, why) != 0)
+        return -1;
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth)
+        return ob_why(why, "cannot start zauth");
+    zstr_sendx(self->auth, "CURVE", allow, NULL);
+    zsock_wait(self->auth);
+
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router)
+        return ob_why(why, "cannot make the peer socket");
+    zsock_set_zap_domain(self->router, "obcast-peers");
+    zcert_apply(self->cert, self->router);
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_rcvhwm(self->router, S_PEER_HWM);
+    zsock_set_sndhwm(self->router, S_PEER_HWM);
+    zsock_set_linger(self->router, 0);
+    if (zsock_bind(self->router, "%s", config->peer_bind) < 0)
+        return ob_why(why, "peer_bind %s: cannot bind: %s", config->peer_bind,
+                      zmq_strerror(zmq_errno()));
+
+    for (size_t i = 0; i < ob_manifest_node_count(manifest); i++) {
+        const ob_manifest_node_t *n = ob_manifest_node(manifest, i);
+        if (n == me)
+            continue;
+        if (self->peer_count == S_MAX_PEERS)
+            return ob_why(why, "manifest %s: more than %d peers", config->manifest, S_MAX_PEERS);
+        s_peer_t *p = &self->peers[self->peer_count++];
+        snprintf(p->name, sizeof p->name, "%s", n->name);
+        memcpy(p->key, n->key, 32);
+        snprintf(p->curve_key, sizeof p->curve_key, "%s", n->curve_key);
+        snprintf(p->endpoint, sizeof p->endpoint, "%s", n->endpoint);
+        p->dealer = zsock_new(ZMQ_DEALER);
+        if (!p->dealer)
+            return ob_why(why, "cannot make a socket for peer %s", n->name);
+        zcert_apply(self->cert, p->dealer);
+        zsock_set_curve_serverkey(p->dealer, n->curve_key);
+        zsock_set_sndhwm(p->dealer, S_PEER_HWM);
+        zsock_set_linger(p->dealer, 0);
+        /* Nothing queues for a peer that is not connected: what it misses,
+           rebroadcast brings; a backlog would only arrive stale. */
+        zsock_set_immediate(p->dealer, 1);
+        zsock_set_reconnect_ivl(p->dealer, 100);
+        zsock_set_reconnect_ivl_max(p->dealer, 2000);
+        char monitor_ep[128];
+        snprintf(monitor_ep, sizeof monitor_ep, "inproc://obcast-net-monitor-%s-%zu", config->name,
+                 i);
+        if (zmq_socket_monitor(
+                zsock_resolve(p->dealer), monitor_ep,
+                ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+            p->monitor = zsock_new_pair(monitor_ep);
+            if (p->monitor)
+                ob_shell_watch(self->shell, p->monitor);
+        }
+        if (zsock_connect(p->dealer, "%s", n->endpoint) != 0)
+            return ob_why(why, "manifest %s: node %s: cannot connect to endpoint %s: %s",
+                          config->manifest, n->name, n->endpoint, zmq_strerror(zmq_errno()));
+    }
+    return 0;
+}
+
+/* --- peers in and out ------------------------------------------------------- */
+
+static s_peer_t *s_peer_by_key(s_net_shell_t *self, const uint8_t key[32])
+{
+    for (size_t i = 0; i < self->peer_count; i++)
+        if (memcmp(self->peers[i].key, key, 32) == 0)
+            return &self->peers[i];
+    return NULL;
+}
+
+static s_peer_t *s_peer_by_curve(s_net_shell_t *self, const char *z85)
+{
+    for (size_t i = 0; i < self->peer_count; i++)
+        if (streq(self->peers[i].curve_key, z85))
+            return &self->peers[i];
+    return NULL;
+}
+
+/* Reads one multipart message: up to `max` frames kept, the rest dropped.
+   Returns the number of frames read in total, 0 if none. */
+static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
+{
+    void *handle = zsock_resolve(sock);
+    size_t count = 0;
+    bool more = true;
+    while (more) {
+        zmq_msg_t scratch;
+        zmq_msg_t *m = count < max ? &parts[count] : &scratch;
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, handle, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(m);
+            break;
+        }
+        more = zmq_msg_more(m);
+        if (m == &scratch)
+            zmq_msg_close(m);
+        count++;
+    }
+    return count;
+}
+
+static void s_close_parts(zmq_msg_t *parts, size_t count, size_t max)
+{
+    for (size_t i = 0; i < count && i < max; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+static void s_on_peer_message(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
+{
+    (void)now;
+    zmq_msg_t parts[S_MAX_FRAMES + 1];
+    size_t count = s_recv_parts(self->router, parts, S_MAX_FRAMES + 1);
+    if (count == 0)
+        return;
+    /* parts[0] is the routing id; the sender is known by its CURVE key. */
+    const char *user = count >= 2 ? zmq_msg_gets(&parts[1], "User-Id") : NULL;
+    s_peer_t *peer = user ? s_peer_by_curve(self, user) : NULL;
+    if (!peer) {
+        self->unknown_sender++;
+        ob_debug("net: a message from an unknown CURVE key %s dropped", user ? user : "(none)");
+    } else if (count > S_MAX_FRAMES) {
+        peer->received++;
+        self->malformed_frames++;
+        ob_net_on_peer(self->net, peer->key, NULL, 0, out); /* counted as short */
+    } else {
+        peer->received++;
+        ob_frame_t frames[S_MAX_FRAMES];
+        for (size_t i = 1; i < count; i++)
+            frames[i - 1] = (ob_frame_t){zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i])};
+        ob_net_on_peer(self->net, peer->key, frames, count - 1, out);
+    }
+    s_close_parts(parts, count, S_MAX_FRAMES + 1);
+}
+
+static void s_on_monitor(s_net_shell_t *self, zsock_t *sock)
+{
+    s_peer_t *peer = NULL;
+    for (size_t i = 0; i < self->peer_count && !peer; i++)
+        if (self->peers[i].monitor == sock)
+            peer = &self->peers[i];
+    zmq_msg_t parts[2];
+    size_t count = s_recv_parts(sock, parts, 2);
+    if (count < 1 || !peer) {
+        s_close_parts(parts, count, 2);
+        return;
+    }
+    uint16_t event = 0;
+    if (zmq_msg_size(&parts[0]) >= 2)
+        memcpy(&event, zmq_msg_data(&parts[0]), 2);
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        if (!peer->connected)
+            ob_info("net: peer %s (%s) connected", peer->name, peer->endpoint);
+        peer->connected = true;
+        break;
+    case ZMQ_EVENT_DISCONNECTED:
+        if (peer->connected)
+            ob_warn("net: peer %s (%s) disconnected; retrying", peer->name, peer->endpoint);
+        peer->connected = false;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        ob_warn("net: peer %s (%s) refused our CURVE handshake; retrying", peer->name,
+                peer->endpoint);
+        peer->connected = false;
+        break;
+    default:
+        break;
+    }
+    s_close_parts(parts, count, 2);
+}
+
+static void s_send_peer(s_net_shell_t *self, const ob_envelope_t *e, const uint8_t *bytes)
+{
+    s_peer_t *peer = s_peer_by_key(self, e->peer);
+    if (!peer)
+        return;
+    void *handle = zsock_resolve(peer->dealer);
+    const uint8_t *payload = NULL;
+    if (e->has_payload) {
+        payload = ob_arena_get(self->arena, &e->payload);
+        if (!payload) { /* the slot went stale: rebroadcast resends */
+            peer->send_dropped++;
+            return;
+        }
+    }
+    if (zmq_send(handle, bytes, e->len, ZMQ_DONTWAIT | (payload ? ZMQ_SNDMORE : 0)) < 0) {
+        peer->send_dropped++;
+        return;
+    }
+    /* A multipart message is queued whole once its first part is. */
+    if (payload)
+        zmq_send(handle, payload, e->payload.len, ZMQ_DONTWAIT);
+    peer->sent++;
+}
+
+static void s_send_external(void *h, const ob_envelope_t *e, const uint8_t *bytes)
+{
+    s_net_shell_t *self = h;
+    switch (e->kind) {
+    case OB_DEST_PEER:
+        s_send_peer(self, e, bytes);
+        return;
+    case OB_DEST_APP:
+        if (self->app_id_len == 0)
+            return;
+        if (zmq_send(zsock_resolve(self->app), self->app_id, self->app_id_len,
+                     ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0)
+            zmq_send(zsock_resolve(self->app), bytes, e->len, ZMQ_DONTWAIT);
+        return;
+    case OB_DEST_CLIENT:
+        if (zmq_send(zsock_resolve(self->submit), e->client.id, e->client.len,
+                     ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0)
+            zmq_send(zsock_resolve(self->submit), bytes, e->len, ZMQ_DONTWAIT);
+        return;
+    case OB_DEST_ACTOR:
+        return; /* the shell's own */
+    }
+}
+
+/* --- the application and clients ---------------------------------------------- */
+
+static void s_on_app(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
+{
+    zmq_msg_t parts[3];
+    size_t count = s_recv_parts(self->app, parts, 3);
+    if (count == 2 && zmq_msg_size(&parts[0]) <= sizeof self->app_id) {
+        /* Answers go to the application that spoke last. */
+        self->app_id_len = zmq_msg_size(&parts[0]);
+        memcpy(self->app_id, zmq_msg_data(&parts[0]), self->app_id_len);
+        ob_net_on_app(self->net, now, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
+    } else if (count > 0) {
+        self->malformed_frames++;
+    }
+    s_close_parts(parts, count, 3);
+}
+
+static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
+{
+    zmq_msg_t parts[3];
+    size_t count = s_recv_parts(self->submit, parts, 3);
+    if (count == 2 && zmq_msg_size(&parts[0]) >= 1 && zmq_msg_size(&parts[0]) <= OB_CLIENT_ID_MAX) {
+        ob_client_id_t client = {.len = (uint8_t)zmq_msg_size(&parts[0])};
+        memcpy(client.id, zmq_msg_data(&parts[0]), client.len);
+        ob_net_on_client(self->net, &client, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
+    } else if (count > 0) {
+        self->malformed_frames++;
+    }
+    s_close_parts(parts, count, 3);
+}
+
+/* --- the loop's callbacks ---------------------------------------------------- */
+
+static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+{
+    (void)now;
+    ob_net_handle(((s_net_shell_t *)h)->net, msg, out);
+}
+
+static void s_tick(void *h, uint64_t now, ob_outbox_t *out)
+{
+    ob_net_tick(((s_net_shell_t *)h)->net, now, out);
+}
+
+static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
+{
+    s_net_shell_t *self = h;
+    if (sock == self->router)
+        s_on_peer_message(self, now, out);
+    else if (sock == self->app)
+        s_on_app(self, now, out);
+    else if (sock == self->submit)
+        s_on_client(self, out);
+    else
+        s_on_monitor(self, sock);
+}
+
+static void s_flushed(void *h)
+{
+    s_net_shell_t *self = h;
+    ob_net_flushed(self->net);
+    /* Backpressure (SPEC §4): a full arena stops reading peers; it never
+       overwrites. */
+    uint32_t free_slots = ob_arena_slot_count(self->arena) - ob_arena_in_use(self->arena);
+    bool pause = free_slots < S_ARENA_MARGIN;
+    if (pause != self->peers_paused) {
+        self->peers_paused = pause;
+        ob_shell_pause(self->shell, self->router, pause);
+        if (pause)
+            ob_warn("net: payload arena full; reading from peers paused");
+    }
+}
+
+static void s_teardown(s_net_shell_t *self)
+{
+    for (size_t i = 0; i < self->peer_count; i++) {
+        if (self->peers[i].dealer)
+            zmq_socket_monitor(zsock_resolve(self->peers[i].dealer), NULL, 0);
+        zsock_destroy(&self->peers[i].monitor);
+        zsock_destroy(&self->peers[i].dealer);
+    }
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->app);
+    zsock_destroy(&self->submit);
+    zactor_destroy(&self->auth);
+    zcert_destroy(&self->cert);
+    ob_shell_destroy(&self->shell);
+    ob_net_destroy(&self->net);
+}
+
+int ob_net_actor_run(const ob_actor_args_t *args)
+{
+    ob_why_t why = {{0}};
+    s_net_shell_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ob_error("net: out of memory");
+        return 1;
+    }
+    self->args = args;
+    self->arena = args->arena;
+    ob_node_env_t env;
+    const ob_manifest_node_t *me = ob_manifest_node_named(args->manifest, args->config->name);
+    int rc = 1;
+    if (ob_actor_env(args, &env, &why) != 0 || !(self->cert = s_load_cert(args->config, me, &why)))
+        goto done;
+    ob_arena_reclaim(args->arena, OB_ACTOR_NET);
+    ob_net_config_t cfg = {.env = env, .app_attached = false, .submit_queue_max = 1024};
+    self->net = ob_net_new(&cfg, &why);
+    if (!self->net)
+        goto done;
+    self->shell = ob_shell_new(&args->endpoints, OB_ACTOR_NET, 0, args->pipe, &why);
+    if (!self->shell || s_setup_peers(self, me, &why) != 0)
+        goto done;
+    self->app = s_bind_local("app_endpoint", args->config->app_endpoint, &why);
+    if (!self->app)
+        goto done;
+    self->submit = s_bind_local("submit_endpoint", args->config->submit_endpoint, &why);
+    if (!self->submit)
+        goto done;
+    ob_shell_watch(self->shell, self->router);
+    ob_shell_watch(self->shell, self->app);
+    ob_shell_watch(self->shell, self->submit);
+    static const ob_shell_ops_t ops = {.handle = s_handle,
+                                       .tick = s_tick,
+                                       .send_external = s_send_external,
+                                       .flushed = s_flushed,
+                                       .readable = s_readable};
+    ob_info("net: peers on %s, %zu peers; application %s; submit %s", args->config->peer_bind,
+            self->peer_count, args->config->app_endpoint, args->config->submit_endpoint);
+    ob_net_start(self->net, ob_shell_outbox(self->shell));
+    ob_shell_flush(self->shell, &ops, self);
+    rc = ob_shell_run(self->shell, &ops, self) == 0 ? 0 : 1;
+done:
+    if (rc != 0 && why.text[0])
+        ob_error("net: %s", why.text);
+    s_teardown(self);
+    free(self);
+    return rc;
+}
+
+#ifndef OB_ACTOR_NO_MAIN
+/* --- obcast-net peers --------------------------------------------------------- */
+
+static int s_peers_command(const ob_actor_process_t *process)
+{
+    const ob_manifest_t *m = process->manifest;
+    printf("%-16s %-8s %-40s %-30s %s\n", "name", "role", "curve_key", "endpoint", "obcast_key");
+    for (size_t i = 0; i < ob_manifest_node_count(m); i++) {
+        const ob_manifest_node_t *n = ob_manifest_node(m, i);
+        char hex[65];
+        for (size_t b = 0; b < 32; b++)
+            snprintf(hex + 2 * b, 3, "%02x", n->key[b]);
+        printf("%-16s %-8s %-40s %-30s %s\n", n->name,
+               streq(n->name, process->config.name) ? "self" : "peer", n->curve_key, n->endpoint,
+               hex);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    ob_actor_process_t process;
+    int status;
+    if (ob_actor_process_init(&process, argc, argv, "obcast-net",
+                              "The net actor: peer links (ZeroMQ TCP, CURVE), the application "
+                              "and client submit sockets.",
+                              "commands (read-only):\n"
+                              "  peers                the node's peers, from the manifest\n",
+                              &status) != 0) {
+        ob_actor_process_fini(&process);
+        return status;
+    }
+    if (process.command_argc > 0) {
+        if (streq(process.command_argv[0], "peers") && process.command_argc == 1) {
+            status = s_peers_command(&process);
+        } else {
+            fprintf(stderr, "obcast-net: unknown command '%s' (see --help)\n",
+                    process.command_argv[0]);
+            status = 2;
+        }
+    } else {
+        status = ob_net_actor_run(&process.args);
+    }
+    ob_actor_process_fini(&process);
+    return status;
+}
+#endif

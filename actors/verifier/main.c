@@ -1,0 +1,74 @@
+/*  obcast-verifier: the verifier actor's shell (SPEC §4). Stateless but
+    for its signature cache, so several instances may run side by side:
+    each binds its own PULL socket, and work is pushed round-robin. */
+#include "actor.h"
+#include "log.h"
+#include "shell.h"
+#include "verifier.h"
+
+#include <stdio.h>
+
+/* Verified signatures remembered: an ack is checked once per node even
+   when it comes back in several certificates. */
+#define S_CACHE_ENTRIES 65536
+
+static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+{
+    (void)now;
+    ob_verifier_handle(h, msg, out);
+}
+
+int ob_verifier_actor_run(const ob_actor_args_t *args)
+{
+    ob_why_t why = {{0}};
+    ob_node_env_t env;
+    if (ob_actor_env(args, &env, &why) != 0) {
+        ob_error("verifier: %s", why.text);
+        return 1;
+    }
+    uint16_t owner = ob_verifier_arena_owner(args->instance);
+    ob_arena_reclaim(args->arena, owner);
+    ob_verifier_t *verifier = ob_verifier_new(&env, S_CACHE_ENTRIES, &why);
+    if (!verifier) {
+        ob_error("verifier: %s", why.text);
+        return 1;
+    }
+    ob_verifier_set_instance(verifier, args->instance);
+    ob_shell_t *shell =
+        ob_shell_new(&args->endpoints, OB_ACTOR_VERIFIER, args->instance, args->pipe, &why);
+    if (!shell) {
+        ob_error("verifier %u: %s", args->instance, why.text);
+        ob_verifier_destroy(&verifier);
+        return 1;
+    }
+    static const ob_shell_ops_t ops = {.handle = s_handle};
+    ob_verifier_start(verifier, ob_shell_outbox(shell));
+    ob_shell_flush(shell, &ops, verifier);
+    int rc = ob_shell_run(shell, &ops, verifier);
+    ob_shell_destroy(&shell);
+    ob_verifier_destroy(&verifier);
+    return rc == 0 ? 0 : 1;
+}
+
+#ifndef OB_ACTOR_NO_MAIN
+int main(int argc, char **argv)
+{
+    ob_actor_process_t process;
+    int status;
+    if (ob_actor_process_init(&process, argc, argv, "obcast-verifier",
+                              "The verifier actor: every stateless check of peer messages.", NULL,
+                              &status) != 0) {
+        ob_actor_process_fini(&process);
+        return status;
+    }
+    if (process.command_argc > 0) {
+        fprintf(stderr, "obcast-verifier: unknown command '%s' (it has none; see --help)\n",
+                process.command_argv[0]);
+        status = 2;
+    } else {
+        status = ob_verifier_actor_run(&process.args);
+    }
+    ob_actor_process_fini(&process);
+    return status;
+}
+#endif

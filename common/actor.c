@@ -1,0 +1,214 @@
+#include "actor.h"
+
+#include "hex.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#ifndef OBCAST_VERSION
+#define OBCAST_VERSION "0"
+#endif
+
+int ob_actor_env(const ob_actor_args_t *args, ob_node_env_t *env, ob_why_t *why)
+{
+    const ob_manifest_node_t *me = ob_manifest_node_named(args->manifest, args->config->name);
+    if (!me)
+        return ob_why(why, "config %s: node/name: the manifest lists no node '%s'",
+                      args->config->path, args->config->name);
+    memset(env, 0, sizeof *env);
+    env->ns = ob_manifest_namespace(args->manifest);
+    env->epochs = ob_manifest_epochs(args->manifest);
+    env->params = args->config->params;
+    env->params.max_payload = ob_manifest_max_payload(args->manifest);
+    memcpy(env->self_key, me->key, 32);
+    env->arena = args->arena;
+    return 0;
+}
+
+int ob_actor_claim_data_dir(const char *data_dir, const uint8_t key[32], ob_why_t *why)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/owner", data_dir) >= (int)sizeof path)
+        return ob_why(why, "data_dir %s: path too long", data_dir);
+    char want[65];
+    ob_hex_encode(key, 32, want);
+    char have[80] = "";
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(have, 1, sizeof have - 1, f);
+        fclose(f);
+        have[n] = '\0';
+        have[strcspn(have, "\n")] = '\0';
+        if (strcmp(have, want) != 0)
+            return ob_why(why,
+                          "data_dir %s belongs to the node with key %.16s..., not to this "
+                          "node (key %.16s...); refusing to mix their state",
+                          data_dir, have, want);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return ob_why(why, "data_dir %s: cannot read %s: %s", data_dir, path, strerror(errno));
+    /* First use: written whole, then linked into place, so a crash leaves
+       no half-written owner. */
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return ob_why(why, "data_dir %s: %s", data_dir, strerror(errno));
+    char line[66];
+    snprintf(line, sizeof line, "%s\n", want);
+    bool ok = write(fd, line, 65) == 65 && fsync(fd) == 0;
+    close(fd);
+    if (!ok || (link(tmp, path) != 0 && errno != EEXIST)) {
+        int saved = errno;
+        unlink(tmp);
+        return ob_why(why, "data_dir %s: cannot write its owner: %s", data_dir, strerror(saved));
+    }
+    unlink(tmp);
+    /* Another actor may have claimed it at the same moment: check again. */
+    return ob_actor_claim_data_dir(data_dir, key, why);
+}
+
+static void s_usage(FILE *to, const char *binary, const char *summary, const char *commands)
+{
+    fprintf(to,
+            "usage: %s --config NODE.zpl [options] [COMMAND ...]\n"
+            "%s\n\n"
+            "options:\n"
+            "  --config FILE     the node config (SPEC §6; ZPL)\n"
+            "  --arena-fd N      the node's payload arena, a memfd obcast-node passes\n"
+            "  --instance I      which verifier this is (0 ...)\n"
+            "  --help, --version\n"
+            "%s"
+            "exit status: 0 ok, 1 failed, 2 bad usage\n",
+            binary, summary, commands ? commands : "");
+}
+
+int ob_actor_process_init(ob_actor_process_t *self, int argc, char **argv, const char *binary,
+                          const char *summary, const char *commands_help, int *exit_status)
+{
+    memset(self, 0, sizeof *self);
+    ob_log_set_ident(binary);
+    *exit_status = 2;
+    const char *config_path = NULL;
+    long arena_fd = -1, instance = 0;
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},   {"arena-fd", required_argument, NULL, 'a'},
+        {"instance", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
+    optind = 1;
+    opterr = 0;
+    int c;
+    char *end;
+    /* "+": options end at the first command word. */
+    while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'a':
+            errno = 0;
+            arena_fd = strtol(optarg, &end, 10);
+            if (errno || *end || arena_fd < 0 || arena_fd > 65535) {
+                fprintf(stderr, "%s: --arena-fd: not a descriptor number: '%s'\n", binary, optarg);
+                return -1;
+            }
+            break;
+        case 'i':
+            errno = 0;
+            instance = strtol(optarg, &end, 10);
+            if (errno || *end || instance < 0 || instance > 63) {
+                fprintf(stderr, "%s: --instance: must be 0 to 63, not '%s'\n", binary, optarg);
+                return -1;
+            }
+            break;
+        case 'h':
+            s_usage(stdout, binary, summary, commands_help);
+            *exit_status = 0;
+            return -1;
+        case 'V':
+            printf("%s %s\n", binary, OBCAST_VERSION);
+            *exit_status = 0;
+            return -1;
+        default:
+            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", binary,
+                    argv[optind - 1] ? argv[optind - 1] : "?");
+            return -1;
+        }
+    }
+    self->command_argc = argc - optind;
+    self->command_argv = argv + optind;
+    if (!config_path) {
+        fprintf(stderr, "%s: no --config given (see --help)\n", binary);
+        return -1;
+    }
+    *exit_status = 1;
+    ob_why_t why = {{0}};
+    self->crypto = ob_crypto_new();
+    if (!self->crypto) {
+        fprintf(stderr, "%s: no entropy for a crypto context\n", binary);
+        return -1;
+    }
+    if (ob_node_config_load(config_path, &self->config, &why) != 0) {
+        fprintf(stderr, "%s: %s\n", binary, why.text);
+        return -1;
+    }
+    ob_log_set_level(self->config.log_level);
+    self->manifest = ob_manifest_load(self->crypto, self->config.manifest, &why);
+    if (!self->manifest) {
+        fprintf(stderr, "%s: %s\n", binary, why.text);
+        return -1;
+    }
+    if (!ob_manifest_node_named(self->manifest, self->config.name)) {
+        fprintf(stderr, "%s: config %s: node/name: the manifest %s lists no node '%s'\n", binary,
+                self->config.path, self->config.manifest, self->config.name);
+        return -1;
+    }
+    self->args.config = &self->config;
+    self->args.manifest = self->manifest;
+    self->args.instance = (uint32_t)instance;
+    ob_shell_endpoints_init(&self->args.endpoints, &self->config, false);
+    if (self->command_argc > 0)
+        return 0; /* an inspection command: no arena, no sockets */
+    if (instance >= (long)self->config.verifiers) {
+        fprintf(stderr, "%s: --instance %ld: the config runs %u verifiers\n", binary, instance,
+                self->config.verifiers);
+        return -1;
+    }
+    if (ob_shell_runtime_dir(self->config.runtime_dir, &why) != 0) {
+        fprintf(stderr, "%s: config %s: %s\n", binary, self->config.path, why.text);
+        return -1;
+    }
+    if (arena_fd < 0) {
+        fprintf(stderr,
+                "%s: no --arena-fd: an actor runs under obcast-node, which makes the node's "
+                "payload arena (or run `obcast-node --inproc`)\n",
+                binary);
+        return -1;
+    }
+    self->arena = ob_arena_map_shared((int)arena_fd, &why);
+    if (!self->arena) {
+        fprintf(stderr, "%s: --arena-fd %ld: %s\n", binary, arena_fd, why.text);
+        return -1;
+    }
+    self->args.arena = self->arena;
+    /* An actor never outlives the process that started it (SPEC §4). */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    *exit_status = 0;
+    return 0;
+}
+
+void ob_actor_process_fini(ob_actor_process_t *self)
+{
+    ob_arena_destroy(&self->arena);
+    ob_manifest_destroy(&self->manifest);
+    ob_crypto_destroy(&self->crypto);
+}

@@ -1,0 +1,67 @@
+/*  What every actor binary shares before its loop starts: the command
+    line (--config, --arena-fd, --instance, --help, --version, inspection
+    commands), the node config and manifest, the payload arena, and the
+    node environment its handler gets.
+
+    In a process, ob_actor_process_init does all of it from argv; in
+    `obcast-node --inproc` the node fills an ob_actor_args_t once and
+    hands it to each actor's thread. */
+#ifndef OB_ACTOR_H
+#define OB_ACTOR_H
+
+#include "arena.h"
+#include "config.h"
+#include "node_env.h"
+#include "shell.h"
+#include "why.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+
+typedef struct {
+    const ob_node_config_t *config;
+    const ob_manifest_t *manifest;
+    ob_arena_t *arena;
+    ob_shell_endpoints_t endpoints;
+    uint32_t instance; /* the verifier's instance number */
+    zsock_t *pipe;     /* --inproc: the zactor pipe; NULL in a process */
+} ob_actor_args_t;
+
+/* The environment of the node's handlers. Fails if the manifest does not
+   list the config's node. */
+int ob_actor_env(const ob_actor_args_t *args, ob_node_env_t *env, ob_why_t *why);
+
+/* The data folder belongs to one node key: a file `owner` in it records
+   the key on first use, and any other key is refused afterwards (a data
+   folder copied or pointed at by another node's config). */
+int ob_actor_claim_data_dir(const char *data_dir, const uint8_t key[32], ob_why_t *why);
+
+/* One actor process: what ob_actor_process_init read. */
+typedef struct {
+    ob_node_config_t config;
+    ob_manifest_t *manifest;
+    ob_arena_t *arena;
+    ob_crypto_t *crypto;
+    ob_actor_args_t args;
+    int command_argc; /* an inspection command: argv past the options */
+    char **command_argv;
+} ob_actor_process_t;
+
+/* Parses `binary [options] [COMMAND ARGS...]`. Returns -1 with the exit
+   status in *exit_status when the process should stop now (--help,
+   --version, a usage error or a bad config: the message is printed),
+   0 otherwise. An actor that runs (no COMMAND) gets the arena from
+   --arena-fd; an inspection command does not need it. */
+int ob_actor_process_init(ob_actor_process_t *self, int argc, char **argv, const char *binary,
+                          const char *summary, const char *commands_help, int *exit_status);
+void ob_actor_process_fini(ob_actor_process_t *self);
+
+/* Each actor's life as a process or a thread: recover, then run batches
+   until stopped. 0 on a clean stop, 1 on a failure (logged). Defined in
+   actors/<name>/main.c. */
+int ob_net_actor_run(const ob_actor_args_t *args);
+int ob_verifier_actor_run(const ob_actor_args_t *args);
+int ob_signer_actor_run(const ob_actor_args_t *args);
+int ob_journal_actor_run(const ob_actor_args_t *args);
+
+#endif

@@ -1,0 +1,105 @@
+/*  The thin shell around an actor's pure handler (SPEC §4 "Rules of the
+    house"): the node's internal sockets, and the batch loop that feeds a
+    handler, commits, and only then sends what the batch produced.
+
+    The same shell runs an actor as a process over ipc:// (the default)
+    and as a thread of `obcast-node --inproc` over inproc://. Every actor
+    binds one PULL socket, `<base>/<actor>` (the verifier: one per
+    instance, `<base>/verifier-<i>`), and connects one PUSH to each actor
+    it talks to. Work for the verifiers is PUSHed round-robin over all
+    instances; the journal's view (epoch, tips) goes to every instance.
+
+    Sends never block: every socket has a high-water mark, and a message
+    that does not fit is dropped and counted. The protocol recovers lost
+    messages (rebroadcast, re-acks, re-asks); a blocked actor would not. */
+#ifndef OB_SHELL_H
+#define OB_SHELL_H
+
+#include "config.h"
+#include "outbox.h"
+#include "why.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* How the node's actors reach each other. */
+typedef struct {
+    bool inproc;              /* threads of one process */
+    char base[PATH_MAX + 16]; /* "ipc://<runtime_dir>" or "inproc://obcast-<name>" */
+    uint32_t verifiers;       /* instances */
+} ob_shell_endpoints_t;
+
+void ob_shell_endpoints_init(ob_shell_endpoints_t *self, const ob_node_config_t *config,
+                             bool inproc);
+/* The PULL endpoint of `actor` (instance only for the verifier). */
+int ob_shell_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor, uint32_t instance,
+                      char *out, size_t cap);
+
+/* What the shell counts. */
+typedef struct {
+    uint64_t batches, messages_in, messages_out;
+    uint64_t undecodable;  /* frames that were no valid imsg: dropped */
+    uint64_t send_dropped; /* sends refused by a full queue */
+    uint64_t commit_failures;
+    uint64_t max_batch;
+} ob_shell_stats_t;
+
+/* An actor's handler, behind function pointers: the shell knows nothing
+   of what the actor does. Everything but handle may be NULL. */
+typedef struct {
+    int (*begin)(void *handler);
+    void (*handle)(void *handler, uint64_t now_ms, const ob_imsg_t *msg, ob_outbox_t *out);
+    void (*tick)(void *handler, uint64_t now_ms, ob_outbox_t *out);
+    uint64_t (*next_deadline)(void *handler); /* ms; UINT64_MAX for none */
+    int (*commit)(void *handler);
+    /* An envelope for outside the node (peer, application, client). */
+    void (*send_external)(void *handler, const ob_envelope_t *envelope, const uint8_t *bytes);
+    /* After a batch's envelopes are all sent. */
+    void (*flushed)(void *handler);
+    /* One of the sockets added with ob_shell_watch is readable. */
+    void (*readable)(void *handler, zsock_t *socket, uint64_t now_ms, ob_outbox_t *out);
+} ob_shell_ops_t;
+
+typedef struct _ob_shell_t ob_shell_t;
+
+/* Binds `actor`'s PULL socket and connects PUSHes to the others. `pipe`
+   is the zactor pipe in --inproc mode (its "$TERM" ends the loop), NULL
+   in a process (SIGINT and SIGTERM end it). */
+ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor, uint32_t instance,
+                         zsock_t *pipe, ob_why_t *why);
+void ob_shell_destroy(ob_shell_t **self_p);
+
+/* Watches another socket: ops->readable is called when it has input, in
+   the same batch as the internal messages that arrive with it. */
+int ob_shell_watch(ob_shell_t *self, zsock_t *socket);
+
+/* Pauses or resumes reading one watched socket (backpressure: net stops
+   reading peers while the arena is full). */
+void ob_shell_pause(ob_shell_t *self, zsock_t *socket, bool paused);
+
+/* The outbox a handler writes into; start() messages go here too. */
+ob_outbox_t *ob_shell_outbox(ob_shell_t *self);
+
+/* Commits nothing, sends what the outbox holds: for the messages an
+   actor's start() produced after recovery. */
+void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler);
+
+/* Runs batches until told to stop. Returns 0 on a clean stop, -1 if a
+   commit failed (the batch's messages were discarded: the actor must
+   exit and be restarted, SPEC §4). */
+int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler);
+
+/* Ends ob_shell_run after the batch in progress. */
+void ob_shell_stop(ob_shell_t *self);
+
+const ob_shell_stats_t *ob_shell_stats(const ob_shell_t *self);
+
+/* CLOCK_MONOTONIC in milliseconds: one clock for all the node's processes. */
+uint64_t ob_shell_now_ms(void);
+
+/* The node's runtime folder: created with mode 0700 if missing; refused
+   if it is not a folder, not ours, or open to others. */
+int ob_shell_runtime_dir(const char *path, ob_why_t *why);
+
+#endif

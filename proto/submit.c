@@ -1,0 +1,18 @@
+#include "submit.h"
+
+const char *ob_submit_refusal_name(int reason)
+{
+    switch ((ob_submit_refusal_t)reason) {
+    case OB_SUBMIT_TOO_LARGE:
+        return "too_large";
+    case OB_SUBMIT_QUEUE_FULL:
+        return "queue_full";
+    case OB_SUBMIT_NOT_SEQUENCER:
+        return "not_sequencer";
+    case OB_SUBMIT_APP_ATTACHED:
+        return "app_attached";
+    case OB_SUBMIT_MALFORMED:
+        return "malformed";
+    }
+    return "unknown";
+}
