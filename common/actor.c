@@ -1,6 +1,7 @@
 #include "actor.h"
 
 #include "hex.h"
+#include "keyfile.h"
 #include "log.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -75,6 +77,72 @@ int ob_actor_claim_data_dir(const char *data_dir, const uint8_t key[32], ob_why_
     unlink(tmp);
     /* Another actor may have claimed it at the same moment: check again. */
     return ob_actor_claim_data_dir(data_dir, key, why);
+}
+
+zcert_t *ob_actor_load_curve_cert(const ob_node_config_t *config, const ob_manifest_node_t *me,
+                                  ob_why_t *why)
+{
+    const char *path = config->curve_secret_file;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        ob_why(why, "curve_secret_file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (st.st_mode & 077) {
+        ob_why(why, "curve_secret_file %s: mode %03o lets others read it; chmod 600 it", path,
+               (unsigned)(st.st_mode & 0777));
+        return NULL;
+    }
+    zcert_t *cert = zcert_load(path);
+    if (!cert || streq(zcert_secret_txt(cert), "0000000000000000000000000000000000000000")) {
+        ob_why(why, "curve_secret_file %s: not a CURVE secret certificate", path);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    if (!streq(zcert_public_txt(cert), me->curve_key)) {
+        ob_why(why,
+               "curve_secret_file %s: its public key is not the curve_key the manifest %s "
+               "lists for node '%s'",
+               path, config->manifest, me->name);
+        zcert_destroy(&cert);
+        return NULL;
+    }
+    return cert;
+}
+
+int ob_actor_preflight(const ob_node_config_t *config, const ob_manifest_t *manifest,
+                       ob_crypto_t *crypto, ob_why_t *why)
+{
+    const ob_manifest_node_t *me = ob_manifest_node_named(manifest, config->name);
+    if (!me)
+        return ob_why(why, "config %s: node/name: the manifest %s lists no node '%s'", config->path,
+                      config->manifest, config->name);
+    ob_keypair_t key;
+    if (ob_keyfile_load(crypto, config->key_file, &key, why) != 0)
+        return -1;
+    bool same = memcmp(key.pub.bytes, me->key, 32) == 0;
+    memset(&key, 0, sizeof key);
+    if (!same)
+        return ob_why(why, "key_file %s: not the key the manifest %s lists for node '%s'",
+                      config->key_file, config->manifest, config->name);
+    zcert_t *cert = ob_actor_load_curve_cert(config, me, why);
+    if (!cert)
+        return -1;
+    zcert_destroy(&cert);
+    struct stat st;
+    if (stat(config->data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ob_why(why, "data_dir %s: %s", config->data_dir,
+                      errno ? strerror(errno) : "not a folder");
+    zsock_t *probe = zsock_new(ZMQ_ROUTER);
+    if (!probe)
+        return ob_why(why, "cannot make a ZeroMQ socket");
+    zsock_set_linger(probe, 0);
+    int rc = zsock_bind(probe, "%s", config->peer_bind);
+    int saved = zmq_errno();
+    zsock_destroy(&probe);
+    if (rc < 0)
+        return ob_why(why, "peer_bind %s: cannot bind: %s", config->peer_bind, zmq_strerror(saved));
+    return 0;
 }
 
 static void s_usage(FILE *to, const char *binary, const char *summary, const char *commands)

@@ -36,6 +36,19 @@ int ob_actor_env(const ob_actor_args_t *args, ob_node_env_t *env, ob_why_t *why)
    folder copied or pointed at by another node's config). */
 int ob_actor_claim_data_dir(const char *data_dir, const uint8_t key[32], ob_why_t *why);
 
+/* The node's CURVE certificate (czmq zcert): its secret file must be
+   private (no access for group or others), and its public key the
+   curve_key the manifest lists for the node. */
+zcert_t *ob_actor_load_curve_cert(const ob_node_config_t *config, const ob_manifest_node_t *me,
+                                  ob_why_t *why);
+
+/* Every check a node can make before it starts anything, so that a bad
+   file fails at once with its name, with nothing written: the key file
+   (mode, and the manifest's key), the CURVE certificate, and the peer
+   port (free to bind). */
+int ob_actor_preflight(const ob_node_config_t *config, const ob_manifest_t *manifest,
+                       ob_crypto_t *crypto, ob_why_t *why);
+
 /* One actor process: what ob_actor_process_init read. */
 typedef struct {
     ob_node_config_t config;

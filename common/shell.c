@@ -19,12 +19,16 @@
 #define S_INTERNAL_HWM     100000
 #define S_IDLE_TICK_MS     100
 #define S_LINGER_MS        200
+#define S_METRICS_BYTES    (64 * 1024)
 
 struct _ob_shell_t {
     ob_actor_t actor;
     uint32_t instance;
     zsock_t *pipe;
     zsock_t *pull;
+    zsock_t *events; /* PUB: metrics every second */
+    char *metrics_buf;
+    uint64_t next_metrics;
     zsock_t *push[OB_ACTOR_COUNT + 1]; /* by actor; the verifier's is round-robin */
     zsock_t *verifier_each[S_MAX_VERIFIERS];
     uint32_t verifiers;
@@ -50,6 +54,7 @@ void ob_shell_endpoints_init(ob_shell_endpoints_t *self, const ob_node_config_t 
     memset(self, 0, sizeof *self);
     self->inproc = inproc;
     self->verifiers = config->verifiers ? config->verifiers : 1;
+    snprintf(self->events_base, sizeof self->events_base, "ipc://%s", config->runtime_dir);
     if (inproc)
         snprintf(self->base, sizeof self->base, "inproc://obcast-%s", config->name);
     else
@@ -62,6 +67,15 @@ int ob_shell_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor, uint32
     int n = actor == OB_ACTOR_VERIFIER
                 ? snprintf(out, cap, "%s/verifier-%u", self->base, instance)
                 : snprintf(out, cap, "%s/%s", self->base, ob_actor_name(actor));
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int ob_shell_events_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor, uint32_t instance,
+                             char *out, size_t cap)
+{
+    int n = actor == OB_ACTOR_VERIFIER
+                ? snprintf(out, cap, "%s/events-verifier-%u", self->events_base, instance)
+                : snprintf(out, cap, "%s/events-%s", self->events_base, ob_actor_name(actor));
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
@@ -142,7 +156,8 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
     self->pipe = pipe;
     self->verifiers = endpoints->verifiers;
     self->out = ob_outbox_new(S_OUTBOX_ENVELOPES, S_OUTBOX_BYTES);
-    if (!self->out) {
+    self->metrics_buf = malloc(S_METRICS_BYTES);
+    if (!self->out || !self->metrics_buf) {
         ob_why(why, "out of memory");
         goto fail;
     }
@@ -186,6 +201,21 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
                 goto fail;
         }
     }
+    if (ob_shell_events_endpoint(endpoints, actor, instance, ep, sizeof ep) != 0) {
+        ob_why(why, "endpoint too long");
+        goto fail;
+    }
+    self->events = zsock_new(ZMQ_PUB);
+    if (!self->events) {
+        ob_why(why, "cannot make a ZeroMQ socket");
+        goto fail;
+    }
+    zsock_set_sndhwm(self->events, 1000);
+    zsock_set_linger(self->events, 0);
+    if (zsock_bind(self->events, "%s", ep) < 0) {
+        ob_why(why, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
     self->poller = zpoller_new(self->pull, NULL);
     if (!self->poller || (pipe && zpoller_add(self->poller, pipe) != 0)) {
         ob_why(why, "out of memory");
@@ -207,11 +237,13 @@ void ob_shell_destroy(ob_shell_t **self_p)
         return;
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->pull);
+    zsock_destroy(&self->events);
     for (size_t i = 0; i <= OB_ACTOR_COUNT; i++)
         zsock_destroy(&self->push[i]);
     for (size_t i = 0; i < S_MAX_VERIFIERS; i++)
         zsock_destroy(&self->verifier_each[i]);
     ob_outbox_destroy(&self->out);
+    free(self->metrics_buf);
     free(self);
     *self_p = NULL;
 }
@@ -352,6 +384,36 @@ static void s_on_pipe(ob_shell_t *self)
     zstr_free(&command);
 }
 
+/* One `metrics` event: the shell's counters and the handler's. */
+static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
+{
+    ob_json_t json;
+    ob_json_begin(&json, self->metrics_buf, S_METRICS_BYTES);
+    ob_json_object(&json, NULL);
+    ob_json_str(&json, "actor", ob_actor_name(self->actor));
+    ob_json_u64(&json, "instance", self->instance);
+    ob_json_object(&json, "shell");
+    ob_json_u64(&json, "batches", self->stats.batches);
+    ob_json_u64(&json, "messages_in", self->stats.messages_in);
+    ob_json_u64(&json, "messages_out", self->stats.messages_out);
+    ob_json_u64(&json, "undecodable", self->stats.undecodable);
+    ob_json_u64(&json, "send_dropped", self->stats.send_dropped);
+    ob_json_u64(&json, "commit_failures", self->stats.commit_failures);
+    ob_json_u64(&json, "max_batch", self->stats.max_batch);
+    ob_json_u64(&json, "outbox_overflows", ob_outbox_overflows(self->out));
+    ob_json_end(&json);
+    if (ops->metrics)
+        ops->metrics(handler, &json);
+    ob_json_end(&json);
+    const char *text = ob_json_text(&json);
+    if (!text) {
+        ob_warn("%s: metrics do not fit in %d bytes", ob_actor_name(self->actor), S_METRICS_BYTES);
+        return;
+    }
+    zmq_send(zsock_resolve(self->events), "metrics", 7, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+    zmq_send(zsock_resolve(self->events), text, strlen(text), ZMQ_DONTWAIT);
+}
+
 int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
 {
     assert(ops->handle);
@@ -374,6 +436,10 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             continue;
         }
         now = ob_shell_now_ms();
+        if (now >= self->next_metrics) {
+            s_publish_metrics(self, ops, handler);
+            self->next_metrics = now + 1000;
+        }
         bool tick_due = ops->tick && (ops->next_deadline ? ops->next_deadline(handler) <= now
                                                          : next_tick <= now);
         bool input = s_readable(self->pull);

@@ -16,6 +16,7 @@
 #define OB_SHELL_H
 
 #include "config.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "why.h"
 
@@ -25,9 +26,10 @@
 
 /* How the node's actors reach each other. */
 typedef struct {
-    bool inproc;              /* threads of one process */
-    char base[PATH_MAX + 16]; /* "ipc://<runtime_dir>" or "inproc://obcast-<name>" */
-    uint32_t verifiers;       /* instances */
+    bool inproc;                     /* threads of one process */
+    char base[PATH_MAX + 16];        /* "ipc://<runtime_dir>" or "inproc://obcast-<name>" */
+    char events_base[PATH_MAX + 16]; /* "ipc://<runtime_dir>" in both modes: for outside readers */
+    uint32_t verifiers;              /* instances */
 } ob_shell_endpoints_t;
 
 void ob_shell_endpoints_init(ob_shell_endpoints_t *self, const ob_node_config_t *config,
@@ -35,6 +37,12 @@ void ob_shell_endpoints_init(ob_shell_endpoints_t *self, const ob_node_config_t 
 /* The PULL endpoint of `actor` (instance only for the verifier). */
 int ob_shell_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor, uint32_t instance,
                       char *out, size_t cap);
+
+/* Where `actor` publishes its events (a PUB socket): two frames each, a
+   topic ("metrics") and one JSON object, every second. The supervisor's
+   monitoring socket proxies them. */
+int ob_shell_events_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor, uint32_t instance,
+                             char *out, size_t cap);
 
 /* What the shell counts. */
 typedef struct {
@@ -57,6 +65,9 @@ typedef struct {
     void (*send_external)(void *handler, const ob_envelope_t *envelope, const uint8_t *bytes);
     /* After a batch's envelopes are all sent. */
     void (*flushed)(void *handler);
+    /* The actor's own figures, as members of the `metrics` event's object
+       (SPEC §8); the shell adds its own. */
+    void (*metrics)(void *handler, ob_json_t *json);
     /* One of the sockets added with ob_shell_watch is readable. */
     void (*readable)(void *handler, zsock_t *socket, uint64_t now_ms, ob_outbox_t *out);
 } ob_shell_ops_t;

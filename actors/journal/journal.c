@@ -26,7 +26,8 @@ typedef struct {
     uint8_t sequencer[32];
     uint64_t height;
     uint8_t payload[32];
-    bool reported; /* a Tip report went out for exactly this chunk */
+    bool reported;            /* a Tip report went out for exactly this chunk */
+    uint64_t verify_asked_us; /* metrics: when the application was asked */
 } s_tip_t;
 
 /* What the sequencer knows of one validator's Locks of its chain (see
@@ -63,6 +64,8 @@ struct _ob_journal_t {
     uint64_t propose_at;
     uint8_t propose_digest[32];
     bool own_certified;
+    uint64_t proposed_us; /* metrics: when propose_height was first sent to be signed */
+    uint64_t proposed_us_height;
     uint64_t last_broadcast;  /* 0 after a start: rebroadcast at once */
     uint64_t last_redelivery; /* 0 after a start: re-report at once */
     bool broadcast_pending;
@@ -70,6 +73,7 @@ struct _ob_journal_t {
     s_backfill_t *backfill;
     size_t backfill_count;
 
+    uint64_t (*clock_us)(void); /* metrics only; NULL in the simulator */
     ob_journal_stats_t stats;
 };
 
@@ -238,6 +242,7 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
         return NULL;
     }
     self->env = config->env;
+    self->clock_us = config->clock_us;
     self->lookup = ob_epochs_lookup(self->env.epochs);
     self->crypto = ob_crypto_new();
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
@@ -379,6 +384,27 @@ static void s_evidence(ob_journal_t *self, const uint8_t sequencer[32], uint64_t
 
 static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
 
+/* Retention: a new certificate at h lets the payload bytes of the
+   sequencer's chain below h - retention go. One window of heights per
+   certificate keeps the work flat in the length of the history; a node
+   that catches up by more than the window leaves bytes behind, which
+   cost disk, never safety. */
+#define S_RETENTION_WINDOW 256
+
+static void s_retain(ob_journal_t *self, const ob_chunk_t *chunk)
+{
+    uint64_t keep = self->env.params.retention;
+    if (keep == 0 || chunk->height <= keep)
+        return;
+    uint64_t to = chunk->height - keep - 1;
+    uint64_t from = to >= S_RETENTION_WINDOW ? to - S_RETENTION_WINDOW + 1 : 0;
+    int pruned = ob_journal_store_prune_payloads(self->store, chunk->sequencer, from, to);
+    if (pruned < 0)
+        self->failed = true;
+    else
+        self->stats.payloads_pruned += (uint64_t)pruned;
+}
+
 /* A certificate for `lock->chunk`, formed here or learned from a parent:
    committed, then reported as a Lock if it is new (§3). */
 static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *lock,
@@ -433,6 +459,7 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
     if (rc < 0) {
         self->failed = true;
     } else if (!already) {
+        s_retain(self, chunk);
         self->stats.certificates++;
         self->stats.locks_reported++;
         ob_imsg_t msg = {.type = OB_IMSG_REPORT_LOCK};
@@ -446,6 +473,10 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
         memcmp(own->payload, chunk->payload, 32) == 0 && !self->own_certified) {
         self->own_certified = true;
         self->stats.own_tip_certified = true;
+        if (self->clock_us && self->proposed_us && self->proposed_us_height == chunk->height) {
+            ob_histogram_record(&self->stats.certify_latency, self->clock_us() - self->proposed_us);
+            self->proposed_us = 0;
+        }
         s_maybe_propose(self, now, out);
     }
 }
@@ -482,6 +513,9 @@ static void s_ask_verify(ob_journal_t *self, const ob_chunk_t *chunk, const ob_h
     msg.u.app_verify.chunk = *chunk;
     msg.u.app_verify.payload = *handle;
     self->stats.verify_requests++;
+    s_tip_t *tip = s_tip(self, chunk->sequencer);
+    if (tip && self->clock_us)
+        tip->verify_asked_us = self->clock_us();
     if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
         ob_arena_release(self->env.arena, handle, OB_ACTOR_JOURNAL);
 }
@@ -590,6 +624,10 @@ static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob
         s_drop(self, OB_ERR_NOT_TIP);
         return;
     }
+    if (tip->verify_asked_us && self->clock_us) {
+        ob_histogram_record(&self->stats.verify_latency, self->clock_us() - tip->verify_asked_us);
+        tip->verify_asked_us = 0;
+    }
     if (!in->valid) {
         self->stats.verdicts_invalid++;
         return;
@@ -655,6 +693,11 @@ static void s_broadcast(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 static void s_ask_signature(ob_journal_t *self, ob_outbox_t *out)
 {
     ob_imsg_t msg = {.type = OB_IMSG_SIGN_NODE};
+    if (self->clock_us &&
+        (self->proposed_us == 0 || self->proposed_us_height != self->propose_height)) {
+        self->proposed_us = self->clock_us();
+        self->proposed_us_height = self->propose_height;
+    }
     memcpy(msg.u.sign_node.chunk.sequencer, self->env.self_key, 32);
     msg.u.sign_node.chunk.height = self->propose_height;
     memcpy(msg.u.sign_node.chunk.payload, self->propose_digest, 32);

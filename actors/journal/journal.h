@@ -15,6 +15,7 @@
 #define OB_JOURNAL_H
 
 #include "db.h"
+#include "metrics.h"
 #include "node_env.h"
 #include "outbox.h"
 #include "why.h"
@@ -29,14 +30,20 @@ typedef struct {
     const char *db_path;
     ob_db_sync_t sync;
     uint64_t initial_epoch; /* the epoch of a journal that has never had one */
+    /* A microsecond clock for the latency metrics only, never for a
+       protocol decision; NULL records none (the simulator). */
+    uint64_t (*clock_us)(void);
 } ob_journal_config_t;
 
 typedef struct {
     uint64_t nodes_accepted, nodes_duplicate, proposals, rebroadcasts, verify_requests;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
     uint64_t certificates, locks_reported, evidence, backfilled;
+    uint64_t payloads_pruned;         /* by retention */
     uint64_t dropped[OB_ERROR_COUNT]; /* by error name, from every actor */
     uint64_t sign_refused[OB_ERROR_COUNT];
+    ob_histogram_t verify_latency;  /* application VERIFY: asked to answered */
+    ob_histogram_t certify_latency; /* own chunk: sent to be signed to certified */
     uint64_t own_tip_height;
     bool has_own_tip, own_tip_certified;
 } ob_journal_stats_t;

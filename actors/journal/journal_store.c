@@ -44,6 +44,9 @@ static const char *const s_migrations[] = {
        v5's single-gap columns stay unused. One wide merged gap made the
        sequencer resend nodes the validator already held. */
     "ALTER TABLE backfill ADD COLUMN gaps BLOB NOT NULL DEFAULT x'';",
+    /* v7: retention asks, for a payload, whether a node still in the kept
+       window refers to it. */
+    "CREATE INDEX node_payload ON node (payload);",
 };
 
 enum {
@@ -63,10 +66,19 @@ enum {
     S_UNDELIVERED,
     S_BACKFILL,
     S_SET_BACKFILL,
+    S_PRUNE,
     S_COUNT
 };
 
 static const char *const s_sql[S_COUNT] = {
+    /* The payloads of one sequencer's nodes in [?2, ?3], unless a node
+       outside that range (another sequencer's, or a later one) has the
+       same bytes. */
+    [S_PRUNE] = "DELETE FROM payload WHERE digest IN ("
+                "  SELECT n.payload FROM node n WHERE n.sequencer = ?1"
+                "   AND n.height BETWEEN ?2 AND ?3"
+                "   AND NOT EXISTS (SELECT 1 FROM node o WHERE o.payload = n.payload"
+                "     AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3)))",
     [S_EPOCH] = "SELECT value FROM meta WHERE key = 'epoch'",
     [S_SET_EPOCH] = "INSERT INTO meta (key, value) VALUES ('epoch', ?1) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -229,6 +241,19 @@ int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32],
     sqlite3_stmt *stmt = self->stmt[S_PAYLOAD];
     sqlite3_bind_blob(stmt, 1, digest, 32, SQLITE_STATIC);
     return ob_db_blob_row(stmt, data, len);
+}
+
+int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                    uint64_t from, uint64_t to)
+{
+    assert(from <= to && to <= INT64_MAX);
+    sqlite3_stmt *stmt = self->stmt[S_PRUNE];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)from);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)to);
+    if (ob_db_step_done(self->db, stmt) != 0)
+        return -1;
+    return sqlite3_changes(ob_db_handle(self->db));
 }
 
 int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],

@@ -52,6 +52,13 @@ int ob_journal_store_put_payload(ob_journal_store_t *self, const uint8_t digest[
 int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32], uint8_t **data,
                              size_t *len);
 
+/* Retention (SPEC §4): drops the payload bytes of `sequencer`'s nodes at
+   heights from..to, except bytes a node outside that range also has.
+   Nodes, certificates and evidence stay. Returns how many payloads went,
+   or -1. */
+int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                    uint64_t from, uint64_t to);
+
 /* Inserts a certificate: 1 if new, 0 if that (sequencer, height, payload,
    epoch) was held, -1 on error. */
 int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],

@@ -9,6 +9,7 @@
 #include "shell.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,66 @@ static int s_commit(void *h)
     return ob_journal_commit(h);
 }
 
+static uint64_t s_clock_us(void)
+{
+    return (uint64_t)zclock_usecs();
+}
+
+typedef struct {
+    ob_journal_t *journal;
+    const ob_actor_args_t *args;
+} s_metrics_ctx_t;
+
+static s_metrics_ctx_t s_metrics_ctx;
+
+/* SPEC §8, the journal's share: tips, outcomes, certificates, drops of
+   every actor by error name, and the two latencies. */
+static void s_metrics(void *h, ob_json_t *json)
+{
+    ob_journal_t *journal = h;
+    const ob_journal_stats_t *st = ob_journal_stats(journal);
+    ob_json_u64(json, "epoch", ob_journal_epoch(journal));
+    ob_json_object(json, "tips");
+    const ob_manifest_t *m = s_metrics_ctx.args->manifest;
+    for (size_t i = 0; i < ob_manifest_node_count(m); i++) {
+        const ob_manifest_node_t *n = ob_manifest_node(m, i);
+        uint64_t height;
+        uint8_t payload[32];
+        if (ob_journal_tip(journal, n->key, &height, payload))
+            ob_json_u64(json, n->name, height);
+    }
+    ob_json_end(json);
+    ob_json_object(json, "nodes");
+    ob_json_u64(json, "accepted", st->nodes_accepted);
+    ob_json_u64(json, "duplicate", st->nodes_duplicate);
+    ob_json_u64(json, "backfilled", st->backfilled);
+    ob_json_end(json);
+    ob_json_object(json, "verifies");
+    ob_json_u64(json, "asked", st->verify_requests);
+    ob_json_u64(json, "valid", st->verdicts_valid);
+    ob_json_u64(json, "invalid", st->verdicts_invalid);
+    ob_json_end(json);
+    ob_json_u64(json, "acks_requested", st->acks_requested);
+    ob_json_u64(json, "proposals", st->proposals);
+    ob_json_u64(json, "rebroadcasts", st->rebroadcasts);
+    ob_json_u64(json, "certificates", st->certificates);
+    ob_json_u64(json, "locks_reported", st->locks_reported);
+    ob_json_u64(json, "evidence", st->evidence);
+    ob_json_u64(json, "payloads_pruned", st->payloads_pruned);
+    ob_json_object(json, "drops");
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (st->dropped[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), st->dropped[e]);
+    ob_json_end(json);
+    ob_json_object(json, "sign_refused");
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (st->sign_refused[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), st->sign_refused[e]);
+    ob_json_end(json);
+    ob_json_histogram(json, "app_verify_latency", &st->verify_latency);
+    ob_json_histogram(json, "proposal_to_certificate_latency", &st->certify_latency);
+}
+
 int ob_journal_actor_run(const ob_actor_args_t *args)
 {
     ob_why_t why = {{0}};
@@ -57,7 +118,8 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
     ob_journal_config_t cfg = {.env = env,
                                .db_path = db_path,
                                .sync = args->config->journal_sync,
-                               .initial_epoch = ob_epochs_first(env.epochs)};
+                               .initial_epoch = ob_epochs_first(env.epochs),
+                               .clock_us = s_clock_us};
     ob_journal_t *journal = ob_journal_new(&cfg, &why);
     if (!journal) {
         ob_error("journal: %s", why.text);
@@ -73,7 +135,9 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                        .handle = s_handle,
                                        .tick = s_tick,
                                        .next_deadline = s_next_deadline,
-                                       .commit = s_commit};
+                                       .commit = s_commit,
+                                       .metrics = s_metrics};
+    s_metrics_ctx = (s_metrics_ctx_t){journal, args};
     ob_info("journal: recovered %s (epoch %llu, %u arena slots reclaimed)", db_path,
             (unsigned long long)ob_journal_epoch(journal), reclaimed);
     ob_journal_start(journal, ob_shell_now_ms(), ob_shell_outbox(shell));
@@ -85,6 +149,67 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
 }
 
 #ifndef OB_ACTOR_NO_MAIN
+/* `metrics`: one `metrics` event from each actor of the running node, as
+   JSON lines (the supervisor's monitoring socket will carry the same). */
+static int s_metrics_command(const ob_actor_process_t *process, int argc, char **argv)
+{
+    int timeout_ms = 3000;
+    if (argc == 3 && streq(argv[1], "--timeout") && atoi(argv[2]) > 0)
+        timeout_ms = atoi(argv[2]);
+    else if (argc != 1) {
+        fprintf(stderr, "obcast-journal: metrics [--timeout MS]\n");
+        return 2;
+    }
+    const ob_shell_endpoints_t *endpoints = &process->args.endpoints;
+    size_t want = 3 + endpoints->verifiers;
+    char labels[3 + 64][64];
+    bool seen[3 + 64] = {false};
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    if (!sub) {
+        fprintf(stderr, "obcast-journal: metrics: cannot make a socket\n");
+        return 1;
+    }
+    zsock_set_subscribe(sub, "metrics");
+    static const ob_actor_t named[] = {OB_ACTOR_JOURNAL, OB_ACTOR_SIGNER, OB_ACTOR_NET};
+    for (size_t i = 0; i < want; i++) {
+        ob_actor_t actor = i < 3 ? named[i] : OB_ACTOR_VERIFIER;
+        uint32_t instance = i < 3 ? 0 : (uint32_t)(i - 3);
+        char ep[PATH_MAX + 64];
+        ob_shell_events_endpoint(endpoints, actor, instance, ep, sizeof ep);
+        zsock_connect(sub, "%s", ep);
+        snprintf(labels[i], sizeof labels[i], "\"actor\":\"%s\",\"instance\":%u",
+                 ob_actor_name(actor), instance);
+    }
+    size_t got = 0;
+    zpoller_t *poller = zpoller_new(sub, NULL);
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (got < want && zclock_mono() < deadline) {
+        if (!zpoller_wait(poller, (int)(deadline - zclock_mono())))
+            break;
+        char *topic = NULL, *json = NULL;
+        if (zsock_recv(sub, "ss", &topic, &json) == 0 && json) {
+            for (size_t i = 0; i < want; i++)
+                if (!seen[i] && strstr(json, labels[i])) {
+                    seen[i] = true;
+                    got++;
+                    printf("%s\n", json);
+                }
+        }
+        zstr_free(&topic);
+        zstr_free(&json);
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&sub);
+    if (got < want) {
+        fprintf(stderr,
+                "obcast-journal: metrics: %zu of %zu actors answered within %d ms on "
+                "%s/events-* (is node '%s' running?)\n",
+                got, want, timeout_ms, endpoints->events_base, process->config.name);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ob_actor_process_t process;
@@ -95,12 +220,15 @@ int main(int argc, char **argv)
                               "commands (read-only, on the journal database):\n"
                               "  tips                 each sequencer's tip\n"
                               "  show SEQ HEIGHT      one chunk (SEQ: node name or key hex)\n"
-                              "  export [--data]      certified chunks as JSON lines (SPEC §7)\n",
+                              "  export [--data]      certified chunks as JSON lines (SPEC §7)\n"
+                              "  metrics [--timeout MS]  each running actor's metrics, as JSON\n",
                               &status) != 0) {
         ob_actor_process_fini(&process);
         return status;
     }
-    if (process.command_argc > 0)
+    if (process.command_argc > 0 && streq(process.command_argv[0], "metrics"))
+        status = s_metrics_command(&process, process.command_argc, process.command_argv);
+    else if (process.command_argc > 0)
         status = ob_journal_inspect(&process.config, process.manifest, process.command_argc,
                                     process.command_argv, stdout, stderr);
     else

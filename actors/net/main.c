@@ -36,6 +36,8 @@ typedef struct {
     zsock_t *dealer;
     zsock_t *monitor; /* libzmq's events of the dealer */
     bool connected;
+    bool retry_logged;   /* "unreachable" once per outage, not per retry */
+    uint64_t down_since; /* ms; when it was last seen not connected */
     uint64_t sent, send_dropped, received;
 } s_peer_t;
 
@@ -58,39 +60,6 @@ typedef struct {
 } s_net_shell_t;
 
 /* --- setup ---------------------------------------------------------------- */
-
-/* The node's CURVE certificate: its secret file must be private, and its
-   public key the one the manifest lists for this node. */
-static zcert_t *s_load_cert(const ob_node_config_t *config, const ob_manifest_node_t *me,
-                            ob_why_t *why)
-{
-    const char *path = config->curve_secret_file;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        ob_why(why, "curve_secret_file %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (st.st_mode & 077) {
-        ob_why(why, "curve_secret_file %s: mode %03o lets others read it; chmod 600 it", path,
-               (unsigned)(st.st_mode & 0777));
-        return NULL;
-    }
-    zcert_t *cert = zcert_load(path);
-    if (!cert || streq(zcert_secret_txt(cert), "0000000000000000000000000000000000000000")) {
-        ob_why(why, "curve_secret_file %s: not a CURVE secret certificate", path);
-        zcert_destroy(&cert);
-        return NULL;
-    }
-    if (!streq(zcert_public_txt(cert), me->curve_key)) {
-        ob_why(why,
-               "curve_secret_file %s: its public key is not the curve_key the manifest %s "
-               "lists for node '%s'",
-               path, config->manifest, me->name);
-        zcert_destroy(&cert);
-        return NULL;
-    }
-    return cert;
-}
 
 /* zauth reads the allowed client keys from a folder of public
    certificates: the manifest's nodes, written fresh at each start. */
@@ -188,6 +157,7 @@ static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_w
         memcpy(p->key, n->key, 32);
         snprintf(p->curve_key, sizeof p->curve_key, "%s", n->curve_key);
         snprintf(p->endpoint, sizeof p->endpoint, "%s", n->endpoint);
+        p->down_since = ob_shell_now_ms();
         p->dealer = zsock_new(ZMQ_DEALER);
         if (!p->dealer)
             return ob_why(why, "cannot make a socket for peer %s", n->name);
@@ -313,10 +283,14 @@ static void s_on_monitor(s_net_shell_t *self, zsock_t *sock)
         if (!peer->connected)
             ob_info("net: peer %s (%s) connected", peer->name, peer->endpoint);
         peer->connected = true;
+        peer->retry_logged = false;
         break;
+
     case ZMQ_EVENT_DISCONNECTED:
         if (peer->connected)
             ob_warn("net: peer %s (%s) disconnected; retrying", peer->name, peer->endpoint);
+        if (peer->connected)
+            peer->down_since = ob_shell_now_ms();
         peer->connected = false;
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -419,9 +393,21 @@ static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *o
     ob_net_handle(((s_net_shell_t *)h)->net, msg, out);
 }
 
+/* A peer not reached for this long is reported unreachable (once per
+   outage); ZeroMQ keeps retrying it. */
+#define S_UNREACHABLE_MS 2000
+
 static void s_tick(void *h, uint64_t now, ob_outbox_t *out)
 {
-    ob_net_tick(((s_net_shell_t *)h)->net, now, out);
+    s_net_shell_t *self = h;
+    ob_net_tick(self->net, now, out);
+    for (size_t i = 0; i < self->peer_count; i++) {
+        s_peer_t *peer = &self->peers[i];
+        if (peer->connected || peer->retry_logged || now - peer->down_since < S_UNREACHABLE_MS)
+            continue;
+        ob_warn("net: peer %s unreachable at %s; retrying", peer->name, peer->endpoint);
+        peer->retry_logged = true;
+    }
 }
 
 static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
@@ -435,6 +421,39 @@ static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
         s_on_client(self, out);
     else
         s_on_monitor(self, sock);
+}
+
+static void s_metrics(void *h, ob_json_t *json)
+{
+    s_net_shell_t *self = h;
+    const ob_net_stats_t *st = ob_net_stats(self->net);
+    ob_json_u64(json, "peer_nodes_in", st->peer_nodes_in);
+    ob_json_u64(json, "peer_acks_in", st->peer_acks_in);
+    ob_json_u64(json, "peer_out", st->peer_out);
+    ob_json_u64(json, "unknown_sender", self->unknown_sender);
+    ob_json_u64(json, "malformed_frames", self->malformed_frames);
+    ob_json_u64(json, "arena_full", st->arena_full);
+    ob_json_u64(json, "arena_in_use", ob_arena_in_use(self->arena)); /* a queue depth */
+    ob_json_u64(json, "submitted", st->submitted);
+    ob_json_u64(json, "submit_refused", st->submit_refused);
+    ob_json_u64(json, "proposals_answered", st->proposals_answered);
+    ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
+    ob_json_object(json, "peers");
+    for (size_t i = 0; i < self->peer_count; i++) {
+        const s_peer_t *p = &self->peers[i];
+        ob_json_object(json, p->name);
+        ob_json_u64(json, "connected", p->connected);
+        ob_json_u64(json, "sent", p->sent);
+        ob_json_u64(json, "send_dropped", p->send_dropped);
+        ob_json_u64(json, "received", p->received);
+        ob_json_end(json);
+    }
+    ob_json_end(json);
+    ob_json_object(json, "drops");
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (st->dropped[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), st->dropped[e]);
+    ob_json_end(json);
 }
 
 static void s_flushed(void *h)
@@ -483,7 +502,8 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     ob_node_env_t env;
     const ob_manifest_node_t *me = ob_manifest_node_named(args->manifest, args->config->name);
     int rc = 1;
-    if (ob_actor_env(args, &env, &why) != 0 || !(self->cert = s_load_cert(args->config, me, &why)))
+    if (ob_actor_env(args, &env, &why) != 0 ||
+        !(self->cert = ob_actor_load_curve_cert(args->config, me, &why)))
         goto done;
     ob_arena_reclaim(args->arena, OB_ACTOR_NET);
     ob_net_config_t cfg = {.env = env, .app_attached = false, .submit_queue_max = 1024};
@@ -506,6 +526,7 @@ int ob_net_actor_run(const ob_actor_args_t *args)
                                        .tick = s_tick,
                                        .send_external = s_send_external,
                                        .flushed = s_flushed,
+                                       .metrics = s_metrics,
                                        .readable = s_readable};
     ob_info("net: peers on %s, %zu peers; application %s; submit %s", args->config->peer_bind,
             self->peer_count, args->config->app_endpoint, args->config->submit_endpoint);

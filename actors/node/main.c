@@ -331,7 +331,8 @@ static int s_run(s_node_t *self)
 {
     const ob_node_config_t *config = &self->process.config;
     ob_why_t why = {{0}};
-    if (ob_shell_runtime_dir(config->runtime_dir, &why) != 0 || s_lock_node(self, &why) != 0) {
+    if (ob_shell_runtime_dir(config->runtime_dir, &why) != 0 || s_lock_node(self, &why) != 0 ||
+        ob_actor_preflight(config, self->process.manifest, self->process.crypto, &why) != 0) {
         fprintf(stderr, "obcast-node: config %s: %s\n", config->path, why.text);
         return 1;
     }

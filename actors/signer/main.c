@@ -29,6 +29,26 @@ static int s_commit(void *h)
     return ob_signer_commit(h);
 }
 
+static void s_metrics(void *h, ob_json_t *json)
+{
+    const ob_signer_stats_t *st = ob_signer_stats(h);
+    ob_json_u64(json, "nodes_signed", st->nodes_signed);
+    ob_json_u64(json, "nodes_reissued", st->nodes_reissued);
+    ob_json_u64(json, "acks_signed", st->acks_signed);
+    ob_json_u64(json, "certificates", st->certificates);
+    ob_json_u64(json, "partials", st->partials); /* a queue depth */
+    ob_json_object(json, "refused");
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (st->refused[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), st->refused[e]);
+    ob_json_end(json);
+    ob_json_object(json, "acks_dropped");
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (st->acks_dropped[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), st->acks_dropped[e]);
+    ob_json_end(json);
+}
+
 int ob_signer_actor_run(const ob_actor_args_t *args)
 {
     ob_why_t why = {{0}};
@@ -76,7 +96,8 @@ int ob_signer_actor_run(const ob_actor_args_t *args)
         ob_signer_destroy(&signer);
         return 1;
     }
-    static const ob_shell_ops_t ops = {.begin = s_begin, .handle = s_handle, .commit = s_commit};
+    static const ob_shell_ops_t ops = {
+        .begin = s_begin, .handle = s_handle, .commit = s_commit, .metrics = s_metrics};
     ob_info("signer: recovered %s", db_path);
     ob_signer_start(signer, ob_shell_outbox(shell));
     ob_shell_flush(shell, &ops, signer);

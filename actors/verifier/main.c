@@ -18,6 +18,20 @@ static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *o
     ob_verifier_handle(h, msg, out);
 }
 
+static void s_metrics(void *h, ob_json_t *json)
+{
+    const ob_verifier_stats_t *st = ob_verifier_stats(h);
+    ob_json_u64(json, "nodes_passed", st->nodes_passed);
+    ob_json_u64(json, "acks_passed", st->acks_passed);
+    ob_json_u64(json, "cache_hits", st->cache_hits);
+    ob_json_u64(json, "cache_misses", st->cache_misses);
+    ob_json_object(json, "drops");
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (st->dropped[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), st->dropped[e]);
+    ob_json_end(json);
+}
+
 int ob_verifier_actor_run(const ob_actor_args_t *args)
 {
     ob_why_t why = {{0}};
@@ -41,7 +55,7 @@ int ob_verifier_actor_run(const ob_actor_args_t *args)
         ob_verifier_destroy(&verifier);
         return 1;
     }
-    static const ob_shell_ops_t ops = {.handle = s_handle};
+    static const ob_shell_ops_t ops = {.handle = s_handle, .metrics = s_metrics};
     ob_verifier_start(verifier, ob_shell_outbox(shell));
     ob_shell_flush(shell, &ops, verifier);
     int rc = ob_shell_run(shell, &ops, verifier);

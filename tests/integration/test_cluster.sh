@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A real cluster on loopback: obcast init, one obcast-node per node (real
+# processes, real SQLite files, ZeroMQ over TCP with CURVE), payloads
+# submitted to every sequencer with `obcast submit`, and then every node's
+# export checked: it holds a certificate for each payload, and
+# `obcast audit` passes all exports together. TAP.
+#
+#   test_cluster.sh BUILD_ACTORS_DIR MODE
+#
+# MODE: process | inproc | observer (a sequencer that is no validator).
+# Every process the test starts is stopped by it, also when it fails.
+set -u
+bin=$1
+mode=${2:-process}
+obcast=$bin/obcast
+work=$(mktemp -d /tmp/obcast-cluster-XXXXXX)
+pids=()
+submitters=()
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+stop_nodes() {
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    pids=()
+}
+cleanup() {
+    stop_nodes
+    if [[ $fails -gt 0 ]]; then
+        for log in "$work"/*.log; do
+            echo "# --- $log"
+            tail -n 30 "$log" | sed 's/^/# /'
+        done
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# A free block of ports: the test may run beside others.
+free_base() {
+    local base
+    for _ in $(seq 50); do
+        base=$((20000 + RANDOM % 30000))
+        if ! ss -ltn | awk '{print $4}' | grep -qE ":($base|$((base + 1))|$((base + 2))|$((base + 3))|$((base + 4)))\$"; then
+            echo "$base"
+            return
+        fi
+    done
+    echo 23456
+}
+
+base=$(free_base)
+case $mode in
+process | inproc)
+    nodes=4
+    init_args=(--sequencers 0-3)
+    sequencers=(0 1 2 3)
+    ;;
+observer)
+    # node4 sequences but does not validate; node0 does both.
+    nodes=5
+    init_args=(--validators 0-3 --sequencers 0,4)
+    sequencers=(0 4)
+    ;;
+*)
+    echo "Bail out! unknown mode $mode"
+    exit 1
+    ;;
+esac
+node_args=()
+[[ $mode == inproc ]] && node_args=(--inproc)
+
+check "init a $nodes-node cluster" \
+    '"$obcast" init $nodes "$work/c" --base-port $base "${init_args[@]}" >"$work/init.log" 2>&1'
+
+for i in $(seq 0 $((nodes - 1))); do
+    "$bin/obcast-node" "${node_args[@]}" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
+    pids+=($!)
+done
+
+# Each sequencer gets its payloads; submit waits until every one is locked.
+per_sequencer=12
+for s in "${sequencers[@]}"; do
+    "$obcast" submit --config "$work/c/node$s/node.zpl" --count $per_sequencer --size 700 \
+        --wait locked --timeout 60000 >"$work/submit$s.out" 2>"$work/submit$s.log" &
+    submitters+=($!)
+done
+i=0
+for s in "${sequencers[@]}"; do
+    wait "${submitters[$i]}"
+    rc=$?
+    check "node$s: all $per_sequencer payloads locked (submit exit $rc)" \
+        '[[ $rc -eq 0 && $(grep -c "^locked" "$work/submit$s.out") -eq $per_sequencer ]]'
+    i=$((i + 1))
+done
+
+# Every node holds a certificate for every payload: Locks reach everyone,
+# not just the sequencer. Wait a little for the last Locks to spread.
+want=$((per_sequencer * ${#sequencers[@]}))
+for i in $(seq 0 $((nodes - 1))); do
+    for _ in $(seq 100); do
+        "$obcast" export --config "$work/c/node$i/node.zpl" >"$work/export$i.jsonl" 2>"$work/export$i.err"
+        [[ $(wc -l <"$work/export$i.jsonl") -ge $want ]] && break
+        sleep 0.2
+    done
+    check "node$i: its export holds $want certified chunks ($(wc -l <"$work/export$i.jsonl"))" \
+        '[[ $(wc -l <"$work/export$i.jsonl") -ge $want ]]'
+done
+
+# The payloads submit was told were assigned are the ones certified.
+for s in "${sequencers[@]}"; do
+    missing=0
+    while read -r digest; do
+        grep -q "\"payload\":\"$digest\"" "$work/export0.jsonl" || missing=$((missing + 1))
+    done < <(sed -n 's/^assigned .*payload=\([0-9a-f]*\).*/\1/p' "$work/submit$s.out")
+    check "node$s's assigned payloads are all certified at node0 ($missing missing)" \
+        '[[ $missing -eq 0 && $(grep -c "^assigned" "$work/submit$s.out") -eq $per_sequencer ]]'
+done
+
+check "obcast audit passes every node's export together" \
+    '"$obcast" audit --manifest "$work/c/manifest.zpl" "$work"/export*.jsonl >"$work/audit.log" 2>&1'
+
+check "no node logged an error" '! grep -h " error: " "$work"/node*.log'
+
+stop_nodes
+check "every node stopped on SIGTERM" '! pgrep -f "obcast-node.*$work" >/dev/null'
+
+echo "1..$n"
+[[ $fails -eq 0 ]]

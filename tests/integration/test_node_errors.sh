@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# obcast-node and the actor binaries on bad input: each ends with one line
+# on stderr naming the file or endpoint, a non-zero exit, and nothing
+# written. An unreachable peer is logged and retried, not fatal. TAP.
+#
+#   test_node_errors.sh BUILD_ACTORS_DIR
+set -u
+bin=$1
+obcast=$bin/obcast
+work=$(mktemp -d /tmp/obcast-node-errors-XXXXXX)
+pids=()
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    [[ -n ${KEEP:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# expect NAME CODE PATTERN -- COMMAND...: its exit code, a one-line stderr
+# holding PATTERN.
+expect() {
+    local name=$1 code=$2 pattern=$3
+    shift 4
+    local err rc
+    err=$(timeout 20 "$@" 2>&1 >/dev/null)
+    rc=$?
+    local lines
+    lines=$(printf '%s\n' "$err" | grep -c .)
+    if [[ $rc -eq $code && $err == *"$pattern"* && $lines -eq 1 ]]; then ok "$name"; else
+        not_ok "$name (exit $rc, stderr: $err)"
+    fi
+}
+
+base=$((20000 + RANDOM % 30000))
+"$obcast" init 2 "$work/c" --base-port $base >/dev/null
+cfg=$work/c/node0/node.zpl
+
+# --- usage and versions of every binary
+for b in obcast-node obcast-net obcast-verifier obcast-signer obcast-journal; do
+    check "$b --version" '"$bin/$b" --version | grep -q "^$b [0-9]"'
+    check "$b --help" '"$bin/$b" --help | grep -q "usage: $b"'
+    expect "$b without --config" 2 "no --config given" -- "$bin/$b"
+    expect "$b with an unknown option" 2 "unknown option '--frob'" -- "$bin/$b" --frob
+done
+expect "an actor run by hand needs the arena" 1 "no --arena-fd" -- "$bin/obcast-journal" --config "$cfg"
+expect "a bad --arena-fd" 2 "--arena-fd: not a descriptor number" -- "$bin/obcast-journal" --config "$cfg" --arena-fd x
+expect "a descriptor that is no arena" 1 "--arena-fd 0" -- "$bin/obcast-journal" --config "$cfg" --arena-fd 0 </dev/null
+
+# --- configs and manifests
+expect "a missing config" 1 "$work/none.zpl" -- "$bin/obcast-node" --config "$work/none.zpl"
+printf 'node\n    name = "node0"\n  bad indent = \n' >"$work/corrupt.zpl"
+expect "a corrupt config" 1 "$work/corrupt.zpl" -- "$bin/obcast-node" --config "$work/corrupt.zpl"
+cp -r "$work/c" "$work/m"
+echo "garbage that is no manifest" >"$work/m/manifest.zpl"
+expect "a corrupt manifest" 1 "manifest.zpl: line 1: invalid syntax" -- "$bin/obcast-node" --config "$work/m/node0/node.zpl"
+rm "$work/m/manifest.zpl"
+expect "a missing manifest" 1 "manifest.zpl" -- "$bin/obcast-node" --config "$work/m/node0/node.zpl"
+sed 's/name = "node0"/name = "node9"/' "$cfg" >"$work/c/node0/other.zpl"
+expect "a node the manifest does not list" 1 "lists no node 'node9'" -- "$bin/obcast-node" --config "$work/c/node0/other.zpl"
+
+# --- keys
+chmod 644 "$work/c/node0/keys/obcast.key"
+expect "a key file others can read" 1 "obcast.key" -- "$bin/obcast-node" --config "$cfg"
+chmod 600 "$work/c/node0/keys/obcast.key"
+chmod 644 "$work/c/node0/keys/curve.cert_secret"
+expect "a CURVE secret others can read" 1 "curve.cert_secret: mode 644" -- "$bin/obcast-node" --config "$cfg"
+chmod 600 "$work/c/node0/keys/curve.cert_secret"
+cp "$work/c/node0/keys/obcast.key" "$work/key0.bak"
+cp "$work/c/node1/keys/obcast.key" "$work/c/node0/keys/obcast.key"
+expect "another node's key file" 1 "not the key the manifest" -- "$bin/obcast-node" --config "$cfg"
+cp "$work/key0.bak" "$work/c/node0/keys/obcast.key"
+check "no partial state was written by the failed starts" '[[ -z $(ls "$work/c/node0/data") ]]'
+
+# --- a data folder of another node
+"$bin/obcast-node" --config "$work/c/node1/node.zpl" >"$work/node1.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -f $work/c/node1/data/owner ]] && break; sleep 0.1; done
+sed "s|data_dir = \"data\"|data_dir = \"$work/c/node1/data\"|" "$cfg" >"$work/c/node0/shared.zpl"
+expect "a data folder owned by another node's key" 1 "belongs to the node with key" -- "$bin/obcast-node" --config "$work/c/node0/shared.zpl"
+
+# --- a second copy of a running node
+expect "a node already running" 1 "node 'node1' is already running" -- "$bin/obcast-node" --config "$work/c/node1/node.zpl"
+
+# --- a peer port in use
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' $base &
+squatter=$!
+pids+=($squatter)
+sleep 0.5
+expect "a peer port already in use" 1 "peer_bind tcp://127.0.0.1:$base: cannot bind: Address already in use" -- "$bin/obcast-node" --config "$cfg"
+kill $squatter 2>/dev/null
+wait $squatter 2>/dev/null
+
+# --- an unreachable peer: logged and retried, the node keeps running
+kill -TERM "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null
+pids=()
+"$bin/obcast-node" --config "$cfg" >"$work/node0.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "peer node1 unreachable" "$work/node0.log" && break; sleep 0.1; done
+check "an unreachable peer is logged" 'grep -q "peer node1 unreachable at tcp://127.0.0.1:$((base + 1)); retrying" "$work/node0.log"'
+check "and the node keeps running" 'kill -0 ${pids[0]}'
+"$bin/obcast-node" --config "$work/c/node1/node.zpl" >"$work/node1b.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "peer node1 (.*) connected" "$work/node0.log" && break; sleep 0.1; done
+check "the peer is reached once it is up" 'grep -q "peer node1 (.*) connected" "$work/node0.log"'
+
+echo "1..$n"
+[[ $fails -eq 0 ]]
