@@ -24,8 +24,8 @@ typedef enum {
 const char *ob_actor_name(ob_actor_t actor);
 
 typedef enum {
-    OB_DEST_ACTOR, /* an imsg to another actor of this node */
-    OB_DEST_PEER,  /* a peer message (frame 0, plus a payload frame if any) */
+    OB_DEST_ACTOR,  /* an imsg to another actor of this node */
+    OB_DEST_PEER,   /* a peer message (frame 0, plus a payload frame if any) */
     OB_DEST_APP,    /* an imsg for the application */
     OB_DEST_CLIENT, /* an imsg for one client of the submit socket */
 } ob_dest_kind_t;
@@ -46,7 +46,7 @@ typedef struct {
     bool has_payload; /* OB_DEST_PEER: a second frame from the arena */
     ob_handle_t payload;
     ob_client_id_t client; /* OB_DEST_CLIENT */
-    size_t offset; /* the encoded bytes, in the outbox's buffer */
+    size_t offset;         /* the encoded bytes, in the outbox's buffer */
     size_t len;
 } ob_envelope_t;
 

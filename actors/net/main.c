@@ -216,15 +216,20 @@ static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
     bool more = true;
     while (more) {
         zmq_msg_t scratch;
-        zmq_msg_t *m = count < max ? &parts[count] : &scratch;
-        zmq_msg_init(m);
+        zmq_msg_init(&scratch);
+        zmq_msg_t *m = &scratch;
+        if (count < max) {
+            m = &parts[count];
+            zmq_msg_init(m);
+        }
         if (zmq_msg_recv(m, handle, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(m);
+            if (m != &scratch)
+                zmq_msg_close(m);
+            zmq_msg_close(&scratch);
             break;
         }
         more = zmq_msg_more(m);
-        if (m == &scratch)
-            zmq_msg_close(m);
+        zmq_msg_close(&scratch);
         count++;
     }
     return count;

@@ -1,0 +1,28 @@
+/*  The commands of `obcast` that live in files of their own. Each takes
+    the arguments after `obcast` (argv[0] is the command's name) and returns
+    the exit status: 0 ok, 1 the command failed, 2 bad usage. */
+#ifndef OB_CLI_H
+#define OB_CLI_H
+
+#include <stdio.h>
+
+/* obcast export --config NODE.zpl [--data] [--out FILE]: the node's
+   certified chunks as the JSON lines of SPEC §7 (ob_journal_export). */
+int ob_cli_export(int argc, char **argv);
+
+/* obcast audit --manifest MANIFEST [--allow-gaps] EXPORT...: checks
+   exports against the manifest, alone and together (SPEC §7): the format,
+   S4 and S5 (every certificate verifies against its epoch's validators),
+   S3 (no two payloads certified at one sequencer and height, across every
+   file), and chain contiguity per file. */
+int ob_cli_audit(int argc, char **argv);
+
+/* ob_cli_audit writing to `out` and `err` instead of stdout and stderr. */
+int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err);
+
+/* obcast submit (--config NODE.zpl | --endpoint EP) [--wait queued|assigned|locked]
+   [--timeout MS] [--count N --size BYTES] [FILE|-]...: payloads to a node's
+   submit socket through libobcast-client (SPEC §5), one line per event. */
+int ob_cli_submit(int argc, char **argv);
+
+#endif
