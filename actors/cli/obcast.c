@@ -5,6 +5,7 @@
 
     Exit status: 0 on success, 1 when the command failed, 2 for a usage
     error. Errors are one line on stderr naming what was wrong. */
+#include "cli.h"
 #include "config.h"
 #include "crypto.h"
 #include "hex.h"
@@ -40,6 +41,13 @@ static const char *s_usage =
     "      --namespace NS              the cluster's namespace (default obcast-local)\n"
     "      --max-payload BYTES         the cluster's payload limit (default 1048576)\n"
     "      LIST is node indices: 0,1,2 or 0-3 or a mix\n"
+    "  export --config NODE.zpl [--data] [--out FILE]\n"
+    "                                  the node's certified chunks as JSON lines (SPEC §7)\n"
+    "  audit --manifest MANIFEST [--allow-gaps] EXPORT...\n"
+    "                                  check exports: format, S3, S4, S5, contiguity\n"
+    "  submit (--config NODE.zpl | --endpoint EP) [--wait queued|assigned|locked]\n"
+    "         [--timeout MS] [--count N --size BYTES] [FILE|-]...\n"
+    "                                  hand payloads to a sequencer node and follow them\n"
     "\n"
     "  --help, --version\n"
     "\n"
@@ -365,5 +373,11 @@ int main(int argc, char **argv)
         return s_keygen(argc - 1, argv + 1);
     if (strcmp(command, "init") == 0)
         return s_init(argc - 1, argv + 1);
+    if (strcmp(command, "export") == 0)
+        return ob_cli_export(argc - 1, argv + 1);
+    if (strcmp(command, "audit") == 0)
+        return ob_cli_audit(argc - 1, argv + 1);
+    if (strcmp(command, "submit") == 0)
+        return ob_cli_submit(argc - 1, argv + 1);
     return s_usage_error("unknown command '%s'", command);
 }

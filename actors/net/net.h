@@ -17,10 +17,15 @@
 
 typedef struct _ob_net_t ob_net_t;
 
+/* An attached application that sends no app_attach for longer than this
+   is detached, and the built-in default application takes over. */
+#define OB_NET_APP_SILENCE_MS 3000
+
 typedef struct {
     ob_node_env_t env;
-    bool app_attached;         /* false: the built-in default application */
+    bool app_attached;         /* the initial state; false: the built-in default */
     uint32_t submit_queue_max; /* payloads waiting to be proposed */
+    uint32_t submit_track_max; /* submitted payloads followed to their Lock; 0: 1024 */
 } ob_net_config_t;
 
 typedef struct {
@@ -29,6 +34,23 @@ typedef struct {
     uint64_t arena_full; /* peer messages refused for lack of a slot */
     uint64_t submitted, submit_refused, proposals_answered;
     uint64_t reports_tip, reports_lock, reports_evidence;
+    /* the application socket */
+    uint64_t app_in;            /* frames accepted from the application */
+    uint64_t app_dropped;       /* frames dropped: undecodable, wrong direction, detached */
+    uint64_t app_attaches;      /* detached -> attached */
+    uint64_t app_detaches;      /* attached -> detached after silence */
+    uint64_t app_asks_stale;    /* verify requests whose slot went stale: not asked */
+    uint64_t app_when_detached; /* answers from an application that is not attached */
+    /* the submit socket */
+    uint64_t clients_in;                     /* frames from submit-socket clients */
+    uint64_t refused_by[8];                  /* submit_refused, by ob_submit_refusal_t */
+    uint64_t client_unanswerable;            /* no usable routing id: not even refused */
+    uint64_t submit_assigned, submit_locked; /* notifications sent */
+    uint64_t track_evicted;                  /* followed payloads forgotten for room */
+    uint64_t track_lost;                     /* followed payloads whose height went to another */
+    uint64_t reserved;    /* a handed payload served again after a lost proposal */
+    uint64_t requeued;    /* a handed payload put back, its height taken */
+    uint64_t handed_lost; /* a handed payload given up, never seen proposed */
 } ob_net_stats_t;
 
 ob_net_t *ob_net_new(const ob_net_config_t *config, ob_why_t *why);
@@ -44,7 +66,29 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
 /* A message from another actor of the node. */
 void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out);
 
-/* The attached application's answers. */
+/* --- the application socket (proto/imsg.csv, "Outside the node") ------
+
+   One frame from the application, decoded strictly. An application sends
+   app_attach (its heartbeat, at least every second), app_give_payload,
+   app_give_verdict and app_lock_received; anything else, or anything that
+   does not decode, is dropped and counted. Answers from an application
+   that is not attached are dropped too: the built-in one speaks then.
+   While an application is attached, what net tells it is app_ask_payload,
+   app_ask_verdict (with the payload bytes), app_tip, app_lock and
+   app_evidence, as OB_DEST_APP envelopes. */
+void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t len,
+                   ob_outbox_t *out);
+
+/* The clock: an application silent for more than OB_NET_APP_SILENCE_MS is
+   detached, and a proposal it owed is served from the submit queue. The
+   shell calls it every 100 ms or so. */
+void ob_net_tick(ob_net_t *self, uint64_t now_ms, ob_outbox_t *out);
+
+bool ob_net_app_attached(const ob_net_t *self);
+
+/* The application's answers, decoded already (ob_net_on_app calls these).
+   ob_net_app_payload returns 0, or -1 if the payload is too large or finds
+   no arena slot. */
 int ob_net_app_payload(ob_net_t *self, uint64_t height, const uint8_t *data, size_t len,
                        ob_outbox_t *out);
 void ob_net_app_verdict(ob_net_t *self, const ob_chunk_t *chunk, bool valid, ob_outbox_t *out);
@@ -52,8 +96,22 @@ void ob_net_app_verdict(ob_net_t *self, const ob_chunk_t *chunk, bool valid, ob_
 /* The attached application has the Lock on `chunk`. */
 void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t *out);
 
-/* A client's payload for the built-in application's queue. 0, or -1 if it
-   is too large or the queue is full. */
+/* --- the submit socket ------------------------------------------------
+
+   One frame from a client of the submit socket (`client` is its ROUTER
+   routing id). A `submit` is answered submit_queued, or submit_refused
+   with an ob_submit_refusal_t (proto/submit.h): malformed, app_attached,
+   not_sequencer (of the current epoch, or before net knows the epoch),
+   too_large, queue_full. A queued payload the built-in application
+   proposes is followed: submit_assigned once this node's chunk at its
+   height carries it, then submit_locked with the Lock. Answers are
+   OB_DEST_CLIENT envelopes. */
+void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_t *frame,
+                      size_t len, ob_outbox_t *out);
+
+/* A payload for the built-in application's queue from inside the node
+   (no client to answer). 0, or -1 if it is too large or the queue is
+   full. */
 int ob_net_submit(ob_net_t *self, const uint8_t *data, size_t len, ob_outbox_t *out);
 
 /* The shell has sent the outbox: payload slots it referred to are freed. */

@@ -116,13 +116,16 @@ for i in $(seq 0 $((nodes - 1))); do
         '[[ $(wc -l <"$work/export$i.jsonl") -ge $want ]]'
 done
 
-# The payloads submit was told were assigned are the ones certified.
+# The chunks submit was told its payloads became are certified everywhere.
 for s in "${sequencers[@]}"; do
     missing=0
-    while read -r digest; do
-        grep -q "\"payload\":\"$digest\"" "$work/export0.jsonl" || missing=$((missing + 1))
-    done < <(sed -n 's/^assigned .*payload=\([0-9a-f]*\).*/\1/p' "$work/submit$s.out")
-    check "node$s's assigned payloads are all certified at node0 ($missing missing)" \
+    while read -r sequencer height; do
+        for i in $(seq 0 $((nodes - 1))); do
+            grep -q "\"sequencer\":\"$sequencer\",\"height\":$height," "$work/export$i.jsonl" ||
+                missing=$((missing + 1))
+        done
+    done < <(sed -n 's/^assigned tag=[0-9]* sequencer=\([0-9a-f]*\) height=\([0-9]*\).*/\1 \2/p' "$work/submit$s.out")
+    check "node$s's assigned chunks are certified at every node ($missing missing)" \
         '[[ $missing -eq 0 && $(grep -c "^assigned" "$work/submit$s.out") -eq $per_sequencer ]]'
 done
 

@@ -1,0 +1,449 @@
+/*  obcast submit: hands payloads to a node's submit socket through
+    libobcast-client (SPEC §5) and follows them to the level asked for.
+
+    obcast submit (--config NODE.zpl | --endpoint EP) [--wait queued|assigned|locked]
+                  [--timeout MS] [--count N --size BYTES] [FILE|-]...
+
+    Tags are 1, 2, ... in the order of the payloads: the FILEs first, then
+    the generated ones. One line per event on stdout:
+        queued tag=1
+        assigned tag=1 sequencer=<hex> height=7
+        locked tag=1 height=7 epoch=1
+        refused tag=1 reason=queue_full
+    Exit 0 when every payload reached the --wait level, 1 on a refusal, a
+    timeout or a failure (the message names the endpoint), 2 on usage. */
+#include "cli.h"
+
+#include "config.h"
+#include "crypto.h"
+#include "obcast_client.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_EXIT_FAILED     1
+#define S_EXIT_USAGE      2
+#define S_OUTSTANDING     256
+#define S_DEFAULT_SIZE    256
+#define S_COUNT_MAX       10000000ULL
+#define S_DEFAULT_TIMEOUT 30000
+#define S_TOO_LARGE       "larger than any payload may be (64 MiB)"
+
+static const char *s_usage =
+    "usage: obcast submit (--config NODE.zpl | --endpoint EP) [options] [FILE|-]...\n"
+    "\n"
+    "Hands payloads to a sequencer node's submit socket and waits for them.\n"
+    "\n"
+    "  --config NODE.zpl        the node's config: its submit_endpoint (default\n"
+    "                           ipc://<runtime_dir>/submit) and, for tcp, its CURVE key\n"
+    "  --endpoint EP            the submit socket, instead of the config's\n"
+    "  --server-key Z85         tcp only: the node's CURVE public key\n"
+    "  --curve CERT             tcp only: this client's CURVE certificate\n"
+    "  --wait queued|assigned|locked\n"
+    "                           how far every payload must get (default queued)\n"
+    "  --timeout MS             for all of them together (default 30000)\n"
+    "  --count N --size BYTES   also submit N generated payloads of BYTES each\n"
+    "  FILE, or - for stdin     a payload each\n"
+    "\n"
+    "Tags are 1, 2, ... in payload order (FILEs, then generated). Output, one line\n"
+    "per event: queued tag=T | assigned tag=T sequencer=HEX height=H |\n"
+    "locked tag=T height=H epoch=E | refused tag=T reason=NAME\n"
+    "\n"
+    "exit status: 0 all reached the --wait level, 1 refused, timed out or failed,\n"
+    "2 bad usage\n";
+
+typedef enum {
+    S_LEVEL_QUEUED = 1,
+    S_LEVEL_ASSIGNED = 2,
+    S_LEVEL_LOCKED = 3,
+} s_level_t;
+
+/* What became of one payload. */
+typedef struct {
+    int level; /* 0 sent, else the s_level_t reached */
+    bool refused;
+    bool done; /* reached the wait level or refused: no longer followed */
+} s_progress_t;
+
+typedef struct {
+    obcast_client_t *client;
+    s_level_t wait;
+    char **files;
+    size_t file_count;
+    uint64_t generated, size;
+    uint64_t total, next, done, refused;
+    s_progress_t *progress; /* by tag - 1 */
+    bool stdin_used;
+} s_submit_t;
+
+static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int s_usage_error(const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    fprintf(stderr, "obcast submit: ");
+    vfprintf(stderr, fmt, args);
+    fprintf(stderr, "\n(obcast submit --help lists the options)\n");
+    va_end(args);
+    return S_EXIT_USAGE;
+}
+
+static int s_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || !end || *end || end == text || text[0] == '-' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A whole file (or stdin), bounded by the largest payload a manifest may
+   allow. */
+static int s_read_payload(const char *path, uint8_t **out, size_t *len, char *error,
+                          size_t error_len)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *file = is_stdin ? stdin : fopen(path, "rb");
+    if (!file) {
+        snprintf(error, error_len, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 65536, used = 0;
+    uint8_t *data = malloc(cap);
+    const char *problem = data ? NULL : "out of memory";
+    while (!problem) {
+        if (used == cap) {
+            uint8_t *grown = cap > OB_MAX_PAYLOAD_LIMIT ? NULL : realloc(data, cap * 2);
+            if (!grown) {
+                problem =
+                    cap > OB_MAX_PAYLOAD_LIMIT ? "larger than any payload may be" : "out of memory";
+                break;
+            }
+            data = grown;
+            cap *= 2;
+        }
+        size_t n = fread(data + used, 1, cap - used, file);
+        used += n;
+        if (n == 0) {
+            if (ferror(file))
+                problem = strerror(errno);
+            break;
+        }
+    }
+    if (!problem && used > OB_MAX_PAYLOAD_LIMIT)
+        problem = S_TOO_LARGE;
+    if (!is_stdin)
+        fclose(file);
+    if (problem) {
+        snprintf(error, error_len, "%s: %s", path, problem);
+        free(data);
+        return -1;
+    }
+    *out = data;
+    *len = used;
+    return 0;
+}
+
+/* Submits the next payload. 0, or -1 with the reason printed. */
+static int s_submit_next(s_submit_t *self)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char error[512];
+    if (self->next < self->file_count) {
+        if (s_read_payload(self->files[self->next], &data, &len, error, sizeof error) != 0) {
+            fprintf(stderr, "obcast submit: %s\n", error);
+            return -1;
+        }
+    } else {
+        len = (size_t)self->size;
+        data = malloc(len ? len : 1);
+        if (!data) {
+            fprintf(stderr, "obcast submit: out of memory\n");
+            return -1;
+        }
+        /* Fresh bytes up front, so that no two are the same payload. */
+        size_t fresh = len < 32 ? len : 32;
+        if (ob_random_bytes(data, fresh) != 0) {
+            free(data);
+            fprintf(stderr, "obcast submit: no entropy\n");
+            return -1;
+        }
+        for (size_t i = fresh; i < len; i++)
+            data[i] = (uint8_t)(i * 131 + self->next);
+    }
+    uint64_t tag = 0;
+    int rc = obcast_client_submit(self->client, data, len, &tag);
+    free(data);
+    if (rc != 0) {
+        fprintf(stderr, "obcast submit: %s\n", obcast_client_error(self->client));
+        return -1;
+    }
+    if (tag != self->next + 1) {
+        fprintf(stderr, "obcast submit: unexpected tag %" PRIu64 "\n", tag);
+        return -1;
+    }
+    self->next++;
+    return 0;
+}
+
+static void s_finish(s_submit_t *self, uint64_t tag, bool refused)
+{
+    s_progress_t *p = &self->progress[tag - 1];
+    if (p->done)
+        return;
+    p->done = true;
+    p->refused = refused;
+    self->done++;
+    if (refused)
+        self->refused++;
+    else
+        obcast_client_forget(self->client, tag); /* no more answers are needed */
+}
+
+static void s_on_event(s_submit_t *self, const obcast_client_event_t *event)
+{
+    uint64_t tag = event->tag;
+    bool known = tag >= 1 && tag <= self->next;
+    if (event->kind == OBCAST_EVENT_ERROR) {
+        if (known && self->progress[tag - 1].done)
+            return; /* an answer for one no longer followed */
+        fprintf(stderr, "obcast submit: %s\n", event->error);
+        return;
+    }
+    if (!known)
+        return;
+    s_progress_t *p = &self->progress[tag - 1];
+    switch (event->kind) {
+    case OBCAST_EVENT_QUEUED:
+        printf("queued tag=%" PRIu64 "\n", tag);
+        if (p->level < S_LEVEL_QUEUED)
+            p->level = S_LEVEL_QUEUED;
+        break;
+    case OBCAST_EVENT_ASSIGNED:
+        printf("assigned tag=%" PRIu64 " sequencer=%s height=%" PRIu64 "\n", tag,
+               event->sequencer_hex, event->height);
+        if (p->level < S_LEVEL_ASSIGNED)
+            p->level = S_LEVEL_ASSIGNED;
+        break;
+    case OBCAST_EVENT_LOCKED:
+        printf("locked tag=%" PRIu64 " height=%" PRIu64 " epoch=%" PRIu64 "\n", tag, event->height,
+               event->epoch);
+        p->level = S_LEVEL_LOCKED;
+        break;
+    case OBCAST_EVENT_REFUSED:
+        printf("refused tag=%" PRIu64 " reason=%s\n", tag, event->reason_name);
+        s_finish(self, tag, true);
+        break;
+    case OBCAST_EVENT_ERROR:
+        break;
+    }
+    fflush(stdout);
+    if (!p->done && p->level >= (int)self->wait)
+        s_finish(self, tag, false);
+}
+
+static const char *s_level_name(s_level_t level)
+{
+    switch (level) {
+    case S_LEVEL_QUEUED:
+        return "queued";
+    case S_LEVEL_ASSIGNED:
+        return "assigned";
+    case S_LEVEL_LOCKED:
+        return "locked";
+    }
+    return "?";
+}
+
+/* The endpoint, and for tcp the node's CURVE key, from the node config. */
+static int s_from_config(const char *path, char *endpoint, char *server_key)
+{
+    ob_node_config_t config;
+    ob_why_t why = {{0}};
+    if (ob_node_config_load(path, &config, &why) != 0) {
+        fprintf(stderr, "obcast submit: %s\n", why.text);
+        return -1;
+    }
+    if (!endpoint[0]) {
+        int n = config.submit_endpoint[0]
+                    ? snprintf(endpoint, OB_ENDPOINT_MAX, "%s", config.submit_endpoint)
+                    : snprintf(endpoint, OB_ENDPOINT_MAX, "ipc://%s/submit", config.runtime_dir);
+        if (n < 0 || n >= OB_ENDPOINT_MAX) {
+            fprintf(stderr, "obcast submit: %s: the submit endpoint is too long\n", path);
+            return -1;
+        }
+    }
+    if (strncmp(endpoint, "tcp://", 6) != 0 || server_key[0])
+        return 0;
+    ob_crypto_t *crypto = ob_crypto_new();
+    ob_manifest_t *manifest = crypto ? ob_manifest_load(crypto, config.manifest, &why) : NULL;
+    ob_crypto_destroy(&crypto);
+    if (!manifest) {
+        fprintf(stderr, "obcast submit: %s\n", why.text[0] ? why.text : "no entropy");
+        return -1;
+    }
+    const ob_manifest_node_t *node = ob_manifest_node_named(manifest, config.name);
+    if (node)
+        snprintf(server_key, OB_Z85_KEY_LEN + 1, "%s", node->curve_key);
+    else
+        fprintf(stderr, "obcast submit: %s: node '%s' is not in its manifest\n", path, config.name);
+    ob_manifest_destroy(&manifest);
+    return node ? 0 : -1;
+}
+
+static int s_run(s_submit_t *self, uint64_t timeout_ms)
+{
+    int64_t deadline = zclock_mono() + (int64_t)timeout_ms;
+    while (self->done < self->total) {
+        while (self->next < self->total &&
+               obcast_client_outstanding(self->client) < S_OUTSTANDING) {
+            if (s_submit_next(self) != 0)
+                return S_EXIT_FAILED;
+        }
+        int64_t left = deadline - zclock_mono();
+        if (left <= 0) {
+            fprintf(stderr,
+                    "obcast submit: %s: timed out after %" PRIu64 " ms: %" PRIu64 " of %" PRIu64
+                    " payloads not %s (is the node up, and a sequencer?)\n",
+                    obcast_client_endpoint(self->client), timeout_ms, self->total - self->done,
+                    self->total, s_level_name(self->wait));
+            return S_EXIT_FAILED;
+        }
+        obcast_client_event_t event;
+        int rc = obcast_client_next(self->client, left > INT32_MAX ? INT32_MAX : (int)left, &event);
+        if (rc < 0) {
+            fprintf(stderr, "obcast submit: %s\n", obcast_client_error(self->client));
+            return S_EXIT_FAILED;
+        }
+        if (rc == 1)
+            s_on_event(self, &event);
+    }
+    if (self->refused) {
+        fprintf(stderr, "obcast submit: %s: %" PRIu64 " of %" PRIu64 " payloads refused\n",
+                obcast_client_endpoint(self->client), self->refused, self->total);
+        return S_EXIT_FAILED;
+    }
+    return 0;
+}
+
+int ob_cli_submit(int argc, char **argv)
+{
+    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                            {"endpoint", required_argument, NULL, 'e'},
+                                            {"server-key", required_argument, NULL, 'k'},
+                                            {"curve", required_argument, NULL, 'C'},
+                                            {"wait", required_argument, NULL, 'w'},
+                                            {"timeout", required_argument, NULL, 't'},
+                                            {"count", required_argument, NULL, 'n'},
+                                            {"size", required_argument, NULL, 's'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    const char *config = NULL, *cert_file = NULL;
+    char endpoint[OB_ENDPOINT_MAX] = "";
+    char server_key[OB_Z85_KEY_LEN + 1] = "";
+    s_submit_t self = {.wait = S_LEVEL_QUEUED};
+    uint64_t timeout = S_DEFAULT_TIMEOUT, count = 0, size = 0;
+    bool has_count = false, has_size = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'e':
+            if (snprintf(endpoint, sizeof endpoint, "%s", optarg) >= (int)sizeof endpoint)
+                return s_usage_error("--endpoint is too long");
+            break;
+        case 'k':
+            if (strlen(optarg) != OB_Z85_KEY_LEN)
+                return s_usage_error("--server-key must be 40 Z85 characters");
+            snprintf(server_key, sizeof server_key, "%s", optarg);
+            break;
+        case 'C':
+            cert_file = optarg;
+            break;
+        case 'w':
+            if (strcmp(optarg, "queued") == 0)
+                self.wait = S_LEVEL_QUEUED;
+            else if (strcmp(optarg, "assigned") == 0)
+                self.wait = S_LEVEL_ASSIGNED;
+            else if (strcmp(optarg, "locked") == 0)
+                self.wait = S_LEVEL_LOCKED;
+            else
+                return s_usage_error("--wait must be queued, assigned or locked, not '%s'", optarg);
+            break;
+        case 't':
+            if (s_parse_u64(optarg, 1, 86400000, &timeout) != 0)
+                return s_usage_error("--timeout must be 1 to 86400000 ms, not '%s'", optarg);
+            break;
+        case 'n':
+            if (s_parse_u64(optarg, 1, S_COUNT_MAX, &count) != 0)
+                return s_usage_error("--count must be 1 to %llu, not '%s'", S_COUNT_MAX, optarg);
+            has_count = true;
+            break;
+        case 's':
+            if (s_parse_u64(optarg, 0, OB_MAX_PAYLOAD_LIMIT, &size) != 0)
+                return s_usage_error("--size must be 0 to %u bytes, not '%s'", OB_MAX_PAYLOAD_LIMIT,
+                                     optarg);
+            has_size = true;
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return 0;
+        default:
+            return s_usage_error("unknown option");
+        }
+    }
+    if (!config && !endpoint[0])
+        return s_usage_error("give --config NODE.zpl or --endpoint EP");
+    if (has_size && !has_count)
+        count = 1;
+    if (has_count && !has_size)
+        size = S_DEFAULT_SIZE;
+    self.files = argv + optind;
+    self.file_count = (size_t)(argc - optind);
+    for (size_t i = 0; i < self.file_count; i++) {
+        if (strcmp(self.files[i], "-") == 0) {
+            if (self.stdin_used)
+                return s_usage_error("- (stdin) may be given once");
+            self.stdin_used = true;
+        }
+    }
+    self.generated = count;
+    self.size = size;
+    self.total = self.file_count + count;
+    if (self.total == 0)
+        return s_usage_error("nothing to submit: give FILEs, - or --count N");
+
+    if (config && s_from_config(config, endpoint, server_key) != 0)
+        return S_EXIT_FAILED;
+    obcast_client_options_t client_options = {.server_key = server_key[0] ? server_key : NULL,
+                                              .cert_file = cert_file,
+                                              .max_outstanding = S_OUTSTANDING};
+    char error[OBCAST_CLIENT_ERROR_LEN] = "";
+    self.client = obcast_client_new(endpoint, &client_options, error, sizeof error);
+    if (!self.client) {
+        fprintf(stderr, "obcast submit: %s\n", error);
+        return S_EXIT_FAILED;
+    }
+    self.progress = calloc((size_t)self.total, sizeof *self.progress);
+    if (!self.progress) {
+        fprintf(stderr, "obcast submit: out of memory\n");
+        obcast_client_destroy(&self.client);
+        return S_EXIT_FAILED;
+    }
+    int status = s_run(&self, timeout);
+    free(self.progress);
+    obcast_client_destroy(&self.client);
+    return status;
+}

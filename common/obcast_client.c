@@ -1,0 +1,505 @@
+#include "obcast_client.h"
+
+#include "imsg.h"
+#include "submit.h"
+#include "wire.h"
+
+#include <openssl/evp.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DEFAULT_OUTSTANDING 1024
+/* The largest answer: a submit_locked whose Lock has a full certificate. */
+#define S_MAX_ANSWER                                                                               \
+    (OB_IMSG_HEADER_LEN + 8 + 4 + OB_CHUNK_LEN + 8 + 2 +                                           \
+     (size_t)OB_MAX_VALIDATORS * OB_CERT_ENTRY_LEN)
+
+typedef enum {
+    S_SENT,
+    S_QUEUED,
+    S_ASSIGNED,
+} s_state_t;
+
+/* A payload submitted and not yet locked or refused. */
+typedef struct {
+    bool used;
+    s_state_t state;
+    uint64_t tag;
+    uint8_t digest[32];
+    uint64_t height; /* S_ASSIGNED */
+    uint8_t sequencer[32];
+} s_pending_t;
+
+struct _obcast_client_t {
+    zsock_t *sock;
+    char *endpoint;
+    uint64_t next_tag;
+    s_pending_t *pending;
+    uint32_t max_outstanding, outstanding;
+    zmq_msg_t last; /* the last answer: a Lock event views into it */
+    bool has_last;
+    char error[OBCAST_CLIENT_ERROR_LEN];
+};
+
+static void s_error(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_error(char *out, size_t len, const char *fmt, ...)
+{
+    if (!out || len == 0)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(out, len, fmt, args);
+    va_end(args);
+}
+
+static void s_hex(const uint8_t *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int s_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    unsigned int written = 0;
+    return EVP_Digest(data, len, out, &written, EVP_sha256(), NULL) == 1 && written == 32 ? 0 : -1;
+}
+
+static bool s_starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+const char *obcast_client_event_name(obcast_client_event_kind_t kind)
+{
+    switch (kind) {
+    case OBCAST_EVENT_QUEUED:
+        return "queued";
+    case OBCAST_EVENT_REFUSED:
+        return "refused";
+    case OBCAST_EVENT_ASSIGNED:
+        return "assigned";
+    case OBCAST_EVENT_LOCKED:
+        return "locked";
+    case OBCAST_EVENT_ERROR:
+        return "error";
+    }
+    return "unknown";
+}
+
+/* CURVE client options for tcp://: the node's key and this client's
+   certificate. */
+static int s_curve(zsock_t *sock, const char *endpoint, const obcast_client_options_t *options,
+                   char *error, size_t error_len)
+{
+    const char *server_key = options ? options->server_key : NULL;
+    if (!server_key || strlen(server_key) != 40) {
+        s_error(error, error_len,
+                "%s: a tcp endpoint needs the node's CURVE public key (40 Z85 characters)",
+                endpoint);
+        return -1;
+    }
+    uint8_t decoded[32];
+    if (!zmq_z85_decode(decoded, server_key)) {
+        s_error(error, error_len, "%s: the node's CURVE key is not Z85: '%s'", endpoint,
+                server_key);
+        return -1;
+    }
+    zcert_t *loaded = NULL;
+    zcert_t *cert = options->cert;
+    if (!cert && options->cert_file) {
+        loaded = zcert_load(options->cert_file);
+        if (!loaded) {
+            s_error(error, error_len, "%s: cannot load the CURVE certificate %s (and its _secret)",
+                    endpoint, options->cert_file);
+            return -1;
+        }
+        cert = loaded;
+    }
+    if (!cert) {
+        s_error(error, error_len, "%s: a tcp endpoint needs this client's CURVE certificate",
+                endpoint);
+        return -1;
+    }
+    zcert_apply(cert, sock);
+    zsock_set_curve_serverkey(sock, server_key);
+    zcert_destroy(&loaded);
+    return 0;
+}
+
+obcast_client_t *obcast_client_new(const char *endpoint, const obcast_client_options_t *options,
+                                   char *error, size_t error_len)
+{
+    if (!endpoint || !*endpoint) {
+        s_error(error, error_len, "no endpoint given");
+        return NULL;
+    }
+    bool tcp = s_starts(endpoint, "tcp://");
+    if (!tcp && !s_starts(endpoint, "ipc://") && !s_starts(endpoint, "inproc://")) {
+        s_error(error, error_len, "%s: not an ipc://, tcp:// or inproc:// endpoint", endpoint);
+        return NULL;
+    }
+    obcast_client_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        s_error(error, error_len, "%s: out of memory", endpoint);
+        return NULL;
+    }
+    self->max_outstanding =
+        options && options->max_outstanding ? options->max_outstanding : S_DEFAULT_OUTSTANDING;
+    self->pending = calloc(self->max_outstanding, sizeof *self->pending);
+    self->endpoint = strdup(endpoint);
+    self->sock = zsock_new(ZMQ_DEALER);
+    self->next_tag = 1;
+    if (!self->pending || !self->endpoint || !self->sock) {
+        s_error(error, error_len, "%s: out of memory, or no ZeroMQ socket", endpoint);
+        obcast_client_destroy(&self);
+        return NULL;
+    }
+    zsock_set_maxmsgsize(self->sock, (int64_t)S_MAX_ANSWER);
+    if (tcp && s_curve(self->sock, endpoint, options, error, error_len) != 0) {
+        obcast_client_destroy(&self);
+        return NULL;
+    }
+    if (zsock_connect(self->sock, "%s", endpoint) != 0) {
+        s_error(error, error_len, "%s: cannot connect: %s", endpoint, zmq_strerror(zmq_errno()));
+        obcast_client_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
+void obcast_client_destroy(obcast_client_t **self_p)
+{
+    assert(self_p);
+    obcast_client_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->has_last)
+        zmq_msg_close(&self->last);
+    zsock_destroy(&self->sock);
+    free(self->pending);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+static s_pending_t *s_find(obcast_client_t *self, uint64_t tag)
+{
+    if (self->outstanding == 0)
+        return NULL;
+    for (uint32_t i = 0; i < self->max_outstanding; i++)
+        if (self->pending[i].used && self->pending[i].tag == tag)
+            return &self->pending[i];
+    return NULL;
+}
+
+static void s_remove(obcast_client_t *self, s_pending_t *p)
+{
+    p->used = false;
+    self->outstanding--;
+}
+
+int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, uint64_t *tag_out)
+{
+    if (self->outstanding == self->max_outstanding) {
+        s_error(self->error, sizeof self->error,
+                "%s: %u payloads outstanding already; wait for answers", self->endpoint,
+                self->max_outstanding);
+        return -1;
+    }
+    if (len > OB_IMSG_BLOB_MAX) {
+        s_error(self->error, sizeof self->error, "%s: a payload of %zu bytes is too large to send",
+                self->endpoint, len);
+        return -1;
+    }
+    s_pending_t *slot = NULL;
+    for (uint32_t i = 0; i < self->max_outstanding && !slot; i++)
+        if (!self->pending[i].used)
+            slot = &self->pending[i];
+    assert(slot);
+    uint64_t tag = self->next_tag;
+    *slot = (s_pending_t){.tag = tag, .state = S_SENT};
+    if (s_sha256(data, len, slot->digest) != 0) {
+        s_error(self->error, sizeof self->error, "%s: SHA-256 failed", self->endpoint);
+        return -1;
+    }
+
+    ob_imsg_t msg = {.type = OB_IMSG_SUBMIT};
+    msg.u.submit.tag = tag;
+    msg.u.submit.data = (ob_blob_t){data, (uint32_t)len};
+    size_t frame_len = ob_imsg_encoded_len(&msg), written = 0;
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, frame_len) != 0) {
+        s_error(self->error, sizeof self->error, "%s: out of memory", self->endpoint);
+        return -1;
+    }
+    if (ob_imsg_encode(&msg, zmq_msg_data(&frame), frame_len, &written) != 0 ||
+        written != frame_len) {
+        zmq_msg_close(&frame);
+        s_error(self->error, sizeof self->error, "%s: cannot encode the payload", self->endpoint);
+        return -1;
+    }
+    if (zmq_msg_send(&frame, zsock_resolve(self->sock), ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_msg_close(&frame);
+        s_error(self->error, sizeof self->error, "%s: cannot send: %s", self->endpoint,
+                e == EAGAIN ? "the send queue is full (is the node up?)" : zmq_strerror(e));
+        return -1;
+    }
+    slot->used = true;
+    self->outstanding++;
+    self->next_tag++;
+    if (tag_out)
+        *tag_out = tag;
+    return 0;
+}
+
+/* --- answers --------------------------------------------------------------- */
+
+static int s_event_error(obcast_client_event_t *event, uint64_t tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int s_event_error(obcast_client_event_t *event, uint64_t tag, const char *fmt, ...)
+{
+    event->kind = OBCAST_EVENT_ERROR;
+    event->tag = tag;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(event->error, sizeof event->error, fmt, args);
+    va_end(args);
+    return 1;
+}
+
+/* A Lock's certificate is checked for its form here, not its signatures:
+   the client knows no validator set. Any epoch, up to the most signers a
+   certificate may have. */
+static bool s_any_epoch(const void *ctx, uint64_t epoch, uint16_t *validator_count)
+{
+    (void)ctx;
+    (void)epoch;
+    *validator_count = OB_MAX_VALIDATORS;
+    return true;
+}
+
+static void s_set_chunk(obcast_client_event_t *event, const ob_chunk_t *chunk)
+{
+    memcpy(event->sequencer, chunk->sequencer, 32);
+    s_hex(chunk->sequencer, 32, event->sequencer_hex);
+    event->height = chunk->height;
+    memcpy(event->digest, chunk->payload, 32);
+}
+
+static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_client_event_t *event)
+{
+    uint64_t tag = 0;
+    switch (msg->type) {
+    case OB_IMSG_SUBMIT_QUEUED:
+        tag = msg->u.submit_queued.tag;
+        break;
+    case OB_IMSG_SUBMIT_REFUSED:
+        tag = msg->u.submit_refused.tag;
+        break;
+    case OB_IMSG_SUBMIT_ASSIGNED:
+        tag = msg->u.submit_assigned.tag;
+        break;
+    case OB_IMSG_SUBMIT_LOCKED:
+        tag = msg->u.submit_locked.tag;
+        break;
+    case OB_IMSG_PEER_NODE:
+    case OB_IMSG_PEER_ACK:
+    case OB_IMSG_NODE_VERIFIED:
+    case OB_IMSG_ACK_VERIFIED:
+    case OB_IMSG_DROPPED:
+    case OB_IMSG_EPOCH_CHANGED:
+    case OB_IMSG_TIP_CHANGED:
+    case OB_IMSG_STATE_REQUEST:
+    case OB_IMSG_APP_PROPOSE:
+    case OB_IMSG_APP_VERIFY:
+    case OB_IMSG_REPORT_TIP:
+    case OB_IMSG_REPORT_LOCK:
+    case OB_IMSG_REPORT_EVIDENCE:
+    case OB_IMSG_BROADCAST_NODE:
+    case OB_IMSG_SEND_NODE:
+    case OB_IMSG_APP_PAYLOAD:
+    case OB_IMSG_APP_VERDICT:
+    case OB_IMSG_LOCK_DELIVERED:
+    case OB_IMSG_SIGN_NODE:
+    case OB_IMSG_SIGN_ACK:
+    case OB_IMSG_LAST_SIGNED_REQUEST:
+    case OB_IMSG_NODE_SIGNED:
+    case OB_IMSG_SIGN_REFUSED:
+    case OB_IMSG_LAST_SIGNED:
+    case OB_IMSG_CERTIFIED:
+    case OB_IMSG_ACK_SEEN:
+    case OB_IMSG_SET_EPOCH:
+    case OB_IMSG_SEND_ACK:
+    case OB_IMSG_APP_ATTACH:
+    case OB_IMSG_APP_ASK_PAYLOAD:
+    case OB_IMSG_APP_GIVE_PAYLOAD:
+    case OB_IMSG_APP_ASK_VERDICT:
+    case OB_IMSG_APP_GIVE_VERDICT:
+    case OB_IMSG_APP_TIP:
+    case OB_IMSG_APP_LOCK:
+    case OB_IMSG_APP_LOCK_RECEIVED:
+    case OB_IMSG_APP_EVIDENCE:
+    case OB_IMSG_SUBMIT:
+        return s_event_error(event, 0, "%s: the node sent %s, not an answer to a submit",
+                             self->endpoint, ob_imsg_name(msg->type));
+    }
+    s_pending_t *p = s_find(self, tag);
+    if (!p)
+        return s_event_error(event, tag, "%s: %s for tag %llu, which is not outstanding",
+                             self->endpoint, ob_imsg_name(msg->type), (unsigned long long)tag);
+    event->tag = tag;
+    if (msg->type == OB_IMSG_SUBMIT_QUEUED) {
+        if (p->state == S_SENT)
+            p->state = S_QUEUED;
+        event->kind = OBCAST_EVENT_QUEUED;
+        return 1;
+    }
+    if (msg->type == OB_IMSG_SUBMIT_REFUSED) {
+        s_remove(self, p);
+        event->kind = OBCAST_EVENT_REFUSED;
+        event->reason = msg->u.submit_refused.reason;
+        event->reason_name = ob_submit_refusal_name(msg->u.submit_refused.reason);
+        return 1;
+    }
+    if (msg->type == OB_IMSG_SUBMIT_ASSIGNED) {
+        const ob_imsg_submit_assigned_t *in = &msg->u.submit_assigned;
+        if (memcmp(in->payload, p->digest, 32) != 0)
+            return s_event_error(event, tag,
+                                 "%s: tag %llu assigned with a digest that is not its payload's",
+                                 self->endpoint, (unsigned long long)tag);
+        ob_chunk_t chunk = {.height = in->height};
+        memcpy(chunk.sequencer, in->sequencer, 32);
+        memcpy(chunk.payload, in->payload, 32);
+        p->state = S_ASSIGNED;
+        p->height = in->height;
+        memcpy(p->sequencer, in->sequencer, 32);
+        event->kind = OBCAST_EVENT_ASSIGNED;
+        s_set_chunk(event, &chunk);
+        return 1;
+    }
+    const ob_blob_t *bytes = &msg->u.submit_locked.lock;
+    ob_lock_t lock;
+    ob_epoch_lookup_t any = {.size_of = s_any_epoch, .ctx = NULL};
+    ob_error_t rc = ob_lock_decode(&lock, bytes->data, bytes->len, &any);
+    if (rc != OB_OK)
+        return s_event_error(event, tag, "%s: tag %llu: the Lock does not decode: %s",
+                             self->endpoint, (unsigned long long)tag, ob_error_name(rc));
+    if (memcmp(lock.chunk.payload, p->digest, 32) != 0 ||
+        (p->state == S_ASSIGNED &&
+         (lock.chunk.height != p->height || memcmp(lock.chunk.sequencer, p->sequencer, 32) != 0)))
+        return s_event_error(event, tag, "%s: tag %llu: the Lock is on another chunk",
+                             self->endpoint, (unsigned long long)tag);
+    s_remove(self, p);
+    event->kind = OBCAST_EVENT_LOCKED;
+    s_set_chunk(event, &lock.chunk);
+    event->epoch = lock.epoch;
+    event->signers = lock.cert.count;
+    event->lock = bytes->data;
+    event->lock_len = bytes->len;
+    return 1;
+}
+
+int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_event_t *event)
+{
+    memset(event, 0, sizeof *event);
+    if (self->has_last) {
+        zmq_msg_close(&self->last);
+        self->has_last = false;
+    }
+    void *handle = zsock_resolve(self->sock);
+    zmq_pollitem_t item = {.socket = handle, .events = ZMQ_POLLIN};
+    int rc = zmq_poll(&item, 1, timeout_ms);
+    if (rc < 0) {
+        s_error(self->error, sizeof self->error, "%s: %s", self->endpoint,
+                zmq_errno() == EINTR ? "interrupted" : zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (rc == 0 || !(item.revents & ZMQ_POLLIN))
+        return 0;
+    zmq_msg_init(&self->last);
+    if (zmq_msg_recv(&self->last, handle, ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_msg_close(&self->last);
+        if (e == EAGAIN)
+            return 0;
+        s_error(self->error, sizeof self->error, "%s: %s", self->endpoint,
+                e == EINTR ? "interrupted" : zmq_strerror(e));
+        return -1;
+    }
+    self->has_last = true;
+    if (zmq_msg_more(&self->last)) {
+        /* One frame per answer: drain and refuse the rest of this one. */
+        zmq_msg_t rest;
+        size_t frames = 1;
+        do {
+            zmq_msg_init(&rest);
+            if (zmq_msg_recv(&rest, handle, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&rest);
+                break;
+            }
+            frames++;
+            int more = zmq_msg_more(&rest);
+            zmq_msg_close(&rest);
+            if (!more)
+                break;
+        } while (true);
+        return s_event_error(event, 0, "%s: an answer of %zu frames; one was expected",
+                             self->endpoint, frames);
+    }
+    ob_imsg_t msg;
+    ob_error_t err = ob_imsg_decode(&msg, zmq_msg_data(&self->last), zmq_msg_size(&self->last));
+    if (err != OB_OK)
+        return s_event_error(event, 0, "%s: an answer that does not decode: %s", self->endpoint,
+                             ob_error_name(err));
+    return s_on_answer(self, &msg, event);
+}
+
+size_t obcast_client_outstanding(const obcast_client_t *self)
+{
+    return self->outstanding;
+}
+
+int obcast_client_forget(obcast_client_t *self, uint64_t tag)
+{
+    s_pending_t *p = s_find(self, tag);
+    if (!p) {
+        s_error(self->error, sizeof self->error, "%s: tag %llu is not outstanding", self->endpoint,
+                (unsigned long long)tag);
+        return -1;
+    }
+    s_remove(self, p);
+    return 0;
+}
+
+zsock_t *obcast_client_socket(obcast_client_t *self)
+{
+    return self->sock;
+}
+
+int obcast_client_fd(obcast_client_t *self)
+{
+    return (int)zsock_fd(self->sock);
+}
+
+const char *obcast_client_endpoint(const obcast_client_t *self)
+{
+    return self->endpoint;
+}
+
+const char *obcast_client_error(const obcast_client_t *self)
+{
+    return self->error;
+}

@@ -1,0 +1,129 @@
+/*  libobcast-client: hands payload bytes to an obcast node's submit socket
+    (SPEC §5) and tells, asynchronously, what became of each one.
+
+        obcast_client_t *client = obcast_client_new("ipc:///run/n0/submit", NULL, err, sizeof err);
+        uint64_t tag;
+        obcast_client_submit(client, data, len, &tag);
+        obcast_client_event_t event;
+        while (obcast_client_next(client, 30000, &event) == 1)
+            ... QUEUED, then ASSIGNED (sequencer, height), then LOCKED (the Lock),
+            ... or REFUSED (a reason) instead
+        obcast_client_destroy(&client);
+
+    The socket is a ZeroMQ DEALER (czmq zsock) connected to the node's
+    submit endpoint; the node's net actor answers on its ROUTER. Each
+    payload gets a tag, the client's own number for it, echoed in every
+    answer (proto/imsg.csv, "the client submit socket").
+
+    An event follows the life of a payload: QUEUED (the node's built-in
+    application will propose it), ASSIGNED (it is the node's chunk at
+    `height`: signed and sent), LOCKED (its chunk is certified: the Lock,
+    SPEC §2). A payload is outstanding from its submit until it is LOCKED
+    or REFUSED, or the caller forgets it; the number outstanding is capped.
+    The node follows only so many payloads and forgets what a restart
+    loses, so a caller waiting for LOCKED also keeps a deadline.
+
+    An answer that is malformed, of the wrong kind, or for no outstanding
+    tag, or that contradicts what was submitted (another digest), is an
+    ERROR event, never a crash. Not thread-safe: one thread per client. */
+#ifndef OBCAST_CLIENT_H
+#define OBCAST_CLIENT_H
+
+#include <czmq.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OBCAST_CLIENT_VERSION "0.1.0"
+
+/* Room for an error text that the library writes. */
+#define OBCAST_CLIENT_ERROR_LEN 256
+
+typedef struct _obcast_client_t obcast_client_t;
+
+typedef struct {
+    /* tcp:// only (the node requires CURVE there): the node's CURVE
+       public key, 40 Z85 characters, and this client's certificate. */
+    const char *server_key;
+    zcert_t *cert;         /* borrowed; or else: */
+    const char *cert_file; /* a zcert_save'd certificate: FILE and FILE_secret */
+    /* Payloads outstanding at once; 0 means 1024. */
+    uint32_t max_outstanding;
+} obcast_client_options_t;
+
+typedef enum {
+    OBCAST_EVENT_QUEUED = 1,
+    OBCAST_EVENT_REFUSED = 2,
+    OBCAST_EVENT_ASSIGNED = 3,
+    OBCAST_EVENT_LOCKED = 4,
+    OBCAST_EVENT_ERROR = 5,
+} obcast_client_event_kind_t;
+
+typedef struct {
+    obcast_client_event_kind_t kind;
+    uint64_t tag; /* the payload's; 0 for an ERROR tied to none */
+    /* REFUSED: the node's reason (proto/submit.h numbers) and its name:
+       too_large, queue_full, not_sequencer, app_attached, malformed */
+    int reason;
+    const char *reason_name;
+    /* ASSIGNED and LOCKED: the chunk */
+    uint8_t sequencer[32];
+    char sequencer_hex[65];
+    uint64_t height;
+    uint8_t digest[32]; /* SHA-256 of the payload */
+    /* LOCKED: the certificate's epoch and signers, and the Lock's bytes,
+       valid until the next call on this client */
+    uint64_t epoch;
+    uint16_t signers;
+    const uint8_t *lock;
+    size_t lock_len;
+    /* ERROR: what was wrong */
+    char error[OBCAST_CLIENT_ERROR_LEN];
+} obcast_client_event_t;
+
+/* Connects to `endpoint` (ipc://, tcp://; options may be NULL for ipc).
+   NULL on error, with the reason in `error` (may be NULL). Connecting is
+   asynchronous: a node that is not up yet is waited for. */
+obcast_client_t *obcast_client_new(const char *endpoint, const obcast_client_options_t *options,
+                                   char *error, size_t error_len);
+void obcast_client_destroy(obcast_client_t **self_p);
+
+/* Sends one payload; its tag goes to *tag_out (may be NULL). 0, or -1 if
+   too many are outstanding, the payload is larger than any message may
+   carry, or the send queue is full (obcast_client_error says which). */
+int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, uint64_t *tag_out);
+
+/* Waits up to `timeout_ms` (-1: for ever, 0: not at all) for the next
+   answer. 1 with *event filled, 0 on timeout, -1 if interrupted (a
+   signal) or the socket failed. */
+int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_event_t *event);
+
+/* Payloads submitted and neither LOCKED nor REFUSED nor forgotten. */
+size_t obcast_client_outstanding(const obcast_client_t *self);
+
+/* Stops following `tag` (answers for it become ERROR events). 0, or -1
+   if it is not outstanding. */
+int obcast_client_forget(obcast_client_t *self, uint64_t tag);
+
+/* For a poll loop: the socket, or its ZMQ_FD. The descriptor is
+   edge-triggered: once it is readable, call obcast_client_next with
+   timeout 0 until it returns 0. */
+zsock_t *obcast_client_socket(obcast_client_t *self);
+int obcast_client_fd(obcast_client_t *self);
+
+const char *obcast_client_endpoint(const obcast_client_t *self);
+/* The reason the last call failed. */
+const char *obcast_client_error(const obcast_client_t *self);
+/* "queued", "refused", "assigned", "locked", "error". */
+const char *obcast_client_event_name(obcast_client_event_kind_t kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

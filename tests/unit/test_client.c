@@ -1,0 +1,519 @@
+/*  libobcast-client against a fake net: a real ROUTER socket in the test
+    that reads each submit and answers as the node would (queued, assigned,
+    locked, refused), and then as a broken node would (garbage, wrong
+    kinds, wrong tags, wrong digests): those are ERROR events, never a
+    crash, and the client keeps working after them. */
+#include "testutil.h"
+
+#include "imsg.h"
+#include "obcast_client.h"
+#include "submit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define C_WAIT 5000 /* ms: generous; the answers are local */
+
+typedef struct {
+    char dir[64];
+    char endpoint[128];
+    zsock_t *router;
+    obcast_client_t *client;
+    zframe_t *peer; /* the client's routing id, from its last submit */
+    ob_crypto_t *crypto;
+} c_fixture_t;
+
+static int s_setup(void **state)
+{
+    c_fixture_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    *state = f;
+    snprintf(f->dir, sizeof f->dir, "/tmp/obcast-client-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/submit", f->dir);
+    f->router = zsock_new(ZMQ_ROUTER);
+    if (!f->router || zsock_bind(f->router, "%s", f->endpoint) != 0)
+        return -1;
+    f->crypto = ob_crypto_new();
+    return f->crypto ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    c_fixture_t *f = *state;
+    obcast_client_destroy(&f->client);
+    zframe_destroy(&f->peer);
+    zsock_destroy(&f->router);
+    ob_crypto_destroy(&f->crypto);
+    char path[128];
+    snprintf(path, sizeof path, "%s/submit", f->dir);
+    unlink(path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void s_connect(c_fixture_t *f, uint32_t max_outstanding)
+{
+    obcast_client_options_t options = {.max_outstanding = max_outstanding};
+    char error[256] = "";
+    f->client = obcast_client_new(f->endpoint, &options, error, sizeof error);
+    if (!f->client)
+        fail_msg("client: %s", error);
+}
+
+/* The fake net reads one submit: its tag, and its data into `data`. */
+static uint64_t s_read_submit(c_fixture_t *f, uint8_t *data, size_t cap, size_t *len)
+{
+    zsock_set_rcvtimeo(f->router, C_WAIT);
+    zmsg_t *msg = zmsg_recv(f->router);
+    assert_non_null(msg);
+    assert_int_equal(zmsg_size(msg), 2);
+    zframe_destroy(&f->peer);
+    f->peer = zmsg_pop(msg);
+    zframe_t *frame = zmsg_pop(msg);
+    ob_imsg_t decoded;
+    assert_int_equal(ob_imsg_decode(&decoded, zframe_data(frame), zframe_size(frame)), OB_OK);
+    assert_int_equal(decoded.type, OB_IMSG_SUBMIT);
+    assert_true(decoded.u.submit.data.len <= cap);
+    memcpy(data, decoded.u.submit.data.data, decoded.u.submit.data.len);
+    *len = decoded.u.submit.data.len;
+    uint64_t tag = decoded.u.submit.tag;
+    zframe_destroy(&frame);
+    zmsg_destroy(&msg);
+    return tag;
+}
+
+static void s_send_raw(c_fixture_t *f, const void *bytes, size_t len)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_append(msg, &(zframe_t *){zframe_dup(f->peer)});
+    zmsg_addmem(msg, bytes, len);
+    assert_int_equal(zmsg_send(&msg, f->router), 0);
+}
+
+static void s_send(c_fixture_t *f, const ob_imsg_t *answer)
+{
+    size_t len = ob_imsg_encoded_len(answer), written = 0;
+    uint8_t *bytes = malloc(len);
+    assert_non_null(bytes);
+    assert_int_equal(ob_imsg_encode(answer, bytes, len, &written), 0);
+    s_send_raw(f, bytes, written);
+    free(bytes);
+}
+
+static obcast_client_event_t s_next(c_fixture_t *f, obcast_client_event_kind_t kind)
+{
+    obcast_client_event_t event;
+    int rc = obcast_client_next(f->client, C_WAIT, &event);
+    if (rc != 1)
+        fail_msg("next: %d (%s)", rc, obcast_client_error(f->client));
+    if (event.kind != kind)
+        fail_msg("a %s event, not %s: %s", obcast_client_event_name(event.kind),
+                 obcast_client_event_name(kind), event.error);
+    return event;
+}
+
+static uint64_t s_submit(c_fixture_t *f, const char *text)
+{
+    uint64_t tag = 0;
+    assert_int_equal(obcast_client_submit(f->client, text, strlen(text), &tag), 0);
+    return tag;
+}
+
+static void s_queued(c_fixture_t *f, uint64_t tag)
+{
+    ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_QUEUED};
+    answer.u.submit_queued.tag = tag;
+    s_send(f, &answer);
+}
+
+static void s_assigned(c_fixture_t *f, uint64_t tag, const uint8_t sequencer[32], uint64_t height,
+                       const uint8_t digest[32])
+{
+    ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_ASSIGNED};
+    answer.u.submit_assigned.tag = tag;
+    memcpy(answer.u.submit_assigned.sequencer, sequencer, 32);
+    answer.u.submit_assigned.height = height;
+    memcpy(answer.u.submit_assigned.payload, digest, 32);
+    s_send(f, &answer);
+}
+
+static size_t s_lock(const ob_chunk_t *chunk, uint64_t epoch, uint8_t *out, size_t cap)
+{
+    uint8_t entries[3 * OB_CERT_ENTRY_LEN];
+    uint8_t signature[64];
+    for (uint16_t i = 0; i < 3; i++) {
+        memset(signature, 0x30 + i, sizeof signature);
+        ob_cert_entry_write(entries + OB_CERT_ENTRY_LEN * i, (uint16_t)(2 * i), signature);
+    }
+    ob_lock_t lock = {.chunk = *chunk, .epoch = epoch, .cert = {.count = 3, .entries = entries}};
+    size_t written = 0;
+    assert_int_equal(ob_lock_encode(&lock, out, cap, &written), 0);
+    return written;
+}
+
+static void s_locked(c_fixture_t *f, uint64_t tag, const uint8_t *lock, size_t len)
+{
+    ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_LOCKED};
+    answer.u.submit_locked.tag = tag;
+    answer.u.submit_locked.lock = (ob_blob_t){lock, (uint32_t)len};
+    s_send(f, &answer);
+}
+
+static ob_chunk_t s_chunk(c_fixture_t *f, uint8_t sequencer_byte, uint64_t height,
+                          const void *payload, size_t len)
+{
+    ob_chunk_t chunk;
+    memset(chunk.sequencer, sequencer_byte, 32);
+    chunk.height = height;
+    ob_sha256(f->crypto, payload, len, chunk.payload);
+    return chunk;
+}
+
+/* ======================================================================= */
+
+static void test_client_queued_assigned_locked(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    uint64_t tag = s_submit(f, "hello, node");
+    assert_int_equal(tag, 1);
+    assert_int_equal(obcast_client_outstanding(f->client), 1);
+    uint8_t data[64];
+    size_t len = 0;
+    assert_int_equal(s_read_submit(f, data, sizeof data, &len), tag);
+    assert_int_equal(len, 11);
+    assert_memory_equal(data, "hello, node", 11);
+
+    s_queued(f, tag);
+    obcast_client_event_t event = s_next(f, OBCAST_EVENT_QUEUED);
+    assert_int_equal(event.tag, tag);
+
+    ob_chunk_t chunk = s_chunk(f, 0xab, 17, "hello, node", 11);
+    s_assigned(f, tag, chunk.sequencer, 17, chunk.payload);
+    event = s_next(f, OBCAST_EVENT_ASSIGNED);
+    assert_int_equal(event.tag, tag);
+    assert_int_equal(event.height, 17);
+    assert_memory_equal(event.sequencer, chunk.sequencer, 32);
+    assert_string_equal(event.sequencer_hex,
+                        "abababababababababababababababababababababababababababababababab");
+    assert_memory_equal(event.digest, chunk.payload, 32);
+    assert_int_equal(obcast_client_outstanding(f->client), 1);
+
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&chunk, 3, lock, sizeof lock);
+    s_locked(f, tag, lock, lock_len);
+    event = s_next(f, OBCAST_EVENT_LOCKED);
+    assert_int_equal(event.tag, tag);
+    assert_int_equal(event.height, 17);
+    assert_int_equal(event.epoch, 3);
+    assert_int_equal(event.signers, 3);
+    assert_int_equal(event.lock_len, lock_len);
+    assert_memory_equal(event.lock, lock, lock_len);
+    assert_int_equal(obcast_client_outstanding(f->client), 0);
+
+    /* Nothing more: a timeout. */
+    assert_int_equal(obcast_client_next(f->client, 20, &event), 0);
+}
+
+static void test_client_locked_without_assigned(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    uint64_t tag = s_submit(f, "straight to the lock");
+    uint8_t data[64];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, data, len);
+    uint8_t lock[512];
+    s_locked(f, tag, lock, s_lock(&chunk, 1, lock, sizeof lock));
+    obcast_client_event_t event = s_next(f, OBCAST_EVENT_LOCKED);
+    assert_int_equal(event.height, 0);
+    assert_memory_equal(event.sequencer, chunk.sequencer, 32);
+}
+
+static void test_client_refused(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    uint64_t tags[5];
+    for (int i = 0; i < 5; i++)
+        tags[i] = s_submit(f, "refuse me");
+    for (int i = 0; i < 5; i++) {
+        uint8_t data[64];
+        size_t len = 0;
+        assert_int_equal(s_read_submit(f, data, sizeof data, &len), tags[i]);
+        ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_REFUSED};
+        answer.u.submit_refused.tag = tags[i];
+        answer.u.submit_refused.reason = (uint8_t)(i + 1);
+        s_send(f, &answer);
+    }
+    const char *names[5] = {"too_large", "queue_full", "not_sequencer", "app_attached",
+                            "malformed"};
+    for (int i = 0; i < 5; i++) {
+        obcast_client_event_t event = s_next(f, OBCAST_EVENT_REFUSED);
+        assert_int_equal(event.tag, tags[i]);
+        assert_int_equal(event.reason, i + 1);
+        assert_string_equal(event.reason_name, names[i]);
+    }
+    assert_int_equal(obcast_client_outstanding(f->client), 0);
+
+    /* A reason this client does not know is still told. */
+    uint64_t tag = s_submit(f, "again");
+    uint8_t data[64];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_REFUSED};
+    answer.u.submit_refused.tag = tag;
+    answer.u.submit_refused.reason = 200;
+    s_send(f, &answer);
+    obcast_client_event_t event = s_next(f, OBCAST_EVENT_REFUSED);
+    assert_string_equal(event.reason_name, "unknown");
+}
+
+static void test_client_malformed_answers(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    uint64_t tag = s_submit(f, "the real one");
+    uint8_t data[64];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+
+    s_send_raw(f, "\x01", 1); /* too short for a header */
+    s_next(f, OBCAST_EVENT_ERROR);
+    s_send_raw(f, "garbage!garbage!", 16);
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    /* Two frames for one answer. */
+    zmsg_t *two = zmsg_new();
+    zmsg_append(two, &(zframe_t *){zframe_dup(f->peer)});
+    zmsg_addmem(two, "a", 1);
+    zmsg_addmem(two, "b", 1);
+    assert_int_equal(zmsg_send(&two, f->router), 0);
+    obcast_client_event_t event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "2 frames"));
+
+    /* Not an answer to a submit. */
+    ob_imsg_t attach = {.type = OB_IMSG_APP_ATTACH};
+    s_send(f, &attach);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "app_attach"));
+    ob_imsg_t submit = {.type = OB_IMSG_SUBMIT};
+    submit.u.submit.tag = tag;
+    s_send(f, &submit);
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    /* A tag never submitted. */
+    s_queued(f, tag + 100);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_int_equal(event.tag, tag + 100);
+    assert_non_null(strstr(event.error, "not outstanding"));
+
+    /* A truncated answer, and one with a trailing byte. */
+    ob_imsg_t queued = {.type = OB_IMSG_SUBMIT_QUEUED};
+    queued.u.submit_queued.tag = tag;
+    uint8_t bytes[3 + 8 + 1];
+    size_t written = 0;
+    assert_int_equal(ob_imsg_encode(&queued, bytes, sizeof bytes, &written), 0);
+    s_send_raw(f, bytes, written - 1);
+    s_next(f, OBCAST_EVENT_ERROR);
+    bytes[written] = 0;
+    s_send_raw(f, bytes, written + 1);
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    /* The chunk of another payload. */
+    ob_chunk_t wrong = s_chunk(f, 2, 4, "another payload", 15);
+    s_assigned(f, tag, wrong.sequencer, 4, wrong.payload);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_int_equal(event.tag, tag);
+    uint8_t lock[512];
+    s_locked(f, tag, lock, s_lock(&wrong, 1, lock, sizeof lock));
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    /* A Lock that does not decode: cut short, and indices out of order. */
+    ob_chunk_t right = s_chunk(f, 2, 4, data, len);
+    size_t lock_len = s_lock(&right, 1, lock, sizeof lock);
+    s_locked(f, tag, lock, lock_len - 1);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "short"));
+    uint8_t swapped[512];
+    memcpy(swapped, lock, lock_len);
+    size_t first = OB_CHUNK_LEN + 8 + 2;
+    memcpy(swapped + first, lock + first + OB_CERT_ENTRY_LEN, OB_CERT_ENTRY_LEN);
+    memcpy(swapped + first + OB_CERT_ENTRY_LEN, lock + first, OB_CERT_ENTRY_LEN);
+    s_locked(f, tag, swapped, lock_len);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "cert_order"));
+
+    /* Assigned here, then a Lock at another height. */
+    s_assigned(f, tag, right.sequencer, 4, right.payload);
+    s_next(f, OBCAST_EVENT_ASSIGNED);
+    ob_chunk_t higher = right;
+    higher.height = 5;
+    s_locked(f, tag, lock, s_lock(&higher, 1, lock, sizeof lock));
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    /* Through all that the payload stayed outstanding, and its true Lock
+       still lands. */
+    assert_int_equal(obcast_client_outstanding(f->client), 1);
+    s_locked(f, tag, lock, s_lock(&right, 1, lock, sizeof lock));
+    event = s_next(f, OBCAST_EVENT_LOCKED);
+    assert_int_equal(event.tag, tag);
+    assert_int_equal(obcast_client_outstanding(f->client), 0);
+}
+
+static void test_client_outstanding_cap(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 2);
+    uint64_t a = s_submit(f, "a");
+    uint64_t b = s_submit(f, "b");
+    uint64_t tag = 0;
+    assert_int_equal(obcast_client_submit(f->client, "c", 1, &tag), -1);
+    assert_non_null(strstr(obcast_client_error(f->client), "outstanding"));
+    assert_int_equal(obcast_client_outstanding(f->client), 2);
+
+    /* Queued is not the end: only a refusal, a Lock or forgetting frees. */
+    uint8_t data[8];
+    size_t len = 0;
+    assert_int_equal(s_read_submit(f, data, sizeof data, &len), a);
+    s_queued(f, a);
+    s_next(f, OBCAST_EVENT_QUEUED);
+    assert_int_equal(obcast_client_submit(f->client, "c", 1, &tag), -1);
+
+    assert_int_equal(obcast_client_forget(f->client, a), 0);
+    assert_int_equal(obcast_client_forget(f->client, a), -1);
+    uint64_t c = s_submit(f, "c");
+    assert_int_equal(c, b + 1);
+    assert_int_equal(obcast_client_outstanding(f->client), 2);
+    assert_int_equal(s_read_submit(f, data, sizeof data, &len), b);
+    assert_int_equal(s_read_submit(f, data, sizeof data, &len), c);
+    assert_memory_equal(data, "c", 1);
+
+    /* An answer for the forgotten one is an error now. */
+    s_queued(f, a);
+    s_next(f, OBCAST_EVENT_ERROR);
+}
+
+static void test_client_poll_fd(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    assert_true(obcast_client_fd(f->client) >= 0);
+    assert_non_null(obcast_client_socket(f->client));
+    assert_string_equal(obcast_client_endpoint(f->client), f->endpoint);
+    uint64_t tag = s_submit(f, "polled");
+    uint8_t data[16];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    s_queued(f, tag);
+    zpoller_t *poller = zpoller_new(obcast_client_socket(f->client), NULL);
+    assert_non_null(poller);
+    assert_ptr_equal(zpoller_wait(poller, C_WAIT), obcast_client_socket(f->client));
+    zpoller_destroy(&poller);
+    obcast_client_event_t event;
+    assert_int_equal(obcast_client_next(f->client, 0, &event), 1);
+    assert_int_equal(event.kind, OBCAST_EVENT_QUEUED);
+    assert_int_equal(obcast_client_next(f->client, 0, &event), 0);
+}
+
+static void test_client_new_errors(void **state)
+{
+    (void)state;
+    char error[256];
+    assert_null(obcast_client_new("", NULL, error, sizeof error));
+    assert_null(obcast_client_new("udp://1.2.3.4:5", NULL, error, sizeof error));
+    assert_non_null(strstr(error, "udp://1.2.3.4:5"));
+    assert_null(obcast_client_new("tcp://127.0.0.1:1", NULL, error, sizeof error));
+    assert_non_null(strstr(error, "CURVE public key"));
+    obcast_client_options_t options = {.server_key = "not a z85 key, but forty characters long"};
+    assert_null(obcast_client_new("tcp://127.0.0.1:1", &options, error, sizeof error));
+    zcert_t *server = zcert_new();
+    assert_non_null(server);
+    options.server_key = zcert_public_txt(server);
+    assert_null(obcast_client_new("tcp://127.0.0.1:1", &options, error, sizeof error));
+    assert_non_null(strstr(error, "certificate"));
+    options.cert_file = "/nonexistent/cert";
+    assert_null(obcast_client_new("tcp://127.0.0.1:1", &options, error, sizeof error));
+    assert_non_null(strstr(error, "/nonexistent/cert"));
+    assert_null(obcast_client_new("ipc://", NULL, NULL, 0)); /* no room for the reason: fine */
+    zcert_destroy(&server);
+}
+
+/* Over TCP the client is a CURVE client of the node's key. */
+static void test_client_curve(void **state)
+{
+    c_fixture_t *f = *state;
+    zcert_t *server = zcert_new();
+    zcert_t *mine = zcert_new();
+    assert_non_null(server);
+    assert_non_null(mine);
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    assert_non_null(router);
+    zcert_apply(server, router);
+    zsock_set_curve_server(router, 1);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*[50000-60000]");
+    assert_true(port > 0);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    obcast_client_options_t options = {.server_key = zcert_public_txt(server), .cert = mine};
+    char error[256] = "";
+    obcast_client_t *client = obcast_client_new(endpoint, &options, error, sizeof error);
+    if (!client)
+        fail_msg("%s", error);
+    assert_int_equal(obcast_client_submit(client, "secret", 6, NULL), 0);
+    zsock_set_rcvtimeo(router, C_WAIT);
+    zmsg_t *msg = zmsg_recv(router);
+    assert_non_null(msg);
+    assert_int_equal(zmsg_size(msg), 2);
+    zframe_t *id = zmsg_pop(msg);
+    zframe_t *frame = zmsg_first(msg);
+    ob_imsg_t submit;
+    assert_int_equal(ob_imsg_decode(&submit, zframe_data(frame), zframe_size(frame)), OB_OK);
+    assert_int_equal(submit.type, OB_IMSG_SUBMIT);
+    assert_memory_equal(submit.u.submit.data.data, "secret", 6);
+    ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_QUEUED};
+    answer.u.submit_queued.tag = 1;
+    uint8_t bytes[16];
+    size_t written = 0;
+    assert_int_equal(ob_imsg_encode(&answer, bytes, sizeof bytes, &written), 0);
+    zmsg_t *reply = zmsg_new();
+    zmsg_append(reply, &id);
+    zmsg_addmem(reply, bytes, written);
+    assert_int_equal(zmsg_send(&reply, router), 0);
+    obcast_client_event_t event;
+    assert_int_equal(obcast_client_next(client, C_WAIT, &event), 1);
+    assert_int_equal(event.kind, OBCAST_EVENT_QUEUED);
+    zmsg_destroy(&msg);
+    obcast_client_destroy(&client);
+    assert_null(client);
+    zsock_destroy(&router);
+    zcert_destroy(&server);
+    zcert_destroy(&mine);
+    (void)f;
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_client_queued_assigned_locked),
+        T(test_client_locked_without_assigned),
+        T(test_client_refused),
+        T(test_client_malformed_answers),
+        T(test_client_outstanding_cap),
+        T(test_client_poll_fd),
+        T(test_client_new_errors),
+        T(test_client_curve),
+    };
+#undef T
+    int rc = cmocka_run_group_tests_name("client", tests, NULL, NULL);
+    zsys_shutdown();
+    return rc;
+}
