@@ -840,9 +840,18 @@ static void s_refuse(ob_net_t *self, const ob_client_id_t *client, uint64_t tag,
 
 static bool s_is_sequencer(const ob_net_t *self)
 {
-    if (!self->epoch_known)
-        return false;
-    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, self->epoch);
+    /* Until the journal has said which epoch is current (just after a
+       start), the manifest's first and latest epochs decide: refusing a
+       sequencer's clients for that moment would only make them retry. */
+    uint64_t epoch = self->epoch;
+    if (!self->epoch_known) {
+        const ob_keyset_t *first =
+            ob_epochs_sequencers(self->env.epochs, ob_epochs_first(self->env.epochs));
+        if (first && ob_keyset_contains(first, self->env.self_key))
+            return true;
+        epoch = ob_epochs_latest(self->env.epochs);
+    }
+    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, epoch);
     return sequencers && ob_keyset_contains(sequencers, self->env.self_key);
 }
 

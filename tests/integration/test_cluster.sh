@@ -14,49 +14,10 @@ bin=$1
 mode=${2:-process}
 obcast=$bin/obcast
 work=$(mktemp -d /tmp/obcast-cluster-XXXXXX)
-pids=()
 submitters=()
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
-
-stop_nodes() {
-    local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    pids=()
-}
-cleanup() {
-    stop_nodes
-    if [[ $fails -gt 0 ]]; then
-        for log in "$work"/*.log; do
-            echo "# --- $log"
-            tail -n 30 "$log" | sed 's/^/# /'
-        done
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+trap finish EXIT
 trap 'exit 1' INT TERM
-
-# A free block of ports: the test may run beside others.
-free_base() {
-    local base
-    for _ in $(seq 50); do
-        base=$((20000 + RANDOM % 30000))
-        if ! ss -ltn | awk '{print $4}' | grep -qE ":($base|$((base + 1))|$((base + 2))|$((base + 3))|$((base + 4)))\$"; then
-            echo "$base"
-            return
-        fi
-    done
-    echo 23456
-}
 
 base=$(free_base)
 case $mode in
@@ -103,10 +64,15 @@ for s in "${sequencers[@]}"; do
     i=$((i + 1))
 done
 
-# Every node holds a certificate for every payload: Locks reach everyone,
-# not just the sequencer. Wait a little for the last Locks to spread.
-want=$((per_sequencer * ${#sequencers[@]}))
+# Every validator holds a certificate for every payload: Locks reach all of
+# them, not just the sequencer. A node that only sequences (observer mode)
+# is sent no one's nodes and holds its own chain. Wait a little for the
+# last Locks to spread.
+validators=$nodes
+[[ $mode == observer ]] && validators=4
 for i in $(seq 0 $((nodes - 1))); do
+    want=$((per_sequencer * ${#sequencers[@]}))
+    [[ $i -ge $validators ]] && want=$per_sequencer
     for _ in $(seq 100); do
         "$obcast" export --config "$work/c/node$i/node.zpl" >"$work/export$i.jsonl" 2>"$work/export$i.err"
         [[ $(wc -l <"$work/export$i.jsonl") -ge $want ]] && break
@@ -116,16 +82,17 @@ for i in $(seq 0 $((nodes - 1))); do
         '[[ $(wc -l <"$work/export$i.jsonl") -ge $want ]]'
 done
 
-# The chunks submit was told its payloads became are certified everywhere.
+# The chunks submit was told its payloads became are certified at every
+# validator and at their sequencer.
 for s in "${sequencers[@]}"; do
     missing=0
     while read -r sequencer height; do
-        for i in $(seq 0 $((nodes - 1))); do
+        for i in $(seq 0 $((validators - 1))) $([[ $s -ge $validators ]] && echo "$s"); do
             grep -q "\"sequencer\":\"$sequencer\",\"height\":$height," "$work/export$i.jsonl" ||
                 missing=$((missing + 1))
         done
     done < <(sed -n 's/^assigned tag=[0-9]* sequencer=\([0-9a-f]*\) height=\([0-9]*\).*/\1 \2/p' "$work/submit$s.out")
-    check "node$s's assigned chunks are certified at every node ($missing missing)" \
+    check "node$s's assigned chunks are certified at every validator and node$s ($missing missing)" \
         '[[ $missing -eq 0 && $(grep -c "^assigned" "$work/submit$s.out") -eq $per_sequencer ]]'
 done
 
@@ -134,7 +101,7 @@ check "obcast audit passes every node's export together" \
 
 check "no node logged an error" '! grep -h " error: " "$work"/node*.log'
 
-stop_nodes
+stop_pids
 check "every node stopped on SIGTERM" '! pgrep -f "obcast-node.*$work" >/dev/null'
 
 echo "1..$n"

@@ -8,22 +8,8 @@ set -u
 bin=$1
 obcast=$bin/obcast
 work=$(mktemp -d /tmp/obcast-node-errors-XXXXXX)
-pids=()
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    [[ -n ${KEEP:-} ]] || rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+trap finish EXIT
 trap 'exit 1' INT TERM
 
 # expect NAME CODE PATTERN -- COMMAND...: its exit code, a one-line stderr
@@ -41,7 +27,7 @@ expect() {
     fi
 }
 
-base=$((20000 + RANDOM % 30000))
+base=$(free_base 2)
 "$obcast" init 2 "$work/c" --base-port $base >/dev/null
 cfg=$work/c/node0/node.zpl
 

@@ -1,0 +1,49 @@
+# Shared by the integration scripts: TAP counting, free ports, and
+# stopping every process a test started (also when it fails).
+#   source lib.sh; then set `work` and append started pids to `pids`.
+n=0
+fails=0
+pids=()
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+# SIGTERM, up to 10 s of grace, then SIGKILL.
+stop_pids() {
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    pids=()
+}
+
+# On exit: stop everything, show the logs of a failed run, remove the work
+# folder (KEEP=1 keeps it).
+finish() {
+    stop_pids
+    if [[ $fails -gt 0 ]]; then
+        for log in "$work"/*.log; do
+            [[ -f $log ]] || continue
+            echo "# --- $log"
+            tail -n 30 "$log" | sed 's/^/# /'
+        done
+    fi
+    [[ -n ${KEEP:-} ]] || rm -rf "$work"
+}
+
+# A base port with the next `count` ports free: tests may run beside others.
+free_base() {
+    local count=${1:-5} base taken i
+    for _ in $(seq 50); do
+        base=$((20000 + RANDOM % 30000))
+        taken=0
+        for i in $(seq 0 $((count - 1))); do
+            ss -ltn | awk '{print $4}' | grep -q ":$((base + i))\$" && taken=1
+        done
+        [[ $taken -eq 0 ]] && { echo "$base"; return; }
+    done
+    echo 23456
+}
