@@ -473,6 +473,7 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "log_level",
                                             "arena_slots",
                                             "verifiers",
+                                            "client_keys",
                                             NULL};
     static const char *const tunable_keys[] = {"propose_timeout_ms",
                                                "rebroadcast_timeout_ms",
@@ -526,6 +527,20 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
         } else if (snprintf(locals[i].value, OB_ENDPOINT_MAX, "ipc://%s/%s", out->runtime_dir,
                             locals[i].socket) >= OB_ENDPOINT_MAX) {
             s_fail(&c, where, "runtime_dir is too long for an ipc endpoint");
+            goto out;
+        }
+    }
+    if (zconfig_get(node, "client_keys", NULL) &&
+        s_path(&c, "node/client_keys", zconfig_get(node, "client_keys", NULL), base,
+               out->client_keys) != 0)
+        goto out;
+    for (size_t i = 0; i < sizeof locals / sizeof *locals; i++) {
+        if (strncmp(locals[i].value, "tcp://", 6) == 0 && !out->client_keys[0]) {
+            char where[64];
+            snprintf(where, sizeof where, "node/%s", locals[i].key);
+            s_fail(&c, where,
+                   "a TCP endpoint needs node/client_keys, the folder of the CURVE "
+                   "certificates allowed to connect (SPEC §4)");
             goto out;
         }
     }

@@ -73,6 +73,10 @@ typedef struct {
     char submit_endpoint[OB_ENDPOINT_MAX];
     char control_endpoint[OB_ENDPOINT_MAX];
     char monitor_endpoint[OB_ENDPOINT_MAX];
+    /* A folder of CURVE public certificates (czmq zcert) of the clients
+       allowed on a TCP application, submit, control or monitor socket;
+       "" when none is TCP (SPEC §4: such a socket needs an allowlist). */
+    char client_keys[PATH_MAX];
     ob_db_sync_t journal_sync; /* durability: power (FULL) or process (NORMAL) */
     ob_params_t params;        /* max_payload comes from the manifest */
     uint32_t arena_slots;

@@ -91,24 +91,65 @@ static int s_write_allowlist(const ob_node_config_t *config, const ob_manifest_t
         if (fclose(f) != 0)
             return ob_why(why, "%s: %s", path, strerror(errno));
     }
-    return 0;
+    if (!config->client_keys[0])
+        return 0;
+    /* The clients allowed on TCP application and submit sockets. zauth
+       keeps one allowlist per process: a client key may complete a
+       handshake on the peer port too, where its messages map to no node
+       and are dropped (counted as unknown_sender). */
+    zdir_t *folder = zdir_new(config->client_keys, NULL);
+    if (!folder)
+        return ob_why(why, "client_keys %s: not a readable folder", config->client_keys);
+    zfile_t **files = (zfile_t **)zdir_flatten(folder);
+    /* zauth's store refuses (asserts on) a key listed twice: a cert and
+       its _secret file, or a client that is also a node. */
+    zhash_t *seen = zhash_new();
+    for (size_t i = 0; i < ob_manifest_node_count(manifest); i++)
+        zhash_insert(seen, ob_manifest_node(manifest, i)->curve_key, (void *)1);
+    size_t count = 0;
+    int rc = 0;
+    for (size_t i = 0; files && files[i] && rc == 0; i++) {
+        zcert_t *cert = zcert_load(zfile_filename(files[i], NULL));
+        if (!cert || zhash_insert(seen, zcert_public_txt(cert), (void *)1) != 0) {
+            zcert_destroy(&cert);
+            continue; /* not a certificate (a README...), or a key already listed */
+        }
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/client-%zu.cert", dir, count++);
+        if (zcert_save_public(cert, path) != 0)
+            rc = ob_why(why, "%s: %s", path, strerror(errno));
+        zcert_destroy(&cert);
+    }
+    zhash_destroy(&seen);
+    zdir_flatten_free(&files);
+    zdir_destroy(&folder);
+    if (rc == 0 && count == 0)
+        rc = ob_why(why, "client_keys %s: holds no CURVE certificate", config->client_keys);
+    if (rc == 0)
+        ob_info("net: %zu client keys allowed from %s", count, config->client_keys);
+    return rc;
 }
 
-static zsock_t *s_bind_local(const char *what, const char *endpoint, ob_why_t *why)
+/* The application or submit socket. ipc:// lives in the 0700 runtime
+   folder; a TCP one is a CURVE server whose clients zauth checks against
+   the allowlist (SPEC §4). */
+static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *endpoint,
+                             ob_why_t *why)
 {
-    /* SPEC §4: a TCP socket other than the peer port needs CURVE with an
-       allowlist; until this node has one for clients, only ipc is served. */
-    if (strncmp(endpoint, "ipc://", 6) != 0 && strncmp(endpoint, "inproc://", 9) != 0) {
-        ob_why(why,
-               "%s %s: only ipc:// is served (a TCP %s socket would need a CURVE client "
-               "allowlist)",
-               what, endpoint, what);
+    bool tcp = strncmp(endpoint, "tcp://", 6) == 0;
+    if (!tcp && strncmp(endpoint, "ipc://", 6) != 0 && strncmp(endpoint, "inproc://", 9) != 0) {
+        ob_why(why, "%s %s: only ipc:// and tcp:// (with CURVE) are served", what, endpoint);
         return NULL;
     }
     zsock_t *sock = zsock_new(ZMQ_ROUTER);
     if (!sock) {
         ob_why(why, "%s: cannot make a socket", what);
         return NULL;
+    }
+    if (tcp) {
+        zsock_set_zap_domain(sock, "obcast-clients");
+        zcert_apply(self->cert, sock);
+        zsock_set_curve_server(sock, 1);
     }
     zsock_set_sndhwm(sock, S_LOCAL_HWM);
     zsock_set_rcvhwm(sock, S_LOCAL_HWM);
@@ -518,10 +559,10 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     self->shell = ob_shell_new(&args->endpoints, OB_ACTOR_NET, 0, args->pipe, &why);
     if (!self->shell || s_setup_peers(self, me, &why) != 0)
         goto done;
-    self->app = s_bind_local("app_endpoint", args->config->app_endpoint, &why);
+    self->app = s_bind_local(self, "app_endpoint", args->config->app_endpoint, &why);
     if (!self->app)
         goto done;
-    self->submit = s_bind_local("submit_endpoint", args->config->submit_endpoint, &why);
+    self->submit = s_bind_local(self, "submit_endpoint", args->config->submit_endpoint, &why);
     if (!self->submit)
         goto done;
     ob_shell_watch(self->shell, self->router);

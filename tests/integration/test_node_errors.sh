@@ -102,5 +102,27 @@ pids+=($!)
 for _ in $(seq 100); do grep -q "peer node1 (.*) connected" "$work/node0.log" && break; sleep 0.1; done
 check "the peer is reached once it is up" 'grep -q "peer node1 (.*) connected" "$work/node0.log"'
 
+# --- a TCP submit socket: CURVE, and only the client keys allowed
+stop_pids
+tcp=$(free_base 1)
+mkdir -p "$work/c/clients"
+"$obcast" keygen --curve "$work/c/clients/alice.cert" "$work/alice.key" >/dev/null
+"$obcast" keygen --curve "$work/mallory.cert" "$work/mallory.key" >/dev/null
+for i in 0 1; do
+    sed "s|^    peer_bind = \(.*\)|    peer_bind = \1\n    submit_endpoint = \"tcp://127.0.0.1:$((tcp + i * 7))\"|" \
+        "$work/c/node$i/node.zpl" >"$work/c/node$i/tcp-open.zpl"
+    sed "s|^    peer_bind = \(.*\)|    peer_bind = \1\n    client_keys = \"../clients\"|" \
+        "$work/c/node$i/tcp-open.zpl" >"$work/c/node$i/tcp.zpl"
+done
+expect "a TCP submit socket without an allowlist" 1 "node/submit_endpoint: a TCP endpoint needs node/client_keys" -- "$bin/obcast-node" --config "$work/c/node0/tcp-open.zpl"
+for i in 0 1; do
+    "$bin/obcast-node" --config "$work/c/node$i/tcp.zpl" >"$work/tcp$i.log" 2>&1 &
+    pids+=($!)
+done
+check "an allowed client submits over TCP with CURVE" \
+    '"$obcast" submit --config "$work/c/node0/tcp.zpl" --curve "$work/c/clients/alice.cert" --count 2 --size 64 --wait locked --timeout 20000 >"$work/alice.out" 2>&1'
+expect "a client key not on the allowlist gets nowhere" 1 "tcp://127.0.0.1:$tcp" -- "$obcast" submit --config "$work/c/node0/tcp.zpl" --curve "$work/mallory.cert" --count 1 --size 64 --wait queued --timeout 2000
+check "the node logged its allowlist" 'grep -q "1 client keys allowed from" "$work/tcp0.log"'
+
 echo "1..$n"
 [[ $fails -eq 0 ]]
