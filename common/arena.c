@@ -67,6 +67,7 @@ struct _ob_arena_t {
     void *owned_region;  /* heap region to free, or NULL */
     void *mapped_region; /* shared mapping to unmap, or NULL */
     size_t mapped_size;
+    _Atomic uint64_t bytes_put; /* payload bytes this view copied in (metrics) */
     uint64_t (*now_ms)(void *ctx);
     void *clock_ctx;
 };
@@ -431,6 +432,7 @@ int ob_arena_put(ob_arena_t *self, ob_crypto_t *crypto, uint16_t owner, const vo
         return -1;
     if (len > 0)
         memcpy(slot_data, data, len);
+    atomic_fetch_add_explicit(&self->bytes_put, len, memory_order_relaxed);
     return ob_arena_seal(self, crypto, handle);
 }
 
@@ -536,4 +538,9 @@ uint32_t ob_arena_expire(ob_arena_t *self, uint64_t now_ms, uint64_t max_age_ms)
             freed++;
     }
     return freed;
+}
+
+uint64_t ob_arena_bytes_put(const ob_arena_t *self)
+{
+    return atomic_load_explicit(&((ob_arena_t *)self)->bytes_put, memory_order_relaxed);
 }

@@ -72,6 +72,10 @@ uint32_t ob_arena_slot_count(const ob_arena_t *self);
 /* Slots not FREE at the moment of the scan. */
 uint32_t ob_arena_in_use(const ob_arena_t *self);
 
+/* Payload bytes ob_arena_put copied in through this view: one copy each,
+   counted for the payload-copies metric. */
+uint64_t ob_arena_bytes_put(const ob_arena_t *self);
+
 /* Claims a FREE slot for `owner` to write up to `len` bytes into `*data`.
    Fills the handle's slot, generation and len, zeroes its digest. Returns
    -1 if owner is 0, len > slot size, or no slot is FREE: that is

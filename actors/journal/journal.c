@@ -175,6 +175,8 @@ static int s_payload_handle(ob_journal_t *self, const uint8_t digest[32], ob_han
     uint8_t *data = NULL;
     size_t len = 0;
     int found = ob_journal_store_payload(self->store, digest, &data, &len);
+    if (found == 1)
+        self->stats.payload_bytes_loaded += len;
     if (found < 0)
         self->failed = true;
     int rc = -1;
@@ -593,6 +595,7 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
         return;
     }
     int raised = -1;
+    self->stats.payload_bytes_stored += in->payload.len;
     if (ob_journal_store_put_payload(self->store, chunk->payload, bytes, in->payload.len) != 0 ||
         ob_journal_store_put_node(self->store, chunk->sequencer, chunk->height, chunk->payload,
                                   in->node.data, in->node.len) != 0 ||
@@ -765,6 +768,7 @@ static void s_on_payload(ob_journal_t *self, uint64_t now, const ob_imsg_app_pay
     }
     /* Proposal step 1: the payload bytes are durable before the signer is
        asked, so a node it signs always has its payload here. */
+    self->stats.payload_bytes_stored += in->payload.len;
     int rc = ob_journal_store_put_payload(self->store, in->payload.digest, bytes, in->payload.len);
     free(bytes);
     if (rc != 0) {
@@ -794,6 +798,8 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
     uint8_t *payload = NULL;
     size_t payload_len = 0;
     int found = ob_journal_store_payload(self->store, node.chunk.payload, &payload, &payload_len);
+    if (found == 1)
+        self->stats.payload_bytes_loaded += payload_len;
     free(payload);
     if (found != 1) {
         /* Step 1 makes this unreachable; say so loudly if it is not. */

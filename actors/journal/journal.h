@@ -39,7 +39,9 @@ typedef struct {
     uint64_t nodes_accepted, nodes_duplicate, proposals, rebroadcasts, verify_requests;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
     uint64_t certificates, locks_reported, evidence, backfilled;
-    uint64_t payloads_pruned;         /* by retention */
+    uint64_t payloads_pruned; /* by retention */
+    /* Payload bytes written to and read back from SQLite (payload copies) */
+    uint64_t payload_bytes_stored, payload_bytes_loaded;
     uint64_t dropped[OB_ERROR_COUNT]; /* by error name, from every actor */
     uint64_t sign_refused[OB_ERROR_COUNT];
     ob_histogram_t verify_latency;  /* application VERIFY: asked to answered */

@@ -84,6 +84,11 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "locks_reported", st->locks_reported);
     ob_json_u64(json, "evidence", st->evidence);
     ob_json_u64(json, "payloads_pruned", st->payloads_pruned);
+    ob_json_object(json, "payload_bytes"); /* each one copy of payload bytes */
+    ob_json_u64(json, "stored", st->payload_bytes_stored);
+    ob_json_u64(json, "loaded", st->payload_bytes_loaded);
+    ob_json_u64(json, "arena_put", ob_arena_bytes_put(s_metrics_ctx.args->arena));
+    ob_json_end(json);
     ob_json_object(json, "drops");
     for (int e = 0; e < OB_ERROR_COUNT; e++)
         if (st->dropped[e])

@@ -57,6 +57,8 @@ typedef struct {
     size_t app_id_len;
     bool peers_paused;
     uint64_t unknown_sender, malformed_frames;
+    /* Payload bytes through our sockets: each a copy (metrics) */
+    uint64_t peer_payload_bytes_in, peer_payload_bytes_out, local_bytes_in, local_bytes_out;
 } s_net_shell_t;
 
 /* --- setup ---------------------------------------------------------------- */
@@ -304,6 +306,8 @@ static void s_on_peer_message(s_net_shell_t *self, uint64_t now, ob_outbox_t *ou
         ob_frame_t frames[S_MAX_FRAMES];
         for (size_t i = 1; i < count; i++)
             frames[i - 1] = (ob_frame_t){zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i])};
+        if (count == 3)
+            self->peer_payload_bytes_in += frames[1].len;
         ob_net_on_peer(self->net, peer->key, frames, count - 1, out);
     }
     s_close_parts(parts, count, S_MAX_FRAMES + 1);
@@ -371,8 +375,10 @@ static void s_send_peer(s_net_shell_t *self, const ob_envelope_t *e, const uint8
         return;
     }
     /* A multipart message is queued whole once its first part is. */
-    if (payload)
+    if (payload) {
         zmq_send(handle, payload, e->payload.len, ZMQ_DONTWAIT);
+        self->peer_payload_bytes_out += e->payload.len;
+    }
     peer->sent++;
 }
 
@@ -387,13 +393,15 @@ static void s_send_external(void *h, const ob_envelope_t *e, const uint8_t *byte
         if (self->app_id_len == 0)
             return;
         if (zmq_send(zsock_resolve(self->app), self->app_id, self->app_id_len,
-                     ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0)
-            zmq_send(zsock_resolve(self->app), bytes, e->len, ZMQ_DONTWAIT);
+                     ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0 &&
+            zmq_send(zsock_resolve(self->app), bytes, e->len, ZMQ_DONTWAIT) >= 0)
+            self->local_bytes_out += e->len;
         return;
     case OB_DEST_CLIENT:
         if (zmq_send(zsock_resolve(self->submit), e->client.id, e->client.len,
-                     ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0)
-            zmq_send(zsock_resolve(self->submit), bytes, e->len, ZMQ_DONTWAIT);
+                     ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0 &&
+            zmq_send(zsock_resolve(self->submit), bytes, e->len, ZMQ_DONTWAIT) >= 0)
+            self->local_bytes_out += e->len;
         return;
     case OB_DEST_ACTOR:
         return; /* the shell's own */
@@ -410,6 +418,7 @@ static void s_on_app(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
         /* Answers go to the application that spoke last. */
         self->app_id_len = zmq_msg_size(&parts[0]);
         memcpy(self->app_id, zmq_msg_data(&parts[0]), self->app_id_len);
+        self->local_bytes_in += zmq_msg_size(&parts[1]);
         ob_net_on_app(self->net, now, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
     } else if (count > 0) {
         self->malformed_frames++;
@@ -424,6 +433,7 @@ static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
     if (count == 2 && zmq_msg_size(&parts[0]) >= 1 && zmq_msg_size(&parts[0]) <= OB_CLIENT_ID_MAX) {
         ob_client_id_t client = {.len = (uint8_t)zmq_msg_size(&parts[0])};
         memcpy(client.id, zmq_msg_data(&parts[0]), client.len);
+        self->local_bytes_in += zmq_msg_size(&parts[1]);
         ob_net_on_client(self->net, &client, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
     } else if (count > 0) {
         self->malformed_frames++;
@@ -480,6 +490,14 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "malformed_frames", self->malformed_frames);
     ob_json_u64(json, "arena_full", st->arena_full);
     ob_json_u64(json, "arena_in_use", ob_arena_in_use(self->arena)); /* a queue depth */
+    ob_json_object(json, "payload_bytes"); /* each one copy of payload bytes */
+    ob_json_u64(json, "peer_in", self->peer_payload_bytes_in);
+    ob_json_u64(json, "peer_out", self->peer_payload_bytes_out);
+    ob_json_u64(json, "local_in", self->local_bytes_in);
+    ob_json_u64(json, "local_out", self->local_bytes_out);
+    ob_json_u64(json, "submit_queue", st->submit_bytes_queued);
+    ob_json_u64(json, "arena_put", ob_arena_bytes_put(self->arena));
+    ob_json_end(json);
     ob_json_u64(json, "submitted", st->submitted);
     ob_json_u64(json, "submit_refused", st->submit_refused);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);

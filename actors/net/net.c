@@ -872,6 +872,7 @@ static int s_enqueue(ob_net_t *self, const uint8_t *data, size_t len, const ob_c
     }
     self->queue_count++;
     self->stats.submitted++;
+    self->stats.submit_bytes_queued += len;
     return 0;
 }
 

@@ -33,6 +33,7 @@ typedef struct {
     uint64_t dropped[OB_ERROR_COUNT];
     uint64_t arena_full; /* peer messages refused for lack of a slot */
     uint64_t submitted, submit_refused, proposals_answered;
+    uint64_t submit_bytes_queued; /* payload bytes copied into the submit queue */
     uint64_t reports_tip, reports_lock, reports_evidence;
     /* the application socket */
     uint64_t app_in;            /* frames accepted from the application */

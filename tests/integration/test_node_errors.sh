@@ -6,6 +6,7 @@
 #   test_node_errors.sh BUILD_ACTORS_DIR
 set -u
 bin=$1
+push_frames=${2:-}
 obcast=$bin/obcast
 work=$(mktemp -d /tmp/obcast-node-errors-XXXXXX)
 source "$(dirname "$0")/lib.sh"
@@ -123,6 +124,28 @@ check "an allowed client submits over TCP with CURVE" \
     '"$obcast" submit --config "$work/c/node0/tcp.zpl" --curve "$work/c/clients/alice.cert" --count 2 --size 64 --wait locked --timeout 20000 >"$work/alice.out" 2>&1'
 expect "a client key not on the allowlist gets nowhere" 1 "tcp://127.0.0.1:$tcp" -- "$obcast" submit --config "$work/c/node0/tcp.zpl" --curve "$work/mallory.cert" --count 1 --size 64 --wait queued --timeout 2000
 check "the node logged its allowlist" 'grep -q "1 client keys allowed from" "$work/tcp0.log"'
+
+# --- bad messages between actors: dropped and counted, never a crash
+if [[ -n $push_frames ]]; then
+    run=$work/c/node0/run
+    before=$(pgrep -f "obcast-.* --config $work/c/node0/tcp.zpl" | sort | tr '\n' ' ')
+    for actor in journal signer net verifier-0; do
+        # empty, an unknown type, a known type of another version, a
+        # truncated body, a blob longer than its frame, two frames
+        "$push_frames" "ipc://$run/$actor" "" ffff01 000b09 000b01aa 00190100000000000000010000ffff - \
+            2>>"$work/push.log"
+    done
+    sleep 2
+    "$bin/obcast-journal" --config "$work/c/node0/tcp.zpl" metrics >"$work/metrics.json" 2>&1
+    counted=$(python3 -c 'import json,sys
+print(" ".join("%s=%d" % (m["actor"], m["shell"]["undecodable"]) for m in map(json.loads, open(sys.argv[1]))))' "$work/metrics.json")
+    check "every actor counted the 6 bad messages ($counted)" \
+        '[[ $counted == *journal=6* && $counted == *signer=6* && $counted == *net=6* && $counted == *verifier=6* ]]'
+    after=$(pgrep -f "obcast-.* --config $work/c/node0/tcp.zpl" | sort | tr '\n' ' ')
+    check "and none of them crashed or restarted" '[[ -n $before && $before == "$after" ]]'
+    check "the node still certifies" \
+        '"$obcast" submit --config "$work/c/node0/tcp.zpl" --curve "$work/c/clients/alice.cert" --count 1 --size 64 --wait locked --timeout 20000 >/dev/null 2>&1'
+fi
 
 echo "1..$n"
 [[ $fails -eq 0 ]]
