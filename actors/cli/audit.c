@@ -19,6 +19,7 @@
     Every violation is one line on stderr, "FILE:LINE: what" (or "FILE:
     what" for a gap); the run ends with one summary line. Exit status: 0 no
     violation, 1 violations (or the manifest did not load), 2 bad usage. */
+#include "args.h"
 #include "cli.h"
 
 #include "cert.h"
@@ -40,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+
+#define s_usage_error(err, ...) ob_args_usage_error(err, "obcast audit", __VA_ARGS__)
 
 #define S_EXIT_FAILED 1
 #define S_EXIT_USAGE  2
@@ -720,19 +723,6 @@ static void s_check_files(s_audit_t *self)
 /* ========================================================================= */
 /* The command                                                               */
 /* ========================================================================= */
-
-static int s_usage_error(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int s_usage_error(FILE *err, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    fprintf(err, "obcast: audit: ");
-    vfprintf(err, fmt, args);
-    fprintf(err, "\n(obcast audit --help shows the usage)\n");
-    va_end(args);
-    return S_EXIT_USAGE;
-}
 
 int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
 {

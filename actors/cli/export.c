@@ -4,6 +4,7 @@
     writes one JSON line per certified chunk. With --out the lines go to
     FILE.partial first, renamed to FILE once complete, so a failed export
     never leaves a truncated FILE behind. */
+#include "args.h"
 #include "cli.h"
 
 #include "config.h"
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define s_usage_error(...) ob_args_usage_error(stderr, "obcast export", __VA_ARGS__)
+
 #define S_EXIT_FAILED 1
 #define S_EXIT_USAGE  2
 
@@ -28,19 +31,6 @@ static const char *s_usage =
     "  --config NODE.zpl   the node's config (its data_dir and manifest)\n"
     "  --data              add each payload in hex (\"data_pruned\":true once pruned)\n"
     "  --out FILE          write FILE instead of standard output\n";
-
-static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_usage_error(const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    fprintf(stderr, "obcast: export: ");
-    vfprintf(stderr, fmt, args);
-    fprintf(stderr, "\n(obcast export --help shows the usage)\n");
-    va_end(args);
-    return S_EXIT_USAGE;
-}
 
 /* The value of option `name` at argv[*i]: "--name VALUE" or "--name=VALUE".
    NULL if argv[*i] is not that option; sets *missing if its value is. */

@@ -5,6 +5,7 @@
 
     Exit status: 0 on success, 1 when the command failed, 2 for a usage
     error. Errors are one line on stderr naming what was wrong. */
+#include "args.h"
 #include "cli.h"
 #include "config.h"
 #include "crypto.h"
@@ -22,6 +23,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define s_usage_error(...) ob_args_usage_error(stderr, "obcast", __VA_ARGS__)
 
 #define S_EXIT_FAILED 1
 #define S_EXIT_USAGE  2
@@ -52,19 +55,6 @@ static const char *s_usage =
     "  --help, --version\n"
     "\n"
     "exit status: 0 ok, 1 the command failed, 2 bad usage\n";
-
-static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_usage_error(const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    fprintf(stderr, "obcast: ");
-    vfprintf(stderr, fmt, args);
-    fprintf(stderr, "\n(obcast --help lists the commands)\n");
-    va_end(args);
-    return S_EXIT_USAGE;
-}
 
 /* `dir`/`name` into a PATH_MAX buffer; -1 if it does not fit. */
 static int s_join(char *out, const char *dir, const char *name)

@@ -12,6 +12,7 @@
         refused tag=1 reason=queue_full
     Exit 0 when every payload reached the --wait level, 1 on a refusal, a
     timeout or a failure (the message names the endpoint), 2 on usage. */
+#include "args.h"
 #include "cli.h"
 
 #include "config.h"
@@ -25,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define s_usage_error(...) ob_args_usage_error(stderr, "obcast submit", __VA_ARGS__)
 
 #define S_EXIT_FAILED     1
 #define S_EXIT_USAGE      2
@@ -80,30 +83,6 @@ typedef struct {
     s_progress_t *progress; /* by tag - 1 */
     bool stdin_used;
 } s_submit_t;
-
-static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_usage_error(const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    fprintf(stderr, "obcast submit: ");
-    vfprintf(stderr, fmt, args);
-    fprintf(stderr, "\n(obcast submit --help lists the options)\n");
-    va_end(args);
-    return S_EXIT_USAGE;
-}
-
-static int s_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || !end || *end || end == text || text[0] == '-' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* A whole file (or stdin), bounded by the largest payload a manifest may
    allow. */
@@ -383,16 +362,16 @@ int ob_cli_submit(int argc, char **argv)
                 return s_usage_error("--wait must be queued, assigned or locked, not '%s'", optarg);
             break;
         case 't':
-            if (s_parse_u64(optarg, 1, 86400000, &timeout) != 0)
+            if (ob_args_u64(optarg, 1, 86400000, &timeout) != 0)
                 return s_usage_error("--timeout must be 1 to 86400000 ms, not '%s'", optarg);
             break;
         case 'n':
-            if (s_parse_u64(optarg, 1, S_COUNT_MAX, &count) != 0)
+            if (ob_args_u64(optarg, 1, S_COUNT_MAX, &count) != 0)
                 return s_usage_error("--count must be 1 to %llu, not '%s'", S_COUNT_MAX, optarg);
             has_count = true;
             break;
         case 's':
-            if (s_parse_u64(optarg, 0, OB_MAX_PAYLOAD_LIMIT, &size) != 0)
+            if (ob_args_u64(optarg, 0, OB_MAX_PAYLOAD_LIMIT, &size) != 0)
                 return s_usage_error("--size must be 0 to %u bytes, not '%s'", OB_MAX_PAYLOAD_LIMIT,
                                      optarg);
             has_size = true;

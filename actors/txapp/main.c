@@ -16,6 +16,7 @@
     With --rate R it proposes at most R batches a second (an ask that comes
     too soon is answered when its time comes). On SIGINT or SIGTERM it
     prints one stats line and exits 0. */
+#include "args.h"
 #include "config.h"
 #include "imsg.h"
 #include "log.h"
@@ -30,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define s_usage_error(...) ob_args_usage_error(stderr, "obcast-txapp", __VA_ARGS__)
 
 #ifndef OBCAST_VERSION
 #define OBCAST_VERSION "unknown"
@@ -80,30 +83,6 @@ typedef struct {
     uint64_t ask_height;
     s_stats_t stats;
 } s_txapp_t;
-
-static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int s_usage_error(const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    fprintf(stderr, "obcast-txapp: ");
-    vfprintf(stderr, fmt, args);
-    fprintf(stderr, "\n(obcast-txapp --help lists the options)\n");
-    va_end(args);
-    return S_EXIT_USAGE;
-}
-
-static int s_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || !end || *end || end == text || text[0] == '-' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int s_send(s_txapp_t *self, const ob_imsg_t *msg)
 {
@@ -427,19 +406,19 @@ int main(int argc, char **argv)
             cert_file = optarg;
             break;
         case 'b':
-            if (s_parse_u64(optarg, 1, OB_TXAPP_TXS_MAX, &batch) != 0)
+            if (ob_args_u64(optarg, 1, OB_TXAPP_TXS_MAX, &batch) != 0)
                 return s_usage_error("--batch must be 1 to %d, not '%s'", OB_TXAPP_TXS_MAX, optarg);
             break;
         case 'r':
-            if (s_parse_u64(optarg, 0, 1000, &rate) != 0)
+            if (ob_args_u64(optarg, 0, 1000, &rate) != 0)
                 return s_usage_error("--rate must be 0 to 1000, not '%s'", optarg);
             break;
         case 'B':
-            if (s_parse_u64(optarg, 1, UINT32_MAX, &bad_every) != 0)
+            if (ob_args_u64(optarg, 1, UINT32_MAX, &bad_every) != 0)
                 return s_usage_error("--bad-every must be a positive number, not '%s'", optarg);
             break;
         case 's':
-            if (s_parse_u64(optarg, 1, 1024, &senders) != 0)
+            if (ob_args_u64(optarg, 1, 1024, &senders) != 0)
                 return s_usage_error("--senders must be 1 to 1024, not '%s'", optarg);
             break;
         case 'h':

@@ -33,7 +33,7 @@ zero=$(printf '0%.0s' {1..64})
 # --- usage -------------------------------------------------------------------
 check "audit --help shows the usage" '"$obcast" audit --help | grep -q "^usage: obcast audit"'
 check "--help lists export and audit" '"$obcast" --help | grep -q "export --config" && "$obcast" --help | grep -q "audit --manifest"'
-expect "audit without a manifest" 2 "obcast: audit: give --manifest MANIFEST" -- audit x.jsonl
+expect "audit without a manifest" 2 "obcast audit: give --manifest MANIFEST" -- audit x.jsonl
 expect "audit without files" 2 "give at least one EXPORT file" -- audit --manifest "$m"
 expect "audit unknown option" 2 "unknown option '--frob'" -- audit --frob --manifest "$m" x
 expect "audit --manifest without a value" 2 "--manifest needs a value" -- audit x --manifest
@@ -79,7 +79,7 @@ check "--allow-gaps skips contiguity" '[[ $err != *gap:* && $err == *below_quoru
 
 # --- export --------------------------------------------------------------------
 check "export --help shows the usage" '"$obcast" export --help | grep -q "^usage: obcast export"'
-expect "export without --config" 2 "obcast: export: give --config NODE.zpl" -- export
+expect "export without --config" 2 "obcast export: give --config NODE.zpl" -- export
 expect "export unknown argument" 2 "unknown argument '--frob'" -- export --frob
 expect "export --out without a value" 2 "--out needs a value" -- export --config "$work/c/node0/node.zpl" --out
 expect "export missing config" 1 "$work/none.zpl" -- export --config "$work/none.zpl"

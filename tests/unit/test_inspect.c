@@ -1008,10 +1008,10 @@ static void test_audit_usage(void **state)
     assert_int_equal(ob_cli_audit_to(4, missing_file, out, err), 1);
     fclose(out);
     char *text = s_slurp(err);
-    s_assert_contains(text, "obcast: audit: give --manifest MANIFEST\n");
-    s_assert_contains(text, "obcast: audit: give at least one EXPORT file\n");
-    s_assert_contains(text, "obcast: audit: unknown option '--frob'\n");
-    s_assert_contains(text, "obcast: audit: --manifest needs a value\n");
+    s_assert_contains(text, "obcast audit: give --manifest MANIFEST\n");
+    s_assert_contains(text, "obcast audit: give at least one EXPORT file\n");
+    s_assert_contains(text, "obcast audit: unknown option '--frob'\n");
+    s_assert_contains(text, "obcast audit: --manifest needs a value\n");
     s_assert_contains(text, "obcast audit: manifest ");
     char want[400];
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory\n", missing);
