@@ -43,6 +43,8 @@ node_args=()
 check "init a $nodes-node cluster" \
     '"$obcast" init $nodes "$work/c" --base-port $base "${init_args[@]}" >"$work/init.log" 2>&1'
 
+# node1 shares its verifying among 3 verifier instances (SPEC §4).
+sed -i 's|^    peer_bind = \(.*\)|    peer_bind = \1\n    verifiers = 3|' "$work/c/node1/node.zpl"
 for i in $(seq 0 $((nodes - 1))); do
     "$bin/obcast-node" "${node_args[@]}" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)
@@ -95,6 +97,13 @@ for s in "${sequencers[@]}"; do
     check "node$s's assigned chunks are certified at every validator and node$s ($missing missing)" \
         '[[ $missing -eq 0 && $(grep -c "^assigned" "$work/submit$s.out") -eq $per_sequencer ]]'
 done
+
+"$bin/obcast-journal" --config "$work/c/node1/node.zpl" metrics >"$work/metrics1.json" 2>&1
+shares=$(python3 -c 'import json,sys
+print(" ".join(str(m["acks_passed"] + m["nodes_passed"]) for m in map(json.loads, open(sys.argv[1]))
+               if m["actor"] == "verifier"))' "$work/metrics1.json")
+check "node1's 3 verifiers each took a share of the work ($shares)" \
+    '[[ $(wc -w <<<"$shares") -eq 3 && " $shares " != *" 0 "* ]]'
 
 check "obcast audit passes every node's export together" \
     '"$obcast" audit --manifest "$work/c/manifest.zpl" "$work"/export*.jsonl >"$work/audit.log" 2>&1'
