@@ -125,6 +125,30 @@ check "an allowed client submits over TCP with CURVE" \
 expect "a client key not on the allowlist gets nowhere" 1 "tcp://127.0.0.1:$tcp" -- "$obcast" submit --config "$work/c/node0/tcp.zpl" --curve "$work/mallory.cert" --count 1 --size 64 --wait queued --timeout 2000
 check "the node logged its allowlist" 'grep -q "1 client keys allowed from" "$work/tcp0.log"'
 
+# --- a node with a CURVE key our manifest does not list is refused: a
+# foreign cluster whose manifest points its node1 at our node0 (with our
+# node0's server key, so that only our allowlist can stop it)
+xbase=$(free_base 2)
+"$obcast" init 2 "$work/x" --base-port "$xbase" --namespace foreign >/dev/null
+python3 - "$work/c/manifest.zpl" "$work/x/manifest.zpl" <<'PY'
+import re, sys
+ours = open(sys.argv[1]).read()
+node0 = re.search(r'name = "node0"(.*?)(?=\n    node|\n    epoch)', ours, re.S).group(1)
+endpoint = re.search(r'endpoint = "([^"]*)"', node0).group(1)
+curve = re.search(r'curve_key = "([^"]*)"', node0).group(1)
+theirs = open(sys.argv[2]).read()
+head, tail = theirs.split('name = "node1"', 1)
+tail = re.sub(r'endpoint = "[^"]*"', 'endpoint = "%s"' % endpoint, tail, count=1)
+tail = re.sub(r'curve_key = "[^"]*"', 'curve_key = "%s"' % curve, tail, count=1)
+open(sys.argv[2], 'w').write(head + 'name = "node1"' + tail)
+PY
+"$bin/obcast-node" --config "$work/x/node0/node.zpl" >"$work/foreign.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "refused our CURVE handshake" "$work/foreign.log" && break; sleep 0.1; done
+check "our node refuses a peer whose CURVE key the manifest does not list" \
+    'grep -q "peer node1 (tcp://127.0.0.1:$base) refused our CURVE handshake" "$work/foreign.log"'
+check "and the foreign node never got through" '! grep -q "peer node1 (.*) connected" "$work/foreign.log"'
+
 # --- bad messages between actors: dropped and counted, never a crash
 if [[ -n $push_frames ]]; then
     run=$work/c/node0/run
