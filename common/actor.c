@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
@@ -110,6 +112,45 @@ zcert_t *ob_actor_load_curve_cert(const ob_node_config_t *config, const ob_manif
     return cert;
 }
 
+/* Whether a tcp:// endpoint's port can be bound. bind() without listen()
+   takes no connection: a peer dialling in meanwhile is refused, not met by
+   a socket that speaks no CURVE. Endpoints this cannot parse (interface
+   names, ipc) are left to the real bind, which fails loudly too. */
+static int s_port_free(const char *endpoint, ob_why_t *why)
+{
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return 0;
+    char host[OB_ENDPOINT_MAX];
+    snprintf(host, sizeof host, "%s", endpoint + 6);
+    char *colon = strrchr(host, ':');
+    if (!colon)
+        return ob_why(why, "peer_bind %s: no port", endpoint);
+    *colon = '\0';
+    const char *port = colon + 1;
+    char *name = host;
+    if (name[0] == '[') { /* [::1] */
+        name++;
+        name[strcspn(name, "]")] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *found = NULL;
+    if (getaddrinfo(streq(name, "*") ? NULL : name, port, &hints, &found) != 0 || !found)
+        return 0;
+    int rc = 0;
+    int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+    if (fd >= 0) {
+        int on = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on); /* as ZeroMQ does */
+        if (bind(fd, found->ai_addr, found->ai_addrlen) != 0)
+            rc = ob_why(why, "peer_bind %s: cannot bind: %s", endpoint, strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(found);
+    return rc;
+}
+
 int ob_actor_preflight(const ob_node_config_t *config, const ob_manifest_t *manifest,
                        ob_crypto_t *crypto, ob_why_t *why)
 {
@@ -130,19 +171,11 @@ int ob_actor_preflight(const ob_node_config_t *config, const ob_manifest_t *mani
         return -1;
     zcert_destroy(&cert);
     struct stat st;
-    if (stat(config->data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return ob_why(why, "data_dir %s: %s", config->data_dir,
-                      errno ? strerror(errno) : "not a folder");
-    zsock_t *probe = zsock_new(ZMQ_ROUTER);
-    if (!probe)
-        return ob_why(why, "cannot make a ZeroMQ socket");
-    zsock_set_linger(probe, 0);
-    int rc = zsock_bind(probe, "%s", config->peer_bind);
-    int saved = zmq_errno();
-    zsock_destroy(&probe);
-    if (rc < 0)
-        return ob_why(why, "peer_bind %s: cannot bind: %s", config->peer_bind, zmq_strerror(saved));
-    return 0;
+    if (stat(config->data_dir, &st) != 0)
+        return ob_why(why, "data_dir %s: %s", config->data_dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ob_why(why, "data_dir %s: not a folder", config->data_dir);
+    return s_port_free(config->peer_bind, why);
 }
 
 static void s_usage(FILE *to, const char *binary, const char *summary, const char *commands)
