@@ -745,7 +745,7 @@ static void test_audit_tampered_signature(void **state)
     char *digit = cert + strlen("\"certificate\":\"") + 4 + 4 + 10;
     *digit = *digit == '0' ? '1' : '0';
     const char *path = s_export_with(f, "sig.jsonl", 2, line);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want, "%s:3: S4: bad_signature: the certificate of node1 height 2", path);
     s_assert_audit_fails(f, path, NULL, want);
     free(line);
@@ -794,7 +794,7 @@ static void test_audit_conflict_across_files(void **state)
 
     run = s_audit(f, "--allow-gaps", a, b);
     assert_int_equal(run.rc, 1);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want, "%s:1: S3: node1 height 2 certified for two payloads", b);
     s_assert_contains(run.err, want);
     s_assert_contains(run.err, "a.jsonl:3");
@@ -819,7 +819,7 @@ static void test_audit_gap(void **state)
         if (i != 1)
             lines[count++] = f->lines[i];
     const char *path = s_write_lines(f, "gap.jsonl", lines, count);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want,
              "%s: gap: node1 heights 1 to 1 are not certified in this export (the next held is 2)",
              path);
@@ -862,7 +862,7 @@ static void test_audit_parent_link(void **state)
     const char *path = s_export_with(f, "link.jsonl", 3, line);
     i_run_t run = s_audit(f, NULL, path, NULL);
     assert_int_equal(run.rc, 1);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want, "%s:4: S5: the parent of node1 height 3 is payload %s", path,
              payload);
     s_assert_contains(run.err, want);
@@ -911,7 +911,7 @@ static void test_audit_malformed_lines(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *line = s_replace(f->lines[2], cases[i].from, cases[i].to);
         const char *path = s_export_with(f, "bad.jsonl", 2, line);
-        char want[300];
+        char want[PATH_MAX + 512];
         snprintf(want, sizeof want, "%s:3: %s", path, cases[i].want);
         i_run_t run = s_audit(f, "--allow-gaps", path, NULL);
         bool ok = run.rc == 1 && strstr(run.err, want);
@@ -928,7 +928,7 @@ static void test_audit_malformed_lines(void **state)
     const char *path = s_export_with(f, "cut.jsonl", 2, cut);
     i_run_t run = s_audit(f, "--allow-gaps", path, NULL);
     assert_int_equal(run.rc, 1);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want, "%s:3: ", path);
     s_assert_contains(run.err, want);
     s_run_free(&run);
@@ -950,7 +950,7 @@ static void test_audit_unknown_epoch(void **state)
     i_fixture_t *f = *state;
     char *line = s_replace(f->lines[1], "\"epoch\":1,", "\"epoch\":9,");
     const char *path = s_export_with(f, "epoch.jsonl", 1, line);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want,
              "%s:2: S4: unknown_epoch: the certificate of node1 height 1 is of epoch 9, which the "
              "manifest does not have",
@@ -979,7 +979,7 @@ static void test_audit_data_mismatch(void **state)
     snprintf(to, sizeof to, "\"data\":\"%s\"", data);
     char *line = s_replace(f->lines[3], from, to);
     const char *path = s_export_with(f, "data.jsonl", 3, line);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want, "%s:4: payload_mismatch", path);
     s_assert_audit_fails(f, path, NULL, want);
     free(line);
@@ -1002,7 +1002,7 @@ static void test_audit_usage(void **state)
     assert_int_equal(ob_cli_audit_to(3, dangling, out, err), 2);
     char *bad_manifest[] = {"audit", "--manifest", file, file, NULL};
     assert_int_equal(ob_cli_audit_to(4, bad_manifest, out, err), 1);
-    char missing[300];
+    char missing[PATH_MAX + 512];
     snprintf(missing, sizeof missing, "%s/no-such.jsonl", f->dir);
     char *missing_file[] = {"audit", "--manifest", f->manifest_path, missing, NULL};
     assert_int_equal(ob_cli_audit_to(4, missing_file, out, err), 1);
@@ -1013,7 +1013,7 @@ static void test_audit_usage(void **state)
     s_assert_contains(text, "obcast audit: unknown option '--frob'\n");
     s_assert_contains(text, "obcast audit: --manifest needs a value\n");
     s_assert_contains(text, "obcast audit: manifest ");
-    char want[400];
+    char want[PATH_MAX + 1024];
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory\n", missing);
     s_assert_contains(text, want);
     free(text);
@@ -1090,7 +1090,7 @@ static void test_signer_history(void **state)
     i_run_t run = s_signer_cmd(f, 1, argv);
     assert_int_equal(run.rc, 0);
     assert_string_equal(run.err, "");
-    char text[32], hex[65], seq[65], want[400];
+    char text[32], hex[65], seq[65], want[PATH_MAX + 1024];
     ob_hex_encode(s_chunk(f, 0, 0, s_payload_text(0, text)).payload, 32, hex);
     snprintf(want, sizeof want, "signed height 0 payload %s genesis\n", hex);
     s_assert_contains(run.out, want);
@@ -1153,7 +1153,7 @@ static void test_signer_history_locked(void **state)
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_int_equal(run.rc, 1);
-    char want[300];
+    char want[PATH_MAX + 512];
     snprintf(want, sizeof want,
              "obcast-signer: history: signer.db is locked by the running signer (%s)\n",
              f->signer_path);
