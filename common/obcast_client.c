@@ -5,15 +5,21 @@
 #include "wire.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define S_DEFAULT_OUTSTANDING 1024
+/* A payload resent without an answer waits twice as long each time, up to
+   this many times resend_ms. */
+#define S_BACKOFF_MAX 16
+#define S_ROUTING_ID  16
 /* The largest answer: a submit_locked whose Lock has a full certificate. */
 #define S_MAX_ANSWER                                                                               \
     (OB_IMSG_HEADER_LEN + 8 + 4 + OB_CHUNK_LEN + 8 + 2 +                                           \
@@ -25,7 +31,9 @@ typedef enum {
     S_ASSIGNED,
 } s_state_t;
 
-/* A payload submitted and not yet locked or refused. */
+/* A payload submitted and not yet locked or refused. Its bytes are kept
+   until it is assigned: until then a restart of the node's net may lose
+   it, and it is submitted again. */
 typedef struct {
     bool used;
     s_state_t state;
@@ -33,16 +41,29 @@ typedef struct {
     uint8_t digest[32];
     uint64_t height; /* S_ASSIGNED */
     uint8_t sequencer[32];
+    uint8_t *data; /* until S_ASSIGNED */
+    size_t len;
+    int64_t heard_ms;   /* the last answer about it, or its last (re)send */
+    int64_t silence_ms; /* how long a silence before it is sent again */
 } s_pending_t;
 
 struct _obcast_client_t {
     zsock_t *sock;
     char *endpoint;
     uint64_t next_tag;
+    uint8_t routing_id[S_ROUTING_ID];
     s_pending_t *pending;
     uint32_t max_outstanding, outstanding;
+    int64_t resend_ms;   /* 0: never */
+    int64_t next_due_ms; /* no resend is due before; INT64_MAX: none */
+    /* The last payload assigned or locked, and when: the node's queue and
+       chain go in order, so the payloads behind it are waiting their turn,
+       not lost. */
+    int64_t moved_ms;
+    uint64_t moved_tag;
     zmq_msg_t last; /* the last answer: a Lock event views into it */
     bool has_last;
+    obcast_client_stats_t stats;
     char error[OBCAST_CLIENT_ERROR_LEN];
 };
 
@@ -156,6 +177,9 @@ obcast_client_t *obcast_client_new(const char *endpoint, const obcast_client_opt
     }
     self->max_outstanding =
         options && options->max_outstanding ? options->max_outstanding : S_DEFAULT_OUTSTANDING;
+    int32_t resend = options ? options->resend_ms : 0;
+    self->resend_ms = resend < 0 ? 0 : resend == 0 ? OBCAST_CLIENT_RESEND_MS : resend;
+    self->next_due_ms = INT64_MAX;
     self->pending = calloc(self->max_outstanding, sizeof *self->pending);
     self->endpoint = strdup(endpoint);
     self->sock = zsock_new(ZMQ_DEALER);
@@ -166,6 +190,23 @@ obcast_client_t *obcast_client_new(const char *endpoint, const obcast_client_opt
         return NULL;
     }
     zsock_set_maxmsgsize(self->sock, (int64_t)S_MAX_ANSWER);
+    /* One routing id for the life of the client, so that net's ROUTER
+       names it the same across reconnects and knows a payload sent again
+       by (routing id, tag). A first byte of 0 is libzmq's own. */
+    if (RAND_bytes(self->routing_id, S_ROUTING_ID) != 1) {
+        s_error(error, error_len, "%s: no entropy for a routing id", endpoint);
+        obcast_client_destroy(&self);
+        return NULL;
+    }
+    if (self->routing_id[0] == 0)
+        self->routing_id[0] = 1;
+    if (zmq_setsockopt(zsock_resolve(self->sock), ZMQ_ROUTING_ID, self->routing_id, S_ROUTING_ID) !=
+        0) {
+        s_error(error, error_len, "%s: cannot set the routing id: %s", endpoint,
+                zmq_strerror(zmq_errno()));
+        obcast_client_destroy(&self);
+        return NULL;
+    }
     if (tcp && s_curve(self->sock, endpoint, options, error, error_len) != 0) {
         obcast_client_destroy(&self);
         return NULL;
@@ -187,6 +228,9 @@ void obcast_client_destroy(obcast_client_t **self_p)
     if (self->has_last)
         zmq_msg_close(&self->last);
     zsock_destroy(&self->sock);
+    if (self->pending)
+        for (uint32_t i = 0; i < self->max_outstanding; i++)
+            free(self->pending[i].data);
     free(self->pending);
     free(self->endpoint);
     free(self);
@@ -203,10 +247,71 @@ static s_pending_t *s_find(obcast_client_t *self, uint64_t tag)
     return NULL;
 }
 
+static void s_drop_data(s_pending_t *p)
+{
+    free(p->data);
+    p->data = NULL;
+    p->len = 0;
+}
+
 static void s_remove(obcast_client_t *self, s_pending_t *p)
 {
+    s_drop_data(p);
     p->used = false;
     self->outstanding--;
+}
+
+/* An answer about `p`: its silence starts again. `news` (it moved on):
+   the wait before a resend is back to resend_ms too. */
+static void s_heard(obcast_client_t *self, s_pending_t *p, bool news)
+{
+    p->heard_ms = zclock_mono();
+    if (!news)
+        return;
+    p->silence_ms = self->resend_ms;
+    if (self->resend_ms && p->heard_ms + p->silence_ms < self->next_due_ms)
+        self->next_due_ms = p->heard_ms + p->silence_ms; /* sooner than a backed-off wait */
+}
+
+/* `p` was assigned or locked. */
+static void s_moved(obcast_client_t *self, const s_pending_t *p)
+{
+    self->moved_ms = zclock_mono();
+    self->moved_tag = p->tag;
+}
+
+/* Sends one message; 0, or -1 with the reason in self->error. */
+static int s_send_msg(obcast_client_t *self, const ob_imsg_t *msg)
+{
+    size_t frame_len = ob_imsg_encoded_len(msg), written = 0;
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, frame_len) != 0) {
+        s_error(self->error, sizeof self->error, "%s: out of memory", self->endpoint);
+        return -1;
+    }
+    if (ob_imsg_encode(msg, zmq_msg_data(&frame), frame_len, &written) != 0 ||
+        written != frame_len) {
+        zmq_msg_close(&frame);
+        s_error(self->error, sizeof self->error, "%s: cannot encode %s", self->endpoint,
+                ob_imsg_name(msg->type));
+        return -1;
+    }
+    if (zmq_msg_send(&frame, zsock_resolve(self->sock), ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_msg_close(&frame);
+        s_error(self->error, sizeof self->error, "%s: cannot send: %s", self->endpoint,
+                e == EAGAIN ? "the send queue is full (is the node up?)" : zmq_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+static int s_send_submit(obcast_client_t *self, const s_pending_t *p)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_SUBMIT};
+    msg.u.submit.tag = p->tag;
+    msg.u.submit.data = (ob_blob_t){p->data, (uint32_t)p->len};
+    return s_send_msg(self, &msg);
 }
 
 int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, uint64_t *tag_out)
@@ -228,34 +333,24 @@ int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, ui
             slot = &self->pending[i];
     assert(slot);
     uint64_t tag = self->next_tag;
-    *slot = (s_pending_t){.tag = tag, .state = S_SENT};
+    *slot = (s_pending_t){.tag = tag, .state = S_SENT, .len = len};
     if (s_sha256(data, len, slot->digest) != 0) {
         s_error(self->error, sizeof self->error, "%s: SHA-256 failed", self->endpoint);
         return -1;
     }
-
-    ob_imsg_t msg = {.type = OB_IMSG_SUBMIT};
-    msg.u.submit.tag = tag;
-    msg.u.submit.data = (ob_blob_t){data, (uint32_t)len};
-    size_t frame_len = ob_imsg_encoded_len(&msg), written = 0;
-    zmq_msg_t frame;
-    if (zmq_msg_init_size(&frame, frame_len) != 0) {
+    slot->data = malloc(len ? len : 1);
+    if (!slot->data) {
         s_error(self->error, sizeof self->error, "%s: out of memory", self->endpoint);
         return -1;
     }
-    if (ob_imsg_encode(&msg, zmq_msg_data(&frame), frame_len, &written) != 0 ||
-        written != frame_len) {
-        zmq_msg_close(&frame);
-        s_error(self->error, sizeof self->error, "%s: cannot encode the payload", self->endpoint);
+    if (len)
+        memcpy(slot->data, data, len);
+    if (s_send_submit(self, slot) != 0) {
+        s_drop_data(slot);
         return -1;
     }
-    if (zmq_msg_send(&frame, zsock_resolve(self->sock), ZMQ_DONTWAIT) < 0) {
-        int e = zmq_errno();
-        zmq_msg_close(&frame);
-        s_error(self->error, sizeof self->error, "%s: cannot send: %s", self->endpoint,
-                e == EAGAIN ? "the send queue is full (is the node up?)" : zmq_strerror(e));
-        return -1;
-    }
+    s_heard(self, slot, true);
+    self->stats.submitted++;
     slot->used = true;
     self->outstanding++;
     self->next_tag++;
@@ -333,6 +428,7 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
+    case OB_IMSG_LOCK_QUERY:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -353,6 +449,7 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_APP_LOCK_RECEIVED:
     case OB_IMSG_APP_EVIDENCE:
     case OB_IMSG_SUBMIT:
+    case OB_IMSG_SUBMIT_FOLLOW:
         return s_event_error(event, 0, "%s: the node sent %s, not an answer to a submit",
                              self->endpoint, ob_imsg_name(msg->type));
     }
@@ -362,8 +459,12 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
                              self->endpoint, ob_imsg_name(msg->type), (unsigned long long)tag);
     event->tag = tag;
     if (msg->type == OB_IMSG_SUBMIT_QUEUED) {
-        if (p->state == S_SENT)
-            p->state = S_QUEUED;
+        if (p->state != S_SENT) {
+            s_heard(self, p, false); /* the answer to a resend: no news */
+            return 0;
+        }
+        p->state = S_QUEUED;
+        s_heard(self, p, true);
         event->kind = OBCAST_EVENT_QUEUED;
         return 1;
     }
@@ -380,9 +481,17 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
             return s_event_error(event, tag,
                                  "%s: tag %llu assigned with a digest that is not its payload's",
                                  self->endpoint, (unsigned long long)tag);
+        if (p->state == S_ASSIGNED && p->height == in->height &&
+            memcmp(p->sequencer, in->sequencer, 32) == 0) {
+            s_heard(self, p, false); /* told again */
+            return 0;
+        }
         ob_chunk_t chunk = {.height = in->height};
         memcpy(chunk.sequencer, in->sequencer, 32);
         memcpy(chunk.payload, in->payload, 32);
+        s_drop_data(p); /* signed and sent: only its Lock is awaited now */
+        s_heard(self, p, true);
+        s_moved(self, p);
         p->state = S_ASSIGNED;
         p->height = in->height;
         memcpy(p->sequencer, in->sequencer, 32);
@@ -402,6 +511,7 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
          (lock.chunk.height != p->height || memcmp(lock.chunk.sequencer, p->sequencer, 32) != 0)))
         return s_event_error(event, tag, "%s: tag %llu: the Lock is on another chunk",
                              self->endpoint, (unsigned long long)tag);
+    s_moved(self, p);
     s_remove(self, p);
     event->kind = OBCAST_EVENT_LOCKED;
     s_set_chunk(event, &lock.chunk);
@@ -412,23 +522,74 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     return 1;
 }
 
-int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_event_t *event)
+/* --- resending ----------------------------------------------------------- */
+
+/* Sends again what has heard nothing for its silence: a payload not yet
+   assigned is submitted again (same tag, same bytes; net answers
+   submit_queued again if it holds it, and queues it if a restart lost
+   it), an assigned one asks net to follow it to its Lock. Each resend
+   doubles the silence it waits for next, up to S_BACKOFF_MAX times
+   resend_ms; an answer with news sets it back. A queued or assigned
+   payload submitted after one that moved less than resend_ms ago waits
+   on: the queue ahead of it is moving (a deep queue is no silence).
+   Returns when the next resend is due (INT64_MAX: none). */
+static int64_t s_resend(obcast_client_t *self, int64_t now)
 {
-    memset(event, 0, sizeof *event);
-    if (self->has_last) {
-        zmq_msg_close(&self->last);
-        self->has_last = false;
+    if (self->resend_ms == 0 || self->outstanding == 0)
+        return self->next_due_ms = INT64_MAX;
+    if (now < self->next_due_ms)
+        return self->next_due_ms;
+    int64_t next = INT64_MAX;
+    for (uint32_t i = 0; i < self->max_outstanding; i++) {
+        s_pending_t *p = &self->pending[i];
+        if (!p->used)
+            continue;
+        int64_t due = p->heard_ms + p->silence_ms;
+        bool behind = p->state != S_SENT && self->moved_ms && p->tag > self->moved_tag &&
+                      now < self->moved_ms + self->resend_ms;
+        if (now >= due && behind) {
+            due = self->moved_ms + self->resend_ms;
+        } else if (now >= due) {
+            int rc;
+            if (p->state == S_ASSIGNED) {
+                ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FOLLOW};
+                msg.u.submit_follow.tag = p->tag;
+                msg.u.submit_follow.height = p->height;
+                memcpy(msg.u.submit_follow.payload, p->digest, 32);
+                rc = s_send_msg(self, &msg);
+                if (rc == 0)
+                    self->stats.follows++;
+            } else {
+                rc = s_send_submit(self, p);
+                if (rc == 0)
+                    self->stats.resubmits++;
+            }
+            /* Sent or not (a full send queue), it waits another silence. */
+            (void)rc;
+            p->heard_ms = now;
+            if (p->silence_ms < self->resend_ms * S_BACKOFF_MAX)
+                p->silence_ms *= 2;
+            due = p->heard_ms + p->silence_ms;
+        }
+        if (due < next)
+            next = due;
     }
-    void *handle = zsock_resolve(self->sock);
-    zmq_pollitem_t item = {.socket = handle, .events = ZMQ_POLLIN};
-    int rc = zmq_poll(&item, 1, timeout_ms);
-    if (rc < 0) {
-        s_error(self->error, sizeof self->error, "%s: %s", self->endpoint,
-                zmq_errno() == EINTR ? "interrupted" : zmq_strerror(zmq_errno()));
+    return self->next_due_ms = next;
+}
+
+int obcast_client_resend_in(obcast_client_t *self)
+{
+    int64_t now = zclock_mono();
+    int64_t due = s_resend(self, now);
+    if (due == INT64_MAX)
         return -1;
-    }
-    if (rc == 0 || !(item.revents & ZMQ_POLLIN))
-        return 0;
+    return due - now > INT_MAX ? INT_MAX : (int)(due - now);
+}
+
+/* Reads one answer. 1 with *event filled, 0 if there was none or it
+   brought no news (an answer to a resend), -1 on a socket failure. */
+static int s_receive(obcast_client_t *self, void *handle, obcast_client_event_t *event)
+{
     zmq_msg_init(&self->last);
     if (zmq_msg_recv(&self->last, handle, ZMQ_DONTWAIT) < 0) {
         int e = zmq_errno();
@@ -467,6 +628,42 @@ int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_even
     return s_on_answer(self, &msg, event);
 }
 
+int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_event_t *event)
+{
+    void *handle = zsock_resolve(self->sock);
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : zclock_mono() + timeout_ms;
+    while (true) {
+        memset(event, 0, sizeof *event);
+        if (self->has_last) {
+            zmq_msg_close(&self->last);
+            self->has_last = false;
+        }
+        int64_t now = zclock_mono();
+        int64_t until = s_resend(self, now);
+        if (deadline < until)
+            until = deadline;
+        long wait = until == INT64_MAX      ? -1
+                    : until <= now          ? 0
+                    : until - now > INT_MAX ? INT_MAX
+                                            : (long)(until - now);
+        zmq_pollitem_t item = {.socket = handle, .events = ZMQ_POLLIN};
+        int rc = zmq_poll(&item, 1, wait);
+        if (rc < 0) {
+            s_error(self->error, sizeof self->error, "%s: %s", self->endpoint,
+                    zmq_errno() == EINTR ? "interrupted" : zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        if (rc > 0 && (item.revents & ZMQ_POLLIN)) {
+            int got = s_receive(self, handle, event);
+            if (got != 0)
+                return got;
+            continue; /* nothing new: wait on, within the same timeout */
+        }
+        if (zclock_mono() >= deadline)
+            return 0;
+    }
+}
+
 size_t obcast_client_outstanding(const obcast_client_t *self)
 {
     return self->outstanding;
@@ -497,6 +694,11 @@ int obcast_client_fd(obcast_client_t *self)
 const char *obcast_client_endpoint(const obcast_client_t *self)
 {
     return self->endpoint;
+}
+
+const obcast_client_stats_t *obcast_client_stats(const obcast_client_t *self)
+{
+    return &self->stats;
 }
 
 const char *obcast_client_error(const obcast_client_t *self)

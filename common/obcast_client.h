@@ -20,12 +20,34 @@
     `height`: signed and sent), LOCKED (its chunk is certified: the Lock,
     SPEC §2). A payload is outstanding from its submit until it is LOCKED
     or REFUSED, or the caller forgets it; the number outstanding is capped.
-    The node follows only so many payloads and forgets what a restart
-    loses, so a caller waiting for LOCKED also keeps a deadline.
+
+    Restarts of the node's net actor. net keeps its submit queue and the
+    payloads it follows in memory, so the client keeps each payload's bytes
+    until it is ASSIGNED, and sends again what hears nothing for
+    `resend_ms` (2 s by default; the wait doubles with each resend up to
+    16 times that, and news sets it back; a payload waits on while one
+    submitted before it was assigned or locked within the last
+    `resend_ms`: the node goes in order): a payload not yet assigned is
+    submitted again (same tag, same bytes), an assigned one is followed
+    again (submit_follow: net asks its journal for the Lock, and sends it
+    at once if it is held). The socket keeps one random routing id for the
+    client's life, so net knows a payload it holds by (routing id, tag):
+    it answers "queued" again and does not queue it twice. Answers to
+    resends that bring no news (queued again, assigned again at the same
+    height) are not events. Resends happen inside obcast_client_next, so
+    call it at least every obcast_client_resend_in ms.
+
+    Delivery is at least once: a payload whose ASSIGNED answer was lost
+    in the instant of a net crash (it was handed to the chain a moment
+    before) is submitted again and may be certified twice, at two heights
+    (net avoids it when it has seen that chunk by then); the client
+    reports one Lock for it. The node also follows only so many payloads,
+    so a caller waiting for LOCKED keeps a deadline.
 
     An answer that is malformed, of the wrong kind, or for no outstanding
-    tag, or that contradicts what was submitted (another digest), is an
-    ERROR event, never a crash. Not thread-safe: one thread per client. */
+    tag (a late duplicate of an answer, too), or that contradicts what was
+    submitted (another digest), is an ERROR event, never a crash. Not
+    thread-safe: one thread per client. */
 #ifndef OBCAST_CLIENT_H
 #define OBCAST_CLIENT_H
 
@@ -44,6 +66,9 @@ extern "C" {
 /* Room for an error text that the library writes. */
 #define OBCAST_CLIENT_ERROR_LEN 256
 
+/* The default silence, in ms, after which a payload is sent again. */
+#define OBCAST_CLIENT_RESEND_MS 2000
+
 typedef struct _obcast_client_t obcast_client_t;
 
 typedef struct {
@@ -52,9 +77,19 @@ typedef struct {
     const char *server_key;
     zcert_t *cert;         /* borrowed; or else: */
     const char *cert_file; /* a zcert_save'd certificate: FILE and FILE_secret */
-    /* Payloads outstanding at once; 0 means 1024. */
+    /* Payloads outstanding at once; 0 means 1024. Each keeps a copy of its
+       bytes until it is ASSIGNED. */
     uint32_t max_outstanding;
+    /* ms without an answer about a payload before it is sent again; 0
+       means OBCAST_CLIENT_RESEND_MS, a negative value never resends. */
+    int32_t resend_ms;
 } obcast_client_options_t;
+
+typedef struct {
+    uint64_t submitted; /* payloads submitted (each counted once) */
+    uint64_t resubmits; /* submits sent again after a silence */
+    uint64_t follows;   /* submit_follows sent for assigned payloads */
+} obcast_client_stats_t;
 
 typedef enum {
     OBCAST_EVENT_QUEUED = 1,
@@ -99,9 +134,18 @@ void obcast_client_destroy(obcast_client_t **self_p);
 int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, uint64_t *tag_out);
 
 /* Waits up to `timeout_ms` (-1: for ever, 0: not at all) for the next
-   answer. 1 with *event filled, 0 on timeout, -1 if interrupted (a
-   signal) or the socket failed. */
+   answer, sending again meanwhile what has been silent too long. 1 with
+   *event filled, 0 on timeout, -1 if interrupted (a signal) or the socket
+   failed. */
 int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_event_t *event);
+
+/* For a poll loop: sends what is due again, and returns the ms until the
+   next resend is due (-1 if none is outstanding or resends are off);
+   wait no longer than that before calling obcast_client_next. */
+int obcast_client_resend_in(obcast_client_t *self);
+
+/* Counters since obcast_client_new. */
+const obcast_client_stats_t *obcast_client_stats(const obcast_client_t *self);
 
 /* Payloads submitted and neither LOCKED nor REFUSED nor forgotten. */
 size_t obcast_client_outstanding(const obcast_client_t *self);

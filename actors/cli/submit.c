@@ -11,7 +11,9 @@
         locked tag=1 height=7 epoch=1
         refused tag=1 reason=queue_full
     Exit 0 when every payload reached the --wait level, 1 on a refusal, a
-    timeout or a failure (the message names the endpoint), 2 on usage. */
+    timeout or a failure (the message names the endpoint), 2 on usage.
+    A payload that hears nothing for 2 s is sent again (libobcast-client:
+    net may have restarted); the count of such resends goes to stderr. */
 #include "args.h"
 #include "cli.h"
 
@@ -422,6 +424,14 @@ int ob_cli_submit(int argc, char **argv)
         return S_EXIT_FAILED;
     }
     int status = s_run(&self, timeout);
+    /* Sent again after a silence: net restarted, or was slow to answer. */
+    const obcast_client_stats_t *stats = obcast_client_stats(self.client);
+    if (stats->resubmits || stats->follows)
+        fprintf(stderr,
+                "obcast submit: %s: %" PRIu64 " resends after a silence (%" PRIu64
+                " payloads submitted again, %" PRIu64 " followed again)\n",
+                obcast_client_endpoint(self.client), stats->resubmits + stats->follows,
+                stats->resubmits, stats->follows);
     free(self.progress);
     obcast_client_destroy(&self.client);
     return status;

@@ -498,6 +498,26 @@ static void s_redeliver_one(void *ctx, const uint8_t *lock, size_t len)
     s_send(c->self, OB_ACTOR_NET, &msg, c->out);
 }
 
+/* net follows a payload again (a client asked it to, after net restarted):
+   the Lock of our own chunk at `height` goes to it once more if we hold
+   one. Nothing is marked delivered: net's lock_delivered does that. */
+static void s_on_lock_query(ob_journal_t *self, uint64_t height, ob_outbox_t *out)
+{
+    self->stats.lock_queries++;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int found = ob_journal_store_certificate(self->store, self->env.self_key, height, &bytes, &len);
+    if (found < 0)
+        self->failed = true;
+    if (found == 1) {
+        self->stats.lock_queries_answered++;
+        ob_imsg_t msg = {.type = OB_IMSG_REPORT_LOCK};
+        msg.u.report_lock.lock = (ob_blob_t){bytes, (uint32_t)len};
+        s_send(self, OB_ACTOR_NET, &msg, out);
+    }
+    free(bytes);
+}
+
 static void s_redeliver(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 {
     self->last_redelivery = now ? now : 1;
@@ -1067,6 +1087,9 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
             self->failed = true;
         return;
     }
+    case OB_IMSG_LOCK_QUERY:
+        s_on_lock_query(self, msg->u.lock_query.height, out);
+        return;
     case OB_IMSG_DROPPED:
         if (msg->u.dropped.error < OB_ERROR_COUNT)
             self->stats.dropped[msg->u.dropped.error]++;
@@ -1102,6 +1125,7 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }
     ob_warn("journal: ignoring message %s", ob_imsg_name(msg->type));

@@ -82,6 +82,8 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "rebroadcasts", st->rebroadcasts);
     ob_json_u64(json, "certificates", st->certificates);
     ob_json_u64(json, "locks_reported", st->locks_reported);
+    ob_json_u64(json, "lock_queries", st->lock_queries);
+    ob_json_u64(json, "lock_queries_answered", st->lock_queries_answered);
     ob_json_u64(json, "evidence", st->evidence);
     ob_json_u64(json, "payloads_pruned", st->payloads_pruned);
     ob_json_object(json, "payload_bytes"); /* each one copy of payload bytes */

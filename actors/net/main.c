@@ -500,6 +500,9 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_end(json);
     ob_json_u64(json, "submitted", st->submitted);
     ob_json_u64(json, "submit_refused", st->submit_refused);
+    ob_json_u64(json, "submit_again", st->submit_again);
+    ob_json_u64(json, "submit_follow", st->submit_follow);
+    ob_json_u64(json, "submit_claimed", st->submit_claimed);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);
     ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
     ob_json_object(json, "peers");
@@ -583,6 +586,9 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     self->submit = s_bind_local(self, "submit_endpoint", args->config->submit_endpoint, &why);
     if (!self->submit)
         goto done;
+    /* Clients keep one routing id across reconnects: a client that comes
+       back while its old connection lingers takes the id over. */
+    zsock_set_router_handover(self->submit, 1);
     ob_shell_watch(self->shell, self->router);
     ob_shell_watch(self->shell, self->app);
     ob_shell_watch(self->shell, self->submit);

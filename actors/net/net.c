@@ -12,6 +12,10 @@
 #define S_MAX_HELD 1024
 /* Submitted payloads followed to their Lock, unless configured. */
 #define S_TRACK_DEFAULT 1024
+/* Own chunks that no payload of this net explains (a net before a restart
+   handed them), remembered this many at most, for this many heights. */
+#define S_UNCLAIMED         8
+#define S_UNCLAIMED_HEIGHTS 64
 
 /* A payload waiting in the submit queue, with the client to tell. */
 typedef struct {
@@ -33,6 +37,15 @@ typedef struct {
     uint64_t height;
     uint8_t digest[32];
 } s_tracked_t;
+
+/* An own chunk below anything this net handed, that no followed payload
+   claims: the previous net (before a restart) handed it, and its client,
+   which may not have heard "assigned", will submit it again. */
+typedef struct {
+    bool used;
+    uint64_t height;
+    uint8_t digest[32];
+} s_unclaimed_t;
 
 struct _ob_net_t {
     ob_node_env_t env;
@@ -61,6 +74,15 @@ struct _ob_net_t {
     s_tracked_t *tracked;
     uint32_t track_max, track_count;
     uint64_t track_seq;
+
+    /* the lowest height this net handed a payload for, and the highest of
+       its own chain seen */
+    bool has_passed;
+    uint64_t lowest_passed;
+    bool has_own_top;
+    uint64_t own_top;
+    s_unclaimed_t unclaimed[S_UNCLAIMED];
+    uint32_t unclaimed_count, unclaimed_next;
 
     /* payload bytes copied out of the arena for app_ask_verdict */
     uint8_t *scratch;
@@ -293,6 +315,9 @@ static int s_pass_payload(ob_net_t *self, uint64_t height, const uint8_t *data, 
     }
     if (digest)
         memcpy(digest, msg.u.app_payload.payload.digest, 32);
+    if (!self->has_passed || height < self->lowest_passed)
+        self->lowest_passed = height;
+    self->has_passed = true;
     self->stats.proposals_answered++;
     return 0;
 }
@@ -305,8 +330,26 @@ static void s_track_remove(ob_net_t *self, s_tracked_t *entry)
     self->track_count--;
 }
 
-static void s_track(ob_net_t *self, const s_submission_t *sub, uint64_t height,
-                    const uint8_t digest[32])
+static bool s_same_client(const ob_client_id_t *a, const ob_client_id_t *b)
+{
+    return a->len == b->len && memcmp(a->id, b->id, a->len) == 0;
+}
+
+/* The followed entry of (client, tag), if any. */
+static s_tracked_t *s_tracked_find(ob_net_t *self, const ob_client_id_t *client, uint64_t tag)
+{
+    if (self->track_count == 0)
+        return NULL;
+    for (uint32_t i = 0; i < self->track_max; i++) {
+        s_tracked_t *e = &self->tracked[i];
+        if (e->used && e->tag == tag && s_same_client(&e->client, client))
+            return e;
+    }
+    return NULL;
+}
+
+static s_tracked_t *s_track(ob_net_t *self, const ob_client_id_t *client, uint64_t tag,
+                            uint64_t height, const uint8_t digest[32])
 {
     s_tracked_t *slot = NULL, *oldest = NULL;
     for (uint32_t i = 0; i < self->track_max && !slot; i++) {
@@ -317,18 +360,17 @@ static void s_track(ob_net_t *self, const s_submission_t *sub, uint64_t height,
             oldest = e;
     }
     if (!slot) {
-        /* Full: the oldest is forgotten; its client waits in vain. */
+        /* Full: the oldest is forgotten; its client asks again (submit_follow)
+           or waits in vain. */
         slot = oldest;
         s_track_remove(self, slot);
         self->stats.track_evicted++;
     }
-    *slot = (s_tracked_t){.used = true,
-                          .seq = self->track_seq++,
-                          .client = sub->client,
-                          .tag = sub->tag,
-                          .height = height};
+    *slot = (s_tracked_t){
+        .used = true, .seq = self->track_seq++, .client = *client, .tag = tag, .height = height};
     memcpy(slot->digest, digest, 32);
     self->track_count++;
+    return slot;
 }
 
 static void s_send_assigned(ob_net_t *self, s_tracked_t *e, ob_outbox_t *out)
@@ -342,6 +384,46 @@ static void s_send_assigned(ob_net_t *self, s_tracked_t *e, ob_outbox_t *out)
         e->assigned = true;
         self->stats.submit_assigned++;
     }
+}
+
+/* --- own chunks a restart left unclaimed -------------------------------- */
+
+static void s_unclaimed_remove(ob_net_t *self, s_unclaimed_t *u)
+{
+    u->used = false;
+    self->unclaimed_count--;
+}
+
+/* Remembers an own chunk that nothing here explains: none of this net's
+   followed payloads claims it, and it is below every height this net
+   handed a payload for (or net has handed none yet), so a net before a
+   restart proposed it. An attached application's chunks are its own. */
+static void s_unclaimed_note(ob_net_t *self, const ob_chunk_t *chunk, bool claimed)
+{
+    if (!self->has_own_top || chunk->height > self->own_top)
+        self->own_top = chunk->height;
+    self->has_own_top = true;
+    s_unclaimed_t *same = NULL;
+    for (uint32_t i = 0; i < S_UNCLAIMED; i++) {
+        s_unclaimed_t *u = &self->unclaimed[i];
+        if (!u->used)
+            continue;
+        if (u->height + S_UNCLAIMED_HEIGHTS < self->own_top)
+            s_unclaimed_remove(self, u); /* too old to be waited for still */
+        else if (u->height == chunk->height && memcmp(u->digest, chunk->payload, 32) == 0)
+            same = u;
+    }
+    if (same || claimed || self->app_attached ||
+        (self->has_passed && chunk->height >= self->lowest_passed) ||
+        chunk->height + S_UNCLAIMED_HEIGHTS < self->own_top)
+        return;
+    s_unclaimed_t *slot = &self->unclaimed[self->unclaimed_next];
+    self->unclaimed_next = (self->unclaimed_next + 1) % S_UNCLAIMED;
+    if (slot->used)
+        s_unclaimed_remove(self, slot);
+    *slot = (s_unclaimed_t){.used = true, .height = chunk->height};
+    memcpy(slot->digest, chunk->payload, 32);
+    self->unclaimed_count++;
 }
 
 /* --- the handed payload ------------------------------------------------ */
@@ -406,7 +488,7 @@ static void s_default_propose(ob_net_t *self, uint64_t height, ob_outbox_t *out)
     self->queue_count--;
     self->propose_pending = false;
     if (self->handed.has_client)
-        s_track(self, &self->handed, height, digest);
+        s_track(self, &self->handed.client, self->handed.tag, height, digest);
 }
 
 /* The built-in application answers a proposal it owes, if it can. */
@@ -418,11 +500,18 @@ static void s_serve_pending(ob_net_t *self, ob_outbox_t *out)
 
 /* This node's own chunk is `chunk` (signed and sent, a Tip, or a Lock):
    the handed payload and the followed ones at its height learn their
-   fate. */
+   fate; one nothing here explains is remembered (s_unclaimed_note). */
 static void s_own_chunk_seen(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t *out)
 {
     if (memcmp(chunk->sequencer, self->env.self_key, 32) != 0)
         return;
+    bool claimed = false;
+    for (uint32_t i = 0; i < self->track_max && self->track_count > 0 && !claimed; i++) {
+        const s_tracked_t *e = &self->tracked[i];
+        claimed =
+            e->used && e->height == chunk->height && memcmp(e->digest, chunk->payload, 32) == 0;
+    }
+    s_unclaimed_note(self, chunk, claimed);
     if (self->has_handed) {
         if (chunk->height == self->handed_height) {
             if (memcmp(chunk->payload, self->handed_digest, 32) == 0)
@@ -658,6 +747,7 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
+    case OB_IMSG_LOCK_QUERY:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -682,6 +772,7 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }
     ob_warn("net: ignoring message %s", ob_imsg_name(msg->type));
@@ -765,6 +856,7 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
+    case OB_IMSG_LOCK_QUERY:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -785,6 +877,7 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMIT_FOLLOW:
         /* internal, or net's own words: not an application's to send */
         s_app_drop(self, OB_ERR_UNKNOWN_TYPE, out);
         return;
@@ -889,6 +982,90 @@ static uint64_t s_salvage_tag(const uint8_t *frame, size_t len)
     return tag;
 }
 
+/* The queued payload of (client, tag), if any. */
+static bool s_queued_has(const ob_net_t *self, const ob_client_id_t *client, uint64_t tag)
+{
+    for (uint32_t i = 0; i < self->queue_count; i++) {
+        const s_submission_t *q = &self->queue[(self->queue_head + i) % self->queue_max];
+        if (q->has_client && q->tag == tag && s_same_client(&q->client, client))
+            return true;
+    }
+    return false;
+}
+
+/* A new submit whose bytes an unclaimed own chunk carries: the net before
+   a restart proposed it, and the client, which did not hear "assigned",
+   sent it again. It is that chunk's (queued and assigned at once, and the
+   journal asked for a Lock it may hold), not proposed twice. */
+static bool s_submit_claims(ob_net_t *self, const ob_client_id_t *client,
+                            const ob_imsg_submit_t *in, ob_outbox_t *out)
+{
+    if (self->unclaimed_count == 0)
+        return false;
+    uint8_t digest[32];
+    ob_sha256(self->crypto, in->data.data, in->data.len, digest);
+    s_unclaimed_t *found = NULL;
+    for (uint32_t i = 0; i < S_UNCLAIMED && !found; i++)
+        if (self->unclaimed[i].used && memcmp(self->unclaimed[i].digest, digest, 32) == 0)
+            found = &self->unclaimed[i];
+    if (!found)
+        return false;
+    self->stats.submit_claimed++;
+    ob_imsg_t queued = {.type = OB_IMSG_SUBMIT_QUEUED};
+    queued.u.submit_queued.tag = in->tag;
+    ob_outbox_to_client(out, client, &queued);
+    s_tracked_t *e = s_track(self, client, in->tag, found->height, digest);
+    s_send_assigned(self, e, out);
+    ob_imsg_t query = {.type = OB_IMSG_LOCK_QUERY};
+    query.u.lock_query.height = found->height;
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &query);
+    s_unclaimed_remove(self, found);
+    return true;
+}
+
+/* A submit of a payload net holds already (the client heard nothing and
+   sent it again): it is told again where it stands, and not queued twice.
+   false if (client, tag) is new. */
+static bool s_submit_again(ob_net_t *self, const ob_client_id_t *client, uint64_t tag,
+                           ob_outbox_t *out)
+{
+    s_tracked_t *e = s_tracked_find(self, client, tag);
+    bool handed = self->has_handed && self->handed.has_client && self->handed.tag == tag &&
+                  s_same_client(&self->handed.client, client);
+    if (!e && !handed && !s_queued_has(self, client, tag))
+        return false;
+    self->stats.submit_again++;
+    ob_imsg_t queued = {.type = OB_IMSG_SUBMIT_QUEUED};
+    queued.u.submit_queued.tag = tag;
+    ob_outbox_to_client(out, client, &queued);
+    if (e && e->assigned)
+        s_send_assigned(self, e, out);
+    return true;
+}
+
+/* The client heard its payload assigned at `height` and no Lock since: net
+   follows it (again: a restart may have lost it) and asks the journal for
+   a Lock it may hold already. */
+static void s_on_follow(ob_net_t *self, const ob_client_id_t *client,
+                        const ob_imsg_submit_follow_t *in, ob_outbox_t *out)
+{
+    self->stats.submit_follow++;
+    s_tracked_t *e = s_tracked_find(self, client, in->tag);
+    if (!e)
+        e = s_track(self, client, in->tag, in->height, in->payload);
+    e->height = in->height;
+    memcpy(e->digest, in->payload, 32);
+    e->assigned = true; /* the client knows */
+    for (uint32_t i = 0; i < S_UNCLAIMED && self->unclaimed_count > 0; i++) {
+        s_unclaimed_t *u = &self->unclaimed[i];
+        if (u->used && u->height == in->height && memcmp(u->digest, in->payload, 32) == 0)
+            s_unclaimed_remove(self, u); /* claimed by its client */
+    }
+    ob_imsg_t query = {.type = OB_IMSG_LOCK_QUERY};
+    query.u.lock_query.height = in->height;
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &query);
+}
+
 void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_t *frame,
                       size_t len, ob_outbox_t *out)
 {
@@ -899,6 +1076,10 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
     }
     ob_imsg_t msg;
     ob_error_t rc = ob_imsg_decode(&msg, frame, len);
+    if (rc == OB_OK && msg.type == OB_IMSG_SUBMIT_FOLLOW) {
+        s_on_follow(self, client, &msg.u.submit_follow, out);
+        return;
+    }
     if (rc != OB_OK || msg.type != OB_IMSG_SUBMIT) {
         s_drop(self, rc != OB_OK ? rc : OB_ERR_UNKNOWN_TYPE, NULL, out);
         s_refuse(self, client, s_salvage_tag(frame, len),
@@ -906,6 +1087,8 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
         return;
     }
     const ob_imsg_submit_t *in = &msg.u.submit;
+    if (s_submit_again(self, client, in->tag, out))
+        return;
     if (self->app_attached) {
         s_refuse(self, client, in->tag, OB_SUBMIT_APP_ATTACHED, out);
         return;
@@ -918,6 +1101,8 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
         s_refuse(self, client, in->tag, OB_SUBMIT_TOO_LARGE, out);
         return;
     }
+    if (s_submit_claims(self, client, in, out))
+        return;
     if (self->queue_count == self->queue_max) {
         s_refuse(self, client, in->tag, OB_SUBMIT_QUEUE_FULL, out);
         return;

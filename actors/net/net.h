@@ -49,9 +49,12 @@ typedef struct {
     uint64_t submit_assigned, submit_locked; /* notifications sent */
     uint64_t track_evicted;                  /* followed payloads forgotten for room */
     uint64_t track_lost;                     /* followed payloads whose height went to another */
-    uint64_t reserved;    /* a handed payload served again after a lost proposal */
-    uint64_t requeued;    /* a handed payload put back, its height taken */
-    uint64_t handed_lost; /* a handed payload given up, never seen proposed */
+    uint64_t submit_again;                   /* a (client, tag) held already, submitted again */
+    uint64_t submit_follow;  /* submit_follow: a payload followed again, the journal asked */
+    uint64_t submit_claimed; /* a new submit of an own chunk a restart left unclaimed */
+    uint64_t reserved;       /* a handed payload served again after a lost proposal */
+    uint64_t requeued;       /* a handed payload put back, its height taken */
+    uint64_t handed_lost;    /* a handed payload given up, never seen proposed */
 } ob_net_stats_t;
 
 ob_net_t *ob_net_new(const ob_net_config_t *config, ob_why_t *why);
@@ -106,7 +109,16 @@ void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t 
    too_large, queue_full. A queued payload the built-in application
    proposes is followed: submit_assigned once this node's chunk at its
    height carries it, then submit_locked with the Lock. Answers are
-   OB_DEST_CLIENT envelopes. */
+   OB_DEST_CLIENT envelopes.
+
+   Clients resend what hears nothing (libobcast-client, after a silence),
+   and keep one routing id across reconnects, so (client, tag) names a
+   payload: a submit of one still queued or followed is answered
+   submit_queued again (and submit_assigned, if it was) and not queued
+   twice. A `submit_follow(tag, height, digest)` (a payload the client
+   heard assigned, and net may have forgotten in a restart) is followed
+   again, and the journal is sent lock_query(height): if it holds the Lock
+   already, its report_lock brings submit_locked. */
 void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_t *frame,
                       size_t len, ob_outbox_t *out);
 

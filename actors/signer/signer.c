@@ -14,6 +14,10 @@
    per sequencer are live at once. The tables stop growing here. */
 #define S_MAX_PARTIALS 4096
 #define S_MAX_TIPS     4096
+/* Acks kept until the signer's view can judge them (s_defer): one per
+   (sequencer, epoch, validator), so the table is bounded by the manifest,
+   and capped. */
+#define S_MAX_DEFERRED 4096
 
 typedef struct {
     uint8_t sequencer[32];
@@ -44,6 +48,10 @@ struct _ob_signer_t {
     size_t tip_count;
     s_partial_t *partials;
     size_t partial_count;
+    /* Verified acks that came before the epoch was known, or above their
+       sequencer's tip + height_bound (see s_defer). */
+    ob_ack_t *deferred;
+    size_t deferred_count;
     ob_signer_stats_t stats;
 };
 
@@ -59,7 +67,8 @@ ob_signer_t *ob_signer_new(const ob_signer_config_t *config, ob_why_t *why)
     self->crypto = ob_crypto_new();
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
     self->partials = calloc(S_MAX_PARTIALS, sizeof *self->partials);
-    if (!self->crypto || !self->tips || !self->partials) {
+    self->deferred = calloc(S_MAX_DEFERRED, sizeof *self->deferred);
+    if (!self->crypto || !self->tips || !self->partials || !self->deferred) {
         ob_why(why, "signer: out of memory or entropy");
         ob_signer_destroy(&self);
         return NULL;
@@ -96,6 +105,7 @@ void ob_signer_destroy(ob_signer_t **self_p)
         for (size_t i = 0; i < self->partial_count; i++)
             s_partial_free(&self->partials[i]);
     free(self->partials);
+    free(self->deferred);
     free(self->tips);
     ob_crypto_destroy(&self->crypto);
     ob_keypair_wipe(&self->key);
@@ -162,7 +172,10 @@ static void s_prune(ob_signer_t *self, const uint8_t *sequencer, uint64_t below_
     }
 }
 
-static void s_on_tip(ob_signer_t *self, const ob_chunk_t *chunk)
+static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out);
+static void s_deferred_retry(ob_signer_t *self, const uint8_t *sequencer, ob_outbox_t *out);
+
+static void s_on_tip(ob_signer_t *self, const ob_chunk_t *chunk, ob_outbox_t *out)
 {
     s_tip_t *tip = s_tip(self, chunk->sequencer);
     if (!tip) {
@@ -178,6 +191,7 @@ static void s_on_tip(ob_signer_t *self, const ob_chunk_t *chunk)
     tip->height = chunk->height;
     memcpy(tip->payload, chunk->payload, 32);
     s_prune(self, chunk->sequencer, chunk->height);
+    s_deferred_retry(self, chunk->sequencer, out);
 }
 
 static s_partial_t *s_partial(ob_signer_t *self, const ob_chunk_t *chunk, uint64_t epoch,
@@ -241,6 +255,60 @@ static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t 
     free(chosen);
 }
 
+/* --- acks the signer's view cannot judge yet ------------------------------
+
+   An ack that comes before the journal has told a (re)started signer the
+   epoch, or above its sequencer's tip + height_bound, is not counted, but
+   kept: the latest per (sequencer, epoch, validator), of the manifest's
+   sets only, so the table is bounded by the manifest (and capped). It is
+   counted once the view comes within reach of it. The nodes a lagging
+   validator accepts later carry their parents' certificates, but nothing
+   carries the certificate of a chain's last chunk: only these acks form
+   it, and the other validators send them once. */
+static void s_defer(ob_signer_t *self, const ob_ack_t *ack)
+{
+    for (size_t i = 0; i < self->deferred_count; i++) {
+        ob_ack_t *d = &self->deferred[i];
+        if (d->index == ack->index && d->epoch == ack->epoch &&
+            memcmp(d->chunk.sequencer, ack->chunk.sequencer, 32) == 0) {
+            if (ack->chunk.height > d->chunk.height)
+                *d = *ack;
+            return;
+        }
+    }
+    if (self->deferred_count < S_MAX_DEFERRED)
+        self->deferred[self->deferred_count++] = *ack;
+    self->stats.acks_deferred = self->deferred_count;
+}
+
+/* The view moved (the epoch, or `sequencer`'s tip; NULL: every
+   sequencer): deferred acks now within reach are counted, those below a
+   tip forgotten (the node above them carries their certificate), the rest
+   kept. */
+static void s_deferred_retry(ob_signer_t *self, const uint8_t *sequencer, ob_outbox_t *out)
+{
+    if (!self->epoch_known)
+        return;
+    for (size_t i = self->deferred_count; i-- > 0 && i < self->deferred_count;) {
+        ob_ack_t ack = self->deferred[i];
+        if (sequencer && memcmp(ack.chunk.sequencer, sequencer, 32) != 0)
+            continue;
+        const s_tip_t *tip = s_tip(self, ack.chunk.sequencer);
+        uint64_t tip_height = tip ? tip->height : 0;
+        if (ack.chunk.height > tip_height + self->env.params.height_bound)
+            continue;
+        self->deferred[i] = self->deferred[--self->deferred_count];
+        if (tip && ack.chunk.height < tip->height)
+            continue;
+        ob_error_t rc = s_count_ack(self, &ack, out);
+        if (rc == OB_OK)
+            self->stats.acks_deferred_counted++;
+        else
+            self->stats.acks_dropped[rc]++;
+    }
+    self->stats.acks_deferred = self->deferred_count;
+}
+
 /* Tells the journal a validator acked one of our chunks. Any verified ack
    proves the validator holds that node, so this comes before the bounds:
    the slowest validator's acks arrive after the certificate and fail
@@ -259,10 +327,17 @@ static void s_ack_seen(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
 /* Counts a verified ack. Returns the error that rejects it, or OB_OK. */
 static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
 {
-    if (!self->epoch_known)
-        return OB_ERR_ACK_EPOCH_BOUNDS;
     const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, ack->epoch);
     const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, ack->epoch);
+    bool of_manifest = validators && sequencers &&
+                       ob_keyset_contains(sequencers, ack->chunk.sequencer) &&
+                       ack->index < ob_keyset_size(validators);
+    if (!self->epoch_known) {
+        /* A signer that just started: the journal's view comes soon. */
+        if (of_manifest)
+            s_defer(self, ack);
+        return OB_ERR_ACK_EPOCH_BOUNDS;
+    }
     if (!validators || !sequencers)
         return OB_ERR_UNKNOWN_EPOCH;
     if (!ob_keyset_contains(sequencers, ack->chunk.sequencer))
@@ -281,8 +356,10 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
     if (ack->epoch + pp->epoch_bounds_lo < self->epoch ||
         ack->epoch > self->epoch + pp->epoch_bounds_hi)
         return OB_ERR_ACK_EPOCH_BOUNDS;
-    if (ack->chunk.height > tip_height + pp->height_bound)
+    if (ack->chunk.height > tip_height + pp->height_bound) {
+        s_defer(self, ack);
         return OB_ERR_ACK_HEIGHT_BOUNDS;
+    }
 
     uint16_t n = ob_keyset_size(validators);
     s_partial_t *p = s_partial(self, &ack->chunk, ack->epoch, n);
@@ -543,10 +620,11 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
             self->epoch = msg->u.epoch_changed.epoch;
             self->epoch_known = true;
             s_prune(self, NULL, 0);
+            s_deferred_retry(self, NULL, out);
         }
         return;
     case OB_IMSG_TIP_CHANGED:
-        s_on_tip(self, &msg->u.tip_changed.chunk);
+        s_on_tip(self, &msg->u.tip_changed.chunk, out);
         return;
     case OB_IMSG_PEER_NODE:
     case OB_IMSG_PEER_ACK:
@@ -562,6 +640,7 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
+    case OB_IMSG_LOCK_QUERY:
     case OB_IMSG_NODE_SIGNED:
     case OB_IMSG_SIGN_REFUSED:
     case OB_IMSG_LAST_SIGNED:
@@ -585,6 +664,7 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }
     /* Not a request the signer serves: whoever sent it may not ask. */

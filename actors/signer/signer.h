@@ -38,7 +38,9 @@ typedef struct {
     uint64_t nodes_signed, nodes_reissued, acks_signed, certificates;
     uint64_t refused[OB_ERROR_COUNT]; /* sign requests refused, by reason */
     uint64_t acks_dropped[OB_ERROR_COUNT];
-    uint64_t partials; /* (sequencer, height, epoch) entries held now */
+    uint64_t partials;              /* (sequencer, height, epoch) entries held now */
+    uint64_t acks_deferred;         /* acks above the height bound held now */
+    uint64_t acks_deferred_counted; /* of those, counted once the tip came within reach */
 } ob_signer_stats_t;
 
 /* Opens the record (exclusively) and recovers from it. */

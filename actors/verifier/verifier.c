@@ -269,6 +269,7 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
+    case OB_IMSG_LOCK_QUERY:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -295,6 +296,7 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }
     ob_warn("verifier: ignoring message %s", ob_imsg_name(msg->type));

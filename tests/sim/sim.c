@@ -722,6 +722,7 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
+    case OB_IMSG_LOCK_QUERY:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -743,6 +744,7 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }
     s_violation(sim, "node %d's net sent the application %s", node->index, ob_imsg_name(msg.type));

@@ -57,34 +57,50 @@ static int s_teardown(void **state)
     return 0;
 }
 
-static void s_connect(c_fixture_t *f, uint32_t max_outstanding)
+static void s_connect_with(c_fixture_t *f, uint32_t max_outstanding, int32_t resend_ms)
 {
-    obcast_client_options_t options = {.max_outstanding = max_outstanding};
+    obcast_client_options_t options = {.max_outstanding = max_outstanding, .resend_ms = resend_ms};
     char error[256] = "";
     f->client = obcast_client_new(f->endpoint, &options, error, sizeof error);
     if (!f->client)
         fail_msg("client: %s", error);
 }
 
-/* The fake net reads one submit: its tag, and its data into `data`. */
-static uint64_t s_read_submit(c_fixture_t *f, uint8_t *data, size_t cap, size_t *len)
+/* Resends off: the tests that script every answer hear no resends. */
+static void s_connect(c_fixture_t *f, uint32_t max_outstanding)
 {
-    zsock_set_rcvtimeo(f->router, C_WAIT);
+    s_connect_with(f, max_outstanding, -1);
+}
+
+/* The fake net reads one message; its frame goes to `frame` (NULL after
+   `wait_ms` of silence), the sender's routing id to f->peer. */
+static zframe_t *s_read_frame(c_fixture_t *f, int wait_ms, ob_imsg_t *decoded)
+{
+    zsock_set_rcvtimeo(f->router, wait_ms);
     zmsg_t *msg = zmsg_recv(f->router);
-    assert_non_null(msg);
+    if (!msg)
+        return NULL;
     assert_int_equal(zmsg_size(msg), 2);
     zframe_destroy(&f->peer);
     f->peer = zmsg_pop(msg);
     zframe_t *frame = zmsg_pop(msg);
+    zmsg_destroy(&msg);
+    assert_int_equal(ob_imsg_decode(decoded, zframe_data(frame), zframe_size(frame)), OB_OK);
+    return frame;
+}
+
+/* The fake net reads one submit: its tag, and its data into `data`. */
+static uint64_t s_read_submit(c_fixture_t *f, uint8_t *data, size_t cap, size_t *len)
+{
     ob_imsg_t decoded;
-    assert_int_equal(ob_imsg_decode(&decoded, zframe_data(frame), zframe_size(frame)), OB_OK);
+    zframe_t *frame = s_read_frame(f, C_WAIT, &decoded);
+    assert_non_null(frame);
     assert_int_equal(decoded.type, OB_IMSG_SUBMIT);
     assert_true(decoded.u.submit.data.len <= cap);
     memcpy(data, decoded.u.submit.data.data, decoded.u.submit.data.len);
     *len = decoded.u.submit.data.len;
     uint64_t tag = decoded.u.submit.tag;
     zframe_destroy(&frame);
-    zmsg_destroy(&msg);
     return tag;
 }
 
@@ -423,6 +439,159 @@ static void test_client_poll_fd(void **state)
     assert_int_equal(obcast_client_next(f->client, 0, &event), 0);
 }
 
+/* --- resends: net restarts and forgets ---------------------------------- */
+
+/* The fake net drops the first submit, as a net that crashed would; the
+   client, hearing nothing for resend_ms, sends the same submit again
+   under the same routing id, and goes on after the fake net itself
+   restarts (a new ROUTER on the same endpoint). */
+static void test_client_resends_after_silence(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect_with(f, 0, 100);
+    uint64_t tag = s_submit(f, "lost in a crash");
+    uint8_t data[64];
+    size_t len = 0;
+    assert_int_equal(s_read_submit(f, data, sizeof data, &len), tag); /* dropped */
+    zframe_t *first_id = zframe_dup(f->peer);
+    assert_int_equal(zframe_size(first_id), 16);
+    assert_true(zframe_data(first_id)[0] != 0);
+
+    obcast_client_event_t event;
+    assert_int_equal(obcast_client_next(f->client, 250, &event), 0); /* silence: it resends */
+    assert_true(obcast_client_stats(f->client)->resubmits >= 1);
+    assert_int_equal(obcast_client_stats(f->client)->submitted, 1);
+    memset(data, 0, sizeof data);
+    assert_int_equal(s_read_submit(f, data, sizeof data, &len), tag);
+    assert_int_equal(len, 15);
+    assert_memory_equal(data, "lost in a crash", 15);
+    assert_true(zframe_eq(f->peer, first_id));
+
+    /* The fake net restarts: its queue is gone, the client's id is not. */
+    zsock_destroy(&f->router);
+    f->router = zsock_new(ZMQ_ROUTER);
+    assert_non_null(f->router);
+    assert_int_equal(zsock_bind(f->router, "%s", f->endpoint), 0);
+    ob_imsg_t msg;
+    zframe_t *frame = NULL;
+    for (int i = 0; i < 50 && !frame; i++) {
+        obcast_client_next(f->client, 100, &event); /* resends, with a growing wait */
+        frame = s_read_frame(f, 0, &msg);
+    }
+    assert_non_null(frame);
+    zframe_destroy(&frame);
+    assert_int_equal(msg.type, OB_IMSG_SUBMIT);
+    assert_int_equal(msg.u.submit.tag, tag);
+    assert_true(zframe_eq(f->peer, first_id));
+    zframe_destroy(&first_id);
+
+    /* Heard at last; an answer to a later resend is no news, and no event. */
+    s_queued(f, tag);
+    event = s_next(f, OBCAST_EVENT_QUEUED);
+    assert_int_equal(event.tag, tag);
+    s_queued(f, tag);
+    assert_int_equal(obcast_client_next(f->client, 50, &event), 0);
+    assert_int_equal(obcast_client_outstanding(f->client), 1);
+}
+
+/* Assigned and then silent: the client asks net to follow it to its Lock
+   (submit_follow), not to queue it again. */
+static void test_client_follows_after_assigned(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect_with(f, 0, 100);
+    uint64_t tag = s_submit(f, "assigned, then silence");
+    uint8_t data[64];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    ob_chunk_t chunk = s_chunk(f, 0xcd, 21, data, len);
+    s_queued(f, tag);
+    s_assigned(f, tag, chunk.sequencer, 21, chunk.payload);
+    s_next(f, OBCAST_EVENT_QUEUED);
+    s_next(f, OBCAST_EVENT_ASSIGNED);
+    s_assigned(f, tag, chunk.sequencer, 21, chunk.payload); /* told again: no event */
+
+    obcast_client_event_t event;
+    ob_imsg_t msg;
+    zframe_t *frame = NULL;
+    for (int i = 0; i < 50 && !frame; i++) {
+        assert_int_equal(obcast_client_next(f->client, 100, &event), 0);
+        frame = s_read_frame(f, 0, &msg);
+    }
+    assert_non_null(frame);
+    zframe_destroy(&frame);
+    assert_int_equal(msg.type, OB_IMSG_SUBMIT_FOLLOW);
+    assert_int_equal(msg.u.submit_follow.tag, tag);
+    assert_int_equal(msg.u.submit_follow.height, 21);
+    assert_memory_equal(msg.u.submit_follow.payload, chunk.payload, 32);
+    assert_true(obcast_client_stats(f->client)->follows >= 1);
+    assert_int_equal(obcast_client_stats(f->client)->resubmits, 0);
+
+    uint8_t lock[512];
+    s_locked(f, tag, lock, s_lock(&chunk, 2, lock, sizeof lock));
+    event = s_next(f, OBCAST_EVENT_LOCKED);
+    assert_int_equal(event.tag, tag);
+    assert_int_equal(obcast_client_outstanding(f->client), 0);
+    assert_int_equal(obcast_client_resend_in(f->client), -1); /* nothing left to resend */
+}
+
+/* A payload submitted after one that just moved waits on: the queue ahead
+   of it moves. Resends off send nothing, ever. */
+static void test_client_resend_timing(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect_with(f, 0, 400);
+    uint64_t a = s_submit(f, "ahead");
+    uint64_t b = s_submit(f, "behind");
+    uint8_t data[16];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    s_read_submit(f, data, sizeof data, &len);
+    s_queued(f, a);
+    s_queued(f, b);
+    s_next(f, OBCAST_EVENT_QUEUED);
+    s_next(f, OBCAST_EVENT_QUEUED);
+    int in = obcast_client_resend_in(f->client);
+    assert_true(in > 0 && in <= 400);
+    /* "ahead" moves at 200 and 400 ms: at 600 ms, 200 ms past its own
+       silence, "behind" still waits its turn, unresent. */
+    ob_chunk_t chunk = s_chunk(f, 1, 1, "ahead", 5);
+    obcast_client_event_t event;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(obcast_client_next(f->client, 200, &event), 0);
+        if (i == 0) {
+            s_assigned(f, a, chunk.sequencer, 1, chunk.payload);
+            s_next(f, OBCAST_EVENT_ASSIGNED);
+        }
+        if (i == 1) {
+            uint8_t lock[512];
+            s_locked(f, a, lock, s_lock(&chunk, 1, lock, sizeof lock));
+            s_next(f, OBCAST_EVENT_LOCKED);
+        }
+    }
+    ob_imsg_t msg;
+    assert_null(s_read_frame(f, 0, &msg));
+    assert_int_equal(obcast_client_stats(f->client)->resubmits, 0);
+    /* Then silence: "behind" is sent again. */
+    zframe_t *frame = NULL;
+    for (int i = 0; i < 50 && !frame; i++) {
+        obcast_client_next(f->client, 100, &event);
+        frame = s_read_frame(f, 0, &msg);
+    }
+    assert_non_null(frame);
+    zframe_destroy(&frame);
+    assert_int_equal(msg.u.submit.tag, b);
+
+    obcast_client_destroy(&f->client);
+    s_connect(f, 0);
+    s_submit(f, "never again");
+    s_read_submit(f, data, sizeof data, &len);
+    assert_int_equal(obcast_client_next(f->client, 300, &event), 0);
+    assert_null(s_read_frame(f, 0, &msg));
+    assert_int_equal(obcast_client_resend_in(f->client), -1);
+    assert_int_equal(obcast_client_stats(f->client)->resubmits, 0);
+}
+
 static void test_client_new_errors(void **state)
 {
     (void)state;
@@ -509,6 +678,9 @@ int main(void)
         T(test_client_malformed_answers),
         T(test_client_outstanding_cap),
         T(test_client_poll_fd),
+        T(test_client_resends_after_silence),
+        T(test_client_follows_after_assigned),
+        T(test_client_resend_timing),
         T(test_client_new_errors),
         T(test_client_curve),
     };

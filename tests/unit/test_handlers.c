@@ -966,6 +966,74 @@ static void test_signer_ack_height_bounds(void **state)
     s_assert_ack_counted(f, 1); /* the partial at 2 went with the new tip */
 }
 
+/* Acks the signer's view cannot judge yet are kept, the latest per
+   (sequencer, epoch, validator), and counted once the view reaches them: a
+   restarted signer hears acks before the journal tells it the epoch, and a
+   lagging one hears them above its tip + height_bound. The last chunk of a
+   chain is certified by nothing else. */
+static void test_signer_defers_acks_until_in_reach(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    ob_chunk_t last = s_chunk(f, 1, 9, "nine");
+    ob_chunk_t lower = s_chunk(f, 1, 8, "eight");
+    /* Before the epoch: dropped (and told), but kept. Validator 1's ack at
+       8 gives way to its ack at 9. */
+    ob_ack_t a8 = s_ack(f, 1, &lower, 1);
+    s_ack_verified(f, &a8);
+    s_assert_ack_dropped(f, OB_ERR_ACK_EPOCH_BOUNDS, 1);
+    for (int v = 1; v <= 3; v++) {
+        ob_ack_t ack = s_ack(f, v, &last, 1);
+        s_ack_verified(f, &ack);
+        s_assert_ack_dropped(f, OB_ERR_ACK_EPOCH_BOUNDS, 1 + (uint64_t)v);
+    }
+    assert_int_equal(stats->acks_deferred, 3);
+    /* Not of the manifest's sequencers: not kept. */
+    ob_chunk_t stranger = s_chunk(f, H_OUTSIDER, 9, "nine");
+    ob_ack_t odd = s_ack(f, 2, &stranger, 1);
+    s_ack_verified(f, &odd);
+    assert_int_equal(stats->acks_deferred, 3);
+
+    /* The epoch: no tip yet, so 9 is above 0 + 2, and waits. */
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_deferred, 3);
+    ob_chunk_t tip6 = s_chunk(f, 1, 6, "six");
+    s_tip_changed(f, &tip6);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_deferred, 3);
+
+    /* Tip 7: 9 is within reach, and the three acks make the certificate. */
+    ob_chunk_t tip7 = s_chunk(f, 1, 7, "seven");
+    s_tip_changed(f, &tip7);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED);
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    ob_lock_t lock;
+    assert_int_equal(
+        ob_lock_decode(&lock, msg.u.certified.lock.data, msg.u.certified.lock.len, &lookup), OB_OK);
+    assert_int_equal(ob_lock_verify(f->crypto, &f->ns, f->epochs, &lock), OB_OK);
+    assert_memory_equal(&lock.chunk, &last, sizeof last);
+    assert_int_equal(stats->certificates, 1);
+    assert_int_equal(stats->acks_deferred, 0);
+    assert_int_equal(stats->acks_deferred_counted, 3);
+
+    /* Above the height bound, then below the tip when it jumps: forgotten,
+       neither counted nor dropped again (the node above carries it). */
+    ob_chunk_t at11 = s_chunk(f, 1, 11, "eleven");
+    ob_ack_t above = s_ack(f, 2, &at11, 1);
+    s_ack_verified(f, &above);
+    assert_int_equal(stats->acks_dropped[OB_ERR_ACK_HEIGHT_BOUNDS], 1);
+    assert_int_equal(stats->acks_deferred, 1);
+    ob_chunk_t tip12 = s_chunk(f, 1, 12, "twelve");
+    s_tip_changed(f, &tip12);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_deferred, 0);
+    assert_int_equal(stats->acks_deferred_counted, 3);
+    assert_int_equal(stats->acks_dropped[OB_ERR_ACK_HEIGHT_BOUNDS], 1);
+    assert_int_equal(stats->acks_dropped[OB_ERR_HEIGHT_TOO_LOW], 0);
+}
+
 static void test_signer_height_too_low(void **state)
 {
     h_fixture_t *f = *state;
@@ -1767,6 +1835,68 @@ static void test_journal_backfill_survives_a_restart(void **state)
     assert_int_equal(s_resent(f, 1), (1u << 2) | (1u << 3));
 }
 
+/* net follows a payload again (its client asked after net restarted) and
+   asks for the Lock of the own chunk at its height: the journal sends the
+   certificate it holds, nothing for a height without one, and marks
+   nothing delivered (the redelivery still reports every Lock). */
+static void test_journal_lock_query(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    s_own_chain(f, 3); /* the nodes at 1..3 carry the certificates of 0..2 */
+    ob_imsg_t query = {.type = OB_IMSG_LOCK_QUERY};
+    query.u.lock_query.height = 1;
+    s_deliver(f, OB_ACTOR_JOURNAL, &query);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK);
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    ob_lock_t lock;
+    assert_int_equal(
+        ob_lock_decode(&lock, msg.u.report_lock.lock.data, msg.u.report_lock.lock.len, &lookup),
+        OB_OK);
+    assert_int_equal(ob_lock_verify(f->crypto, &f->ns, f->epochs, &lock), OB_OK);
+    ob_chunk_t one = s_chunk(f, 0, 1, "own 1");
+    assert_memory_equal(&lock.chunk, &one, sizeof one);
+
+    /* Asked again, answered again. */
+    s_deliver(f, OB_ACTOR_JOURNAL, &query);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 1);
+    /* The tip, not certified yet, and a height never reached: nothing. */
+    query.u.lock_query.height = 3;
+    s_deliver(f, OB_ACTOR_JOURNAL, &query);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    query.u.lock_query.height = 99;
+    s_deliver(f, OB_ACTOR_JOURNAL, &query);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    assert_int_equal(stats->lock_queries, 4);
+    assert_int_equal(stats->lock_queries_answered, 2);
+    s_assert_only(stats->dropped, OB_OK, 0);
+
+    /* Another sequencer's chain is not asked about: key 1's certificate
+       at 0 is not ours. */
+    h_node_t zero, one_of_1;
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    s_node(f, &one_of_1, 1, 1, "one", "zero", 1, H_FIRST);
+    s_journal_node(f, &zero, "zero");
+    s_journal_node(f, &one_of_1, "one");
+    query.u.lock_query.height = 0;
+    s_deliver(f, OB_ACTOR_JOURNAL, &query);
+    msg = s_the(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK);
+    assert_int_equal(
+        ob_lock_decode(&lock, msg.u.report_lock.lock.data, msg.u.report_lock.lock.len, &lookup),
+        OB_OK);
+    assert_memory_equal(lock.chunk.sequencer, f->keys[0].pub.bytes, 32);
+
+    /* Nothing was marked delivered: the first redelivery reports all four
+       Locks held (own 0..2, and key 1's at 0). */
+    assert_int_equal(ob_journal_begin(f->journal), 0);
+    ob_outbox_clear(f->out);
+    ob_journal_tick(f->journal, H_NOW, f->out);
+    assert_int_equal(ob_journal_commit(f->journal), 0);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 4);
+}
+
 #define H_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
 
 int main(void)
@@ -1797,6 +1927,7 @@ int main(void)
         H_TEST(test_signer_certifies_a_quorum_once),
         H_TEST(test_signer_ack_epoch_bounds),
         H_TEST(test_signer_ack_height_bounds),
+        H_TEST(test_signer_defers_acks_until_in_reach),
         H_TEST(test_signer_height_too_low),
         H_TEST(test_signer_chunk_mismatch_ack),
         H_TEST(test_signer_unknown_sequencer_ack),
@@ -1815,6 +1946,7 @@ int main(void)
         H_TEST(test_journal_not_tip),
         H_TEST(test_journal_parent_certificate_locked_once),
         H_TEST(test_journal_duplicate_tip_verified_again),
+        H_TEST(test_journal_lock_query),
         H_TEST(test_net_frames_pass),
         H_TEST(test_net_unknown_type),
         H_TEST(test_net_bad_version),

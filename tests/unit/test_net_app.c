@@ -981,6 +981,170 @@ static void test_submit_requeued_when_height_taken(void **state)
     assert_int_equal(assigned.u.submit_assigned.height, 3);
 }
 
+/* --- resends: a net restart loses the queue and the followed table ------ */
+
+static void s_follow(n_fixture_t *f, uint8_t client, uint64_t tag, uint64_t height,
+                     const uint8_t digest[32])
+{
+    ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FOLLOW};
+    msg.u.submit_follow.tag = tag;
+    msg.u.submit_follow.height = height;
+    memcpy(msg.u.submit_follow.payload, digest, 32);
+    uint8_t *frame;
+    size_t len = s_encode(&msg, &frame);
+    s_client_raw(f, client, frame, len);
+    free(frame);
+}
+
+/* The lock_query net sent the journal, which must be the only message to
+   an actor. */
+static void s_assert_lock_query(n_fixture_t *f, uint64_t height)
+{
+    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 1);
+    ob_imsg_t query = s_the(f, OB_DEST_ACTOR, OB_IMSG_LOCK_QUERY, NULL);
+    assert_int_equal(query.u.lock_query.height, height);
+}
+
+/* A client that heard nothing sends the same submit again: net answers
+   where it stands and queues nothing twice, while it is queued, handed
+   and assigned. */
+static void test_submit_again_not_queued_twice(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    s_epoch(f, 1);
+    s_submit(f, 3, 42, "say it twice", 12);
+    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 42);
+    s_submit(f, 3, 42, "say it twice", 12); /* queued */
+    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 42);
+    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
+    /* The same tag from another client is another payload. */
+    s_submit(f, 4, 42, "someone else", 12);
+    s_answer(f, 4, OB_IMSG_SUBMIT_QUEUED);
+    assert_int_equal(s_stats(f)->submitted, 2);
+
+    s_propose(f, 5);
+    s_handed(f, 5, "say it twice", 12);
+    s_submit(f, 3, 42, "say it twice", 12); /* handed, not yet assigned */
+    s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED);
+    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
+
+    ob_chunk_t ours = s_chunk(f, 0, 5, "say it twice", 12);
+    s_report_tip(f, &ours);
+    s_answer(f, 3, OB_IMSG_SUBMIT_ASSIGNED);
+    s_submit(f, 3, 42, "say it twice", 12); /* assigned: told both again */
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 2);
+    assert_int_equal(s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_QUEUED, NULL).u.submit_queued.tag, 42);
+    ob_imsg_t assigned = s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_ASSIGNED, NULL);
+    assert_int_equal(assigned.u.submit_assigned.tag, 42);
+    assert_int_equal(assigned.u.submit_assigned.height, 5);
+
+    /* The next proposal is the other client's payload: nothing twice. */
+    s_propose(f, 6);
+    s_handed(f, 6, "someone else", 12);
+    s_propose(f, 7);
+    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_APP_PAYLOAD), 0);
+
+    uint8_t lock[512];
+    s_report_lock(f, lock, s_lock(&ours, lock, sizeof lock));
+    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.tag, 42);
+    const ob_net_stats_t *stats = s_stats(f);
+    assert_int_equal(stats->submitted, 2);
+    assert_int_equal(stats->submit_again, 3);
+    assert_int_equal(stats->submit_locked, 1);
+}
+
+/* A restarted net hears submit_follow for a payload it never saw: it
+   follows it, asks the journal for the Lock, and sends submit_locked once
+   (a second report of the same Lock finds nobody). */
+static void test_submit_follow_after_restart(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_chunk_t ours = s_chunk(f, 0, 9, "before the crash", 16);
+    s_follow(f, 3, 7, 9, ours.payload);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0); /* no answer of its own */
+    s_assert_lock_query(f, 9);
+    s_follow(f, 3, 7, 9, ours.payload); /* asked again: one entry, asked again */
+    s_assert_lock_query(f, 9);
+    assert_int_equal(s_stats(f)->submit_follow, 2);
+
+    /* Its Tip says nothing new: the client heard "assigned" already. */
+    s_report_tip(f, &ours);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+
+    /* The journal's answer, the Lock it held. */
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&ours, lock, sizeof lock);
+    s_report_lock(f, lock, lock_len);
+    ob_imsg_t locked = s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED);
+    assert_int_equal(locked.u.submit_locked.tag, 7);
+    assert_int_equal(locked.u.submit_locked.lock.len, lock_len);
+    assert_memory_equal(locked.u.submit_locked.lock.data, lock, lock_len);
+    s_the(f, OB_DEST_ACTOR, OB_IMSG_LOCK_DELIVERED, NULL);
+    s_report_lock(f, lock, lock_len); /* the second answer: harmless */
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+    assert_int_equal(s_stats(f)->submit_locked, 1);
+
+    /* A follow for a height whose chunk carries another payload is
+       dropped when that chunk shows. */
+    ob_chunk_t claimed = s_chunk(f, 0, 10, "what the client thinks", 22);
+    ob_chunk_t actual = s_chunk(f, 0, 10, "what was signed", 15);
+    s_follow(f, 3, 8, 10, claimed.payload);
+    s_assert_lock_query(f, 10);
+    s_report_lock(f, lock, s_lock(&actual, lock, sizeof lock));
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+    assert_int_equal(s_stats(f)->track_lost, 1);
+}
+
+/* Just after a restart, the chunk the net before handed shows (the
+   journal's broadcast) before its client hears "assigned": the client's
+   resubmit is that chunk's, not a second proposal. */
+static void test_submit_claims_a_chunk_a_restart_left(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    s_epoch(f, 1);
+    ob_chunk_t inflight = s_chunk(f, 0, 11, "in flight", 9);
+    s_report_tip(f, &inflight);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+
+    s_submit(f, 3, 5, "in flight", 9);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 2);
+    assert_int_equal(s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_QUEUED, NULL).u.submit_queued.tag, 5);
+    ob_imsg_t assigned = s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_ASSIGNED, NULL);
+    assert_int_equal(assigned.u.submit_assigned.tag, 5);
+    assert_int_equal(assigned.u.submit_assigned.height, 11);
+    assert_memory_equal(assigned.u.submit_assigned.payload, inflight.payload, 32);
+    s_assert_lock_query(f, 11);
+    assert_int_equal(s_stats(f)->submitted, 0);
+    assert_int_equal(s_stats(f)->submit_claimed, 1);
+
+    uint8_t lock[512];
+    s_report_lock(f, lock, s_lock(&inflight, lock, sizeof lock));
+    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.tag, 5);
+
+    /* Claimed once: the same bytes again are a new payload. */
+    s_submit(f, 3, 6, "in flight", 9);
+    s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED);
+    assert_int_equal(s_stats(f)->submitted, 1);
+
+    /* A chunk at or above what this net handed is its own doing: never
+       claimed by another submit of its bytes. */
+    s_propose(f, 12);
+    s_handed(f, 12, "in flight", 9);
+    ob_chunk_t mine = s_chunk(f, 0, 12, "in flight", 9);
+    s_report_tip(f, &mine);
+    s_answer(f, 3, OB_IMSG_SUBMIT_ASSIGNED);
+    s_report_lock(f, lock, s_lock(&mine, lock, sizeof lock));
+    s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED);
+    s_report_tip(f, &mine);
+    s_submit(f, 3, 7, "in flight", 9);
+    s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED);
+    assert_int_equal(s_stats(f)->submitted, 2);
+    assert_int_equal(s_stats(f)->submit_claimed, 1);
+}
+
 static void test_submit_inside_the_node(void **state)
 {
     n_fixture_t *f = *state;
@@ -1020,6 +1184,9 @@ int main(void)
         T(test_submit_reserved_after_lost_proposal),
         T(test_submit_requeued_when_height_taken),
         T(test_submit_inside_the_node),
+        T(test_submit_again_not_queued_twice),
+        T(test_submit_follow_after_restart),
+        T(test_submit_claims_a_chunk_a_restart_left),
     };
 #undef T
     return cmocka_run_group_tests_name("net_app", tests, NULL, NULL);
