@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The demo, shortened, twice in a row (issue 5: "running it twice in a
+# row works"), on the binaries of this build; then the launcher's
+# bad-input paths. TAP.
+#
+#   test_demo.sh BUILD_ACTORS_DIR
+set -u
+export OBCAST_BIN=$1
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/obcast-demo-test-XXXXXX)
+source "$(dirname "$0")/lib.sh"
+trap 'finish; "$root/scripts/obcast-cluster" down "$root/var/demo" >/dev/null 2>&1' EXIT
+trap 'exit 1' INT TERM
+
+for run in 1 2; do
+    "$root/scripts/demo" --seconds 3 --size 512 >"$work/demo$run.log" 2>&1
+    rc=$?
+    check "demo run $run ends well (exit $rc)" '[[ $rc -eq 0 ]]'
+    check "demo run $run prints its summary" 'grep -q "^demo: summary: [0-9]* chunks certified" "$work/demo$run.log"'
+    check "demo run $run audits every node's export" \
+        'grep -q "audit: 4 files, [0-9]* certified chunks, 4 sequencers: ok" "$work/demo$run.log"'
+    check "demo run $run leaves no node running" '! pgrep -f "obcast-node.*$root/var/demo" >/dev/null'
+done
+check "the demo refuses a bad --seconds" '! "$root/scripts/demo" --seconds x 2>/dev/null'
+
+c=$root/scripts/obcast-cluster
+out=$("$c" 2>&1); rc=$?
+check "obcast-cluster without a command: usage, exit 2" '[[ $rc -eq 2 && $out == *"no command given"* ]]'
+out=$("$c" frob 2>&1); rc=$?
+check "obcast-cluster with an unknown command: exit 2" '[[ $rc -eq 2 && $out == *"unknown command '"'"'frob'"'"'"* ]]'
+out=$("$c" up "$work/nothing" 2>&1); rc=$?
+check "obcast-cluster up on a folder with no cluster: exit 1, names it" \
+    '[[ $rc -eq 1 && $out == *"$work/nothing: no manifest.zpl"* ]]'
+out=$("$c" status 2>&1); rc=$?
+check "obcast-cluster status without DIR: exit 2" '[[ $rc -eq 2 ]]'
+
+# up, status, a node killed and brought back by its watchdog, down
+"$c" init 4 "$work/c" --base-port "$(free_base 4)" >/dev/null 2>&1
+"$c" up "$work/c" >/dev/null
+for _ in $(seq 100); do
+    [[ $("$c" status "$work/c" | grep -c ': up') -eq 4 ]] && break
+    sleep 0.1
+done
+check "status shows 4 nodes up" '[[ $("$c" status "$work/c" | grep -c ": up") -eq 4 ]]'
+victim=$(pgrep -f "obcast-node --config $work/c/node2/node.zpl" | head -1)
+kill -KILL "$victim" 2>/dev/null
+back=
+for _ in $(seq 100); do
+    back=$(pgrep -f "obcast-node --config $work/c/node2/node.zpl" | head -1)
+    [[ -n $back && $back != "$victim" ]] && break
+    sleep 0.1
+done
+check "the watchdog starts a killed node again ($victim -> $back)" '[[ -n $back && $back != "$victim" ]]'
+"$c" down "$work/c" >/dev/null
+check "down stops every node" '! pgrep -f "obcast-node.*$work/c/" >/dev/null'
+
+echo "1..$n"
+[[ $fails -eq 0 ]]
