@@ -25,4 +25,7 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err);
    submit socket through libobcast-client (SPEC §5), one line per event. */
 int ob_cli_submit(int argc, char **argv);
 
+/* `obcast tail`: the node's monitoring events as JSON lines. */
+int ob_cli_tail(int argc, char **argv);
+
 #endif

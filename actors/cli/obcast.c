@@ -51,6 +51,8 @@ static const char *s_usage =
     "  submit (--config NODE.zpl | --endpoint EP) [--wait queued|assigned|locked]\n"
     "         [--timeout MS] [--count N --size BYTES] [FILE|-]...\n"
     "                                  hand payloads to a sequencer node and follow them\n"
+    "  tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N] [--timeout MS]\n"
+    "                                  the node's monitoring events as JSON lines\n"
     "\n"
     "  --help, --version\n"
     "\n"
@@ -369,5 +371,7 @@ int main(int argc, char **argv)
         return ob_cli_audit(argc - 1, argv + 1);
     if (strcmp(command, "submit") == 0)
         return ob_cli_submit(argc - 1, argv + 1);
+    if (strcmp(command, "tail") == 0)
+        return ob_cli_tail(argc - 1, argv + 1);
     return s_usage_error("unknown command '%s'", command);
 }

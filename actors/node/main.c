@@ -22,6 +22,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,8 @@ typedef struct {
     uint64_t restarts[S_MAX_RESTARTS + 1]; /* ring of recent restart times */
     size_t restart_count;
     int lock_fd;
+    zsock_t *events;   /* PUB: this node's `actor` events */
+    zactor_t *monitor; /* zproxy: every actor's events out of one XPUB */
 } s_node_t;
 
 static const char *s_usage =
@@ -98,6 +101,81 @@ static int s_lock_node(s_node_t *self, ob_why_t *why)
     int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
     if (ftruncate(self->lock_fd, 0) != 0 || pwrite(self->lock_fd, line, (size_t)len, 0) != len)
         return ob_why(why, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* --- the monitoring socket (SPEC §6) ----------------------------------------------
+
+   Each actor publishes on its own PUB socket; a zproxy connects an XSUB to
+   all of them and to this node's own `actor` events, and binds the XPUB
+   that operators subscribe to (`obcast tail`). Two frames per event: the
+   topic, then one JSON object. */
+
+static void s_actor_event(s_node_t *self, const s_child_t *child, const char *event,
+                          const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void s_actor_event(s_node_t *self, const s_child_t *child, const char *event,
+                          const char *detail_fmt, ...)
+{
+    if (!self->events)
+        return;
+    char detail[128] = "";
+    if (detail_fmt) {
+        va_list args;
+        va_start(args, detail_fmt);
+        vsnprintf(detail, sizeof detail, detail_fmt, args);
+        va_end(args);
+    }
+    char json[512];
+    int len = snprintf(json, sizeof json,
+                       "{\"node\":\"%s\",\"event\":\"%s\",\"actor\":\"%s\",\"instance\":%u%s%s}",
+                       self->process.config.name, event, ob_actor_name(child->actor),
+                       child->instance, detail[0] ? "," : "", detail);
+    if (len <= 0 || (size_t)len >= sizeof json)
+        return;
+    zmq_send(zsock_resolve(self->events), "actor", 5, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+    zmq_send(zsock_resolve(self->events), json, (size_t)len, ZMQ_DONTWAIT);
+}
+
+static int s_start_monitor(s_node_t *self, ob_why_t *why)
+{
+    const ob_node_config_t *config = &self->process.config;
+    if (strncmp(config->monitor_endpoint, "ipc://", 6) != 0)
+        return ob_why(why,
+                      "monitor_endpoint %s: only ipc:// is served so far (a TCP monitor needs "
+                      "CURVE)",
+                      config->monitor_endpoint);
+    ob_shell_endpoints_t endpoints;
+    ob_shell_endpoints_init(&endpoints, config, false);
+    char own[PATH_MAX + 64];
+    snprintf(own, sizeof own, "%s/events-node", endpoints.events_base);
+    self->events = zsock_new(ZMQ_PUB);
+    if (!self->events || zsock_bind(self->events, "%s", own) < 0)
+        return ob_why(why, "cannot bind %s: %s", own, zmq_strerror(zmq_errno()));
+    /* ">ep1,>ep2,...": connect the XSUB to every publisher. */
+    char frontends[8192];
+    size_t used = (size_t)snprintf(frontends, sizeof frontends, ">%s", own);
+    static const ob_actor_t named[] = {OB_ACTOR_JOURNAL, OB_ACTOR_SIGNER, OB_ACTOR_NET};
+    for (uint32_t i = 0; i < 3 + config->verifiers; i++) {
+        char ep[PATH_MAX + 64];
+        ob_shell_events_endpoint(&endpoints, i < 3 ? named[i] : OB_ACTOR_VERIFIER,
+                                 i < 3 ? 0 : i - 3, ep, sizeof ep);
+        int n = snprintf(frontends + used, sizeof frontends - used, ",>%s", ep);
+        if (n < 0 || (size_t)n >= sizeof frontends - used)
+            return ob_why(why, "runtime_dir %s: too long for the monitor's endpoints",
+                          config->runtime_dir);
+        used += (size_t)n;
+    }
+    self->monitor = zactor_new(zproxy, NULL);
+    if (!self->monitor)
+        return ob_why(why, "cannot start the monitor proxy");
+    zstr_sendx(self->monitor, "FRONTEND", "XSUB", frontends, NULL);
+    zsock_wait(self->monitor);
+    char backend[OB_ENDPOINT_MAX + 1];
+    snprintf(backend, sizeof backend, "@%s", config->monitor_endpoint);
+    zstr_sendx(self->monitor, "BACKEND", "XPUB", backend, NULL);
+    if (zsock_wait(self->monitor) != 0)
+        return ob_why(why, "monitor_endpoint %s: cannot bind", config->monitor_endpoint);
     return 0;
 }
 
@@ -166,6 +244,8 @@ static int s_start(s_node_t *self, s_child_t *child)
     child->failed = false;
     if (self->inproc) {
         child->thread = zactor_new(s_thread, child);
+        if (child->thread)
+            s_actor_event(self, child, "spawn", "\"thread\":true");
         return child->thread ? 0 : -1;
     }
     child->pid = s_spawn(self, child);
@@ -174,6 +254,7 @@ static int s_start(s_node_t *self, s_child_t *child)
         return -1;
     }
     ob_info("node: %s started (pid %ld)", child->label, (long)child->pid);
+    s_actor_event(self, child, "spawn", "\"pid\":%ld", (long)child->pid);
     return 0;
 }
 
@@ -201,13 +282,17 @@ static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
         child->backoff_ms = child->backoff_ms ? child->backoff_ms * 2 : S_BACKOFF_MIN_MS;
     if (child->backoff_ms > S_BACKOFF_MAX_MS)
         child->backoff_ms = S_BACKOFF_MAX_MS;
+    s_actor_event(self, child, "exit", "\"how\":\"%s\"", how);
     if (!s_restart_allowed(self, now)) {
         ob_error("node: %s %s; more than %d restarts within %d s: stopping the node", child->label,
                  how, S_MAX_RESTARTS, S_RESTART_WINDOW_MS / 1000);
+        s_actor_event(self, child, "give-up", "\"restarts\":%d,\"window_s\":%d", S_MAX_RESTARTS,
+                      S_RESTART_WINDOW_MS / 1000);
         return -1;
     }
     ob_warn("node: %s %s; restarting in %llu ms", child->label, how,
             (unsigned long long)child->backoff_ms);
+    s_actor_event(self, child, "restart", "\"in_ms\":%llu", (unsigned long long)child->backoff_ms);
     child->restart_at = now + child->backoff_ms;
     return 0;
 }
@@ -350,6 +435,13 @@ static int s_run(s_node_t *self)
                 config->arena_slots, slot_size, why.text);
         return 1;
     }
+    if (s_start_monitor(self, &why) != 0) {
+        fprintf(stderr, "obcast-node: config %s: %s\n", config->path, why.text);
+        zactor_destroy(&self->monitor);
+        zsock_destroy(&self->events);
+        ob_arena_destroy(&arena);
+        return 1;
+    }
     s_add(self, OB_ACTOR_JOURNAL, 0, arena);
     s_add(self, OB_ACTOR_SIGNER, 0, arena);
     for (uint32_t v = 0; v < config->verifiers; v++)
@@ -399,6 +491,8 @@ static int s_run(s_node_t *self)
     }
     ob_info("node %s: stopping", config->name);
     s_stop_all(self);
+    zactor_destroy(&self->monitor);
+    zsock_destroy(&self->events);
     ob_arena_destroy(&arena);
     if (!self->inproc)
         close(self->arena_fd);

@@ -31,9 +31,18 @@ done
 # pid of one actor of one node
 actor_pid() { pgrep -f "obcast-$2 --config $work/c/node$1/node.zpl" | head -1; }
 
+# The monitoring socket carries each actor's metrics, and obcast-node's
+# actor events for what follows.
+sleep 1
+"$obcast" tail --config "$work/c/node1/node.zpl" --topic actor --timeout 30000 >"$work/actor-events.jsonl" 2>&1 &
+tailer=$!
+loaders+=($tailer)
+"$obcast" tail --config "$work/c/node1/node.zpl" --topic metrics --count 4 --timeout 10000 >"$work/metrics.jsonl" 2>&1
+check "obcast tail shows node1's metrics events" \
+    '[[ $(grep -c "^{\"topic\":\"metrics\",\"actor\":" "$work/metrics.jsonl") -eq 4 ]]'
+
 # Kill each kind of actor at node1, and node2's signer twice, while the
 # load runs; each must come back with a new pid.
-sleep 1
 for target in "1 journal" "1 net" "1 verifier" "1 signer" "2 signer" "2 journal" "2 signer"; do
     read -r node actor <<<"$target"
     old=$(actor_pid "$node" "$actor")
@@ -48,6 +57,12 @@ for target in "1 journal" "1 net" "1 verifier" "1 signer" "2 signer" "2 journal"
         '[[ -n $old && -n $new && $new != "$old" ]]'
     sleep 0.7
 done
+
+check "the monitor reported node1's journal exit, restart and spawn" \
+    'grep -q "\"event\":\"exit\",\"actor\":\"journal\",\"instance\":0,\"how\":\"was killed by signal 9\"" "$work/actor-events.jsonl" &&
+     grep -q "\"event\":\"restart\",\"actor\":\"journal\"" "$work/actor-events.jsonl" &&
+     grep -q "\"event\":\"spawn\",\"actor\":\"journal\"" "$work/actor-events.jsonl"'
+kill "$tailer" 2>/dev/null
 
 i=0
 for s in 0 1 2 3; do

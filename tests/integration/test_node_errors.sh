@@ -55,6 +55,15 @@ expect "a missing manifest" 1 "manifest.zpl" -- "$bin/obcast-node" --config "$wo
 sed 's/name = "node0"/name = "node9"/' "$cfg" >"$work/c/node0/other.zpl"
 expect "a node the manifest does not list" 1 "lists no node 'node9'" -- "$bin/obcast-node" --config "$work/c/node0/other.zpl"
 
+# --- obcast tail
+tail_err=$("$obcast" tail 2>&1); rc=$?
+check "tail without a node: exit 2" '[[ $rc -eq 2 && $tail_err == *"give --config NODE.zpl or --endpoint EP"* ]]'
+tail_err=$("$obcast" tail --config "$cfg" --timeout 300 2>&1); rc=$?
+check "tail of a node that is not running: exit 1, names the endpoint" \
+    '[[ $rc -eq 1 && $tail_err == *"ipc://$work/c/node0/run/monitor: no event within 300 ms"* ]]'
+tail_err=$("$obcast" tail --config "$cfg" --count 0 2>&1); rc=$?
+check "tail --count 0: exit 2" '[[ $rc -eq 2 && $tail_err == *"--count must be"* ]]'
+
 # --- keys
 chmod 644 "$work/c/node0/keys/obcast.key"
 expect "a key file others can read" 1 "obcast.key" -- "$bin/obcast-node" --config "$cfg"

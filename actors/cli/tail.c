@@ -1,0 +1,121 @@
+/*  obcast tail: the node's monitoring events (SPEC §6), one JSON object a
+    line, each with its topic as the first member. */
+#include "args.h"
+#include "cli.h"
+#include "config.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <string.h>
+
+#define s_usage_error(...) ob_args_usage_error(stderr, "obcast tail", __VA_ARGS__)
+#define S_MAX_TOPICS       16
+
+static const char *s_usage =
+    "usage: obcast tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N]\n"
+    "                   [--timeout MS]\n"
+    "Prints the node's monitoring events as JSON lines: lock, tip, evidence, actor,\n"
+    "peer, metrics, drop. --topic keeps those topics only (repeatable); --count stops\n"
+    "after N events; --timeout stops after MS milliseconds (exit 1 if none came).\n";
+
+int ob_cli_tail(int argc, char **argv)
+{
+    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                            {"endpoint", required_argument, NULL, 'e'},
+                                            {"topic", required_argument, NULL, 't'},
+                                            {"count", required_argument, NULL, 'n'},
+                                            {"timeout", required_argument, NULL, 'T'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    const char *config_path = NULL, *endpoint = NULL;
+    const char *topics[S_MAX_TOPICS];
+    size_t topic_count = 0;
+    uint64_t count = 0, timeout_ms = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'e':
+            endpoint = optarg;
+            break;
+        case 't':
+            if (topic_count == S_MAX_TOPICS)
+                return s_usage_error("at most %d --topic", S_MAX_TOPICS);
+            topics[topic_count++] = optarg;
+            break;
+        case 'n':
+            if (ob_args_u64(optarg, 1, UINT64_MAX, &count) != 0)
+                return s_usage_error("--count must be a whole number >= 1, not '%s'", optarg);
+            break;
+        case 'T':
+            if (ob_args_u64(optarg, 1, 86400000, &timeout_ms) != 0)
+                return s_usage_error("--timeout must be 1 to 86400000 ms, not '%s'", optarg);
+            break;
+        case 'h':
+            fputs(s_usage, stdout);
+            return OB_EXIT_OK;
+        default:
+            return s_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!config_path == !endpoint)
+        return s_usage_error("give --config NODE.zpl or --endpoint EP");
+    static ob_node_config_t config;
+    if (config_path) {
+        ob_why_t why = {{0}};
+        if (ob_node_config_load(config_path, &config, &why) != 0) {
+            fprintf(stderr, "obcast tail: %s\n", why.text);
+            return OB_EXIT_FAILED;
+        }
+        endpoint = config.monitor_endpoint;
+    }
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    if (!sub || zsock_connect(sub, "%s", endpoint) != 0) {
+        fprintf(stderr, "obcast tail: %s: cannot connect\n", endpoint);
+        zsock_destroy(&sub);
+        return OB_EXIT_FAILED;
+    }
+    if (topic_count == 0)
+        zsock_set_subscribe(sub, "");
+    for (size_t i = 0; i < topic_count; i++)
+        zsock_set_subscribe(sub, topics[i]);
+    zpoller_t *poller = zpoller_new(sub, NULL);
+    int64_t deadline = timeout_ms ? zclock_mono() + (int64_t)timeout_ms : INT64_MAX;
+    uint64_t seen = 0;
+    while (!zsys_interrupted && (count == 0 || seen < count) && zclock_mono() < deadline) {
+        int64_t wait = deadline == INT64_MAX ? 1000 : deadline - zclock_mono();
+        if (!zpoller_wait(poller, (int)(wait > 1000 ? 1000 : wait < 0 ? 0 : wait)))
+            continue;
+        zmsg_t *msg = zmsg_recv(sub);
+        if (!msg)
+            break;
+        char *topic = zmsg_popstr(msg);
+        char *json = zmsg_popstr(msg);
+        /* A subscription is a prefix: "tip" must not take "tipple". */
+        bool wanted = topic_count == 0;
+        for (size_t i = 0; i < topic_count && topic && !wanted; i++)
+            wanted = streq(topic, topics[i]);
+        if (wanted && topic && json && json[0] == '{') {
+            printf("{\"topic\":\"%s\"%s%s\n", topic, json[1] == '}' ? "" : ",", json + 1);
+            fflush(stdout);
+            seen++;
+        }
+        zstr_free(&topic);
+        zstr_free(&json);
+        zmsg_destroy(&msg);
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&sub);
+    if (timeout_ms && seen == 0) {
+        fprintf(stderr, "obcast tail: %s: no event within %llu ms (is the node running?)\n",
+                endpoint, (unsigned long long)timeout_ms);
+        return OB_EXIT_FAILED;
+    }
+    return OB_EXIT_OK;
+}
