@@ -455,6 +455,8 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
     out->journal_sync = OB_DB_SYNC_FULL;
     out->arena_slots = 256;
     out->verifiers = 1;
+    out->max_restarts = 20;
+    out->restart_window_ms = 60000;
     out->log_level = OB_LOG_INFO;
 
     static const char *const top[] = {"node", "tunables", NULL};
@@ -474,6 +476,8 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "arena_slots",
                                             "verifiers",
                                             "client_keys",
+                                            "max_restarts",
+                                            "restart_window_ms",
                                             NULL};
     static const char *const tunable_keys[] = {"propose_timeout_ms",
                                                "rebroadcast_timeout_ms",
@@ -564,6 +568,18 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
             0)
             goto out;
         out->arena_slots = (uint32_t)v;
+    }
+    if (zconfig_get(node, "max_restarts", NULL)) {
+        if (s_u64(&c, "node/max_restarts", zconfig_get(node, "max_restarts", NULL), 0, 10000, &v) !=
+            0)
+            goto out;
+        out->max_restarts = (uint32_t)v;
+    }
+    if (zconfig_get(node, "restart_window_ms", NULL)) {
+        if (s_u64(&c, "node/restart_window_ms", zconfig_get(node, "restart_window_ms", NULL), 1000,
+                  86400000, &v) != 0)
+            goto out;
+        out->restart_window_ms = v;
     }
     if (zconfig_get(node, "verifiers", NULL)) {
         if (s_u64(&c, "node/verifiers", zconfig_get(node, "verifiers", NULL), 1, 64, &v) != 0)

@@ -81,6 +81,10 @@ typedef struct {
     ob_params_t params;        /* max_payload comes from the manifest */
     uint32_t arena_slots;
     uint32_t verifiers;
+    /* Supervision intensity (Erlang/OTP): more than max_restarts actor
+       restarts within restart_window_ms stop the node. */
+    uint32_t max_restarts;
+    uint64_t restart_window_ms;
     ob_log_level_t log_level;
 } ob_node_config_t;
 

@@ -28,4 +28,8 @@ int ob_cli_submit(int argc, char **argv);
 /* `obcast tail`: the node's monitoring events as JSON lines. */
 int ob_cli_tail(int argc, char **argv);
 
+/* `obcast status` and `obcast ctl`: requests to the node's control socket. */
+int ob_cli_status(int argc, char **argv);
+int ob_cli_ctl(int argc, char **argv);
+
 #endif

@@ -53,6 +53,10 @@ static const char *s_usage =
     "                                  hand payloads to a sequencer node and follow them\n"
     "  tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N] [--timeout MS]\n"
     "                                  the node's monitoring events as JSON lines\n"
+    "  status (--config NODE.zpl | --endpoint EP)\n"
+    "                                  the node's actors: state, pid, restarts, heartbeat\n"
+    "  ctl (--config NODE.zpl | --endpoint EP) REQUEST\n"
+    "                                  epoch N | restart-actor ACTOR [I] | reload | stop\n"
     "\n"
     "  --help, --version\n"
     "\n"
@@ -373,5 +377,9 @@ int main(int argc, char **argv)
         return ob_cli_submit(argc - 1, argv + 1);
     if (strcmp(command, "tail") == 0)
         return ob_cli_tail(argc - 1, argv + 1);
+    if (strcmp(command, "status") == 0)
+        return ob_cli_status(argc - 1, argv + 1);
+    if (strcmp(command, "ctl") == 0)
+        return ob_cli_ctl(argc - 1, argv + 1);
     return s_usage_error("unknown command '%s'", command);
 }

@@ -34,13 +34,15 @@
 #define OBCAST_VERSION "0"
 #endif
 
-#define S_MAX_CHILDREN      (3 + 64)
-#define S_BACKOFF_MIN_MS    100
-#define S_BACKOFF_MAX_MS    5000
-#define S_MAX_RESTARTS      20
-#define S_RESTART_WINDOW_MS 60000
-#define S_LEASE_MS          30000 /* a slot HELD this long lost its message */
-#define S_STOP_GRACE_MS     5000
+#define S_MAX_CHILDREN   (3 + 64)
+#define S_BACKOFF_MIN_MS 100
+#define S_BACKOFF_MAX_MS 5000
+#define S_LEASE_MS       30000 /* a slot HELD this long lost its message */
+#define S_STOP_GRACE_MS  5000
+/* An actor publishes metrics every second; one silent this long is hung.
+   A new one gets the grace to recover from its database first. */
+#define S_HUNG_MS          5000
+#define S_STARTUP_GRACE_MS 15000
 
 typedef struct {
     ob_actor_t actor;
@@ -53,6 +55,8 @@ typedef struct {
     uint64_t restart_at;  /* 0: running */
     uint64_t backoff_ms;
     uint64_t started_at;
+    uint64_t last_heartbeat; /* ms: its last `metrics` event */
+    uint32_t restarts;
 } s_child_t;
 
 typedef struct {
@@ -62,10 +66,14 @@ typedef struct {
     char bindir[PATH_MAX];
     s_child_t children[S_MAX_CHILDREN];
     size_t child_count;
-    uint64_t restarts[S_MAX_RESTARTS + 1]; /* ring of recent restart times */
+    uint64_t *restarts; /* ring of recent restart times, max_restarts + 1 */
     size_t restart_count;
     int lock_fd;
-    zsock_t *events;   /* PUB: this node's `actor` events */
+    zsock_t *events;    /* PUB: this node's `actor` events */
+    zsock_t *heartbeat; /* SUB: the actors' `metrics` events, their heartbeat */
+    zsock_t *control;   /* REP: the control socket */
+    zsock_t *journal;   /* PUSH: operator requests to the journal (set_epoch) */
+    bool stopping;
     zactor_t *monitor; /* zproxy: every actor's events out of one XPUB */
 } s_node_t;
 
@@ -179,6 +187,182 @@ static int s_start_monitor(s_node_t *self, ob_why_t *why)
     return 0;
 }
 
+/* --- heartbeats -------------------------------------------------------------------- */
+
+static s_child_t *s_child_named(s_node_t *self, const char *actor, uint32_t instance)
+{
+    for (size_t i = 0; i < self->child_count; i++)
+        if (streq(ob_actor_name(self->children[i].actor), actor) &&
+            self->children[i].instance == instance)
+            return &self->children[i];
+    return NULL;
+}
+
+static void s_on_heartbeats(s_node_t *self, uint64_t now)
+{
+    for (int budget = 0; budget < 256 && (zsock_events(self->heartbeat) & ZMQ_POLLIN); budget++) {
+        char *topic = NULL, *json = NULL;
+        if (zsock_recv(self->heartbeat, "ss", &topic, &json) != 0)
+            break;
+        char actor[16] = "";
+        unsigned instance = 0;
+        const char *at = json ? strstr(json, "\"actor\":\"") : NULL;
+        if (at && sscanf(at, "\"actor\":\"%15[a-z]\",\"instance\":%u", actor, &instance) == 2) {
+            s_child_t *child = s_child_named(self, actor, instance);
+            if (child)
+                child->last_heartbeat = now;
+        }
+        zstr_free(&topic);
+        zstr_free(&json);
+    }
+}
+
+/* A hung actor (alive, silent) is killed, and restarted like any dead one.
+   A thread cannot be killed alone: a hung one stops the node, which its
+   watchdog starts again. -1 to stop the node. */
+static int s_check_hung(s_node_t *self, uint64_t now)
+{
+    for (size_t i = 0; i < self->child_count; i++) {
+        s_child_t *child = &self->children[i];
+        bool running = self->inproc ? child->thread != NULL : child->pid > 0;
+        if (!running || child->restart_at || now - child->started_at < S_STARTUP_GRACE_MS)
+            continue;
+        uint64_t seen =
+            child->last_heartbeat > child->started_at ? child->last_heartbeat : child->started_at;
+        if (now - seen < S_HUNG_MS)
+            continue;
+        ob_error("node: %s sent no heartbeat for %llu ms: hung", child->label,
+                 (unsigned long long)(now - seen));
+        s_actor_event(self, child, "hung", "\"silent_ms\":%llu", (unsigned long long)(now - seen));
+        if (self->inproc)
+            return -1;
+        kill(child->pid, SIGKILL); /* reaped and restarted by s_reap */
+        child->last_heartbeat = now;
+    }
+    return 0;
+}
+
+/* --- the control socket (SPEC §6) ---------------------------------------------------
+
+   One text request, one text answer: "ok ..." or "error: ...".
+     status                  the node and its actors, as JSON
+     restart ACTOR [I]       stop one actor (it is started again)
+     epoch N                 ask the journal to move to epoch N
+     stop                    stop the node */
+
+static void s_status_json(s_node_t *self, uint64_t now, char *out, size_t cap)
+{
+    size_t used = (size_t)snprintf(out, cap, "ok {\"node\":\"%s\",\"mode\":\"%s\",\"actors\":[",
+                                   self->process.config.name, self->inproc ? "inproc" : "process");
+    for (size_t i = 0; i < self->child_count && used < cap; i++) {
+        const s_child_t *c = &self->children[i];
+        bool running = self->inproc ? c->thread != NULL : c->pid > 0;
+        used += (size_t)snprintf(out + used, cap - used,
+                                 "%s{\"actor\":\"%s\",\"instance\":%u,\"state\":\"%s\",\"pid\":%ld,"
+                                 "\"restarts\":%u,\"heartbeat_ms_ago\":%lld}",
+                                 i ? "," : "", ob_actor_name(c->actor), c->instance,
+                                 c->restart_at ? "restarting"
+                                 : running     ? "running"
+                                               : "stopped",
+                                 (long)c->pid, c->restarts,
+                                 c->last_heartbeat ? (long long)(now - c->last_heartbeat) : -1LL);
+    }
+    if (used < cap)
+        snprintf(out + used, cap - used, "]}");
+}
+
+static void s_on_control(s_node_t *self, uint64_t now)
+{
+    char *request = zstr_recv(self->control);
+    if (!request)
+        return;
+    char answer[4096];
+    char word[32] = "", actor[16] = "";
+    unsigned long long number = 0;
+    unsigned instance = 0;
+    if (sscanf(request, "%31s", word) != 1) {
+        snprintf(answer, sizeof answer, "error: empty request");
+    } else if (streq(word, "status")) {
+        s_status_json(self, now, answer, sizeof answer);
+    } else if (streq(word, "stop")) {
+        self->stopping = true;
+        snprintf(answer, sizeof answer, "ok stopping node %s", self->process.config.name);
+    } else if (streq(word, "restart")) {
+        int n = sscanf(request, "%*s %15s %u", actor, &instance);
+        s_child_t *child = n >= 1 ? s_child_named(self, actor, n == 2 ? instance : 0) : NULL;
+        if (!child)
+            snprintf(answer, sizeof answer, "error: no actor '%s' instance %u (see status)", actor,
+                     n == 2 ? instance : 0);
+        else if (self->inproc)
+            snprintf(answer, sizeof answer,
+                     "error: in --inproc mode actors are threads; restart the node instead");
+        else if (child->pid <= 0)
+            snprintf(answer, sizeof answer, "error: %s is not running", child->label);
+        else {
+            kill(child->pid, SIGTERM); /* a clean stop; s_reap starts it again */
+            snprintf(answer, sizeof answer, "ok restarting %s (pid %ld)", child->label,
+                     (long)child->pid);
+        }
+    } else if (streq(word, "epoch")) {
+        if (sscanf(request, "%*s %llu", &number) != 1 || number == 0 ||
+            !ob_epochs_known(ob_manifest_epochs(self->process.manifest), number)) {
+            snprintf(answer, sizeof answer, "error: epoch must be one the manifest lists");
+        } else {
+            ob_imsg_t msg = {.type = OB_IMSG_SET_EPOCH};
+            msg.u.set_epoch.epoch = number;
+            uint8_t frame[32];
+            size_t len = 0;
+            if (ob_imsg_encode(&msg, frame, sizeof frame, &len) == 0 &&
+                zmq_send(zsock_resolve(self->journal), frame, len, ZMQ_DONTWAIT) >= 0)
+                snprintf(answer, sizeof answer,
+                         "ok asked the journal for epoch %llu (it refuses going back)", number);
+            else
+                snprintf(answer, sizeof answer, "error: the journal's queue is full");
+        }
+    } else if (streq(word, "reload")) {
+        snprintf(answer, sizeof answer, "error: reload is not served yet; restart the node");
+    } else {
+        snprintf(answer, sizeof answer,
+                 "error: unknown request '%s' (status, restart, epoch, stop)", word);
+    }
+    zstr_free(&request);
+    zstr_send(self->control, answer);
+}
+
+static int s_start_control(s_node_t *self, ob_why_t *why)
+{
+    const ob_node_config_t *config = &self->process.config;
+    if (strncmp(config->control_endpoint, "ipc://", 6) != 0)
+        return ob_why(why, "control_endpoint %s: only ipc:// is served so far",
+                      config->control_endpoint);
+    self->control = zsock_new(ZMQ_REP);
+    if (!self->control || zsock_bind(self->control, "%s", config->control_endpoint) < 0)
+        return ob_why(why, "control_endpoint %s: cannot bind: %s", config->control_endpoint,
+                      zmq_strerror(zmq_errno()));
+    ob_shell_endpoints_t endpoints;
+    ob_shell_endpoints_init(&endpoints, config, self->inproc);
+    char ep[PATH_MAX + 64];
+    ob_shell_endpoint(&endpoints, OB_ACTOR_JOURNAL, 0, ep, sizeof ep);
+    self->journal = zsock_new(ZMQ_PUSH);
+    if (!self->journal || zsock_connect(self->journal, "%s", ep) != 0)
+        return ob_why(why, "cannot connect to the journal at %s", ep);
+    zsock_set_sndhwm(self->journal, 100);
+    /* Heartbeats: each actor's metrics events. */
+    self->heartbeat = zsock_new(ZMQ_SUB);
+    if (!self->heartbeat)
+        return ob_why(why, "cannot make a ZeroMQ socket");
+    zsock_set_subscribe(self->heartbeat, "metrics");
+    static const ob_actor_t named[] = {OB_ACTOR_JOURNAL, OB_ACTOR_SIGNER, OB_ACTOR_NET};
+    ob_shell_endpoints_t events;
+    ob_shell_endpoints_init(&events, config, false);
+    for (uint32_t i = 0; i < 3 + config->verifiers; i++) {
+        ob_shell_events_endpoint(&events, i < 3 ? named[i] : OB_ACTOR_VERIFIER, i < 3 ? 0 : i - 3,
+                                 ep, sizeof ep);
+        zsock_connect(self->heartbeat, "%s", ep);
+    }
+    return 0;
+}
+
 /* --- process mode ----------------------------------------------------------- */
 
 static pid_t s_spawn(s_node_t *self, s_child_t *child)
@@ -258,16 +442,17 @@ static int s_start(s_node_t *self, s_child_t *child)
     return 0;
 }
 
-/* Intensity (Erlang/OTP): more than S_MAX_RESTARTS in S_RESTART_WINDOW_MS
+/* Intensity (Erlang/OTP): more than max_restarts within restart_window_ms
    stops the node. */
 static bool s_restart_allowed(s_node_t *self, uint64_t now)
 {
-    size_t recent = 0;
-    for (size_t i = 0; i < self->restart_count && i < S_MAX_RESTARTS + 1; i++)
-        if (now - self->restarts[i] < S_RESTART_WINDOW_MS)
+    const ob_node_config_t *config = &self->process.config;
+    size_t ring = (size_t)config->max_restarts + 1, recent = 0;
+    for (size_t i = 0; i < self->restart_count && i < ring; i++)
+        if (now - self->restarts[i] < config->restart_window_ms)
             recent++;
-    self->restarts[self->restart_count++ % (S_MAX_RESTARTS + 1)] = now;
-    return recent < S_MAX_RESTARTS;
+    self->restarts[self->restart_count++ % ring] = now;
+    return recent < config->max_restarts;
 }
 
 /* A child ended: schedule its restart, or give up. -1 to stop the node. */
@@ -284,14 +469,18 @@ static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
         child->backoff_ms = S_BACKOFF_MAX_MS;
     s_actor_event(self, child, "exit", "\"how\":\"%s\"", how);
     if (!s_restart_allowed(self, now)) {
-        ob_error("node: %s %s; more than %d restarts within %d s: stopping the node", child->label,
-                 how, S_MAX_RESTARTS, S_RESTART_WINDOW_MS / 1000);
-        s_actor_event(self, child, "give-up", "\"restarts\":%d,\"window_s\":%d", S_MAX_RESTARTS,
-                      S_RESTART_WINDOW_MS / 1000);
+        ob_error("node: %s %s; more than %u restarts within %llu ms (max_restarts, "
+                 "restart_window_ms): stopping the node",
+                 child->label, how, self->process.config.max_restarts,
+                 (unsigned long long)self->process.config.restart_window_ms);
+        s_actor_event(self, child, "give-up", "\"max_restarts\":%u,\"restart_window_ms\":%llu",
+                      self->process.config.max_restarts,
+                      (unsigned long long)self->process.config.restart_window_ms);
         return -1;
     }
     ob_warn("node: %s %s; restarting in %llu ms", child->label, how,
             (unsigned long long)child->backoff_ms);
+    child->restarts++;
     s_actor_event(self, child, "restart", "\"in_ms\":%llu", (unsigned long long)child->backoff_ms);
     child->restart_at = now + child->backoff_ms;
     return 0;
@@ -435,8 +624,11 @@ static int s_run(s_node_t *self)
                 config->arena_slots, slot_size, why.text);
         return 1;
     }
-    if (s_start_monitor(self, &why) != 0) {
+    if (s_start_monitor(self, &why) != 0 || s_start_control(self, &why) != 0) {
         fprintf(stderr, "obcast-node: config %s: %s\n", config->path, why.text);
+        zsock_destroy(&self->control);
+        zsock_destroy(&self->journal);
+        zsock_destroy(&self->heartbeat);
         zactor_destroy(&self->monitor);
         zsock_destroy(&self->events);
         ob_arena_destroy(&arena);
@@ -454,7 +646,8 @@ static int s_run(s_node_t *self)
     for (size_t i = 0; i < self->child_count && rc == 0; i++)
         rc = s_start(self, &self->children[i]);
     uint64_t next_sweep = ob_shell_now_ms() + 1000;
-    while (rc == 0 && !zsys_interrupted) {
+    zpoller_t *poller = zpoller_new(self->control, NULL);
+    while (rc == 0 && !zsys_interrupted && !self->stopping) {
         if (self->inproc) {
             for (size_t i = 0; i < self->child_count && rc == 0; i++) {
                 s_child_t *child = &self->children[i];
@@ -480,6 +673,9 @@ static int s_run(s_node_t *self)
             if (child->restart_at && child->restart_at <= now)
                 rc = s_start(self, child);
         }
+        s_on_heartbeats(self, now);
+        if (rc == 0)
+            rc = s_check_hung(self, now);
         if (now >= next_sweep) {
             /* Slots whose holder died with the message: freed after a lease. */
             uint32_t expired = ob_arena_expire(arena, now, S_LEASE_MS);
@@ -487,10 +683,15 @@ static int s_run(s_node_t *self)
                 ob_info("node: %u payload slots expired", expired);
             next_sweep = now + 1000;
         }
-        zclock_sleep(50);
+        if (zpoller_wait(poller, 50) == self->control)
+            s_on_control(self, ob_shell_now_ms());
     }
+    zpoller_destroy(&poller);
     ob_info("node %s: stopping", config->name);
     s_stop_all(self);
+    zsock_destroy(&self->control);
+    zsock_destroy(&self->journal);
+    zsock_destroy(&self->heartbeat);
     zactor_destroy(&self->monitor);
     zsock_destroy(&self->events);
     ob_arena_destroy(&arena);
@@ -531,8 +732,15 @@ int main(int argc, char **argv)
         return exit_status;
     }
     ob_log_set_ident("obcast-node");
+    self->restarts = calloc((size_t)self->process.config.max_restarts + 1, sizeof *self->restarts);
+    if (!self->restarts) {
+        ob_actor_process_fini(&self->process);
+        free(self);
+        return 1;
+    }
     zsys_init();
     status = s_run(self);
+    free(self->restarts);
     ob_actor_process_fini(&self->process);
     if (self->lock_fd >= 0)
         close(self->lock_fd);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Supervision and the control socket: obcast status and obcast ctl on a
+# running node, a hung actor (SIGSTOP) detected by its missing heartbeat
+# and restarted, the intensity limit stopping a node whose signer cannot
+# start, and every bad request. TAP.
+#
+#   test_control.sh BUILD_ACTORS_DIR
+set -u
+bin=$1
+obcast=$bin/obcast
+work=$(mktemp -d /tmp/obcast-control-XXXXXX)
+source "$(dirname "$0")/lib.sh"
+trap finish EXIT
+trap 'exit 1' INT TERM
+
+# expect NAME CODE PATTERN -- ARGS...
+expect() {
+    local name=$1 code=$2 pattern=$3
+    shift 4
+    local out rc
+    out=$("$obcast" "$@" 2>&1)
+    rc=$?
+    if [[ $rc -eq $code && $out == *"$pattern"* ]]; then ok "$name"; else
+        not_ok "$name (exit $rc: $out)"
+    fi
+}
+
+base=$(free_base 4)
+"$obcast" init 4 "$work/c" --base-port "$base" >/dev/null
+cfg=$work/c/node1/node.zpl
+expect "status of a node that is not running" 1 "no answer within" -- status --config "$cfg"
+for i in 0 1 2 3; do
+    "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
+    pids+=($!)
+done
+for _ in $(seq 100); do "$obcast" status --config "$cfg" >/dev/null 2>&1 && break; sleep 0.1; done
+
+status=$("$obcast" status --config "$cfg")
+check "status lists 4 running actors" '[[ $(grep -o "\"state\":\"running\"" <<<"$status" | wc -l) -eq 4 ]]'
+old=$(pgrep -f "obcast-signer --config $cfg")
+expect "ctl restart-actor signer" 0 "restarting signer" -- ctl --config "$cfg" restart-actor signer
+new=
+for _ in $(seq 100); do
+    new=$(pgrep -f "obcast-signer --config $cfg")
+    [[ -n $new && $new != "$old" ]] && break
+    sleep 0.1
+done
+check "the signer came back ($old -> $new)" '[[ -n $new && $new != "$old" ]]'
+check "status counts its restart" \
+    '"$obcast" status --config "$cfg" | grep -q "\"actor\":\"signer\",\"instance\":0,\"state\":\"running\",\"pid\":$new,\"restarts\":1"'
+expect "ctl epoch of an epoch the manifest lacks" 1 "epoch must be one the manifest lists" -- ctl --config "$cfg" epoch 9
+expect "ctl epoch 1" 0 "asked the journal for epoch 1" -- ctl --config "$cfg" epoch 1
+expect "ctl reload is refused, saying so" 1 "reload is not served yet" -- ctl --config "$cfg" reload
+expect "ctl restart-actor of no actor" 2 "ACTOR is net, verifier, signer or journal" -- ctl --config "$cfg" restart-actor frob
+expect "ctl restart-actor of a missing instance" 1 "no actor 'verifier' instance 5" -- ctl --config "$cfg" restart-actor verifier 5
+expect "ctl without a request" 2 "give a request" -- ctl --config "$cfg"
+expect "ctl with an unknown request" 2 "unknown request 'frob'" -- ctl --config "$cfg" frob
+expect "ctl epoch x" 2 "not a whole number" -- ctl --config "$cfg" epoch x
+expect "status without a node" 2 "give --config NODE.zpl or --endpoint EP" -- status
+
+# A hung actor: stopped, so alive but silent. Past its start-up grace
+# (15 s) and 5 s without a heartbeat, it is killed and started again.
+hung=$(pgrep -f "obcast-verifier --config $cfg")
+kill -STOP "$hung"
+back=
+for _ in $(seq 300); do
+    back=$(pgrep -f "obcast-verifier --config $cfg" | head -1)
+    [[ -n $back && $back != "$hung" ]] && break
+    sleep 0.1
+done
+check "a hung verifier is detected and replaced ($hung -> $back)" '[[ -n $back && $back != "$hung" ]]'
+check "the node logged it" 'grep -q "verifier 0 sent no heartbeat for [0-9]* ms: hung" "$work/node1.log"'
+check "the cluster still certifies" \
+    '"$obcast" submit --config "$cfg" --count 2 --size 64 --wait locked --timeout 20000 >/dev/null 2>&1'
+
+expect "ctl stop" 0 "stopping node node1" -- ctl --config "$cfg" stop
+for _ in $(seq 100); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 0.1; done
+wait "${pids[1]}"
+rc=$?
+check "node1 stopped cleanly on ctl stop (exit $rc)" '[[ $rc -eq 0 ]]'
+
+# The intensity limit: node3's signer cannot start (its key file became
+# readable by others), so it dies at each restart; past max_restarts the
+# node stops with its error.
+sed -i 's|^    peer_bind = \(.*\)|    peer_bind = \1\n    max_restarts = 3|' "$work/c/node3/node.zpl"
+kill -TERM "${pids[3]}"
+wait "${pids[3]}" 2>/dev/null
+"$bin/obcast-node" --config "$work/c/node3/node.zpl" >"$work/node3b.log" 2>&1 &
+pids[3]=$!
+for _ in $(seq 100); do pgrep -f "obcast-signer --config $work/c/node3/node.zpl" >/dev/null && break; sleep 0.1; done
+chmod 644 "$work/c/node3/keys/obcast.key"
+pkill -KILL -f "obcast-signer --config $work/c/node3/node.zpl"
+for _ in $(seq 200); do kill -0 "${pids[3]}" 2>/dev/null || break; sleep 0.1; done
+wait "${pids[3]}"
+rc=$?
+check "the intensity limit stops node3 (exit $rc)" '[[ $rc -eq 1 ]]'
+check "with its error" \
+    'grep -q "more than 3 restarts within 60000 ms (max_restarts, restart_window_ms): stopping the node" "$work/node3b.log"'
+check "the signer's own error names the key file" 'grep -q "keys/obcast.key" "$work/node3b.log"'
+
+stop_pids
+echo "1..$n"
+[[ $fails -eq 0 ]]
