@@ -32,4 +32,7 @@ int ob_cli_tail(int argc, char **argv);
 int ob_cli_status(int argc, char **argv);
 int ob_cli_ctl(int argc, char **argv);
 
+/* `obcast metrics`: the running node's metrics as Prometheus text. */
+int ob_cli_metrics(int argc, char **argv);
+
 #endif

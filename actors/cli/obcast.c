@@ -57,6 +57,8 @@ static const char *s_usage =
     "                                  the node's actors: state, pid, restarts, heartbeat\n"
     "  ctl (--config NODE.zpl | --endpoint EP) REQUEST\n"
     "                                  epoch N | restart-actor ACTOR [I] | reload | stop\n"
+    "  metrics --config NODE.zpl [--timeout MS]\n"
+    "                                  the node's metrics (SPEC §8) as Prometheus text\n"
     "\n"
     "  --help, --version\n"
     "\n"
@@ -381,5 +383,7 @@ int main(int argc, char **argv)
         return ob_cli_status(argc - 1, argv + 1);
     if (strcmp(command, "ctl") == 0)
         return ob_cli_ctl(argc - 1, argv + 1);
+    if (strcmp(command, "metrics") == 0)
+        return ob_cli_metrics(argc - 1, argv + 1);
     return s_usage_error("unknown command '%s'", command);
 }
