@@ -43,7 +43,16 @@ for _ in $(seq 100); do
 done
 check "status shows 4 nodes up" '[[ $("$c" status "$work/c" | grep -c ": up") -eq 4 ]]'
 victim=$(pgrep -f "obcast-node --config $work/c/node2/node.zpl" | head -1)
+orphans=$(pgrep -f "obcast-(journal|signer|verifier|net) --config $work/c/node2/node.zpl" | tr '\n' ' ')
 kill -KILL "$victim" 2>/dev/null
+gone=0
+for _ in $(seq 50); do
+    gone=1
+    for pid in $orphans; do kill -0 "$pid" 2>/dev/null && gone=0; done
+    [[ $gone -eq 1 ]] && break
+    sleep 0.1
+done
+check "a killed node's actors exit with it (parent-death signal: $orphans)" '[[ -n $orphans && $gone -eq 1 ]]'
 back=
 for _ in $(seq 100); do
     back=$(pgrep -f "obcast-node --config $work/c/node2/node.zpl" | head -1)

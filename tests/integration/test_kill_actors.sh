@@ -46,14 +46,16 @@ check "obcast tail shows node1's metrics events" \
 for target in "1 journal" "1 net" "1 verifier" "1 signer" "2 signer" "2 journal" "2 signer"; do
     read -r node actor <<<"$target"
     old=$(actor_pid "$node" "$actor")
+    killed_at=$(date +%s%N)
     [[ -n $old ]] && kill -KILL "$old"
     new=
-    for _ in $(seq 100); do
+    for _ in $(seq 200); do
         new=$(actor_pid "$node" "$actor")
         [[ -n $new && $new != "$old" ]] && break
-        sleep 0.1
+        sleep 0.02
     done
-    check "node$node's $actor killed (pid $old) and restarted (pid $new)" \
+    took=$((($(date +%s%N) - killed_at) / 1000000))
+    check "node$node's $actor killed (pid $old) and running again after $took ms (pid $new)" \
         '[[ -n $old && -n $new && $new != "$old" ]]'
     sleep 0.7
 done
