@@ -301,6 +301,13 @@ static bool s_for_every_verifier(const uint8_t *bytes, size_t len)
     return type == OB_IMSG_EPOCH_CHANGED || type == OB_IMSG_TIP_CHANGED;
 }
 
+void ob_shell_publish(ob_shell_t *self, const char *topic, const char *json)
+{
+    void *sock = zsock_resolve(self->events);
+    if (zmq_send(sock, topic, strlen(topic), ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0)
+        zmq_send(sock, json, strlen(json), ZMQ_DONTWAIT);
+}
+
 void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
 {
     for (size_t i = 0; i < ob_outbox_count(self->out); i++) {
@@ -323,6 +330,8 @@ void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
                 ops->send_external(handler, e, bytes);
             break;
         }
+        if (ops->sent)
+            ops->sent(handler, e, bytes);
     }
     ob_outbox_clear(self->out);
     if (ops->flushed)

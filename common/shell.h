@@ -63,6 +63,9 @@ typedef struct {
     int (*commit)(void *handler);
     /* An envelope for outside the node (peer, application, client). */
     void (*send_external)(void *handler, const ob_envelope_t *envelope, const uint8_t *bytes);
+    /* Each envelope, once sent (after its batch committed): a Lock
+       reported to net is a Lock committed, for the monitoring socket. */
+    void (*sent)(void *handler, const ob_envelope_t *envelope, const uint8_t *bytes);
     /* After a batch's envelopes are all sent. */
     void (*flushed)(void *handler);
     /* The actor's own figures, as members of the `metrics` event's object
@@ -100,6 +103,10 @@ void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler);
    commit failed (the batch's messages were discarded: the actor must
    exit and be restarted, SPEC §4). */
 int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler);
+
+/* Publishes one event on the actor's events socket (SPEC §6): `topic`,
+   then `json`, a whole JSON object. Never blocks; dropped if nobody keeps up. */
+void ob_shell_publish(ob_shell_t *self, const char *topic, const char *json);
 
 /* Ends ob_shell_run after the batch in progress. */
 void ob_shell_stop(ob_shell_t *self);

@@ -3,6 +3,7 @@
     runs batches: one transaction each, committed before anything the
     batch produced is sent. Also the read-only inspection commands. */
 #include "actor.h"
+#include "hex.h"
 #include "journal.h"
 #include "journal_inspect.h"
 #include "log.h"
@@ -18,8 +19,12 @@ static int s_begin(void *h)
     return ob_journal_begin(h);
 }
 
+static void s_drop_event(const ob_imsg_dropped_t *in);
+
 static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
 {
+    if (msg->type == OB_IMSG_DROPPED)
+        s_drop_event(&msg->u.dropped);
     ob_journal_handle(h, now, msg, out);
 }
 
@@ -46,6 +51,7 @@ static uint64_t s_clock_us(void)
 typedef struct {
     ob_journal_t *journal;
     const ob_actor_args_t *args;
+    ob_shell_t *shell;
 } s_metrics_ctx_t;
 
 static s_metrics_ctx_t s_metrics_ctx;
@@ -105,6 +111,91 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_histogram(json, "proposal_to_certificate_latency", &st->certify_latency);
 }
 
+/* --- monitoring events (SPEC §6): lock, tip, evidence, drop ------------------
+
+   Published as the reports leave for net, so only after their batch has
+   committed; a redelivered Lock is published again (at least once). */
+
+static const char *s_node_name(const uint8_t key[32], char hex[65])
+{
+    const ob_manifest_node_t *n = ob_manifest_node_with_key(s_metrics_ctx.args->manifest, key);
+    ob_hex_encode(key, 32, hex);
+    return n ? n->name : hex;
+}
+
+static void s_lock_event(const uint8_t *lock, size_t len)
+{
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(ob_manifest_epochs(s_metrics_ctx.args->manifest));
+    ob_lock_t decoded;
+    if (len < OB_CHUNK_LEN + 8 || ob_lock_decode(&decoded, lock, len, &lookup) != OB_OK)
+        return;
+    size_t cert_len = len - OB_CHUNK_LEN - 8;
+    char *json = malloc(2 * cert_len + 512);
+    if (!json)
+        return;
+    char seq[65], payload[65], name_hex[65];
+    ob_hex_encode(decoded.chunk.sequencer, 32, seq);
+    ob_hex_encode(decoded.chunk.payload, 32, payload);
+    int n = sprintf(
+        json,
+        "{\"node\":\"%s\",\"sequencer\":\"%s\",\"sequencer_name\":\"%s\","
+        "\"height\":%llu,\"payload\":\"%s\",\"epoch\":%llu,\"certificate\":\"",
+        s_metrics_ctx.args->config->name, seq, s_node_name(decoded.chunk.sequencer, name_hex),
+        (unsigned long long)decoded.chunk.height, payload, (unsigned long long)decoded.epoch);
+    ob_hex_encode(lock + OB_CHUNK_LEN + 8, cert_len, json + n);
+    strcpy(json + n + 2 * cert_len, "\"}");
+    ob_shell_publish(s_metrics_ctx.shell, "lock", json);
+    free(json);
+}
+
+static void s_drop_event(const ob_imsg_dropped_t *in)
+{
+    static const uint8_t nobody[32];
+    char json[384], peer[65];
+    bool has_peer = memcmp(in->peer, nobody, 32) != 0;
+    snprintf(json, sizeof json, "{\"node\":\"%s\",\"error\":\"%s\",\"actor\":\"%s\"%s%s%s}",
+             s_metrics_ctx.args->config->name,
+             in->error < OB_ERROR_COUNT ? ob_error_name((ob_error_t)in->error) : "unknown",
+             ob_actor_name((ob_actor_t)in->actor), has_peer ? ",\"peer\":\"" : "",
+             has_peer ? s_node_name(in->peer, peer) : "", has_peer ? "\"" : "");
+    ob_shell_publish(s_metrics_ctx.shell, "drop", json);
+}
+
+static void s_sent(void *h, const ob_envelope_t *e, const uint8_t *bytes)
+{
+    (void)h;
+    if (e->kind != OB_DEST_ACTOR || e->actor != OB_ACTOR_NET || e->len < 2)
+        return;
+    uint16_t type = (uint16_t)(bytes[0] << 8 | bytes[1]);
+    if (type != OB_IMSG_REPORT_LOCK && type != OB_IMSG_REPORT_TIP &&
+        type != OB_IMSG_REPORT_EVIDENCE)
+        return;
+    ob_imsg_t msg;
+    if (ob_imsg_decode(&msg, bytes, e->len) != OB_OK)
+        return;
+    char json[512], seq[65], payload[65], name_hex[65];
+    /* Only the three report types pass the filter above. */
+    if (msg.type == OB_IMSG_REPORT_LOCK) {
+        s_lock_event(msg.u.report_lock.lock.data, msg.u.report_lock.lock.len);
+    } else if (msg.type == OB_IMSG_REPORT_TIP) {
+        ob_hex_encode(msg.u.report_tip.chunk.sequencer, 32, seq);
+        ob_hex_encode(msg.u.report_tip.chunk.payload, 32, payload);
+        snprintf(json, sizeof json,
+                 "{\"node\":\"%s\",\"sequencer\":\"%s\",\"sequencer_name\":\"%s\","
+                 "\"height\":%llu,\"payload\":\"%s\"}",
+                 s_metrics_ctx.args->config->name, seq,
+                 s_node_name(msg.u.report_tip.chunk.sequencer, name_hex),
+                 (unsigned long long)msg.u.report_tip.chunk.height, payload);
+        ob_shell_publish(s_metrics_ctx.shell, "tip", json);
+    } else {
+        snprintf(json, sizeof json,
+                 "{\"node\":\"%s\",\"kind\":%u,\"first_len\":%u,\"second_len\":%u}",
+                 s_metrics_ctx.args->config->name, msg.u.report_evidence.kind,
+                 msg.u.report_evidence.first.len, msg.u.report_evidence.second.len);
+        ob_shell_publish(s_metrics_ctx.shell, "evidence", json);
+    }
+}
+
 int ob_journal_actor_run(const ob_actor_args_t *args)
 {
     ob_why_t why = {{0}};
@@ -143,8 +234,9 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                        .tick = s_tick,
                                        .next_deadline = s_next_deadline,
                                        .commit = s_commit,
-                                       .metrics = s_metrics};
-    s_metrics_ctx = (s_metrics_ctx_t){journal, args};
+                                       .metrics = s_metrics,
+                                       .sent = s_sent};
+    s_metrics_ctx = (s_metrics_ctx_t){journal, args, shell};
     ob_info("journal: recovered %s (epoch %llu, %u arena slots reclaimed)", db_path,
             (unsigned long long)ob_journal_epoch(journal), reclaimed);
     ob_journal_start(journal, ob_shell_now_ms(), ob_shell_outbox(shell));

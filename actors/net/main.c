@@ -328,6 +328,17 @@ static void s_on_monitor(s_net_shell_t *self, zsock_t *sock)
     uint16_t event = 0;
     if (zmq_msg_size(&parts[0]) >= 2)
         memcpy(&event, zmq_msg_data(&parts[0]), 2);
+    /* libzmq's own events of the link, as `peer` events (SPEC §6). */
+    const char *what = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED ? "connected"
+                       : event == ZMQ_EVENT_DISCONNECTED      ? "disconnected"
+                       : event == ZMQ_EVENT_CONNECTED         ? "tcp_connected"
+                                                              : "handshake_failed";
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"node\":\"%s\",\"peer\":\"%s\",\"endpoint\":\"%s\",\"event\":\"%s\","
+             "\"zmq_event\":%u}",
+             self->args->config->name, peer->name, peer->endpoint, what, event);
+    ob_shell_publish(self->shell, "peer", json);
     switch (event) {
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         if (!peer->connected)

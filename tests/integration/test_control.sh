@@ -56,6 +56,30 @@ done
 check "the signer came back ($old -> $new)" '[[ -n $new && $new != "$old" ]]'
 check "status counts its restart" \
     '"$obcast" status --config "$cfg" | grep -q "\"actor\":\"signer\",\"instance\":0,\"state\":\"running\",\"pid\":$new,\"restarts\":1"'
+# Monitoring events: a Lock as it is committed (with its certificate), and
+# the peer links' own events.
+"$obcast" tail --config "$cfg" --topic lock --count 3 --timeout 20000 >"$work/locks.jsonl" 2>&1 &
+locks_tail=$!
+"$obcast" tail --config "$work/c/node0/node.zpl" --topic peer --timeout 20000 >"$work/peers.jsonl" 2>&1 &
+peers_tail=$!
+pids+=($locks_tail $peers_tail)
+sleep 0.5
+"$obcast" submit --config "$work/c/node2/node.zpl" --count 3 --size 64 --wait locked --timeout 20000 >/dev/null 2>&1
+wait "$locks_tail"
+line=$(head -1 "$work/locks.jsonl")
+height=$(sed -n 's/.*"height":\([0-9]*\).*/\1/p' <<<"$line")
+certificate=$(sed -n 's/.*"certificate":"\([0-9a-f]*\)".*/\1/p' <<<"$line")
+"$obcast" export --config "$cfg" >"$work/export1.jsonl"
+check "lock events carry sequencer, height, payload, epoch and the certificate the export holds" \
+    '[[ $(wc -l <"$work/locks.jsonl") -eq 3 && $line == *"\"sequencer_name\":\"node2\""* && $line == *"\"epoch\":1"* &&
+        -n $certificate ]] && grep -q "\"height\":$height,.*\"certificate\":\"$certificate\"" "$work/export1.jsonl"'
+expect "ctl restart-actor net" 0 "restarting net" -- ctl --config "$cfg" restart-actor net
+for _ in $(seq 100); do grep -q '"peer":"node1".*"event":"connected"' "$work/peers.jsonl" && break; sleep 0.1; done
+kill "$peers_tail" 2>/dev/null
+check "node0's monitor reports node1's link going down and up (peer events)" \
+    'grep -q "\"peer\":\"node1\".*\"event\":\"disconnected\"" "$work/peers.jsonl" &&
+     grep -q "\"peer\":\"node1\".*\"event\":\"connected\"" "$work/peers.jsonl"'
+
 expect "ctl epoch of an epoch the manifest lacks" 1 "epoch must be one the manifest lists" -- ctl --config "$cfg" epoch 9
 expect "ctl epoch 1" 0 "asked the journal for epoch 1" -- ctl --config "$cfg" epoch 1
 expect "ctl reload is refused, saying so" 1 "reload is not served yet" -- ctl --config "$cfg" reload
