@@ -19,7 +19,7 @@ for run in 1 2; do
     check "demo run $run prints its summary" 'grep -q "^demo: summary: [0-9]* chunks certified" "$work/demo$run.log"'
     check "demo run $run audits every node's export" \
         'grep -q "audit: 4 files, [0-9]* certified chunks, 4 sequencers: ok" "$work/demo$run.log"'
-    check "demo run $run leaves no node running" '! pgrep -f "obcast-node.*$root/var/demo" >/dev/null'
+    check "demo run $run leaves no node running" '! pgrep -f "obcast-supervisor.*$root/var/demo" >/dev/null'
 done
 check "the demo refuses a bad --seconds" '! "$root/scripts/demo" --seconds x 2>/dev/null'
 
@@ -42,7 +42,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 check "status shows 4 nodes up" '[[ $("$c" status "$work/c" | grep -c ": up") -eq 4 ]]'
-victim=$(pgrep -f "obcast-node --config $work/c/node2/node.zpl" | head -1)
+victim=$(pgrep -f "obcast-supervisor --config $work/c/node2/node.zpl" | head -1)
 orphans=$(pgrep -f "obcast-(journal|signer|verifier|net) --config $work/c/node2/node.zpl" | tr '\n' ' ')
 kill -KILL "$victim" 2>/dev/null
 gone=0
@@ -55,13 +55,13 @@ done
 check "a killed node's actors exit with it (parent-death signal: $orphans)" '[[ -n $orphans && $gone -eq 1 ]]'
 back=
 for _ in $(seq 100); do
-    back=$(pgrep -f "obcast-node --config $work/c/node2/node.zpl" | head -1)
+    back=$(pgrep -f "obcast-supervisor --config $work/c/node2/node.zpl" | head -1)
     [[ -n $back && $back != "$victim" ]] && break
     sleep 0.1
 done
 check "the watchdog starts a killed node again ($victim -> $back)" '[[ -n $back && $back != "$victim" ]]'
 "$c" down "$work/c" >/dev/null
-check "down stops every node" '! pgrep -f "obcast-node.*$work/c/" >/dev/null'
+check "down stops every node" '! pgrep -f "obcast-supervisor.*$work/c/" >/dev/null'
 
 echo "1..$n"
 [[ $fails -eq 0 ]]

@@ -33,7 +33,7 @@ base=$(free_base 2)
 cfg=$work/c/node0/node.zpl
 
 # --- usage and versions of every binary
-for b in obcast-node obcast-net obcast-verifier obcast-signer obcast-journal; do
+for b in obcast-node obcast-supervisor obcast-net obcast-verifier obcast-signer obcast-journal; do
     check "$b --version" '"$bin/$b" --version | grep -q "^$b [0-9]"'
     check "$b --help" '"$bin/$b" --help | grep -q "usage: $b"'
     expect "$b without --config" 2 "no --config given" -- "$bin/$b"

@@ -1,4 +1,5 @@
-/*  obcast-node: one node, started from its config.
+/*  obcast-supervisor (also installed as obcast-node): one node, started
+    from its config, and supervised.
 
     Process mode (the default): it makes the node's payload arena
     (memfd_create, mode 0600) and runs each actor as its own process —
@@ -44,6 +45,9 @@
 #define S_HUNG_MS          5000
 #define S_STARTUP_GRACE_MS 15000
 
+/* "obcast-supervisor" or "obcast-node": whichever name it was run by. */
+static const char *s_program = "obcast-node";
+
 typedef struct {
     ob_actor_t actor;
     uint32_t instance;
@@ -78,8 +82,10 @@ typedef struct {
 } s_node_t;
 
 static const char *s_usage =
-    "usage: obcast-node --config NODE.zpl [--inproc]\n"
-    "Runs one obcast node: its journal, signer, verifiers and net actors.\n\n"
+    " --config NODE.zpl [--inproc]\n"
+    "Runs one obcast node and supervises it: its journal, signer, verifiers and net\n"
+    "actors (restarts, heartbeats), the monitoring and the control sockets.\n"
+    "obcast-supervisor and obcast-node are the same program.\n\n"
     "options:\n"
     "  --config FILE   the node config (SPEC §6; ZPL)\n"
     "  --inproc        run the actors as threads of this process (compact mode)\n"
@@ -383,7 +389,7 @@ static pid_t s_spawn(s_node_t *self, s_child_t *child)
     sigprocmask(SIG_SETMASK, &none, NULL);
     char *argv[] = {binary, "--config", config, "--arena-fd", fd, "--instance", instance, NULL};
     execv(binary, argv);
-    fprintf(stderr, "obcast-node: cannot run %s: %s\n", binary, strerror(errno));
+    fprintf(stderr, "%s: cannot run %s: %s\n", s_program, binary, strerror(errno));
     _exit(127);
 }
 
@@ -579,23 +585,23 @@ static int s_parse(s_node_t *self, int argc, char **argv, const char **config)
             self->inproc = true;
             break;
         case 'h':
-            fputs(s_usage, stdout);
+            printf("usage: %s%s", s_program, s_usage);
             return 0;
         case 'V':
-            printf("obcast-node %s\n", OBCAST_VERSION);
+            printf("%s %s\n", s_program, OBCAST_VERSION);
             return 0;
         default:
-            fprintf(stderr, "obcast-node: unknown option '%s' (see --help)\n",
+            fprintf(stderr, "%s: unknown option '%s' (see --help)\n", s_program,
                     argv[optind - 1] ? argv[optind - 1] : "?");
             return 2;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "obcast-node: unexpected argument '%s' (see --help)\n", argv[optind]);
+        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", s_program, argv[optind]);
         return 2;
     }
     if (!*config) {
-        fprintf(stderr, "obcast-node: no --config given (see --help)\n");
+        fprintf(stderr, "%s: no --config given (see --help)\n", s_program);
         return 2;
     }
     return -1;
@@ -607,12 +613,12 @@ static int s_run(s_node_t *self)
     ob_why_t why = {{0}};
     if (ob_shell_runtime_dir(config->runtime_dir, &why) != 0 || s_lock_node(self, &why) != 0 ||
         ob_actor_preflight(config, self->process.manifest, self->process.crypto, &why) != 0) {
-        fprintf(stderr, "obcast-node: config %s: %s\n", config->path, why.text);
+        fprintf(stderr, "%s: config %s: %s\n", s_program, config->path, why.text);
         return 1;
     }
     const ob_manifest_node_t *me = ob_manifest_node_named(self->process.manifest, config->name);
     if (ob_actor_claim_data_dir(config->data_dir, me->key, &why) != 0) {
-        fprintf(stderr, "obcast-node: config %s: %s\n", config->path, why.text);
+        fprintf(stderr, "%s: config %s: %s\n", s_program, config->path, why.text);
         return 1;
     }
     uint32_t slot_size = ob_manifest_max_payload(self->process.manifest);
@@ -620,12 +626,12 @@ static int s_run(s_node_t *self)
                                      : ob_arena_create_shared(config->arena_slots, slot_size,
                                                               &self->arena_fd, &why);
     if (!arena) {
-        fprintf(stderr, "obcast-node: config %s: arena of %u slots of %u bytes: %s\n", config->path,
+        fprintf(stderr, "%s: config %s: arena of %u slots of %u bytes: %s\n", s_program, config->path,
                 config->arena_slots, slot_size, why.text);
         return 1;
     }
     if (s_start_monitor(self, &why) != 0 || s_start_control(self, &why) != 0) {
-        fprintf(stderr, "obcast-node: config %s: %s\n", config->path, why.text);
+        fprintf(stderr, "%s: config %s: %s\n", s_program, config->path, why.text);
         zsock_destroy(&self->control);
         zsock_destroy(&self->journal);
         zsock_destroy(&self->heartbeat);
@@ -702,7 +708,10 @@ static int s_run(s_node_t *self)
 
 int main(int argc, char **argv)
 {
-    ob_log_set_ident("obcast-node");
+    /* One program, two names: it speaks as the one it was called by. */
+    const char *called = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    s_program = streq(called, "obcast-supervisor") ? "obcast-supervisor" : "obcast-node";
+    ob_log_set_ident(s_program);
     s_node_t *self = calloc(1, sizeof *self);
     if (!self)
         return 1;
@@ -723,15 +732,15 @@ int main(int argc, char **argv)
 
     /* Load and check everything once, here, so that a bad config fails
        before anything starts. */
-    char *fake_argv[] = {"obcast-node", "--config", (char *)config, "status", NULL};
+    char *fake_argv[] = {(char *)s_program, "--config", (char *)config, "status", NULL};
     int exit_status;
-    if (ob_actor_process_init(&self->process, 4, fake_argv, "obcast-node", "", NULL,
+    if (ob_actor_process_init(&self->process, 4, fake_argv, s_program, "", NULL,
                               &exit_status) != 0) {
         ob_actor_process_fini(&self->process);
         free(self);
         return exit_status;
     }
-    ob_log_set_ident("obcast-node");
+    ob_log_set_ident(s_program);
     self->restarts = calloc((size_t)self->process.config.max_restarts + 1, sizeof *self->restarts);
     if (!self->restarts) {
         ob_actor_process_fini(&self->process);
