@@ -626,8 +626,8 @@ static int s_run(s_node_t *self)
                                      : ob_arena_create_shared(config->arena_slots, slot_size,
                                                               &self->arena_fd, &why);
     if (!arena) {
-        fprintf(stderr, "%s: config %s: arena of %u slots of %u bytes: %s\n", s_program, config->path,
-                config->arena_slots, slot_size, why.text);
+        fprintf(stderr, "%s: config %s: arena of %u slots of %u bytes: %s\n", s_program,
+                config->path, config->arena_slots, slot_size, why.text);
         return 1;
     }
     if (s_start_monitor(self, &why) != 0 || s_start_control(self, &why) != 0) {
@@ -734,8 +734,8 @@ int main(int argc, char **argv)
        before anything starts. */
     char *fake_argv[] = {(char *)s_program, "--config", (char *)config, "status", NULL};
     int exit_status;
-    if (ob_actor_process_init(&self->process, 4, fake_argv, s_program, "", NULL,
-                              &exit_status) != 0) {
+    if (ob_actor_process_init(&self->process, 4, fake_argv, s_program, "", NULL, &exit_status) !=
+        0) {
         ob_actor_process_fini(&self->process);
         free(self);
         return exit_status;
