@@ -254,6 +254,7 @@ static int s_check_hung(s_node_t *self, uint64_t now)
      status                  the node and its actors, as JSON
      restart ACTOR [I]       stop one actor (it is started again)
      epoch N                 ask the journal to move to epoch N
+     reload                  read the manifest again (it may only append epochs)
      stop                    stop the node */
 
 static void s_status_json(s_node_t *self, uint64_t now, char *out, size_t cap)
@@ -277,12 +278,92 @@ static void s_status_json(s_node_t *self, uint64_t now, char *out, size_t cap)
         snprintf(out + used, cap - used, "]}");
 }
 
+static bool s_same_set(const ob_keyset_t *a, const ob_keyset_t *b)
+{
+    if (!a || !b || ob_keyset_size(a) != ob_keyset_size(b))
+        return false;
+    for (uint16_t i = 0; i < ob_keyset_size(a); i++)
+        if (memcmp(ob_keyset_key(a, i)->bytes, ob_keyset_key(b, i)->bytes, 32) != 0)
+            return false;
+    return true;
+}
+
+/* SPEC §4: a reloaded manifest may only append epochs. Everything else
+   (namespace, payload limit, nodes, the epochs already known) must be as
+   it was. Returns 0, or -1 with the first difference in `why`. */
+static int s_only_appends(const ob_manifest_t *old, const ob_manifest_t *new, ob_why_t *why)
+{
+    if (ob_manifest_namespace(old)->len != ob_manifest_namespace(new)->len ||
+        memcmp(ob_manifest_namespace(old)->bytes, ob_manifest_namespace(new)->bytes,
+               ob_manifest_namespace(old)->len) != 0)
+        return ob_why(why, "its namespace changed");
+    if (ob_manifest_max_payload(old) != ob_manifest_max_payload(new))
+        return ob_why(why, "its max_payload changed");
+    if (ob_manifest_node_count(old) != ob_manifest_node_count(new))
+        return ob_why(why, "its nodes changed");
+    for (size_t i = 0; i < ob_manifest_node_count(old); i++)
+        if (memcmp(ob_manifest_node(old, i), ob_manifest_node(new, i),
+                   sizeof(ob_manifest_node_t)) != 0)
+            return ob_why(why, "node '%s' changed", ob_manifest_node(old, i)->name);
+    const ob_epochs_t *a = ob_manifest_epochs(old), *b = ob_manifest_epochs(new);
+    if (ob_epochs_count(b) < ob_epochs_count(a) || ob_epochs_first(a) != ob_epochs_first(b))
+        return ob_why(why, "epochs were removed");
+    for (uint64_t e = ob_epochs_first(a); e <= ob_epochs_latest(a); e++) {
+        if (!ob_epochs_known(a, e))
+            continue;
+        if (!ob_epochs_known(b, e) ||
+            !s_same_set(ob_epochs_validators(a, e), ob_epochs_validators(b, e)) ||
+            !s_same_set(ob_epochs_sequencers(a, e), ob_epochs_sequencers(b, e)))
+            return ob_why(why, "epoch %llu changed", (unsigned long long)e);
+        if (e == UINT64_MAX)
+            break;
+    }
+    return 0;
+}
+
+/* Reload: check the manifest file, then restart every actor so that each
+   reads it again (a process holds its own copy). */
+static void s_reload(s_node_t *self, char *answer, size_t cap)
+{
+    if (self->inproc) {
+        snprintf(answer, cap,
+                 "error: in --inproc mode the actors share the manifest in memory; "
+                 "restart the node to reload it");
+        return;
+    }
+    ob_why_t why = {{0}};
+    ob_manifest_t *fresh =
+        ob_manifest_load(self->process.crypto, self->process.config.manifest, &why);
+    if (!fresh) {
+        snprintf(answer, cap, "error: %s", why.text);
+        return;
+    }
+    if (s_only_appends(self->process.manifest, fresh, &why) != 0) {
+        snprintf(answer, cap, "error: manifest %s: %s; a reload may only append epochs",
+                 self->process.config.manifest, why.text);
+        ob_manifest_destroy(&fresh);
+        return;
+    }
+    size_t added = ob_epochs_count(ob_manifest_epochs(fresh)) -
+                   ob_epochs_count(ob_manifest_epochs(self->process.manifest));
+    /* Children's args point at the old manifest only in --inproc mode. */
+    ob_manifest_destroy(&self->process.manifest);
+    self->process.manifest = fresh;
+    for (size_t i = 0; i < self->child_count; i++) {
+        self->children[i].args.manifest = fresh;
+        if (self->children[i].pid > 0)
+            kill(self->children[i].pid, SIGTERM);
+    }
+    snprintf(answer, cap, "ok reloaded %s (%zu new epochs); restarting the actors",
+             self->process.config.manifest, added);
+}
+
 static void s_on_control(s_node_t *self, uint64_t now)
 {
     char *request = zstr_recv(self->control);
     if (!request)
         return;
-    char answer[4096];
+    char answer[2 * PATH_MAX + 1024];
     char word[32] = "", actor[16] = "";
     unsigned long long number = 0;
     unsigned instance = 0;
@@ -326,7 +407,7 @@ static void s_on_control(s_node_t *self, uint64_t now)
                 snprintf(answer, sizeof answer, "error: the journal's queue is full");
         }
     } else if (streq(word, "reload")) {
-        snprintf(answer, sizeof answer, "error: reload is not served yet; restart the node");
+        s_reload(self, answer, sizeof answer);
     } else {
         snprintf(answer, sizeof answer,
                  "error: unknown request '%s' (status, restart, epoch, stop)", word);

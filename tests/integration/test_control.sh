@@ -49,8 +49,9 @@ old=$(pgrep -f "obcast-signer --config $cfg")
 expect "ctl restart-actor signer" 0 "restarting signer" -- ctl --config "$cfg" restart-actor signer
 new=
 for _ in $(seq 100); do
-    new=$(pgrep -f "obcast-signer --config $cfg")
-    [[ -n $new && $new != "$old" ]] && break
+    new=$(pgrep -nf "obcast-signer --config $cfg")
+    # the old one gone, the new one alone
+    [[ -n $new && $new != "$old" && $(pgrep -cf "obcast-signer --config $cfg") -eq 1 ]] && break
     sleep 0.1
 done
 check "the signer came back ($old -> $new)" '[[ -n $new && $new != "$old" ]]'
@@ -82,7 +83,6 @@ check "node0's monitor reports node1's link going down and up (peer events)" \
 
 expect "ctl epoch of an epoch the manifest lacks" 1 "epoch must be one the manifest lists" -- ctl --config "$cfg" epoch 9
 expect "ctl epoch 1" 0 "asked the journal for epoch 1" -- ctl --config "$cfg" epoch 1
-expect "ctl reload is refused, saying so" 1 "reload is not served yet" -- ctl --config "$cfg" reload
 expect "ctl restart-actor of no actor" 2 "ACTOR is net, verifier, signer or journal" -- ctl --config "$cfg" restart-actor frob
 expect "ctl restart-actor of a missing instance" 1 "no actor 'verifier' instance 5" -- ctl --config "$cfg" restart-actor verifier 5
 expect "ctl without a request" 2 "give a request" -- ctl --config "$cfg"
@@ -104,6 +104,27 @@ check "a hung verifier is detected and replaced ($hung -> $back)" '[[ -n $back &
 check "the node logged it" 'grep -q "verifier 0 sent no heartbeat for [0-9]* ms: hung" "$work/node1.log"'
 check "the cluster still certifies" \
     '"$obcast" submit --config "$cfg" --count 2 --size 64 --wait locked --timeout 20000 >/dev/null 2>&1'
+
+# Reloading the manifest: it may only append epochs (SPEC §4).
+m=$work/c/manifest.zpl
+cp "$m" "$work/manifest.orig"
+cfg0=$work/c/node0/node.zpl
+old=$(pgrep -f "obcast-journal --config $cfg0")
+expect "ctl reload of the same manifest" 0 "(0 new epochs); restarting the actors" -- ctl --config "$cfg0" reload
+new=
+for _ in $(seq 100); do
+    new=$(pgrep -f "obcast-journal --config $cfg0")
+    [[ -n $new && $new != "$old" ]] && break
+    sleep 0.1
+done
+check "and the actors were restarted to read it ($old -> $new)" '[[ -n $new && $new != "$old" ]]'
+sed -i 's/max_payload = [0-9]*/max_payload = 4096/' "$m"
+expect "ctl reload of a manifest that changed max_payload" 1 "its max_payload changed; a reload may only append epochs" -- ctl --config "$cfg0" reload
+cp "$work/manifest.orig" "$m"
+sed -n '/^    epoch$/,$p' "$work/manifest.orig" | sed 's/number = 1/number = 2/' >>"$m"
+expect "ctl reload of a manifest with one epoch appended" 0 "(1 new epochs)" -- ctl --config "$cfg0" reload
+expect "and epoch 2 is now one the node knows" 0 "asked the journal for epoch 2" -- ctl --config "$cfg0" epoch 2
+cp "$work/manifest.orig" "$m"
 
 expect "ctl stop" 0 "stopping node node1" -- ctl --config "$cfg" stop
 for _ in $(seq 100); do kill -0 "${pids[1]}" 2>/dev/null || break; sleep 0.1; done
