@@ -44,6 +44,7 @@ done
 check "status shows 4 nodes up" '[[ $("$c" status "$work/c" | grep -c ": up") -eq 4 ]]'
 victim=$(pgrep -f "obcast-supervisor --config $work/c/node2/node.zpl" | head -1)
 orphans=$(pgrep -f "obcast-(journal|signer|verifier|net) --config $work/c/node2/node.zpl" | tr '\n' ' ')
+killed_at=$(date +%s%N)
 kill -KILL "$victim" 2>/dev/null
 gone=0
 for _ in $(seq 50); do
@@ -60,6 +61,11 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 check "the watchdog starts a killed node again ($victim -> $back)" '[[ -n $back && $back != "$victim" ]]'
+"$OBCAST_BIN/obcast" submit --config "$work/c/node2/node.zpl" --count 1 --size 64 --wait locked \
+    --timeout 30000 >/dev/null 2>&1
+rc=$?
+recovered=$((($(date +%s%N) - killed_at) / 1000000))
+check "and certifies again: a payload locked $recovered ms after the kill (watchdog pause 1 s)" '[[ $rc -eq 0 ]]'
 "$c" down "$work/c" >/dev/null
 check "down stops every node" '! pgrep -f "obcast-supervisor.*$work/c/" >/dev/null'
 
