@@ -17,19 +17,25 @@ trap 'pids+=("${loaders[@]}"); finish' EXIT
 trap 'exit 1' INT TERM
 
 base=$(free_base 4)
+per=800 # payloads per sequencer: enough load to outlast the kills
 check "init a 4-node cluster" '"$obcast" init 4 "$work/c" --base-port $base >"$work/init.log" 2>&1'
 for i in 0 1 2 3; do
     "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)
 done
 for s in 0 1 2 3; do
-    "$obcast" submit --config "$work/c/node$s/node.zpl" --count 150 --size 2000 --wait locked \
+    "$obcast" submit --config "$work/c/node$s/node.zpl" --count $per --size 500 --wait locked \
         --timeout 120000 >"$work/submit$s.out" 2>"$work/submit$s.log" &
     loaders+=($!)
 done
 
 # pid of one actor of one node
 actor_pid() { pgrep -f "obcast-$2 --config $work/c/node$1/node.zpl" | head -1; }
+# the height node N has certified of its own chain, as its journal says
+own_certified() {
+    "$bin/obcast-journal" --config "$work/c/node$1/node.zpl" tips 2>/dev/null |
+        awk -v me="node$1" '$1 == me { print ($7 == "-") ? -1 : $7 }'
+}
 
 # The monitoring socket carries each actor's metrics, and obcast-node's
 # actor events for what follows.
@@ -46,6 +52,7 @@ check "obcast tail shows node1's metrics events" \
 for target in "1 journal" "1 net" "1 verifier" "1 signer" "2 signer" "2 journal" "2 signer"; do
     read -r node actor <<<"$target"
     old=$(actor_pid "$node" "$actor")
+    height_before=$(own_certified "$node")
     killed_at=$(date +%s%N)
     [[ -n $old ]] && kill -KILL "$old"
     new=
@@ -57,6 +64,18 @@ for target in "1 journal" "1 net" "1 verifier" "1 signer" "2 signer" "2 journal"
     took=$((($(date +%s%N) - killed_at) / 1000000))
     check "node$node's $actor killed (pid $old) and running again after $took ms (pid $new)" \
         '[[ -n $old && -n $new && $new != "$old" ]]'
+    # Back to certifying: its own chain certifies a chunk above where it was.
+    certifying=
+    for _ in $(seq 200); do
+        h=$(own_certified "$node")
+        [[ -n $h && -n $height_before && $h -gt $height_before ]] && {
+            certifying=$((($(date +%s%N) - killed_at) / 1000000))
+            break
+        }
+        sleep 0.05
+    done
+    check "node$node certifies its own chain again ${certifying:-never} ms after its $actor was killed" \
+        '[[ -n $certifying ]]'
     sleep 0.7
 done
 
@@ -70,8 +89,8 @@ i=0
 for s in 0 1 2 3; do
     wait "${loaders[$i]}"
     rc=$?
-    check "node$s: all 150 payloads locked despite the kills (submit exit $rc)" \
-        '[[ $rc -eq 0 && $(grep -c "^locked" "$work/submit$s.out") -eq 150 ]]'
+    check "node$s: all $per payloads locked despite the kills (submit exit $rc)" \
+        '[[ $rc -eq 0 && $(grep -c "^locked" "$work/submit$s.out") -eq $per ]]'
     i=$((i + 1))
 done
 loaders=()
@@ -79,11 +98,11 @@ loaders=()
 for i in 0 1 2 3; do
     for _ in $(seq 100); do
         "$obcast" export --config "$work/c/node$i/node.zpl" >"$work/export$i.jsonl" 2>/dev/null
-        [[ $(wc -l <"$work/export$i.jsonl") -ge 600 ]] && break
+        [[ $(wc -l <"$work/export$i.jsonl") -ge $((4 * per)) ]] && break
         sleep 0.2
     done
-    check "node$i holds all 600 certified chunks ($(wc -l <"$work/export$i.jsonl"))" \
-        '[[ $(wc -l <"$work/export$i.jsonl") -ge 600 ]]'
+    check "node$i holds all $((4 * per)) certified chunks ($(wc -l <"$work/export$i.jsonl"))" \
+        '[[ $(wc -l <"$work/export$i.jsonl") -ge $((4 * per)) ]]'
 done
 check "obcast audit passes all four exports" \
     '"$obcast" audit --manifest "$work/c/manifest.zpl" "$work"/export*.jsonl >"$work/audit.log" 2>&1'
