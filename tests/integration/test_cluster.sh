@@ -75,7 +75,7 @@ validators=$nodes
 for i in $(seq 0 $((nodes - 1))); do
     want=$((per_sequencer * ${#sequencers[@]}))
     [[ $i -ge $validators ]] && want=$per_sequencer
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         "$obcast" export --config "$work/c/node$i/node.zpl" >"$work/export$i.jsonl" 2>"$work/export$i.err"
         [[ $(wc -l <"$work/export$i.jsonl") -ge $want ]] && break
         sleep 0.2
