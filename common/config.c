@@ -601,3 +601,28 @@ out:
     zconfig_destroy(&file);
     return rc;
 }
+
+int ob_node_client_endpoint(const char *path, const char *socket, char *endpoint, char *server_key,
+                            ob_why_t *why)
+{
+    ob_node_config_t config;
+    if (ob_node_config_load(path, &config, why) != 0)
+        return -1;
+    if (!endpoint[0])
+        snprintf(endpoint, OB_ENDPOINT_MAX, "%s",
+                 strcmp(socket, "app") == 0 ? config.app_endpoint : config.submit_endpoint);
+    if (strncmp(endpoint, "tcp://", 6) != 0 || server_key[0])
+        return 0;
+    ob_crypto_t *crypto = ob_crypto_new();
+    if (!crypto)
+        return ob_why(why, "no entropy for a crypto context");
+    ob_manifest_t *manifest = ob_manifest_load(crypto, config.manifest, why);
+    ob_crypto_destroy(&crypto);
+    if (!manifest)
+        return -1;
+    const ob_manifest_node_t *node = ob_manifest_node_named(manifest, config.name);
+    if (node)
+        snprintf(server_key, OB_Z85_KEY_LEN + 1, "%s", node->curve_key);
+    ob_manifest_destroy(&manifest);
+    return node ? 0 : ob_why(why, "%s: node '%s' is not in its manifest", path, config.name);
+}

@@ -245,42 +245,6 @@ static const char *s_level_name(s_level_t level)
     return "?";
 }
 
-/* The endpoint, and for tcp the node's CURVE key, from the node config. */
-static int s_from_config(const char *path, char *endpoint, char *server_key)
-{
-    ob_node_config_t config;
-    ob_why_t why = {{0}};
-    if (ob_node_config_load(path, &config, &why) != 0) {
-        fprintf(stderr, "obcast submit: %s\n", why.text);
-        return -1;
-    }
-    if (!endpoint[0]) {
-        int n = config.submit_endpoint[0]
-                    ? snprintf(endpoint, OB_ENDPOINT_MAX, "%s", config.submit_endpoint)
-                    : snprintf(endpoint, OB_ENDPOINT_MAX, "ipc://%s/submit", config.runtime_dir);
-        if (n < 0 || n >= OB_ENDPOINT_MAX) {
-            fprintf(stderr, "obcast submit: %s: the submit endpoint is too long\n", path);
-            return -1;
-        }
-    }
-    if (strncmp(endpoint, "tcp://", 6) != 0 || server_key[0])
-        return 0;
-    ob_crypto_t *crypto = ob_crypto_new();
-    ob_manifest_t *manifest = crypto ? ob_manifest_load(crypto, config.manifest, &why) : NULL;
-    ob_crypto_destroy(&crypto);
-    if (!manifest) {
-        fprintf(stderr, "obcast submit: %s\n", why.text[0] ? why.text : "no entropy");
-        return -1;
-    }
-    const ob_manifest_node_t *node = ob_manifest_node_named(manifest, config.name);
-    if (node)
-        snprintf(server_key, OB_Z85_KEY_LEN + 1, "%s", node->curve_key);
-    else
-        fprintf(stderr, "obcast submit: %s: node '%s' is not in its manifest\n", path, config.name);
-    ob_manifest_destroy(&manifest);
-    return node ? 0 : -1;
-}
-
 static int s_run(s_submit_t *self, uint64_t timeout_ms)
 {
     int64_t deadline = zclock_mono() + (int64_t)timeout_ms;
@@ -406,8 +370,11 @@ int ob_cli_submit(int argc, char **argv)
     if (self.total == 0)
         return s_usage_error("nothing to submit: give FILEs, - or --count N");
 
-    if (config && s_from_config(config, endpoint, server_key) != 0)
+    ob_why_t why = {{0}};
+    if (config && ob_node_client_endpoint(config, "submit", endpoint, server_key, &why) != 0) {
+        fprintf(stderr, "obcast submit: %s\n", why.text);
         return S_EXIT_FAILED;
+    }
     obcast_client_options_t client_options = {.server_key = server_key[0] ? server_key : NULL,
                                               .cert_file = cert_file,
                                               .max_outstanding = S_OUTSTANDING};

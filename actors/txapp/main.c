@@ -305,35 +305,6 @@ static void s_print_stats(const s_txapp_t *self)
     fflush(stdout);
 }
 
-/* The endpoint, and for tcp the node's CURVE key, from the node config. */
-static int s_from_config(const char *path, char *endpoint, char *server_key, ob_why_t *why)
-{
-    ob_node_config_t config;
-    if (ob_node_config_load(path, &config, why) != 0)
-        return -1;
-    if (!endpoint[0]) {
-        if (config.app_endpoint[0])
-            snprintf(endpoint, OB_ENDPOINT_MAX, "%s", config.app_endpoint);
-        else if (snprintf(endpoint, OB_ENDPOINT_MAX, "ipc://%s/app", config.runtime_dir) >=
-                 OB_ENDPOINT_MAX)
-            return ob_why(why, "%s: runtime_dir is too long for an ipc endpoint", path);
-    }
-    if (strncmp(endpoint, "tcp://", 6) != 0 || server_key[0])
-        return 0;
-    ob_crypto_t *crypto = ob_crypto_new();
-    if (!crypto)
-        return ob_why(why, "no entropy");
-    ob_manifest_t *manifest = ob_manifest_load(crypto, config.manifest, why);
-    ob_crypto_destroy(&crypto);
-    if (!manifest)
-        return -1;
-    const ob_manifest_node_t *node = ob_manifest_node_named(manifest, config.name);
-    if (node)
-        snprintf(server_key, OB_Z85_KEY_LEN + 1, "%s", node->curve_key);
-    ob_manifest_destroy(&manifest);
-    return node ? 0 : ob_why(why, "%s: node '%s' is not in its manifest", path, config.name);
-}
-
 static zsock_t *s_connect(const char *endpoint, const char *server_key, const char *cert_file,
                           ob_why_t *why)
 {
@@ -440,7 +411,7 @@ int main(int argc, char **argv)
 
     ob_log_set_ident("txapp");
     ob_why_t why = {{0}};
-    if (config && s_from_config(config, endpoint, server_key, &why) != 0) {
+    if (config && ob_node_client_endpoint(config, "app", endpoint, server_key, &why) != 0) {
         fprintf(stderr, "obcast-txapp: %s\n", why.text);
         return S_EXIT_FAILED;
     }
