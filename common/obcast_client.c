@@ -429,6 +429,7 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_LOCK_QUERY:
+    case OB_IMSG_APP_ATTACHED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:

@@ -1110,6 +1110,7 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_LAST_SIGNED_REQUEST:
     case OB_IMSG_SEND_ACK:
     case OB_IMSG_SEND_NODE:
+    case OB_IMSG_APP_ATTACHED: /* acted on by the re-ask of rejected verdicts (issue 9) */
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_ASK_PAYLOAD:

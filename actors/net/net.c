@@ -748,6 +748,7 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_LOCK_QUERY:
+    case OB_IMSG_APP_ATTACHED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
@@ -857,6 +858,7 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_LOCK_QUERY:
+    case OB_IMSG_APP_ATTACHED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:

@@ -641,6 +641,7 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_LOCK_QUERY:
+    case OB_IMSG_APP_ATTACHED:
     case OB_IMSG_NODE_SIGNED:
     case OB_IMSG_SIGN_REFUSED:
     case OB_IMSG_LAST_SIGNED:

@@ -240,6 +240,7 @@ static void s_on_frame(s_txapp_t *self, const uint8_t *data, size_t len, uint64_
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_LOCK_QUERY:
+    case OB_IMSG_APP_ATTACHED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:

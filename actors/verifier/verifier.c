@@ -270,6 +270,7 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_LOCK_QUERY:
+    case OB_IMSG_APP_ATTACHED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:

@@ -723,6 +723,7 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
     case OB_IMSG_LOCK_QUERY:
+    case OB_IMSG_APP_ATTACHED:
     case OB_IMSG_SIGN_NODE:
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
