@@ -3,9 +3,15 @@
 #include "log.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Statements prepared through the handle, finalized on close. Bounded:
    each store prepares a fixed set at open. */
@@ -14,6 +20,9 @@
 struct _ob_db_t {
     sqlite3 *handle;
     char *path;
+    ob_db_sync_t sync;
+    bool want_durable;        /* this transaction must survive power loss */
+    uint64_t durable_commits; /* commits that reached the disk (fsynced) */
     sqlite3_stmt *statements[S_MAX_STATEMENTS];
     size_t statement_count;
 };
@@ -64,15 +73,66 @@ static int s_migrate(ob_db_t *self, const char *const *migrations, size_t count,
     return 0;
 }
 
+/* SPEC §4: state lives in a folder only its owner may enter, in files only
+   its owner may read. The folder is checked here, where every database is
+   opened, so no actor can forget it. */
+static int s_check_folder(const char *path, ob_why_t *why)
+{
+    char copy[PATH_MAX];
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
+        return ob_why(why, "database %s: path too long", path);
+    const char *folder = dirname(copy);
+    struct stat st;
+    if (stat(folder, &st) != 0)
+        return ob_why(why, "database %s: folder %s: %s", path, folder, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ob_why(why, "database %s: %s is not a folder", path, folder);
+    if (st.st_mode & 077)
+        return ob_why(why,
+                      "database %s: its folder %s is open to other users (mode %04o); "
+                      "run chmod 700 %s",
+                      path, folder, (unsigned)(st.st_mode & 07777), folder);
+    return 0;
+}
+
+/* SQLite creates a database 0644 (less the umask) and gives its -wal and
+   -shm files the database's mode, so the database is created 0600 before
+   SQLite opens it. A file left 0644 by an older version is tightened, and
+   its -wal and -shm with it. A new file is created with O_EXCL and closed
+   before SQLite holds any lock: closing another descriptor of a file that
+   SQLite has locked would drop its POSIX locks. */
+static int s_private_files(const char *path, ob_why_t *why)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno != EEXIST)
+        return ob_why(why, "database %s: cannot create: %s", path, strerror(errno));
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        char file[PATH_MAX + 8];
+        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+        if (chmod(file, 0600) != 0 && errno != ENOENT)
+            return ob_why(why, "database %s: cannot make %s private (chmod 600): %s", path, file,
+                          strerror(errno));
+    }
+    return 0;
+}
+
 ob_db_t *ob_db_open(const char *path, ob_db_sync_t sync, bool exclusive,
                     const char *const *migrations, size_t migration_count, ob_why_t *why)
 {
+    if (s_check_folder(path, why) != 0 || s_private_files(path, why) != 0)
+        return NULL;
     ob_db_t *self = calloc(1, sizeof *self);
     if (!self || !(self->path = strdup(path))) {
         free(self);
         ob_why(why, "database %s: out of memory", path);
         return NULL;
     }
+    self->sync = sync;
     if (sqlite3_open_v2(path, &self->handle,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -162,14 +222,69 @@ int ob_db_begin(ob_db_t *self)
     return ob_db_exec(self, "BEGIN IMMEDIATE");
 }
 
+void ob_db_want_durable(ob_db_t *self)
+{
+    assert(ob_db_in_transaction(self));
+    self->want_durable = true;
+}
+
+/* Under synchronous=NORMAL a WAL commit is written but not fsynced, and
+   the setting cannot change inside a transaction ("Safety level may not be
+   changed inside a transaction"). So a transaction that must be durable
+   commits as usual and then fsyncs the WAL file it was written to, through
+   SQLite's own handle of it: after that, the commit survives power loss as
+   a FULL commit does (FULL is exactly a sync of the WAL at commit). */
+static int s_sync_wal(ob_db_t *self)
+{
+    sqlite3_file *wal = NULL;
+    if (sqlite3_file_control(self->handle, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) !=
+            SQLITE_OK ||
+        !wal || !wal->pMethods) {
+        ob_error("database %s: cannot reach its WAL to make a commit durable", self->path);
+        return -1;
+    }
+    int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK) {
+        ob_error("database %s: fsync of its WAL failed (%d)", self->path, rc);
+        return -1;
+    }
+    return 0;
+}
+
 int ob_db_commit(ob_db_t *self)
 {
     assert(ob_db_in_transaction(self));
-    return ob_db_exec(self, "COMMIT");
+    bool durable = self->want_durable;
+    self->want_durable = false;
+    if (ob_db_exec(self, "COMMIT") != 0)
+        return -1;
+    switch (self->sync) {
+    case OB_DB_SYNC_FULL:
+        self->durable_commits++;
+        return 0;
+    case OB_DB_SYNC_NORMAL:
+        if (!durable)
+            return 0;
+        /* Committed but maybe not on disk: the caller must send nothing
+           that depends on it, as for a failed commit. */
+        if (s_sync_wal(self) != 0)
+            return -1;
+        self->durable_commits++;
+        return 0;
+    case OB_DB_SYNC_OFF:
+        return 0; /* the simulator: its crashes are process crashes */
+    }
+    return 0;
+}
+
+uint64_t ob_db_durable_commits(const ob_db_t *self)
+{
+    return self->durable_commits;
 }
 
 int ob_db_rollback(ob_db_t *self)
 {
+    self->want_durable = false;
     if (!ob_db_in_transaction(self))
         return 0;
     return ob_db_exec(self, "ROLLBACK");

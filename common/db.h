@@ -31,7 +31,10 @@ typedef struct _ob_db_t ob_db_t;
    refuses a file whose schema is newer than `migration_count`.
    `exclusive` takes SQLite's exclusive locking mode and holds the lock for
    the life of the handle: a second opener fails with "locked" (the
-   signer's rule: one process owns its record). */
+   signer's rule: one process owns its record).
+   SPEC §4: the folder of `path` must be closed to other users (mode &
+   077 == 0), or the open is refused with the fix in `why`; the file and
+   its -wal and -shm are mode 0600. */
 ob_db_t *ob_db_open(const char *path, ob_db_sync_t sync, bool exclusive,
                     const char *const *migrations, size_t migration_count, ob_why_t *why);
 
@@ -47,6 +50,15 @@ int ob_db_schema_version(ob_db_t *self);
 int ob_db_begin(ob_db_t *self);
 int ob_db_commit(ob_db_t *self);
 int ob_db_rollback(ob_db_t *self);
+
+/* The open transaction must survive power loss whatever the sync setting
+   (SPEC §4: a proposal's payload). Its commit is then fsynced before
+   ob_db_commit returns; a failed fsync fails the commit. Under OFF (the
+   simulator) it changes nothing. */
+void ob_db_want_durable(ob_db_t *self);
+/* Commits made durable so far: every commit under FULL, and those asked
+   to be durable under NORMAL. */
+uint64_t ob_db_durable_commits(const ob_db_t *self);
 bool ob_db_in_transaction(ob_db_t *self);
 
 /* Runs SQL with no result rows. 0 or -1 (the error is logged). */
