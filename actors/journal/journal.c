@@ -357,7 +357,9 @@ int ob_journal_commit(ob_journal_t *self)
 {
     if (self->failed)
         return -1;
-    return ob_journal_store_commit(self->store);
+    int rc = ob_journal_store_commit(self->store);
+    self->stats.durable_commits = ob_journal_store_durable_commits(self->store);
+    return rc;
 }
 
 /* --- certificates and evidence ---------------------------------------- */
@@ -787,9 +789,15 @@ static void s_on_payload(ob_journal_t *self, uint64_t now, const ob_imsg_app_pay
         return;
     }
     /* Proposal step 1: the payload bytes are durable before the signer is
-       asked, so a node it signs always has its payload here. */
+       asked, so a node it signs always has its payload here: durable
+       against power loss too, whatever `durability` says (the signer's
+       record is), and pinned against retention until the node is the own
+       tip (the same bytes may be another chain's, pruned meanwhile). */
     self->stats.payload_bytes_stored += in->payload.len;
     int rc = ob_journal_store_put_payload(self->store, in->payload.digest, bytes, in->payload.len);
+    if (rc == 0)
+        rc = ob_journal_store_pin_proposal(self->store, in->height, in->payload.digest);
+    ob_journal_store_want_durable(self->store);
     free(bytes);
     if (rc != 0) {
         self->failed = true;
@@ -839,7 +847,8 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
     if (ob_journal_store_put_node(self->store, node.chunk.sequencer, node.chunk.height,
                                   node.chunk.payload, bytes->data, bytes->len) != 0 ||
         (raised = ob_journal_store_raise_tip(self->store, node.chunk.sequencer, node.chunk.height,
-                                             node.chunk.payload)) < 0) {
+                                             node.chunk.payload)) < 0 ||
+        ob_journal_store_unpin_proposals(self->store, node.chunk.height) != 0) {
         self->failed = true;
         return;
     }

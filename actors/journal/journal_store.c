@@ -47,6 +47,10 @@ static const char *const s_migrations[] = {
     /* v7: retention asks, for a payload, whether a node still in the kept
        window refers to it. */
     "CREATE INDEX node_payload ON node (payload);",
+    /* v8: the payloads of own proposals whose node is not recorded here
+       yet (signed, maybe sent, not yet the tip). Retention spares them. */
+    "CREATE TABLE proposal (height INTEGER NOT NULL, payload BLOB NOT NULL,"
+    "  PRIMARY KEY (height, payload)) WITHOUT ROWID;",
 };
 
 enum {
@@ -67,18 +71,28 @@ enum {
     S_BACKFILL,
     S_SET_BACKFILL,
     S_PRUNE,
+    S_PIN,
+    S_UNPIN,
     S_COUNT
 };
 
 static const char *const s_sql[S_COUNT] = {
-    /* The payloads of one sequencer's nodes in [?2, ?3], unless a node
-       outside that range (another sequencer's, or a later one) has the
-       same bytes. */
+    /* The payloads of one sequencer's nodes in [?2, ?3], unless anything
+       else still refers to the same bytes: a node outside that range
+       (another sequencer's, or a later one), a tip, or an own proposal
+       whose node is not recorded yet. Payloads are shared by digest, so
+       every table that names one is asked. */
     [S_PRUNE] = "DELETE FROM payload WHERE digest IN ("
                 "  SELECT n.payload FROM node n WHERE n.sequencer = ?1"
                 "   AND n.height BETWEEN ?2 AND ?3"
                 "   AND NOT EXISTS (SELECT 1 FROM node o WHERE o.payload = n.payload"
-                "     AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3)))",
+                "     AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3))"
+                "   AND NOT EXISTS (SELECT 1 FROM tip t WHERE t.payload = n.payload)"
+                "   AND NOT EXISTS (SELECT 1 FROM proposal p WHERE p.payload = n.payload))",
+    /* A proposal at ?1: the ones below it were recorded as the own tip
+       before this height could be proposed. */
+    [S_PIN] = "INSERT OR IGNORE INTO proposal (height, payload) VALUES (?1, ?2)",
+    [S_UNPIN] = "DELETE FROM proposal WHERE height <= ?1",
     [S_EPOCH] = "SELECT value FROM meta WHERE key = 'epoch'",
     [S_SET_EPOCH] = "INSERT INTO meta (key, value) VALUES ('epoch', ?1) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -254,6 +268,36 @@ int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequ
     if (ob_db_step_done(self->db, stmt) != 0)
         return -1;
     return sqlite3_changes(ob_db_handle(self->db));
+}
+
+int ob_journal_store_pin_proposal(ob_journal_store_t *self, uint64_t height,
+                                  const uint8_t payload[32])
+{
+    if (height > 0) {
+        sqlite3_bind_int64(self->stmt[S_UNPIN], 1, (sqlite3_int64)(height - 1));
+        if (ob_db_step_done(self->db, self->stmt[S_UNPIN]) != 0)
+            return -1;
+    }
+    sqlite3_stmt *stmt = self->stmt[S_PIN];
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)height);
+    sqlite3_bind_blob(stmt, 2, payload, 32, SQLITE_STATIC);
+    return ob_db_step_done(self->db, stmt);
+}
+
+int ob_journal_store_unpin_proposals(ob_journal_store_t *self, uint64_t height)
+{
+    sqlite3_bind_int64(self->stmt[S_UNPIN], 1, (sqlite3_int64)height);
+    return ob_db_step_done(self->db, self->stmt[S_UNPIN]);
+}
+
+void ob_journal_store_want_durable(ob_journal_store_t *self)
+{
+    ob_db_want_durable(self->db);
+}
+
+uint64_t ob_journal_store_durable_commits(const ob_journal_store_t *self)
+{
+    return ob_db_durable_commits(self->db);
 }
 
 int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],

@@ -53,11 +53,26 @@ int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32],
                              size_t *len);
 
 /* Retention (SPEC §4): drops the payload bytes of `sequencer`'s nodes at
-   heights from..to, except bytes a node outside that range also has.
+   heights from..to, except bytes that anything else refers to: a node
+   outside that range, a tip, or a pinned own proposal.
    Nodes, certificates and evidence stay. Returns how many payloads went,
    or -1. */
 int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequencer[32],
                                     uint64_t from, uint64_t to);
+
+/* An own proposal's payload at `height`, committed before its node exists
+   here: retention spares it until the node is recorded
+   (ob_journal_store_unpin_proposals). Pins below `height` go: the own tip
+   below was recorded before this height could be proposed. */
+int ob_journal_store_pin_proposal(ob_journal_store_t *self, uint64_t height,
+                                  const uint8_t payload[32]);
+/* The own node at `height` is recorded: its row refers to its payload. */
+int ob_journal_store_unpin_proposals(ob_journal_store_t *self, uint64_t height);
+
+/* This batch must survive power loss whatever the durability setting
+   (a proposal's payload, SPEC §4). */
+void ob_journal_store_want_durable(ob_journal_store_t *self);
+uint64_t ob_journal_store_durable_commits(const ob_journal_store_t *self);
 
 /* Inserts a certificate: 1 if new, 0 if that (sequencer, height, payload,
    epoch) was held, -1 on error. */

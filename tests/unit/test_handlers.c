@@ -1533,6 +1533,101 @@ static void test_journal_duplicate_tip_verified_again(void **state)
     s_assert_only(stats->dropped, OB_OK, 0);
 }
 
+/* The journal as the sequencer (key 0): recovered from an empty signer,
+   so it asks the application for height 0. */
+static void s_journal_sequencer(h_fixture_t *f)
+{
+    s_journal_open(f);
+    ob_imsg_t last = {.type = OB_IMSG_LAST_SIGNED};
+    s_deliver(f, OB_ACTOR_JOURNAL, &last);
+    ob_imsg_t ask = s_the(f, OB_ACTOR_NET, OB_IMSG_APP_PROPOSE);
+    assert_int_equal(ask.u.app_propose.height, 0);
+}
+
+static void s_app_payload(h_fixture_t *f, uint64_t height, const char *payload)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_APP_PAYLOAD};
+    msg.u.app_payload.height = height;
+    msg.u.app_payload.payload = s_stage(f, OB_ACTOR_NET, payload);
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+}
+
+static void s_node_signed(h_fixture_t *f, const h_node_t *node)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_NODE_SIGNED};
+    msg.u.node_signed.node = (ob_blob_t){node->bytes, (uint32_t)node->len};
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+}
+
+/* Issue 9, defect 5. The proposal's payload is committed before the node
+   that refers to it exists here. The same bytes are also another chain's
+   (submitted twice), and a certificate of that chain lets retention prune
+   them between the payload's commit and the own tip's record. The signed
+   node must still find its payload, or the chain stops for good: the
+   signer re-issues that node forever. */
+static void test_journal_retention_keeps_a_pending_proposal(void **state)
+{
+    h_fixture_t *f = *state;
+    f->params.retention = 1;
+    s_journal_sequencer(f);
+    h_node_t theirs[4];
+    const char *payloads[4] = {"same bytes", "one", "two", "three"};
+    s_node(f, &theirs[0], 1, 0, payloads[0], NULL, 0, 0);
+    s_journal_node(f, &theirs[0], payloads[0]);
+
+    /* The journal runs at durability = process (NORMAL): only the batch
+       that commits the proposal's payload is fsynced (SPEC §4, proposal
+       step 1), so a power loss cannot take the bytes of a node the
+       signer's FULL record keeps. */
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    assert_int_equal(stats->durable_commits, 0);
+    s_app_payload(f, 0, "same bytes");
+    assert_int_equal(stats->durable_commits, 1);
+    ob_imsg_t ask = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE);
+    ob_chunk_t own = s_chunk(f, 0, 0, "same bytes");
+    assert_memory_equal(&ask.u.sign_node.chunk, &own, sizeof own);
+
+    /* Key 1's chain grows; the certificate of its height 2 prunes the
+       payloads of its height 0, which are the proposal's bytes too. */
+    for (uint64_t h = 1; h < 4; h++) {
+        s_node(f, &theirs[h], 1, h, payloads[h], payloads[h - 1], 1, H_FIRST);
+        s_journal_node(f, &theirs[h], payloads[h]);
+    }
+    assert_int_equal(stats->certificates, 3);
+    assert_int_equal(stats->durable_commits, 1); /* a peer's nodes: not fsynced */
+
+    h_node_t signed_node;
+    s_node(f, &signed_node, 0, 0, "same bytes", NULL, 0, 0);
+    s_node_signed(f, &signed_node);
+    s_assert_tip(f, &own);
+    ob_imsg_t sent = s_the(f, OB_ACTOR_NET, OB_IMSG_BROADCAST_NODE);
+    assert_int_equal(sent.u.broadcast_node.node.len, signed_node.len);
+    assert_memory_equal(sent.u.broadcast_node.node.data, signed_node.bytes, signed_node.len);
+    assert_int_equal(ob_arena_release(f->arena, &sent.u.broadcast_node.payload, OB_ACTOR_JOURNAL),
+                     0);
+    s_assert_only(stats->dropped, OB_OK, 0);
+
+    /* Once the node is the tip, its own row keeps the bytes: the pin of the
+       proposal is gone, and a later prune of key 1's range still spares
+       them, as any payload a kept node refers to. */
+    h_node_t four;
+    s_node(f, &four, 1, 4, "four", "three", 1, H_FIRST);
+    s_journal_node(f, &four, "four");
+    ob_journal_destroy(&f->journal);
+    ob_why_t why = {{0}};
+    ob_journal_store_t *store = ob_journal_store_open(f->journal_path, OB_DB_SYNC_NORMAL, &why);
+    if (!store)
+        fail_msg("journal store: %s", why.text);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(ob_journal_store_payload(store, own.payload, &data, &len), 1);
+    assert_int_equal(len, strlen("same bytes"));
+    free(data);
+    ob_chunk_t one = s_chunk(f, 1, 1, "one");
+    assert_int_equal(ob_journal_store_payload(store, one.payload, &data, &len), 0);
+    ob_journal_store_destroy(&store);
+}
+
 /* ======================================================================= */
 /* net                                                                      */
 /* ======================================================================= */
@@ -1947,6 +2042,7 @@ int main(void)
         H_TEST(test_journal_parent_certificate_locked_once),
         H_TEST(test_journal_duplicate_tip_verified_again),
         H_TEST(test_journal_lock_query),
+        H_TEST(test_journal_retention_keeps_a_pending_proposal),
         H_TEST(test_net_frames_pass),
         H_TEST(test_net_unknown_type),
         H_TEST(test_net_bad_version),
