@@ -232,6 +232,45 @@ static bool s_has_certificate(ob_journal_t *self, const uint8_t sequencer[32], u
     return match;
 }
 
+/* The certificate held at (sequencer, height) if it is on another payload
+   than `chunk`'s: 1 with a malloc'd copy of its Lock, 0 if there is none or
+   it agrees. */
+static int s_certified_other(ob_journal_t *self, const ob_chunk_t *chunk, uint8_t **cert,
+                             size_t *len)
+{
+    int found =
+        ob_journal_store_certificate(self->store, chunk->sequencer, chunk->height, cert, len);
+    if (found < 0)
+        self->failed = true;
+    if (found != 1)
+        return 0;
+    ob_lock_t lock;
+    if (ob_lock_decode(&lock, *cert, *len, &self->lookup) == OB_OK &&
+        memcmp(lock.chunk.payload, chunk->payload, 32) != 0)
+        return 1;
+    free(*cert);
+    *cert = NULL;
+    return 0;
+}
+
+/* The signed node held at (sequencer, height) if it is on another payload
+   than `chunk`'s: 1 with a malloc'd copy, 0 if there is none or it agrees. */
+static int s_node_other(ob_journal_t *self, const ob_chunk_t *chunk, uint8_t **node, size_t *len)
+{
+    int found = ob_journal_store_node(self->store, chunk->sequencer, chunk->height, node, len);
+    if (found < 0)
+        self->failed = true;
+    if (found != 1)
+        return 0;
+    ob_node_t held;
+    if (ob_node_decode(&held, *node, *len, &self->lookup) == OB_OK &&
+        memcmp(held.chunk.payload, chunk->payload, 32) != 0)
+        return 1;
+    free(*node);
+    *node = NULL;
+    return 0;
+}
+
 static void s_load_backfill(void *ctx, const ob_backfill_row_t *row);
 
 /* --- lifecycle --------------------------------------------------------- */
@@ -423,22 +462,16 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
         return;
     }
     /* A certificate on another payload than a signed node held at that
-       height, or than a certificate held there, is evidence (§3). */
+       height, or than a certificate held there, is evidence (§3). Against
+       a node it is still a quorum's certificate, and held: the node is the
+       equivocation, and every later check of it (a verdict, a duplicate)
+       finds the certificate (s_conflict). Of two certificates, the first
+       stays. */
     uint8_t *node = NULL;
     size_t node_len = 0;
-    int has_node =
-        ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &node, &node_len);
-    if (has_node < 0)
-        self->failed = true;
-    ob_node_t held;
-    if (has_node == 1 && ob_node_decode(&held, node, node_len, &self->lookup) == OB_OK &&
-        memcmp(held.chunk.payload, chunk->payload, 32) != 0) {
+    if (s_node_other(self, chunk, &node, &node_len) == 1)
         s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CERTIFIED_CONFLICT, node,
                    node_len, bytes, written, out);
-        free(node);
-        free(bytes);
-        return;
-    }
     free(node);
     uint8_t *first = NULL;
     size_t first_len = 0;
@@ -530,6 +563,34 @@ static void s_redeliver(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 
 /* --- the validator path ----------------------------------------------- */
 
+/* The one conflict check of every node, whatever its height against the
+   tip: another signed node held at its (sequencer, height), or a
+   certificate there on another payload. Either is evidence (§3), kept
+   whichever of the two came first, and a node that conflicts is never
+   made the tip, verified or acked. */
+static bool s_conflict(ob_journal_t *self, const ob_chunk_t *chunk, const uint8_t *node,
+                       size_t node_len, ob_outbox_t *out)
+{
+    bool conflict = false;
+    uint8_t *held = NULL;
+    size_t held_len = 0;
+    if (s_node_other(self, chunk, &held, &held_len) == 1) {
+        s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CONFLICTING_NODES, held,
+                   held_len, node, node_len, out);
+        conflict = true;
+    }
+    free(held);
+    uint8_t *cert = NULL;
+    size_t cert_len = 0;
+    if (s_certified_other(self, chunk, &cert, &cert_len) == 1) {
+        s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CERTIFIED_CONFLICT, node,
+                   node_len, cert, cert_len, out);
+        conflict = true;
+    }
+    free(cert);
+    return conflict;
+}
+
 static void s_ask_verify(ob_journal_t *self, const ob_chunk_t *chunk, const ob_handle_t *handle,
                          ob_outbox_t *out)
 {
@@ -565,6 +626,12 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
     }
 
     s_tip_t *tip = s_tip(self, chunk->sequencer);
+    if (s_conflict(self, chunk, in->node.data, in->node.len, out)) {
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+        s_drop(self,
+               tip && chunk->height < tip->height ? OB_ERR_HEIGHT_TOO_LOW : OB_ERR_CHUNK_MISMATCH);
+        return;
+    }
     if (tip && chunk->height <= tip->height) {
         bool same = chunk->height == tip->height && memcmp(chunk->payload, tip->payload, 32) == 0;
         if (same) {
@@ -575,33 +642,6 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
             return;
         }
         ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
-        /* Two validly signed nodes at one height are evidence. */
-        uint8_t *held = NULL;
-        size_t held_len = 0;
-        int found =
-            ob_journal_store_node(self->store, chunk->sequencer, chunk->height, &held, &held_len);
-        if (found < 0)
-            self->failed = true;
-        ob_node_t other;
-        if (found == 1 && ob_node_decode(&other, held, held_len, &self->lookup) == OB_OK &&
-            memcmp(other.chunk.payload, chunk->payload, 32) != 0)
-            s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CONFLICTING_NODES, held,
-                       held_len, in->node.data, in->node.len, out);
-        free(held);
-        /* A certificate held there on another payload is evidence too,
-           whichever of the two arrived first. */
-        uint8_t *cert = NULL;
-        size_t cert_len = 0;
-        found = ob_journal_store_certificate(self->store, chunk->sequencer, chunk->height, &cert,
-                                             &cert_len);
-        if (found < 0)
-            self->failed = true;
-        ob_lock_t lock;
-        if (found == 1 && ob_lock_decode(&lock, cert, cert_len, &self->lookup) == OB_OK &&
-            memcmp(lock.chunk.payload, chunk->payload, 32) != 0)
-            s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CERTIFIED_CONFLICT,
-                       in->node.data, in->node.len, cert, cert_len, out);
-        free(cert);
         s_drop(self, chunk->height < tip->height ? OB_ERR_HEIGHT_TOO_LOW : OB_ERR_CHUNK_MISMATCH);
         return;
     }
@@ -652,6 +692,15 @@ static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob
     if (tip->verify_asked_us && self->clock_us) {
         ob_histogram_record(&self->stats.verify_latency, self->clock_us() - tip->verify_asked_us);
         tip->verify_asked_us = 0;
+    }
+    /* A certificate on another payload came after the node (the evidence
+       was kept then): the tip is an equivocation, never acked. */
+    uint8_t *cert = NULL;
+    size_t cert_len = 0;
+    if (s_certified_other(self, chunk, &cert, &cert_len) == 1) {
+        free(cert);
+        s_drop(self, OB_ERR_CHUNK_MISMATCH);
+        return;
     }
     if (!in->valid) {
         self->stats.verdicts_invalid++;

@@ -1533,6 +1533,163 @@ static void test_journal_duplicate_tip_verified_again(void **state)
     s_assert_only(stats->dropped, OB_OK, 0);
 }
 
+/* The signer formed a certificate on (chunk, epoch 1) by keys 0..2. */
+static void s_certified(h_fixture_t *f, const ob_chunk_t *chunk)
+{
+    uint8_t entries[H_VALIDATORS * OB_CERT_ENTRY_LEN];
+    ob_lock_t lock = {.chunk = *chunk, .epoch = 1, .cert = s_cert(f, chunk, 1, H_FIRST, entries)};
+    uint8_t bytes[OB_CHUNK_LEN + 8 + 2 + H_VALIDATORS * OB_CERT_ENTRY_LEN];
+    size_t len = 0;
+    assert_int_equal(ob_lock_encode(&lock, bytes, sizeof bytes, &len), 0);
+    ob_imsg_t msg = {.type = OB_IMSG_CERTIFIED};
+    msg.u.certified.lock = (ob_blob_t){bytes, (uint32_t)len};
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+}
+
+/* How many REPORT_EVIDENCE of `kind` the outbox holds. */
+static size_t s_evidence_sent(h_fixture_t *f, ob_evidence_kind_t kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        if (e->kind == OB_DEST_ACTOR && e->actor == OB_ACTOR_NET &&
+            ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len) == OB_OK &&
+            msg.type == OB_IMSG_REPORT_EVIDENCE && msg.u.report_evidence.kind == kind)
+            n++;
+    }
+    return n;
+}
+
+/* Issue 9, defect 7. A certificate held on (S, h, "one"), then a signed
+   node (S, h, "other one"): whether h is above the tip, at it or below
+   it, the node is evidence against the certificate, is dropped, and is
+   neither made the tip nor sent for verification. */
+static void test_journal_conflict_certificate_first(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    h_node_t node, other;
+
+    /* Above the tip: key 1's tip is at 0, the certificate at 1. */
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    s_journal_node(f, &node, "zero");
+    ob_chunk_t one = s_chunk(f, 1, 1, "one");
+    s_certified(f, &one);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 1);
+    uint32_t in_use = ob_arena_in_use(f->arena);
+    s_node(f, &other, 1, 1, "other one", "zero", 1, H_FIRST);
+    s_journal_node(f, &other, "other one");
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY), 0);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_TIP_CHANGED), 0);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CERTIFIED_CONFLICT), 1);
+    assert_int_equal(stats->evidence, 1);
+    s_assert_only(stats->dropped, OB_ERR_CHUNK_MISMATCH, 1);
+    s_assert_tip(f, &node.chunk);
+    assert_int_equal(ob_arena_in_use(f->arena), in_use);
+
+    /* At the tip: key 2's tip is (2, 1, "one"), certified. */
+    h_node_t two_zero, two_one;
+    s_node(f, &two_zero, 2, 0, "zero", NULL, 0, 0);
+    s_node(f, &two_one, 2, 1, "one", "zero", 1, H_FIRST);
+    s_journal_node(f, &two_zero, "zero");
+    s_journal_node(f, &two_one, "one");
+    ob_chunk_t two_one_chunk = s_chunk(f, 2, 1, "one");
+    s_certified(f, &two_one_chunk);
+    s_node(f, &other, 2, 1, "other one", "zero", 1, H_FIRST);
+    s_journal_node(f, &other, "other one");
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY), 0);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CONFLICTING_NODES), 1);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CERTIFIED_CONFLICT), 1);
+    assert_int_equal(stats->evidence, 3);
+    s_assert_only(stats->dropped, OB_ERR_CHUNK_MISMATCH, 2);
+    s_assert_tip(f, &two_one.chunk);
+
+    /* Below the tip: key 3's tip is at 2, whose parent certified 1. */
+    h_node_t three[3];
+    const char *payloads[3] = {"zero", "one", "two"};
+    for (uint64_t h = 0; h < 3; h++) {
+        s_node(f, &three[h], 3, h, payloads[h], h ? payloads[h - 1] : NULL, 1, H_FIRST);
+        s_journal_node(f, &three[h], payloads[h]);
+    }
+    s_node(f, &other, 3, 1, "other one", "zero", 1, H_FIRST);
+    s_journal_node(f, &other, "other one");
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY), 0);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CONFLICTING_NODES), 1);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CERTIFIED_CONFLICT), 1);
+    assert_int_equal(stats->evidence, 5);
+    assert_int_equal(stats->dropped[OB_ERR_HEIGHT_TOO_LOW], 1);
+    s_assert_tip(f, &three[2].chunk);
+    assert_int_equal(stats->acks_requested, 0);
+}
+
+/* The other order: the node (S, h, "other one") first, then a certificate
+   on (S, h, "one"). The certificate is evidence against the node, and from
+   then on the node is acked no more: not on a verdict that comes after, and
+   not on a duplicate, at the tip or below it. */
+static void test_journal_conflict_node_first(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    h_node_t zero, other;
+
+    /* The node above the tip becomes the tip and goes to the application;
+       the certificate comes before the verdict. */
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    s_journal_node(f, &zero, "zero");
+    s_node(f, &other, 1, 1, "other one", "zero", 1, H_FIRST);
+    s_journal_node(f, &other, "other one");
+    s_assert_new_tip(f, &other.chunk);
+    ob_chunk_t one = s_chunk(f, 1, 1, "one");
+    s_certified(f, &one);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CERTIFIED_CONFLICT), 1);
+    assert_int_equal(stats->evidence, 1);
+    s_verdict(f, &other.chunk);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_ACK), 0);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_TIP), 0);
+    s_assert_only(stats->dropped, OB_ERR_CHUNK_MISMATCH, 1);
+    /* A duplicate of it is neither verified nor acked again. */
+    s_journal_node(f, &other, "other one");
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    s_assert_only(stats->dropped, OB_ERR_CHUNK_MISMATCH, 2);
+
+    /* At the tip, acked before the certificate came (nothing said no
+       then); after it, not again. */
+    h_node_t two_zero, two_other;
+    s_node(f, &two_zero, 2, 0, "zero", NULL, 0, 0);
+    s_node(f, &two_other, 2, 1, "other one", "zero", 1, H_FIRST);
+    s_journal_node(f, &two_zero, "zero");
+    s_journal_node(f, &two_other, "other one");
+    s_verdict(f, &two_other.chunk);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_ACK), 1);
+    ob_chunk_t two_one = s_chunk(f, 2, 1, "one");
+    s_certified(f, &two_one);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CERTIFIED_CONFLICT), 1);
+    assert_int_equal(stats->evidence, 2);
+    s_journal_node(f, &two_other, "other one");
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    s_verdict(f, &two_other.chunk);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_requested, 1);
+
+    /* Below the tip: the node at 1, then a node at 2 whose parent
+       certificate is on "one" at 1. */
+    h_node_t three_zero, three_other, three_two;
+    s_node(f, &three_zero, 3, 0, "zero", NULL, 0, 0);
+    s_node(f, &three_other, 3, 1, "other one", "zero", 1, H_FIRST);
+    s_node(f, &three_two, 3, 2, "two", "one", 1, H_FIRST);
+    s_journal_node(f, &three_zero, "zero");
+    s_journal_node(f, &three_other, "other one");
+    s_journal_node(f, &three_two, "two");
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CERTIFIED_CONFLICT), 1);
+    assert_int_equal(stats->evidence, 3);
+    s_journal_node(f, &three_other, "other one");
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->evidence, 3);
+}
+
 /* The journal as the sequencer (key 0): recovered from an empty signer,
    so it asks the application for height 0. */
 static void s_journal_sequencer(h_fixture_t *f)
@@ -2043,6 +2200,8 @@ int main(void)
         H_TEST(test_journal_duplicate_tip_verified_again),
         H_TEST(test_journal_lock_query),
         H_TEST(test_journal_retention_keeps_a_pending_proposal),
+        H_TEST(test_journal_conflict_certificate_first),
+        H_TEST(test_journal_conflict_node_first),
         H_TEST(test_net_frames_pass),
         H_TEST(test_net_unknown_type),
         H_TEST(test_net_bad_version),
