@@ -2,6 +2,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "signer_checks.h"
 #include "signer_store.h"
 #include "verify.h"
 
@@ -18,6 +19,9 @@
    (sequencer, epoch, validator), so the table is bounded by the manifest,
    and capped. */
 #define S_MAX_DEFERRED 4096
+/* Certificates of its own chain that the signer assembled, the latest few:
+   the journal asks to sign over the newest one, so few are needed. */
+#define S_OWN_CERTS 4
 
 typedef struct {
     uint8_t sequencer[32];
@@ -52,6 +56,8 @@ struct _ob_signer_t {
        sequencer's tip + height_bound (see s_defer). */
     ob_ack_t *deferred;
     size_t deferred_count;
+    ob_own_cert_t *own_certs; /* a ring of S_OWN_CERTS */
+    size_t own_cert_count, own_cert_next;
     ob_signer_stats_t stats;
 };
 
@@ -68,7 +74,8 @@ ob_signer_t *ob_signer_new(const ob_signer_config_t *config, ob_why_t *why)
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
     self->partials = calloc(S_MAX_PARTIALS, sizeof *self->partials);
     self->deferred = calloc(S_MAX_DEFERRED, sizeof *self->deferred);
-    if (!self->crypto || !self->tips || !self->partials || !self->deferred) {
+    self->own_certs = calloc(S_OWN_CERTS, sizeof *self->own_certs);
+    if (!self->crypto || !self->tips || !self->partials || !self->deferred || !self->own_certs) {
         ob_why(why, "signer: out of memory or entropy");
         ob_signer_destroy(&self);
         return NULL;
@@ -106,6 +113,7 @@ void ob_signer_destroy(ob_signer_t **self_p)
             s_partial_free(&self->partials[i]);
     free(self->partials);
     free(self->deferred);
+    free(self->own_certs);
     free(self->tips);
     ob_crypto_destroy(&self->crypto);
     ob_keypair_wipe(&self->key);
@@ -218,6 +226,25 @@ static s_partial_t *s_partial(ob_signer_t *self, const ob_chunk_t *chunk, uint64
     return p;
 }
 
+/* The first certificate assembled on an own chunk is the one the journal
+   keeps and hands back in sign_node: remembered, so that the usual parent
+   costs no signature checks. */
+static void s_keep_own_cert(ob_signer_t *self, const ob_lock_t *lock)
+{
+    if (memcmp(lock->chunk.sequencer, self->env.self_key, 32) != 0)
+        return;
+    ob_own_cert_t *o = &self->own_certs[self->own_cert_next];
+    size_t written = 0;
+    if (ob_cert_encode(&lock->cert, o->bytes, sizeof o->bytes, &written) != 0)
+        return; /* too large to keep: such a parent is verified instead */
+    o->chunk = lock->chunk;
+    o->epoch = lock->epoch;
+    o->len = written;
+    self->own_cert_next = (self->own_cert_next + 1) % S_OWN_CERTS;
+    if (self->own_cert_count < S_OWN_CERTS)
+        self->own_cert_count++;
+}
+
 static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t payload[32],
                                uint16_t n, ob_outbox_t *out)
 {
@@ -249,6 +276,7 @@ static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t 
         p->certified = true;
         memcpy(p->certified_payload, payload, 32);
         self->stats.certificates++;
+        s_keep_own_cert(self, &lock);
     }
     free(bytes);
     free(entries);
@@ -417,95 +445,16 @@ static ob_error_t s_decode_stored(ob_signer_t *self, const uint8_t *bytes, size_
     return ob_node_decode(node, bytes, len, &lookup);
 }
 
-static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob_outbox_t *out)
+static void s_sign_and_record(ob_signer_t *self, ob_node_t *node, ob_outbox_t *out)
 {
-    const ob_chunk_t *chunk = &req->chunk;
-    if (memcmp(chunk->sequencer, self->env.self_key, 32) != 0) {
-        s_refuse(self, chunk, OB_ERR_PEER_MISMATCH, out);
-        return;
-    }
-    /* S1: a height signed before gets the identical node, or nothing. */
-    uint8_t *stored = NULL;
-    size_t stored_len = 0;
-    int found = ob_signer_store_signed_at(self->store, chunk->height, &stored, &stored_len);
-    if (found < 0) {
+    const ob_chunk_t *chunk = &node->chunk;
+    if (ob_chunk_sign(self->crypto, self->env.ns, &self->key, chunk, NULL, node->signature) != 0) {
         self->failed = true;
         return;
     }
-    if (found == 1) {
-        ob_node_t old;
-        if (s_decode_stored(self, stored, stored_len, &old) != OB_OK) {
-            ob_error("signer: the node recorded at height %llu does not decode",
-                     (unsigned long long)chunk->height);
-            self->failed = true;
-        } else if (memcmp(old.chunk.payload, chunk->payload, 32) == 0) {
-            self->stats.nodes_reissued++;
-            s_reply_node(self, stored, stored_len, out);
-        } else {
-            ob_warn("signer: refusing a second payload at height %llu (S1)",
-                    (unsigned long long)chunk->height);
-            s_refuse(self, chunk, OB_ERR_CHUNK_MISMATCH, out);
-        }
-        free(stored);
-        return;
-    }
-    const ob_keyset_t *sequencers =
-        self->epoch_known ? ob_epochs_sequencers(self->env.epochs, self->epoch) : NULL;
-    if (!sequencers || !ob_keyset_contains(sequencers, chunk->sequencer)) {
-        s_refuse(self, chunk, OB_ERR_UNKNOWN_SEQUENCER, out);
-        return;
-    }
-
-    /* The chain continues only from what this signer signed: height 0 on
-       an empty record, else the next height over the last signed payload. */
-    uint8_t *last_bytes = NULL;
-    size_t last_len = 0;
-    int has_last = ob_signer_store_last_signed(self->store, &last_bytes, &last_len);
-    if (has_last < 0) {
-        self->failed = true;
-        return;
-    }
-    ob_node_t last;
-    ob_node_t node = {.chunk = *chunk};
-    ob_error_t refuse = OB_OK;
-    if (has_last && s_decode_stored(self, last_bytes, last_len, &last) != OB_OK) {
-        self->failed = true;
-        free(last_bytes);
-        return;
-    }
-    if (chunk->height == 0) {
-        if (has_last)
-            refuse = OB_ERR_HEIGHT_TOO_LOW;
-    } else if (!has_last || last.chunk.height + 1 != chunk->height) {
-        refuse = has_last && last.chunk.height >= chunk->height ? OB_ERR_HEIGHT_TOO_LOW
-                                                                : OB_ERR_PARENT_MISSING;
-    } else {
-        const ob_keyset_t *parent_set = ob_epochs_validators(self->env.epochs, req->parent_epoch);
-        if (!parent_set) {
-            refuse = OB_ERR_UNKNOWN_EPOCH;
-        } else {
-            node.has_parent = true;
-            memcpy(node.parent.digest, last.chunk.payload, 32);
-            node.parent.epoch = req->parent_epoch;
-            refuse = ob_cert_decode(&node.parent.cert, req->parent_cert.data, req->parent_cert.len,
-                                    ob_keyset_size(parent_set));
-            if (refuse == OB_OK && node.parent.cert.count < ob_keyset_quorum(parent_set))
-                refuse = OB_ERR_BELOW_QUORUM;
-        }
-    }
-    if (refuse != OB_OK) {
-        free(last_bytes);
-        s_refuse(self, chunk, refuse, out);
-        return;
-    }
-    if (ob_chunk_sign(self->crypto, self->env.ns, &self->key, chunk, NULL, node.signature) != 0) {
-        free(last_bytes);
-        self->failed = true;
-        return;
-    }
-    size_t len = ob_node_encoded_len(&node), written = 0;
+    size_t len = ob_node_encoded_len(node), written = 0;
     uint8_t *bytes = malloc(len);
-    if (!bytes || ob_node_encode(&node, bytes, len, &written) != 0 ||
+    if (!bytes || ob_node_encode(node, bytes, len, &written) != 0 ||
         ob_signer_store_record_signed(self->store, chunk->height, chunk->payload, bytes, written) !=
             0) {
         self->failed = true;
@@ -514,16 +463,88 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
         s_reply_node(self, bytes, written, out);
     }
     free(bytes);
+}
+
+static ob_sign_view_t s_view(const ob_signer_t *self)
+{
+    return (ob_sign_view_t){.self_key = self->env.self_key,
+                            .epochs = self->env.epochs,
+                            .params = &self->env.params,
+                            .epoch_known = self->epoch_known,
+                            .epoch = self->epoch};
+}
+
+/* A recorded node: 1 and decoded (its bytes in *bytes, the caller frees),
+   0 if none, -1 on an error (the batch fails). */
+static int s_recorded(ob_signer_t *self, int found, uint8_t *bytes, size_t len, ob_node_t *node)
+{
+    if (found != 1)
+        return found;
+    if (s_decode_stored(self, bytes, len, node) != OB_OK) {
+        ob_error("signer: a node in its record does not decode");
+        return -1;
+    }
+    return 1;
+}
+
+/* sign_node: the record is read, the request checked on its own
+   (signer_checks.c), and only then is anything signed. */
+static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob_outbox_t *out)
+{
+    const ob_chunk_t *chunk = &req->chunk;
+    ob_sign_view_t view = s_view(self);
+    uint8_t *at_bytes = NULL, *last_bytes = NULL;
+    size_t at_len = 0, last_len = 0;
+    ob_node_t at, last;
+    int has_at = 0, has_last = 0;
+    if (memcmp(chunk->sequencer, self->env.self_key, 32) == 0) {
+        int found = ob_signer_store_signed_at(self->store, chunk->height, &at_bytes, &at_len);
+        has_at = s_recorded(self, found, at_bytes, at_len, &at);
+        found = ob_signer_store_last_signed(self->store, &last_bytes, &last_len);
+        has_last = s_recorded(self, found, last_bytes, last_len, &last);
+    }
+    if (has_at < 0 || has_last < 0) {
+        self->failed = true;
+        free(at_bytes);
+        free(last_bytes);
+        return;
+    }
+    bool reissue = false;
+    ob_error_t refuse =
+        ob_sign_check_node(&view, chunk, has_at ? &at : NULL, has_last ? &last : NULL, &reissue);
+    ob_node_t node = {.chunk = *chunk};
+    if (refuse == OB_OK && !reissue && chunk->height > 0) {
+        bool own = false;
+        refuse = ob_sign_check_parent(self->crypto, self->env.ns, &view, &last, req->parent_epoch,
+                                      req->parent_cert.data, req->parent_cert.len, self->own_certs,
+                                      self->own_cert_count, &node.parent, &own);
+        node.has_parent = true;
+        if (refuse == OB_OK)
+            own ? self->stats.parent_certs_own++ : self->stats.parent_certs_verified++;
+    }
+    if (refuse != OB_OK) {
+        if (refuse == OB_ERR_CHUNK_MISMATCH)
+            ob_warn("signer: refusing a second payload at height %llu (S1)",
+                    (unsigned long long)chunk->height);
+        s_refuse(self, chunk, refuse, out);
+    } else if (reissue) {
+        self->stats.nodes_reissued++;
+        s_reply_node(self, at_bytes, at_len, out);
+    } else {
+        s_sign_and_record(self, &node, out);
+    }
+    free(at_bytes);
     free(last_bytes);
 }
 
 static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_outbox_t *out)
 {
     const ob_chunk_t *chunk = &req->chunk;
-    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, req->epoch);
-    uint16_t index;
-    if (!validators || !ob_keyset_index_of(validators, self->env.self_key, &index)) {
-        s_refuse(self, chunk, OB_ERR_UNKNOWN_VALIDATOR, out);
+    ob_sign_view_t view = s_view(self);
+    uint16_t index = 0;
+    ob_error_t refuse = ob_sign_check_ack(&view, req->epoch, &index);
+    if (refuse != OB_OK) {
+        s_refuse(self, chunk, refuse, out);
         return;
     }
     /* S2: one payload per (sequencer, height), in any epoch, durably. */

@@ -37,6 +37,9 @@ typedef struct {
 typedef struct {
     uint64_t nodes_signed, nodes_reissued, acks_signed, certificates;
     uint64_t refused[OB_ERROR_COUNT]; /* sign requests refused, by reason */
+    /* Parent certificates of sign_node: byte-identical to one this signer
+       assembled (no crypto), or verified signature by signature. */
+    uint64_t parent_certs_own, parent_certs_verified;
     uint64_t acks_dropped[OB_ERROR_COUNT];
     uint64_t partials;              /* (sequencer, height, epoch) entries held now */
     uint64_t acks_deferred;         /* acks above the height bound held now */

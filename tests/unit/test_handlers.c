@@ -1300,6 +1300,170 @@ static void test_signer_peer_mismatch_sign_node(void **state)
     ob_signer_store_destroy(&store);
 }
 
+/* --- the signer's own checks of each request (issue 9, defect 8) -------- */
+
+/* sign_node for key 0's chunk at `height` over `payload`, its parent
+   certificate `cert` in `parent_epoch` (encoded as the journal sends it). */
+static void s_sign_child(h_fixture_t *f, uint64_t height, const char *payload,
+                         uint64_t parent_epoch, const ob_cert_t *cert)
+{
+    uint8_t bytes[2 + H_VALIDATORS * OB_CERT_ENTRY_LEN];
+    size_t len = 0;
+    assert_int_equal(ob_cert_encode(cert, bytes, sizeof bytes, &len), 0);
+    ob_imsg_t msg = {.type = OB_IMSG_SIGN_NODE};
+    msg.u.sign_node.chunk = s_chunk(f, 0, height, payload);
+    msg.u.sign_node.parent_epoch = parent_epoch;
+    msg.u.sign_node.parent_cert = (ob_blob_t){bytes, (uint32_t)len};
+    s_deliver(f, OB_ACTOR_SIGNER, &msg);
+}
+
+/* A signer of key 0 in epoch 1 that signed its genesis over "zero". */
+static void s_signer_with_genesis(h_fixture_t *f)
+{
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    uint8_t node[H_NODE_MAX];
+    s_sign_node(f, "zero", 0);
+    s_signed_node(f, node, sizeof node);
+}
+
+/* The parent certificate is checked against the parent epoch's set before
+   anything is signed: a signed height is re-issued forever, so a node
+   signed over a bad parent would stop the chain for good. */
+static void test_signer_checks_the_parent_certificate(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_with_genesis(f);
+    ob_chunk_t zero = s_chunk(f, 0, 0, "zero");
+    uint8_t entries[H_VALIDATORS * OB_CERT_ENTRY_LEN];
+
+    /* One signature of the quorum spoiled. */
+    ob_cert_t cert = s_cert(f, &zero, 1, H_FIRST, entries);
+    entries[OB_CERT_ENTRY_LEN + 2 + 9] ^= 0x10;
+    s_sign_child(f, 1, "one", 1, &cert);
+    s_assert_refused(f, OB_ERR_BAD_SIGNATURE, 1);
+
+    /* A valid certificate, of another digest at height 0 than the one
+       this signer signed there. */
+    ob_chunk_t other = s_chunk(f, 0, 0, "other zero");
+    cert = s_cert(f, &other, 1, H_FIRST, entries);
+    s_sign_child(f, 1, "one", 1, &cert);
+    s_assert_refused(f, OB_ERR_BAD_SIGNATURE, 2);
+
+    /* Of another height of its chain. */
+    ob_chunk_t higher = s_chunk(f, 0, 1, "zero");
+    cert = s_cert(f, &higher, 1, H_FIRST, entries);
+    s_sign_child(f, 1, "one", 1, &cert);
+    s_assert_refused(f, OB_ERR_BAD_SIGNATURE, 3);
+
+    /* Signed for epoch 1, presented as epoch 3's (same validators). */
+    cert = s_cert(f, &zero, 1, H_FIRST, entries);
+    s_sign_child(f, 1, "one", 3, &cert);
+    s_assert_refused(f, OB_ERR_BAD_SIGNATURE, 4);
+
+    /* Short of a quorum, and of an epoch no manifest has. */
+    cert = s_cert(f, &zero, 1, 0x03u, entries);
+    s_sign_child(f, 1, "one", 1, &cert);
+    assert_int_equal(ob_signer_stats(f->signer)->refused[OB_ERR_BELOW_QUORUM], 1);
+    cert = s_cert(f, &zero, 1, H_FIRST, entries);
+    s_sign_child(f, 1, "one", 99, &cert);
+    assert_int_equal(ob_signer_stats(f->signer)->refused[OB_ERR_UNKNOWN_EPOCH], 1);
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    assert_int_equal(stats->nodes_signed, 1);
+
+    /* The right one is verified (it is no certificate this signer
+       assembled) and signed over. */
+    s_sign_child(f, 1, "one", 1, &cert);
+    uint8_t bytes[H_NODE_MAX];
+    size_t len = s_signed_node(f, bytes, sizeof bytes);
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    ob_node_t node;
+    assert_int_equal(ob_node_decode(&node, bytes, len, &lookup), OB_OK);
+    assert_int_equal(ob_node_verify(f->crypto, &f->ns, f->epochs, NULL, &node), OB_OK);
+    assert_int_equal(stats->nodes_signed, 2);
+    assert_int_equal(stats->parent_certs_verified, 1);
+    assert_int_equal(stats->parent_certs_own, 0);
+}
+
+/* The usual path: the parent certificate is the one this signer assembled
+   from its peers' acks, byte for byte, so it is taken without verifying a
+   signature again. */
+static void test_signer_takes_its_own_certificate_without_crypto(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_with_genesis(f);
+    ob_chunk_t zero = s_chunk(f, 0, 0, "zero");
+    for (int v = 1; v <= 3; v++) {
+        ob_ack_t ack = s_ack(f, v, &zero, 1);
+        s_ack_verified(f, &ack);
+    }
+    ob_imsg_t certified = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED);
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    ob_lock_t lock;
+    assert_int_equal(ob_lock_decode(&lock, certified.u.certified.lock.data,
+                                    certified.u.certified.lock.len, &lookup),
+                     OB_OK);
+    uint8_t entries[H_VALIDATORS * OB_CERT_ENTRY_LEN];
+    memcpy(entries, lock.cert.entries, OB_CERT_ENTRIES_LEN(lock.cert.count));
+    ob_cert_t cert = {.count = lock.cert.count, .entries = entries};
+    s_sign_child(f, 1, "one", 1, &cert);
+    uint8_t bytes[H_NODE_MAX];
+    s_signed_node(f, bytes, sizeof bytes);
+    const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
+    assert_int_equal(stats->parent_certs_own, 1);
+    assert_int_equal(stats->parent_certs_verified, 0);
+    s_assert_only(stats->refused, OB_OK, 0);
+}
+
+/* A node only at the next height over what it signed, or as a re-ask of a
+   signed height. */
+static void test_signer_signs_only_the_next_height(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_chunk_t zero = s_chunk(f, 0, 0, "zero");
+    uint8_t entries[H_VALIDATORS * OB_CERT_ENTRY_LEN];
+    ob_cert_t cert = s_cert(f, &zero, 1, H_FIRST, entries);
+    /* Nothing signed yet: height 1 has no parent here. */
+    s_sign_child(f, 1, "one", 1, &cert);
+    s_assert_refused(f, OB_ERR_PARENT_MISSING, 1);
+    uint8_t node[H_NODE_MAX];
+    s_sign_node(f, "zero", 0);
+    s_signed_node(f, node, sizeof node);
+    /* A gap. */
+    s_sign_child(f, 2, "two", 1, &cert);
+    s_assert_refused(f, OB_ERR_PARENT_MISSING, 2);
+    /* Not a sequencer of the current epoch: key 0 is one in every epoch
+       here, so a signer whose epoch is unknown refuses. */
+    ob_signer_destroy(&f->signer);
+    s_signer_open(f, 0);
+    s_sign_child(f, 1, "one", 1, &cert);
+    s_assert_refused(f, OB_ERR_UNKNOWN_SEQUENCER, 1);
+}
+
+/* An ack only for an epoch within the bounds of the signer's view. */
+static void test_signer_acks_only_within_its_epoch_bounds(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    /* No view yet. */
+    s_sign_ack(f, &chunk, 1);
+    s_assert_refused(f, OB_ERR_ACK_EPOCH_BOUNDS, 1);
+    s_epoch(f, OB_ACTOR_SIGNER, 2);
+    /* [1, 3] around epoch 2: 3 is in, and so is 1; 4 and 0 are not. */
+    ob_chunk_t far = s_chunk(f, 2, 0, "zero");
+    s_sign_ack(f, &far, 5);
+    s_assert_refused(f, OB_ERR_ACK_EPOCH_BOUNDS, 2);
+    s_sign_ack(f, &chunk, 3);
+    s_assert_acked(f, &chunk, 3);
+    s_epoch(f, OB_ACTOR_SIGNER, 3);
+    s_sign_ack(f, &chunk, 1);
+    s_assert_refused(f, OB_ERR_ACK_EPOCH_BOUNDS, 3);
+    assert_int_equal(ob_signer_stats(f->signer)->acks_signed, 1);
+}
+
 /* ======================================================================= */
 /* journal                                                                  */
 /* ======================================================================= */
@@ -2189,6 +2353,10 @@ int main(void)
         H_TEST(test_signer_record_survives_restart),
         H_TEST(test_signer_uncommitted_sign_leaves_no_record),
         H_TEST(test_signer_peer_mismatch_sign_node),
+        H_TEST(test_signer_checks_the_parent_certificate),
+        H_TEST(test_signer_takes_its_own_certificate_without_crypto),
+        H_TEST(test_signer_signs_only_the_next_height),
+        H_TEST(test_signer_acks_only_within_its_epoch_bounds),
         H_TEST(test_journal_backfill_fills_a_gap),
         H_TEST(test_journal_backfill_passes_are_spaced_and_end),
         H_TEST(test_journal_backfill_below_the_first_ack),
