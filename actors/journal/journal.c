@@ -22,12 +22,23 @@
 /* How far below a validator's first ack the sequencer fills its Locks. */
 #define S_FIRST_GAP 1024
 
+/* What the application said of a tip. */
+typedef enum {
+    S_VERDICT_NONE,     /* not asked yet, or no answer (maybe lost, or no application) */
+    S_VERDICT_VALID,    /* valid: a duplicate is acked again without asking */
+    S_VERDICT_REJECTED, /* asked again at the duplicate rate, and on an attach */
+} s_verdict_t;
+
 typedef struct {
     uint8_t sequencer[32];
     uint64_t height;
     uint8_t payload[32];
     bool reported;            /* a Tip report went out for exactly this chunk */
     uint64_t verify_asked_us; /* metrics: when the application was asked */
+    s_verdict_t verdict;
+    /* A duplicate of this tip is answered no earlier (§3, validator step
+       4: once per half rebroadcast timeout per sequencer and height). */
+    uint64_t answer_after;
 } s_tip_t;
 
 /* What the sequencer knows of one validator's Locks of its chain (see
@@ -152,6 +163,8 @@ static s_tip_t *s_set_tip(ob_journal_t *self, const ob_chunk_t *chunk)
     tip->height = chunk->height;
     memcpy(tip->payload, chunk->payload, 32);
     tip->reported = false;
+    tip->verdict = S_VERDICT_NONE;
+    tip->answer_after = 0;
     if (s_is_self(self, chunk->sequencer)) {
         self->stats.has_own_tip = true;
         self->stats.own_tip_height = chunk->height;
@@ -605,6 +618,70 @@ static void s_ask_verify(ob_journal_t *self, const ob_chunk_t *chunk, const ob_h
         ob_arena_release(self->env.arena, handle, OB_ACTOR_JOURNAL);
 }
 
+static void s_ask_ack(ob_journal_t *self, const ob_chunk_t *chunk, ob_outbox_t *out)
+{
+    if (!s_is_validator(self))
+        return;
+    ob_imsg_t ask = {.type = OB_IMSG_SIGN_ACK};
+    ask.u.sign_ack.chunk = *chunk;
+    ask.u.sign_ack.epoch = self->epoch;
+    self->stats.acks_requested++;
+    s_send(self, OB_ACTOR_SIGNER, &ask, out);
+}
+
+/* A duplicate of the tip (§3, validator step 4): the earlier ack may have
+   been lost, so it is answered again, without new work where possible
+   and at most once per half rebroadcast timeout. A tip the application
+   found valid is acked again for the current epoch without asking it: the
+   signer sends its stored ack when it signed one in this epoch (the same
+   signature bytes), and signs for the new epoch otherwise. A rejected or
+   unanswered one is put to the application again. `payload` is the
+   duplicate's slot (released here unless handed on), or NULL to read the
+   stored bytes. */
+static void s_on_duplicate(ob_journal_t *self, uint64_t now, s_tip_t *tip,
+                           const ob_handle_t *payload, ob_outbox_t *out)
+{
+    ob_chunk_t chunk;
+    memcpy(chunk.sequencer, tip->sequencer, 32);
+    chunk.height = tip->height;
+    memcpy(chunk.payload, tip->payload, 32);
+    bool limited = now < tip->answer_after;
+    bool ask_app = !limited && tip->verdict != S_VERDICT_VALID;
+    if (payload && !ask_app)
+        ob_arena_release(self->env.arena, payload, OB_ACTOR_JOURNAL);
+    if (limited) {
+        self->stats.duplicates_limited++;
+        return;
+    }
+    tip->answer_after = now + self->env.params.rebroadcast_timeout_ms / 2;
+    if (!ask_app) {
+        self->stats.reacks++;
+        s_ask_ack(self, &chunk, out);
+        return;
+    }
+    ob_handle_t stored;
+    if (!payload) {
+        if (s_payload_handle(self, tip->payload, &stored) != 0)
+            return; /* arena full or bytes gone: the next duplicate asks */
+        payload = &stored;
+    }
+    s_ask_verify(self, &chunk, payload, out);
+}
+
+/* An application attached: the verdicts still owed (a tip it rejected,
+   or one asked while none was there) are asked at once, not at the next
+   duplicate. */
+static void s_on_app_attached(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    for (size_t i = 0; i < self->tip_count; i++) {
+        s_tip_t *tip = &self->tips[i];
+        if (tip->verdict == S_VERDICT_VALID)
+            continue;
+        tip->answer_after = 0;
+        s_on_duplicate(self, now, tip, NULL, out);
+    }
+}
+
 static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verified_t *in,
                       ob_outbox_t *out)
 {
@@ -635,10 +712,8 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
     if (tip && chunk->height <= tip->height) {
         bool same = chunk->height == tip->height && memcmp(chunk->payload, tip->payload, 32) == 0;
         if (same) {
-            /* A duplicate of the tip is verified and acked again: the
-               earlier ack may have been lost. */
             self->stats.nodes_duplicate++;
-            s_ask_verify(self, chunk, &in->payload, out);
+            s_on_duplicate(self, now, tip, &in->payload, out);
             return;
         }
         ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
@@ -678,6 +753,7 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
     }
     self->stats.nodes_accepted++;
     s_publish_tip(self, new_tip, out);
+    new_tip->answer_after = now + self->env.params.rebroadcast_timeout_ms / 2;
     s_ask_verify(self, chunk, &in->payload, out);
 }
 
@@ -704,22 +780,18 @@ static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob
     }
     if (!in->valid) {
         self->stats.verdicts_invalid++;
+        tip->verdict = S_VERDICT_REJECTED;
         return;
     }
     self->stats.verdicts_valid++;
+    tip->verdict = S_VERDICT_VALID;
     if (!tip->reported) {
         tip->reported = true;
         ob_imsg_t report = {.type = OB_IMSG_REPORT_TIP};
         report.u.report_tip.chunk = *chunk;
         s_send(self, OB_ACTOR_NET, &report, out);
     }
-    if (s_is_validator(self)) {
-        ob_imsg_t ask = {.type = OB_IMSG_SIGN_ACK};
-        ask.u.sign_ack.chunk = *chunk;
-        ask.u.sign_ack.epoch = self->epoch;
-        self->stats.acks_requested++;
-        s_send(self, OB_ACTOR_SIGNER, &ask, out);
-    }
+    s_ask_ack(self, chunk, out);
 }
 
 /* --- the sequencer path ----------------------------------------------- */
@@ -752,16 +824,10 @@ static void s_broadcast(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
         ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
     free(node);
 
-    /* As a validator, it processes its own node as a peer's (§3). */
-    if (s_is_validator(self)) {
-        ob_chunk_t chunk;
-        memcpy(chunk.sequencer, own->sequencer, 32);
-        chunk.height = own->height;
-        memcpy(chunk.payload, own->payload, 32);
-        ob_handle_t verify_handle;
-        if (s_payload_handle(self, own->payload, &verify_handle) == 0)
-            s_ask_verify(self, &chunk, &verify_handle, out);
-    }
+    /* As a validator, it processes its own node as a peer's (§3): a
+       rebroadcast is a duplicate of the own tip. */
+    if (s_is_validator(self))
+        s_on_duplicate(self, now, own, NULL, out);
 }
 
 static void s_ask_signature(ob_journal_t *self, ob_outbox_t *out)
@@ -1148,6 +1214,9 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_LOCK_QUERY:
         s_on_lock_query(self, msg->u.lock_query.height, out);
         return;
+    case OB_IMSG_APP_ATTACHED:
+        s_on_app_attached(self, now, out);
+        return;
     case OB_IMSG_DROPPED:
         if (msg->u.dropped.error < OB_ERROR_COUNT)
             self->stats.dropped[msg->u.dropped.error]++;
@@ -1168,7 +1237,6 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_LAST_SIGNED_REQUEST:
     case OB_IMSG_SEND_ACK:
     case OB_IMSG_SEND_NODE:
-    case OB_IMSG_APP_ATTACHED: /* acted on by the re-ask of rejected verdicts (issue 9) */
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_ASK_PAYLOAD:

@@ -37,6 +37,9 @@ typedef struct {
 
 typedef struct {
     uint64_t nodes_accepted, nodes_duplicate, proposals, rebroadcasts, verify_requests;
+    /* Duplicates of a tip: answered with an ack asked again without the
+       application, and left unanswered by the rate limit (§3, step 4). */
+    uint64_t reacks, duplicates_limited;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
     uint64_t certificates, locks_reported, evidence, backfilled;
     uint64_t payloads_pruned; /* by retention */

@@ -36,6 +36,7 @@ typedef struct {
 
 typedef struct {
     uint64_t nodes_signed, nodes_reissued, acks_signed, certificates;
+    uint64_t acks_resent;             /* a stored ack sent again: same epoch, same signature */
     uint64_t refused[OB_ERROR_COUNT]; /* sign requests refused, by reason */
     /* Parent certificates of sign_node: byte-identical to one this signer
        assembled (no crypto), or verified signature by signature. */

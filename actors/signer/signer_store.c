@@ -18,6 +18,9 @@ static const char *const s_migrations[] = {
     "  payload BLOB NOT NULL CHECK (length(payload) = 32),"
     "  epoch INTEGER NOT NULL,"
     "  PRIMARY KEY (sequencer, height)) WITHOUT ROWID;",
+    /* v2: the ack signature last produced for the record's payload, in its
+       epoch: a duplicate in that epoch is answered with the same bytes. */
+    "ALTER TABLE acked ADD COLUMN signature BLOB;",
 };
 
 struct _ob_signer_store_t {
@@ -44,11 +47,15 @@ ob_signer_store_t *ob_signer_store_open(const char *path, ob_db_sync_t sync, ob_
         ob_db_prepare(self->db, "SELECT node FROM signed_node ORDER BY height DESC LIMIT 1");
     self->record_signed =
         ob_db_prepare(self->db, "INSERT INTO signed_node (height, payload, node) VALUES (?, ?, ?)");
-    self->acked_at =
-        ob_db_prepare(self->db, "SELECT payload FROM acked WHERE sequencer = ? AND height = ?");
-    self->record_ack =
-        ob_db_prepare(self->db, "INSERT OR IGNORE INTO acked (sequencer, height, payload, epoch) "
-                                "VALUES (?, ?, ?, ?)");
+    self->acked_at = ob_db_prepare(
+        self->db, "SELECT payload, epoch, signature FROM acked WHERE sequencer = ? AND height = ?");
+    /* S2: the payload of a record never changes; only its epoch and the
+       signature move on, and only for that same payload. */
+    self->record_ack = ob_db_prepare(
+        self->db, "INSERT INTO acked (sequencer, height, payload, epoch, signature) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sequencer, height) DO UPDATE SET "
+                  "epoch = excluded.epoch, signature = excluded.signature "
+                  "WHERE acked.payload = excluded.payload");
     self->count_signed = ob_db_prepare(self->db, "SELECT count(*) FROM signed_node");
     self->count_acked = ob_db_prepare(self->db, "SELECT count(*) FROM acked");
     if (!self->signed_at || !self->last_signed || !self->record_signed || !self->acked_at ||
@@ -104,28 +111,50 @@ int ob_signer_store_record_signed(ob_signer_store_t *self, uint64_t height,
 int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32], uint64_t height,
                              uint8_t payload[32])
 {
-    sqlite3_bind_blob(self->acked_at, 1, sequencer, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(self->acked_at, 2, (sqlite3_int64)height);
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    int rc = ob_db_blob_row(self->acked_at, &blob, &len);
-    if (rc == 1) {
-        if (len == 32)
-            memcpy(payload, blob, 32);
-        else
-            rc = -1;
-    }
-    free(blob);
+    ob_ack_record_t record;
+    int rc = ob_signer_store_ack_record(self, sequencer, height, &record);
+    if (rc == 1)
+        memcpy(payload, record.payload, 32);
     return rc;
 }
 
+int ob_signer_store_ack_record(ob_signer_store_t *self, const uint8_t sequencer[32],
+                               uint64_t height, ob_ack_record_t *record)
+{
+    sqlite3_stmt *stmt = self->acked_at;
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (result == 1) {
+        memset(record, 0, sizeof *record);
+        if (sqlite3_column_bytes(stmt, 0) != 32) {
+            result = -1;
+        } else {
+            memcpy(record->payload, sqlite3_column_blob(stmt, 0), 32);
+            record->epoch = (uint64_t)sqlite3_column_int64(stmt, 1);
+            /* Records older than v2 have none: their next ack is signed. */
+            record->has_signature = sqlite3_column_bytes(stmt, 2) == 64;
+            if (record->has_signature)
+                memcpy(record->signature, sqlite3_column_blob(stmt, 2), 64);
+        }
+    }
+    ob_db_finish(stmt);
+    return result;
+}
+
 int ob_signer_store_record_ack(ob_signer_store_t *self, const uint8_t sequencer[32],
-                               uint64_t height, const uint8_t payload[32], uint64_t epoch)
+                               uint64_t height, const uint8_t payload[32], uint64_t epoch,
+                               const uint8_t signature[64])
 {
     sqlite3_bind_blob(self->record_ack, 1, sequencer, 32, SQLITE_STATIC);
     sqlite3_bind_int64(self->record_ack, 2, (sqlite3_int64)height);
     sqlite3_bind_blob(self->record_ack, 3, payload, 32, SQLITE_STATIC);
     sqlite3_bind_int64(self->record_ack, 4, (sqlite3_int64)epoch);
+    if (signature)
+        sqlite3_bind_blob(self->record_ack, 5, signature, 64, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(self->record_ack, 5);
     return ob_db_step_done(self->db, self->record_ack);
 }
 

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "why.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +33,23 @@ int ob_signer_store_record_signed(ob_signer_store_t *self, uint64_t height,
    0 if none, -1 on error. */
 int ob_signer_store_acked_at(ob_signer_store_t *self, const uint8_t sequencer[32], uint64_t height,
                              uint8_t payload[32]);
+
+/* The whole record: the payload (S2), and the epoch and signature of the
+   last ack signed on it. */
+typedef struct {
+    uint8_t payload[32];
+    uint64_t epoch;
+    bool has_signature;
+    uint8_t signature[64];
+} ob_ack_record_t;
+int ob_signer_store_ack_record(ob_signer_store_t *self, const uint8_t sequencer[32],
+                               uint64_t height, ob_ack_record_t *record);
+
+/* Records an ack on `payload` in `epoch` with its signature (NULL: none
+   kept). A record on another payload is left as it is (S2). */
 int ob_signer_store_record_ack(ob_signer_store_t *self, const uint8_t sequencer[32],
-                               uint64_t height, const uint8_t payload[32], uint64_t epoch);
+                               uint64_t height, const uint8_t payload[32], uint64_t epoch,
+                               const uint8_t signature[64]);
 
 /* Counts, for inspection and tests. */
 int64_t ob_signer_store_signed_count(ob_signer_store_t *self);

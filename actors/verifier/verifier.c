@@ -75,17 +75,23 @@ void ob_verifier_start(ob_verifier_t *self, ob_outbox_t *out)
 
 /* --- the signature cache ----------------------------------------------- */
 
-static void s_cache_key(ob_verifier_t *self, uint64_t epoch, const ob_chunk_t *chunk,
+/* What a cached signature was checked as: an ack's (and a certificate's
+   entries), or a sequencer's on its chunk. The kind is hashed into the key,
+   so the two can never stand for each other. */
+enum { S_KIND_ACK = 0, S_KIND_NODE = 1 };
+
+static void s_cache_key(ob_verifier_t *self, uint8_t kind, uint64_t epoch, const ob_chunk_t *chunk,
                         uint16_t index, const uint8_t signature[64], uint8_t key[32])
 {
-    uint8_t m[8 + OB_CHUNK_LEN + 2 + 64];
+    uint8_t m[1 + 8 + OB_CHUNK_LEN + 2 + 64];
+    m[0] = kind;
     for (int i = 0; i < 8; i++)
-        m[i] = (uint8_t)(epoch >> (56 - 8 * i));
+        m[1 + i] = (uint8_t)(epoch >> (56 - 8 * i));
     size_t len;
-    ob_chunk_encode(chunk, m + 8, OB_CHUNK_LEN, &len);
-    m[8 + OB_CHUNK_LEN] = (uint8_t)(index >> 8);
-    m[8 + OB_CHUNK_LEN + 1] = (uint8_t)index;
-    memcpy(m + 8 + OB_CHUNK_LEN + 2, signature, 64);
+    ob_chunk_encode(chunk, m + 9, OB_CHUNK_LEN, &len);
+    m[9 + OB_CHUNK_LEN] = (uint8_t)(index >> 8);
+    m[9 + OB_CHUNK_LEN + 1] = (uint8_t)index;
+    memcpy(m + 9 + OB_CHUNK_LEN + 2, signature, 64);
     ob_sha256(self->crypto, m, sizeof m, key);
 }
 
@@ -96,18 +102,16 @@ static uint8_t *s_cache_slot(ob_verifier_t *self, const uint8_t key[32])
     return self->cache[h % self->cache_entries];
 }
 
-/* One validator's ack signature, through the cache. */
-static bool s_ack_signature_ok(ob_verifier_t *self, const ob_keyset_t *validators,
-                               const ob_chunk_t *chunk, uint64_t epoch, uint16_t index,
-                               const uint8_t signature[64])
+/* A signature through the cache: true if it was verified before, or
+   verifies now (and is remembered). */
+static bool s_signature_ok(ob_verifier_t *self, uint8_t kind, const ob_pubkey_t *key,
+                           const ob_chunk_t *chunk, uint64_t epoch, uint16_t index,
+                           const uint8_t signature[64])
 {
-    const ob_pubkey_t *key = ob_keyset_key(validators, index);
-    if (!key)
-        return false;
     uint8_t cache_key[32];
     uint8_t *slot = NULL;
     if (self->cache) {
-        s_cache_key(self, epoch, chunk, index, signature, cache_key);
+        s_cache_key(self, kind, epoch, chunk, index, signature, cache_key);
         slot = s_cache_slot(self, cache_key);
         if (memcmp(slot, cache_key, 32) == 0) {
             self->stats.cache_hits++;
@@ -115,11 +119,24 @@ static bool s_ack_signature_ok(ob_verifier_t *self, const ob_keyset_t *validator
         }
         self->stats.cache_misses++;
     }
-    if (!ob_ack_signature_valid(self->crypto, self->env.ns, key, chunk, epoch, signature))
+    bool valid =
+        kind == S_KIND_NODE
+            ? ob_chunk_signature_valid(self->crypto, self->env.ns, key, chunk, signature)
+            : ob_ack_signature_valid(self->crypto, self->env.ns, key, chunk, epoch, signature);
+    if (!valid)
         return false;
     if (slot)
         memcpy(slot, cache_key, 32);
     return true;
+}
+
+/* One validator's ack signature, through the cache. */
+static bool s_ack_signature_ok(ob_verifier_t *self, const ob_keyset_t *validators,
+                               const ob_chunk_t *chunk, uint64_t epoch, uint16_t index,
+                               const uint8_t signature[64])
+{
+    const ob_pubkey_t *key = ob_keyset_key(validators, index);
+    return key && s_signature_ok(self, S_KIND_ACK, key, chunk, epoch, index, signature);
 }
 
 /* The parent certificate, signature by signature through the cache. */
@@ -168,8 +185,10 @@ static ob_error_t s_check_node(ob_verifier_t *self, const ob_imsg_peer_node_t *i
     uint16_t index;
     if (!sequencers || !ob_keyset_index_of(sequencers, node->chunk.sequencer, &index))
         return OB_ERR_UNKNOWN_SEQUENCER;
-    if (!ob_chunk_signature_valid(self->crypto, self->env.ns, ob_keyset_key(sequencers, index),
-                                  &node->chunk, node->signature))
+    /* Cached too: a duplicate of a node (a rebroadcast, or a byzantine
+       sequencer's flood) costs no signature check. */
+    if (!s_signature_ok(self, S_KIND_NODE, ob_keyset_key(sequencers, index), &node->chunk, 0, 0,
+                        node->signature))
         return OB_ERR_BAD_SIGNATURE;
     if (node->has_parent && (rc = s_parent_ok(self, node)) != OB_OK)
         return rc;

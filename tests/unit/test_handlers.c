@@ -481,6 +481,31 @@ static void test_verifier_valid_node_and_ack_pass(void **state)
     assert_int_equal(ob_arena_in_use(f->arena), 2);
 }
 
+/* A duplicate node costs no signature check the second time (issue 9,
+   defect 6: a byzantine sequencer's duplicates): the sequencer signature
+   is cached like an ack's, keyed by the chunk and the signature, so a
+   changed signature on the same chunk is still checked and fails. */
+static void test_verifier_duplicate_node_hits_the_cache(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED), 1);
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    assert_int_equal(stats->cache_hits, 0);
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED), 1);
+    assert_int_equal(stats->cache_hits, 1);
+
+    node.bytes[H_AT_SIGNATURE + 3] ^= 0x01;
+    s_peer_node_with(f, 1, node.bytes, node.len, "zero");
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED), 0);
+    assert_int_equal(stats->dropped[OB_ERR_BAD_SIGNATURE], 1);
+    assert_int_equal(stats->cache_hits, 1);
+}
+
 static void test_verifier_peer_mismatch_node(void **state)
 {
     h_fixture_t *f = *state;
@@ -1682,9 +1707,18 @@ static void test_journal_duplicate_tip_verified_again(void **state)
     s_journal_node(f, &zero, "zero");
     s_assert_new_tip(f, &zero.chunk);
 
-    /* The earlier ack may have been lost: verify (and so ack) again, but
-       the tip did not move, so nothing is published. */
+    /* No verdict yet: within half a rebroadcast timeout a duplicate is
+       left alone (its slot freed), after it the application is asked
+       again (the ask or its answer may have been lost). The tip did not
+       move, so nothing is published. */
+    uint32_t in_use = ob_arena_in_use(f->arena);
     s_journal_node(f, &zero, "zero");
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(ob_arena_in_use(f->arena), in_use);
+    ob_imsg_t again = {.type = OB_IMSG_NODE_VERIFIED};
+    again.u.node_verified.node = (ob_blob_t){zero.bytes, (uint32_t)zero.len};
+    again.u.node_verified.payload = s_stage(f, OB_ACTOR_VERIFIER, "zero");
+    s_deliver_at(f, OB_ACTOR_JOURNAL, &again, H_NOW + f->params.rebroadcast_timeout_ms / 2);
     assert_int_equal(ob_outbox_count(f->out), 1);
     ob_imsg_t msg = s_the(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY);
     assert_memory_equal(&msg.u.app_verify.chunk, &zero.chunk, sizeof zero.chunk);
@@ -1692,7 +1726,8 @@ static void test_journal_duplicate_tip_verified_again(void **state)
     assert_non_null(ob_arena_get(f->arena, &msg.u.app_verify.payload));
     const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
     assert_int_equal(stats->nodes_accepted, 1);
-    assert_int_equal(stats->nodes_duplicate, 1);
+    assert_int_equal(stats->nodes_duplicate, 2);
+    assert_int_equal(stats->duplicates_limited, 1);
     assert_int_equal(stats->verify_requests, 2);
     s_assert_only(stats->dropped, OB_OK, 0);
 }
@@ -1852,6 +1887,224 @@ static void test_journal_conflict_node_first(void **state)
     s_journal_node(f, &three_other, "other one");
     assert_int_equal(ob_outbox_count(f->out), 0);
     assert_int_equal(stats->evidence, 3);
+}
+
+/* --- duplicates of a tip (issue 9, defect 6) ---------------------------- */
+
+/* Plays the rest of node 0 around its journal: the signer (fed the
+   journal's sign_ack, epoch and tip messages) and the application
+   (answering every app_verify with `valid`). It records every ack that
+   would leave, and the certificates the signer formed. */
+#define H_MAX_ACKS 256
+
+typedef struct {
+    bool valid;
+    size_t verifies;
+    size_t acks;
+    uint8_t signatures[H_MAX_ACKS][64];
+    uint64_t epochs[H_MAX_ACKS];
+    size_t certified;
+    uint64_t certified_epoch;
+} h_node0_t;
+
+static void s_node0_signer_out(h_fixture_t *f, h_node0_t *n)
+{
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        if (e->kind != OB_DEST_ACTOR ||
+            ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len) != OB_OK)
+            continue;
+        if (msg.type == OB_IMSG_SEND_ACK) {
+            ob_ack_t ack;
+            assert_int_equal(ob_ack_decode(&ack, msg.u.send_ack.ack.data, msg.u.send_ack.ack.len),
+                             OB_OK);
+            assert_int_equal(ob_ack_verify(f->crypto, &f->ns, f->epochs, &ack), OB_OK);
+            assert_true(n->acks < H_MAX_ACKS);
+            memcpy(n->signatures[n->acks], ack.signature, 64);
+            n->epochs[n->acks++] = ack.epoch;
+        } else if (msg.type == OB_IMSG_CERTIFIED) {
+            ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+            ob_lock_t lock;
+            assert_int_equal(
+                ob_lock_decode(&lock, msg.u.certified.lock.data, msg.u.certified.lock.len, &lookup),
+                OB_OK);
+            assert_int_equal(ob_lock_verify(f->crypto, &f->ns, f->epochs, &lock), OB_OK);
+            n->certified++;
+            n->certified_epoch = lock.epoch;
+        }
+    }
+}
+
+/* Hands on what the journal's last batch produced, until nothing is left. */
+static void s_node0_pump(h_fixture_t *f, h_node0_t *n, uint64_t now)
+{
+    for (int round = 0; round < 8; round++) {
+        ob_imsg_t todo[32];
+        size_t count = 0;
+        for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+            const ob_envelope_t *e = ob_outbox_at(f->out, i);
+            ob_imsg_t msg;
+            if (e->kind != OB_DEST_ACTOR ||
+                ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len) != OB_OK)
+                continue;
+            bool to_signer = e->actor == OB_ACTOR_SIGNER &&
+                             (msg.type == OB_IMSG_SIGN_ACK || msg.type == OB_IMSG_EPOCH_CHANGED ||
+                              msg.type == OB_IMSG_TIP_CHANGED);
+            if (to_signer || msg.type == OB_IMSG_APP_VERIFY) {
+                assert_true(count < 32);
+                todo[count++] = msg; /* these carry no blobs */
+            }
+        }
+        if (count == 0)
+            return;
+        bool journal_again = false;
+        for (size_t i = 0; i < count; i++) {
+            if (todo[i].type != OB_IMSG_APP_VERIFY) {
+                s_deliver(f, OB_ACTOR_SIGNER, &todo[i]);
+                s_node0_signer_out(f, n);
+                continue;
+            }
+            n->verifies++;
+            assert_int_equal(
+                ob_arena_release(f->arena, &todo[i].u.app_verify.payload, OB_ACTOR_JOURNAL), 0);
+            ob_imsg_t verdict = {.type = OB_IMSG_APP_VERDICT};
+            verdict.u.app_verdict.chunk = todo[i].u.app_verify.chunk;
+            verdict.u.app_verdict.valid = n->valid;
+            s_deliver_at(f, OB_ACTOR_JOURNAL, &verdict, now);
+            journal_again = true;
+            break; /* the journal's new output replaces the rest */
+        }
+        if (!journal_again)
+            return;
+    }
+}
+
+static void s_node0_node(h_fixture_t *f, h_node0_t *n, const h_node_t *node, const char *payload,
+                         uint64_t now)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_NODE_VERIFIED};
+    msg.u.node_verified.node = (ob_blob_t){node->bytes, (uint32_t)node->len};
+    msg.u.node_verified.payload = s_stage(f, OB_ACTOR_VERIFIER, payload);
+    s_deliver_at(f, OB_ACTOR_JOURNAL, &msg, now);
+    s_node0_pump(f, n, now);
+}
+
+/* Node 0's journal and signer, in epoch 1. */
+static void s_node0_open(h_fixture_t *f)
+{
+    s_journal_open(f);
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+}
+
+static size_t s_distinct_signatures(const h_node0_t *n, size_t from)
+{
+    size_t distinct = 0;
+    for (size_t i = from; i < n->acks; i++) {
+        bool seen = false;
+        for (size_t j = from; j < i && !seen; j++)
+            seen = memcmp(n->signatures[i], n->signatures[j], 64) == 0;
+        distinct += !seen;
+    }
+    return distinct;
+}
+
+/* 200 duplicates of a tip from a byzantine sequencer, 10 ms apart: the
+   honest validator sends its stored ack again (the same signature bytes),
+   at most once per half rebroadcast timeout, and asks the application
+   nothing more. After an epoch change a duplicate is signed for the new
+   epoch, still without the application, and that ack forms a certificate. */
+static void test_journal_duplicates_send_the_stored_ack(void **state)
+{
+    h_fixture_t *f = *state;
+    s_node0_open(f);
+    h_node0_t n = {.valid = true};
+    h_node_t zero;
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    uint64_t t = H_NOW;
+    s_node0_node(f, &n, &zero, "zero", t);
+    assert_int_equal(n.verifies, 1);
+    assert_int_equal(n.acks, 1);
+
+    uint32_t in_use = ob_arena_in_use(f->arena);
+    for (int i = 0; i < 200; i++) {
+        t += 10;
+        s_node0_node(f, &n, &zero, "zero", t);
+    }
+    uint64_t half = f->params.rebroadcast_timeout_ms / 2;
+    print_message("# 200 duplicates over %llu ms: %zu acks sent, %zu distinct signatures, "
+                  "%zu verifies\n",
+                  (unsigned long long)(t - H_NOW), n.acks, s_distinct_signatures(&n, 0),
+                  n.verifies);
+    assert_int_equal(s_distinct_signatures(&n, 0), 1);
+    assert_true(n.acks >= 2); /* a lost ack is made good */
+    assert_true(n.acks <= 1 + (t - H_NOW) / half);
+    assert_int_equal(n.verifies, 1);
+    assert_int_equal(ob_arena_in_use(f->arena), in_use); /* every duplicate's slot went back */
+
+    /* Epoch 2: the journal tells the signer, and the next duplicate is
+       signed for (chunk, 2) without asking the application. */
+    ob_imsg_t epoch = {.type = OB_IMSG_SET_EPOCH};
+    epoch.u.set_epoch.epoch = 2;
+    t += half;
+    s_deliver_at(f, OB_ACTOR_JOURNAL, &epoch, t);
+    s_node0_pump(f, &n, t);
+    size_t before = n.acks;
+    s_node0_node(f, &n, &zero, "zero", t);
+    assert_int_equal(n.verifies, 1);
+    assert_int_equal(n.acks, before + 1);
+    assert_int_equal(n.epochs[before], 2);
+    assert_int_equal(s_distinct_signatures(&n, 0), 2);
+    /* Two peers' acks in epoch 2 and the re-ack make a quorum. */
+    for (int v = 1; v <= 2; v++) {
+        ob_ack_t ack = s_ack(f, v, &zero.chunk, 2);
+        s_ack_verified(f, &ack);
+        s_node0_signer_out(f, &n);
+    }
+    assert_int_equal(n.certified, 1);
+    assert_int_equal(n.certified_epoch, 2);
+    /* And again in epoch 2: the stored epoch-2 ack. */
+    t += half;
+    s_node0_node(f, &n, &zero, "zero", t);
+    assert_int_equal(n.acks, before + 2);
+    assert_memory_equal(n.signatures[before + 1], n.signatures[before], 64);
+}
+
+/* A tip the application rejected is put to it again at the same rate, and
+   at once when an application attaches. */
+static void test_journal_rejected_tip_asked_again(void **state)
+{
+    h_fixture_t *f = *state;
+    s_node0_open(f);
+    h_node0_t n = {.valid = false};
+    h_node_t zero;
+    s_node(f, &zero, 2, 0, "zero", NULL, 0, 0);
+    uint64_t t = H_NOW, half = f->params.rebroadcast_timeout_ms / 2;
+    s_node0_node(f, &n, &zero, "zero", t);
+    assert_int_equal(n.verifies, 1);
+    for (int i = 0; i < 20; i++) {
+        t += 10;
+        s_node0_node(f, &n, &zero, "zero", t);
+    }
+    assert_int_equal(n.verifies, 1);
+    t = H_NOW + half;
+    s_node0_node(f, &n, &zero, "zero", t);
+    assert_int_equal(n.verifies, 2);
+    assert_int_equal(n.acks, 0);
+
+    /* An application attaches: asked at once, rate or not; this one says
+       valid, and the ack goes. */
+    n.valid = true;
+    ob_imsg_t attached = {.type = OB_IMSG_APP_ATTACHED};
+    s_deliver_at(f, OB_ACTOR_JOURNAL, &attached, t + 1);
+    s_node0_pump(f, &n, t + 1);
+    assert_int_equal(n.verifies, 3);
+    assert_int_equal(n.acks, 1);
+    /* A tip with its verdict given is not asked again on an attach. */
+    s_deliver_at(f, OB_ACTOR_JOURNAL, &attached, t + 2);
+    s_node0_pump(f, &n, t + 2);
+    assert_int_equal(n.verifies, 3);
 }
 
 /* The journal as the sequencer (key 0): recovered from an empty signer,
@@ -2319,6 +2572,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         H_TEST(test_verifier_valid_node_and_ack_pass),
+        H_TEST(test_verifier_duplicate_node_hits_the_cache),
         H_TEST(test_verifier_peer_mismatch_node),
         H_TEST(test_verifier_peer_mismatch_ack),
         H_TEST(test_verifier_unknown_sequencer),
@@ -2370,6 +2624,8 @@ int main(void)
         H_TEST(test_journal_retention_keeps_a_pending_proposal),
         H_TEST(test_journal_conflict_certificate_first),
         H_TEST(test_journal_conflict_node_first),
+        H_TEST(test_journal_duplicates_send_the_stored_ack),
+        H_TEST(test_journal_rejected_tip_asked_again),
         H_TEST(test_net_frames_pass),
         H_TEST(test_net_unknown_type),
         H_TEST(test_net_bad_version),

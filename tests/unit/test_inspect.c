@@ -1077,7 +1077,8 @@ static void s_signer_record(i_fixture_t *f)
                          0);
     }
     ob_chunk_t acked = s_chunk(f, 1, 3, s_payload_text(3, text));
-    assert_int_equal(ob_signer_store_record_ack(store, acked.sequencer, 3, acked.payload, 1), 0);
+    assert_int_equal(ob_signer_store_record_ack(store, acked.sequencer, 3, acked.payload, 1, NULL),
+                     0);
     assert_int_equal(ob_signer_store_commit(store), 0);
     ob_signer_store_destroy(&store);
 }
