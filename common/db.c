@@ -219,6 +219,7 @@ int ob_db_exec(ob_db_t *self, const char *sql)
 int ob_db_begin(ob_db_t *self)
 {
     assert(!ob_db_in_transaction(self));
+    self->want_durable = false; /* a wish ends with its transaction, committed or not */
     return ob_db_exec(self, "BEGIN IMMEDIATE");
 }
 

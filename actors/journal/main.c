@@ -76,6 +76,8 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_object(json, "nodes");
     ob_json_u64(json, "accepted", st->nodes_accepted);
     ob_json_u64(json, "duplicate", st->nodes_duplicate);
+    ob_json_u64(json, "duplicate_reacked", st->reacks);
+    ob_json_u64(json, "duplicate_limited", st->duplicates_limited);
     ob_json_u64(json, "backfilled", st->backfilled);
     ob_json_end(json);
     ob_json_object(json, "verifies");
@@ -92,6 +94,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "lock_queries_answered", st->lock_queries_answered);
     ob_json_u64(json, "evidence", st->evidence);
     ob_json_u64(json, "payloads_pruned", st->payloads_pruned);
+    ob_json_u64(json, "durable_commits", st->durable_commits);
     ob_json_object(json, "payload_bytes"); /* each one copy of payload bytes */
     ob_json_u64(json, "stored", st->payload_bytes_stored);
     ob_json_u64(json, "loaded", st->payload_bytes_loaded);

@@ -35,6 +35,9 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "nodes_signed", st->nodes_signed);
     ob_json_u64(json, "nodes_reissued", st->nodes_reissued);
     ob_json_u64(json, "acks_signed", st->acks_signed);
+    ob_json_u64(json, "acks_resent", st->acks_resent);
+    ob_json_u64(json, "parent_certs_own", st->parent_certs_own);
+    ob_json_u64(json, "parent_certs_verified", st->parent_certs_verified);
     ob_json_u64(json, "certificates", st->certificates);
     ob_json_u64(json, "partials", st->partials); /* a queue depth */
     ob_json_u64(json, "acks_deferred", st->acks_deferred);
