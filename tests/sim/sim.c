@@ -131,6 +131,11 @@ typedef struct {
 
 /* --- nodes ---------------------------------------------------------------- */
 
+#define S_BYZ_SIGS 64
+/* Copies of its node the byzantine sequencer floods one validator with per
+   round (issue 9, defect 6: duplicates must not be re-signed). */
+#define S_BYZ_FLOOD 20
+
 typedef struct {
     int index;
     ob_keypair_t key;
@@ -150,6 +155,11 @@ typedef struct {
     char journal_path[256], signer_path[256];
     s_reporter_t reporter;
     uint64_t rebroadcasts_seen, acks_sent;
+    /* Ack frames this node sent on a byzantine sequencer's chunks, and the
+       distinct signatures among them (the first S_BYZ_SIGS). */
+    uint64_t byz_acks;
+    uint8_t byz_ack_sigs[S_BYZ_SIGS][64];
+    size_t byz_ack_sig_count;
     int group;
     bool app_idle;
     /* the byzantine driver's state */
@@ -505,6 +515,24 @@ static void s_crash(sim_t *sim, s_node_t *node, int actor, uint64_t restart_afte
 
 /* --- the invariant checker -------------------------------------------------- */
 
+/* An honest node's ack on a byzantine sequencer's chunk: counted, and its
+   signature kept if it is new. */
+static void s_tally_byzantine_ack(sim_t *sim, s_node_t *from, const ob_ack_t *ack)
+{
+    bool of_byzantine = false;
+    for (int i = 0; i < sim->config.node_count && !of_byzantine; i++)
+        of_byzantine = sim->nodes[i].byzantine &&
+                       memcmp(sim->nodes[i].key.pub.bytes, ack->chunk.sequencer, 32) == 0;
+    if (!of_byzantine)
+        return;
+    from->byz_acks++;
+    for (size_t i = 0; i < from->byz_ack_sig_count; i++)
+        if (memcmp(from->byz_ack_sigs[i], ack->signature, 64) == 0)
+            return;
+    if (from->byz_ack_sig_count < S_BYZ_SIGS)
+        memcpy(from->byz_ack_sigs[from->byz_ack_sig_count++], ack->signature, 64);
+}
+
 static void s_check_peer_frame(sim_t *sim, s_node_t *from, const uint8_t *frame, size_t len)
 {
     if (from->byzantine || len < 2)
@@ -538,6 +566,7 @@ static void s_check_peer_frame(sim_t *sim, s_node_t *from, const uint8_t *frame,
         if (held && memcmp(held, ack.chunk.payload, 32) != 0)
             s_violation(sim, "S2: node %d acked two payloads at height %llu", from->index,
                         (unsigned long long)ack.chunk.height);
+        s_tally_byzantine_ack(sim, from, &ack);
     }
 }
 
@@ -1115,6 +1144,14 @@ static void s_byzantine_act(sim_t *sim, s_node_t *byz)
             s_byz_send(sim, byz, i, frame_b, len_b, b, sizeof b);
         }
     }
+    /* A flood of copies of A on the first honest node that takes A. */
+    for (int i = 0; i < n; i++) {
+        if (sim->nodes[i].byzantine || i == last || i % 2 != 0)
+            continue;
+        for (int k = 0; k < S_BYZ_FLOOD; k++)
+            s_byz_send(sim, byz, i, frame_a, len_a, a, sizeof a);
+        break;
+    }
     /* A payload that does not hash to its digest. */
     s_byz_send(sim, byz, (int)s_below(&sim->rng, (uint64_t)n), frame_a, len_a, b, sizeof b);
 
@@ -1631,6 +1668,12 @@ uint32_t sim_arena_in_use(const sim_t *sim, int node)
 uint64_t sim_acks_sent(const sim_t *sim, int node)
 {
     return sim->nodes[node].acks_sent;
+}
+
+uint64_t sim_byzantine_acks(const sim_t *sim, int node, size_t *distinct)
+{
+    *distinct = sim->nodes[node].byz_ack_sig_count;
+    return sim->nodes[node].byz_acks;
 }
 
 bool sim_all_reached(const sim_t *sim, uint32_t sequencers, uint32_t except, uint64_t height)

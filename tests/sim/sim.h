@@ -128,6 +128,9 @@ uint64_t sim_crashes(const sim_t *sim);
 /* The own tip height of a node's journal, -1 if none. */
 int64_t sim_tip_height(const sim_t *sim, int node, int sequencer);
 uint64_t sim_acks_sent(const sim_t *sim, int node);
+/* Ack frames `node` sent on byzantine sequencers' chunks, and how many
+   distinct signatures they carried (counted up to 64). */
+uint64_t sim_byzantine_acks(const sim_t *sim, int node, size_t *distinct);
 /* Payload slots held in a node's arena now. */
 uint32_t sim_arena_in_use(const sim_t *sim, int node);
 

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "imsg.h"
+#include "params.h"
 #include "sim.h"
 
 #include <stdio.h>
@@ -253,6 +254,19 @@ static void test_byzantine(void **state)
     }
     print_message("\n");
     assert_true(total > 0);
+    /* The byzantine sequencer floods node 0 with copies of its node: each
+       honest node acks its byzantine tip with one signature, sent again at
+       most once per half rebroadcast timeout to each of its 3 peers. */
+    uint64_t halves = sim_now_ms(sim) / (OB_PARAMS_DEFAULT.rebroadcast_timeout_ms / 2) + 1;
+    for (int r = 0; r < 3; r++) {
+        size_t distinct = 0;
+        uint64_t frames = sim_byzantine_acks(sim, r, &distinct);
+        print_message("# byzantine: node %d sent %llu ack frames on the byzantine chain, %zu "
+                      "distinct signatures (at most %llu frames allowed)\n",
+                      r, (unsigned long long)frames, distinct, (unsigned long long)(halves * 3));
+        assert_true(distinct <= 1);
+        assert_true(frames <= halves * 3);
+    }
     s_report("byzantine", sim, t0);
     sim_destroy(&sim);
 }
