@@ -519,8 +519,10 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
                                       req->parent_cert.data, req->parent_cert.len, self->own_certs,
                                       self->own_cert_count, &node.parent, &own);
         node.has_parent = true;
-        if (refuse == OB_OK)
-            own ? self->stats.parent_certs_own++ : self->stats.parent_certs_verified++;
+        if (refuse == OB_OK && own)
+            self->stats.parent_certs_own++;
+        else if (refuse == OB_OK)
+            self->stats.parent_certs_verified++;
     }
     if (refuse != OB_OK) {
         if (refuse == OB_ERR_CHUNK_MISMATCH)

@@ -53,7 +53,9 @@ ob_error_t ob_sign_check_parent(ob_crypto_t *crypto, const ob_namespace_t *ns,
     for (size_t i = 0; i < own_count; i++) {
         const ob_own_cert_t *o = &own[i];
         if (o->epoch == parent_epoch && o->len == len && memcmp(o->bytes, cert, len) == 0 &&
-            memcmp(&o->chunk, &last->chunk, sizeof o->chunk) == 0) {
+            o->chunk.height == last->chunk.height &&
+            memcmp(o->chunk.sequencer, last->chunk.sequencer, 32) == 0 &&
+            memcmp(o->chunk.payload, last->chunk.payload, 32) == 0) {
             *own_match = true;
             return OB_OK;
         }
