@@ -1,20 +1,30 @@
 /*  obcast-net: the net actor's shell (SPEC §4, §5), the node's face to the
     world.
 
-    Peers: a ROUTER at peer_bind is a CURVE server; czmq's zauth admits
-    exactly the CURVE keys the manifest lists, and the User-Id of each
-    message (its sender's CURVE key) maps to the sender's obcast key, the
-    "peer P" of SPEC §3. We reach each peer through a DEALER of our own, a
-    CURVE client that knows the peer's server key. Every socket has a
-    high-water mark and every send is non-blocking: a slow or dead peer
-    loses only its own messages, which rebroadcast recovers.
+    Peers: a ROUTER at peer_bind is a CURVE server; our ZAP handler
+    (common/zap.c) admits there exactly the CURVE keys the manifest lists,
+    and the User-Id of each message (its sender's CURVE key) maps to the
+    sender's obcast key, the "peer P" of SPEC §3. We reach each peer
+    through a DEALER of our own, a CURVE client that knows the peer's
+    server key. Every socket has a high-water mark and every send is
+    non-blocking: a slow or dead peer loses only its own messages, which
+    rebroadcast recovers.
 
     Application and submit sockets: ROUTERs at app_endpoint and
-    submit_endpoint (ipc in the 0700 runtime folder by default). */
+    submit_endpoint (ipc in the 0700 runtime folder by default; on TCP,
+    CURVE servers admitting only app_keys and client_keys, each its own
+    ZAP domain). The application is known by its connection's
+    credentials: its CURVE key on TCP, libzmq's Peer-Address on ipc
+    ("localhost:UID:GID:PID", SO_PEERCRED); answers go to the routing id
+    of the connection that attached with them.
+
+    Every external socket bounds each frame it reads (ZMQ_MAXMSGSIZE, SPEC
+    §2): a larger frame closes its connection before it is read. */
 #include "actor.h"
 #include "log.h"
 #include "net.h"
 #include "shell.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +37,9 @@
 #define S_LOCAL_HWM    10000
 #define S_MAX_FRAMES   3
 #define S_ARENA_MARGIN 8 /* free slots below which net stops reading peers */
+/* Bytes of an application or client frame around its payload: the imsg
+   header, a tag or height, blob lengths. */
+#define S_LOCAL_ENVELOPE 1024
 
 typedef struct {
     char name[OB_NAME_MAX];
@@ -46,15 +59,18 @@ typedef struct {
     ob_net_t *net;
     ob_shell_t *shell;
     ob_arena_t *arena;
-    zactor_t *auth;
+    ob_zap_t *zap;
     zcert_t *cert;
     zsock_t *router; /* peers in */
     zsock_t *app;
+    zsock_t *app_monitor; /* libzmq's events of the app socket: its closed connections */
+    int app_fd;           /* the attached application's connection; -1 */
     zsock_t *submit;
     s_peer_t peers[S_MAX_PEERS];
     size_t peer_count;
-    uint8_t app_id[256];
+    uint8_t app_id[256]; /* the routing id of the attached application's connection */
     size_t app_id_len;
+    uint64_t oversized_limit_peer, oversized_limit_local; /* ZMQ_MAXMSGSIZE */
     bool peers_paused;
     uint64_t unknown_sender, malformed_frames;
     /* Payload bytes through our sockets: each a copy (metrics) */
@@ -63,80 +79,47 @@ typedef struct {
 
 /* --- setup ---------------------------------------------------------------- */
 
-/* zauth reads the allowed client keys from a folder of public
-   certificates: the manifest's nodes, written fresh at each start. */
-static int s_write_allowlist(const ob_node_config_t *config, const ob_manifest_t *manifest,
-                             char *dir, size_t cap, ob_why_t *why)
+/* ZAP domains: one allowlist each (SPEC §4). */
+#define S_DOMAIN_PEERS  "obcast-peers"
+#define S_DOMAIN_APP    "obcast-app"
+#define S_DOMAIN_SUBMIT "obcast-submit"
+
+/* The peer port admits exactly the manifest's node CURVE keys; a TCP
+   application or submit socket its own folder of keys. */
+static int s_allow(s_net_shell_t *self, ob_why_t *why)
 {
-    if (snprintf(dir, cap, "%s/curve-allow", config->runtime_dir) >= (int)cap)
-        return ob_why(why, "runtime_dir %s: path too long", config->runtime_dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return ob_why(why, "%s: %s", dir, strerror(errno));
-    zdir_t *old = zdir_new(dir, NULL);
-    if (old) {
-        zfile_t **files = (zfile_t **)zdir_flatten(old);
-        for (size_t i = 0; files && files[i]; i++)
-            zfile_remove(files[i]);
-        zdir_flatten_free(&files);
-        zdir_destroy(&old);
-    }
-    for (size_t i = 0; i < ob_manifest_node_count(manifest); i++) {
-        const ob_manifest_node_t *n = ob_manifest_node(manifest, i);
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s.cert", dir, n->name) >= (int)sizeof path)
-            return ob_why(why, "%s: path too long", dir);
-        FILE *f = fopen(path, "w");
-        if (!f)
-            return ob_why(why, "%s: %s", path, strerror(errno));
-        fprintf(f, "metadata\n    name = \"%s\"\ncurve\n    public-key = \"%s\"\n", n->name,
-                n->curve_key);
-        if (fclose(f) != 0)
-            return ob_why(why, "%s: %s", path, strerror(errno));
-    }
-    if (!config->client_keys[0])
-        return 0;
-    /* The clients allowed on TCP application and submit sockets. zauth
-       keeps one allowlist per process: a client key may complete a
-       handshake on the peer port too, where its messages map to no node
-       and are dropped (counted as unknown_sender). */
-    zdir_t *folder = zdir_new(config->client_keys, NULL);
-    if (!folder)
-        return ob_why(why, "client_keys %s: not a readable folder", config->client_keys);
-    zfile_t **files = (zfile_t **)zdir_flatten(folder);
-    /* zauth's store refuses (asserts on) a key listed twice: a cert and
-       its _secret file, or a client that is also a node. */
-    zhash_t *seen = zhash_new();
+    const ob_manifest_t *manifest = self->args->manifest;
+    const ob_node_config_t *config = self->args->config;
+    if (ob_zap_curve_domain(self->zap, S_DOMAIN_PEERS, why) != 0)
+        return -1;
     for (size_t i = 0; i < ob_manifest_node_count(manifest); i++)
-        zhash_insert(seen, ob_manifest_node(manifest, i)->curve_key, (void *)1);
-    size_t count = 0;
-    int rc = 0;
-    for (size_t i = 0; files && files[i] && rc == 0; i++) {
-        zcert_t *cert = zcert_load(zfile_filename(files[i], NULL));
-        if (!cert || zhash_insert(seen, zcert_public_txt(cert), (void *)1) != 0) {
-            zcert_destroy(&cert);
-            continue; /* not a certificate (a README...), or a key already listed */
-        }
-        char path[PATH_MAX + 32];
-        snprintf(path, sizeof path, "%s/client-%zu.cert", dir, count++);
-        if (zcert_save_public(cert, path) != 0)
-            rc = ob_why(why, "%s: %s", path, strerror(errno));
-        zcert_destroy(&cert);
+        if (ob_zap_allow(self->zap, S_DOMAIN_PEERS, ob_manifest_node(manifest, i)->curve_key,
+                         why) != 0)
+            return -1;
+    struct {
+        const char *endpoint, *domain, *what, *folder;
+    } locals[] = {{config->app_endpoint, S_DOMAIN_APP, "app_keys", config->app_keys},
+                  {config->submit_endpoint, S_DOMAIN_SUBMIT, "client_keys", config->client_keys}};
+    for (size_t i = 0; i < 2; i++) {
+        if (strncmp(locals[i].endpoint, "tcp://", 6) != 0)
+            continue;
+        size_t count = 0;
+        if (!locals[i].folder[0])
+            return ob_why(why, "%s: a TCP endpoint needs %s", locals[i].endpoint, locals[i].what);
+        if (ob_zap_allow_folder(self->zap, locals[i].domain, locals[i].what, locals[i].folder,
+                                &count, why) != 0)
+            return -1;
+        ob_info("net: %zu %s allowed from %s", count, i == 0 ? "application keys" : "client keys",
+                locals[i].folder);
     }
-    zhash_destroy(&seen);
-    zdir_flatten_free(&files);
-    zdir_destroy(&folder);
-    if (rc == 0 && count == 0)
-        rc = ob_why(why, "client_keys %s: holds no CURVE certificate", config->client_keys);
-    if (rc == 0)
-        ob_info("net: %zu client keys allowed from %s", count, config->client_keys);
-    return rc;
+    return 0;
 }
 
 /* The application or submit socket. ipc:// lives in the 0700 runtime
-   folder; a TCP one is a CURVE server whose clients zauth checks against
-   the allowlist (SPEC §4). */
+   folder; a TCP one is a CURVE server whose clients the ZAP handler
+   checks against `domain`'s allowlist (SPEC §4). */
 static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *endpoint,
-                             ob_why_t *why)
+                             const char *domain, ob_why_t *why)
 {
     bool tcp = strncmp(endpoint, "tcp://", 6) == 0;
     if (!tcp && strncmp(endpoint, "ipc://", 6) != 0 && strncmp(endpoint, "inproc://", 9) != 0) {
@@ -149,10 +132,11 @@ static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *
         return NULL;
     }
     if (tcp) {
-        zsock_set_zap_domain(sock, "obcast-clients");
+        zsock_set_zap_domain(sock, domain);
         zcert_apply(self->cert, sock);
         zsock_set_curve_server(sock, 1);
     }
+    zsock_set_maxmsgsize(sock, (int)self->oversized_limit_local);
     zsock_set_sndhwm(sock, S_LOCAL_HWM);
     zsock_set_rcvhwm(sock, S_LOCAL_HWM);
     zsock_set_linger(sock, 0);
@@ -163,25 +147,33 @@ static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *
     return sock;
 }
 
+/* ZMQ_MAXMSGSIZE (SPEC §2): on the peer port the larger of the largest
+   Node frame and max_payload. n is at most the manifest's node count, in
+   every epoch it can name. Locally, a payload and the imsg around it. */
+static void s_limits(s_net_shell_t *self, const ob_node_env_t *env)
+{
+    uint64_t n = ob_manifest_node_count(self->args->manifest);
+    uint64_t node = 2 + OB_GENESIS_NODE_LEN + OB_DIGEST_LEN + 8 + 2 + OB_CERT_ENTRY_LEN * n;
+    uint64_t payload = env->params.max_payload;
+    self->oversized_limit_peer = node > payload ? node : payload;
+    self->oversized_limit_local = payload + S_LOCAL_ENVELOPE;
+}
+
 static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_why_t *why)
 {
     const ob_manifest_t *manifest = self->args->manifest;
     const ob_node_config_t *config = self->args->config;
-    char allow[PATH_MAX];
-    if (s_write_allowlist(config, manifest, allow, sizeof allow, why) != 0)
+    self->zap = ob_zap_new(why);
+    if (!self->zap || s_allow(self, why) != 0)
         return -1;
-    self->auth = zactor_new(zauth, NULL);
-    if (!self->auth)
-        return ob_why(why, "cannot start zauth");
-    zstr_sendx(self->auth, "CURVE", allow, NULL);
-    zsock_wait(self->auth);
 
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router)
         return ob_why(why, "cannot make the peer socket");
-    zsock_set_zap_domain(self->router, "obcast-peers");
+    zsock_set_zap_domain(self->router, S_DOMAIN_PEERS);
     zcert_apply(self->cert, self->router);
     zsock_set_curve_server(self->router, 1);
+    zsock_set_maxmsgsize(self->router, (int)self->oversized_limit_peer);
     zsock_set_rcvhwm(self->router, S_PEER_HWM);
     zsock_set_sndhwm(self->router, S_PEER_HWM);
     zsock_set_linger(self->router, 0);
@@ -401,7 +393,7 @@ static void s_send_external(void *h, const ob_envelope_t *e, const uint8_t *byte
         s_send_peer(self, e, bytes);
         return;
     case OB_DEST_APP:
-        if (self->app_id_len == 0)
+        if (self->app_id_len == 0 || !ob_net_app_attached(self->net))
             return;
         if (zmq_send(zsock_resolve(self->app), self->app_id, self->app_id_len,
                      ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0 &&
@@ -421,20 +413,55 @@ static void s_send_external(void *h, const ob_envelope_t *e, const uint8_t *byte
 
 /* --- the application and clients ---------------------------------------------- */
 
+/* Who sent `msg` on the application socket: what its connection proved,
+   never what it wrote. On TCP its CURVE key (the User-Id our ZAP handler
+   gave it); on ipc libzmq's Peer-Address, which holds the SO_PEERCRED
+   uid, gid and pid of the connecting process. */
+static const char *s_app_who(s_net_shell_t *self, zmq_msg_t *msg)
+{
+    bool tcp = strncmp(self->args->config->app_endpoint, "tcp://", 6) == 0;
+    return zmq_msg_gets(msg, tcp ? "User-Id" : "Peer-Address");
+}
+
 static void s_on_app(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
 {
     zmq_msg_t parts[3];
     size_t count = s_recv_parts(self->app, parts, 3);
     if (count == 2 && zmq_msg_size(&parts[0]) <= sizeof self->app_id) {
-        /* Answers go to the application that spoke last. */
-        self->app_id_len = zmq_msg_size(&parts[0]);
-        memcpy(self->app_id, zmq_msg_data(&parts[0]), self->app_id_len);
+        const char *who = s_app_who(self, &parts[1]);
         self->local_bytes_in += zmq_msg_size(&parts[1]);
-        ob_net_on_app(self->net, now, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
+        ob_net_on_app(self->net, now, who, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
+        /* Answers go to the connection of the attached application (its
+           routing id: a reconnect with the same credentials moves it). */
+        if (ob_net_app_is(self->net, who)) {
+            self->app_id_len = zmq_msg_size(&parts[0]);
+            memcpy(self->app_id, zmq_msg_data(&parts[0]), self->app_id_len);
+            self->app_fd = zmq_msg_get(&parts[1], ZMQ_SRCFD);
+        }
     } else if (count > 0) {
         self->malformed_frames++;
     }
     s_close_parts(parts, count, 3);
+}
+
+/* The app socket's connection events: the attached application's
+   connection closing detaches it at once. */
+static void s_on_app_monitor(s_net_shell_t *self)
+{
+    zmq_msg_t parts[2];
+    size_t count = s_recv_parts(self->app_monitor, parts, 2);
+    if (count >= 1 && zmq_msg_size(&parts[0]) >= 6) {
+        uint16_t event;
+        int32_t fd;
+        memcpy(&event, zmq_msg_data(&parts[0]), 2);
+        memcpy(&fd, (uint8_t *)zmq_msg_data(&parts[0]) + 2, 4);
+        if (event == ZMQ_EVENT_DISCONNECTED && fd == self->app_fd && self->app_fd >= 0) {
+            ob_net_app_closed(self->net);
+            self->app_fd = -1;
+            self->app_id_len = 0;
+        }
+    }
+    s_close_parts(parts, count, 2);
 }
 
 static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
@@ -484,6 +511,8 @@ static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
         s_on_peer_message(self, now, out);
     else if (sock == self->app)
         s_on_app(self, now, out);
+    else if (sock == self->app_monitor)
+        s_on_app_monitor(self);
     else if (sock == self->submit)
         s_on_client(self, out);
     else
@@ -516,6 +545,19 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "submit_claimed", st->submit_claimed);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);
     ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
+    ob_json_str(json, "application", ob_net_application_name(ob_net_application(self->net)));
+    ob_json_u64(json, "app_foreign", st->app_foreign);
+    ob_json_u64(json, "app_refused", st->app_refused);
+    ob_json_u64(json, "app_verdicts_owed", st->app_verdicts_owed);
+    ob_json_u64(json, "max_frame_peer", self->oversized_limit_peer);
+    ob_json_u64(json, "max_frame_local", self->oversized_limit_local);
+    {
+        ob_zap_stats_t zap = ob_zap_stats(self->zap);
+        ob_json_object(json, "zap");
+        ob_json_u64(json, "allowed", zap.allowed);
+        ob_json_u64(json, "denied", zap.denied);
+        ob_json_end(json);
+    }
     ob_json_object(json, "peers");
     for (size_t i = 0; i < self->peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
@@ -559,9 +601,12 @@ static void s_teardown(s_net_shell_t *self)
         zsock_destroy(&self->peers[i].dealer);
     }
     zsock_destroy(&self->router);
+    if (self->app)
+        zmq_socket_monitor(zsock_resolve(self->app), NULL, 0);
+    zsock_destroy(&self->app_monitor);
     zsock_destroy(&self->app);
     zsock_destroy(&self->submit);
-    zactor_destroy(&self->auth);
+    ob_zap_destroy(&self->zap);
     zcert_destroy(&self->cert);
     ob_shell_destroy(&self->shell);
     ob_net_destroy(&self->net);
@@ -584,17 +629,33 @@ int ob_net_actor_run(const ob_actor_args_t *args)
         !(self->cert = ob_actor_load_curve_cert(args->config, me, &why)))
         goto done;
     ob_arena_reclaim(args->arena, OB_ACTOR_NET);
-    ob_net_config_t cfg = {.env = env, .app_attached = false, .submit_queue_max = 1024};
+    ob_net_config_t cfg = {.env = env,
+                           .application = args->config->application == OB_APPLICATION_EXTERNAL
+                                              ? OB_NET_APP_EXTERNAL
+                                              : OB_NET_APP_BUILTIN,
+                           .submit_queue_max = 1024};
+    s_limits(self, &env);
     self->net = ob_net_new(&cfg, &why);
     if (!self->net)
         goto done;
     self->shell = ob_shell_new(&args->endpoints, OB_ACTOR_NET, 0, args->pipe, &why);
     if (!self->shell || s_setup_peers(self, me, &why) != 0)
         goto done;
-    self->app = s_bind_local(self, "app_endpoint", args->config->app_endpoint, &why);
+    self->app = s_bind_local(self, "app_endpoint", args->config->app_endpoint, S_DOMAIN_APP, &why);
     if (!self->app)
         goto done;
-    self->submit = s_bind_local(self, "submit_endpoint", args->config->submit_endpoint, &why);
+    self->app_fd = -1;
+    {
+        char monitor[64];
+        snprintf(monitor, sizeof monitor, "inproc://obcast-net-app-monitor-%p", (void *)self);
+        if (zmq_socket_monitor(zsock_resolve(self->app), monitor, ZMQ_EVENT_DISCONNECTED) != 0 ||
+            !(self->app_monitor = zsock_new_pair(monitor))) {
+            ob_why(&why, "app_endpoint: cannot watch its connections");
+            goto done;
+        }
+    }
+    self->submit =
+        s_bind_local(self, "submit_endpoint", args->config->submit_endpoint, S_DOMAIN_SUBMIT, &why);
     if (!self->submit)
         goto done;
     /* Clients keep one routing id across reconnects: a client that comes
@@ -602,6 +663,7 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     zsock_set_router_handover(self->submit, 1);
     ob_shell_watch(self->shell, self->router);
     ob_shell_watch(self->shell, self->app);
+    ob_shell_watch(self->shell, self->app_monitor);
     ob_shell_watch(self->shell, self->submit);
     static const ob_shell_ops_t ops = {.handle = s_handle,
                                        .tick = s_tick,
