@@ -28,8 +28,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #define S_MAX_PEERS    256
@@ -40,6 +43,10 @@
 /* Bytes of an application or client frame around its payload: the imsg
    header, a tag or height, blob lengths. */
 #define S_LOCAL_ENVELOPE 1024
+/* A CURVE MESSAGE command: "\x07MESSAGE", nonce(8), flags(1), MAC(16). */
+#define S_CURVE_OVERHEAD 64
+/* What the kernel may buffer for a connection beside whole messages. */
+#define S_GUARD_SLACK (8u << 20)
 
 typedef struct {
     char name[OB_NAME_MAX];
@@ -53,6 +60,41 @@ typedef struct {
     uint64_t down_since; /* ms; when it was last seen not connected */
     uint64_t sent, send_dropped, received;
 } s_peer_t;
+
+/* The guard of one TCP ROUTER against a message that never ends.
+   ZMQ_MAXMSGSIZE bounds each frame, but libzmq keeps every frame of a
+   multipart message in the pipe until its last arrives, and hands none
+   of them over before: one message of 1,024 frames of 1 MiB is 1 GiB in
+   our memory. So each accepted connection (its fd, from libzmq's monitor)
+   is watched: the bytes TCP received on it (TCP_INFO) less the bytes of
+   the messages it delivered (ZMQ_SRCFD) are what libzmq and the kernel
+   hold for it; past `limit`, the connection is shut down and libzmq,
+   finding it closed, drops the partial message (a peer's DEALER simply
+   reconnects). Checked every S_GUARD_MS. */
+/* glibc's struct tcp_info stops at tcpi_total_retrans; Linux's goes on
+   (linux/tcp.h, which clashes with glibc's header) with these. */
+typedef struct {
+    struct tcp_info glibc;
+    uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+} s_tcp_info_t;
+_Static_assert(sizeof(struct tcp_info) == 104,
+               "glibc's struct tcp_info is Linux's first 104 bytes");
+
+#define S_GUARD_CONNS 1024
+#define S_GUARD_MS    10
+typedef struct {
+    bool used;
+    int fd;
+    uint64_t delivered;
+} s_conn_t;
+
+typedef struct {
+    const char *what;
+    zsock_t *monitor;
+    uint64_t limit;
+    s_conn_t conns[S_GUARD_CONNS];
+    uint64_t cut, untracked;
+} s_guard_t;
 
 typedef struct {
     const ob_actor_args_t *args;
@@ -71,6 +113,8 @@ typedef struct {
     uint8_t app_id[256]; /* the routing id of the attached application's connection */
     size_t app_id_len;
     uint64_t oversized_limit_peer, oversized_limit_local; /* ZMQ_MAXMSGSIZE */
+    s_guard_t guards[3];                                  /* peer, app, submit (TCP only) */
+    uint64_t next_guard_ms;
     bool peers_paused;
     uint64_t unknown_sender, malformed_frames;
     /* Payload bytes through our sockets: each a copy (metrics) */
@@ -147,6 +191,85 @@ static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *
     return sock;
 }
 
+static int s_guard_start(s_net_shell_t *self, s_guard_t *guard, zsock_t *sock, const char *what,
+                         uint64_t limit, ob_why_t *why)
+{
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "inproc://obcast-net-guard-%s-%s", self->args->config->name,
+             what);
+    guard->what = what;
+    guard->limit = limit;
+    if (zmq_socket_monitor(zsock_resolve(sock), endpoint,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(guard->monitor = zsock_new_pair(endpoint)))
+        return ob_why(why, "%s: cannot watch its connections", what);
+    return ob_shell_watch(self->shell, guard->monitor);
+}
+
+static s_conn_t *s_guard_conn(s_guard_t *guard, int fd)
+{
+    for (size_t i = 0; i < S_GUARD_CONNS; i++)
+        if (guard->conns[i].used && guard->conns[i].fd == fd)
+            return &guard->conns[i];
+    return NULL;
+}
+
+static void s_guard_on_event(s_guard_t *guard)
+{
+    zmsg_t *event = zmsg_recv(guard->monitor);
+    zframe_t *first = event ? zmsg_first(event) : NULL;
+    if (first && zframe_size(first) >= 6) {
+        uint16_t code;
+        int32_t fd;
+        memcpy(&code, zframe_data(first), 2);
+        memcpy(&fd, zframe_data(first) + 2, 4);
+        s_conn_t *conn = s_guard_conn(guard, fd);
+        if (code == ZMQ_EVENT_ACCEPTED) {
+            for (size_t i = 0; i < S_GUARD_CONNS && !conn; i++)
+                if (!guard->conns[i].used)
+                    conn = &guard->conns[i];
+            if (conn)
+                *conn = (s_conn_t){.used = true, .fd = fd};
+            else
+                guard->untracked++;
+        } else if (conn) {
+            conn->used = false;
+        }
+    }
+    zmsg_destroy(&event);
+}
+
+/* A message of `bytes` (all its frames, ZMTP and CURVE framing counted)
+   came out of connection `fd`. */
+static void s_guard_delivered(s_guard_t *guard, int fd, uint64_t bytes)
+{
+    s_conn_t *conn = guard->monitor ? s_guard_conn(guard, fd) : NULL;
+    if (conn)
+        conn->delivered += bytes;
+}
+
+static void s_guard_check(s_guard_t *guard)
+{
+    for (size_t i = 0; guard->monitor && i < S_GUARD_CONNS; i++) {
+        s_conn_t *conn = &guard->conns[i];
+        s_tcp_info_t info;
+        socklen_t len = sizeof info;
+        if (!conn->used || getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+            len < sizeof info) /* a kernel before 4.1 */
+            continue;
+        if (info.bytes_received <= conn->delivered ||
+            info.bytes_received - conn->delivered <= guard->limit)
+            continue;
+        ob_warn("net: %s: a connection holds %llu bytes of a message not yet whole (more than "
+                "%llu): cut",
+                guard->what, (unsigned long long)(info.bytes_received - conn->delivered),
+                (unsigned long long)guard->limit);
+        shutdown(conn->fd, SHUT_RDWR);
+        conn->used = false;
+        guard->cut++;
+    }
+}
+
 /* ZMQ_MAXMSGSIZE (SPEC §2): on the peer port the larger of the largest
    Node frame and max_payload. n is at most the manifest's node count, in
    every epoch it can name. Locally, a payload and the imsg around it. */
@@ -155,8 +278,10 @@ static void s_limits(s_net_shell_t *self, const ob_node_env_t *env)
     uint64_t n = ob_manifest_node_count(self->args->manifest);
     uint64_t node = 2 + OB_GENESIS_NODE_LEN + OB_DIGEST_LEN + 8 + 2 + OB_CERT_ENTRY_LEN * n;
     uint64_t payload = env->params.max_payload;
-    self->oversized_limit_peer = node > payload ? node : payload;
-    self->oversized_limit_local = payload + S_LOCAL_ENVELOPE;
+    /* libzmq checks the ZMTP frame as it arrives: under CURVE that is the
+       MESSAGE command around the frame (33 bytes more), not the frame. */
+    self->oversized_limit_peer = (node > payload ? node : payload) + S_CURVE_OVERHEAD;
+    self->oversized_limit_local = payload + S_LOCAL_ENVELOPE + S_CURVE_OVERHEAD;
 }
 
 static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_why_t *why)
@@ -243,12 +368,15 @@ static s_peer_t *s_peer_by_curve(s_net_shell_t *self, const char *z85)
 }
 
 /* Reads one multipart message: up to `max` frames kept, the rest dropped.
-   Returns the number of frames read in total, 0 if none. */
-static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
+   Returns the number of frames read in total, 0 if none. If `guard`, the
+   message's bytes are counted for the connection they came from. */
+static size_t s_recv_parts_guarded(zsock_t *sock, zmq_msg_t *parts, size_t max, s_guard_t *guard)
 {
     void *handle = zsock_resolve(sock);
     size_t count = 0;
     bool more = true;
+    uint64_t bytes = 0;
+    int fd = -1;
     while (more) {
         zmq_msg_t scratch;
         zmq_msg_init(&scratch);
@@ -264,10 +392,20 @@ static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
             break;
         }
         more = zmq_msg_more(m);
+        bytes += zmq_msg_size(m) + S_CURVE_OVERHEAD;
+        if (fd < 0)
+            fd = zmq_msg_get(m, ZMQ_SRCFD);
         zmq_msg_close(&scratch);
         count++;
     }
+    if (guard && count > 0)
+        s_guard_delivered(guard, fd, bytes);
     return count;
+}
+
+static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
+{
+    return s_recv_parts_guarded(sock, parts, max, NULL);
 }
 
 static void s_close_parts(zmq_msg_t *parts, size_t count, size_t max)
@@ -280,7 +418,7 @@ static void s_on_peer_message(s_net_shell_t *self, uint64_t now, ob_outbox_t *ou
 {
     (void)now;
     zmq_msg_t parts[S_MAX_FRAMES + 1];
-    size_t count = s_recv_parts(self->router, parts, S_MAX_FRAMES + 1);
+    size_t count = s_recv_parts_guarded(self->router, parts, S_MAX_FRAMES + 1, &self->guards[0]);
     if (count == 0)
         return;
     /* parts[0] is the routing id; the sender is known by its CURVE key. */
@@ -426,7 +564,7 @@ static const char *s_app_who(s_net_shell_t *self, zmq_msg_t *msg)
 static void s_on_app(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
 {
     zmq_msg_t parts[3];
-    size_t count = s_recv_parts(self->app, parts, 3);
+    size_t count = s_recv_parts_guarded(self->app, parts, 3, &self->guards[1]);
     if (count == 2 && zmq_msg_size(&parts[0]) <= sizeof self->app_id) {
         const char *who = s_app_who(self, &parts[1]);
         self->local_bytes_in += zmq_msg_size(&parts[1]);
@@ -467,7 +605,7 @@ static void s_on_app_monitor(s_net_shell_t *self)
 static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
 {
     zmq_msg_t parts[3];
-    size_t count = s_recv_parts(self->submit, parts, 3);
+    size_t count = s_recv_parts_guarded(self->submit, parts, 3, &self->guards[2]);
     if (count == 2 && zmq_msg_size(&parts[0]) >= 1 && zmq_msg_size(&parts[0]) <= OB_CLIENT_ID_MAX) {
         ob_client_id_t client = {.len = (uint8_t)zmq_msg_size(&parts[0])};
         memcpy(client.id, zmq_msg_data(&parts[0]), client.len);
@@ -491,9 +629,21 @@ static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *o
    outage); ZeroMQ keeps retrying it. */
 #define S_UNREACHABLE_MS 2000
 
+static uint64_t s_next_deadline(void *h)
+{
+    return ((s_net_shell_t *)h)->next_guard_ms;
+}
+
 static void s_tick(void *h, uint64_t now, ob_outbox_t *out)
 {
     s_net_shell_t *self = h;
+    /* While the arena is full we read no peer on purpose: what waits then
+       is whole messages, not a message that never ends. */
+    if (!self->peers_paused)
+        s_guard_check(&self->guards[0]);
+    s_guard_check(&self->guards[1]);
+    s_guard_check(&self->guards[2]);
+    self->next_guard_ms = now + S_GUARD_MS;
     ob_net_tick(self->net, now, out);
     for (size_t i = 0; i < self->peer_count; i++) {
         s_peer_t *peer = &self->peers[i];
@@ -513,6 +663,12 @@ static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
         s_on_app(self, now, out);
     else if (sock == self->app_monitor)
         s_on_app_monitor(self);
+    else if (sock == self->guards[0].monitor)
+        s_guard_on_event(&self->guards[0]);
+    else if (sock == self->guards[1].monitor)
+        s_guard_on_event(&self->guards[1]);
+    else if (sock == self->guards[2].monitor)
+        s_guard_on_event(&self->guards[2]);
     else if (sock == self->submit)
         s_on_client(self, out);
     else
@@ -546,10 +702,16 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "proposals_answered", st->proposals_answered);
     ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
     ob_json_str(json, "application", ob_net_application_name(ob_net_application(self->net)));
+    ob_json_u64(json, "application_external", ob_net_application(self->net) == OB_NET_APP_EXTERNAL);
     ob_json_u64(json, "app_foreign", st->app_foreign);
     ob_json_u64(json, "app_refused", st->app_refused);
     ob_json_u64(json, "app_verdicts_owed", st->app_verdicts_owed);
     ob_json_u64(json, "max_frame_peer", self->oversized_limit_peer);
+    ob_json_object(json, "connections_cut"); /* by the guard: a message without end */
+    ob_json_u64(json, "peer", self->guards[0].cut);
+    ob_json_u64(json, "app", self->guards[1].cut);
+    ob_json_u64(json, "submit", self->guards[2].cut);
+    ob_json_end(json);
     ob_json_u64(json, "max_frame_local", self->oversized_limit_local);
     {
         ob_zap_stats_t zap = ob_zap_stats(self->zap);
@@ -599,6 +761,12 @@ static void s_teardown(s_net_shell_t *self)
             zmq_socket_monitor(zsock_resolve(self->peers[i].dealer), NULL, 0);
         zsock_destroy(&self->peers[i].monitor);
         zsock_destroy(&self->peers[i].dealer);
+    }
+    zsock_t *guarded[3] = {self->router, self->app, self->submit};
+    for (size_t i = 0; i < 3; i++) {
+        if (self->guards[i].monitor && guarded[i])
+            zmq_socket_monitor(zsock_resolve(guarded[i]), NULL, 0);
+        zsock_destroy(&self->guards[i].monitor);
     }
     zsock_destroy(&self->router);
     if (self->app)
@@ -662,11 +830,25 @@ int ob_net_actor_run(const ob_actor_args_t *args)
        back while its old connection lingers takes the id over. */
     zsock_set_router_handover(self->submit, 1);
     ob_shell_watch(self->shell, self->router);
+    /* A connection may hold a few whole messages and what the kernel
+       buffers, never a message without end. */
+    if (s_guard_start(self, &self->guards[0], self->router, "peer_bind",
+                      4 * 2 * self->oversized_limit_peer + S_GUARD_SLACK, &why) != 0)
+        goto done;
+    if (strncmp(args->config->app_endpoint, "tcp://", 6) == 0 &&
+        s_guard_start(self, &self->guards[1], self->app, "app_endpoint",
+                      4 * self->oversized_limit_local + S_GUARD_SLACK, &why) != 0)
+        goto done;
+    if (strncmp(args->config->submit_endpoint, "tcp://", 6) == 0 &&
+        s_guard_start(self, &self->guards[2], self->submit, "submit_endpoint",
+                      4 * self->oversized_limit_local + S_GUARD_SLACK, &why) != 0)
+        goto done;
     ob_shell_watch(self->shell, self->app);
     ob_shell_watch(self->shell, self->app_monitor);
     ob_shell_watch(self->shell, self->submit);
     static const ob_shell_ops_t ops = {.handle = s_handle,
                                        .tick = s_tick,
+                                       .next_deadline = s_next_deadline,
                                        .send_external = s_send_external,
                                        .flushed = s_flushed,
                                        .metrics = s_metrics,
