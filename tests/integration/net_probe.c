@@ -12,9 +12,12 @@
                     message (each larger than any bound net sets, with
                     max_payload at most 64 MiB); exit 0
       parts MIB     sends one message of MIB frames of 1 MiB each; exit 0
-      app SECONDS   tries to attach as the application: app_attach every
+      app SECONDS [accept|reject]
+                    tries to attach as the application: app_attach every
                     200 ms; prints how many frames the node sent it
-                    ("asks=N": asks for payloads and verdicts, reports)
+                    ("asks=N": asks for payloads and verdicts, reports);
+                    with accept or reject, answers every app_ask_verdict
+                    so ("verdicts=N")
 
     The flood modes hold one buffer: each frame is that same buffer, sent
     without a copy (zmq_msg_init_data). */
@@ -103,11 +106,15 @@ static int s_flood(zcert_t *cert, const char *endpoint, const char *server, bool
 /* The imsg header (proto/imsg.csv): type(u16) version(u8). */
 static const uint8_t s_attach_frame[3] = {0x00, 100, 0x01}; /* app_attach */
 
-static int s_app(zsock_t *dealer, long seconds, const uint8_t *attach, size_t attach_len)
+/* app_ask_verdict (103) and app_give_verdict (104): header, chunk(72)... */
+#define S_CHUNK_LEN 72
+
+static int s_app(zsock_t *dealer, long seconds, const uint8_t *attach, size_t attach_len,
+                 int verdict)
 {
     void *handle = zsock_resolve(dealer);
     int64_t end = zclock_mono() + seconds * 1000;
-    long asks = 0;
+    long asks = 0, verdicts = 0;
     while (zclock_mono() < end) {
         zmq_send(handle, attach, attach_len, ZMQ_DONTWAIT);
         zpoller_t *poller = zpoller_new(dealer, NULL);
@@ -117,12 +124,23 @@ static int s_app(zsock_t *dealer, long seconds, const uint8_t *attach, size_t at
         zmq_msg_init(&msg);
         while (zmq_msg_recv(&msg, handle, ZMQ_DONTWAIT) >= 0) {
             asks++;
+            const uint8_t *in = zmq_msg_data(&msg);
+            if (verdict >= 0 && zmq_msg_size(&msg) >= 3 + S_CHUNK_LEN && in[0] == 0 &&
+                in[1] == 103) {
+                uint8_t give[3 + S_CHUNK_LEN + 1] = {0, 104, 1};
+                memcpy(give + 3, in + 3, S_CHUNK_LEN);
+                give[3 + S_CHUNK_LEN] = (uint8_t)verdict;
+                zmq_send(handle, give, sizeof give, ZMQ_DONTWAIT);
+                verdicts++;
+            }
             zmq_msg_close(&msg);
             zmq_msg_init(&msg);
         }
         zmq_msg_close(&msg);
     }
     printf("asks=%ld\n", asks);
+    if (verdict >= 0)
+        printf("verdicts=%ld\n", verdicts);
     return 0;
 }
 
@@ -160,7 +178,8 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "big") == 0 || strcmp(mode, "parts") == 0) {
         rc = s_flood(cert, argv[2], argv[3], strcmp(mode, "parts") == 0, arg);
     } else if (strcmp(mode, "app") == 0) {
-        rc = s_app(dealer, arg, s_attach_frame, sizeof s_attach_frame);
+        int verdict = argc > 6 ? (strcmp(argv[6], "accept") == 0 ? 1 : 0) : -1;
+        rc = s_app(dealer, arg, s_attach_frame, sizeof s_attach_frame, verdict);
     } else {
         fprintf(stderr, "net_probe: unknown mode %s\n", mode);
     }

@@ -111,6 +111,33 @@ check "the cluster keeps certifying" \
     '"$obcast" submit --config "$work/c/node1/node.zpl" --count 2 --size 64 --wait locked --timeout 30000 >"$work/submit.out" 2>&1'
 check "node0 is still connected to its peers" \
     'grep -q "^obcast_net_peers_connected{node=\"node0\",instance=\"0\",peer=\"node1\"} 1$" "$work/metrics0.prom"'
+# --- an application's veto does not lapse when it detaches. With node3
+# stopped, node1's chunks need node0's ack (3 of 4). node0's application
+# rejects them, then exits; 8 s later nothing certified them. Then an
+# application that accepts attaches, and they certify.
+kill -TERM "${pids[3]}"
+wait "${pids[3]}" 2>/dev/null
+"$probe" app "$app" "$server" "$work/c/apps/app.cert" 4 reject >"$work/reject.out" 2>>"$work/probe.log" &
+reject_pid=$!
+sleep 1
+"$obcast" submit --config "$work/c/node1/node.zpl" --count 1 --size 64 --wait locked --timeout 60000 \
+    >"$work/veto.out" 2>&1 &
+veto_pid=$!
+wait $reject_pid
+check "node0's application rejected node1's chunk ($(tr '\n' ' ' <"$work/reject.out"))" \
+    '[[ $(sed -n "s/verdicts=//p" "$work/reject.out") -ge 1 ]]'
+sleep 8
+check "8 s after it exited, the chunk is still not certified" 'kill -0 $veto_pid 2>/dev/null'
+"$obcast" metrics --config "$work/c/node0/node.zpl" >"$work/metrics0.prom" 2>&1
+acks=$(sed -n 's/^obcast_signer_acks_signed{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
+check "node0 signed no ack ($acks)" '[[ ${acks:-1} -eq 0 ]]'
+"$probe" app "$app" "$server" "$work/c/apps/app2.cert" 6 accept >"$work/accept.out" 2>>"$work/probe.log" &
+accept_pid=$!
+wait $veto_pid
+veto_rc=$?
+wait $accept_pid
+check "once an application accepts, it is certified (rc $veto_rc; $(tr '\n' ' ' <"$work/accept.out"))" \
+    '[[ $veto_rc -eq 0 ]]'
 check "no node logged an error" '! grep -h " error: " "$work"/node*.log'
 
 stop_pids
