@@ -68,9 +68,12 @@ typedef struct {
    our memory. So each accepted connection (its fd, from libzmq's monitor)
    is watched: the bytes TCP received on it (TCP_INFO) less the bytes of
    the messages it delivered (ZMQ_SRCFD) are what libzmq and the kernel
-   hold for it; past `limit`, the connection is shut down and libzmq,
-   finding it closed, drops the partial message (a peer's DEALER simply
-   reconnects). Checked every S_GUARD_MS. */
+   hold for it; past `limit`, with nothing delivered from it since the
+   last check (a connection inside an unfinished message can deliver
+   nothing; an honest one with a backlog of whole messages does, as net
+   reads), the connection is shut down and libzmq, finding it closed,
+   drops the partial message (a peer's DEALER simply reconnects).
+   Checked every S_GUARD_MS. */
 /* glibc's struct tcp_info stops at tcpi_total_retrans; Linux's goes on
    (linux/tcp.h, which clashes with glibc's header) with these. */
 typedef struct {
@@ -86,6 +89,7 @@ typedef struct {
     bool used;
     int fd;
     uint64_t delivered;
+    uint64_t delivered_checked; /* `delivered` at the last check */
 } s_conn_t;
 
 typedef struct {
@@ -254,7 +258,11 @@ static void s_guard_check(s_guard_t *guard)
         s_conn_t *conn = &guard->conns[i];
         s_tcp_info_t info;
         socklen_t len = sizeof info;
-        if (!conn->used || getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+        if (!conn->used)
+            continue;
+        bool progressed = conn->delivered != conn->delivered_checked;
+        conn->delivered_checked = conn->delivered;
+        if (progressed || getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
             len < sizeof info) /* a kernel before 4.1 */
             continue;
         if (info.bytes_received <= conn->delivered ||
