@@ -109,8 +109,7 @@ typedef struct {
     zcert_t *cert;
     zsock_t *router; /* peers in */
     zsock_t *app;
-    zsock_t *app_monitor; /* libzmq's events of the app socket: its closed connections */
-    int app_fd;           /* the attached application's connection; -1 */
+    int app_fd; /* the attached application's connection; -1 */
     zsock_t *submit;
     s_peer_t peers[S_MAX_PEERS];
     size_t peer_count;
@@ -218,8 +217,12 @@ static s_conn_t *s_guard_conn(s_guard_t *guard, int fd)
     return NULL;
 }
 
-static void s_guard_on_event(s_guard_t *guard)
+/* One event of libzmq's monitor; returns its code (0 if unreadable) and
+   the connection's fd in *fd_out. */
+static uint16_t s_guard_on_event(s_guard_t *guard, int *fd_out)
 {
+    uint16_t result = 0;
+    *fd_out = -1;
     zmsg_t *event = zmsg_recv(guard->monitor);
     zframe_t *first = event ? zmsg_first(event) : NULL;
     if (first && zframe_size(first) >= 6) {
@@ -227,6 +230,8 @@ static void s_guard_on_event(s_guard_t *guard)
         int32_t fd;
         memcpy(&code, zframe_data(first), 2);
         memcpy(&fd, zframe_data(first) + 2, 4);
+        result = code;
+        *fd_out = fd;
         s_conn_t *conn = s_guard_conn(guard, fd);
         if (code == ZMQ_EVENT_ACCEPTED) {
             for (size_t i = 0; i < S_GUARD_CONNS && !conn; i++)
@@ -241,6 +246,7 @@ static void s_guard_on_event(s_guard_t *guard)
         }
     }
     zmsg_destroy(&event);
+    return result;
 }
 
 /* A message of `bytes` (all its frames, ZMTP and CURVE framing counted)
@@ -590,24 +596,18 @@ static void s_on_app(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
     s_close_parts(parts, count, 3);
 }
 
-/* The app socket's connection events: the attached application's
-   connection closing detaches it at once. */
-static void s_on_app_monitor(s_net_shell_t *self)
+/* The app socket's connection events (one monitor per socket: the
+   guard's): the attached application's connection closing detaches it
+   at once. */
+static void s_on_app_event(s_net_shell_t *self)
 {
-    zmq_msg_t parts[2];
-    size_t count = s_recv_parts(self->app_monitor, parts, 2);
-    if (count >= 1 && zmq_msg_size(&parts[0]) >= 6) {
-        uint16_t event;
-        int32_t fd;
-        memcpy(&event, zmq_msg_data(&parts[0]), 2);
-        memcpy(&fd, (uint8_t *)zmq_msg_data(&parts[0]) + 2, 4);
-        if (event == ZMQ_EVENT_DISCONNECTED && fd == self->app_fd && self->app_fd >= 0) {
-            ob_net_app_closed(self->net);
-            self->app_fd = -1;
-            self->app_id_len = 0;
-        }
+    int fd;
+    if (s_guard_on_event(&self->guards[1], &fd) == ZMQ_EVENT_DISCONNECTED && fd >= 0 &&
+        fd == self->app_fd) {
+        ob_net_app_closed(self->net);
+        self->app_fd = -1;
+        self->app_id_len = 0;
     }
-    s_close_parts(parts, count, 2);
 }
 
 static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
@@ -669,15 +669,13 @@ static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
         s_on_peer_message(self, now, out);
     else if (sock == self->app)
         s_on_app(self, now, out);
-    else if (sock == self->app_monitor)
-        s_on_app_monitor(self);
-    else if (sock == self->guards[0].monitor)
-        s_guard_on_event(&self->guards[0]);
     else if (sock == self->guards[1].monitor)
-        s_guard_on_event(&self->guards[1]);
-    else if (sock == self->guards[2].monitor)
-        s_guard_on_event(&self->guards[2]);
-    else if (sock == self->submit)
+        s_on_app_event(self);
+    else if (sock == self->guards[0].monitor || sock == self->guards[2].monitor) {
+        int fd;
+        s_guard_on_event(sock == self->guards[0].monitor ? &self->guards[0] : &self->guards[2],
+                         &fd);
+    } else if (sock == self->submit)
         s_on_client(self, out);
     else
         s_on_monitor(self, sock);
@@ -777,9 +775,6 @@ static void s_teardown(s_net_shell_t *self)
         zsock_destroy(&self->guards[i].monitor);
     }
     zsock_destroy(&self->router);
-    if (self->app)
-        zmq_socket_monitor(zsock_resolve(self->app), NULL, 0);
-    zsock_destroy(&self->app_monitor);
     zsock_destroy(&self->app);
     zsock_destroy(&self->submit);
     ob_zap_destroy(&self->zap);
@@ -821,15 +816,6 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     if (!self->app)
         goto done;
     self->app_fd = -1;
-    {
-        char monitor[64];
-        snprintf(monitor, sizeof monitor, "inproc://obcast-net-app-monitor-%p", (void *)self);
-        if (zmq_socket_monitor(zsock_resolve(self->app), monitor, ZMQ_EVENT_DISCONNECTED) != 0 ||
-            !(self->app_monitor = zsock_new_pair(monitor))) {
-            ob_why(&why, "app_endpoint: cannot watch its connections");
-            goto done;
-        }
-    }
     self->submit =
         s_bind_local(self, "submit_endpoint", args->config->submit_endpoint, S_DOMAIN_SUBMIT, &why);
     if (!self->submit)
@@ -843,8 +829,10 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     if (s_guard_start(self, &self->guards[0], self->router, "peer_bind",
                       4 * 2 * self->oversized_limit_peer + S_GUARD_SLACK, &why) != 0)
         goto done;
-    if (strncmp(args->config->app_endpoint, "tcp://", 6) == 0 &&
-        s_guard_start(self, &self->guards[1], self->app, "app_endpoint",
+    /* The app socket's monitor serves on ipc too: its events say when
+       the application's connection closes (TCP_INFO fails there, so the
+       guard checks nothing). */
+    if (s_guard_start(self, &self->guards[1], self->app, "app_endpoint",
                       4 * self->oversized_limit_local + S_GUARD_SLACK, &why) != 0)
         goto done;
     if (strncmp(args->config->submit_endpoint, "tcp://", 6) == 0 &&
@@ -852,7 +840,6 @@ int ob_net_actor_run(const ob_actor_args_t *args)
                       4 * self->oversized_limit_local + S_GUARD_SLACK, &why) != 0)
         goto done;
     ob_shell_watch(self->shell, self->app);
-    ob_shell_watch(self->shell, self->app_monitor);
     ob_shell_watch(self->shell, self->submit);
     static const ob_shell_ops_t ops = {.handle = s_handle,
                                        .tick = s_tick,

@@ -126,6 +126,10 @@ veto_pid=$!
 wait $reject_pid
 check "node0's application rejected node1's chunk ($(tr '\n' ' ' <"$work/reject.out"))" \
     '[[ $(sed -n "s/verdicts=//p" "$work/reject.out") -ge 1 ]]'
+# (the first application above was the first so detached)
+closed() { grep -c "closed its connection and is detached" "$work/node0.log"; }
+for _ in $(seq 50); do [[ $(closed) -ge 2 ]] && break; sleep 0.1; done
+check "its connection closing detached it at once" '[[ $(closed) -ge 2 ]]'
 sleep 8
 check "8 s after it exited, the chunk is still not certified" 'kill -0 $veto_pid 2>/dev/null'
 "$obcast" metrics --config "$work/c/node0/node.zpl" >"$work/metrics0.prom" 2>&1
