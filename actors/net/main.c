@@ -571,8 +571,10 @@ static void s_send_external(void *h, const ob_envelope_t *e, const uint8_t *byte
    uid, gid and pid of the connecting process. */
 static const char *s_app_who(s_net_shell_t *self, zmq_msg_t *msg)
 {
-    bool tcp = strncmp(self->args->config->app_endpoint, "tcp://", 6) == 0;
-    return zmq_msg_gets(msg, tcp ? "User-Id" : "Peer-Address");
+    const char *endpoint = self->args->config->app_endpoint;
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        return "inproc"; /* a thread of this very process, trusted as it is */
+    return zmq_msg_gets(msg, strncmp(endpoint, "tcp://", 6) == 0 ? "User-Id" : "Peer-Address");
 }
 
 static void s_on_app(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
