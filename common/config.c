@@ -476,6 +476,9 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "arena_slots",
                                             "verifiers",
                                             "client_keys",
+                                            "app_keys",
+                                            "operator_keys",
+                                            "application",
                                             "max_restarts",
                                             "restart_window_ms",
                                             NULL};
@@ -534,19 +537,43 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
             goto out;
         }
     }
-    if (zconfig_get(node, "client_keys", NULL) &&
-        s_path(&c, "node/client_keys", zconfig_get(node, "client_keys", NULL), base,
-               out->client_keys) != 0)
-        goto out;
+    /* Each local socket admits only its own list (SPEC §4). */
+    struct {
+        const char *key;
+        char *value;
+    } lists[] = {{"app_keys", out->app_keys},
+                 {"client_keys", out->client_keys},
+                 {"operator_keys", out->operator_keys},
+                 {"operator_keys", out->operator_keys}};
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        char where[64];
+        snprintf(where, sizeof where, "node/%s", lists[i].key);
+        if (!lists[i].value[0] && zconfig_get(node, lists[i].key, NULL) &&
+            s_path(&c, where, zconfig_get(node, lists[i].key, NULL), base, lists[i].value) != 0)
+            goto out;
+    }
     for (size_t i = 0; i < sizeof locals / sizeof *locals; i++) {
-        if (strncmp(locals[i].value, "tcp://", 6) == 0 && !out->client_keys[0]) {
+        if (strncmp(locals[i].value, "tcp://", 6) == 0 && !lists[i].value[0]) {
             char where[64];
             snprintf(where, sizeof where, "node/%s", locals[i].key);
             s_fail(&c, where,
-                   "a TCP endpoint needs node/client_keys, the folder of the CURVE "
-                   "certificates allowed to connect (SPEC §4)");
+                   "a TCP endpoint needs node/%s, the folder of the CURVE "
+                   "certificates allowed to connect (SPEC §4)",
+                   lists[i].key);
             goto out;
         }
+    }
+    const char *application = zconfig_get(node, "application", "builtin");
+    if (strcmp(application, "builtin") == 0)
+        out->application = OB_APPLICATION_BUILTIN;
+    else if (strcmp(application, "external") == 0)
+        out->application = OB_APPLICATION_EXTERNAL;
+    else {
+        s_fail(&c, "node/application",
+               "must be 'builtin' (proposals from the submit queue) or 'external' (an "
+               "application on app_endpoint), not '%s'",
+               application);
+        goto out;
     }
     const char *durability = zconfig_get(node, "durability", "power");
     if (strcmp(durability, "power") == 0)

@@ -60,6 +60,11 @@ const ob_manifest_node_t *ob_manifest_node_named(const ob_manifest_t *self, cons
 const ob_manifest_node_t *ob_manifest_node_with_key(const ob_manifest_t *self,
                                                     const uint8_t key[32]);
 
+typedef enum {
+    OB_APPLICATION_BUILTIN = 0, /* the default: proposals from the submit queue */
+    OB_APPLICATION_EXTERNAL
+} ob_application_kind_t;
+
 typedef struct {
     char path[PATH_MAX];    /* this config file */
     char name[OB_NAME_MAX]; /* the node's name in the manifest */
@@ -73,10 +78,18 @@ typedef struct {
     char submit_endpoint[OB_ENDPOINT_MAX];
     char control_endpoint[OB_ENDPOINT_MAX];
     char monitor_endpoint[OB_ENDPOINT_MAX];
-    /* A folder of CURVE public certificates (czmq zcert) of the clients
-       allowed on a TCP application, submit, control or monitor socket;
-       "" when none is TCP (SPEC §4: such a socket needs an allowlist). */
+    /* Folders of CURVE public certificates (czmq zcert), one allowlist per
+       socket (SPEC §4): the applications allowed on a TCP app_endpoint,
+       the clients on a TCP submit_endpoint, the operators on a TCP
+       control or monitor endpoint. "" when unset; a TCP endpoint needs
+       its list. */
+    char app_keys[PATH_MAX];
     char client_keys[PATH_MAX];
+    char operator_keys[PATH_MAX];
+    /* SPEC §5: an external application on app_endpoint, or the built-in
+       one. Under external, a node with none attached proposes nothing and
+       gives no verdicts. */
+    ob_application_kind_t application;
     ob_db_sync_t journal_sync; /* durability: power (FULL) or process (NORMAL) */
     ob_params_t params;        /* max_payload comes from the manifest */
     uint32_t arena_slots;

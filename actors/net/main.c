@@ -1,25 +1,38 @@
 /*  obcast-net: the net actor's shell (SPEC §4, §5), the node's face to the
     world.
 
-    Peers: a ROUTER at peer_bind is a CURVE server; czmq's zauth admits
-    exactly the CURVE keys the manifest lists, and the User-Id of each
-    message (its sender's CURVE key) maps to the sender's obcast key, the
-    "peer P" of SPEC §3. We reach each peer through a DEALER of our own, a
-    CURVE client that knows the peer's server key. Every socket has a
-    high-water mark and every send is non-blocking: a slow or dead peer
-    loses only its own messages, which rebroadcast recovers.
+    Peers: a ROUTER at peer_bind is a CURVE server; our ZAP handler
+    (common/zap.c) admits there exactly the CURVE keys the manifest lists,
+    and the User-Id of each message (its sender's CURVE key) maps to the
+    sender's obcast key, the "peer P" of SPEC §3. We reach each peer
+    through a DEALER of our own, a CURVE client that knows the peer's
+    server key. Every socket has a high-water mark and every send is
+    non-blocking: a slow or dead peer loses only its own messages, which
+    rebroadcast recovers.
 
     Application and submit sockets: ROUTERs at app_endpoint and
-    submit_endpoint (ipc in the 0700 runtime folder by default). */
+    submit_endpoint (ipc in the 0700 runtime folder by default; on TCP,
+    CURVE servers admitting only app_keys and client_keys, each its own
+    ZAP domain). The application is known by its connection's
+    credentials: its CURVE key on TCP, libzmq's Peer-Address on ipc
+    ("localhost:UID:GID:PID", SO_PEERCRED); answers go to the routing id
+    of the connection that attached with them.
+
+    Every external socket bounds each frame it reads (ZMQ_MAXMSGSIZE, SPEC
+    §2): a larger frame closes its connection before it is read. */
 #include "actor.h"
 #include "log.h"
 #include "net.h"
 #include "shell.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #define S_MAX_PEERS    256
@@ -27,6 +40,13 @@
 #define S_LOCAL_HWM    10000
 #define S_MAX_FRAMES   3
 #define S_ARENA_MARGIN 8 /* free slots below which net stops reading peers */
+/* Bytes of an application or client frame around its payload: the imsg
+   header, a tag or height, blob lengths. */
+#define S_LOCAL_ENVELOPE 1024
+/* A CURVE MESSAGE command: "\x07MESSAGE", nonce(8), flags(1), MAC(16). */
+#define S_CURVE_OVERHEAD 64
+/* What the kernel may buffer for a connection beside whole messages. */
+#define S_GUARD_SLACK (8u << 20)
 
 typedef struct {
     char name[OB_NAME_MAX];
@@ -41,20 +61,63 @@ typedef struct {
     uint64_t sent, send_dropped, received;
 } s_peer_t;
 
+/* The guard of one TCP ROUTER against a message that never ends.
+   ZMQ_MAXMSGSIZE bounds each frame, but libzmq keeps every frame of a
+   multipart message in the pipe until its last arrives, and hands none
+   of them over before: one message of 1,024 frames of 1 MiB is 1 GiB in
+   our memory. So each accepted connection (its fd, from libzmq's monitor)
+   is watched: the bytes TCP received on it (TCP_INFO) less the bytes of
+   the messages it delivered (ZMQ_SRCFD) are what libzmq and the kernel
+   hold for it; past `limit`, with nothing delivered from it since the
+   last check (a connection inside an unfinished message can deliver
+   nothing; an honest one with a backlog of whole messages does, as net
+   reads), the connection is shut down and libzmq, finding it closed,
+   drops the partial message (a peer's DEALER simply reconnects).
+   Checked every S_GUARD_MS. */
+/* glibc's struct tcp_info stops at tcpi_total_retrans; Linux's goes on
+   (linux/tcp.h, which clashes with glibc's header) with these. */
+typedef struct {
+    struct tcp_info glibc;
+    uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+} s_tcp_info_t;
+_Static_assert(sizeof(struct tcp_info) == 104,
+               "glibc's struct tcp_info is Linux's first 104 bytes");
+
+#define S_GUARD_CONNS 1024
+#define S_GUARD_MS    10
+typedef struct {
+    bool used;
+    int fd;
+    uint64_t delivered;
+    uint64_t delivered_checked; /* `delivered` at the last check */
+} s_conn_t;
+
+typedef struct {
+    const char *what;
+    zsock_t *monitor;
+    uint64_t limit;
+    s_conn_t conns[S_GUARD_CONNS];
+    uint64_t cut, untracked;
+} s_guard_t;
+
 typedef struct {
     const ob_actor_args_t *args;
     ob_net_t *net;
     ob_shell_t *shell;
     ob_arena_t *arena;
-    zactor_t *auth;
+    ob_zap_t *zap;
     zcert_t *cert;
     zsock_t *router; /* peers in */
     zsock_t *app;
+    int app_fd; /* the attached application's connection; -1 */
     zsock_t *submit;
     s_peer_t peers[S_MAX_PEERS];
     size_t peer_count;
-    uint8_t app_id[256];
+    uint8_t app_id[256]; /* the routing id of the attached application's connection */
     size_t app_id_len;
+    uint64_t oversized_limit_peer, oversized_limit_local; /* ZMQ_MAXMSGSIZE */
+    s_guard_t guards[3];                                  /* peer, app, submit (TCP only) */
+    uint64_t next_guard_ms;
     bool peers_paused;
     uint64_t unknown_sender, malformed_frames;
     /* Payload bytes through our sockets: each a copy (metrics) */
@@ -63,80 +126,47 @@ typedef struct {
 
 /* --- setup ---------------------------------------------------------------- */
 
-/* zauth reads the allowed client keys from a folder of public
-   certificates: the manifest's nodes, written fresh at each start. */
-static int s_write_allowlist(const ob_node_config_t *config, const ob_manifest_t *manifest,
-                             char *dir, size_t cap, ob_why_t *why)
+/* ZAP domains: one allowlist each (SPEC §4). */
+#define S_DOMAIN_PEERS  "obcast-peers"
+#define S_DOMAIN_APP    "obcast-app"
+#define S_DOMAIN_SUBMIT "obcast-submit"
+
+/* The peer port admits exactly the manifest's node CURVE keys; a TCP
+   application or submit socket its own folder of keys. */
+static int s_allow(s_net_shell_t *self, ob_why_t *why)
 {
-    if (snprintf(dir, cap, "%s/curve-allow", config->runtime_dir) >= (int)cap)
-        return ob_why(why, "runtime_dir %s: path too long", config->runtime_dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return ob_why(why, "%s: %s", dir, strerror(errno));
-    zdir_t *old = zdir_new(dir, NULL);
-    if (old) {
-        zfile_t **files = (zfile_t **)zdir_flatten(old);
-        for (size_t i = 0; files && files[i]; i++)
-            zfile_remove(files[i]);
-        zdir_flatten_free(&files);
-        zdir_destroy(&old);
-    }
-    for (size_t i = 0; i < ob_manifest_node_count(manifest); i++) {
-        const ob_manifest_node_t *n = ob_manifest_node(manifest, i);
-        char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s.cert", dir, n->name) >= (int)sizeof path)
-            return ob_why(why, "%s: path too long", dir);
-        FILE *f = fopen(path, "w");
-        if (!f)
-            return ob_why(why, "%s: %s", path, strerror(errno));
-        fprintf(f, "metadata\n    name = \"%s\"\ncurve\n    public-key = \"%s\"\n", n->name,
-                n->curve_key);
-        if (fclose(f) != 0)
-            return ob_why(why, "%s: %s", path, strerror(errno));
-    }
-    if (!config->client_keys[0])
-        return 0;
-    /* The clients allowed on TCP application and submit sockets. zauth
-       keeps one allowlist per process: a client key may complete a
-       handshake on the peer port too, where its messages map to no node
-       and are dropped (counted as unknown_sender). */
-    zdir_t *folder = zdir_new(config->client_keys, NULL);
-    if (!folder)
-        return ob_why(why, "client_keys %s: not a readable folder", config->client_keys);
-    zfile_t **files = (zfile_t **)zdir_flatten(folder);
-    /* zauth's store refuses (asserts on) a key listed twice: a cert and
-       its _secret file, or a client that is also a node. */
-    zhash_t *seen = zhash_new();
+    const ob_manifest_t *manifest = self->args->manifest;
+    const ob_node_config_t *config = self->args->config;
+    if (ob_zap_curve_domain(self->zap, S_DOMAIN_PEERS, why) != 0)
+        return -1;
     for (size_t i = 0; i < ob_manifest_node_count(manifest); i++)
-        zhash_insert(seen, ob_manifest_node(manifest, i)->curve_key, (void *)1);
-    size_t count = 0;
-    int rc = 0;
-    for (size_t i = 0; files && files[i] && rc == 0; i++) {
-        zcert_t *cert = zcert_load(zfile_filename(files[i], NULL));
-        if (!cert || zhash_insert(seen, zcert_public_txt(cert), (void *)1) != 0) {
-            zcert_destroy(&cert);
-            continue; /* not a certificate (a README...), or a key already listed */
-        }
-        char path[PATH_MAX + 32];
-        snprintf(path, sizeof path, "%s/client-%zu.cert", dir, count++);
-        if (zcert_save_public(cert, path) != 0)
-            rc = ob_why(why, "%s: %s", path, strerror(errno));
-        zcert_destroy(&cert);
+        if (ob_zap_allow(self->zap, S_DOMAIN_PEERS, ob_manifest_node(manifest, i)->curve_key,
+                         why) != 0)
+            return -1;
+    struct {
+        const char *endpoint, *domain, *what, *folder;
+    } locals[] = {{config->app_endpoint, S_DOMAIN_APP, "app_keys", config->app_keys},
+                  {config->submit_endpoint, S_DOMAIN_SUBMIT, "client_keys", config->client_keys}};
+    for (size_t i = 0; i < 2; i++) {
+        if (strncmp(locals[i].endpoint, "tcp://", 6) != 0)
+            continue;
+        size_t count = 0;
+        if (!locals[i].folder[0])
+            return ob_why(why, "%s: a TCP endpoint needs %s", locals[i].endpoint, locals[i].what);
+        if (ob_zap_allow_folder(self->zap, locals[i].domain, locals[i].what, locals[i].folder,
+                                &count, why) != 0)
+            return -1;
+        ob_info("net: %zu %s allowed from %s", count, i == 0 ? "application keys" : "client keys",
+                locals[i].folder);
     }
-    zhash_destroy(&seen);
-    zdir_flatten_free(&files);
-    zdir_destroy(&folder);
-    if (rc == 0 && count == 0)
-        rc = ob_why(why, "client_keys %s: holds no CURVE certificate", config->client_keys);
-    if (rc == 0)
-        ob_info("net: %zu client keys allowed from %s", count, config->client_keys);
-    return rc;
+    return 0;
 }
 
 /* The application or submit socket. ipc:// lives in the 0700 runtime
-   folder; a TCP one is a CURVE server whose clients zauth checks against
-   the allowlist (SPEC §4). */
+   folder; a TCP one is a CURVE server whose clients the ZAP handler
+   checks against `domain`'s allowlist (SPEC §4). */
 static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *endpoint,
-                             ob_why_t *why)
+                             const char *domain, ob_why_t *why)
 {
     bool tcp = strncmp(endpoint, "tcp://", 6) == 0;
     if (!tcp && strncmp(endpoint, "ipc://", 6) != 0 && strncmp(endpoint, "inproc://", 9) != 0) {
@@ -149,10 +179,11 @@ static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *
         return NULL;
     }
     if (tcp) {
-        zsock_set_zap_domain(sock, "obcast-clients");
+        zsock_set_zap_domain(sock, domain);
         zcert_apply(self->cert, sock);
         zsock_set_curve_server(sock, 1);
     }
+    zsock_set_maxmsgsize(sock, (int)self->oversized_limit_local);
     zsock_set_sndhwm(sock, S_LOCAL_HWM);
     zsock_set_rcvhwm(sock, S_LOCAL_HWM);
     zsock_set_linger(sock, 0);
@@ -163,25 +194,125 @@ static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *
     return sock;
 }
 
+static int s_guard_start(s_net_shell_t *self, s_guard_t *guard, zsock_t *sock, const char *what,
+                         uint64_t limit, ob_why_t *why)
+{
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "inproc://obcast-net-guard-%s-%s", self->args->config->name,
+             what);
+    guard->what = what;
+    guard->limit = limit;
+    if (zmq_socket_monitor(zsock_resolve(sock), endpoint,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(guard->monitor = zsock_new_pair(endpoint)))
+        return ob_why(why, "%s: cannot watch its connections", what);
+    return ob_shell_watch(self->shell, guard->monitor);
+}
+
+static s_conn_t *s_guard_conn(s_guard_t *guard, int fd)
+{
+    for (size_t i = 0; i < S_GUARD_CONNS; i++)
+        if (guard->conns[i].used && guard->conns[i].fd == fd)
+            return &guard->conns[i];
+    return NULL;
+}
+
+/* One event of libzmq's monitor; returns its code (0 if unreadable) and
+   the connection's fd in *fd_out. */
+static uint16_t s_guard_on_event(s_guard_t *guard, int *fd_out)
+{
+    uint16_t result = 0;
+    *fd_out = -1;
+    zmsg_t *event = zmsg_recv(guard->monitor);
+    zframe_t *first = event ? zmsg_first(event) : NULL;
+    if (first && zframe_size(first) >= 6) {
+        uint16_t code;
+        int32_t fd;
+        memcpy(&code, zframe_data(first), 2);
+        memcpy(&fd, zframe_data(first) + 2, 4);
+        result = code;
+        *fd_out = fd;
+        s_conn_t *conn = s_guard_conn(guard, fd);
+        if (code == ZMQ_EVENT_ACCEPTED) {
+            for (size_t i = 0; i < S_GUARD_CONNS && !conn; i++)
+                if (!guard->conns[i].used)
+                    conn = &guard->conns[i];
+            if (conn)
+                *conn = (s_conn_t){.used = true, .fd = fd};
+            else
+                guard->untracked++;
+        } else if (conn) {
+            conn->used = false;
+        }
+    }
+    zmsg_destroy(&event);
+    return result;
+}
+
+/* A message of `bytes` (all its frames, ZMTP and CURVE framing counted)
+   came out of connection `fd`. */
+static void s_guard_delivered(s_guard_t *guard, int fd, uint64_t bytes)
+{
+    s_conn_t *conn = guard->monitor ? s_guard_conn(guard, fd) : NULL;
+    if (conn)
+        conn->delivered += bytes;
+}
+
+static void s_guard_check(s_guard_t *guard)
+{
+    for (size_t i = 0; guard->monitor && i < S_GUARD_CONNS; i++) {
+        s_conn_t *conn = &guard->conns[i];
+        s_tcp_info_t info;
+        socklen_t len = sizeof info;
+        if (!conn->used)
+            continue;
+        bool progressed = conn->delivered != conn->delivered_checked;
+        conn->delivered_checked = conn->delivered;
+        if (progressed || getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+            len < sizeof info) /* a kernel before 4.1 */
+            continue;
+        if (info.bytes_received <= conn->delivered ||
+            info.bytes_received - conn->delivered <= guard->limit)
+            continue;
+        ob_warn("net: %s: a connection holds %llu bytes of a message not yet whole (more than "
+                "%llu): cut",
+                guard->what, (unsigned long long)(info.bytes_received - conn->delivered),
+                (unsigned long long)guard->limit);
+        shutdown(conn->fd, SHUT_RDWR);
+        conn->used = false;
+        guard->cut++;
+    }
+}
+
+/* ZMQ_MAXMSGSIZE (SPEC §2): on the peer port the larger of the largest
+   Node frame and max_payload. n is at most the manifest's node count, in
+   every epoch it can name. Locally, a payload and the imsg around it. */
+static void s_limits(s_net_shell_t *self, const ob_node_env_t *env)
+{
+    uint64_t n = ob_manifest_node_count(self->args->manifest);
+    uint64_t node = 2 + OB_GENESIS_NODE_LEN + OB_DIGEST_LEN + 8 + 2 + OB_CERT_ENTRY_LEN * n;
+    uint64_t payload = env->params.max_payload;
+    /* libzmq checks the ZMTP frame as it arrives: under CURVE that is the
+       MESSAGE command around the frame (33 bytes more), not the frame. */
+    self->oversized_limit_peer = (node > payload ? node : payload) + S_CURVE_OVERHEAD;
+    self->oversized_limit_local = payload + S_LOCAL_ENVELOPE + S_CURVE_OVERHEAD;
+}
+
 static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_why_t *why)
 {
     const ob_manifest_t *manifest = self->args->manifest;
     const ob_node_config_t *config = self->args->config;
-    char allow[PATH_MAX];
-    if (s_write_allowlist(config, manifest, allow, sizeof allow, why) != 0)
+    self->zap = ob_zap_new(why);
+    if (!self->zap || s_allow(self, why) != 0)
         return -1;
-    self->auth = zactor_new(zauth, NULL);
-    if (!self->auth)
-        return ob_why(why, "cannot start zauth");
-    zstr_sendx(self->auth, "CURVE", allow, NULL);
-    zsock_wait(self->auth);
 
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router)
         return ob_why(why, "cannot make the peer socket");
-    zsock_set_zap_domain(self->router, "obcast-peers");
+    zsock_set_zap_domain(self->router, S_DOMAIN_PEERS);
     zcert_apply(self->cert, self->router);
     zsock_set_curve_server(self->router, 1);
+    zsock_set_maxmsgsize(self->router, (int)self->oversized_limit_peer);
     zsock_set_rcvhwm(self->router, S_PEER_HWM);
     zsock_set_sndhwm(self->router, S_PEER_HWM);
     zsock_set_linger(self->router, 0);
@@ -251,12 +382,15 @@ static s_peer_t *s_peer_by_curve(s_net_shell_t *self, const char *z85)
 }
 
 /* Reads one multipart message: up to `max` frames kept, the rest dropped.
-   Returns the number of frames read in total, 0 if none. */
-static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
+   Returns the number of frames read in total, 0 if none. If `guard`, the
+   message's bytes are counted for the connection they came from. */
+static size_t s_recv_parts_guarded(zsock_t *sock, zmq_msg_t *parts, size_t max, s_guard_t *guard)
 {
     void *handle = zsock_resolve(sock);
     size_t count = 0;
     bool more = true;
+    uint64_t bytes = 0;
+    int fd = -1;
     while (more) {
         zmq_msg_t scratch;
         zmq_msg_init(&scratch);
@@ -272,10 +406,20 @@ static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
             break;
         }
         more = zmq_msg_more(m);
+        bytes += zmq_msg_size(m) + S_CURVE_OVERHEAD;
+        if (fd < 0)
+            fd = zmq_msg_get(m, ZMQ_SRCFD);
         zmq_msg_close(&scratch);
         count++;
     }
+    if (guard && count > 0)
+        s_guard_delivered(guard, fd, bytes);
     return count;
+}
+
+static size_t s_recv_parts(zsock_t *sock, zmq_msg_t *parts, size_t max)
+{
+    return s_recv_parts_guarded(sock, parts, max, NULL);
 }
 
 static void s_close_parts(zmq_msg_t *parts, size_t count, size_t max)
@@ -288,7 +432,7 @@ static void s_on_peer_message(s_net_shell_t *self, uint64_t now, ob_outbox_t *ou
 {
     (void)now;
     zmq_msg_t parts[S_MAX_FRAMES + 1];
-    size_t count = s_recv_parts(self->router, parts, S_MAX_FRAMES + 1);
+    size_t count = s_recv_parts_guarded(self->router, parts, S_MAX_FRAMES + 1, &self->guards[0]);
     if (count == 0)
         return;
     /* parts[0] is the routing id; the sender is known by its CURVE key. */
@@ -401,7 +545,7 @@ static void s_send_external(void *h, const ob_envelope_t *e, const uint8_t *byte
         s_send_peer(self, e, bytes);
         return;
     case OB_DEST_APP:
-        if (self->app_id_len == 0)
+        if (self->app_id_len == 0 || !ob_net_app_attached(self->net))
             return;
         if (zmq_send(zsock_resolve(self->app), self->app_id, self->app_id_len,
                      ZMQ_DONTWAIT | ZMQ_SNDMORE) >= 0 &&
@@ -421,26 +565,57 @@ static void s_send_external(void *h, const ob_envelope_t *e, const uint8_t *byte
 
 /* --- the application and clients ---------------------------------------------- */
 
+/* Who sent `msg` on the application socket: what its connection proved,
+   never what it wrote. On TCP its CURVE key (the User-Id our ZAP handler
+   gave it); on ipc libzmq's Peer-Address, which holds the SO_PEERCRED
+   uid, gid and pid of the connecting process. */
+static const char *s_app_who(s_net_shell_t *self, zmq_msg_t *msg)
+{
+    const char *endpoint = self->args->config->app_endpoint;
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        return "inproc"; /* a thread of this very process, trusted as it is */
+    return zmq_msg_gets(msg, strncmp(endpoint, "tcp://", 6) == 0 ? "User-Id" : "Peer-Address");
+}
+
 static void s_on_app(s_net_shell_t *self, uint64_t now, ob_outbox_t *out)
 {
     zmq_msg_t parts[3];
-    size_t count = s_recv_parts(self->app, parts, 3);
+    size_t count = s_recv_parts_guarded(self->app, parts, 3, &self->guards[1]);
     if (count == 2 && zmq_msg_size(&parts[0]) <= sizeof self->app_id) {
-        /* Answers go to the application that spoke last. */
-        self->app_id_len = zmq_msg_size(&parts[0]);
-        memcpy(self->app_id, zmq_msg_data(&parts[0]), self->app_id_len);
+        const char *who = s_app_who(self, &parts[1]);
         self->local_bytes_in += zmq_msg_size(&parts[1]);
-        ob_net_on_app(self->net, now, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
+        ob_net_on_app(self->net, now, who, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), out);
+        /* Answers go to the connection of the attached application (its
+           routing id: a reconnect with the same credentials moves it). */
+        if (ob_net_app_is(self->net, who)) {
+            self->app_id_len = zmq_msg_size(&parts[0]);
+            memcpy(self->app_id, zmq_msg_data(&parts[0]), self->app_id_len);
+            self->app_fd = zmq_msg_get(&parts[1], ZMQ_SRCFD);
+        }
     } else if (count > 0) {
         self->malformed_frames++;
     }
     s_close_parts(parts, count, 3);
 }
 
+/* The app socket's connection events (one monitor per socket: the
+   guard's): the attached application's connection closing detaches it
+   at once. */
+static void s_on_app_event(s_net_shell_t *self)
+{
+    int fd;
+    if (s_guard_on_event(&self->guards[1], &fd) == ZMQ_EVENT_DISCONNECTED && fd >= 0 &&
+        fd == self->app_fd) {
+        ob_net_app_closed(self->net);
+        self->app_fd = -1;
+        self->app_id_len = 0;
+    }
+}
+
 static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
 {
     zmq_msg_t parts[3];
-    size_t count = s_recv_parts(self->submit, parts, 3);
+    size_t count = s_recv_parts_guarded(self->submit, parts, 3, &self->guards[2]);
     if (count == 2 && zmq_msg_size(&parts[0]) >= 1 && zmq_msg_size(&parts[0]) <= OB_CLIENT_ID_MAX) {
         ob_client_id_t client = {.len = (uint8_t)zmq_msg_size(&parts[0])};
         memcpy(client.id, zmq_msg_data(&parts[0]), client.len);
@@ -464,9 +639,21 @@ static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *o
    outage); ZeroMQ keeps retrying it. */
 #define S_UNREACHABLE_MS 2000
 
+static uint64_t s_next_deadline(void *h)
+{
+    return ((s_net_shell_t *)h)->next_guard_ms;
+}
+
 static void s_tick(void *h, uint64_t now, ob_outbox_t *out)
 {
     s_net_shell_t *self = h;
+    /* While the arena is full we read no peer on purpose: what waits then
+       is whole messages, not a message that never ends. */
+    if (!self->peers_paused)
+        s_guard_check(&self->guards[0]);
+    s_guard_check(&self->guards[1]);
+    s_guard_check(&self->guards[2]);
+    self->next_guard_ms = now + S_GUARD_MS;
     ob_net_tick(self->net, now, out);
     for (size_t i = 0; i < self->peer_count; i++) {
         s_peer_t *peer = &self->peers[i];
@@ -484,7 +671,13 @@ static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
         s_on_peer_message(self, now, out);
     else if (sock == self->app)
         s_on_app(self, now, out);
-    else if (sock == self->submit)
+    else if (sock == self->guards[1].monitor)
+        s_on_app_event(self);
+    else if (sock == self->guards[0].monitor || sock == self->guards[2].monitor) {
+        int fd;
+        s_guard_on_event(sock == self->guards[0].monitor ? &self->guards[0] : &self->guards[2],
+                         &fd);
+    } else if (sock == self->submit)
         s_on_client(self, out);
     else
         s_on_monitor(self, sock);
@@ -516,6 +709,25 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "submit_claimed", st->submit_claimed);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);
     ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
+    ob_json_str(json, "application", ob_net_application_name(ob_net_application(self->net)));
+    ob_json_u64(json, "application_external", ob_net_application(self->net) == OB_NET_APP_EXTERNAL);
+    ob_json_u64(json, "app_foreign", st->app_foreign);
+    ob_json_u64(json, "app_refused", st->app_refused);
+    ob_json_u64(json, "app_verdicts_owed", st->app_verdicts_owed);
+    ob_json_u64(json, "max_frame_peer", self->oversized_limit_peer);
+    ob_json_object(json, "connections_cut"); /* by the guard: a message without end */
+    ob_json_u64(json, "peer", self->guards[0].cut);
+    ob_json_u64(json, "app", self->guards[1].cut);
+    ob_json_u64(json, "submit", self->guards[2].cut);
+    ob_json_end(json);
+    ob_json_u64(json, "max_frame_local", self->oversized_limit_local);
+    {
+        ob_zap_stats_t zap = ob_zap_stats(self->zap);
+        ob_json_object(json, "zap");
+        ob_json_u64(json, "allowed", zap.allowed);
+        ob_json_u64(json, "denied", zap.denied);
+        ob_json_end(json);
+    }
     ob_json_object(json, "peers");
     for (size_t i = 0; i < self->peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
@@ -558,10 +770,16 @@ static void s_teardown(s_net_shell_t *self)
         zsock_destroy(&self->peers[i].monitor);
         zsock_destroy(&self->peers[i].dealer);
     }
+    zsock_t *guarded[3] = {self->router, self->app, self->submit};
+    for (size_t i = 0; i < 3; i++) {
+        if (self->guards[i].monitor && guarded[i])
+            zmq_socket_monitor(zsock_resolve(guarded[i]), NULL, 0);
+        zsock_destroy(&self->guards[i].monitor);
+    }
     zsock_destroy(&self->router);
     zsock_destroy(&self->app);
     zsock_destroy(&self->submit);
-    zactor_destroy(&self->auth);
+    ob_zap_destroy(&self->zap);
     zcert_destroy(&self->cert);
     ob_shell_destroy(&self->shell);
     ob_net_destroy(&self->net);
@@ -584,27 +802,50 @@ int ob_net_actor_run(const ob_actor_args_t *args)
         !(self->cert = ob_actor_load_curve_cert(args->config, me, &why)))
         goto done;
     ob_arena_reclaim(args->arena, OB_ACTOR_NET);
-    ob_net_config_t cfg = {.env = env, .app_attached = false, .submit_queue_max = 1024};
+    ob_net_config_t cfg = {.env = env,
+                           .application = args->config->application == OB_APPLICATION_EXTERNAL
+                                              ? OB_NET_APP_EXTERNAL
+                                              : OB_NET_APP_BUILTIN,
+                           .submit_queue_max = 1024};
+    s_limits(self, &env);
     self->net = ob_net_new(&cfg, &why);
     if (!self->net)
         goto done;
     self->shell = ob_shell_new(&args->endpoints, OB_ACTOR_NET, 0, args->pipe, &why);
     if (!self->shell || s_setup_peers(self, me, &why) != 0)
         goto done;
-    self->app = s_bind_local(self, "app_endpoint", args->config->app_endpoint, &why);
+    self->app = s_bind_local(self, "app_endpoint", args->config->app_endpoint, S_DOMAIN_APP, &why);
     if (!self->app)
         goto done;
-    self->submit = s_bind_local(self, "submit_endpoint", args->config->submit_endpoint, &why);
+    self->app_fd = -1;
+    self->submit =
+        s_bind_local(self, "submit_endpoint", args->config->submit_endpoint, S_DOMAIN_SUBMIT, &why);
     if (!self->submit)
         goto done;
     /* Clients keep one routing id across reconnects: a client that comes
        back while its old connection lingers takes the id over. */
     zsock_set_router_handover(self->submit, 1);
     ob_shell_watch(self->shell, self->router);
+    /* A connection may hold a few whole messages and what the kernel
+       buffers, never a message without end. */
+    if (s_guard_start(self, &self->guards[0], self->router, "peer_bind",
+                      4 * 2 * self->oversized_limit_peer + S_GUARD_SLACK, &why) != 0)
+        goto done;
+    /* The app socket's monitor serves on ipc too: its events say when
+       the application's connection closes (TCP_INFO fails there, so the
+       guard checks nothing). */
+    if (s_guard_start(self, &self->guards[1], self->app, "app_endpoint",
+                      4 * self->oversized_limit_local + S_GUARD_SLACK, &why) != 0)
+        goto done;
+    if (strncmp(args->config->submit_endpoint, "tcp://", 6) == 0 &&
+        s_guard_start(self, &self->guards[2], self->submit, "submit_endpoint",
+                      4 * self->oversized_limit_local + S_GUARD_SLACK, &why) != 0)
+        goto done;
     ob_shell_watch(self->shell, self->app);
     ob_shell_watch(self->shell, self->submit);
     static const ob_shell_ops_t ops = {.handle = s_handle,
                                        .tick = s_tick,
+                                       .next_deadline = s_next_deadline,
                                        .send_external = s_send_external,
                                        .flushed = s_flushed,
                                        .metrics = s_metrics,

@@ -4,6 +4,7 @@
 #include "submit.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +54,12 @@ struct _ob_net_t {
     bool epoch_known;
     uint64_t epoch;
 
-    /* the application: attached, or the built-in default */
+    /* the application: the built-in one, or an external one, attached
+       (bound to the credentials of its connection) or not */
+    ob_net_application_t application;
     bool app_attached;
+    char app_who[OB_NET_WHO_MAX];
+    bool refused_logged;  /* "refused under builtin", once */
     bool app_clock;       /* app_seen_ms is a time of the shell's clock */
     uint64_t app_seen_ms; /* its last app_attach */
 
@@ -101,7 +106,17 @@ ob_net_t *ob_net_new(const ob_net_config_t *config, ob_why_t *why)
         return NULL;
     }
     self->env = config->env;
-    self->app_attached = config->app_attached;
+    self->application = config->application;
+    if (config->app_attached) {
+        if (config->application != OB_NET_APP_EXTERNAL || !config->app_who ||
+            strlen(config->app_who) >= sizeof self->app_who) {
+            free(self);
+            ob_why(why, "net: only an external application, with credentials, is attached");
+            return NULL;
+        }
+        self->app_attached = true;
+        snprintf(self->app_who, sizeof self->app_who, "%s", config->app_who);
+    }
     self->queue_max = config->submit_queue_max ? config->submit_queue_max : 1;
     self->track_max = config->submit_track_max ? config->submit_track_max : S_TRACK_DEFAULT;
     self->crypto = ob_crypto_new();
@@ -172,30 +187,24 @@ void ob_net_flushed(ob_net_t *self)
 void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *frames,
                     size_t frame_count, ob_outbox_t *out)
 {
-    if (frame_count == 0 || frames[0].len < 2) {
-        s_drop(self, OB_ERR_SHORT, peer, out);
-        return;
-    }
-    uint8_t type = frames[0].data[0];
-    if (type != OB_PEER_TYPE_NODE && type != OB_PEER_TYPE_ACK) {
-        s_drop(self, OB_ERR_UNKNOWN_TYPE, peer, out);
-        return;
-    }
-    if (frames[0].data[1] != OB_PEER_VERSION) {
-        s_drop(self, OB_ERR_BAD_VERSION, peer, out);
-        return;
-    }
-    ob_blob_t body = {frames[0].data + 2, (uint32_t)(frames[0].len - 2)};
-    if (frames[0].len - 2 > OB_IMSG_BLOB_MAX) {
+    /* The decoder the fuzzer runs (proto/wire.c): the verifier decodes
+       the body again for its checks, from the bytes passed on. */
+    /* First what no message between actors could carry, unread. */
+    if (frame_count > 0 && frames[0].len > 2 + (size_t)OB_IMSG_BLOB_MAX) {
         s_drop(self, OB_ERR_TOO_LARGE, peer, out);
         return;
     }
+    ob_peer_msg_t decoded;
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
+    ob_error_t rc =
+        ob_peer_msg_decode(&decoded, frames, frame_count, &lookup, self->env.params.max_payload);
+    if (rc != OB_OK) {
+        s_drop(self, rc, peer, out);
+        return;
+    }
+    ob_blob_t body = {frames[0].data + 2, (uint32_t)(frames[0].len - 2)};
     ob_imsg_t msg;
-    if (type == OB_PEER_TYPE_ACK) {
-        if (frame_count != 1) {
-            s_drop(self, OB_ERR_TRAILING, peer, out);
-            return;
-        }
+    if (decoded.type == OB_PEER_TYPE_ACK) {
         self->stats.peer_acks_in++;
         msg.type = OB_IMSG_PEER_ACK;
         memcpy(msg.u.peer_ack.peer, peer, 32);
@@ -203,22 +212,15 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
         ob_outbox_to_actor(out, OB_ACTOR_VERIFIER, &msg);
         return;
     }
-    if (frame_count != 2) {
-        s_drop(self, frame_count < 2 ? OB_ERR_SHORT : OB_ERR_TRAILING, peer, out);
-        return;
-    }
-    if (frames[1].len > self->env.params.max_payload) {
-        s_drop(self, OB_ERR_TOO_LARGE, peer, out);
-        return;
-    }
+    const ob_frame_t *payload = &decoded.u.node.payload;
     self->stats.peer_nodes_in++;
     msg.type = OB_IMSG_PEER_NODE;
     memcpy(msg.u.peer_node.peer, peer, 32);
     msg.u.peer_node.node = body;
     /* A full arena refuses rather than overwrites; the sequencer will
        rebroadcast, and the shell stops reading while it is full. */
-    if (ob_arena_put(self->env.arena, self->crypto, OB_ACTOR_NET, frames[1].data,
-                     (uint32_t)frames[1].len, &msg.u.peer_node.payload) != 0) {
+    if (ob_arena_put(self->env.arena, self->crypto, OB_ACTOR_NET, payload->data,
+                     (uint32_t)payload->len, &msg.u.peer_node.payload) != 0) {
         self->stats.arena_full++;
         return;
     }
@@ -237,6 +239,28 @@ static void s_send_frame(ob_net_t *self, const uint8_t peer[32], const uint8_t *
         self->stats.peer_out++;
 }
 
+/* The first frame of a peer Node message, by the encoder of proto/wire.c;
+   NULL (and nothing sent) for a node that does not decode: the journal
+   and signer made it, so that is a bug elsewhere, logged. The caller
+   frees it. */
+static uint8_t *s_node_frame(ob_net_t *self, const ob_blob_t *bytes, size_t *len)
+{
+    ob_node_t node;
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
+    ob_error_t rc = ob_node_decode(&node, bytes->data, bytes->len, &lookup);
+    if (rc != OB_OK) {
+        ob_warn("net: a node to send does not decode (%s): not sent", ob_error_name(rc));
+        return NULL;
+    }
+    size_t cap = 2 + ob_node_encoded_len(&node);
+    uint8_t *frame = malloc(cap);
+    if (frame && ob_peer_node_frame_encode(&node, frame, cap, len) != 0) {
+        free(frame);
+        frame = NULL;
+    }
+    return frame;
+}
+
 static void s_on_broadcast(ob_net_t *self, const ob_imsg_broadcast_node_t *in, ob_outbox_t *out)
 {
     if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_NET) != 0)
@@ -245,13 +269,10 @@ static void s_on_broadcast(ob_net_t *self, const ob_imsg_broadcast_node_t *in, o
     const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, in->epoch);
     if (!validators)
         return;
-    size_t len = 2 + (size_t)in->node.len;
-    uint8_t *frame = malloc(len);
+    size_t len = 0;
+    uint8_t *frame = s_node_frame(self, &in->node, &len);
     if (!frame)
         return;
-    frame[0] = OB_PEER_TYPE_NODE;
-    frame[1] = OB_PEER_VERSION;
-    memcpy(frame + 2, in->node.data, in->node.len);
     for (uint16_t i = 0; i < ob_keyset_size(validators); i++)
         s_send_frame(self, ob_keyset_key(validators, i)->bytes, frame, len, &in->payload, out);
     free(frame);
@@ -262,13 +283,10 @@ static void s_on_send_node(ob_net_t *self, const ob_imsg_send_node_t *in, ob_out
     if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_NET) != 0)
         return;
     s_hold(self, &in->payload);
-    size_t len = 2 + (size_t)in->node.len;
-    uint8_t *frame = malloc(len);
+    size_t len = 0;
+    uint8_t *frame = s_node_frame(self, &in->node, &len);
     if (!frame)
         return;
-    frame[0] = OB_PEER_TYPE_NODE;
-    frame[1] = OB_PEER_VERSION;
-    memcpy(frame + 2, in->node.data, in->node.len);
     s_send_frame(self, in->peer, frame, len, &in->payload, out);
     free(frame);
 }
@@ -397,7 +415,7 @@ static void s_unclaimed_remove(ob_net_t *self, s_unclaimed_t *u)
 /* Remembers an own chunk that nothing here explains: none of this net's
    followed payloads claims it, and it is below every height this net
    handed a payload for (or net has handed none yet), so a net before a
-   restart proposed it. An attached application's chunks are its own. */
+   restart proposed it. An external application's chunks are its own. */
 static void s_unclaimed_note(ob_net_t *self, const ob_chunk_t *chunk, bool claimed)
 {
     if (!self->has_own_top || chunk->height > self->own_top)
@@ -413,7 +431,7 @@ static void s_unclaimed_note(ob_net_t *self, const ob_chunk_t *chunk, bool claim
         else if (u->height == chunk->height && memcmp(u->digest, chunk->payload, 32) == 0)
             same = u;
     }
-    if (same || claimed || self->app_attached ||
+    if (same || claimed || self->application == OB_NET_APP_EXTERNAL ||
         (self->has_passed && chunk->height >= self->lowest_passed) ||
         chunk->height + S_UNCLAIMED_HEIGHTS < self->own_top)
         return;
@@ -494,7 +512,7 @@ static void s_default_propose(ob_net_t *self, uint64_t height, ob_outbox_t *out)
 /* The built-in application answers a proposal it owes, if it can. */
 static void s_serve_pending(ob_net_t *self, ob_outbox_t *out)
 {
-    if (self->propose_pending && !self->app_attached)
+    if (self->propose_pending && self->application == OB_NET_APP_BUILTIN)
         s_default_propose(self, self->propose_height, out);
 }
 
@@ -575,10 +593,12 @@ static void s_on_app_propose(ob_net_t *self, const ob_imsg_app_propose_t *in, ob
     self->propose_pending = true;
     self->propose_epoch = in->epoch;
     self->propose_height = in->height;
-    if (self->app_attached)
-        s_ask_payload(self, out);
-    else
+    if (self->application == OB_NET_APP_BUILTIN)
         s_default_propose(self, in->height, out);
+    else if (self->app_attached)
+        s_ask_payload(self, out);
+    /* else: an external application that is not attached proposes nothing;
+       the one that attaches is asked (s_attach) */
 }
 
 void ob_net_app_verdict(ob_net_t *self, const ob_chunk_t *chunk, bool valid, ob_outbox_t *out)
@@ -633,8 +653,13 @@ static void s_on_app_verify(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *o
     if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_NET) != 0)
         return; /* stale: the sequencer's rebroadcast brings it back */
     s_hold(self, &in->payload);
-    if (self->app_attached) {
-        s_ask_verdict(self, in, out);
+    if (self->application == OB_NET_APP_EXTERNAL) {
+        /* Absent, it gives no verdict: its absence never overrules it
+           (SPEC §5). The journal asks again once one attaches. */
+        if (self->app_attached)
+            s_ask_verdict(self, in, out);
+        else
+            self->stats.app_verdicts_owed++;
         return;
     }
     /* The built-in application: valid iff the bytes hash to the digest. */
@@ -668,10 +693,13 @@ static void s_on_report_lock(ob_net_t *self, const ob_imsg_report_lock_t *in, ob
     ob_lock_t lock;
     ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
     bool decoded = ob_lock_decode(&lock, in->lock.data, in->lock.len, &lookup) == OB_OK;
-    if (self->app_attached) {
-        ob_imsg_t report = {.type = OB_IMSG_APP_LOCK};
-        report.u.app_lock.lock = in->lock;
-        ob_outbox_to_app(out, &report);
+    if (self->application == OB_NET_APP_EXTERNAL) {
+        /* Delivered once it confirms; the journal redelivers till then. */
+        if (self->app_attached) {
+            ob_imsg_t report = {.type = OB_IMSG_APP_LOCK};
+            report.u.app_lock.lock = in->lock;
+            ob_outbox_to_app(out, &report);
+        }
     } else if (decoded) {
         /* The built-in application has nobody to confirm for it: a Lock is
            delivered once net has it. */
@@ -786,6 +814,27 @@ bool ob_net_app_attached(const ob_net_t *self)
     return self->app_attached;
 }
 
+ob_net_application_t ob_net_application(const ob_net_t *self)
+{
+    return self->application;
+}
+
+const char *ob_net_application_name(ob_net_application_t application)
+{
+    switch (application) {
+    case OB_NET_APP_BUILTIN:
+        return "builtin";
+    case OB_NET_APP_EXTERNAL:
+        return "external";
+    }
+    return "?";
+}
+
+bool ob_net_app_is(const ob_net_t *self, const char *who)
+{
+    return self->app_attached && who && strcmp(who, self->app_who) == 0;
+}
+
 int ob_net_app_payload(ob_net_t *self, uint64_t height, const uint8_t *data, size_t len,
                        ob_outbox_t *out)
 {
@@ -802,22 +851,45 @@ static void s_app_drop(ob_net_t *self, ob_error_t why, ob_outbox_t *out)
     s_drop(self, why, NULL, out);
 }
 
-static void s_attach(ob_net_t *self, uint64_t now_ms, ob_outbox_t *out)
+/* An app_attach from the attached application (its heartbeat), or from
+   `who` while none is attached. */
+static void s_attach(ob_net_t *self, uint64_t now_ms, const char *who, ob_outbox_t *out)
 {
     self->app_seen_ms = now_ms;
     self->app_clock = true;
     if (self->app_attached)
         return;
     self->app_attached = true;
+    snprintf(self->app_who, sizeof self->app_who, "%s", who);
     self->stats.app_attaches++;
-    ob_info("net: an application attached");
+    ob_info("net: an application attached (%s)", who);
+    /* The journal asks again for the verdicts it is owed, at once. */
+    ob_imsg_t attached = {.type = OB_IMSG_APP_ATTACHED};
+    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &attached);
     if (self->propose_pending)
         s_ask_payload(self, out); /* it proposes now */
 }
 
-void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t len,
-                   ob_outbox_t *out)
+void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8_t *frame,
+                   size_t len, ob_outbox_t *out)
 {
+    if (self->application == OB_NET_APP_BUILTIN) {
+        self->stats.app_dropped++;
+        self->stats.app_refused++;
+        if (!self->refused_logged)
+            ob_warn("net: a frame on the application socket refused: node/application is "
+                    "builtin (set it to external for an application to attach)");
+        self->refused_logged = true;
+        return;
+    }
+    bool known = who && who[0] && strlen(who) < sizeof self->app_who;
+    if (!known || (self->app_attached && strcmp(who, self->app_who) != 0)) {
+        /* Another connection, while one is attached: it neither answers
+           in its place nor takes over (SPEC §4). */
+        self->stats.app_dropped++;
+        self->stats.app_foreign++;
+        return;
+    }
     ob_imsg_t msg;
     ob_error_t rc = ob_imsg_decode(&msg, frame, len);
     if (rc != OB_OK) {
@@ -827,13 +899,13 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t
     switch (msg.type) {
     case OB_IMSG_APP_ATTACH:
         self->stats.app_in++;
-        s_attach(self, now_ms, out);
+        s_attach(self, now_ms, who, out);
         return;
     case OB_IMSG_APP_GIVE_PAYLOAD:
     case OB_IMSG_APP_GIVE_VERDICT:
     case OB_IMSG_APP_LOCK_RECEIVED:
         if (!self->app_attached) {
-            /* The built-in application speaks now; attach first. */
+            /* Nobody is attached; attach first. */
             self->stats.app_dropped++;
             self->stats.app_when_detached++;
             return;
@@ -901,6 +973,15 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t
     }
 }
 
+/* What it owed waits for the next application (SPEC §5): under external
+   nothing speaks in its place. */
+static void s_detach(ob_net_t *self)
+{
+    self->app_attached = false;
+    self->app_who[0] = 0;
+    self->stats.app_detaches++;
+}
+
 void ob_net_tick(ob_net_t *self, uint64_t now_ms, ob_outbox_t *out)
 {
     if (!self->app_attached)
@@ -913,11 +994,19 @@ void ob_net_tick(ob_net_t *self, uint64_t now_ms, ob_outbox_t *out)
     }
     if (now_ms <= self->app_seen_ms || now_ms - self->app_seen_ms <= OB_NET_APP_SILENCE_MS)
         return;
-    self->app_attached = false;
-    self->stats.app_detaches++;
-    ob_warn("net: the application was silent for %llu ms; the built-in one takes over",
-            (unsigned long long)(now_ms - self->app_seen_ms));
-    s_serve_pending(self, out);
+    ob_warn("net: the application (%s) was silent for %llu ms and is detached; no proposals "
+            "or verdicts until one attaches",
+            self->app_who, (unsigned long long)(now_ms - self->app_seen_ms));
+    s_detach(self);
+    (void)out;
+}
+
+void ob_net_app_closed(ob_net_t *self)
+{
+    if (!self->app_attached)
+        return;
+    ob_info("net: the application (%s) closed its connection and is detached", self->app_who);
+    s_detach(self);
 }
 
 /* --- the submit socket -------------------------------------------------- */
@@ -1091,7 +1180,7 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
     const ob_imsg_submit_t *in = &msg.u.submit;
     if (s_submit_again(self, client, in->tag, out))
         return;
-    if (self->app_attached) {
+    if (self->application == OB_NET_APP_EXTERNAL) {
         s_refuse(self, client, in->tag, OB_SUBMIT_APP_ATTACHED, out);
         return;
     }
@@ -1126,8 +1215,8 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
 
 int ob_net_submit(ob_net_t *self, const uint8_t *data, size_t len, ob_outbox_t *out)
 {
-    if (len > self->env.params.max_payload || self->queue_count == self->queue_max ||
-        s_enqueue(self, data, len, NULL, 0) != 0) {
+    if (self->application == OB_NET_APP_EXTERNAL || len > self->env.params.max_payload ||
+        self->queue_count == self->queue_max || s_enqueue(self, data, len, NULL, 0) != 0) {
         self->stats.submit_refused++;
         return -1;
     }

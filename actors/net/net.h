@@ -1,10 +1,12 @@
 /*  The net actor's pure handler (SPEC §4, §5): the node's face to the
     world. It takes peer frames (already authenticated: `peer` is the
-    sender's obcast key), checks their framing, moves payload bytes into
-    the arena and hands the rest to the verifier; it sends nodes and acks
-    to the peers the protocol names; and it speaks for the application:
-    an attached one, or the built-in default (proposals come from the
-    submit queue, and any payload whose digest matches is valid). */
+    sender's obcast key), decodes them (proto/wire.c, the fuzzed decoder),
+    moves payload bytes into the arena and hands the rest to the verifier;
+    it sends nodes and acks to the peers the protocol names; and it speaks
+    for the application the node is configured with: an external one
+    attached on the application socket, or the built-in one (proposals
+    come from the submit queue, and any payload whose digest matches is
+    valid). */
 #ifndef OB_NET_H
 #define OB_NET_H
 
@@ -18,12 +20,28 @@
 typedef struct _ob_net_t ob_net_t;
 
 /* An attached application that sends no app_attach for longer than this
-   is detached, and the built-in default application takes over. */
+   is detached. Under `application = external` nothing takes its place:
+   the node proposes nothing and gives no verdicts until one attaches. */
 #define OB_NET_APP_SILENCE_MS 3000
+
+/* Who the node's application is (SPEC §5, node/application). */
+typedef enum {
+    OB_NET_APP_BUILTIN = 0, /* proposals from the submit queue; a matching digest is valid */
+    OB_NET_APP_EXTERNAL     /* only an application on the application socket speaks */
+} ob_net_application_t;
+
+/* The longest credentials an application is known by: a Z85 CURVE key on
+   TCP, or libzmq's "Peer-Address" of an ipc connection
+   ("localhost:UID:GID:PID", from SO_PEERCRED). */
+#define OB_NET_WHO_MAX 128
 
 typedef struct {
     ob_node_env_t env;
-    bool app_attached;         /* the initial state; false: the built-in default */
+    ob_net_application_t application;
+    /* external only: an application attached from the start, known by
+       the credentials `app_who` (the simulator's) */
+    bool app_attached;
+    const char *app_who;
     uint32_t submit_queue_max; /* payloads waiting to be proposed */
     uint32_t submit_track_max; /* submitted payloads followed to their Lock; 0: 1024 */
 } ob_net_config_t;
@@ -42,6 +60,9 @@ typedef struct {
     uint64_t app_detaches;      /* attached -> detached after silence */
     uint64_t app_asks_stale;    /* verify requests whose slot went stale: not asked */
     uint64_t app_when_detached; /* answers from an application that is not attached */
+    uint64_t app_foreign;       /* frames from another connection while one is attached */
+    uint64_t app_refused;       /* frames on the application socket under `builtin` */
+    uint64_t app_verdicts_owed; /* verify requests while no external application is attached */
     /* the submit socket */
     uint64_t clients_in;                     /* frames from submit-socket clients */
     uint64_t refused_by[8];                  /* submit_refused, by ob_submit_refusal_t */
@@ -72,23 +93,45 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out);
 
 /* --- the application socket (proto/imsg.csv, "Outside the node") ------
 
-   One frame from the application, decoded strictly. An application sends
-   app_attach (its heartbeat, at least every second), app_give_payload,
-   app_give_verdict and app_lock_received; anything else, or anything that
-   does not decode, is dropped and counted. Answers from an application
-   that is not attached are dropped too: the built-in one speaks then.
+   One frame from the application socket, decoded strictly, from the
+   connection whose credentials are `who`: its CURVE key on TCP, its
+   process credentials on ipc; never anything the sender writes (SPEC §4).
+   An application sends app_attach (its heartbeat, at least every second),
+   app_give_payload, app_give_verdict and app_lock_received; anything
+   else, or anything that does not decode, is dropped and counted.
+
+   Under `external`, the first app_attach while none is attached attaches
+   `who` (and the journal hears app_attached, to ask again what it is
+   owed); until it detaches, frames of any other `who` are dropped and
+   counted (app_foreign): nobody answers in its place or takes over.
+   Answers while none is attached are dropped (app_when_detached). Under
+   `builtin`, every frame is refused and counted (app_refused).
+
    While an application is attached, what net tells it is app_ask_payload,
    app_ask_verdict (with the payload bytes), app_tip, app_lock and
-   app_evidence, as OB_DEST_APP envelopes. */
-void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const uint8_t *frame, size_t len,
-                   ob_outbox_t *out);
+   app_evidence, as OB_DEST_APP envelopes for the shell to send to `who`'s
+   connection. */
+void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8_t *frame,
+                   size_t len, ob_outbox_t *out);
 
 /* The clock: an application silent for more than OB_NET_APP_SILENCE_MS is
-   detached, and a proposal it owed is served from the submit queue. The
-   shell calls it every 100 ms or so. */
+   detached; what it owed waits for the next one. The shell calls it every
+   100 ms or so. */
 void ob_net_tick(ob_net_t *self, uint64_t now_ms, ob_outbox_t *out);
 
 bool ob_net_app_attached(const ob_net_t *self);
+ob_net_application_t ob_net_application(const ob_net_t *self);
+/* "builtin" or "external" */
+const char *ob_net_application_name(ob_net_application_t application);
+
+/* Whether `who` is the attached application: its connection is where
+   OB_DEST_APP envelopes go. */
+bool ob_net_app_is(const ob_net_t *self, const char *who);
+
+/* The attached application's connection closed: it is detached now, not
+   after its silence, so that its successor (a restarted process) can
+   attach at once. */
+void ob_net_app_closed(ob_net_t *self);
 
 /* The application's answers, decoded already (ob_net_on_app calls these).
    ob_net_app_payload returns 0, or -1 if the payload is too large or finds
@@ -104,7 +147,8 @@ void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t 
 
    One frame from a client of the submit socket (`client` is its ROUTER
    routing id). A `submit` is answered submit_queued, or submit_refused
-   with an ob_submit_refusal_t (proto/submit.h): malformed, app_attached,
+   with an ob_submit_refusal_t (proto/submit.h): malformed, app_attached
+   (the node's application is external: it proposes, not the queue),
    not_sequencer (of the current epoch, or before net knows the epoch),
    too_large, queue_full. A queued payload the built-in application
    proposes is followed: submit_assigned once this node's chunk at its

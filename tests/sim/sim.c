@@ -433,7 +433,11 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
     ob_arena_reclaim(node->arena, (uint16_t)actor);
     switch ((sim_actor_t)actor) {
     case SIM_NET: {
-        ob_net_config_t cfg = {.env = env, .app_attached = true, .submit_queue_max = 16};
+        ob_net_config_t cfg = {.env = env,
+                               .application = OB_NET_APP_EXTERNAL,
+                               .app_attached = true,
+                               .app_who = "sim-app",
+                               .submit_queue_max = 16};
         node->net = ob_net_new(&cfg, &why);
         assert(node->net);
         ob_net_start(node->net, out);
@@ -803,7 +807,7 @@ static void s_app_answer(sim_t *sim, s_node_t *node, const s_event_t *ev)
     if (ob_imsg_encode(&msg, frame, len, &written) != 0)
         s_violation(sim, "node %d's application could not encode its answer", node->index);
     else
-        ob_net_on_app(node->net, sim->now / 1000, frame, written, node->outbox[SIM_NET]);
+        ob_net_on_app(node->net, sim->now / 1000, "sim-app", frame, written, node->outbox[SIM_NET]);
     free(frame);
 }
 

@@ -269,6 +269,51 @@ static void test_node_config_refusals(void **state)
     s_config_refused(fx, "top level: unknown setting 'bogus'");
 }
 
+/* Issues 9 (defects 4 and 9): node/application, and one allowlist per
+   local socket: a TCP endpoint needs its own list. */
+static void test_node_config_application_and_lists(void **state)
+{
+    s_fixture_t *fx = *state;
+    ob_node_config_t cfg;
+    ob_why_t why = {{0}};
+    s_config(fx, NULL, NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.application, OB_APPLICATION_BUILTIN);
+    assert_string_equal(cfg.app_keys, "");
+    assert_string_equal(cfg.operator_keys, "");
+    s_config(fx,
+             "    application = \"external\"\n    app_keys = \"apps\"\n"
+             "    client_keys = \"clients\"\n    operator_keys = \"ops\"\n"
+             "    app_endpoint = \"tcp://127.0.0.1:7200\"\n"
+             "    submit_endpoint = \"tcp://127.0.0.1:7201\"\n"
+             "    control_endpoint = \"tcp://127.0.0.1:7202\"\n",
+             NULL);
+    if (ob_node_config_load(fx->path, &cfg, &why) != 0)
+        fail_msg("%s", why.text);
+    assert_int_equal(cfg.application, OB_APPLICATION_EXTERNAL);
+    char expect[256];
+    snprintf(expect, sizeof expect, "%s/apps", fx->dir);
+    assert_string_equal(cfg.app_keys, expect);
+    snprintf(expect, sizeof expect, "%s/ops", fx->dir);
+    assert_string_equal(cfg.operator_keys, expect);
+
+    s_config(fx, "    application = \"maybe\"\n", NULL);
+    s_config_refused(fx, "node/application: must be 'builtin'");
+    s_config(fx, "    application = \"maybe\"\n", NULL);
+    s_config_refused(fx, "not 'maybe'");
+    /* Another socket's list does not do. */
+    s_config(fx, "    client_keys = \"clients\"\n    app_endpoint = \"tcp://127.0.0.1:7200\"\n",
+             NULL);
+    s_config_refused(fx, "node/app_endpoint: a TCP endpoint needs node/app_keys");
+    s_config(fx, "    app_keys = \"apps\"\n    submit_endpoint = \"tcp://127.0.0.1:7200\"\n", NULL);
+    s_config_refused(fx, "node/submit_endpoint: a TCP endpoint needs node/client_keys");
+    s_config(fx, "    client_keys = \"c\"\n    monitor_endpoint = \"tcp://127.0.0.1:7200\"\n",
+             NULL);
+    s_config_refused(fx, "node/monitor_endpoint: a TCP endpoint needs node/operator_keys");
+    s_config(fx, "    app_keys = \"c\"\n    control_endpoint = \"tcp://127.0.0.1:7200\"\n", NULL);
+    s_config_refused(fx, "node/control_endpoint: a TCP endpoint needs node/operator_keys");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +321,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manifest_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_node_config_loads, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_node_config_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_node_config_application_and_lists, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

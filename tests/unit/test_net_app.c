@@ -88,10 +88,19 @@ static int s_teardown(void **state)
     return 0;
 }
 
+/* The credentials of the application's connection, and of another one. */
+#define N_APP   "localhost:1000:1000:4242"
+#define N_OTHER "localhost:1000:1000:4343"
+
+/* attached: an external application attached from the start as N_APP;
+   else the built-in application. */
 static void s_open_with(n_fixture_t *f, bool attached, uint32_t queue_max, uint32_t track_max)
 {
-    ob_net_config_t config = {
-        .app_attached = attached, .submit_queue_max = queue_max, .submit_track_max = track_max};
+    ob_net_config_t config = {.application = attached ? OB_NET_APP_EXTERNAL : OB_NET_APP_BUILTIN,
+                              .app_attached = attached,
+                              .app_who = N_APP,
+                              .submit_queue_max = queue_max,
+                              .submit_track_max = track_max};
     config.env.ns = &f->ns;
     config.env.epochs = f->epochs;
     config.env.params = OB_PARAMS_DEFAULT;
@@ -108,6 +117,23 @@ static void s_open_with(n_fixture_t *f, bool attached, uint32_t queue_max, uint3
 static void s_open(n_fixture_t *f, bool attached)
 {
     s_open_with(f, attached, 4, 0);
+}
+
+/* application = external, none attached yet. */
+static void s_open_external(n_fixture_t *f)
+{
+    ob_net_config_t config = {.application = OB_NET_APP_EXTERNAL, .submit_queue_max = 4};
+    config.env.ns = &f->ns;
+    config.env.epochs = f->epochs;
+    config.env.params = OB_PARAMS_DEFAULT;
+    config.env.params.max_payload = N_MAX;
+    config.env.arena = f->arena;
+    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    ob_why_t why = {{0}};
+    f->net = ob_net_new(&config, &why);
+    if (!f->net)
+        fail_msg("net: %s", why.text);
+    ob_outbox_clear(f->out);
 }
 
 static const ob_net_stats_t *s_stats(n_fixture_t *f)
@@ -140,24 +166,40 @@ static void s_internal(n_fixture_t *f, const ob_imsg_t *msg)
     free(frame);
 }
 
-static void s_app_raw(n_fixture_t *f, uint64_t now, const uint8_t *frame, size_t len)
+static void s_app_raw_from(n_fixture_t *f, const char *who, uint64_t now, const uint8_t *frame,
+                           size_t len)
 {
     ob_outbox_clear(f->out);
-    ob_net_on_app(f->net, now, frame, len, f->out);
+    ob_net_on_app(f->net, now, who, frame, len, f->out);
+}
+
+static void s_app_raw(n_fixture_t *f, uint64_t now, const uint8_t *frame, size_t len)
+{
+    s_app_raw_from(f, N_APP, now, frame, len);
+}
+
+static void s_app_from(n_fixture_t *f, const char *who, uint64_t now, const ob_imsg_t *msg)
+{
+    uint8_t *frame;
+    size_t len = s_encode(msg, &frame);
+    s_app_raw_from(f, who, now, frame, len);
+    free(frame);
 }
 
 static void s_app(n_fixture_t *f, uint64_t now, const ob_imsg_t *msg)
 {
-    uint8_t *frame;
-    size_t len = s_encode(msg, &frame);
-    s_app_raw(f, now, frame, len);
-    free(frame);
+    s_app_from(f, N_APP, now, msg);
+}
+
+static void s_attach_from(n_fixture_t *f, const char *who, uint64_t now)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_APP_ATTACH};
+    s_app_from(f, who, now, &msg);
 }
 
 static void s_attach(n_fixture_t *f, uint64_t now)
 {
-    ob_imsg_t msg = {.type = OB_IMSG_APP_ATTACH};
-    s_app(f, now, &msg);
+    s_attach_from(f, N_APP, now);
 }
 
 static void s_tick(n_fixture_t *f, uint64_t now)
@@ -346,14 +388,15 @@ static void s_assert_dropped(n_fixture_t *f, ob_error_t why, uint64_t times)
 static void test_app_attach_asks_the_pending_proposal(void **state)
 {
     n_fixture_t *f = *state;
-    s_open(f, false);
+    s_open_external(f);
     assert_false(ob_net_app_attached(f->net));
-    s_propose(f, 0); /* the built-in application has nothing queued */
+    s_propose(f, 0); /* nobody attached: nothing proposes */
     assert_int_equal(ob_outbox_count(f->out), 0);
 
     s_attach(f, 1000);
     assert_true(ob_net_app_attached(f->net));
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_ATTACHED, NULL); /* the journal re-asks at once */
     ob_imsg_t ask = s_the(f, OB_DEST_APP, OB_IMSG_APP_ASK_PAYLOAD, NULL);
     assert_int_equal(ask.u.app_ask_payload.epoch, 1);
     assert_int_equal(ask.u.app_ask_payload.height, 0);
@@ -644,7 +687,7 @@ static void test_app_payload_size(void **state)
 static void test_app_answers_dropped_when_detached(void **state)
 {
     n_fixture_t *f = *state;
-    s_open(f, false);
+    s_open_external(f);
     ob_chunk_t chunk = s_chunk(f, 1, 0, "zero", 4);
     ob_imsg_t msgs[3] = {{.type = OB_IMSG_APP_GIVE_PAYLOAD},
                          {.type = OB_IMSG_APP_GIVE_VERDICT},
@@ -664,10 +707,10 @@ static void test_app_answers_dropped_when_detached(void **state)
 static void test_app_heartbeat_expiry(void **state)
 {
     n_fixture_t *f = *state;
-    s_open(f, false);
+    s_open_external(f);
     s_epoch(f, 1);
-    s_submit(f, 1, 11, "queued one", 10); /* waits: nobody asked yet */
-    s_answer(f, 1, OB_IMSG_SUBMIT_QUEUED);
+    s_submit(f, 1, 11, "queued one", 10); /* the application proposes, not the queue */
+    s_assert_refused(f, 1, 11, OB_SUBMIT_APP_ATTACHED);
 
     s_attach(f, 1000);
     s_propose(f, 0);
@@ -682,20 +725,23 @@ static void test_app_heartbeat_expiry(void **state)
     assert_true(ob_net_app_attached(f->net));
     assert_int_equal(ob_outbox_count(f->out), 0);
 
-    /* Silent too long: the built-in application takes over and serves the
-       proposal the application owed from the queue. */
+    /* Silent too long: detached, and nothing takes its place: the
+       proposal it owed waits. */
     s_tick(f, 6901);
     assert_false(ob_net_app_attached(f->net));
-    s_handed(f, 0, "queued one", 10);
+    assert_int_equal(ob_outbox_count(f->out), 0);
     assert_int_equal(s_stats(f)->app_detaches, 1);
+    assert_int_equal(s_stats(f)->proposals_answered, 0);
     s_tick(f, 99999);
     assert_int_equal(ob_outbox_count(f->out), 0);
 
-    /* It comes back. */
+    /* It comes back, and is asked for what it owed. */
     s_attach(f, 100000);
     assert_true(ob_net_app_attached(f->net));
     assert_int_equal(s_stats(f)->app_attaches, 2);
-    assert_int_equal(ob_outbox_count(f->out), 0); /* nothing pending */
+    s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_ATTACHED, NULL);
+    ob_imsg_t ask = s_the(f, OB_DEST_APP, OB_IMSG_APP_ASK_PAYLOAD, NULL);
+    assert_int_equal(ask.u.app_ask_payload.height, 0);
 }
 
 static void test_app_attached_from_the_start_expires(void **state)
@@ -708,8 +754,206 @@ static void test_app_attached_from_the_start_expires(void **state)
     assert_true(ob_net_app_attached(f->net));
     s_tick(f, 53001);
     assert_false(ob_net_app_attached(f->net));
-    s_propose(f, 0); /* the built-in one, with an empty queue: nothing */
+    s_propose(f, 0); /* nobody attached: nothing */
     assert_int_equal(ob_outbox_count(f->out), 0);
+}
+
+/* Peer frames go through the decoder the fuzzer runs (proto/wire.c): a
+   Node whose body breaks §2 is dropped by net with its error name, not
+   passed on; Fetch (3), Fetched (4) and 9 are unknown types for now. */
+static void test_peer_frames_use_the_wire_decoder(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_node_t node = {.chunk = s_chunk(f, 1, 0, "genesis", 7)};
+    memset(node.signature, 0x5a, sizeof node.signature);
+    uint8_t frame[2 + OB_GENESIS_NODE_LEN + 1];
+    size_t len = 0;
+    assert_int_equal(ob_peer_node_frame_encode(&node, frame, sizeof frame, &len), 0);
+    ob_frame_t frames[2] = {{frame, len}, {(const uint8_t *)"genesis", 7}};
+    const uint8_t *peer = f->keys[1].pub.bytes;
+
+    ob_outbox_clear(f->out);
+    ob_net_on_peer(f->net, peer, frames, 2, f->out);
+    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_PEER_NODE), 1);
+    ob_outbox_clear(f->out);
+    ob_net_flushed(f->net);
+
+    struct {
+        size_t at;
+        uint8_t value;
+        size_t len;
+        ob_error_t expect;
+    } bad[] = {{2 + OB_GENESIS_NODE_LEN - 1, 2, len, OB_ERR_BAD_FLAG},
+               {2 + OB_GENESIS_NODE_LEN - 1, 1, len, OB_ERR_PARENT_ON_GENESIS},
+               {0, 3, len, OB_ERR_UNKNOWN_TYPE},
+               {0, 4, len, OB_ERR_UNKNOWN_TYPE},
+               {0, 9, len, OB_ERR_UNKNOWN_TYPE},
+               {2 + OB_GENESIS_NODE_LEN, 0, len + 1, OB_ERR_TRAILING}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint8_t copy[sizeof frame];
+        memcpy(copy, frame, len);
+        copy[bad[i].at] = bad[i].value;
+        ob_frame_t spoiled[2] = {{copy, bad[i].len}, frames[1]};
+        uint64_t before = s_stats(f)->dropped[bad[i].expect];
+        ob_outbox_clear(f->out);
+        ob_net_on_peer(f->net, peer, spoiled, 2, f->out);
+        assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_PEER_NODE), 0);
+        assert_int_equal(s_stats(f)->dropped[bad[i].expect], before + 1);
+    }
+    assert_int_equal(ob_arena_in_use(f->arena), 1); /* the good one, the verifier's */
+}
+
+/* Issue 9: an application rejects a chunk, then detaches. Its absence
+   never overrules it: no verdict at all until an application attaches
+   and accepts. */
+static void test_app_veto_outlives_detach(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open_external(f);
+    s_attach(f, 1000);
+    ob_chunk_t chunk = s_chunk(f, 2, 4, "peer batch", 10);
+    ob_handle_t handle = s_stage(f, "peer batch", 10);
+    s_verify(f, &chunk, &handle);
+    s_the(f, OB_DEST_APP, OB_IMSG_APP_ASK_VERDICT, NULL);
+    ob_net_flushed(f->net);
+    ob_imsg_t give = {.type = OB_IMSG_APP_GIVE_VERDICT};
+    give.u.app_give_verdict.chunk = chunk;
+    give.u.app_give_verdict.valid = false;
+    s_app(f, 1100, &give);
+    ob_imsg_t verdict = s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_VERDICT, NULL);
+    assert_false(verdict.u.app_verdict.valid);
+
+    s_tick(f, 1200);
+    s_tick(f, 5000); /* silent: detached */
+    assert_false(ob_net_app_attached(f->net));
+    /* The journal asks again, as it does while a verdict is owed. */
+    for (int i = 0; i < 3; i++) {
+        handle = s_stage(f, "peer batch", 10);
+        s_verify(f, &chunk, &handle);
+        assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_APP_VERDICT), 0);
+        assert_int_equal(ob_outbox_count(f->out), 0);
+        ob_net_flushed(f->net);
+    }
+    assert_int_equal(s_stats(f)->app_verdicts_owed, 3);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+
+    /* An application attaches (another process: nobody holds the place
+       now); the journal, told, asks again; it accepts. */
+    s_attach_from(f, N_OTHER, 6000);
+    s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_ATTACHED, NULL);
+    handle = s_stage(f, "peer batch", 10);
+    s_verify(f, &chunk, &handle);
+    s_the(f, OB_DEST_APP, OB_IMSG_APP_ASK_VERDICT, NULL);
+    give.u.app_give_verdict.valid = true;
+    s_app_from(f, N_OTHER, 6100, &give);
+    verdict = s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_VERDICT, NULL);
+    assert_true(verdict.u.app_verdict.valid);
+}
+
+/* Issue 9: under external, a Lock is not delivered for an absent
+   application (the journal redelivers until one confirms), and the
+   submit queue never proposes. */
+static void test_external_absent_delivers_nothing(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open_external(f);
+    s_epoch(f, 1);
+    ob_chunk_t chunk = s_chunk(f, 0, 0, "zero", 4);
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&chunk, lock, sizeof lock);
+    s_report_lock(f, lock, lock_len);
+    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_LOCK_DELIVERED), 0);
+    assert_int_equal(s_count_kind(f, OB_DEST_APP), 0);
+    assert_int_equal(ob_net_submit(f->net, (const uint8_t *)"x", 1, f->out), -1);
+    s_propose(f, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+}
+
+/* Issue 9: the built-in application refuses an application that tries
+   to attach; it goes on proposing from the queue and judging by digest. */
+static void test_builtin_refuses_an_application(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    s_epoch(f, 1);
+    s_attach(f, 1000);
+    assert_false(ob_net_app_attached(f->net));
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(s_stats(f)->app_refused, 1);
+    ob_chunk_t chunk = s_chunk(f, 2, 4, "peer batch", 10);
+    ob_imsg_t give = {.type = OB_IMSG_APP_GIVE_VERDICT};
+    give.u.app_give_verdict.chunk = chunk;
+    give.u.app_give_verdict.valid = false;
+    s_app(f, 1100, &give);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(s_stats(f)->app_refused, 2);
+    ob_handle_t handle = s_stage(f, "peer batch", 10);
+    s_verify(f, &chunk, &handle);
+    ob_imsg_t verdict = s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_VERDICT, NULL);
+    assert_true(verdict.u.app_verdict.valid);
+    ob_net_flushed(f->net);
+    s_submit(f, 1, 11, "queued one", 10);
+    s_answer(f, 1, OB_IMSG_SUBMIT_QUEUED);
+    s_propose(f, 0);
+    s_handed(f, 0, "queued one", 10);
+}
+
+/* Issue 9 (defect 4): while an application is attached, another
+   connection can neither take over nor answer in its place: its frames
+   are dropped and counted. Once the first detaches, another may attach. */
+static void test_app_takeover_refused(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open_external(f);
+    s_attach(f, 1000);
+    assert_true(ob_net_app_is(f->net, N_APP));
+    s_propose(f, 0);
+    s_the(f, OB_DEST_APP, OB_IMSG_APP_ASK_PAYLOAD, NULL);
+
+    s_attach_from(f, N_OTHER, 1100);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_false(ob_net_app_is(f->net, N_OTHER));
+    assert_true(ob_net_app_is(f->net, N_APP));
+    ob_imsg_t give = {.type = OB_IMSG_APP_GIVE_PAYLOAD};
+    give.u.app_give_payload.height = 0;
+    give.u.app_give_payload.data = (ob_blob_t){(const uint8_t *)"injected", 8};
+    s_app_from(f, N_OTHER, 1200, &give);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    ob_chunk_t chunk = s_chunk(f, 2, 4, "peer batch", 10);
+    ob_imsg_t verdict = {.type = OB_IMSG_APP_GIVE_VERDICT};
+    verdict.u.app_give_verdict.chunk = chunk;
+    verdict.u.app_give_verdict.valid = true;
+    s_app_from(f, N_OTHER, 1300, &verdict);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    s_app_from(f, "", 1300, &verdict); /* no credentials at all */
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(s_stats(f)->app_foreign, 4);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+
+    /* The attached one's heartbeats keep it; its answer is taken. */
+    s_attach(f, 3500);
+    s_attach_from(f, N_OTHER, 3600);
+    s_tick(f, 4500);
+    assert_true(ob_net_app_is(f->net, N_APP));
+    give.u.app_give_payload.data = (ob_blob_t){(const uint8_t *)"honest", 6};
+    s_app(f, 4600, &give);
+    s_handed(f, 0, "honest", 6);
+
+    /* Detached by silence: now another may attach. */
+    s_tick(f, 8000);
+    assert_false(ob_net_app_attached(f->net));
+    s_attach_from(f, N_OTHER, 8100);
+    assert_true(ob_net_app_is(f->net, N_OTHER));
+    s_app(f, 8200, &give); /* and the first is the stranger now */
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(s_stats(f)->app_foreign, 6);
+
+    /* Its connection closes: detached at once, the next may attach. */
+    ob_net_app_closed(f->net);
+    assert_false(ob_net_app_attached(f->net));
+    s_attach(f, 8300);
+    assert_true(ob_net_app_is(f->net, N_APP));
 }
 
 /* ======================================================================= */
@@ -812,18 +1056,25 @@ static void test_submit_refusals(void **state)
     s_submit(f, 2, 6, "third", 5);
     s_assert_refused(f, 2, 6, OB_SUBMIT_QUEUE_FULL);
 
-    s_attach(f, 10);
-    s_submit(f, 4, 7, "to the app", 10);
-    s_assert_refused(f, 4, 7, OB_SUBMIT_APP_ATTACHED);
-
     const ob_net_stats_t *stats = s_stats(f);
     assert_int_equal(stats->submitted, 2);
-    assert_int_equal(stats->submit_refused, 4);
+    assert_int_equal(stats->submit_refused, 3);
     assert_int_equal(stats->refused_by[OB_SUBMIT_NOT_SEQUENCER], 1);
     assert_int_equal(stats->refused_by[OB_SUBMIT_TOO_LARGE], 1);
     assert_int_equal(stats->refused_by[OB_SUBMIT_QUEUE_FULL], 1);
-    assert_int_equal(stats->refused_by[OB_SUBMIT_APP_ATTACHED], 1);
-    assert_int_equal(stats->clients_in, 6);
+    assert_int_equal(stats->clients_in, 5);
+
+    /* A node whose application is external: its queue proposes nothing,
+       attached or not. */
+    ob_net_destroy(&f->net);
+    s_open_external(f);
+    s_epoch(f, 1);
+    s_submit(f, 4, 7, "to the app", 10);
+    s_assert_refused(f, 4, 7, OB_SUBMIT_APP_ATTACHED);
+    s_attach(f, 10);
+    s_submit(f, 4, 8, "to the app", 10);
+    s_assert_refused(f, 4, 8, OB_SUBMIT_APP_ATTACHED);
+    assert_int_equal(s_stats(f)->refused_by[OB_SUBMIT_APP_ATTACHED], 2);
 }
 
 /* Just after a start, before the journal has said which epoch is current,
@@ -1175,6 +1426,11 @@ int main(void)
         T(test_app_answers_dropped_when_detached),
         T(test_app_heartbeat_expiry),
         T(test_app_attached_from_the_start_expires),
+        T(test_app_veto_outlives_detach),
+        T(test_peer_frames_use_the_wire_decoder),
+        T(test_external_absent_delivers_nothing),
+        T(test_builtin_refuses_an_application),
+        T(test_app_takeover_refused),
         T(test_submit_queued_assigned_locked),
         T(test_submit_assigned_on_broadcast),
         T(test_submit_refusals),

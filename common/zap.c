@@ -1,0 +1,277 @@
+#include "zap.h"
+
+#include "log.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <string.h>
+
+#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define S_Z85_LEN      40
+
+struct _ob_zap_t {
+    zactor_t *actor;
+};
+
+/* --- the handler thread ---------------------------------------------------- */
+
+typedef struct {
+    char name[OB_ZAP_DOMAIN_MAX];
+    zhash_t *keys; /* Z85 public key -> (void *)1 */
+} s_domain_t;
+
+typedef struct {
+    zsock_t *pipe;
+    zsock_t *handler;
+    s_domain_t domains[OB_ZAP_DOMAINS_MAX];
+    size_t domain_count;
+    ob_zap_stats_t stats;
+} s_server_t;
+
+static s_domain_t *s_domain(s_server_t *self, const char *name, bool create)
+{
+    for (size_t i = 0; i < self->domain_count; i++)
+        if (strcmp(self->domains[i].name, name) == 0)
+            return &self->domains[i];
+    if (!create || self->domain_count == OB_ZAP_DOMAINS_MAX || strlen(name) == 0 ||
+        strlen(name) >= OB_ZAP_DOMAIN_MAX)
+        return NULL;
+    s_domain_t *d = &self->domains[self->domain_count];
+    d->keys = zhash_new();
+    if (!d->keys)
+        return NULL;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    self->domain_count++;
+    return d;
+}
+
+static int s_cmd_allow(s_server_t *self, const char *domain, const char *key)
+{
+    s_domain_t *d = s_domain(self, domain, true);
+    if (!d)
+        return -1;
+    if (!key)
+        return 0; /* the domain alone */
+    uint8_t raw[32];
+    if (strlen(key) != S_Z85_LEN || !zmq_z85_decode(raw, key))
+        return -1;
+    if (zhash_lookup(d->keys, key))
+        return 0;
+    if (zhash_size(d->keys) >= OB_ZAP_KEYS_MAX)
+        return -1;
+    return zhash_insert(d->keys, key, (void *)1) == 0 ? 0 : -1;
+}
+
+/* RFC 27: version, request id, domain, address, identity, mechanism,
+   credentials... The answer: version, request id, status code, status
+   text, user id, metadata. */
+static void s_on_request(s_server_t *self)
+{
+    zmsg_t *request = zmsg_recv(self->handler);
+    if (!request)
+        return;
+    char *version = zmsg_popstr(request);
+    zframe_t *request_id = zmsg_pop(request);
+    char *domain = zmsg_popstr(request);
+    char *address = zmsg_popstr(request);
+    char *identity = zmsg_popstr(request);
+    char *mechanism = zmsg_popstr(request);
+    if (!version || strcmp(version, "1.0") != 0 || !request_id || !domain || !address ||
+        !identity || !mechanism) {
+        /* A REP must answer before it reads again: a refusal, without a
+           request id if there was none. */
+        self->stats.malformed++;
+        ob_warn("zap: a request that is not RFC 27 refused");
+        zmsg_t *reply = zmsg_new();
+        zmsg_addstr(reply, "1.0");
+        zmsg_append(reply, request_id ? &request_id : &(zframe_t *){zframe_new_empty()});
+        zmsg_addstr(reply, "400");
+        zmsg_addstr(reply, "malformed request");
+        zmsg_addstr(reply, "");
+        zmsg_addmem(reply, "", 0);
+        zmsg_send(&reply, self->handler);
+    } else {
+        s_domain_t *d = s_domain(self, domain, false);
+        char user[S_Z85_LEN + 1 + 256] = "";
+        const char *refusal = NULL;
+        if (strcmp(mechanism, "CURVE") == 0) {
+            zframe_t *credential = zmsg_pop(request);
+            if (!credential || zframe_size(credential) != 32)
+                refusal = "bad CURVE credentials";
+            else if (!zmq_z85_encode(user, zframe_data(credential), 32))
+                refusal = "bad CURVE credentials";
+            else if (!d || !zhash_lookup(d->keys, user))
+                refusal = "CURVE key not allowed in this domain";
+            zframe_destroy(&credential);
+        } else if (strcmp(mechanism, "NULL") == 0) {
+            if (d)
+                refusal = "this domain needs CURVE";
+            else
+                snprintf(user, sizeof user, "%s", address);
+        } else {
+            refusal = "mechanism not served";
+        }
+        if (refusal) {
+            self->stats.denied++;
+            ob_debug("zap: %s %s from %s refused: %s", domain, mechanism, address, refusal);
+        } else {
+            self->stats.allowed++;
+        }
+        zmsg_t *reply = zmsg_new();
+        zmsg_addstr(reply, "1.0");
+        zmsg_append(reply, &request_id);
+        zmsg_addstr(reply, refusal ? "400" : "200");
+        zmsg_addstr(reply, refusal ? refusal : "OK");
+        zmsg_addstr(reply, refusal ? "" : user);
+        zmsg_addmem(reply, "", 0);
+        zmsg_send(&reply, self->handler);
+    }
+    zframe_destroy(&request_id);
+    zstr_free(&version);
+    zstr_free(&domain);
+    zstr_free(&address);
+    zstr_free(&identity);
+    zstr_free(&mechanism);
+    zmsg_destroy(&request);
+}
+
+/* Returns false on $TERM. */
+static bool s_on_command(s_server_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->pipe);
+    if (!msg)
+        return false;
+    char *command = zmsg_popstr(msg);
+    bool go_on = true;
+    if (!command || strcmp(command, "$TERM") == 0) {
+        go_on = false;
+    } else if (strcmp(command, "ALLOW") == 0 || strcmp(command, "CURVE") == 0) {
+        char *domain = zmsg_popstr(msg);
+        char *key = strcmp(command, "ALLOW") == 0 ? zmsg_popstr(msg) : NULL;
+        int rc =
+            domain && (key || strcmp(command, "CURVE") == 0) ? s_cmd_allow(self, domain, key) : -1;
+        zsock_signal(self->pipe, rc == 0 ? 0 : 1);
+        zstr_free(&domain);
+        zstr_free(&key);
+    } else if (strcmp(command, "STATS") == 0) {
+        zsock_send(self->pipe, "888", self->stats.allowed, self->stats.denied,
+                   self->stats.malformed);
+    } else {
+        ob_warn("zap: unknown command %s", command); /* a programmer's error */
+        zsock_signal(self->pipe, 1);
+    }
+    zstr_free(&command);
+    zmsg_destroy(&msg);
+    return go_on;
+}
+
+static void s_server(zsock_t *pipe, void *args)
+{
+    (void)args;
+    s_server_t self = {.pipe = pipe};
+    self.handler = zsock_new(ZMQ_REP);
+    bool bound = self.handler && zsock_bind(self.handler, S_ZAP_ENDPOINT) == 0;
+    zsock_signal(pipe, 0); /* zactor_new returns */
+    zsock_signal(pipe, bound ? 0 : 1);
+    zpoller_t *poller = bound ? zpoller_new(pipe, self.handler, NULL) : zpoller_new(pipe, NULL);
+    while (poller) {
+        void *which = zpoller_wait(poller, -1);
+        if (which == pipe) {
+            if (!s_on_command(&self))
+                break;
+        } else if (which == self.handler) {
+            s_on_request(&self);
+        } else if (zpoller_terminated(poller)) {
+            break;
+        }
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&self.handler);
+    for (size_t i = 0; i < self.domain_count; i++)
+        zhash_destroy(&self.domains[i].keys);
+}
+
+/* --- the owner's side ------------------------------------------------------- */
+
+ob_zap_t *ob_zap_new(ob_why_t *why)
+{
+    ob_zap_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ob_why(why, "zap: out of memory");
+        return NULL;
+    }
+    self->actor = zactor_new(s_server, NULL);
+    if (!self->actor || zsock_wait(self->actor) != 0) {
+        ob_why(why, "zap: cannot bind the ZAP handler %s: another is bound in this process",
+               S_ZAP_ENDPOINT);
+        ob_zap_destroy(&self);
+    }
+    return self;
+}
+
+void ob_zap_destroy(ob_zap_t **self_p)
+{
+    assert(self_p);
+    ob_zap_t *self = *self_p;
+    if (!self)
+        return;
+    zactor_destroy(&self->actor);
+    free(self);
+    *self_p = NULL;
+}
+
+int ob_zap_allow(ob_zap_t *self, const char *domain, const char *z85_key, ob_why_t *why)
+{
+    zstr_sendx(self->actor, "ALLOW", domain, z85_key, NULL);
+    if (zsock_wait(self->actor) != 0)
+        return ob_why(why,
+                      "zap: cannot allow '%s' in domain '%s': not a Z85 CURVE key, or the "
+                      "list is full (%d keys, %d domains at most)",
+                      z85_key, domain, OB_ZAP_KEYS_MAX, OB_ZAP_DOMAINS_MAX);
+    return 0;
+}
+
+int ob_zap_curve_domain(ob_zap_t *self, const char *domain, ob_why_t *why)
+{
+    zstr_sendx(self->actor, "CURVE", domain, NULL);
+    if (zsock_wait(self->actor) != 0)
+        return ob_why(why, "zap: cannot make domain '%s' (%d domains at most)", domain,
+                      OB_ZAP_DOMAINS_MAX);
+    return 0;
+}
+
+int ob_zap_allow_folder(ob_zap_t *self, const char *domain, const char *what, const char *folder,
+                        size_t *count, ob_why_t *why)
+{
+    *count = 0;
+    zdir_t *dir = zdir_new(folder, NULL);
+    if (!dir)
+        return ob_why(why, "%s %s: not a readable folder", what, folder);
+    zfile_t **files = (zfile_t **)zdir_flatten(dir);
+    int rc = ob_zap_curve_domain(self, domain, why);
+    for (size_t i = 0; rc == 0 && files && files[i]; i++) {
+        const char *name = zfile_filename(files[i], NULL);
+        size_t len = strlen(name);
+        if (len >= 7 && strcmp(name + len - 7, "_secret") == 0)
+            continue; /* a certificate's secret half: its public half is listed */
+        zcert_t *cert = zcert_load(name);
+        if (cert) {
+            rc = ob_zap_allow(self, domain, zcert_public_txt(cert), why);
+            (*count)++;
+        }
+        zcert_destroy(&cert);
+    }
+    zdir_flatten_free(&files);
+    zdir_destroy(&dir);
+    if (rc == 0 && *count == 0)
+        rc = ob_why(why, "%s %s: holds no CURVE certificate", what, folder);
+    return rc;
+}
+
+ob_zap_stats_t ob_zap_stats(ob_zap_t *self)
+{
+    ob_zap_stats_t stats = {0};
+    zstr_send(self->actor, "STATS");
+    zsock_recv(self->actor, "888", &stats.allowed, &stats.denied, &stats.malformed);
+    return stats;
+}
