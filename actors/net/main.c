@@ -35,11 +35,18 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#define S_MAX_PEERS    256
-#define S_PEER_HWM     10000
-#define S_LOCAL_HWM    10000
-#define S_MAX_FRAMES   3
-#define S_ARENA_MARGIN 8 /* free slots below which net stops reading peers */
+#define S_MAX_PEERS 256
+/* What libzmq may queue for all peers together, in each direction. Its
+   high-water marks count messages, not bytes: a peer's queue is bounded at
+   this share over the largest message, so a peer that stops reading, or a
+   flood while the full arena pauses reading, costs at most this much
+   memory (SPEC §4: the slots held for slow peers are capped). */
+#define S_PEER_QUEUE_BYTES (256u << 20)
+#define S_PEER_HWM_MIN     16
+#define S_PEER_HWM_MAX     10000
+#define S_LOCAL_HWM        10000
+#define S_MAX_FRAMES       3
+#define S_ARENA_MARGIN     8 /* free slots below which net stops reading peers */
 /* Bytes of an application or client frame around its payload: the imsg
    header, a tag or height, blob lengths. */
 #define S_LOCAL_ENVELOPE 1024
@@ -116,7 +123,8 @@ typedef struct {
     uint8_t app_id[256]; /* the routing id of the attached application's connection */
     size_t app_id_len;
     uint64_t oversized_limit_peer, oversized_limit_local; /* ZMQ_MAXMSGSIZE */
-    s_guard_t guards[3];                                  /* peer, app, submit (TCP only) */
+    int peer_hwm;        /* messages queued per peer link, each way */
+    s_guard_t guards[3]; /* peer, app, submit (TCP only) */
     uint64_t next_guard_ms;
     bool peers_paused;
     uint64_t unknown_sender, malformed_frames;
@@ -296,6 +304,11 @@ static void s_limits(s_net_shell_t *self, const ob_node_env_t *env)
        MESSAGE command around the frame (33 bytes more), not the frame. */
     self->oversized_limit_peer = (node > payload ? node : payload) + S_CURVE_OVERHEAD;
     self->oversized_limit_local = payload + S_LOCAL_ENVELOPE + S_CURVE_OVERHEAD;
+    uint64_t peers = n > 1 ? n - 1 : 1;
+    uint64_t hwm = S_PEER_QUEUE_BYTES / peers / (node + payload + S_CURVE_OVERHEAD);
+    self->peer_hwm = (int)(hwm < S_PEER_HWM_MIN   ? S_PEER_HWM_MIN
+                           : hwm > S_PEER_HWM_MAX ? S_PEER_HWM_MAX
+                                                  : hwm);
 }
 
 static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_why_t *why)
@@ -313,8 +326,8 @@ static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_w
     zcert_apply(self->cert, self->router);
     zsock_set_curve_server(self->router, 1);
     zsock_set_maxmsgsize(self->router, (int)self->oversized_limit_peer);
-    zsock_set_rcvhwm(self->router, S_PEER_HWM);
-    zsock_set_sndhwm(self->router, S_PEER_HWM);
+    zsock_set_rcvhwm(self->router, self->peer_hwm);
+    zsock_set_sndhwm(self->router, self->peer_hwm);
     zsock_set_linger(self->router, 0);
     if (zsock_bind(self->router, "%s", config->peer_bind) < 0)
         return ob_why(why, "peer_bind %s: cannot bind: %s", config->peer_bind,
@@ -337,7 +350,7 @@ static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_w
             return ob_why(why, "cannot make a socket for peer %s", n->name);
         zcert_apply(self->cert, p->dealer);
         zsock_set_curve_serverkey(p->dealer, n->curve_key);
-        zsock_set_sndhwm(p->dealer, S_PEER_HWM);
+        zsock_set_sndhwm(p->dealer, self->peer_hwm);
         zsock_set_linger(p->dealer, 0);
         /* Nothing queues for a peer that is not connected: what it misses,
            rebroadcast brings; a backlog would only arrive stale. */
@@ -715,6 +728,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "app_refused", st->app_refused);
     ob_json_u64(json, "app_verdicts_owed", st->app_verdicts_owed);
     ob_json_u64(json, "max_frame_peer", self->oversized_limit_peer);
+    ob_json_u64(json, "peer_hwm", (uint64_t)self->peer_hwm);
     ob_json_object(json, "connections_cut"); /* by the guard: a message without end */
     ob_json_u64(json, "peer", self->guards[0].cut);
     ob_json_u64(json, "app", self->guards[1].cut);
