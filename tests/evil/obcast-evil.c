@@ -197,7 +197,6 @@ typedef struct {
     unsigned routers_made;
     s_peer_t peers[S_MAX_PEERS];
     size_t peer_count;
-    size_t honest_validators; /* peers that validate the current epoch */
 
     s_chain_t chain;
     s_ack_entry_t *acks; /* S_ACK_TABLE_SIZE */
@@ -943,7 +942,7 @@ static void s_on_monitor(s_peer_t *p)
 /* Handles what arrives for up to `ms`, and at most S_PUMP_MAX messages. */
 static void s_pump(s_evil_t *self, int ms)
 {
-    zmq_pollitem_t items[S_MAX_PEERS + 1];
+    zmq_pollitem_t items[S_MAX_PEERS + 2]; /* the monitors, the router's, the router */
     size_t count = 0;
     for (size_t i = 0; i < self->peer_count; i++)
         items[count++] = (zmq_pollitem_t){zsock_resolve(self->peers[i].monitor), 0, ZMQ_POLLIN, 0};
@@ -1661,7 +1660,6 @@ static int s_load(s_evil_t *self, const char *config_path, const char *state_pat
         snprintf(p->name, sizeof p->name, "%s", m->name);
         memcpy(p->key, m->key, 32);
         p->validator = ob_keyset_index_of(self->validators, m->key, &p->index);
-        self->honest_validators += p->validator;
     }
     if (state_path)
         snprintf(self->state_path, sizeof self->state_path, "%s", state_path);
