@@ -10,7 +10,8 @@
 #   - evidence is kept for every equivocation, and nobody acks a node
 #     that conflicts with a certificate it holds;
 #   - a duplicated tip brings back at most a few distinct ack signatures;
-#   - every honest process's peak RSS (VmHWM) stays within a fixed bound;
+#   - every honest process's peak private memory (VmHWM less the shared
+#     arena) stays within a fixed bound;
 #   - at the end every honest export passes obcast audit, together.
 # TAP.
 #
@@ -37,7 +38,8 @@ declare -A seconds_of=([dup-tips]=3 [bad-frames]=3 [slow-reader]=3 [flood]=3 [ba
 # Measured on this machine under ASan with the quarantine below: 21-33 MiB
 # at the start, up to 41 MiB for every process through all the modes but
 # bad-frames. bad-frames sends each honest node 64 MiB frames: read into
-# memory (no ZMQ_MAXMSGSIZE) they took net's peak RSS to 116 MiB.
+# memory (no ZMQ_MAXMSGSIZE) they took net's peak to 99-111 MiB; with
+# them refused, net's peak was 42-44 MiB.
 bound_mib=64
 max_payload=262144
 # ASan keeps freed memory in a quarantine (256 MiB by default), which
