@@ -205,9 +205,11 @@ static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *
 static int s_guard_start(s_net_shell_t *self, s_guard_t *guard, zsock_t *sock, const char *what,
                          uint64_t limit, ob_why_t *why)
 {
-    char endpoint[96];
-    snprintf(endpoint, sizeof endpoint, "inproc://obcast-net-guard-%s-%s", self->args->config->name,
-             what);
+    /* Two sockets may not share an inproc name: refuse one cut short. */
+    char endpoint[OB_NAME_MAX + 64];
+    if (snprintf(endpoint, sizeof endpoint, "inproc://obcast-net-guard-%s-%s",
+                 self->args->config->name, what) >= (int)sizeof endpoint)
+        return ob_why(why, "%s: monitor endpoint name too long", what);
     guard->what = what;
     guard->limit = limit;
     if (zmq_socket_monitor(zsock_resolve(sock), endpoint,
