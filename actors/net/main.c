@@ -40,9 +40,11 @@
    high-water marks count messages, not bytes: a peer's queue is bounded at
    this share over the largest message, so a peer that stops reading, or a
    flood while the full arena pauses reading, costs at most this much
-   memory (SPEC §4: the slots held for slow peers are capped). */
-#define S_PEER_QUEUE_BYTES (256u << 20)
-#define S_PEER_HWM_MIN     16
+   memory, or S_PEER_HWM_MIN of the largest messages per link where that is
+   more (SPEC §4: what is held for slow peers is capped). Counting bytes
+   exactly needs sends that reference arena slots (issue 10). */
+#define S_PEER_QUEUE_BYTES (64u << 20)
+#define S_PEER_HWM_MIN     32
 #define S_PEER_HWM_MAX     10000
 #define S_LOCAL_HWM        10000
 #define S_MAX_FRAMES       3
