@@ -6,7 +6,11 @@
     obcast-journal, obcast-signer, K obcast-verifier, obcast-net — passing
     the arena's descriptor. A crashed actor is restarted with exponential
     backoff; too many restarts within a window stop the node with an error
-    (the supervisor of issue 5 takes this over, with heartbeats).
+    (the supervisor of issue 5 takes this over, with heartbeats). Each
+    actor is bound to this process's life from before its exec
+    (ob_actor_spawn_guard), and holds the node lock with it (s_lock_node):
+    no actor outlives its supervisor, and no new supervisor starts beside
+    an actor of an old one.
 
     --inproc: the same actors, the same handler code, as threads of this
     process over inproc://, sharing a heap arena.
@@ -94,22 +98,38 @@ static const char *s_usage =
 
 /* --- one node per runtime folder ----------------------------------------------- */
 
+/* The lock is the pidfile's flock. Its descriptor is inherited by every
+   actor (no O_CLOEXEC), and a flock lasts while any descriptor of it is
+   open: so the node stays locked while any process of this run lives,
+   not only the supervisor. A new supervisor cannot start beside an actor
+   of the old one (which would hold the peer port, signer.db's lock, or
+   share journal.db). */
 static int s_lock_node(s_node_t *self, ob_why_t *why)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/node.pid", self->process.config.runtime_dir) >=
         (int)sizeof path)
         return ob_why(why, "runtime_dir: path too long");
-    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    self->lock_fd = open(path, O_RDWR | O_CREAT, 0600);
     if (self->lock_fd < 0)
         return ob_why(why, "%s: %s", path, strerror(errno));
     if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(self->lock_fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        return ob_why(why, "node '%s' is already running (pid %s, lock %s)",
-                      self->process.config.name, pid[0] ? pid : "?", path);
+        char text[32] = "";
+        ssize_t n = pread(self->lock_fd, text, sizeof text - 1, 0);
+        text[n > 0 ? n : 0] = '\0';
+        text[strcspn(text, "\n")] = '\0';
+        char *end;
+        long pid = strtol(text, &end, 10);
+        bool alive = pid > 0 && *end == '\0' && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+        if (alive || !text[0])
+            return ob_why(why, "node '%s' is already running (pid %s, pidfile %s is locked)",
+                          self->process.config.name, text[0] ? text : "?", path);
+        return ob_why(why,
+                      "node '%s': pidfile %s is still locked, but its supervisor (pid %s) is "
+                      "gone: processes of its previous run are still alive and hold the lock "
+                      "(`fuser -v %s` lists them); they exit with their supervisor, so try "
+                      "again shortly",
+                      self->process.config.name, path, text, path);
     }
     char line[32];
     int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
@@ -459,10 +479,15 @@ static pid_t s_spawn(s_node_t *self, s_child_t *child)
     snprintf(config, sizeof config, "%s", self->process.config.path);
     snprintf(fd, sizeof fd, "%d", self->arena_fd);
     snprintf(instance, sizeof instance, "%u", child->instance);
+    pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid; /* -1 on error */
-    /* The child: its own signal defaults, then the actor's binary. */
+    /* The child: bound to this supervisor's life before anything else,
+       then its own signal defaults, then the actor's binary. It inherits
+       the node lock's descriptor (s_lock_node). */
+    if (ob_actor_spawn_guard(supervisor) != 0)
+        _exit(127);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     sigset_t none;
