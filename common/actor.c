@@ -17,6 +17,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+uint64_t ob_actor_elapsed_ms(uint64_t now, uint64_t since)
+{
+    return now > since ? now - since : 0;
+}
+
 int ob_actor_spawn_guard(pid_t supervisor)
 {
     /* In this order: once armed, a supervisor that dies kills us; one

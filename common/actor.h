@@ -17,6 +17,7 @@
 
 #include <czmq.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct {
@@ -49,6 +50,11 @@ zcert_t *ob_actor_load_curve_cert(const ob_node_config_t *config, const ob_manif
    port (free to bind). */
 int ob_actor_preflight(const ob_node_config_t *config, const ob_manifest_t *manifest,
                        ob_crypto_t *crypto, ob_why_t *why);
+
+/* Milliseconds from `since` to `now`, 0 if `since` is later: time stamps
+   taken in either order (a child started after the loop read the clock)
+   never make a huge duration. */
+uint64_t ob_actor_elapsed_ms(uint64_t now, uint64_t since);
 
 /* In a child between fork and exec: arms the parent-death signal (SIGKILL;
    it survives the exec), then checks that the parent is still

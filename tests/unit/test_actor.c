@@ -1,14 +1,29 @@
-/*  What every actor process shares (common/actor.c): the guard a child
-    runs between fork and exec so that it never outlives its supervisor. */
+/*  What every actor process shares (common/actor.c): the supervisor's
+    saturating durations, and the guard a child runs between fork and exec
+    so that it never outlives its supervisor. */
 #include "testutil.h"
 
 #include "actor.h"
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static void test_elapsed_saturates(void **state)
+{
+    (void)state;
+    assert_int_equal(ob_actor_elapsed_ms(1500, 1000), 500);
+    assert_int_equal(ob_actor_elapsed_ms(1000, 1000), 0);
+    /* A child started after the loop read the clock: `since` is later.
+       Plain uint64 subtraction gave 18446744073709551615 ms ("hung"). */
+    assert_int_equal(ob_actor_elapsed_ms(1000, 1001), 0);
+    assert_int_equal(ob_actor_elapsed_ms(0, UINT64_MAX), 0);
+    assert_true(ob_actor_elapsed_ms(UINT64_MAX, 0) == UINT64_MAX);
+    assert_true(ob_actor_elapsed_ms(UINT64_MAX, 1) == UINT64_MAX - 1);
+}
 
 /* The test process adopts orphans, so that it can wait for a grandchild
    whose parent died. */
@@ -117,6 +132,7 @@ static void test_guarded_child_dies_with_its_supervisor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_elapsed_saturates),
         cmocka_unit_test(test_guard_with_its_supervisor),
         cmocka_unit_test(test_guard_after_its_supervisor_died),
         cmocka_unit_test(test_guarded_child_dies_with_its_supervisor),
