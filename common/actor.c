@@ -17,6 +17,20 @@
 #include <signal.h>
 #include <unistd.h>
 
+uint64_t ob_actor_elapsed_ms(uint64_t now, uint64_t since)
+{
+    return now > since ? now - since : 0;
+}
+
+int ob_actor_spawn_guard(pid_t supervisor)
+{
+    /* In this order: once armed, a supervisor that dies kills us; one
+       that died before it is seen as a changed parent. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        return -1;
+    return getppid() == supervisor ? 0 : -1;
+}
+
 #ifndef OBCAST_VERSION
 #define OBCAST_VERSION "0"
 #endif
@@ -301,8 +315,8 @@ int ob_actor_process_init(ob_actor_process_t *self, int argc, char **argv, const
         return -1;
     }
     self->args.arena = self->arena;
-    /* An actor never outlives the process that started it (SPEC §4). */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* Its parent-death signal was armed before the exec (ob_actor_spawn_guard):
+       here, after loading files, would leave the start-up unguarded. */
     *exit_status = 0;
     return 0;
 }

@@ -17,6 +17,8 @@
 
 #include <czmq.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 typedef struct {
     const ob_node_config_t *config;
@@ -48,6 +50,21 @@ zcert_t *ob_actor_load_curve_cert(const ob_node_config_t *config, const ob_manif
    port (free to bind). */
 int ob_actor_preflight(const ob_node_config_t *config, const ob_manifest_t *manifest,
                        ob_crypto_t *crypto, ob_why_t *why);
+
+/* Milliseconds from `since` to `now`, 0 if `since` is later: time stamps
+   taken in either order (a child started after the loop read the clock)
+   never make a huge duration. */
+uint64_t ob_actor_elapsed_ms(uint64_t now, uint64_t since);
+
+/* In a child between fork and exec: arms the parent-death signal (SIGKILL;
+   it survives the exec), then checks that the parent is still
+   `supervisor`, the pid the parent had before the fork. -1 if it is gone
+   (or the signal cannot be armed): the child must _exit at once. So an
+   actor never outlives its supervisor, at any instant of its start-up.
+   SIGKILL, not SIGTERM: a supervisor's death is a crash, which every actor
+   survives by design (SPEC §3), and nothing delays it, so the node lock
+   and the ports an actor held are free at once. */
+int ob_actor_spawn_guard(pid_t supervisor);
 
 /* One actor process: what ob_actor_process_init read. */
 typedef struct {

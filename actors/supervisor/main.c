@@ -6,7 +6,11 @@
     obcast-journal, obcast-signer, K obcast-verifier, obcast-net — passing
     the arena's descriptor. A crashed actor is restarted with exponential
     backoff; too many restarts within a window stop the node with an error
-    (the supervisor of issue 5 takes this over, with heartbeats).
+    (the supervisor of issue 5 takes this over, with heartbeats). Each
+    actor is bound to this process's life from before its exec
+    (ob_actor_spawn_guard), and holds the node lock with it (s_lock_node):
+    no actor outlives its supervisor, and no new supervisor starts beside
+    an actor of an old one.
 
     --inproc: the same actors, the same handler code, as threads of this
     process over inproc://, sharing a heap arena.
@@ -60,7 +64,9 @@ typedef struct {
     uint64_t backoff_ms;
     uint64_t started_at;
     uint64_t last_heartbeat; /* ms: its last `metrics` event */
-    uint32_t restarts;
+    uint32_t restarts;       /* after a crash, a hang or `restart`: counted */
+    bool reloading;          /* stopped by a reload: started again, not counted */
+    uint32_t reloads;
 } s_child_t;
 
 typedef struct {
@@ -94,22 +100,38 @@ static const char *s_usage =
 
 /* --- one node per runtime folder ----------------------------------------------- */
 
+/* The lock is the pidfile's flock. Its descriptor is inherited by every
+   actor (no O_CLOEXEC), and a flock lasts while any descriptor of it is
+   open: so the node stays locked while any process of this run lives,
+   not only the supervisor. A new supervisor cannot start beside an actor
+   of the old one (which would hold the peer port, signer.db's lock, or
+   share journal.db). */
 static int s_lock_node(s_node_t *self, ob_why_t *why)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/node.pid", self->process.config.runtime_dir) >=
         (int)sizeof path)
         return ob_why(why, "runtime_dir: path too long");
-    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    self->lock_fd = open(path, O_RDWR | O_CREAT, 0600);
     if (self->lock_fd < 0)
         return ob_why(why, "%s: %s", path, strerror(errno));
     if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(self->lock_fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        return ob_why(why, "node '%s' is already running (pid %s, lock %s)",
-                      self->process.config.name, pid[0] ? pid : "?", path);
+        char text[32] = "";
+        ssize_t n = pread(self->lock_fd, text, sizeof text - 1, 0);
+        text[n > 0 ? n : 0] = '\0';
+        text[strcspn(text, "\n")] = '\0';
+        char *end;
+        long pid = strtol(text, &end, 10);
+        bool alive = pid > 0 && *end == '\0' && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+        if (alive || !text[0])
+            return ob_why(why, "node '%s' is already running (pid %s, pidfile %s is locked)",
+                          self->process.config.name, text[0] ? text : "?", path);
+        return ob_why(why,
+                      "node '%s': pidfile %s is still locked, but its supervisor (pid %s) is "
+                      "gone: processes of its previous run are still alive and hold the lock "
+                      "(`fuser -v %s` lists them); they exit with their supervisor, so try "
+                      "again shortly",
+                      self->process.config.name, path, text, path);
     }
     char line[32];
     int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
@@ -231,15 +253,17 @@ static int s_check_hung(s_node_t *self, uint64_t now)
     for (size_t i = 0; i < self->child_count; i++) {
         s_child_t *child = &self->children[i];
         bool running = self->inproc ? child->thread != NULL : child->pid > 0;
-        if (!running || child->restart_at || now - child->started_at < S_STARTUP_GRACE_MS)
+        if (!running || child->restart_at ||
+            ob_actor_elapsed_ms(now, child->started_at) < S_STARTUP_GRACE_MS)
             continue;
         uint64_t seen =
             child->last_heartbeat > child->started_at ? child->last_heartbeat : child->started_at;
-        if (now - seen < S_HUNG_MS)
+        uint64_t silent = ob_actor_elapsed_ms(now, seen);
+        if (silent < S_HUNG_MS)
             continue;
         ob_error("node: %s sent no heartbeat for %llu ms: hung", child->label,
-                 (unsigned long long)(now - seen));
-        s_actor_event(self, child, "hung", "\"silent_ms\":%llu", (unsigned long long)(now - seen));
+                 (unsigned long long)silent);
+        s_actor_event(self, child, "hung", "\"silent_ms\":%llu", (unsigned long long)silent);
         if (self->inproc)
             return -1;
         kill(child->pid, SIGKILL); /* reaped and restarted by s_reap */
@@ -264,15 +288,14 @@ static void s_status_json(s_node_t *self, uint64_t now, char *out, size_t cap)
     for (size_t i = 0; i < self->child_count && used < cap; i++) {
         const s_child_t *c = &self->children[i];
         bool running = self->inproc ? c->thread != NULL : c->pid > 0;
+        const char *state = c->restart_at ? "restarting" : running ? "running" : "stopped";
+        long long heard =
+            c->last_heartbeat ? (long long)ob_actor_elapsed_ms(now, c->last_heartbeat) : -1LL;
         used += (size_t)snprintf(out + used, cap - used,
                                  "%s{\"actor\":\"%s\",\"instance\":%u,\"state\":\"%s\",\"pid\":%ld,"
-                                 "\"restarts\":%u,\"heartbeat_ms_ago\":%lld}",
-                                 i ? "," : "", ob_actor_name(c->actor), c->instance,
-                                 c->restart_at ? "restarting"
-                                 : running     ? "running"
-                                               : "stopped",
-                                 (long)c->pid, c->restarts,
-                                 c->last_heartbeat ? (long long)(now - c->last_heartbeat) : -1LL);
+                                 "\"restarts\":%u,\"heartbeat_ms_ago\":%lld,\"reloads\":%u}",
+                                 i ? "," : "", ob_actor_name(c->actor), c->instance, state,
+                                 (long)c->pid, c->restarts, heard, c->reloads);
     }
     if (used < cap)
         snprintf(out + used, cap - used, "]}");
@@ -321,8 +344,15 @@ static int s_only_appends(const ob_manifest_t *old, const ob_manifest_t *new, ob
     return 0;
 }
 
-/* Reload: check the manifest file, then restart every actor so that each
-   reads it again (a process holds its own copy). */
+/* Reload: check the manifest file; if it appends epochs, restart the
+   actors so that each reads it again (a process holds its own copy).
+   Every actor reads the epochs while it runs, so every one is restarted:
+   the journal (the epoch it moves to, its validators), the signer (the
+   sets it signs and aggregates for), each verifier (the keys it checks
+   against) and net (whom it sends to, which Locks it decodes, whether it
+   sequences). A manifest with no new epoch changes nothing any of them
+   holds: nothing restarts. A reload's restart is asked for, not a crash:
+   it does not count toward max_restarts (s_child_ended). */
 static void s_reload(s_node_t *self, char *answer, size_t cap)
 {
     if (self->inproc) {
@@ -346,16 +376,32 @@ static void s_reload(s_node_t *self, char *answer, size_t cap)
     }
     size_t added = ob_epochs_count(ob_manifest_epochs(fresh)) -
                    ob_epochs_count(ob_manifest_epochs(self->process.manifest));
+    if (added == 0) {
+        /* Only appends, and none: the same manifest. */
+        ob_manifest_destroy(&fresh);
+        snprintf(answer, cap, "ok reloaded %s (0 new epochs); nothing to restart",
+                 self->process.config.manifest);
+        return;
+    }
     /* Children's args point at the old manifest only in --inproc mode. */
     ob_manifest_destroy(&self->process.manifest);
     self->process.manifest = fresh;
+    size_t restarting = 0;
     for (size_t i = 0; i < self->child_count; i++) {
-        self->children[i].args.manifest = fresh;
-        if (self->children[i].pid > 0)
-            kill(self->children[i].pid, SIGTERM);
+        s_child_t *child = &self->children[i];
+        child->args.manifest = fresh;
+        /* One waiting for its restart reads the new manifest anyway. */
+        if (child->pid > 0 && kill(child->pid, SIGTERM) == 0) {
+            child->reloading = true;
+            restarting++;
+        }
     }
-    snprintf(answer, cap, "ok reloaded %s (%zu new epochs); restarting the actors",
-             self->process.config.manifest, added);
+    ob_info("node: manifest %s reloaded with %zu new epochs; restarting %zu actors",
+            self->process.config.manifest, added, restarting);
+    snprintf(answer, cap,
+             "ok reloaded %s (%zu new epochs); restarting the %zu actors, which all read the "
+             "epochs",
+             self->process.config.manifest, added, restarting);
 }
 
 static void s_on_control(s_node_t *self, uint64_t now)
@@ -459,10 +505,15 @@ static pid_t s_spawn(s_node_t *self, s_child_t *child)
     snprintf(config, sizeof config, "%s", self->process.config.path);
     snprintf(fd, sizeof fd, "%d", self->arena_fd);
     snprintf(instance, sizeof instance, "%u", child->instance);
+    pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid != 0)
         return pid; /* -1 on error */
-    /* The child: its own signal defaults, then the actor's binary. */
+    /* The child: bound to this supervisor's life before anything else,
+       then its own signal defaults, then the actor's binary. It inherits
+       the node lock's descriptor (s_lock_node). */
+    if (ob_actor_spawn_guard(supervisor) != 0)
+        _exit(127);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     sigset_t none;
@@ -536,7 +587,7 @@ static bool s_restart_allowed(s_node_t *self, uint64_t now)
     const ob_node_config_t *config = &self->process.config;
     size_t ring = (size_t)config->max_restarts + 1, recent = 0;
     for (size_t i = 0; i < self->restart_count && i < ring; i++)
-        if (now - self->restarts[i] < config->restart_window_ms)
+        if (ob_actor_elapsed_ms(now, self->restarts[i]) < config->restart_window_ms)
             recent++;
     self->restarts[self->restart_count++ % ring] = now;
     return recent < config->max_restarts;
@@ -546,9 +597,19 @@ static bool s_restart_allowed(s_node_t *self, uint64_t now)
 static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
 {
     uint64_t now = ob_shell_now_ms();
+    if (child->reloading) {
+        /* Stopped by a reload: started again at once, neither a failure
+           (no backoff) nor a restart within the intensity limit. */
+        child->reloading = false;
+        child->reloads++;
+        s_actor_event(self, child, "exit", "\"how\":\"%s\",\"reload\":true", how);
+        ob_info("node: %s %s for the reload; starting it again", child->label, how);
+        child->restart_at = now > 0 ? now : 1;
+        return 0;
+    }
     /* One that ran for a while starts again soon; one that keeps failing,
        later and later. */
-    if (now - child->started_at > 10000)
+    if (ob_actor_elapsed_ms(now, child->started_at) > 10000)
         child->backoff_ms = S_BACKOFF_MIN_MS;
     else
         child->backoff_ms = child->backoff_ms ? child->backoff_ms * 2 : S_BACKOFF_MIN_MS;

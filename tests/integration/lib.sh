@@ -47,3 +47,17 @@ free_base() {
     done
     echo 23456
 }
+
+# expect NAME CODE PATTERN -- ARGS...: `$obcast ARGS` exits with CODE and
+# its output holds PATTERN. (A script that checks other commands defines
+# its own.)
+expect() {
+    local name=$1 code=$2 pattern=$3
+    shift 4
+    local out rc
+    out=$("$obcast" "$@" 2>&1)
+    rc=$?
+    if [[ $rc -eq $code && $out == *"$pattern"* ]]; then ok "$name"; else
+        not_ok "$name (exit $rc: $out)"
+    fi
+}
