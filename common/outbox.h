@@ -68,16 +68,22 @@ int ob_outbox_to_peer(ob_outbox_t *self, const uint8_t peer[32], const uint8_t *
 
 /* Two messages every actor sends the journal: a drop to count by its error
    name (`peer` may be NULL), and the request for the current state that
-   an actor makes once it has (re)started. */
+   an actor makes once it has (re)started. Drops of one (actor, error,
+   peer) between two clears are one message with their count. */
 int ob_outbox_dropped(ob_outbox_t *self, ob_actor_t from, ob_error_t error, const uint8_t *peer);
 int ob_outbox_state_request(ob_outbox_t *self, ob_actor_t from);
 
 size_t ob_outbox_count(const ob_outbox_t *self);
 const ob_envelope_t *ob_outbox_at(const ob_outbox_t *self, size_t i);
 const uint8_t *ob_outbox_bytes(const ob_outbox_t *self, const ob_envelope_t *envelope);
-/* Empties it (after sending, or when a crash loses it). */
+/* Empties it (after sending, or when a crash loses it), giving back the
+   memory a large batch touched. */
 void ob_outbox_clear(ob_outbox_t *self);
 /* Times a push was refused because the outbox was full. */
 uint64_t ob_outbox_overflows(const ob_outbox_t *self);
+
+/* Times a clear gave back the memory of a batch larger than what the
+   outbox keeps resident (1 MiB of envelopes and 1 MiB of bytes). */
+uint64_t ob_outbox_give_backs(const ob_outbox_t *self);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <malloc.h>
 #include <unistd.h>
 
 /* Bounds of one batch: messages taken from all inputs, and the outbox
@@ -410,6 +411,8 @@ static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     ob_json_u64(&json, "commit_failures", self->stats.commit_failures);
     ob_json_u64(&json, "max_batch", self->stats.max_batch);
     ob_json_u64(&json, "outbox_overflows", ob_outbox_overflows(self->out));
+    ob_json_u64(&json, "outbox_give_backs", ob_outbox_give_backs(self->out));
+    ob_json_u64(&json, "memory_trims", self->stats.memory_trims);
     ob_json_end(&json);
     if (ops->metrics)
         ops->metrics(handler, &json);
@@ -421,6 +424,17 @@ static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     }
     zmq_send(zsock_resolve(self->events), "metrics", 7, ZMQ_DONTWAIT | ZMQ_SNDMORE);
     zmq_send(zsock_resolve(self->events), text, strlen(text), ZMQ_DONTWAIT);
+}
+
+/* Once a second: the memory freed since goes back to the system. A burst
+   (a flood of bad input queued in libzmq's pipes, a catch-up) is freed
+   once handled, but glibc keeps what its arenas freed, libzmq's I/O
+   threads' arenas included, and the process would keep the burst's peak
+   as its RSS for good. */
+static void s_give_back_memory(ob_shell_t *self)
+{
+    if (malloc_trim(0))
+        self->stats.memory_trims++;
 }
 
 int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
@@ -448,6 +462,7 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
         if (now >= self->next_metrics) {
             s_publish_metrics(self, ops, handler);
             self->next_metrics = now + 1000;
+            s_give_back_memory(self);
         }
         bool tick_due = ops->tick && (ops->next_deadline ? ops->next_deadline(handler) <= now
                                                          : next_tick <= now);

@@ -51,6 +51,7 @@ typedef struct {
     uint64_t send_dropped; /* sends refused by a full queue */
     uint64_t commit_failures;
     uint64_t max_batch;
+    uint64_t memory_trims; /* seconds in which freed memory went back to the system */
 } ob_shell_stats_t;
 
 /* An actor's handler, behind function pointers: the shell knows nothing

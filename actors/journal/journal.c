@@ -1219,7 +1219,7 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
         return;
     case OB_IMSG_DROPPED:
         if (msg->u.dropped.error < OB_ERROR_COUNT)
-            self->stats.dropped[msg->u.dropped.error]++;
+            self->stats.dropped[msg->u.dropped.error] += msg->u.dropped.count;
         return;
     case OB_IMSG_PEER_NODE:
     case OB_IMSG_PEER_ACK:

@@ -156,11 +156,12 @@ static void s_drop_event(const ob_imsg_dropped_t *in)
     static const uint8_t nobody[32];
     char json[384], peer[65];
     bool has_peer = memcmp(in->peer, nobody, 32) != 0;
-    snprintf(json, sizeof json, "{\"node\":\"%s\",\"error\":\"%s\",\"actor\":\"%s\"%s%s%s}",
-             s_metrics_ctx.args->config->name,
-             in->error < OB_ERROR_COUNT ? ob_error_name((ob_error_t)in->error) : "unknown",
-             ob_actor_name((ob_actor_t)in->actor), has_peer ? ",\"peer\":\"" : "",
-             has_peer ? s_node_name(in->peer, peer) : "", has_peer ? "\"" : "");
+    snprintf(
+        json, sizeof json, "{\"node\":\"%s\",\"error\":\"%s\",\"actor\":\"%s\",\"count\":%u%s%s%s}",
+        s_metrics_ctx.args->config->name,
+        in->error < OB_ERROR_COUNT ? ob_error_name((ob_error_t)in->error) : "unknown",
+        ob_actor_name((ob_actor_t)in->actor), (unsigned)in->count, has_peer ? ",\"peer\":\"" : "",
+        has_peer ? s_node_name(in->peer, peer) : "", has_peer ? "\"" : "");
     ob_shell_publish(s_metrics_ctx.shell, "drop", json);
 }
 

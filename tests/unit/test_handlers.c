@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define H_VALIDATORS 4
@@ -515,6 +516,131 @@ static void test_verifier_peer_mismatch_node(void **state)
     /* Key 1's node, relayed by key 2: only a sequencer sends its nodes. */
     s_peer_node_with(f, 2, node.bytes, node.len, "zero");
     s_assert_verifier_dropped(f, OB_ERR_PEER_MISMATCH, 2, 1);
+}
+
+static void s_journal_open(h_fixture_t *f);
+
+/* A flood of bad nodes in one batch costs the journal one message per
+   (actor, error, peer), with the count, not one per drop; and the
+   journal counts them all. */
+static void test_verifier_drops_of_a_batch_are_one_message(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    ob_outbox_clear(f->out);
+    const int relays[2] = {2, 3};
+    const unsigned times[2] = {50, 10};
+    for (int r = 0; r < 2; r++)
+        for (unsigned i = 0; i < times[r]; i++) {
+            ob_imsg_t msg = {.type = OB_IMSG_PEER_NODE};
+            memcpy(msg.u.peer_node.peer, f->keys[relays[r]].pub.bytes, 32);
+            msg.u.peer_node.node = (ob_blob_t){node.bytes, (uint32_t)node.len};
+            msg.u.peer_node.payload = s_stage(f, OB_ACTOR_NET, "zero");
+            ob_verifier_handle(f->verifier, &msg, f->out);
+        }
+    s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_PEER_MISMATCH, 60);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    ob_imsg_t drops[2];
+    for (size_t i = 0; i < 2; i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        assert_int_equal(ob_imsg_decode(&drops[i], ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        assert_int_equal(drops[i].type, OB_IMSG_DROPPED);
+        assert_int_equal(drops[i].u.dropped.error, OB_ERR_PEER_MISMATCH);
+        assert_memory_equal(drops[i].u.dropped.peer, f->keys[relays[i]].pub.bytes, 32);
+        assert_int_equal(drops[i].u.dropped.count, times[i]);
+    }
+    /* The next batch starts its own counts. */
+    ob_outbox_clear(f->out);
+    assert_int_equal(
+        ob_outbox_dropped(f->out, OB_ACTOR_VERIFIER, OB_ERR_PEER_MISMATCH, f->keys[2].pub.bytes),
+        0);
+    ob_imsg_t again;
+    const ob_envelope_t *e = ob_outbox_at(f->out, 0);
+    assert_int_equal(ob_imsg_decode(&again, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+    assert_int_equal(again.u.dropped.count, 1);
+
+    s_journal_open(f);
+    assert_int_equal(ob_journal_begin(f->journal), 0);
+    for (size_t i = 0; i < 2; i++)
+        ob_journal_handle(f->journal, H_NOW, &drops[i], f->out);
+    assert_int_equal(ob_journal_commit(f->journal), 0);
+    assert_int_equal(ob_journal_stats(f->journal)->dropped[OB_ERR_PEER_MISMATCH], 60);
+}
+
+/* More kinds of drop in one batch than the outbox merges: each later one
+   is a message of its own, and no count is lost or misplaced. */
+static void test_outbox_drops_beyond_its_kinds(void **state)
+{
+    h_fixture_t *f = *state;
+    ob_outbox_clear(f->out);
+    uint8_t peers[40][32];
+    for (int p = 0; p < 40; p++) {
+        memset(peers[p], p + 1, 32);
+        for (int k = 0; k <= p % 3; k++)
+            assert_int_equal(ob_outbox_dropped(f->out, OB_ACTOR_NET, OB_ERR_TOO_LARGE, peers[p]),
+                             0);
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        int p = msg.u.dropped.peer[0] - 1;
+        assert_true(p >= 0 && p < 40);
+        /* The first 16 peers were merged; later ones come one by one. */
+        assert_int_equal(msg.u.dropped.count, p < 16 ? (unsigned)(p % 3 + 1) : 1u);
+        total += msg.u.dropped.count;
+    }
+    assert_int_equal(total, 40 / 3 * 6 + 1); /* 1 + 2 + 3 per three peers, then peer 39 */
+}
+
+/* A batch larger than what the outbox keeps resident gives its memory
+   back when it is cleared (the RSS does not keep a burst's peak), and the
+   outbox works as before afterwards. */
+static void test_outbox_gives_back_a_large_batch(void **state)
+{
+    (void)state;
+    ob_outbox_t *out = ob_outbox_new(65536, 8u << 20);
+    assert_non_null(out);
+    ob_imsg_t msg = {.type = OB_IMSG_SET_EPOCH};
+    for (uint64_t i = 0; i < 40000; i++) {
+        msg.u.set_epoch.epoch = i;
+        assert_int_equal(ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg), 0);
+    }
+    /* The envelopes past the first MiB. */
+    const ob_envelope_t *last = ob_outbox_at(out, 39999);
+    long page = sysconf(_SC_PAGESIZE);
+    uint8_t *page_of = (uint8_t *)((uintptr_t)last & ~(uintptr_t)(page - 1));
+    unsigned char resident = 0;
+    assert_int_equal(mincore(page_of, (size_t)page, &resident), 0);
+    assert_true(resident & 1);
+    assert_int_equal(ob_outbox_give_backs(out), 0);
+    ob_outbox_clear(out);
+    assert_int_equal(ob_outbox_give_backs(out), 1);
+    assert_int_equal(mincore(page_of, (size_t)page, &resident), 0);
+    assert_false(resident & 1);
+    /* A small batch keeps its memory. */
+    assert_int_equal(ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg), 0);
+    ob_outbox_clear(out);
+    assert_int_equal(ob_outbox_give_backs(out), 1);
+    /* And the memory given back serves again. */
+    for (uint64_t i = 0; i < 40000; i++) {
+        msg.u.set_epoch.epoch = i;
+        assert_int_equal(ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg), 0);
+    }
+    for (size_t i = 0; i < 40000; i += 997) {
+        const ob_envelope_t *e = ob_outbox_at(out, i);
+        ob_imsg_t back;
+        assert_int_equal(ob_imsg_decode(&back, ob_outbox_bytes(out, e), e->len), OB_OK);
+        assert_int_equal(back.u.set_epoch.epoch, i);
+        assert_int_equal(e->kind, OB_DEST_ACTOR);
+        assert_int_equal(e->actor, OB_ACTOR_JOURNAL);
+    }
+    ob_outbox_destroy(&out);
+    ob_outbox_destroy(&out);
+    assert_null(out);
 }
 
 static void test_verifier_peer_mismatch_ack(void **state)
@@ -2574,6 +2700,9 @@ int main(void)
         H_TEST(test_verifier_valid_node_and_ack_pass),
         H_TEST(test_verifier_duplicate_node_hits_the_cache),
         H_TEST(test_verifier_peer_mismatch_node),
+        H_TEST(test_verifier_drops_of_a_batch_are_one_message),
+        H_TEST(test_outbox_drops_beyond_its_kinds),
+        cmocka_unit_test(test_outbox_gives_back_a_large_batch),
         H_TEST(test_verifier_peer_mismatch_ack),
         H_TEST(test_verifier_unknown_sequencer),
         H_TEST(test_verifier_unknown_sequencer_is_per_epoch),
