@@ -15,12 +15,14 @@
 #define S_MAX_BATCH        256
 #define S_OUTBOX_ENVELOPES 65536
 #define S_OUTBOX_BYTES     ((size_t)OB_IMSG_BLOB_MAX + (8u << 20))
-#define S_MAX_WATCHED      16
-#define S_MAX_VERIFIERS    64
-#define S_INTERNAL_HWM     100000
-#define S_IDLE_TICK_MS     100
-#define S_LINGER_MS        200
-#define S_METRICS_BYTES    (64 * 1024)
+/* net watches its peer socket, one monitor per peer (up to 256), its
+   application and submit sockets and their guards. */
+#define S_MAX_WATCHED   (256 + 16)
+#define S_MAX_VERIFIERS 64
+#define S_INTERNAL_HWM  100000
+#define S_IDLE_TICK_MS  100
+#define S_LINGER_MS     200
+#define S_METRICS_BYTES (64 * 1024)
 
 struct _ob_shell_t {
     ob_actor_t actor;

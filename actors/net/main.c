@@ -370,8 +370,8 @@ static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_w
                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                     ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
             p->monitor = zsock_new_pair(monitor_ep);
-            if (p->monitor)
-                ob_shell_watch(self->shell, p->monitor);
+            if (p->monitor && ob_shell_watch(self->shell, p->monitor) != 0)
+                return ob_why(why, "peer %s: cannot watch its connection's events", n->name);
         }
         if (zsock_connect(p->dealer, "%s", n->endpoint) != 0)
             return ob_why(why, "manifest %s: node %s: cannot connect to endpoint %s: %s",
@@ -843,7 +843,10 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     /* Clients keep one routing id across reconnects: a client that comes
        back while its old connection lingers takes the id over. */
     zsock_set_router_handover(self->submit, 1);
-    ob_shell_watch(self->shell, self->router);
+    if (ob_shell_watch(self->shell, self->router) != 0) {
+        ob_why(&why, "peer_bind %s: cannot watch the peer socket", args->config->peer_bind);
+        goto done;
+    }
     /* A connection may hold a few whole messages and what the kernel
        buffers, never a message without end. */
     if (s_guard_start(self, &self->guards[0], self->router, "peer_bind",
@@ -859,8 +862,11 @@ int ob_net_actor_run(const ob_actor_args_t *args)
         s_guard_start(self, &self->guards[2], self->submit, "submit_endpoint",
                       4 * self->oversized_limit_local + S_GUARD_SLACK, &why) != 0)
         goto done;
-    ob_shell_watch(self->shell, self->app);
-    ob_shell_watch(self->shell, self->submit);
+    if (ob_shell_watch(self->shell, self->app) != 0 ||
+        ob_shell_watch(self->shell, self->submit) != 0) {
+        ob_why(&why, "cannot watch the application and submit sockets");
+        goto done;
+    }
     static const ob_shell_ops_t ops = {.handle = s_handle,
                                        .tick = s_tick,
                                        .next_deadline = s_next_deadline,
