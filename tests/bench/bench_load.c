@@ -7,7 +7,8 @@
     outstanding). --clients C spreads the load over C clients (C DEALER
     sockets, one thread). After --seconds of submitting it waits up to
     --drain seconds for the Locks still due. Latencies go into the metrics
-    histogram (common/metrics.h). Prints one JSON object. */
+    histogram (common/metrics.h). SIGUSR1 ends the submitting early (the
+    drain follows). Prints one JSON object. */
 #include "config.h"
 #include "metrics.h"
 #include "obcast_client.h"
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,14 @@ typedef struct {
     uint64_t submitted, locked, refused, errors, late, submit_failures;
     uint64_t first_us, last_lock_us;
 } s_totals_t;
+
+static volatile sig_atomic_t s_stop_submitting;
+
+static void s_on_usr1(int sig)
+{
+    (void)sig;
+    s_stop_submitting = 1;
+}
 
 static uint64_t s_now_us(void)
 {
@@ -207,6 +217,9 @@ int main(int argc, char **argv)
         }
         zpoller_add(poller, obcast_client_socket(c[i].client));
     }
+    struct sigaction action = {.sa_handler = s_on_usr1};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR1, &action, NULL);
     uint8_t *data = calloc(1, size ? size : 1);
     if (!data)
         return 1;
@@ -217,6 +230,11 @@ int main(int argc, char **argv)
     size_t next = 0; /* the client the next open-loop payload goes to */
     bool late = false;
     for (uint64_t now = start; now < end; now = s_now_us()) {
+        if (s_stop_submitting && now < stop) {
+            seconds = (double)(now - start) / 1e6;
+            end = now + (uint64_t)(drain * 1e6);
+            stop = now;
+        }
         bool submitting = now < stop;
         if (submitting && rate > 0) {
             uint64_t due = (uint64_t)((double)(now - start) * rate / 1e6) + 1;
