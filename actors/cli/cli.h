@@ -34,5 +34,8 @@ int ob_cli_ctl(int argc, char **argv);
 
 /* `obcast metrics`: the running node's metrics as Prometheus text. */
 int ob_cli_metrics(int argc, char **argv);
+/* One metrics event (its JSON) as Prometheus text for node `node`; 0, or
+   -1 if it is malformed (what was printed before then stays printed). */
+int ob_cli_metrics_print(const char *json, const char *node, FILE *out);
 
 #endif

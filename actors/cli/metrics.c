@@ -4,12 +4,18 @@
     The events are our own JSON (objects, plain strings, whole numbers,
     booleans), read here by a small strict parser. A number at the path
     a.b.c of actor A becomes `obcast_A_a_b_c{node=...,instance=...}`; the
-    members of the maps below become labels instead of name parts. */
+    members of the maps below become labels instead of name parts.
+
+    A histogram (common/metrics.h) also carries "buckets": [[upper_us,
+    count], ...], its non-empty buckets in order. They become a Prometheus
+    histogram of the same name: `..._bucket{...,le="upper"}` with the
+    cumulative count, le="+Inf", and `..._sum` next to its `..._count`. */
 #include "args.h"
 #include "cli.h"
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <string.h>
@@ -34,6 +40,8 @@ typedef struct {
     char label[32], label_value[64];
     int label_depth; /* the depth whose keys are label values; -1 none */
     bool error;
+    unsigned long long sum; /* the last "sum_us" seen, at sum_depth */
+    int sum_depth;
 } s_parser_t;
 
 static void s_skip(s_parser_t *self)
@@ -63,22 +71,85 @@ static void s_sanitize(char *name)
             *c = '_';
 }
 
-static void s_emit(s_parser_t *self, unsigned long long value)
+/* One sample named by the path's first `depth` keys and `suffix`, with
+   `le` as an extra label when not NULL. */
+static void s_sample(s_parser_t *self, int depth, const char *suffix, const char *le,
+                     unsigned long long value)
 {
-    if (self->depth == 1 && streq(self->path[0], "instance"))
-        return; /* a label already */
     char name[512];
     int used = snprintf(name, sizeof name, "obcast_%s", self->actor);
-    for (int i = 0; i < self->depth && used > 0 && (size_t)used < sizeof name; i++) {
+    for (int i = 0; i < depth && used > 0 && (size_t)used < sizeof name; i++) {
         if (i == self->label_depth)
             continue; /* that key is a label value */
         used += snprintf(name + used, sizeof name - (size_t)used, "_%s", self->path[i]);
     }
+    if (suffix && used > 0 && (size_t)used < sizeof name)
+        snprintf(name + used, sizeof name - (size_t)used, "_%s", suffix);
     s_sanitize(name);
     fprintf(self->out, "%s{node=\"%s\",instance=\"%u\"", name, self->node, self->instance);
-    if (self->label_depth >= 0 && self->label_depth < self->depth)
+    if (self->label_depth >= 0 && self->label_depth < depth)
         fprintf(self->out, ",%s=\"%s\"", self->label, self->path[self->label_depth]);
+    if (le)
+        fprintf(self->out, ",le=\"%s\"", le);
     fprintf(self->out, "} %llu\n", value);
+}
+
+static void s_emit(s_parser_t *self, unsigned long long value)
+{
+    if (self->depth == 1 && streq(self->path[0], "instance"))
+        return; /* a label already */
+    s_sample(self, self->depth, NULL, NULL, value);
+}
+
+static bool s_number(s_parser_t *self, unsigned long long *value)
+{
+    s_skip(self);
+    if (!isdigit((unsigned char)*self->p))
+        return false;
+    char *end;
+    errno = 0;
+    *value = strtoull(self->p, &end, 10);
+    self->p = end;
+    return errno == 0;
+}
+
+/* A histogram's [[upper, count], ...]: uppers strictly rising. The
+   samples are its parent object's, as Prometheus names a histogram. */
+static bool s_buckets(s_parser_t *self)
+{
+    s_skip(self);
+    if (*self->p++ != '[')
+        return false;
+    int parent = self->depth - 1;
+    unsigned long long cumulative = 0, last = 0;
+    bool first = true;
+    s_skip(self);
+    while (*self->p != ']') {
+        if (!first && *self->p++ != ',')
+            return false;
+        unsigned long long upper, count;
+        s_skip(self);
+        if (*self->p++ != '[' || !s_number(self, &upper))
+            return false;
+        s_skip(self);
+        if (*self->p++ != ',' || !s_number(self, &count))
+            return false;
+        s_skip(self);
+        if (*self->p++ != ']' || (!first && upper <= last) || cumulative + count < cumulative)
+            return false;
+        first = false;
+        last = upper;
+        cumulative += count;
+        char le[24];
+        snprintf(le, sizeof le, "%llu", upper);
+        s_sample(self, parent, "bucket", le, cumulative);
+        s_skip(self);
+    }
+    self->p++;
+    s_sample(self, parent, "bucket", "+Inf", cumulative);
+    if (self->sum_depth == self->depth)
+        s_sample(self, parent, "sum", NULL, self->sum);
+    return true;
 }
 
 static bool s_value(s_parser_t *self);
@@ -88,6 +159,7 @@ static bool s_object(s_parser_t *self)
     s_skip(self);
     if (*self->p++ != '{' || self->depth >= S_MAX_DEPTH)
         return false;
+    self->sum_depth = -1; /* a sum belongs to its own object's buckets */
     s_skip(self);
     if (*self->p == '}') {
         self->p++;
@@ -136,13 +208,30 @@ static bool s_value(s_parser_t *self)
         self->p += *self->p == 't' ? 4 : 5;
         return true;
     }
-    if (!isdigit((unsigned char)*self->p))
+    if (*self->p == '[')
+        return self->depth > 1 && streq(self->path[self->depth - 1], "buckets") && s_buckets(self);
+    unsigned long long v;
+    if (!s_number(self, &v))
         return false;
-    char *end;
-    unsigned long long v = strtoull(self->p, &end, 10);
-    self->p = end;
+    if (self->depth > 0 && streq(self->path[self->depth - 1], "sum_us")) {
+        self->sum = v;
+        self->sum_depth = self->depth;
+    }
     s_emit(self, v);
     return true;
+}
+
+int ob_cli_metrics_print(const char *json, const char *node, FILE *out)
+{
+    s_parser_t parser = {.p = json, .out = out, .label_depth = -1, .sum_depth = -1};
+    snprintf(parser.node, sizeof parser.node, "%s", node);
+    if (sscanf(json, "{\"actor\":\"%15[a-z]\",\"instance\":%u", parser.actor, &parser.instance) !=
+        2)
+        return -1;
+    if (!s_object(&parser))
+        return -1;
+    s_skip(&parser);
+    return *parser.p == '\0' ? 0 : -1;
 }
 
 int ob_cli_metrics(int argc, char **argv)
@@ -201,7 +290,7 @@ int ob_cli_metrics(int argc, char **argv)
             break;
         char *topic = NULL, *json = NULL;
         if (zsock_recv(sub, "ss", &topic, &json) == 0 && json) {
-            s_parser_t parser = {.p = json, .out = stdout, .label_depth = -1};
+            s_parser_t parser = {.p = json, .out = stdout, .label_depth = -1, .sum_depth = -1};
             snprintf(parser.node, sizeof parser.node, "%s", config.name);
             const char *a = strstr(json, "\"actor\":\"");
             char key[32] = "";
