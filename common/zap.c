@@ -275,3 +275,20 @@ ob_zap_stats_t ob_zap_stats(ob_zap_t *self)
     zsock_recv(self->actor, "888", &stats.allowed, &stats.denied, &stats.malformed);
     return stats;
 }
+
+/* A draft option of libzmq 4.3 that Debian's build serves. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
+int ob_zap_enforce(zsock_t *sock, const char *domain, ob_why_t *why)
+{
+    zsock_set_zap_domain(sock, domain);
+    int on = 1;
+    if (zmq_setsockopt(zsock_resolve(sock), ZMQ_ZAP_ENFORCE_DOMAIN, &on, sizeof on) != 0)
+        return ob_why(why,
+                      "zap: this libzmq cannot refuse connections when no ZAP handler answers "
+                      "(ZMQ_ZAP_ENFORCE_DOMAIN: %s); refusing to serve domain '%s' without it",
+                      zmq_strerror(zmq_errno()), domain);
+    return 0;
+}

@@ -23,6 +23,8 @@
 
 #include "why.h"
 
+#include <czmq.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,5 +61,11 @@ int ob_zap_allow_folder(ob_zap_t *self, const char *domain, const char *what, co
 int ob_zap_curve_domain(ob_zap_t *self, const char *domain, ob_why_t *why);
 
 ob_zap_stats_t ob_zap_stats(ob_zap_t *self);
+
+/* Puts `sock` in `domain` and makes libzmq refuse its connections when no
+   ZAP handler answers. Without that, libzmq admits every connection to a
+   socket whose handler is missing (gone, or not bound yet): an allowlist
+   would then fail open. */
+int ob_zap_enforce(zsock_t *sock, const char *domain, ob_why_t *why);
 
 #endif

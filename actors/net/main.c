@@ -189,7 +189,10 @@ static zsock_t *s_bind_local(s_net_shell_t *self, const char *what, const char *
         return NULL;
     }
     if (tcp) {
-        zsock_set_zap_domain(sock, domain);
+        if (ob_zap_enforce(sock, domain, why) != 0) {
+            zsock_destroy(&sock);
+            return NULL;
+        }
         zcert_apply(self->cert, sock);
         zsock_set_curve_server(sock, 1);
     }
@@ -326,7 +329,8 @@ static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_w
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router)
         return ob_why(why, "cannot make the peer socket");
-    zsock_set_zap_domain(self->router, S_DOMAIN_PEERS);
+    if (ob_zap_enforce(self->router, S_DOMAIN_PEERS, why) != 0)
+        return -1;
     zcert_apply(self->cert, self->router);
     zsock_set_curve_server(self->router, 1);
     zsock_set_maxmsgsize(self->router, (int)self->oversized_limit_peer);

@@ -160,12 +160,51 @@ static void test_zap_null_mechanism(void **state)
     ob_zap_destroy(&zap);
 }
 
+/* With no ZAP handler in the process, libzmq admits every CURVE client of
+   a socket that only names its domain: an allowlist would fail open. A
+   socket under ob_zap_enforce refuses them instead. */
+static void test_zap_enforced_without_handler(void **state)
+{
+    (void)state;
+    zcert_t *server = zcert_new(), *client = zcert_new();
+    for (int enforce = 0; enforce < 2; enforce++) {
+        zsock_t *router = zsock_new(ZMQ_ROUTER);
+        assert_non_null(router);
+        ob_why_t why = {{0}};
+        if (enforce)
+            assert_int_equal(ob_zap_enforce(router, "peers", &why), 0);
+        else
+            zsock_set_zap_domain(router, "peers");
+        zcert_apply(server, router);
+        zsock_set_curve_server(router, 1);
+        zsock_set_linger(router, 0);
+        int port = zsock_bind(router, "tcp://127.0.0.1:*");
+        assert_true(port > 0);
+        zsock_t *dealer = zsock_new(ZMQ_DEALER);
+        zcert_apply(client, dealer);
+        zsock_set_curve_serverkey(dealer, zcert_public_txt(server));
+        zsock_set_linger(dealer, 0);
+        char endpoint[64];
+        snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+        bool admitted = s_handshake(dealer, endpoint);
+        if (enforce)
+            assert_false(admitted);
+        else
+            assert_true(admitted); /* what enforcing guards against */
+        zsock_destroy(&dealer);
+        zsock_destroy(&router);
+    }
+    zcert_destroy(&server);
+    zcert_destroy(&client);
+}
+
 int main(void)
 {
     ob_log_set_level(OB_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zap_one_list_per_domain),
         cmocka_unit_test(test_zap_null_mechanism),
+        cmocka_unit_test(test_zap_enforced_without_handler),
     };
     return cmocka_run_group_tests_name("zap", tests, NULL, NULL);
 }
