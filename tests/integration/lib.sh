@@ -35,10 +35,15 @@ finish() {
 }
 
 # A base port with the next `count` ports free: tests may run beside others.
+# Below the kernel's ephemeral range: a port in it can be taken, between
+# this check and the bind, as the source port of any outgoing connection
+# (a node's own connections to its peers, for one).
 free_base() {
-    local count=${1:-5} base taken i
+    local count=${1:-5} base taken i low
+    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    [[ ${low:-0} -gt $((10000 + 2 * count)) ]] || low=32768
     for _ in $(seq 50); do
-        base=$((20000 + RANDOM % 30000))
+        base=$((10000 + RANDOM % (low - 10000 - count)))
         taken=0
         for i in $(seq 0 $((count - 1))); do
             ss -ltn | awk '{print $4}' | grep -q ":$((base + i))\$" && taken=1
