@@ -93,7 +93,11 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' $base &
 squatter=$!
 pids+=($squatter)
-sleep 0.5
+# The squatter must be listening before the node starts: under load python
+# can take longer than any fixed sleep, and a node started first would
+# pass its preflight and meet the squatter only at net's bind, then retry
+# it for ever (as one CI run did).
+for _ in $(seq 200); do ss -ltn | awk '{print $4}' | grep -q ":$base\$" && break; sleep 0.05; done
 expect "a peer port already in use" 1 "peer_bind tcp://127.0.0.1:$base: cannot bind: Address already in use" -- "$bin/obcast-node" --config "$cfg"
 kill $squatter 2>/dev/null
 wait $squatter 2>/dev/null
