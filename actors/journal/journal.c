@@ -830,9 +830,18 @@ static void s_broadcast(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
         s_on_duplicate(self, now, own, NULL, out);
 }
 
-static void s_ask_signature(ob_journal_t *self, ob_outbox_t *out)
+/* Asks the signer to sign the proposal, handing it the slot of the
+   committed payload (NULL: a re-ask, whose slot went with the first ask;
+   the stored bytes are staged again, and without a slot the signer only
+   signs and the node is broadcast from here on node_signed). */
+static void s_ask_signature(ob_journal_t *self, const ob_handle_t *payload, ob_outbox_t *out)
 {
     ob_imsg_t msg = {.type = OB_IMSG_SIGN_NODE};
+    ob_handle_t staged;
+    if (!payload && s_payload_handle(self, self->propose_digest, &staged) == 0)
+        payload = &staged;
+    if (payload)
+        msg.u.sign_node.payload = *payload;
     if (self->clock_us &&
         (self->proposed_us == 0 || self->proposed_us_height != self->propose_height)) {
         self->proposed_us = self->clock_us();
@@ -848,13 +857,16 @@ static void s_ask_signature(ob_journal_t *self, ob_outbox_t *out)
         if (!own || !s_has_certificate(self, own->sequencer, own->height, own->payload, &lock,
                                        &lock_bytes)) {
             self->propose_state = S_PROPOSE_IDLE;
+            if (payload)
+                ob_arena_release(self->env.arena, payload, OB_ACTOR_JOURNAL);
             return;
         }
         msg.u.sign_node.parent_epoch = lock.epoch;
         msg.u.sign_node.parent_cert =
             (ob_blob_t){lock_bytes + OB_CHUNK_LEN + 8, (uint32_t)ob_cert_encoded_len(&lock.cert)};
     }
-    s_send(self, OB_ACTOR_SIGNER, &msg, out);
+    if (ob_outbox_to_actor(out, OB_ACTOR_SIGNER, &msg) != 0 && payload)
+        ob_arena_release(self->env.arena, payload, OB_ACTOR_JOURNAL);
     free(lock_bytes);
 }
 
@@ -874,7 +886,7 @@ static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
         /* The signer did not answer in time (it may have restarted): ask
            again; a height it signed comes back identical. */
         self->propose_at = now;
-        s_ask_signature(self, out);
+        s_ask_signature(self, NULL, out);
         return;
     }
     self->propose_state = S_PROPOSE_ASKED;
@@ -898,8 +910,8 @@ static void s_on_payload(ob_journal_t *self, uint64_t now, const ob_imsg_app_pay
     uint8_t *bytes = expected && in->payload.len <= self->env.params.max_payload
                          ? s_copy_checked(self, &in->payload)
                          : NULL;
-    ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
     if (!bytes) {
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
         s_drop(self, expected ? OB_ERR_PAYLOAD_MISMATCH : OB_ERR_NOT_TIP);
         return;
     }
@@ -915,6 +927,7 @@ static void s_on_payload(ob_journal_t *self, uint64_t now, const ob_imsg_app_pay
     ob_journal_store_want_durable(self->store);
     free(bytes);
     if (rc != 0) {
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
         self->failed = true;
         return;
     }
@@ -922,11 +935,16 @@ static void s_on_payload(ob_journal_t *self, uint64_t now, const ob_imsg_app_pay
     self->propose_state = S_PROPOSE_SIGNING;
     self->propose_at = now;
     self->stats.proposals++;
-    s_ask_signature(self, out);
+    /* The slot goes on to the signer, and with the signed node to net: the
+       bytes leave from where they are, never read back from SQLite. */
+    s_ask_signature(self, &in->payload, out);
 }
 
-/* Adopts a node the signer signed as the own tip (proposal step 3). */
-static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *bytes,
+/* Adopts a node the signer signed as the own tip (proposal step 4).
+   `sent`: the signer handed it to net already, and acked it (node_signed);
+   otherwise (the signer's last signed node after a restart, or a node
+   signed without a slot) it is broadcast from here. */
+static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *bytes, bool sent,
                            ob_outbox_t *out)
 {
     ob_node_t node;
@@ -938,12 +956,7 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
     s_tip_t *own = s_own_tip(self);
     if (own && node.chunk.height <= own->height)
         return; /* already the tip, or behind it */
-    uint8_t *payload = NULL;
-    size_t payload_len = 0;
-    int found = ob_journal_store_payload(self->store, node.chunk.payload, &payload, &payload_len);
-    if (found == 1)
-        self->stats.payload_bytes_loaded += payload_len;
-    free(payload);
+    int found = ob_journal_store_has_payload(self->store, node.chunk.payload);
     if (found != 1) {
         /* Step 1 makes this unreachable; say so loudly if it is not. */
         ob_error("journal: a signed node at height %llu has no stored payload",
@@ -970,15 +983,25 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
     s_tip_t *tip = s_set_tip(self, &node.chunk);
     if (!tip)
         return;
+    /* The node's own application proposed it: valid without asking. */
+    tip->verdict = S_VERDICT_VALID;
+    tip->reported = true;
+    ob_imsg_t report = {.type = OB_IMSG_REPORT_TIP};
+    report.u.report_tip.chunk = node.chunk;
+    s_send(self, OB_ACTOR_NET, &report, out);
     self->own_certified =
         s_has_certificate(self, tip->sequencer, tip->height, tip->payload, NULL, NULL);
     self->stats.own_tip_certified = self->own_certified;
     self->propose_state = S_PROPOSE_IDLE;
     s_publish_tip(self, tip, out);
-    if (!self->own_certified)
-        s_broadcast(self, now, out);
-    else
+    if (self->own_certified) {
         s_maybe_propose(self, now, out);
+    } else if (sent) {
+        self->last_broadcast = now; /* the rebroadcast timer starts at the send */
+        tip->answer_after = now + self->env.params.rebroadcast_timeout_ms / 2;
+    } else {
+        s_broadcast(self, now, out);
+    }
 }
 
 /* A validator acked our chunk at `height`, so it holds the node at that
@@ -1142,11 +1165,11 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
         return;
     case OB_IMSG_NODE_SIGNED:
         if (self->propose_state == S_PROPOSE_SIGNING)
-            s_adopt_signed(self, now, &msg->u.node_signed.node, out);
+            s_adopt_signed(self, now, &msg->u.node_signed.node, msg->u.node_signed.sent, out);
         return;
     case OB_IMSG_LAST_SIGNED:
         if (msg->u.last_signed.node.len > 0)
-            s_adopt_signed(self, now, &msg->u.last_signed.node, out);
+            s_adopt_signed(self, now, &msg->u.last_signed.node, false, out);
         self->recovered = true;
         s_maybe_propose(self, now, out);
         return;

@@ -1,5 +1,7 @@
 #include "journal_store.h"
 
+#include "log.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,7 @@ enum {
     S_NODE,
     S_PUT_PAYLOAD,
     S_PAYLOAD,
+    S_HAS_PAYLOAD,
     S_PUT_CERT,
     S_CERT,
     S_PUT_EVIDENCE,
@@ -107,6 +110,7 @@ static const char *const s_sql[S_COUNT] = {
     [S_NODE] = "SELECT node FROM node WHERE sequencer = ?1 AND height = ?2",
     [S_PUT_PAYLOAD] = "INSERT OR IGNORE INTO payload (digest, data) VALUES (?1, ?2)",
     [S_PAYLOAD] = "SELECT data FROM payload WHERE digest = ?1",
+    [S_HAS_PAYLOAD] = "SELECT 1 FROM payload WHERE digest = ?1",
     [S_PUT_CERT] = "INSERT OR IGNORE INTO certificate "
                    "(sequencer, height, payload, epoch, lock, seq) VALUES (?1, ?2, ?3, ?4, ?5, "
                    "(SELECT coalesce(max(seq), 0) + 1 FROM certificate))",
@@ -255,6 +259,18 @@ int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32],
     sqlite3_stmt *stmt = self->stmt[S_PAYLOAD];
     sqlite3_bind_blob(stmt, 1, digest, 32, SQLITE_STATIC);
     return ob_db_blob_row(stmt, data, len);
+}
+
+int ob_journal_store_has_payload(ob_journal_store_t *self, const uint8_t digest[32])
+{
+    sqlite3_stmt *stmt = self->stmt[S_HAS_PAYLOAD];
+    sqlite3_bind_blob(stmt, 1, digest, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    int found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    if (found < 0)
+        ob_error("database %s: %s", ob_db_path(self->db), sqlite3_errmsg(ob_db_handle(self->db)));
+    ob_db_finish(stmt);
+    return found;
 }
 
 int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequencer[32],

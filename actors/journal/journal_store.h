@@ -51,6 +51,9 @@ int ob_journal_store_put_payload(ob_journal_store_t *self, const uint8_t digest[
                                  const uint8_t *data, size_t len);
 int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32], uint8_t **data,
                              size_t *len);
+/* Whether the bytes of `digest` are stored, without reading them: 1, 0,
+   or -1 on error. */
+int ob_journal_store_has_payload(ob_journal_store_t *self, const uint8_t digest[32]);
 
 /* Retention (SPEC §4): drops the payload bytes of `sequencer`'s nodes at
    heights from..to, except bytes that anything else refers to: a node

@@ -34,6 +34,8 @@ static void s_metrics(void *h, ob_json_t *json)
     const ob_signer_stats_t *st = ob_signer_stats(h);
     ob_json_u64(json, "nodes_signed", st->nodes_signed);
     ob_json_u64(json, "nodes_reissued", st->nodes_reissued);
+    ob_json_u64(json, "nodes_sent", st->nodes_sent);
+    ob_json_u64(json, "own_acks", st->own_acks);
     ob_json_u64(json, "acks_signed", st->acks_signed);
     ob_json_u64(json, "acks_resent", st->acks_resent);
     ob_json_u64(json, "parent_certs_own", st->parent_certs_own);

@@ -430,12 +430,30 @@ static void s_refuse(ob_signer_t *self, const ob_chunk_t *chunk, ob_error_t why,
     ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
 }
 
-static void s_reply_node(ob_signer_t *self, const uint8_t *node, size_t len, ob_outbox_t *out)
+/* A signed node goes to the journal, and, with the payload slot the
+   journal committed (SPEC §4, proposal step 1), to net for the epoch's
+   validators (step 3): the node leaves without a trip back through the
+   journal, which records it as its tip in a later batch (step 4). Without
+   a slot (the journal had none to give) the journal broadcasts it. */
+static void s_reply_node(ob_signer_t *self, const uint8_t *node, size_t len,
+                         const ob_handle_t *payload, ob_outbox_t *out)
 {
+    bool sent = false;
+    if (payload) {
+        ob_imsg_t msg = {.type = OB_IMSG_BROADCAST_NODE};
+        msg.u.broadcast_node.epoch = self->epoch;
+        msg.u.broadcast_node.node = (ob_blob_t){node, (uint32_t)len};
+        msg.u.broadcast_node.payload = *payload;
+        sent = ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) == 0;
+        if (!sent)
+            ob_arena_release(self->env.arena, payload, OB_ACTOR_SIGNER);
+        else
+            self->stats.nodes_sent++;
+    }
     ob_imsg_t msg = {.type = OB_IMSG_NODE_SIGNED};
     msg.u.node_signed.node = (ob_blob_t){node, (uint32_t)len};
+    msg.u.node_signed.sent = sent;
     ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg);
-    (void)self;
 }
 
 static ob_error_t s_decode_stored(ob_signer_t *self, const uint8_t *bytes, size_t len,
@@ -445,24 +463,28 @@ static ob_error_t s_decode_stored(ob_signer_t *self, const uint8_t *bytes, size_
     return ob_node_decode(node, bytes, len, &lookup);
 }
 
-static void s_sign_and_record(ob_signer_t *self, ob_node_t *node, ob_outbox_t *out)
+static int s_sign_and_record(ob_signer_t *self, ob_node_t *node, const ob_handle_t *payload,
+                             ob_outbox_t *out)
 {
     const ob_chunk_t *chunk = &node->chunk;
     if (ob_chunk_sign(self->crypto, self->env.ns, &self->key, chunk, NULL, node->signature) != 0) {
         self->failed = true;
-        return;
+        return -1;
     }
     size_t len = ob_node_encoded_len(node), written = 0;
     uint8_t *bytes = malloc(len);
+    int rc = -1;
     if (!bytes || ob_node_encode(node, bytes, len, &written) != 0 ||
         ob_signer_store_record_signed(self->store, chunk->height, chunk->payload, bytes, written) !=
             0) {
         self->failed = true;
     } else {
         self->stats.nodes_signed++;
-        s_reply_node(self, bytes, written, out);
+        s_reply_node(self, bytes, written, payload, out);
+        rc = 0;
     }
     free(bytes);
+    return rc;
 }
 
 static ob_sign_view_t s_view(const ob_signer_t *self)
@@ -486,6 +508,9 @@ static int s_recorded(ob_signer_t *self, int found, uint8_t *bytes, size_t len, 
     }
     return 1;
 }
+
+static void s_ack(ob_signer_t *self, const ob_chunk_t *chunk, uint64_t epoch, uint16_t index,
+                  ob_outbox_t *out);
 
 /* sign_node: the record is read, the request checked on its own
    (signer_checks.c), and only then is anything signed. */
@@ -524,6 +549,18 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
         else if (refuse == OB_OK)
             self->stats.parent_certs_verified++;
     }
+    /* The payload slot is the journal's committed bytes of this chunk;
+       the signer never reads them, it only passes the slot on. One that
+       names other bytes (or none) goes back: the journal then broadcasts
+       the node itself. */
+    const ob_handle_t *payload = &req->payload;
+    bool have_payload = memcmp(payload->digest, chunk->payload, 32) == 0 &&
+                        ob_arena_take(self->env.arena, payload, OB_ACTOR_SIGNER) == 0;
+    if (have_payload && refuse != OB_OK) {
+        ob_arena_release(self->env.arena, payload, OB_ACTOR_SIGNER);
+        have_payload = false;
+    }
+    int signed_rc = -1;
     if (refuse != OB_OK) {
         if (refuse == OB_ERR_CHUNK_MISMATCH)
             ob_warn("signer: refusing a second payload at height %llu (S1)",
@@ -531,24 +568,33 @@ static void s_on_sign_node(ob_signer_t *self, const ob_imsg_sign_node_t *req, ob
         s_refuse(self, chunk, refuse, out);
     } else if (reissue) {
         self->stats.nodes_reissued++;
-        s_reply_node(self, at_bytes, at_len, out);
+        s_reply_node(self, at_bytes, at_len, have_payload ? payload : NULL, out);
+        signed_rc = 0;
     } else {
-        s_sign_and_record(self, &node, out);
+        signed_rc = s_sign_and_record(self, &node, have_payload ? payload : NULL, out);
+    }
+    /* Its own ack, in the same transaction: the payload is durable
+       (proposal step 1) and the node is the sequencer's own proposal, so
+       the ack rule's conditions hold already; the journal's tip record,
+       which the ack rule also names, is the signer's last signed node
+       until the journal writes it (SPEC §4, proposal step 4). It leaves
+       with the node, not a round trip later. */
+    if (signed_rc == 0 && self->epoch_known) {
+        uint16_t index = 0;
+        if (ob_sign_check_ack(&view, self->epoch, &index) == OB_OK) {
+            self->stats.own_acks++;
+            s_ack(self, chunk, self->epoch, index, out);
+        }
     }
     free(at_bytes);
     free(last_bytes);
 }
 
-static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_outbox_t *out)
+/* Signs (or finds) the ack on `chunk` for `epoch`, S2 first, and sends it:
+   to net for the epoch's validators, and into its own aggregation. */
+static void s_ack(ob_signer_t *self, const ob_chunk_t *chunk, uint64_t epoch, uint16_t index,
+                  ob_outbox_t *out)
 {
-    const ob_chunk_t *chunk = &req->chunk;
-    ob_sign_view_t view = s_view(self);
-    uint16_t index = 0;
-    ob_error_t refuse = ob_sign_check_ack(&view, req->epoch, &index);
-    if (refuse != OB_OK) {
-        s_refuse(self, chunk, refuse, out);
-        return;
-    }
     /* S2: one payload per (sequencer, height), in any epoch, durably. */
     ob_ack_record_t record;
     int found = ob_signer_store_ack_record(self->store, chunk->sequencer, chunk->height, &record);
@@ -562,8 +608,8 @@ static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_o
         s_refuse(self, chunk, OB_ERR_CHUNK_MISMATCH, out);
         return;
     }
-    ob_ack_t ack = {.chunk = *chunk, .epoch = req->epoch, .index = index};
-    if (found == 1 && record.epoch == req->epoch && record.has_signature) {
+    ob_ack_t ack = {.chunk = *chunk, .epoch = epoch, .index = index};
+    if (found == 1 && record.epoch == epoch && record.has_signature) {
         /* Acked in this epoch already: the same signature bytes again, so
            a duplicate costs no signing here and no verification at any
            peer (their caches hold it). */
@@ -573,10 +619,10 @@ static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_o
         /* The record, with the signature, is durable before the ack
            leaves: the shell sends nothing of this batch before its
            commit. */
-        if (ob_ack_sign(self->crypto, self->env.ns, &self->key, chunk, req->epoch, NULL,
+        if (ob_ack_sign(self->crypto, self->env.ns, &self->key, chunk, epoch, NULL,
                         ack.signature) != 0 ||
             ob_signer_store_record_ack(self->store, chunk->sequencer, chunk->height, chunk->payload,
-                                       req->epoch, ack.signature) != 0) {
+                                       epoch, ack.signature) != 0) {
             self->failed = true;
             return;
         }
@@ -593,6 +639,18 @@ static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_o
     ob_error_t rc = s_count_ack(self, &ack, out);
     if (rc != OB_OK)
         self->stats.acks_dropped[rc]++;
+}
+
+static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_outbox_t *out)
+{
+    ob_sign_view_t view = s_view(self);
+    uint16_t index = 0;
+    ob_error_t refuse = ob_sign_check_ack(&view, req->epoch, &index);
+    if (refuse != OB_OK) {
+        s_refuse(self, &req->chunk, refuse, out);
+        return;
+    }
+    s_ack(self, &req->chunk, req->epoch, index, out);
 }
 
 static void s_on_last_signed_request(ob_signer_t *self, ob_outbox_t *out)

@@ -36,6 +36,8 @@ typedef struct {
 
 typedef struct {
     uint64_t nodes_signed, nodes_reissued, acks_signed, certificates;
+    uint64_t nodes_sent;              /* signed nodes handed to net with their payload slot */
+    uint64_t own_acks;                /* acks on its own nodes, signed with the node */
     uint64_t acks_resent;             /* a stored ack sent again: same epoch, same signature */
     uint64_t refused[OB_ERROR_COUNT]; /* sign requests refused, by reason */
     /* Parent certificates of sign_node: byte-identical to one this signer

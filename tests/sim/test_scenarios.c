@@ -415,18 +415,27 @@ static void test_restart_orders(void **state)
     (void)state;
     double t0 = s_wall();
     const s_order_case_t cases[] = {
-        /* Proposal order at the sequencer (node 0). */
+        /* Proposal order at the sequencer (node 0), SPEC §4 as revised:
+           payload committed; node (and its own ack) committed by the
+           signer; node handed by the signer to net, which sends it; tip
+           recorded by the journal, after the send. A crash between every
+           pair of steps, of the actor and of the whole node. */
         {"payload committed", 0, SIM_JOURNAL, OB_IMSG_SIGN_NODE, SIM_CRASH_AFTER_COMMIT, false},
-        {"signer committed", 0, SIM_SIGNER, OB_IMSG_NODE_SIGNED, SIM_CRASH_AFTER_COMMIT, false},
-        {"tip committed", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_COMMIT, false},
-        {"node sent", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, false},
+        {"signer committed", 0, SIM_SIGNER, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_COMMIT, false},
+        {"node handed to net", 0, SIM_SIGNER, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, false},
+        {"node sent", 0, SIM_NET, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, false},
+        {"node sent, tip not recorded", 0, SIM_JOURNAL, OB_IMSG_TIP_CHANGED,
+         SIM_CRASH_BEFORE_COMMIT, false},
+        {"tip committed", 0, SIM_JOURNAL, OB_IMSG_TIP_CHANGED, SIM_CRASH_AFTER_COMMIT, false},
         {"payload committed, node down", 0, SIM_JOURNAL, OB_IMSG_SIGN_NODE, SIM_CRASH_AFTER_COMMIT,
          true},
-        {"signer committed, node down", 0, SIM_SIGNER, OB_IMSG_NODE_SIGNED, SIM_CRASH_AFTER_COMMIT,
-         true},
-        {"tip committed, node down", 0, SIM_JOURNAL, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_COMMIT,
-         true},
+        {"signer committed, node down", 0, SIM_SIGNER, OB_IMSG_BROADCAST_NODE,
+         SIM_CRASH_AFTER_COMMIT, true},
+        {"node handed to net, node down", 0, SIM_SIGNER, OB_IMSG_BROADCAST_NODE,
+         SIM_CRASH_AFTER_SEND, true},
         {"node sent, node down", 0, SIM_NET, OB_IMSG_BROADCAST_NODE, SIM_CRASH_AFTER_SEND, true},
+        {"node sent, tip not recorded, node down", 0, SIM_JOURNAL, OB_IMSG_TIP_CHANGED,
+         SIM_CRASH_BEFORE_COMMIT, true},
         /* Ack order at a validator (node 1). */
         {"validator tip committed", 1, SIM_JOURNAL, OB_IMSG_APP_VERIFY, SIM_CRASH_AFTER_COMMIT,
          false},

@@ -1274,10 +1274,16 @@ static void s_assert_refused(h_fixture_t *f, ob_error_t why, uint64_t times)
     assert_string_equal(ob_error_name((ob_error_t)msg.u.sign_refused.error), ob_error_name(why));
 }
 
-/* The signed node in the outbox, copied out. */
+/* The signed node in the outbox, copied out. Beside it may be only the
+   signer's own ack on it (signed with the node, SPEC §4) and what that
+   ack completed: nothing else leaves on a sign_node. */
 static size_t s_signed_node(h_fixture_t *f, uint8_t *out, size_t cap)
 {
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    size_t own_ack = s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_ACK);
+    assert_true(own_ack <= 1);
+    assert_int_equal(ob_outbox_count(f->out), 1 + own_ack +
+                                                  s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED) +
+                                                  s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_ACK_SEEN));
     ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED);
     assert_true(msg.u.node_signed.node.len <= cap);
     memcpy(out, msg.u.node_signed.node.data, msg.u.node_signed.node.len);
@@ -1319,6 +1325,70 @@ static void test_signer_reissues_the_signed_node(void **state)
     assert_int_equal(stats->nodes_signed, 1);
     assert_int_equal(stats->nodes_reissued, 1);
     s_assert_only(stats->refused, OB_OK, 0);
+}
+
+/* Proposal steps 2 and 3 (SPEC §4): the signer hands the node it signed
+   to net with the journal's payload slot, tells the journal it did, and
+   signs its own ack on it in the same transaction; without a slot, or
+   with one for other bytes, it only signs, and the journal broadcasts. */
+static void test_signer_sends_its_node_with_the_payload_slot(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+
+    ob_imsg_t req = {.type = OB_IMSG_SIGN_NODE};
+    req.u.sign_node.chunk = s_chunk(f, 0, 0, "zero");
+    req.u.sign_node.payload = s_stage(f, OB_ACTOR_JOURNAL, "zero");
+    s_deliver(f, OB_ACTOR_SIGNER, &req);
+    ob_imsg_t bc = s_the(f, OB_ACTOR_NET, OB_IMSG_BROADCAST_NODE);
+    assert_memory_equal(&bc.u.broadcast_node.payload, &req.u.sign_node.payload,
+                        sizeof(ob_handle_t));
+    assert_int_equal(bc.u.broadcast_node.epoch, 1);
+    ob_imsg_t done = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED);
+    assert_true(done.u.node_signed.sent);
+    assert_int_equal(done.u.node_signed.node.len, bc.u.broadcast_node.node.len);
+    assert_memory_equal(done.u.node_signed.node.data, bc.u.broadcast_node.node.data,
+                        bc.u.broadcast_node.node.len);
+    s_assert_acked(f, &req.u.sign_node.chunk, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->own_acks, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->acks_signed, 1);
+    /* net holds the slot now: the signer passed it on, it did not keep it */
+    assert_int_equal(ob_arena_take(f->arena, &bc.u.broadcast_node.payload, OB_ACTOR_NET), 0);
+    assert_int_equal(ob_arena_release(f->arena, &bc.u.broadcast_node.payload, OB_ACTOR_NET), 0);
+
+    /* A re-ask without a slot: the same node, not sent, the same ack */
+    req.u.sign_node.payload = (ob_handle_t){0};
+    s_deliver(f, OB_ACTOR_SIGNER, &req);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_BROADCAST_NODE), 0);
+    done = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED);
+    assert_false(done.u.node_signed.sent);
+    s_assert_acked(f, &req.u.sign_node.chunk, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->acks_resent, 1);
+
+    /* A slot of other bytes is not passed on (nor kept) */
+    ob_imsg_t next = {.type = OB_IMSG_SIGN_NODE};
+    next.u.sign_node.chunk = s_chunk(f, 0, 0, "zero");
+    next.u.sign_node.payload = s_stage(f, OB_ACTOR_JOURNAL, "not zero");
+    s_deliver(f, OB_ACTOR_SIGNER, &next);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_BROADCAST_NODE), 0);
+    assert_false(s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED).u.node_signed.sent);
+    assert_int_equal(ob_arena_release(f->arena, &next.u.sign_node.payload, OB_ACTOR_JOURNAL), 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
+/* A refused sign_node gives its slot back to the arena. */
+static void test_signer_refusal_frees_the_payload_slot(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_imsg_t req = {.type = OB_IMSG_SIGN_NODE};
+    req.u.sign_node.chunk = s_chunk(f, 0, 5, "five"); /* not the next height */
+    req.u.sign_node.payload = s_stage(f, OB_ACTOR_JOURNAL, "five");
+    s_deliver(f, OB_ACTOR_SIGNER, &req);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_SIGN_REFUSED), 1);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
 }
 
 static void test_signer_chunk_mismatch_sign_node(void **state)
@@ -1387,7 +1457,9 @@ static void test_signer_record_survives_restart(void **state)
     const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
     assert_int_equal(stats->nodes_signed, 0);
     assert_int_equal(stats->nodes_reissued, 1);
-    assert_int_equal(stats->acks_signed, 0);
+    /* its own ack on the re-issued node, for the new epoch: the only one */
+    assert_int_equal(stats->acks_signed, 1);
+    assert_int_equal(stats->own_acks, 1);
 }
 
 static void test_signer_uncommitted_sign_leaves_no_record(void **state)
@@ -1407,7 +1479,7 @@ static void test_signer_uncommitted_sign_leaves_no_record(void **state)
     ob_signer_handle(f->signer, &node_req, f->out);
     ob_signer_handle(f->signer, &ack_req, f->out);
     assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED), 1);
-    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_ACK), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_ACK), 2); /* its own, and the peer's */
     ob_signer_destroy(&f->signer); /* the open transaction rolls back */
 
     ob_why_t why = {{0}};
@@ -1544,7 +1616,8 @@ static void test_signer_takes_its_own_certificate_without_crypto(void **state)
     h_fixture_t *f = *state;
     s_signer_with_genesis(f);
     ob_chunk_t zero = s_chunk(f, 0, 0, "zero");
-    for (int v = 1; v <= 3; v++) {
+    /* Its own ack came with the node: two more make the quorum. */
+    for (int v = 1; v <= 2; v++) {
         ob_ack_t ack = s_ack(f, v, &zero, 1);
         s_ack_verified(f, &ack);
     }
@@ -2731,6 +2804,8 @@ int main(void)
         H_TEST(test_signer_chunk_mismatch_ack),
         H_TEST(test_signer_unknown_sequencer_ack),
         H_TEST(test_signer_reissues_the_signed_node),
+        H_TEST(test_signer_sends_its_node_with_the_payload_slot),
+        H_TEST(test_signer_refusal_frees_the_payload_slot),
         H_TEST(test_signer_chunk_mismatch_sign_node),
         H_TEST(test_signer_chunk_mismatch_sign_ack),
         H_TEST(test_signer_record_survives_restart),
