@@ -21,11 +21,15 @@ struct _ob_db_t {
     sqlite3 *handle;
     char *path;
     ob_db_sync_t sync;
-    bool want_durable;        /* this transaction must survive power loss */
-    uint64_t durable_commits; /* commits that reached the disk (fsynced) */
+    bool want_durable;              /* this transaction must survive power loss */
+    uint64_t durable_commits;       /* commits that reached the disk (fsynced) */
+    sqlite3_int64 changes_at_begin; /* sqlite3_total_changes64 when it began */
+    sqlite3_file *wal;              /* SQLite's handle of the WAL, for ob_db_sync */
     sqlite3_stmt *statements[S_MAX_STATEMENTS];
     size_t statement_count;
 };
+
+static int s_open_wal(ob_db_t *self, ob_why_t *why);
 
 static int s_user_version(sqlite3 *handle)
 {
@@ -142,9 +146,13 @@ ob_db_t *ob_db_open(const char *path, ob_db_sync_t sync, bool exclusive,
         return NULL;
     }
     sqlite3_extended_result_codes(self->handle, 1);
-    const char *sync_sql = sync == OB_DB_SYNC_FULL     ? "PRAGMA synchronous = FULL"
-                           : sync == OB_DB_SYNC_NORMAL ? "PRAGMA synchronous = NORMAL"
-                                                       : "PRAGMA synchronous = OFF";
+    /* FULL is SQLite's NORMAL plus a sync of the WAL at every commit. That
+       sync is ours (ob_db_sync), so that it can run beside the next batch
+       (common/syncer.h): under NORMAL SQLite still syncs the WAL before
+       each checkpoint, the database after it, and the WAL header when the
+       WAL is reused. */
+    const char *sync_sql =
+        sync == OB_DB_SYNC_OFF ? "PRAGMA synchronous = OFF" : "PRAGMA synchronous = NORMAL";
     /* Exclusive mode must be set before the WAL is first touched, so that
        the WAL index lives in private memory and no other process can
        attach; the write transaction then takes the lock for good. */
@@ -167,6 +175,13 @@ ob_db_t *ob_db_open(const char *path, ob_db_sync_t sync, bool exclusive,
         }
     }
     if (s_migrate(self, migrations, migration_count, why) != 0) {
+        ob_db_close(&self);
+        return NULL;
+    }
+    /* The migrations' commits are durable, and the WAL's own directory
+       entry too (SQLite's first sync of a file syncs its folder): only
+       the WAL's data needs syncing from now on, on our descriptor. */
+    if (sync != OB_DB_SYNC_OFF && s_open_wal(self, why) != 0) {
         ob_db_close(&self);
         return NULL;
     }
@@ -220,6 +235,7 @@ int ob_db_begin(ob_db_t *self)
 {
     assert(!ob_db_in_transaction(self));
     self->want_durable = false; /* a wish ends with its transaction, committed or not */
+    self->changes_at_begin = sqlite3_total_changes64(self->handle);
     return ob_db_exec(self, "BEGIN IMMEDIATE");
 }
 
@@ -232,19 +248,33 @@ void ob_db_want_durable(ob_db_t *self)
 /* Under synchronous=NORMAL a WAL commit is written but not fsynced, and
    the setting cannot change inside a transaction ("Safety level may not be
    changed inside a transaction"). So a transaction that must be durable
-   commits as usual and then fsyncs the WAL file it was written to, through
-   SQLite's own handle of it: after that, the commit survives power loss as
-   a FULL commit does (FULL is exactly a sync of the WAL at commit). */
-static int s_sync_wal(ob_db_t *self)
+   commits as usual and then its WAL file is fsynced: after that, the
+   commit survives power loss as a FULL commit does (FULL is exactly a sync
+   of the WAL at commit). The sync goes through SQLite's own handle of the
+   WAL (its VFS), taken once here: the connection keeps that file open
+   until it closes. The first sync also syncs the folder that holds the
+   WAL (SQLite does so at a file's first sync); after it, a sync only
+   reads the handle, so another thread may run it beside the next
+   transaction. */
+static int s_open_wal(ob_db_t *self, ob_why_t *why)
 {
     sqlite3_file *wal = NULL;
     if (sqlite3_file_control(self->handle, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) !=
             SQLITE_OK ||
-        !wal || !wal->pMethods) {
-        ob_error("database %s: cannot reach its WAL to make a commit durable", self->path);
-        return -1;
-    }
+        !wal || !wal->pMethods)
+        return ob_why(why, "database %s: cannot reach its WAL", self->path);
     int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK)
+        return ob_why(why, "database %s: fsync of its WAL failed (%d)", self->path, rc);
+    self->wal = wal;
+    return 0;
+}
+
+int ob_db_sync(ob_db_t *self)
+{
+    if (!self->wal)
+        return 0; /* OFF: the simulator */
+    int rc = self->wal->pMethods->xSync(self->wal, SQLITE_SYNC_NORMAL);
     if (rc != SQLITE_OK) {
         ob_error("database %s: fsync of its WAL failed (%d)", self->path, rc);
         return -1;
@@ -252,30 +282,38 @@ static int s_sync_wal(ob_db_t *self)
     return 0;
 }
 
-int ob_db_commit(ob_db_t *self)
+int ob_db_commit_deferred(ob_db_t *self, bool *sync_due)
 {
     assert(ob_db_in_transaction(self));
     bool durable = self->want_durable;
     self->want_durable = false;
+    bool wrote = sqlite3_total_changes64(self->handle) != self->changes_at_begin;
+    *sync_due = false;
     if (ob_db_exec(self, "COMMIT") != 0)
         return -1;
     switch (self->sync) {
     case OB_DB_SYNC_FULL:
-        self->durable_commits++;
-        return 0;
+        *sync_due = wrote;
+        break;
     case OB_DB_SYNC_NORMAL:
-        if (!durable)
-            return 0;
-        /* Committed but maybe not on disk: the caller must send nothing
-           that depends on it, as for a failed commit. */
-        if (s_sync_wal(self) != 0)
-            return -1;
-        self->durable_commits++;
-        return 0;
+        *sync_due = wrote && durable;
+        break;
     case OB_DB_SYNC_OFF:
-        return 0; /* the simulator: its crashes are process crashes */
+        break; /* the simulator: its crashes are process crashes */
     }
+    if (*sync_due)
+        self->durable_commits++;
     return 0;
+}
+
+int ob_db_commit(ob_db_t *self)
+{
+    bool sync_due = false;
+    if (ob_db_commit_deferred(self, &sync_due) != 0)
+        return -1;
+    /* Committed but maybe not on disk yet: if the sync fails the caller
+       must send nothing that depends on it, as for a failed commit. */
+    return sync_due ? ob_db_sync(self) : 0;
 }
 
 uint64_t ob_db_durable_commits(const ob_db_t *self)

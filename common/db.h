@@ -56,8 +56,18 @@ int ob_db_rollback(ob_db_t *self);
    ob_db_commit returns; a failed fsync fails the commit. Under OFF (the
    simulator) it changes nothing. */
 void ob_db_want_durable(ob_db_t *self);
-/* Commits made durable so far: every commit under FULL, and those asked
-   to be durable under NORMAL. */
+/* Commits without waiting for the disk: *sync_due says whether the commit
+   is durable only once ob_db_sync (or a sync of ob_db_sync_fd) returns:
+   under FULL a transaction that changed anything, under NORMAL one asked
+   to be durable that did; never under OFF. Until then, nothing that
+   depends on it may leave (SPEC §4). ob_db_commit is this and the sync. */
+int ob_db_commit_deferred(ob_db_t *self, bool *sync_due);
+/* fdatasync of the WAL: every commit before it is durable. 0 or -1.
+   Another thread may call it while this one runs the next transaction
+   (never two at once, and never after ob_db_close). */
+int ob_db_sync(ob_db_t *self);
+/* Commits made durable so far: every commit under FULL that changed
+   anything, and those asked to be durable under NORMAL. */
 uint64_t ob_db_durable_commits(const ob_db_t *self);
 bool ob_db_in_transaction(ob_db_t *self);
 

@@ -1,6 +1,7 @@
 #include "shell.h"
 
 #include "log.h"
+#include "syncer.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -23,6 +24,8 @@
 #define S_IDLE_TICK_MS  100
 #define S_LINGER_MS     200
 #define S_METRICS_BYTES (64 * 1024)
+/* Batches whose commit may await its sync at once: a fifth waits. */
+#define S_PIPELINE 4
 
 struct _ob_shell_t {
     ob_actor_t actor;
@@ -39,9 +42,21 @@ struct _ob_shell_t {
     bool paused[S_MAX_WATCHED];
     size_t watched_count;
     zpoller_t *poller;
-    ob_outbox_t *out;
+    ob_outbox_t *out; /* the batch being handled */
     bool terminated;
     ob_shell_stats_t stats;
+    /* Pipelined commits: batches committed and awaiting their sync, in
+       order, each with the number of the sync it waits for, and the
+       outboxes not in use. */
+    ob_syncer_t *syncer;
+    struct {
+        ob_outbox_t *out;
+        uint64_t seq;
+    } pending[S_PIPELINE];
+    size_t pending_head, pending_count;
+    ob_outbox_t *spare[S_PIPELINE];
+    size_t spare_count;
+    uint64_t seq_asked, seq_synced;
 };
 
 uint64_t ob_shell_now_ms(void)
@@ -160,7 +175,15 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
     self->verifiers = endpoints->verifiers;
     self->out = ob_outbox_new(S_OUTBOX_ENVELOPES, S_OUTBOX_BYTES);
     self->metrics_buf = malloc(S_METRICS_BYTES);
-    if (!self->out || !self->metrics_buf) {
+    bool spares = true;
+    for (size_t i = 0; i < S_PIPELINE; i++) {
+        /* mmap'd and touched only when used: cheap for actors that never
+           pipeline */
+        self->spare[i] = ob_outbox_new(S_OUTBOX_ENVELOPES, S_OUTBOX_BYTES);
+        spares = spares && self->spare[i];
+    }
+    self->spare_count = S_PIPELINE;
+    if (!self->out || !self->metrics_buf || !spares) {
         ob_why(why, "out of memory");
         goto fail;
     }
@@ -245,7 +268,12 @@ void ob_shell_destroy(ob_shell_t **self_p)
         zsock_destroy(&self->push[i]);
     for (size_t i = 0; i < S_MAX_VERIFIERS; i++)
         zsock_destroy(&self->verifier_each[i]);
+    ob_syncer_destroy(&self->syncer);
     ob_outbox_destroy(&self->out);
+    for (size_t i = 0; i < self->pending_count; i++)
+        ob_outbox_destroy(&self->pending[(self->pending_head + i) % S_PIPELINE].out);
+    for (size_t i = 0; i < self->spare_count; i++)
+        ob_outbox_destroy(&self->spare[i]);
     free(self->metrics_buf);
     free(self);
     *self_p = NULL;
@@ -311,11 +339,12 @@ void ob_shell_publish(ob_shell_t *self, const char *topic, const char *json)
         zmq_send(sock, json, strlen(json), ZMQ_DONTWAIT);
 }
 
-void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
+static void s_flush_box(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler,
+                        ob_outbox_t *box)
 {
-    for (size_t i = 0; i < ob_outbox_count(self->out); i++) {
-        const ob_envelope_t *e = ob_outbox_at(self->out, i);
-        const uint8_t *bytes = ob_outbox_bytes(self->out, e);
+    for (size_t i = 0; i < ob_outbox_count(box); i++) {
+        const ob_envelope_t *e = ob_outbox_at(box, i);
+        const uint8_t *bytes = ob_outbox_bytes(box, e);
         switch (e->kind) {
         case OB_DEST_ACTOR:
             assert(e->actor >= OB_ACTOR_NET && e->actor <= OB_ACTOR_JOURNAL);
@@ -336,9 +365,88 @@ void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
         if (ops->sent)
             ops->sent(handler, e, bytes);
     }
-    ob_outbox_clear(self->out);
+    ob_outbox_clear(box);
     if (ops->flushed)
         ops->flushed(handler);
+}
+
+void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
+{
+    s_flush_box(self, ops, handler, self->out);
+}
+
+/* --- pipelined commits -------------------------------------------------- */
+
+/* Sends, in order, every pending batch whose sync has returned. */
+static void s_release_synced(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
+{
+    while (self->pending_count > 0 && self->pending[self->pending_head].seq <= self->seq_synced) {
+        ob_outbox_t *box = self->pending[self->pending_head].out;
+        self->pending_head = (self->pending_head + 1) % S_PIPELINE;
+        self->pending_count--;
+        s_flush_box(self, ops, handler, box);
+        assert(self->spare_count < S_PIPELINE);
+        self->spare[self->spare_count++] = box;
+    }
+}
+
+/* Takes one answer of the syncer (waiting for it): -1 if a sync failed or
+   the syncer is gone, and then nothing pending may leave. */
+static int s_take_answer(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
+{
+    uint64_t seq = 0;
+    if (ob_syncer_answer(self->syncer, &seq) != 0) {
+        self->stats.commit_failures++;
+        ob_error("%s: a commit could not be made durable; exiting so that the actor is restarted",
+                 ob_actor_name(self->actor));
+        return -1;
+    }
+    if (seq > self->seq_synced)
+        self->seq_synced = seq;
+    s_release_synced(self, ops, handler);
+    return 0;
+}
+
+/* Commits the batch just handled. Its messages leave now if they depend
+   on no sync still to come, else they wait in order behind it, and the
+   next batch gets a spare outbox. */
+static int s_commit_pipelined(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
+{
+    bool sync_due = false;
+    if (ops->commit_deferred(handler, &sync_due) != 0)
+        return -1;
+    if (sync_due) {
+        if (ob_syncer_ask(self->syncer, self->seq_asked + 1) != 0)
+            return -1;
+        self->seq_asked++;
+        self->stats.syncs_asked++;
+    }
+    if (self->pending_count == 0 && self->seq_synced == self->seq_asked) {
+        ob_shell_flush(self, ops, handler);
+        return 0;
+    }
+    /* Behind a sync: its own, or an earlier batch's whose data it may
+       have read (it is committed, not yet durable). */
+    assert(self->pending_count < S_PIPELINE && self->spare_count > 0);
+    size_t tail = (self->pending_head + self->pending_count) % S_PIPELINE;
+    self->pending[tail].out = self->out;
+    self->pending[tail].seq = self->seq_asked;
+    self->pending_count++;
+    if (self->pending_count > self->stats.max_pending)
+        self->stats.max_pending = self->pending_count;
+    self->out = self->spare[--self->spare_count];
+    self->spare[self->spare_count] = NULL;
+    return 0;
+}
+
+/* At a clean stop: what is pending is made durable and sent. */
+static int s_drain_pipeline(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
+{
+    for (int bound = 0; self->syncer && self->seq_synced < self->seq_asked && bound < 1000; bound++)
+        if (s_take_answer(self, ops, handler) != 0)
+            return -1;
+    s_release_synced(self, ops, handler);
+    return 0;
 }
 
 /* Takes what waits on the PULL socket, up to `budget` messages. */
@@ -415,6 +523,10 @@ static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     ob_json_u64(&json, "outbox_overflows", ob_outbox_overflows(self->out));
     ob_json_u64(&json, "outbox_give_backs", ob_outbox_give_backs(self->out));
     ob_json_u64(&json, "memory_trims", self->stats.memory_trims);
+    ob_json_u64(&json, "syncs_asked", self->stats.syncs_asked);
+    ob_json_u64(&json, "syncs", self->syncer ? ob_syncer_syncs(self->syncer) : 0);
+    ob_json_u64(&json, "pipeline_full", self->stats.pipeline_full);
+    ob_json_u64(&json, "max_pending", self->stats.max_pending);
     ob_json_end(&json);
     if (ops->metrics)
         ops->metrics(handler, &json);
@@ -442,6 +554,17 @@ static void s_give_back_memory(ob_shell_t *self)
 int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
 {
     assert(ops->handle);
+    assert(!ops->commit_deferred == !ops->sync);
+    if (ops->sync && !self->syncer) {
+        ob_why_t why;
+        self->syncer = ob_syncer_new(ops->sync, handler, &why);
+        if (!self->syncer || zpoller_add(self->poller, ob_syncer_actor(self->syncer)) != 0) {
+            ob_error("%s: %s", ob_actor_name(self->actor),
+                     self->syncer ? "out of memory" : why.text);
+            return -1;
+        }
+    }
+    zactor_t *syncer = self->syncer ? ob_syncer_actor(self->syncer) : NULL;
     uint64_t next_tick = 0;
     while (!self->terminated) {
         uint64_t now = ob_shell_now_ms();
@@ -460,6 +583,17 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             s_on_pipe(self);
             continue;
         }
+        if (syncer && which == syncer) {
+            if (s_take_answer(self, ops, handler) != 0) {
+                ob_outbox_clear(self->out);
+                return -1;
+            }
+            while (zsock_events(syncer) & ZMQ_POLLIN)
+                if (s_take_answer(self, ops, handler) != 0) {
+                    ob_outbox_clear(self->out);
+                    return -1;
+                }
+        }
         now = ob_shell_now_ms();
         if (now >= self->next_metrics) {
             s_publish_metrics(self, ops, handler);
@@ -473,6 +607,12 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             input = !self->paused[i] && s_readable(self->watched[i]);
         if (!input && !tick_due)
             continue;
+        /* Every outbox waits for a sync: the oldest one's comes first. */
+        while (self->syncer && self->pending_count == S_PIPELINE) {
+            self->stats.pipeline_full++;
+            if (s_take_answer(self, ops, handler) != 0)
+                return -1;
+        }
 
         if (ops->begin && ops->begin(handler) != 0) {
             ob_error("%s: cannot begin a transaction", ob_actor_name(self->actor));
@@ -491,8 +631,12 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             ops->tick(handler, now, self->out);
             next_tick = now + S_IDLE_TICK_MS;
         }
-        if (ops->commit && ops->commit(handler) != 0) {
-            /* Nothing the batch produced may leave (SPEC §4). */
+        int committed = self->syncer  ? s_commit_pipelined(self, ops, handler)
+                        : ops->commit ? ops->commit(handler)
+                                      : 0;
+        if (committed != 0) {
+            /* Nothing the batch produced may leave (SPEC §4), nor what
+               waits for a sync behind it. */
             self->stats.commit_failures++;
             ob_outbox_clear(self->out);
             ob_error("%s: commit failed; exiting so that the actor is restarted",
@@ -502,7 +646,8 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
         self->stats.batches++;
         if (taken > self->stats.max_batch)
             self->stats.max_batch = taken;
-        ob_shell_flush(self, ops, handler);
+        if (!self->syncer)
+            ob_shell_flush(self, ops, handler);
     }
-    return 0;
+    return s_drain_pipeline(self, ops, handler);
 }

@@ -51,7 +51,10 @@ typedef struct {
     uint64_t send_dropped; /* sends refused by a full queue */
     uint64_t commit_failures;
     uint64_t max_batch;
-    uint64_t memory_trims; /* seconds in which freed memory went back to the system */
+    uint64_t memory_trims;  /* seconds in which freed memory went back to the system */
+    uint64_t syncs_asked;   /* commits whose messages waited for the syncer */
+    uint64_t pipeline_full; /* batches that waited for a sync before they began */
+    uint64_t max_pending;   /* most batches awaiting their sync at once */
 } ob_shell_stats_t;
 
 /* An actor's handler, behind function pointers: the shell knows nothing
@@ -62,6 +65,15 @@ typedef struct {
     void (*tick)(void *handler, uint64_t now_ms, ob_outbox_t *out);
     uint64_t (*next_deadline)(void *handler); /* ms; UINT64_MAX for none */
     int (*commit)(void *handler);
+    /* Pipelined commits (both or neither): commit_deferred commits the
+       batch without waiting for the disk (ob_db_commit_deferred) and says
+       whether its messages must wait for a sync; sync makes every commit
+       so far durable, on the shell's syncer thread, beside the handler's
+       next batch (it may touch only what ob_db_sync touches). The shell
+       sends a batch's messages once the sync covering it (and every
+       earlier batch's) returned, in batch order. */
+    int (*commit_deferred)(void *handler, bool *sync_due);
+    int (*sync)(void *handler);
     /* An envelope for outside the node (peer, application, client). */
     void (*send_external)(void *handler, const ob_envelope_t *envelope, const uint8_t *bytes);
     /* Each envelope, once sent (after its batch committed): a Lock

@@ -407,11 +407,25 @@ int ob_journal_begin(ob_journal_t *self)
 
 int ob_journal_commit(ob_journal_t *self)
 {
+    bool sync_due = false;
+    if (ob_journal_commit_deferred(self, &sync_due) != 0)
+        return -1;
+    return sync_due ? ob_journal_sync(self) : 0;
+}
+
+int ob_journal_commit_deferred(ob_journal_t *self, bool *sync_due)
+{
+    *sync_due = false;
     if (self->failed)
         return -1;
-    int rc = ob_journal_store_commit(self->store);
+    int rc = ob_journal_store_commit_deferred(self->store, sync_due);
     self->stats.durable_commits = ob_journal_store_durable_commits(self->store);
     return rc;
+}
+
+int ob_journal_sync(ob_journal_t *self)
+{
+    return ob_journal_store_sync(self->store);
 }
 
 /* --- certificates and evidence ---------------------------------------- */

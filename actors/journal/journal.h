@@ -67,6 +67,12 @@ int ob_journal_begin(ob_journal_t *self);
 void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out);
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
 int ob_journal_commit(ob_journal_t *self);
+/* The commit without waiting for the disk, and the sync that makes it
+   durable (common/db.h): the shell runs the sync on its syncer thread
+   (common/syncer.h) beside the next batch, and holds the batch's messages
+   until it returned. ob_journal_sync touches only the database's WAL. */
+int ob_journal_commit_deferred(ob_journal_t *self, bool *sync_due);
+int ob_journal_sync(ob_journal_t *self);
 
 /* When the journal next wants a tick; UINT64_MAX for never. */
 uint64_t ob_journal_next_deadline(const ob_journal_t *self);

@@ -178,6 +178,16 @@ int ob_journal_store_commit(ob_journal_store_t *self)
     return ob_db_commit(self->db);
 }
 
+int ob_journal_store_commit_deferred(ob_journal_store_t *self, bool *sync_due)
+{
+    return ob_db_commit_deferred(self->db, sync_due);
+}
+
+int ob_journal_store_sync(ob_journal_store_t *self)
+{
+    return ob_db_sync(self->db);
+}
+
 int ob_journal_store_epoch(ob_journal_store_t *self, uint64_t *epoch)
 {
     sqlite3_stmt *stmt = self->stmt[S_EPOCH];

@@ -38,9 +38,14 @@ static uint64_t s_next_deadline(void *h)
     return ob_journal_next_deadline(h);
 }
 
-static int s_commit(void *h)
+static int s_commit_deferred(void *h, bool *sync_due)
 {
-    return ob_journal_commit(h);
+    return ob_journal_commit_deferred(h, sync_due);
+}
+
+static int s_sync(void *h)
+{
+    return ob_journal_sync(h);
 }
 
 static uint64_t s_clock_us(void)
@@ -237,7 +242,8 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                        .handle = s_handle,
                                        .tick = s_tick,
                                        .next_deadline = s_next_deadline,
-                                       .commit = s_commit,
+                                       .commit_deferred = s_commit_deferred,
+                                       .sync = s_sync,
                                        .metrics = s_metrics,
                                        .sent = s_sent};
     s_metrics_ctx = (s_metrics_ctx_t){journal, args, shell};

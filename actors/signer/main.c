@@ -24,9 +24,14 @@ static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *o
     ob_signer_handle(h, msg, out);
 }
 
-static int s_commit(void *h)
+static int s_commit_deferred(void *h, bool *sync_due)
 {
-    return ob_signer_commit(h);
+    return ob_signer_commit_deferred(h, sync_due);
+}
+
+static int s_sync(void *h)
+{
+    return ob_signer_sync(h);
 }
 
 static void s_metrics(void *h, ob_json_t *json)
@@ -103,8 +108,11 @@ int ob_signer_actor_run(const ob_actor_args_t *args)
         ob_signer_destroy(&signer);
         return 1;
     }
-    static const ob_shell_ops_t ops = {
-        .begin = s_begin, .handle = s_handle, .commit = s_commit, .metrics = s_metrics};
+    static const ob_shell_ops_t ops = {.begin = s_begin,
+                                       .handle = s_handle,
+                                       .commit_deferred = s_commit_deferred,
+                                       .sync = s_sync,
+                                       .metrics = s_metrics};
     ob_info("signer: recovered %s", db_path);
     ob_signer_start(signer, ob_shell_outbox(shell));
     ob_shell_flush(shell, &ops, signer);

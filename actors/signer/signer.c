@@ -140,9 +140,23 @@ int ob_signer_begin(ob_signer_t *self)
 
 int ob_signer_commit(ob_signer_t *self)
 {
+    bool sync_due = false;
+    if (ob_signer_commit_deferred(self, &sync_due) != 0)
+        return -1;
+    return sync_due ? ob_signer_sync(self) : 0;
+}
+
+int ob_signer_commit_deferred(ob_signer_t *self, bool *sync_due)
+{
+    *sync_due = false;
     if (self->failed)
         return -1;
-    return ob_signer_store_commit(self->store);
+    return ob_signer_store_commit_deferred(self->store, sync_due);
+}
+
+int ob_signer_sync(ob_signer_t *self)
+{
+    return ob_signer_store_sync(self->store);
 }
 
 /* --- tips and partials ------------------------------------------------- */

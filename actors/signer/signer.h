@@ -63,6 +63,12 @@ void ob_signer_start(ob_signer_t *self, ob_outbox_t *out);
 int ob_signer_begin(ob_signer_t *self);
 void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out);
 int ob_signer_commit(ob_signer_t *self);
+/* The commit without waiting for the disk, and the sync that makes it
+   durable: the shell holds the batch's messages (the signatures) until
+   the sync returned (SPEC §4: no signature leaves before its record is
+   durable). ob_signer_sync touches only the database's WAL. */
+int ob_signer_commit_deferred(ob_signer_t *self, bool *sync_due);
+int ob_signer_sync(ob_signer_t *self);
 
 const ob_signer_stats_t *ob_signer_stats(const ob_signer_t *self);
 

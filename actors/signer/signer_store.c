@@ -88,6 +88,16 @@ int ob_signer_store_commit(ob_signer_store_t *self)
     return ob_db_commit(self->db);
 }
 
+int ob_signer_store_commit_deferred(ob_signer_store_t *self, bool *sync_due)
+{
+    return ob_db_commit_deferred(self->db, sync_due);
+}
+
+int ob_signer_store_sync(ob_signer_store_t *self)
+{
+    return ob_db_sync(self->db);
+}
+
 int ob_signer_store_signed_at(ob_signer_store_t *self, uint64_t height, uint8_t **node, size_t *len)
 {
     sqlite3_bind_int64(self->signed_at, 1, (sqlite3_int64)height);

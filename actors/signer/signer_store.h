@@ -19,6 +19,9 @@ void ob_signer_store_destroy(ob_signer_store_t **self_p);
 
 int ob_signer_store_begin(ob_signer_store_t *self);
 int ob_signer_store_commit(ob_signer_store_t *self);
+/* ob_db_commit_deferred and ob_db_sync (common/db.h). */
+int ob_signer_store_commit_deferred(ob_signer_store_t *self, bool *sync_due);
+int ob_signer_store_sync(ob_signer_store_t *self);
 
 /* The node signed at `height`: 1 and a malloc'd copy in *node, 0 if none,
    -1 on a database error. */

@@ -4,6 +4,7 @@
     and the fix, and a transaction asked to be durable is fsynced whatever
     the sync setting. The fsyncs are counted by a VFS shim around the
     default one, so the test sees what SQLite asked the kernel for. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -307,12 +308,65 @@ static void test_db_durable_commit_syncs_the_wal(void **state)
     ob_db_close(&db);
 }
 
+/* Under FULL a deferred commit reaches the disk only at ob_db_sync, which
+   another thread may run while this one goes on with the next
+   transaction; a transaction that changed nothing needs no sync. */
+typedef struct {
+    ob_db_t *db;
+    int rc;
+} d_sync_arg_t;
+
+static void *s_sync_thread(void *arg)
+{
+    d_sync_arg_t *a = arg;
+    a->rc = ob_db_sync(a->db);
+    return NULL;
+}
+
+static void test_db_deferred_commit_syncs_later(void **state)
+{
+    d_fixture_t *f = *state;
+    s_count_syncs();
+    ob_db_t *db = s_open(f, OB_DB_SYNC_FULL, false);
+    unsigned before = s_wal_syncs;
+    bool due = false;
+    assert_int_equal(ob_db_begin(db), 0);
+    assert_int_equal(ob_db_exec(db, "INSERT INTO t (k, v) VALUES (1, x'00')"), 0);
+    assert_int_equal(ob_db_commit_deferred(db, &due), 0);
+    assert_true(due);
+    assert_int_equal(s_wal_syncs, before); /* committed, not yet synced */
+    assert_int_equal(ob_db_durable_commits(db), 1);
+
+    /* the sync runs on another thread while the next transaction runs */
+    d_sync_arg_t arg = {db, -1};
+    pthread_t thread;
+    assert_int_equal(ob_db_begin(db), 0);
+    assert_int_equal(pthread_create(&thread, NULL, s_sync_thread, &arg), 0);
+    assert_int_equal(ob_db_exec(db, "INSERT INTO t (k, v) VALUES (2, x'00')"), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(arg.rc, 0);
+    assert_int_equal(s_wal_syncs, before + 1);
+    assert_int_equal(ob_db_commit_deferred(db, &due), 0);
+    assert_true(due);
+
+    /* nothing changed: nothing to sync */
+    assert_int_equal(ob_db_begin(db), 0);
+    assert_int_equal(ob_db_exec(db, "INSERT OR IGNORE INTO t (k, v) VALUES (2, x'00')"), 0);
+    assert_int_equal(ob_db_commit_deferred(db, &due), 0);
+    assert_false(due);
+    assert_int_equal(ob_db_durable_commits(db), 2);
+    assert_int_equal(ob_db_sync(db), 0);
+    assert_int_equal(s_wal_syncs, before + 2);
+    ob_db_close(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_db_files_are_0600, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_db_refuses_an_open_folder, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_db_durable_commit_syncs_the_wal, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_db_deferred_commit_syncs_later, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("db", tests, NULL, NULL);
 }
