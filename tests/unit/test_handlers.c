@@ -519,6 +519,8 @@ static void test_verifier_peer_mismatch_node(void **state)
 }
 
 static void s_journal_open(h_fixture_t *f);
+static void s_journal_node(h_fixture_t *f, const h_node_t *node, const char *payload);
+static void s_assert_tip(h_fixture_t *f, const ob_chunk_t *chunk);
 
 /* A flood of bad nodes in one batch costs the journal one message per
    (actor, error, peer), with the count, not one per drop; and the
@@ -830,22 +832,40 @@ static void test_verifier_payload_mismatch(void **state)
     s_peer_node_with(f, 1, node.bytes, node.len, "not zero");
     s_assert_verifier_dropped(f, OB_ERR_PAYLOAD_MISMATCH, 1, 1);
 
-    /* The right bytes, changed in the slot after net sealed them: the
-       digest is re-checked at the point of use. */
-    ob_handle_t handle = s_stage(f, OB_ACTOR_NET, "zero");
-    uint8_t *slot = (uint8_t *)ob_arena_get(f->arena, &handle);
-    assert_non_null(slot);
-    slot[0] ^= 0x20;
-    s_peer_node(f, 1, node.bytes, node.len, &handle);
-    s_assert_verifier_dropped(f, OB_ERR_PAYLOAD_MISMATCH, 1, 2);
-
     /* A stale handle: the slot's generation moved on. */
-    handle = s_stage(f, OB_ACTOR_NET, "zero");
+    ob_handle_t handle = s_stage(f, OB_ACTOR_NET, "zero");
     ob_handle_t stale = handle;
     stale.generation++;
     s_peer_node(f, 1, node.bytes, node.len, &stale);
     assert_int_equal(ob_arena_release(f->arena, &handle, OB_ACTOR_NET), 0);
-    s_assert_verifier_dropped(f, OB_ERR_PAYLOAD_MISMATCH, 1, 3);
+    s_assert_verifier_dropped(f, OB_ERR_PAYLOAD_MISMATCH, 1, 2);
+}
+
+/* The right bytes, changed in the slot after net sealed them: the
+   verifier relies on the handle's digest only, and the journal, which
+   stores the bytes, hashes its own copy at that point of use (SPEC §4):
+   the node is dropped there, never made a tip. */
+static void test_journal_payload_changed_in_the_slot(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    ob_imsg_t msg = {.type = OB_IMSG_NODE_VERIFIED};
+    msg.u.node_verified.node = (ob_blob_t){node.bytes, (uint32_t)node.len};
+    msg.u.node_verified.payload = s_stage(f, OB_ACTOR_VERIFIER, "zero");
+    uint8_t *slot = (uint8_t *)ob_arena_get(f->arena, &msg.u.node_verified.payload);
+    assert_non_null(slot);
+    slot[0] ^= 0x20;
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+    assert_int_equal(ob_journal_stats(f->journal)->dropped[OB_ERR_PAYLOAD_MISMATCH], 1);
+    uint64_t height = 0;
+    uint8_t payload[32];
+    assert_false(ob_journal_tip(f->journal, node.chunk.sequencer, &height, payload));
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+    /* the same node with its bytes intact is taken */
+    s_journal_node(f, &node, "zero");
+    s_assert_tip(f, &node.chunk);
 }
 
 /* --- decode errors arriving as peer_node ------------------------------- */
@@ -2788,6 +2808,7 @@ int main(void)
         H_TEST(test_verifier_bad_signature_parent_cert),
         H_TEST(test_verifier_below_quorum),
         H_TEST(test_verifier_payload_mismatch),
+        H_TEST(test_journal_payload_changed_in_the_slot),
         H_TEST(test_verifier_decode_short),
         H_TEST(test_verifier_decode_trailing),
         H_TEST(test_verifier_decode_bad_flag),
