@@ -24,6 +24,7 @@ struct _ob_db_t {
     bool want_durable;              /* this transaction must survive power loss */
     uint64_t durable_commits;       /* commits that reached the disk (fsynced) */
     sqlite3_int64 changes_at_begin; /* sqlite3_total_changes64 when it began */
+    sqlite3_int64 lazy_changes;     /* of this transaction's, those that need no sync */
     sqlite3_file *wal;              /* SQLite's handle of the WAL, for ob_db_sync */
     sqlite3_stmt *statements[S_MAX_STATEMENTS];
     size_t statement_count;
@@ -236,7 +237,14 @@ int ob_db_begin(ob_db_t *self)
     assert(!ob_db_in_transaction(self));
     self->want_durable = false; /* a wish ends with its transaction, committed or not */
     self->changes_at_begin = sqlite3_total_changes64(self->handle);
+    self->lazy_changes = 0;
     return ob_db_exec(self, "BEGIN IMMEDIATE");
+}
+
+void ob_db_lazy(ob_db_t *self)
+{
+    assert(ob_db_in_transaction(self));
+    self->lazy_changes += sqlite3_changes64(self->handle);
 }
 
 void ob_db_want_durable(ob_db_t *self)
@@ -287,7 +295,8 @@ int ob_db_commit_deferred(ob_db_t *self, bool *sync_due)
     assert(ob_db_in_transaction(self));
     bool durable = self->want_durable;
     self->want_durable = false;
-    bool wrote = sqlite3_total_changes64(self->handle) != self->changes_at_begin;
+    bool wrote =
+        sqlite3_total_changes64(self->handle) - self->changes_at_begin > self->lazy_changes;
     *sync_due = false;
     if (ob_db_exec(self, "COMMIT") != 0)
         return -1;

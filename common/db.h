@@ -56,6 +56,11 @@ int ob_db_rollback(ob_db_t *self);
    ob_db_commit returns; a failed fsync fails the commit. Under OFF (the
    simulator) it changes nothing. */
 void ob_db_want_durable(ob_db_t *self);
+/* The statement just stepped changed rows that need no sync of their own:
+   losing them in a power loss costs a repeat, never safety (a Lock
+   reported again). A transaction whose changes are all lazy commits
+   without a sync; the next synced commit makes them durable too. */
+void ob_db_lazy(ob_db_t *self);
 /* Commits without waiting for the disk: *sync_due says whether the commit
    is durable only once ob_db_sync (or a sync of ob_db_sync_fd) returns:
    under FULL a transaction that changed anything, under NORMAL one asked

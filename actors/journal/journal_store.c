@@ -410,7 +410,12 @@ int ob_journal_store_mark_delivered(ob_journal_store_t *self, const uint8_t sequ
     sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64)height);
     sqlite3_bind_blob(stmt, 3, payload, 32, SQLITE_STATIC);
-    return ob_db_step_done(self->db, stmt);
+    int rc = ob_db_step_done(self->db, stmt);
+    /* A mark lost in a power loss only reports that Lock again (at least
+       once): it costs no fsync of its own. */
+    if (rc == 0)
+        ob_db_lazy(self->db);
+    return rc;
 }
 
 int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, ob_lock_fn *each,
