@@ -357,6 +357,20 @@ static void test_db_deferred_commit_syncs_later(void **state)
     assert_int_equal(ob_db_durable_commits(db), 2);
     assert_int_equal(ob_db_sync(db), 0);
     assert_int_equal(s_wal_syncs, before + 2);
+
+    /* changes marked lazy need no sync of their own; with any other
+       change beside them, the commit needs one */
+    assert_int_equal(ob_db_begin(db), 0);
+    assert_int_equal(ob_db_exec(db, "UPDATE t SET v = x'01' WHERE k = 1"), 0);
+    ob_db_lazy(db);
+    assert_int_equal(ob_db_commit_deferred(db, &due), 0);
+    assert_false(due);
+    assert_int_equal(ob_db_begin(db), 0);
+    assert_int_equal(ob_db_exec(db, "UPDATE t SET v = x'02' WHERE k = 1"), 0);
+    ob_db_lazy(db);
+    assert_int_equal(ob_db_exec(db, "INSERT INTO t (k, v) VALUES (3, x'00')"), 0);
+    assert_int_equal(ob_db_commit_deferred(db, &due), 0);
+    assert_true(due);
     ob_db_close(&db);
 }
 
