@@ -1525,6 +1525,23 @@ void sim_set_epoch(sim_t *sim, int index, uint64_t epoch)
     s_deliver_actor(sim, node, SIM_JOURNAL, OB_PARTY_OPERATOR, bytes, written);
 }
 
+void sim_send_internal(sim_t *sim, int index, sim_actor_t to, ob_party_t from, const ob_imsg_t *msg)
+{
+    size_t len = ob_imsg_encoded_len(msg), written = 0;
+    uint8_t *bytes = malloc(len);
+    assert(bytes);
+    if (ob_imsg_encode(msg, bytes, len, &written) != 0)
+        s_violation(sim, "a test's internal message does not encode");
+    else
+        s_deliver_actor(sim, &sim->nodes[index], (int)to, from, bytes, written);
+    free(bytes);
+}
+
+void sim_node_key(const sim_t *sim, int index, uint8_t out[32])
+{
+    memcpy(out, sim->nodes[index].key.pub.bytes, 32);
+}
+
 /* --- queries ---------------------------------------------------------------------- */
 
 uint64_t sim_seed(const sim_t *sim)
