@@ -271,14 +271,21 @@ static void test_byzantine(void **state)
     sim_destroy(&sim);
 }
 
+/* 4 nodes, and an epoch 2 with the same validators as epoch 1. */
+static sim_config_t s_two_epochs(uint64_t seed)
+{
+    sim_config_t c = sim_config_default(seed, 4);
+    c.epoch_count = 2;
+    c.epochs[1] = c.epochs[0];
+    c.epochs[1].epoch = 2;
+    return c;
+}
+
 static void test_updated_epoch(void **state)
 {
     (void)state;
     double t0 = s_wall();
-    sim_config_t c = sim_config_default(s_seed(7), 4);
-    c.epoch_count = 2;
-    c.epochs[1] = c.epochs[0];
-    c.epochs[1].epoch = 2;
+    sim_config_t c = s_two_epochs(s_seed(7));
     sim_t *sim = sim_new(&c);
     s_goal_t goal = {0xf, 0, 10};
     s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "updated_epoch: epoch 1");
@@ -497,10 +504,7 @@ static void test_wrong_sender(void **state)
 {
     (void)state;
     double t0 = s_wall();
-    sim_config_t c = sim_config_default(s_seed(14), 4);
-    c.epoch_count = 2;
-    c.epochs[1] = c.epochs[0];
-    c.epochs[1].epoch = 2;
+    sim_config_t c = s_two_epochs(s_seed(14));
     sim_t *sim = sim_new(&c);
     s_goal_t goal = {0xf, 0, 5};
     s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "wrong_sender: warm-up");
