@@ -5,6 +5,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -20,6 +22,9 @@
    application and submit sockets and their guards. */
 #define S_MAX_WATCHED   (256 + 16)
 #define S_MAX_VERIFIERS 64
+/* One PULL per sender: net, each verifier, the signer, the journal, the
+   operator. */
+#define S_MAX_PULLS     (OB_PARTY_COUNT + S_MAX_VERIFIERS)
 #define S_INTERNAL_HWM  100000
 #define S_IDLE_TICK_MS  100
 #define S_LINGER_MS     200
@@ -27,12 +32,26 @@
 /* Batches whose commit may await its sync at once: a fifth waits. */
 #define S_PIPELINE 4
 
+/* One (sender, receiver) pair's endpoint: whatever arrives on it is from
+   that sender, or from no one. */
+typedef struct {
+    zsock_t *sock;
+    ob_party_t from;
+    uint32_t instance; /* the sender's (a verifier's) */
+    pid_t pid;         /* process mode: the last connecting process proven to be that sender */
+    pid_t foreign;     /* the last one that was not, logged once */
+} s_pull_t;
+
 struct _ob_shell_t {
     ob_actor_t actor;
     uint32_t instance;
     zsock_t *pipe;
-    zsock_t *pull;
-    zsock_t *events; /* PUB: metrics every second */
+    s_pull_t pulls[S_MAX_PULLS];
+    size_t pull_count;
+    size_t pull_next; /* the first one the next batch reads: no sender starves */
+    bool check_process;
+    char bindir[PATH_MAX]; /* where our binaries, and so every actor's, are */
+    zsock_t *events;       /* PUB: metrics every second */
     char *metrics_buf;
     uint64_t next_metrics;
     zsock_t *push[OB_ACTOR_COUNT + 1]; /* by actor; the verifier's is round-robin */
@@ -79,12 +98,23 @@ void ob_shell_endpoints_init(ob_shell_endpoints_t *self, const ob_node_config_t 
         snprintf(self->base, sizeof self->base, "ipc://%s", config->runtime_dir);
 }
 
-int ob_shell_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor, uint32_t instance,
-                      char *out, size_t cap)
+/* "journal", "verifier-2": a party and, for the verifier, its instance. */
+static void s_label(ob_party_t party, uint32_t instance, char *out, size_t cap)
 {
-    int n = actor == OB_ACTOR_VERIFIER
-                ? snprintf(out, cap, "%s/verifier-%u", self->base, instance)
-                : snprintf(out, cap, "%s/%s", self->base, ob_actor_name(actor));
+    if (party == OB_PARTY_VERIFIER)
+        snprintf(out, cap, "verifier-%u", instance);
+    else
+        snprintf(out, cap, "%s", ob_party_name(party));
+}
+
+int ob_shell_pair_endpoint(const ob_shell_endpoints_t *self, ob_party_t from,
+                           uint32_t from_instance, ob_party_t to, uint32_t to_instance, char *out,
+                           size_t cap)
+{
+    char sender[32], receiver[32];
+    s_label(from, from_instance, sender, sizeof sender);
+    s_label(to, to_instance, receiver, sizeof receiver);
+    int n = snprintf(out, cap, "%s/%s-from-%s", self->base, receiver, sender);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
@@ -140,11 +170,12 @@ static zsock_t *s_socket(int type, ob_why_t *why)
     return sock;
 }
 
-static zsock_t *s_push_to(const ob_shell_endpoints_t *endpoints, ob_actor_t to, uint32_t instance,
-                          ob_why_t *why)
+static zsock_t *s_push_to(const ob_shell_endpoints_t *endpoints, ob_party_t from,
+                          uint32_t from_instance, ob_actor_t to, uint32_t instance, ob_why_t *why)
 {
     char ep[PATH_MAX + 64];
-    if (ob_shell_endpoint(endpoints, to, instance, ep, sizeof ep) != 0) {
+    if (ob_shell_pair_endpoint(endpoints, from, from_instance, (ob_party_t)to, instance, ep,
+                               sizeof ep) != 0) {
         ob_why(why, "endpoint of %s too long", ob_actor_name(to));
         return NULL;
     }
@@ -187,26 +218,57 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
         ob_why(why, "out of memory");
         goto fail;
     }
+    self->poller = zpoller_new(NULL);
+    if (!self->poller) {
+        ob_why(why, "out of memory");
+        goto fail;
+    }
     char ep[PATH_MAX + 64];
-    if (ob_shell_endpoint(endpoints, actor, instance, ep, sizeof ep) != 0) {
-        ob_why(why, "endpoint too long");
-        goto fail;
+    const ob_party_t me = (ob_party_t)actor;
+    /* One PULL per sender: the socket a message comes on names its
+       sender (proto/PROTOCOL.md "Dispatch"). */
+    for (int from = OB_PARTY_NET; from <= OB_PARTY_COUNT; from++) {
+        if (!ob_imsg_pair((ob_party_t)from, me))
+            continue;
+        uint32_t senders = from == OB_PARTY_VERIFIER ? self->verifiers : 1;
+        for (uint32_t j = 0; j < senders; j++) {
+            assert(self->pull_count < S_MAX_PULLS);
+            s_pull_t *pull = &self->pulls[self->pull_count++];
+            pull->from = (ob_party_t)from;
+            pull->instance = j;
+            if (ob_shell_pair_endpoint(endpoints, (ob_party_t)from, j, me, instance, ep,
+                                       sizeof ep) != 0) {
+                ob_why(why, "endpoint too long");
+                goto fail;
+            }
+            pull->sock = s_socket(ZMQ_PULL, why);
+            if (!pull->sock)
+                goto fail;
+            if (zsock_bind(pull->sock, "%s", ep) < 0) {
+                ob_why(why, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+                goto fail;
+            }
+            if (zpoller_add(self->poller, pull->sock) != 0) {
+                ob_why(why, "out of memory");
+                goto fail;
+            }
+        }
     }
-    self->pull = s_socket(ZMQ_PULL, why);
-    if (!self->pull)
-        goto fail;
-    if (zsock_bind(self->pull, "%s", ep) < 0) {
-        ob_why(why, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-        goto fail;
-    }
+    /* In a process, each connecting process must be the one the
+       supervisor started for that sender; threads share one process. */
+    self->check_process = !endpoints->inproc;
+    char exe[PATH_MAX];
+    ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[exe_len > 0 ? exe_len : 0] = '\0';
+    snprintf(self->bindir, sizeof self->bindir, "%s", dirname(exe));
     static const ob_actor_t actors[] = {OB_ACTOR_NET, OB_ACTOR_VERIFIER, OB_ACTOR_SIGNER,
                                         OB_ACTOR_JOURNAL};
     for (size_t i = 0; i < sizeof actors / sizeof actors[0]; i++) {
         ob_actor_t to = actors[i];
-        if (to == actor)
+        if (to == actor || !ob_imsg_pair(me, (ob_party_t)to))
             continue;
         if (to != OB_ACTOR_VERIFIER) {
-            self->push[to] = s_push_to(endpoints, to, 0, why);
+            self->push[to] = s_push_to(endpoints, me, instance, to, 0, why);
             if (!self->push[to])
                 goto fail;
             continue;
@@ -217,12 +279,13 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
         if (!self->push[to])
             goto fail;
         for (uint32_t v = 0; v < self->verifiers; v++) {
-            if (ob_shell_endpoint(endpoints, OB_ACTOR_VERIFIER, v, ep, sizeof ep) != 0 ||
+            if (ob_shell_pair_endpoint(endpoints, me, instance, OB_PARTY_VERIFIER, v, ep,
+                                       sizeof ep) != 0 ||
                 zsock_connect(self->push[to], "%s", ep) != 0) {
                 ob_why(why, "cannot connect to verifier %u", v);
                 goto fail;
             }
-            self->verifier_each[v] = s_push_to(endpoints, to, v, why);
+            self->verifier_each[v] = s_push_to(endpoints, me, instance, to, v, why);
             if (!self->verifier_each[v])
                 goto fail;
         }
@@ -242,8 +305,7 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
         ob_why(why, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         goto fail;
     }
-    self->poller = zpoller_new(self->pull, NULL);
-    if (!self->poller || (pipe && zpoller_add(self->poller, pipe) != 0)) {
+    if (pipe && zpoller_add(self->poller, pipe) != 0) {
         ob_why(why, "out of memory");
         goto fail;
     }
@@ -262,7 +324,8 @@ void ob_shell_destroy(ob_shell_t **self_p)
     if (!self)
         return;
     zpoller_destroy(&self->poller);
-    zsock_destroy(&self->pull);
+    for (size_t i = 0; i < self->pull_count; i++)
+        zsock_destroy(&self->pulls[i].sock);
     zsock_destroy(&self->events);
     for (size_t i = 0; i <= OB_ACTOR_COUNT; i++)
         zsock_destroy(&self->push[i]);
@@ -449,12 +512,88 @@ static int s_drain_pipeline(ob_shell_t *self, const ob_shell_ops_t *ops, void *h
     return 0;
 }
 
-/* Takes what waits on the PULL socket, up to `budget` messages. */
-static size_t s_drain_pull(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler, uint64_t now,
-                           size_t budget)
+/* Reads a small text file of /proc whole; -1 if it is gone. */
+static ssize_t s_read_proc(pid_t pid, const char *what, char *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, what);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return (ssize_t)n;
+}
+
+/* Whether process `pid` is the one our supervisor started for `pull`'s
+   sender: the operator is the supervisor itself (our parent); an actor is
+   a child of that same supervisor running our obcast-<sender> binary with
+   that instance. The kernel vouches for all three (/proc), the sender
+   writes none of it. */
+static bool s_is_sender(const ob_shell_t *self, const s_pull_t *pull, pid_t pid)
+{
+    pid_t supervisor = getppid();
+    if (pull->from == OB_PARTY_OPERATOR)
+        return pid == supervisor;
+    char text[4096];
+    if (s_read_proc(pid, "status", text, sizeof text) < 0)
+        return false;
+    const char *ppid = strstr(text, "\nPPid:");
+    if (!ppid || strtol(ppid + 6, NULL, 10) != (long)supervisor)
+        return false;
+    char path[64], exe[PATH_MAX], want[PATH_MAX + 32];
+    snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    snprintf(want, sizeof want, "%s/obcast-%s", self->bindir, ob_party_name(pull->from));
+    if (strcmp(exe, want) != 0)
+        return false;
+    /* argv: NUL-separated; the supervisor passes every actor --instance. */
+    ssize_t len = s_read_proc(pid, "cmdline", text, sizeof text);
+    char instance[16];
+    snprintf(instance, sizeof instance, "%u", pull->instance);
+    for (ssize_t i = 0; len > 0 && i < len; i += (ssize_t)strlen(text + i) + 1) {
+        if (strcmp(text + i, "--instance") == 0) {
+            ssize_t next = i + (ssize_t)strlen(text + i) + 1;
+            return next < len && strcmp(text + next, instance) == 0;
+        }
+    }
+    return false;
+}
+
+/* Process mode: whether `frame` came from the process our supervisor
+   started for `pull`'s sender, by its connection's credentials (libzmq's
+   Peer-Address of an ipc connection, "localhost:UID:GID:PID", is
+   SO_PEERCRED of the connecting process). The last proven pid is kept:
+   only a new connecting process costs a look at /proc. */
+static bool s_from_sender(ob_shell_t *self, s_pull_t *pull, zmq_msg_t *frame)
+{
+    const char *address = zmq_msg_gets(frame, "Peer-Address");
+    unsigned long uid, gid;
+    long pid;
+    char end;
+    if (!address || sscanf(address, "localhost:%lu:%lu:%ld%c", &uid, &gid, &pid, &end) != 3 ||
+        uid != (unsigned long)geteuid() || pid <= 0)
+        return false;
+    if ((pid_t)pid == pull->pid)
+        return true;
+    if (!s_is_sender(self, pull, (pid_t)pid))
+        return false;
+    pull->pid = (pid_t)pid;
+    return true;
+}
+
+/* Takes what waits on one pair's PULL socket, up to `budget` messages. */
+static size_t s_drain_pull(ob_shell_t *self, s_pull_t *pull, const ob_shell_ops_t *ops,
+                           void *handler, uint64_t now, size_t budget)
 {
     size_t taken = 0;
-    void *sock = zsock_resolve(self->pull);
+    void *sock = zsock_resolve(pull->sock);
+    char sender[32];
+    s_label(pull->from, pull->instance, sender, sizeof sender);
     while (taken < budget) {
         zmq_msg_t frame;
         zmq_msg_init(&frame);
@@ -465,18 +604,40 @@ static size_t s_drain_pull(ob_shell_t *self, const ob_shell_ops_t *ops, void *ha
         taken++;
         self->stats.messages_in++;
         bool more = zmq_msg_more(&frame);
-        ob_imsg_t msg;
-        ob_error_t rc = more ? OB_ERR_TRAILING
-                             : ob_imsg_decode(&msg, zmq_msg_data(&frame), zmq_msg_size(&frame));
-        if (rc == OB_OK) {
-            ops->handle(handler, now, &msg, self->out);
+        if (self->check_process && !s_from_sender(self, pull, &frame)) {
+            /* Not the process we know as that sender, whatever it says:
+               not even decoded. */
+            self->stats.foreign_process++;
+            ob_outbox_dropped(self->out, self->actor, OB_ERR_PEER_MISMATCH, NULL);
+            const char *address = zmq_msg_gets(&frame, "Peer-Address");
+            long pid = 0;
+            if (address)
+                sscanf(address, "localhost:%*u:%*u:%ld", &pid);
+            if ((pid_t)pid != pull->foreign)
+                ob_warn("%s: dropped a message on the endpoint of %s from another process "
+                        "(%s)",
+                        ob_actor_name(self->actor), sender, address ? address : "no address");
+            pull->foreign = (pid_t)pid;
         } else {
-            /* Unknown, malformed or of another version: dropped, counted,
-               never fatal. */
-            self->stats.undecodable++;
-            ob_outbox_dropped(self->out, self->actor, rc, NULL);
-            ob_debug("%s: dropped an internal message: %s", ob_actor_name(self->actor),
-                     ob_error_name(rc));
+            ob_imsg_t msg;
+            ob_error_t rc = more ? OB_ERR_TRAILING
+                                 : ob_imsg_decode(&msg, zmq_msg_data(&frame), zmq_msg_size(&frame));
+            if (rc != OB_OK) {
+                /* Unknown, malformed or of another version: dropped,
+                   counted, never fatal. */
+                self->stats.undecodable++;
+                ob_outbox_dropped(self->out, self->actor, rc, NULL);
+                ob_debug("%s: dropped an internal message from %s: %s", ob_actor_name(self->actor),
+                         sender, ob_error_name(rc));
+            } else if (!ob_imsg_allowed(pull->from, (ob_party_t)self->actor, msg.type)) {
+                /* A message its sender may not send us (proto/imsg.csv). */
+                self->stats.wrong_sender++;
+                ob_outbox_dropped(self->out, self->actor, OB_ERR_UNKNOWN_TYPE, NULL);
+                ob_debug("%s: dropped %s from %s, which may not send it",
+                         ob_actor_name(self->actor), ob_imsg_name(msg.type), sender);
+            } else {
+                ops->handle(handler, now, pull->from, &msg, self->out);
+            }
         }
         zmq_msg_close(&frame);
         while (more) { /* the rest of a multi-frame message nobody sends */
@@ -488,6 +649,20 @@ static size_t s_drain_pull(ob_shell_t *self, const ob_shell_ops_t *ops, void *ha
             zmq_msg_close(&frame);
         }
     }
+    return taken;
+}
+
+/* Every pair's socket, starting from another one each batch. */
+static size_t s_drain_pulls(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler,
+                            uint64_t now, size_t budget)
+{
+    size_t taken = 0;
+    for (size_t k = 0; k < self->pull_count && taken < budget; k++) {
+        s_pull_t *pull = &self->pulls[(self->pull_next + k) % self->pull_count];
+        taken += s_drain_pull(self, pull, ops, handler, now, budget - taken);
+    }
+    if (self->pull_count)
+        self->pull_next = (self->pull_next + 1) % self->pull_count;
     return taken;
 }
 
@@ -517,6 +692,8 @@ static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     ob_json_u64(&json, "messages_in", self->stats.messages_in);
     ob_json_u64(&json, "messages_out", self->stats.messages_out);
     ob_json_u64(&json, "undecodable", self->stats.undecodable);
+    ob_json_u64(&json, "wrong_sender", self->stats.wrong_sender);
+    ob_json_u64(&json, "foreign_process", self->stats.foreign_process);
     ob_json_u64(&json, "send_dropped", self->stats.send_dropped);
     ob_json_u64(&json, "commit_failures", self->stats.commit_failures);
     ob_json_u64(&json, "max_batch", self->stats.max_batch);
@@ -602,7 +779,9 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
         }
         bool tick_due = ops->tick && (ops->next_deadline ? ops->next_deadline(handler) <= now
                                                          : next_tick <= now);
-        bool input = s_readable(self->pull);
+        bool input = false;
+        for (size_t i = 0; i < self->pull_count && !input; i++)
+            input = s_readable(self->pulls[i].sock);
         for (size_t i = 0; i < self->watched_count && !input; i++)
             input = !self->paused[i] && s_readable(self->watched[i]);
         if (!input && !tick_due)
@@ -618,7 +797,7 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             ob_error("%s: cannot begin a transaction", ob_actor_name(self->actor));
             return -1;
         }
-        size_t taken = s_drain_pull(self, ops, handler, now, S_MAX_BATCH);
+        size_t taken = s_drain_pulls(self, ops, handler, now, S_MAX_BATCH);
         for (size_t i = 0; i < self->watched_count; i++) {
             zsock_t *sock = self->watched[i];
             while (taken < S_MAX_BATCH && !self->paused[i] && s_readable(sock)) {

@@ -4,10 +4,15 @@
 
     The same shell runs an actor as a process over ipc:// (the default)
     and as a thread of `obcast-node --inproc` over inproc://. Every actor
-    binds one PULL socket, `<base>/<actor>` (the verifier: one per
-    instance, `<base>/verifier-<i>`), and connects one PUSH to each actor
-    it talks to. Work for the verifiers is PUSHed round-robin over all
-    instances; the journal's view (epoch, tips) goes to every instance.
+    binds one PULL socket per actor that may send it something
+    (proto/imsg.csv), `<base>/<receiver>-from-<sender>` (a verifier is
+    `verifier-<i>` on either side), so the socket a message came on names
+    its sender; in a process, the connecting process must also be the one
+    the supervisor started as that sender. A message of the wrong sender
+    or the wrong process is dropped and counted. Each actor connects one
+    PUSH to each pair it sends on. Work for the verifiers is PUSHed
+    round-robin over all instances; the journal's view (epoch, tips) goes
+    to every instance.
 
     Sends never block: every socket has a high-water mark, and a message
     that does not fit is dropped and counted. The protocol recovers lost
@@ -34,9 +39,11 @@ typedef struct {
 
 void ob_shell_endpoints_init(ob_shell_endpoints_t *self, const ob_node_config_t *config,
                              bool inproc);
-/* The PULL endpoint of `actor` (instance only for the verifier). */
-int ob_shell_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor, uint32_t instance,
-                      char *out, size_t cap);
+/* The endpoint of one (sender, receiver) pair, which the receiver binds
+   (instances count only for the verifier). */
+int ob_shell_pair_endpoint(const ob_shell_endpoints_t *self, ob_party_t from,
+                           uint32_t from_instance, ob_party_t to, uint32_t to_instance, char *out,
+                           size_t cap);
 
 /* Where `actor` publishes its events (a PUB socket): two frames each, a
    topic ("metrics") and one JSON object, every second. The supervisor's
@@ -47,8 +54,10 @@ int ob_shell_events_endpoint(const ob_shell_endpoints_t *self, ob_actor_t actor,
 /* What the shell counts. */
 typedef struct {
     uint64_t batches, messages_in, messages_out;
-    uint64_t undecodable;  /* frames that were no valid imsg: dropped */
-    uint64_t send_dropped; /* sends refused by a full queue */
+    uint64_t undecodable;     /* frames that were no valid imsg: dropped */
+    uint64_t wrong_sender;    /* messages their pair's sender may not send: dropped */
+    uint64_t foreign_process; /* messages from a process that is not the pair's sender: dropped */
+    uint64_t send_dropped;    /* sends refused by a full queue */
     uint64_t commit_failures;
     uint64_t max_batch;
     uint64_t memory_trims;  /* seconds in which freed memory went back to the system */
@@ -61,7 +70,9 @@ typedef struct {
    of what the actor does. Everything but handle may be NULL. */
 typedef struct {
     int (*begin)(void *handler);
-    void (*handle)(void *handler, uint64_t now_ms, const ob_imsg_t *msg, ob_outbox_t *out);
+    /* `from`: the sender, known by the endpoint the message came on. */
+    void (*handle)(void *handler, uint64_t now_ms, ob_party_t from, const ob_imsg_t *msg,
+                   ob_outbox_t *out);
     void (*tick)(void *handler, uint64_t now_ms, ob_outbox_t *out);
     uint64_t (*next_deadline)(void *handler); /* ms; UINT64_MAX for none */
     int (*commit)(void *handler);
@@ -90,7 +101,7 @@ typedef struct {
 
 typedef struct _ob_shell_t ob_shell_t;
 
-/* Binds `actor`'s PULL socket and connects PUSHes to the others. `pipe`
+/* Binds `actor`'s PULL sockets and connects PUSHes to the others. `pipe`
    is the zactor pipe in --inproc mode (its "$TERM" ends the loop), NULL
    in a process (SIGINT and SIGTERM end it). */
 ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor, uint32_t instance,

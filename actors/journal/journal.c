@@ -1155,16 +1155,24 @@ static void s_load_backfill(void *ctx, const ob_backfill_row_t *row)
 
 /* --- dispatch ---------------------------------------------------------- */
 
-void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const ob_imsg_t *msg,
+                       ob_outbox_t *out)
 {
-    switch (msg->type) {
-    case OB_IMSG_NODE_VERIFIED:
+    ob_journal_input_t in;
+    if (ob_journal_input(msg->type, from, &in) != 0) {
+        /* Not the journal's, or not from that sender (proto/imsg.csv). */
+        s_drop(self, OB_ERR_UNKNOWN_TYPE);
+        ob_warn("journal: dropped %s from %s", ob_imsg_name(msg->type), ob_party_name(from));
+        return;
+    }
+    switch (in) {
+    case OB_JOURNAL_IN_NODE_VERIFIED:
         s_on_node(self, now, &msg->u.node_verified, out);
         return;
-    case OB_IMSG_APP_VERDICT:
+    case OB_JOURNAL_IN_APP_VERDICT:
         s_on_verdict(self, &msg->u.app_verdict, out);
         return;
-    case OB_IMSG_CERTIFIED: {
+    case OB_JOURNAL_IN_CERTIFIED: {
         ob_lock_t lock;
         ob_error_t rc = ob_lock_decode(&lock, msg->u.certified.lock.data, msg->u.certified.lock.len,
                                        &self->lookup);
@@ -1174,20 +1182,20 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
             s_on_certificate(self, now, &lock, out);
         return;
     }
-    case OB_IMSG_APP_PAYLOAD:
+    case OB_JOURNAL_IN_APP_PAYLOAD:
         s_on_payload(self, now, &msg->u.app_payload, out);
         return;
-    case OB_IMSG_NODE_SIGNED:
+    case OB_JOURNAL_IN_NODE_SIGNED:
         if (self->propose_state == S_PROPOSE_SIGNING)
             s_adopt_signed(self, now, &msg->u.node_signed.node, msg->u.node_signed.sent, out);
         return;
-    case OB_IMSG_LAST_SIGNED:
+    case OB_JOURNAL_IN_LAST_SIGNED:
         if (msg->u.last_signed.node.len > 0)
             s_adopt_signed(self, now, &msg->u.last_signed.node, false, out);
         self->recovered = true;
         s_maybe_propose(self, now, out);
         return;
-    case OB_IMSG_SIGN_REFUSED: {
+    case OB_JOURNAL_IN_SIGN_REFUSED: {
         ob_error_t why = msg->u.sign_refused.error < OB_ERROR_COUNT
                              ? (ob_error_t)msg->u.sign_refused.error
                              : OB_ERR_UNKNOWN_TYPE;
@@ -1203,7 +1211,7 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
         }
         return;
     }
-    case OB_IMSG_SET_EPOCH: {
+    case OB_JOURNAL_IN_SET_EPOCH: {
         uint64_t epoch = msg->u.set_epoch.epoch;
         if (epoch <= self->epoch || !ob_epochs_known(self->env.epochs, epoch)) {
             ob_warn("journal: refusing epoch %llu (current %llu; epochs only grow and must be "
@@ -1223,76 +1231,35 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
         s_maybe_propose(self, now, out);
         return;
     }
-    case OB_IMSG_STATE_REQUEST:
-        switch ((ob_actor_t)msg->u.state_request.actor) {
-        case OB_ACTOR_SIGNER:
-        case OB_ACTOR_VERIFIER:
-        case OB_ACTOR_NET:
-            s_publish_state(self, (ob_actor_t)msg->u.state_request.actor, out);
-            if (msg->u.state_request.actor == OB_ACTOR_SIGNER && !self->recovered) {
-                ob_imsg_t ask = {.type = OB_IMSG_LAST_SIGNED_REQUEST};
-                s_send(self, OB_ACTOR_SIGNER, &ask, out);
-            }
-            return;
-        case OB_ACTOR_JOURNAL:
-            break;
+    case OB_JOURNAL_IN_STATE_REQUEST:
+        /* To its sender, known by its endpoint (only net, the verifiers and
+           the signer may ask): never to the actor its `actor` field names. */
+        s_publish_state(self, (ob_actor_t)from, out);
+        if (from == OB_PARTY_SIGNER && !self->recovered) {
+            ob_imsg_t ask = {.type = OB_IMSG_LAST_SIGNED_REQUEST};
+            s_send(self, OB_ACTOR_SIGNER, &ask, out);
         }
-        s_drop(self, OB_ERR_UNKNOWN_TYPE);
         return;
-    case OB_IMSG_ACK_SEEN:
+    case OB_JOURNAL_IN_ACK_SEEN:
         s_on_ack_seen(self, now, &msg->u.ack_seen, out);
         return;
-    case OB_IMSG_LOCK_DELIVERED: {
+    case OB_JOURNAL_IN_LOCK_DELIVERED: {
         const ob_chunk_t *c = &msg->u.lock_delivered.chunk;
         if (ob_journal_store_mark_delivered(self->store, c->sequencer, c->height, c->payload) != 0)
             self->failed = true;
         return;
     }
-    case OB_IMSG_LOCK_QUERY:
+    case OB_JOURNAL_IN_LOCK_QUERY:
         s_on_lock_query(self, msg->u.lock_query.height, out);
         return;
-    case OB_IMSG_APP_ATTACHED:
+    case OB_JOURNAL_IN_APP_ATTACHED:
         s_on_app_attached(self, now, out);
         return;
-    case OB_IMSG_DROPPED:
+    case OB_JOURNAL_IN_DROPPED:
         if (msg->u.dropped.error < OB_ERROR_COUNT)
             self->stats.dropped[msg->u.dropped.error] += msg->u.dropped.count;
         return;
-    case OB_IMSG_PEER_NODE:
-    case OB_IMSG_PEER_ACK:
-    case OB_IMSG_ACK_VERIFIED:
-    case OB_IMSG_EPOCH_CHANGED:
-    case OB_IMSG_TIP_CHANGED:
-    case OB_IMSG_APP_PROPOSE:
-    case OB_IMSG_APP_VERIFY:
-    case OB_IMSG_REPORT_TIP:
-    case OB_IMSG_REPORT_LOCK:
-    case OB_IMSG_REPORT_EVIDENCE:
-    case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_SIGN_NODE:
-    case OB_IMSG_SIGN_ACK:
-    case OB_IMSG_LAST_SIGNED_REQUEST:
-    case OB_IMSG_SEND_ACK:
-    case OB_IMSG_SEND_NODE:
-    /* outside the node: net's application and submit sockets only */
-    case OB_IMSG_APP_ATTACH:
-    case OB_IMSG_APP_ASK_PAYLOAD:
-    case OB_IMSG_APP_GIVE_PAYLOAD:
-    case OB_IMSG_APP_ASK_VERDICT:
-    case OB_IMSG_APP_GIVE_VERDICT:
-    case OB_IMSG_APP_TIP:
-    case OB_IMSG_APP_LOCK:
-    case OB_IMSG_APP_LOCK_RECEIVED:
-    case OB_IMSG_APP_EVIDENCE:
-    case OB_IMSG_SUBMIT:
-    case OB_IMSG_SUBMIT_QUEUED:
-    case OB_IMSG_SUBMIT_REFUSED:
-    case OB_IMSG_SUBMIT_ASSIGNED:
-    case OB_IMSG_SUBMIT_LOCKED:
-    case OB_IMSG_SUBMIT_FOLLOW:
-        break;
     }
-    ob_warn("journal: ignoring message %s", ob_imsg_name(msg->type));
 }
 
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)

@@ -64,7 +64,8 @@ void ob_journal_destroy(ob_journal_t **self_p);
 void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
 
 int ob_journal_begin(ob_journal_t *self);
-void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out);
+void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const ob_imsg_t *msg,
+                       ob_outbox_t *out);
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
 int ob_journal_commit(ob_journal_t *self);
 /* The commit without waiting for the disk, and the sync that makes it

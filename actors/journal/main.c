@@ -21,11 +21,11 @@ static int s_begin(void *h)
 
 static void s_drop_event(const ob_imsg_dropped_t *in);
 
-static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+static void s_handle(void *h, uint64_t now, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out)
 {
     if (msg->type == OB_IMSG_DROPPED)
         s_drop_event(&msg->u.dropped);
-    ob_journal_handle(h, now, msg, out);
+    ob_journal_handle(h, now, from, msg, out);
 }
 
 static void s_tick(void *h, uint64_t now, ob_outbox_t *out)

@@ -650,10 +650,10 @@ static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
 
 /* --- the loop's callbacks ---------------------------------------------------- */
 
-static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+static void s_handle(void *h, uint64_t now, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out)
 {
     (void)now;
-    ob_net_handle(((s_net_shell_t *)h)->net, msg, out);
+    ob_net_handle(((s_net_shell_t *)h)->net, from, msg, out);
 }
 
 /* A peer not reached for this long is reported unreachable (once per

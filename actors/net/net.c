@@ -732,79 +732,48 @@ static void s_on_own_broadcast(ob_net_t *self, const ob_imsg_broadcast_node_t *i
         s_own_chunk_seen(self, &chunk, out);
 }
 
-void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
+void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out)
 {
-    switch (msg->type) {
-    case OB_IMSG_BROADCAST_NODE:
+    ob_net_input_t in;
+    if (ob_net_input(msg->type, from, &in) != 0) {
+        /* Not net's, or not from that sender (proto/imsg.csv). */
+        s_drop(self, OB_ERR_UNKNOWN_TYPE, NULL, out);
+        ob_warn("net: dropped %s from %s", ob_imsg_name(msg->type), ob_party_name(from));
+        return;
+    }
+    switch (in) {
+    case OB_NET_IN_BROADCAST_NODE:
         s_on_own_broadcast(self, &msg->u.broadcast_node, out);
         s_on_broadcast(self, &msg->u.broadcast_node, out);
         return;
-    case OB_IMSG_SEND_ACK:
+    case OB_NET_IN_SEND_ACK:
         s_on_send_ack(self, &msg->u.send_ack, out);
         return;
-    case OB_IMSG_SEND_NODE:
+    case OB_NET_IN_SEND_NODE:
         s_on_send_node(self, &msg->u.send_node, out);
         return;
-    case OB_IMSG_APP_PROPOSE:
+    case OB_NET_IN_APP_PROPOSE:
         s_on_app_propose(self, &msg->u.app_propose, out);
         return;
-    case OB_IMSG_APP_VERIFY:
+    case OB_NET_IN_APP_VERIFY:
         s_on_app_verify(self, msg, out);
         return;
-    case OB_IMSG_REPORT_TIP:
+    case OB_NET_IN_REPORT_TIP:
         s_on_report_tip(self, &msg->u.report_tip, out);
         return;
-    case OB_IMSG_REPORT_LOCK:
+    case OB_NET_IN_REPORT_LOCK:
         s_on_report_lock(self, &msg->u.report_lock, out);
         return;
-    case OB_IMSG_REPORT_EVIDENCE:
+    case OB_NET_IN_REPORT_EVIDENCE:
         s_on_report_evidence(self, &msg->u.report_evidence, out);
         return;
-    case OB_IMSG_EPOCH_CHANGED:
+    case OB_NET_IN_EPOCH_CHANGED:
         self->epoch = msg->u.epoch_changed.epoch;
         self->epoch_known = true;
         return;
-    case OB_IMSG_TIP_CHANGED:
+    case OB_NET_IN_TIP_CHANGED:
         return;
-    case OB_IMSG_PEER_NODE:
-    case OB_IMSG_PEER_ACK:
-    case OB_IMSG_NODE_VERIFIED:
-    case OB_IMSG_ACK_VERIFIED:
-    case OB_IMSG_DROPPED:
-    case OB_IMSG_STATE_REQUEST:
-    case OB_IMSG_APP_PAYLOAD:
-    case OB_IMSG_APP_VERDICT:
-    case OB_IMSG_LOCK_DELIVERED:
-    case OB_IMSG_LOCK_QUERY:
-    case OB_IMSG_APP_ATTACHED:
-    case OB_IMSG_SIGN_NODE:
-    case OB_IMSG_SIGN_ACK:
-    case OB_IMSG_LAST_SIGNED_REQUEST:
-    case OB_IMSG_NODE_SIGNED:
-    case OB_IMSG_SIGN_REFUSED:
-    case OB_IMSG_LAST_SIGNED:
-    case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
-    case OB_IMSG_SET_EPOCH:
-    /* outside the node: net's application and submit sockets only */
-    case OB_IMSG_APP_ATTACH:
-    case OB_IMSG_APP_ASK_PAYLOAD:
-    case OB_IMSG_APP_GIVE_PAYLOAD:
-    case OB_IMSG_APP_ASK_VERDICT:
-    case OB_IMSG_APP_GIVE_VERDICT:
-    case OB_IMSG_APP_TIP:
-    case OB_IMSG_APP_LOCK:
-    case OB_IMSG_APP_LOCK_RECEIVED:
-    case OB_IMSG_APP_EVIDENCE:
-    case OB_IMSG_SUBMIT:
-    case OB_IMSG_SUBMIT_QUEUED:
-    case OB_IMSG_SUBMIT_REFUSED:
-    case OB_IMSG_SUBMIT_ASSIGNED:
-    case OB_IMSG_SUBMIT_LOCKED:
-    case OB_IMSG_SUBMIT_FOLLOW:
-        break;
     }
-    ob_warn("net: ignoring message %s", ob_imsg_name(msg->type));
 }
 
 /* --- the application socket -------------------------------------------- */
@@ -896,80 +865,41 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8
         s_app_drop(self, rc, out);
         return;
     }
-    switch (msg.type) {
-    case OB_IMSG_APP_ATTACH:
-        self->stats.app_in++;
-        s_attach(self, now_ms, who, out);
-        return;
-    case OB_IMSG_APP_GIVE_PAYLOAD:
-    case OB_IMSG_APP_GIVE_VERDICT:
-    case OB_IMSG_APP_LOCK_RECEIVED:
-        if (!self->app_attached) {
-            /* Nobody is attached; attach first. */
-            self->stats.app_dropped++;
-            self->stats.app_when_detached++;
-            return;
-        }
-        break;
-    case OB_IMSG_PEER_NODE:
-    case OB_IMSG_PEER_ACK:
-    case OB_IMSG_NODE_VERIFIED:
-    case OB_IMSG_ACK_VERIFIED:
-    case OB_IMSG_DROPPED:
-    case OB_IMSG_EPOCH_CHANGED:
-    case OB_IMSG_TIP_CHANGED:
-    case OB_IMSG_STATE_REQUEST:
-    case OB_IMSG_APP_PROPOSE:
-    case OB_IMSG_APP_VERIFY:
-    case OB_IMSG_REPORT_TIP:
-    case OB_IMSG_REPORT_LOCK:
-    case OB_IMSG_REPORT_EVIDENCE:
-    case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_SEND_NODE:
-    case OB_IMSG_APP_PAYLOAD:
-    case OB_IMSG_APP_VERDICT:
-    case OB_IMSG_LOCK_DELIVERED:
-    case OB_IMSG_LOCK_QUERY:
-    case OB_IMSG_APP_ATTACHED:
-    case OB_IMSG_SIGN_NODE:
-    case OB_IMSG_SIGN_ACK:
-    case OB_IMSG_LAST_SIGNED_REQUEST:
-    case OB_IMSG_NODE_SIGNED:
-    case OB_IMSG_SIGN_REFUSED:
-    case OB_IMSG_LAST_SIGNED:
-    case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
-    case OB_IMSG_SET_EPOCH:
-    case OB_IMSG_SEND_ACK:
-    case OB_IMSG_APP_ASK_PAYLOAD:
-    case OB_IMSG_APP_ASK_VERDICT:
-    case OB_IMSG_APP_TIP:
-    case OB_IMSG_APP_LOCK:
-    case OB_IMSG_APP_EVIDENCE:
-    case OB_IMSG_SUBMIT:
-    case OB_IMSG_SUBMIT_QUEUED:
-    case OB_IMSG_SUBMIT_REFUSED:
-    case OB_IMSG_SUBMIT_ASSIGNED:
-    case OB_IMSG_SUBMIT_LOCKED:
-    case OB_IMSG_SUBMIT_FOLLOW:
+    ob_app_to_net_t in;
+    if (ob_app_to_net(msg.type, &in) != 0) {
         /* internal, or net's own words: not an application's to send */
         s_app_drop(self, OB_ERR_UNKNOWN_TYPE, out);
         return;
     }
-    if (msg.type == OB_IMSG_APP_GIVE_PAYLOAD) {
-        const ob_imsg_app_give_payload_t *in = &msg.u.app_give_payload;
-        if (in->data.len > self->env.params.max_payload) {
+    if (in != OB_APP_TO_NET_APP_ATTACH && !self->app_attached) {
+        /* Nobody is attached; attach first. */
+        self->stats.app_dropped++;
+        self->stats.app_when_detached++;
+        return;
+    }
+    switch (in) {
+    case OB_APP_TO_NET_APP_ATTACH:
+        self->stats.app_in++;
+        s_attach(self, now_ms, who, out);
+        return;
+    case OB_APP_TO_NET_APP_GIVE_PAYLOAD: {
+        const ob_imsg_app_give_payload_t *give = &msg.u.app_give_payload;
+        if (give->data.len > self->env.params.max_payload) {
             s_app_drop(self, OB_ERR_TOO_LARGE, out);
             return;
         }
         self->stats.app_in++;
-        ob_net_app_payload(self, in->height, in->data.data, in->data.len, out);
-    } else if (msg.type == OB_IMSG_APP_GIVE_VERDICT) {
+        ob_net_app_payload(self, give->height, give->data.data, give->data.len, out);
+        return;
+    }
+    case OB_APP_TO_NET_APP_GIVE_VERDICT:
         self->stats.app_in++;
         ob_net_app_verdict(self, &msg.u.app_give_verdict.chunk, msg.u.app_give_verdict.valid, out);
-    } else {
+        return;
+    case OB_APP_TO_NET_APP_LOCK_RECEIVED:
         self->stats.app_in++;
         ob_net_lock_delivered(self, &msg.u.app_lock_received.chunk, out);
+        return;
     }
 }
 

@@ -89,7 +89,7 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
                     size_t frame_count, ob_outbox_t *out);
 
 /* A message from another actor of the node. */
-void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out);
+void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out);
 
 /* --- the application socket (proto/imsg.csv, "Outside the node") ------
 

@@ -18,10 +18,10 @@ static int s_begin(void *h)
     return ob_signer_begin(h);
 }
 
-static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+static void s_handle(void *h, uint64_t now, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out)
 {
     (void)now;
-    ob_signer_handle(h, msg, out);
+    ob_signer_handle(h, from, msg, out);
 }
 
 static int s_commit_deferred(void *h, bool *sync_due)

@@ -688,19 +688,28 @@ static void s_drop(ob_signer_t *self, ob_error_t why, const uint8_t *peer, ob_ou
     ob_outbox_dropped(out, OB_ACTOR_SIGNER, why, peer);
 }
 
-void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
+void ob_signer_handle(ob_signer_t *self, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out)
 {
-    switch (msg->type) {
-    case OB_IMSG_SIGN_NODE:
+    ob_signer_input_t in;
+    if (ob_signer_input(msg->type, from, &in) != 0) {
+        /* Not a request the signer serves, or not from its one allowed
+           caller (the journal asks for signatures, a verifier hands acks):
+           whoever sent it may not ask. */
+        ob_outbox_dropped(out, OB_ACTOR_SIGNER, OB_ERR_UNKNOWN_TYPE, NULL);
+        ob_warn("signer: refusing %s from %s", ob_imsg_name(msg->type), ob_party_name(from));
+        return;
+    }
+    switch (in) {
+    case OB_SIGNER_IN_SIGN_NODE:
         s_on_sign_node(self, &msg->u.sign_node, out);
         return;
-    case OB_IMSG_SIGN_ACK:
+    case OB_SIGNER_IN_SIGN_ACK:
         s_on_sign_ack(self, &msg->u.sign_ack, out);
         return;
-    case OB_IMSG_LAST_SIGNED_REQUEST:
+    case OB_SIGNER_IN_LAST_SIGNED_REQUEST:
         s_on_last_signed_request(self, out);
         return;
-    case OB_IMSG_ACK_VERIFIED: {
+    case OB_SIGNER_IN_ACK_VERIFIED: {
         ob_ack_t ack;
         ob_error_t rc =
             ob_ack_decode(&ack, msg->u.ack_verified.ack.data, msg->u.ack_verified.ack.len);
@@ -712,7 +721,7 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
             s_drop(self, rc, NULL, out);
         return;
     }
-    case OB_IMSG_EPOCH_CHANGED:
+    case OB_SIGNER_IN_EPOCH_CHANGED:
         /* Only an epoch of the manifest, and only upwards. */
         if (!ob_epochs_known(self->env.epochs, msg->u.epoch_changed.epoch)) {
             ob_warn("signer: ignoring epoch %llu, which the manifest does not list",
@@ -726,51 +735,8 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
             s_deferred_retry(self, NULL, out);
         }
         return;
-    case OB_IMSG_TIP_CHANGED:
+    case OB_SIGNER_IN_TIP_CHANGED:
         s_on_tip(self, &msg->u.tip_changed.chunk, out);
         return;
-    case OB_IMSG_PEER_NODE:
-    case OB_IMSG_PEER_ACK:
-    case OB_IMSG_NODE_VERIFIED:
-    case OB_IMSG_DROPPED:
-    case OB_IMSG_STATE_REQUEST:
-    case OB_IMSG_APP_PROPOSE:
-    case OB_IMSG_APP_VERIFY:
-    case OB_IMSG_REPORT_TIP:
-    case OB_IMSG_REPORT_LOCK:
-    case OB_IMSG_REPORT_EVIDENCE:
-    case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_APP_PAYLOAD:
-    case OB_IMSG_APP_VERDICT:
-    case OB_IMSG_LOCK_DELIVERED:
-    case OB_IMSG_LOCK_QUERY:
-    case OB_IMSG_APP_ATTACHED:
-    case OB_IMSG_NODE_SIGNED:
-    case OB_IMSG_SIGN_REFUSED:
-    case OB_IMSG_LAST_SIGNED:
-    case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
-    case OB_IMSG_SEND_NODE:
-    case OB_IMSG_SET_EPOCH:
-    case OB_IMSG_SEND_ACK:
-    /* outside the node: net's application and submit sockets only */
-    case OB_IMSG_APP_ATTACH:
-    case OB_IMSG_APP_ASK_PAYLOAD:
-    case OB_IMSG_APP_GIVE_PAYLOAD:
-    case OB_IMSG_APP_ASK_VERDICT:
-    case OB_IMSG_APP_GIVE_VERDICT:
-    case OB_IMSG_APP_TIP:
-    case OB_IMSG_APP_LOCK:
-    case OB_IMSG_APP_LOCK_RECEIVED:
-    case OB_IMSG_APP_EVIDENCE:
-    case OB_IMSG_SUBMIT:
-    case OB_IMSG_SUBMIT_QUEUED:
-    case OB_IMSG_SUBMIT_REFUSED:
-    case OB_IMSG_SUBMIT_ASSIGNED:
-    case OB_IMSG_SUBMIT_LOCKED:
-    case OB_IMSG_SUBMIT_FOLLOW:
-        break;
     }
-    /* Not a request the signer serves: whoever sent it may not ask. */
-    ob_warn("signer: refusing message %s", ob_imsg_name(msg->type));
 }

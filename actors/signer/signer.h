@@ -61,7 +61,7 @@ void ob_signer_start(ob_signer_t *self, ob_outbox_t *out);
    (returns -1) means the batch's outbox must be discarded and the actor
    restarted: nothing it produced may leave. */
 int ob_signer_begin(ob_signer_t *self);
-void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out);
+void ob_signer_handle(ob_signer_t *self, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out);
 int ob_signer_commit(ob_signer_t *self);
 /* The commit without waiting for the disk, and the sync that makes it
    durable: the shell holds the batch's messages (the signatures) until

@@ -475,7 +475,9 @@ static int s_start_control(s_node_t *self, ob_why_t *why)
     ob_shell_endpoints_t endpoints;
     ob_shell_endpoints_init(&endpoints, config, self->inproc);
     char ep[PATH_MAX + 64];
-    ob_shell_endpoint(&endpoints, OB_ACTOR_JOURNAL, 0, ep, sizeof ep);
+    /* The operator's own pair: the journal takes set_epoch only there, and
+       in process mode only from its parent, this supervisor. */
+    ob_shell_pair_endpoint(&endpoints, OB_PARTY_OPERATOR, 0, OB_PARTY_JOURNAL, 0, ep, sizeof ep);
     self->journal = zsock_new(ZMQ_PUSH);
     if (!self->journal || zsock_connect(self->journal, "%s", ep) != 0)
         return ob_why(why, "cannot connect to the journal at %s", ep);

@@ -203,68 +203,31 @@ static void s_on_frame(s_txapp_t *self, const uint8_t *data, size_t len, uint64_
         ob_warn("txapp: the node sent a frame that does not decode: %s", ob_error_name(rc));
         return;
     }
-    switch (msg.type) {
-    case OB_IMSG_APP_ASK_PAYLOAD:
+    ob_net_to_app_t in;
+    if (ob_net_to_app(msg.type, &in) != 0) {
+        self->stats.dropped++;
+        ob_warn("txapp: the node sent %s, which is not for an application", ob_imsg_name(msg.type));
+        return;
+    }
+    switch (in) {
+    case OB_NET_TO_APP_APP_ASK_PAYLOAD:
         s_on_ask_payload(self, &msg.u.app_ask_payload, now);
         return;
-    case OB_IMSG_APP_ASK_VERDICT:
+    case OB_NET_TO_APP_APP_ASK_VERDICT:
         s_on_ask_verdict(self, &msg.u.app_ask_verdict);
         return;
-    case OB_IMSG_APP_LOCK:
+    case OB_NET_TO_APP_APP_LOCK:
         s_on_lock(self, &msg.u.app_lock);
         return;
-    case OB_IMSG_APP_TIP:
+    case OB_NET_TO_APP_APP_TIP:
         self->stats.tips++;
         return;
-    case OB_IMSG_APP_EVIDENCE:
+    case OB_NET_TO_APP_APP_EVIDENCE:
         self->stats.evidence++;
         ob_warn("txapp: the node reports evidence of equivocation (kind %u)",
                 msg.u.app_evidence.kind);
         return;
-    case OB_IMSG_PEER_NODE:
-    case OB_IMSG_PEER_ACK:
-    case OB_IMSG_NODE_VERIFIED:
-    case OB_IMSG_ACK_VERIFIED:
-    case OB_IMSG_DROPPED:
-    case OB_IMSG_EPOCH_CHANGED:
-    case OB_IMSG_TIP_CHANGED:
-    case OB_IMSG_STATE_REQUEST:
-    case OB_IMSG_APP_PROPOSE:
-    case OB_IMSG_APP_VERIFY:
-    case OB_IMSG_REPORT_TIP:
-    case OB_IMSG_REPORT_LOCK:
-    case OB_IMSG_REPORT_EVIDENCE:
-    case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_SEND_NODE:
-    case OB_IMSG_APP_PAYLOAD:
-    case OB_IMSG_APP_VERDICT:
-    case OB_IMSG_LOCK_DELIVERED:
-    case OB_IMSG_LOCK_QUERY:
-    case OB_IMSG_APP_ATTACHED:
-    case OB_IMSG_SIGN_NODE:
-    case OB_IMSG_SIGN_ACK:
-    case OB_IMSG_LAST_SIGNED_REQUEST:
-    case OB_IMSG_NODE_SIGNED:
-    case OB_IMSG_SIGN_REFUSED:
-    case OB_IMSG_LAST_SIGNED:
-    case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
-    case OB_IMSG_SET_EPOCH:
-    case OB_IMSG_SEND_ACK:
-    case OB_IMSG_APP_ATTACH:
-    case OB_IMSG_APP_GIVE_PAYLOAD:
-    case OB_IMSG_APP_GIVE_VERDICT:
-    case OB_IMSG_APP_LOCK_RECEIVED:
-    case OB_IMSG_SUBMIT:
-    case OB_IMSG_SUBMIT_QUEUED:
-    case OB_IMSG_SUBMIT_REFUSED:
-    case OB_IMSG_SUBMIT_ASSIGNED:
-    case OB_IMSG_SUBMIT_LOCKED:
-    case OB_IMSG_SUBMIT_FOLLOW:
-        break;
     }
-    self->stats.dropped++;
-    ob_warn("txapp: the node sent %s, which is not for an application", ob_imsg_name(msg.type));
 }
 
 /* Reads everything waiting on the socket. */

@@ -12,10 +12,10 @@
    when it comes back in several certificates. */
 #define S_CACHE_ENTRIES 65536
 
-static void s_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+static void s_handle(void *h, uint64_t now, ob_party_t from, const ob_imsg_t *msg, ob_outbox_t *out)
 {
     (void)now;
-    ob_verifier_handle(h, msg, out);
+    ob_verifier_handle(h, from, msg, out);
 }
 
 static void s_metrics(void *h, ob_json_t *json)

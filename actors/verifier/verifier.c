@@ -258,16 +258,24 @@ static void s_on_peer_ack(ob_verifier_t *self, const ob_imsg_peer_ack_t *in, ob_
     ob_outbox_to_actor(out, OB_ACTOR_SIGNER, &msg);
 }
 
-void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
+void ob_verifier_handle(ob_verifier_t *self, ob_party_t from, const ob_imsg_t *msg,
+                        ob_outbox_t *out)
 {
-    switch (msg->type) {
-    case OB_IMSG_PEER_NODE:
+    ob_verifier_input_t in;
+    if (ob_verifier_input(msg->type, from, &in) != 0) {
+        /* Not the verifier's, or not from that sender (proto/imsg.csv). */
+        s_drop(self, OB_ERR_UNKNOWN_TYPE, NULL, out);
+        ob_warn("verifier: dropped %s from %s", ob_imsg_name(msg->type), ob_party_name(from));
+        return;
+    }
+    switch (in) {
+    case OB_VERIFIER_IN_PEER_NODE:
         s_on_peer_node(self, &msg->u.peer_node, out);
         return;
-    case OB_IMSG_PEER_ACK:
+    case OB_VERIFIER_IN_PEER_ACK:
         s_on_peer_ack(self, &msg->u.peer_ack, out);
         return;
-    case OB_IMSG_EPOCH_CHANGED:
+    case OB_VERIFIER_IN_EPOCH_CHANGED:
         if (!ob_epochs_known(self->env.epochs, msg->u.epoch_changed.epoch))
             return; /* not in the manifest: the journal never sends one */
         if (!self->epoch_known || msg->u.epoch_changed.epoch > self->epoch) {
@@ -275,51 +283,7 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
             self->epoch_known = true;
         }
         return;
-    case OB_IMSG_TIP_CHANGED:
+    case OB_VERIFIER_IN_TIP_CHANGED:
         return; /* the verifier needs no tips */
-    case OB_IMSG_NODE_VERIFIED:
-    case OB_IMSG_ACK_VERIFIED:
-    case OB_IMSG_DROPPED:
-    case OB_IMSG_STATE_REQUEST:
-    case OB_IMSG_APP_PROPOSE:
-    case OB_IMSG_APP_VERIFY:
-    case OB_IMSG_REPORT_TIP:
-    case OB_IMSG_REPORT_LOCK:
-    case OB_IMSG_REPORT_EVIDENCE:
-    case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_APP_PAYLOAD:
-    case OB_IMSG_APP_VERDICT:
-    case OB_IMSG_LOCK_DELIVERED:
-    case OB_IMSG_LOCK_QUERY:
-    case OB_IMSG_APP_ATTACHED:
-    case OB_IMSG_SIGN_NODE:
-    case OB_IMSG_SIGN_ACK:
-    case OB_IMSG_LAST_SIGNED_REQUEST:
-    case OB_IMSG_NODE_SIGNED:
-    case OB_IMSG_SIGN_REFUSED:
-    case OB_IMSG_LAST_SIGNED:
-    case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
-    case OB_IMSG_SEND_NODE:
-    case OB_IMSG_SET_EPOCH:
-    case OB_IMSG_SEND_ACK:
-    /* outside the node: net's application and submit sockets only */
-    case OB_IMSG_APP_ATTACH:
-    case OB_IMSG_APP_ASK_PAYLOAD:
-    case OB_IMSG_APP_GIVE_PAYLOAD:
-    case OB_IMSG_APP_ASK_VERDICT:
-    case OB_IMSG_APP_GIVE_VERDICT:
-    case OB_IMSG_APP_TIP:
-    case OB_IMSG_APP_LOCK:
-    case OB_IMSG_APP_LOCK_RECEIVED:
-    case OB_IMSG_APP_EVIDENCE:
-    case OB_IMSG_SUBMIT:
-    case OB_IMSG_SUBMIT_QUEUED:
-    case OB_IMSG_SUBMIT_REFUSED:
-    case OB_IMSG_SUBMIT_ASSIGNED:
-    case OB_IMSG_SUBMIT_LOCKED:
-    case OB_IMSG_SUBMIT_FOLLOW:
-        break;
     }
-    ob_warn("verifier: ignoring message %s", ob_imsg_name(msg->type));
 }

@@ -34,7 +34,8 @@ uint16_t ob_verifier_arena_owner(uint32_t instance);
 void ob_verifier_set_instance(ob_verifier_t *self, uint32_t instance);
 
 void ob_verifier_start(ob_verifier_t *self, ob_outbox_t *out);
-void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *out);
+void ob_verifier_handle(ob_verifier_t *self, ob_party_t from, const ob_imsg_t *msg,
+                        ob_outbox_t *out);
 
 const ob_verifier_stats_t *ob_verifier_stats(const ob_verifier_t *self);
 

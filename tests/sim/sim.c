@@ -95,6 +95,7 @@ typedef struct {
 typedef struct {
     uint8_t *bytes;
     size_t len;
+    ob_party_t from; /* as a shell knows it: by the endpoint it came on */
 } s_msg_t;
 
 typedef struct {
@@ -369,7 +370,7 @@ static void s_event_free(s_event_t *ev)
 
 /* --- inboxes ---------------------------------------------------------------- */
 
-static void s_inbox_push(s_inbox_t *box, const uint8_t *bytes, size_t len)
+static void s_inbox_push(s_inbox_t *box, ob_party_t from, const uint8_t *bytes, size_t len)
 {
     if (box->count == box->cap) {
         size_t cap = box->cap ? box->cap * 2 : 64;
@@ -387,6 +388,7 @@ static void s_inbox_push(s_inbox_t *box, const uint8_t *bytes, size_t len)
     assert(m->bytes);
     memcpy(m->bytes, bytes, len);
     m->len = len;
+    m->from = from;
 }
 
 static bool s_inbox_pop(s_inbox_t *box, s_msg_t *out)
@@ -689,7 +691,7 @@ static bool s_app_rejects(const sim_t *sim, const uint8_t *payload, size_t len)
 }
 
 /* The application speaks the external protocol of net's application
-   socket (proto/imsg.csv, "Outside the node"): what net sends it is
+   socket (proto/app.csv): what net sends it is
    decoded here, and its answers go back as frames through ob_net_on_app. */
 static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
 {
@@ -698,8 +700,14 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
         s_violation(sim, "node %d's net sent the application an undecodable message", node->index);
         return;
     }
-    switch (msg.type) {
-    case OB_IMSG_APP_ASK_PAYLOAD: {
+    ob_net_to_app_t in;
+    if (ob_net_to_app(msg.type, &in) != 0) {
+        s_violation(sim, "node %d's net sent the application %s", node->index,
+                    ob_imsg_name(msg.type));
+        return;
+    }
+    switch (in) {
+    case OB_NET_TO_APP_APP_ASK_PAYLOAD: {
         if (node->app_idle)
             return; /* an idle application has nothing to propose */
         s_event_t *ev = s_push(sim, sim->now + S_APP_LATENCY_US, EV_APP, node->index);
@@ -716,7 +724,7 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
             ev->payload[0] = 0xBA;
         return;
     }
-    case OB_IMSG_APP_ASK_VERDICT: {
+    case OB_NET_TO_APP_APP_ASK_VERDICT: {
         const ob_blob_t *data = &msg.u.app_ask_verdict.data;
         bool valid = ob_payload_verify(sim->crypto, &msg.u.app_ask_verdict.chunk, data->data,
                                        data->len) == OB_OK &&
@@ -728,60 +736,17 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
         ev->incarnation = node->incarnation[SIM_NET];
         return;
     }
-    case OB_IMSG_APP_LOCK:
+    case OB_NET_TO_APP_APP_LOCK:
         s_reporter_lock(sim, node, &msg.u.app_lock.lock);
         return;
-    case OB_IMSG_APP_TIP:
+    case OB_NET_TO_APP_APP_TIP:
         node->reporter.tips++;
         return;
-    case OB_IMSG_APP_EVIDENCE:
+    case OB_NET_TO_APP_APP_EVIDENCE:
         node->reporter.evidence++;
         s_trace(sim, "node %d reports evidence", node->index);
         return;
-    case OB_IMSG_PEER_NODE:
-    case OB_IMSG_PEER_ACK:
-    case OB_IMSG_NODE_VERIFIED:
-    case OB_IMSG_ACK_VERIFIED:
-    case OB_IMSG_DROPPED:
-    case OB_IMSG_EPOCH_CHANGED:
-    case OB_IMSG_TIP_CHANGED:
-    case OB_IMSG_STATE_REQUEST:
-    case OB_IMSG_APP_PROPOSE:
-    case OB_IMSG_APP_VERIFY:
-    case OB_IMSG_REPORT_TIP:
-    case OB_IMSG_REPORT_LOCK:
-    case OB_IMSG_REPORT_EVIDENCE:
-    case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_APP_PAYLOAD:
-    case OB_IMSG_APP_VERDICT:
-    case OB_IMSG_LOCK_DELIVERED:
-    case OB_IMSG_LOCK_QUERY:
-    case OB_IMSG_APP_ATTACHED:
-    case OB_IMSG_SIGN_NODE:
-    case OB_IMSG_SIGN_ACK:
-    case OB_IMSG_LAST_SIGNED_REQUEST:
-    case OB_IMSG_NODE_SIGNED:
-    case OB_IMSG_SIGN_REFUSED:
-    case OB_IMSG_LAST_SIGNED:
-    case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
-    case OB_IMSG_SEND_NODE:
-    case OB_IMSG_SET_EPOCH:
-    case OB_IMSG_SEND_ACK:
-    /* the application's own words, and the submit socket's */
-    case OB_IMSG_APP_ATTACH:
-    case OB_IMSG_APP_GIVE_PAYLOAD:
-    case OB_IMSG_APP_GIVE_VERDICT:
-    case OB_IMSG_APP_LOCK_RECEIVED:
-    case OB_IMSG_SUBMIT:
-    case OB_IMSG_SUBMIT_QUEUED:
-    case OB_IMSG_SUBMIT_REFUSED:
-    case OB_IMSG_SUBMIT_ASSIGNED:
-    case OB_IMSG_SUBMIT_LOCKED:
-    case OB_IMSG_SUBMIT_FOLLOW:
-        break;
     }
-    s_violation(sim, "node %d's net sent the application %s", node->index, ob_imsg_name(msg.type));
 }
 
 /* The application's answer of `ev`, as the frame it sends net's
@@ -813,7 +778,8 @@ static void s_app_answer(sim_t *sim, s_node_t *node, const s_event_t *ev)
 
 /* --- moving messages -------------------------------------------------------------- */
 
-static void s_deliver_actor(sim_t *sim, s_node_t *node, int actor, const uint8_t *bytes, size_t len)
+static void s_deliver_actor(sim_t *sim, s_node_t *node, int actor, ob_party_t from,
+                            const uint8_t *bytes, size_t len)
 {
     if (!node->up[actor])
         return; /* a dead actor's messages are lost */
@@ -823,7 +789,7 @@ static void s_deliver_actor(sim_t *sim, s_node_t *node, int actor, const uint8_t
             s_check_accepted_node(sim, node, msg.u.node_verified.node.data,
                                   msg.u.node_verified.node.len);
     }
-    s_inbox_push(&node->inbox[actor], bytes, len);
+    s_inbox_push(&node->inbox[actor], from, bytes, len);
     if (!node->wake_pending[actor]) {
         node->wake_pending[actor] = true;
         s_event_t *ev = s_push(sim, sim->now + S_INTERNAL_LATENCY_US + s_below(&sim->rng, 30),
@@ -888,7 +854,7 @@ static void s_flush(sim_t *sim, s_node_t *node, int actor)
         const uint8_t *bytes = ob_outbox_bytes(out, e);
         switch (e->kind) {
         case OB_DEST_ACTOR:
-            s_deliver_actor(sim, node, (int)e->actor, bytes, e->len);
+            s_deliver_actor(sim, node, (int)e->actor, (ob_party_t)actor, bytes, e->len);
             break;
         case OB_DEST_APP:
             s_app(sim, node, bytes, e->len);
@@ -953,21 +919,21 @@ static int s_commit(s_node_t *node, int actor)
     return 0;
 }
 
-static void s_handle(sim_t *sim, s_node_t *node, int actor, const ob_imsg_t *msg)
+static void s_handle(sim_t *sim, s_node_t *node, int actor, ob_party_t from, const ob_imsg_t *msg)
 {
     ob_outbox_t *out = node->outbox[actor];
     switch ((sim_actor_t)actor) {
     case SIM_NET:
-        ob_net_handle(node->net, msg, out);
+        ob_net_handle(node->net, from, msg, out);
         return;
     case SIM_VERIFIER:
-        ob_verifier_handle(node->verifier, msg, out);
+        ob_verifier_handle(node->verifier, from, msg, out);
         return;
     case SIM_SIGNER:
-        ob_signer_handle(node->signer, msg, out);
+        ob_signer_handle(node->signer, from, msg, out);
         return;
     case SIM_JOURNAL:
-        ob_journal_handle(node->journal, sim->now / 1000, msg, out);
+        ob_journal_handle(node->journal, sim->now / 1000, from, msg, out);
         return;
     }
 }
@@ -1065,7 +1031,7 @@ static void s_run_batch(sim_t *sim, s_node_t *node, int actor, bool tick)
             s_violation(sim, "node %d %s got an undecodable message: %s", node->index,
                         ob_actor_name((ob_actor_t)actor), ob_error_name(rc));
         else
-            s_handle(sim, node, actor, &msg);
+            s_handle(sim, node, actor, m.from, &msg);
         free(m.bytes);
     }
     if (tick && actor == SIM_JOURNAL)
@@ -1556,7 +1522,24 @@ void sim_set_epoch(sim_t *sim, int index, uint64_t epoch)
     uint8_t bytes[64];
     size_t written;
     ob_imsg_encode(&msg, bytes, sizeof bytes, &written);
-    s_deliver_actor(sim, node, SIM_JOURNAL, bytes, written);
+    s_deliver_actor(sim, node, SIM_JOURNAL, OB_PARTY_OPERATOR, bytes, written);
+}
+
+void sim_send_internal(sim_t *sim, int index, sim_actor_t to, ob_party_t from, const ob_imsg_t *msg)
+{
+    size_t len = ob_imsg_encoded_len(msg), written = 0;
+    uint8_t *bytes = malloc(len);
+    assert(bytes);
+    if (ob_imsg_encode(msg, bytes, len, &written) != 0)
+        s_violation(sim, "a test's internal message does not encode");
+    else
+        s_deliver_actor(sim, &sim->nodes[index], (int)to, from, bytes, written);
+    free(bytes);
+}
+
+void sim_node_key(const sim_t *sim, int index, uint8_t out[32])
+{
+    memcpy(out, sim->nodes[index].key.pub.bytes, 32);
 }
 
 /* --- queries ---------------------------------------------------------------------- */

@@ -7,6 +7,8 @@
 #ifndef SIM_H
 #define SIM_H
 
+#include "imsg.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +111,13 @@ void sim_heal(sim_t *sim);
 
 /* Tells a node's journal to move to `epoch`. */
 void sim_set_epoch(sim_t *sim, int node, uint64_t epoch);
+
+/* Delivers `msg` to `to` of `node` as if `from` had sent it: the sender a
+   shell knows by the endpoint (proto/PROTOCOL.md "Dispatch"), so a test
+   can play a wrong one. */
+void sim_send_internal(sim_t *sim, int node, sim_actor_t to, ob_party_t from, const ob_imsg_t *msg);
+/* The node's public key. */
+void sim_node_key(const sim_t *sim, int node, uint8_t out[32]);
 
 /* --- what the reporters saw --------------------------------------------- */
 

@@ -271,14 +271,21 @@ static void test_byzantine(void **state)
     sim_destroy(&sim);
 }
 
+/* 4 nodes, and an epoch 2 with the same validators as epoch 1. */
+static sim_config_t s_two_epochs(uint64_t seed)
+{
+    sim_config_t c = sim_config_default(seed, 4);
+    c.epoch_count = 2;
+    c.epochs[1] = c.epochs[0];
+    c.epochs[1].epoch = 2;
+    return c;
+}
+
 static void test_updated_epoch(void **state)
 {
     (void)state;
     double t0 = s_wall();
-    sim_config_t c = sim_config_default(s_seed(7), 4);
-    c.epoch_count = 2;
-    c.epochs[1] = c.epochs[0];
-    c.epochs[1].epoch = 2;
+    sim_config_t c = s_two_epochs(s_seed(7));
     sim_t *sim = sim_new(&c);
     s_goal_t goal = {0xf, 0, 10};
     s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "updated_epoch: epoch 1");
@@ -498,6 +505,40 @@ static void test_stale_before_replay(void **state)
     sim_destroy(&sim);
 }
 
+/* Messages from the wrong sender (proto/imsg.csv): a verifier asking the
+   signer for node 0's next chunk with a payload nobody proposed, net moving
+   the journal to epoch 2. Each handler drops its own, counted at the
+   journal, and the chains go on in epoch 1 with the journal's payloads. */
+static void test_wrong_sender(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = s_two_epochs(s_seed(14));
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {0xf, 0, 5};
+    s_assert_clean(sim, sim_run(sim, 60000, s_reached, &goal), "wrong_sender: warm-up");
+    uint64_t before = sim_drops(sim, 0, "unknown_type");
+    ob_imsg_t sign = {.type = OB_IMSG_SIGN_NODE};
+    sim_node_key(sim, 0, sign.u.sign_node.chunk.sequencer);
+    sign.u.sign_node.chunk.height = (uint64_t)(sim_tip_height(sim, 0, 0) + 1);
+    memset(sign.u.sign_node.chunk.payload, 0x5a, 32);
+    sim_send_internal(sim, 0, SIM_SIGNER, OB_PARTY_VERIFIER, &sign);
+    sim_send_internal(sim, 0, SIM_SIGNER, OB_PARTY_NET, &sign);
+    ob_imsg_t epoch = {.type = OB_IMSG_SET_EPOCH};
+    epoch.u.set_epoch.epoch = 2;
+    sim_send_internal(sim, 0, SIM_JOURNAL, OB_PARTY_NET, &epoch);
+    sim_run(sim, sim_now_ms(sim) + 50, NULL, NULL);
+    s_assert_clean(sim, true, "wrong_sender: injected");
+    assert_int_equal(sim_drops(sim, 0, "unknown_type") - before, 3);
+    goal.height = (uint64_t)s_max_lock(sim, 4) + 10;
+    s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 120000, s_reached, &goal),
+                   "wrong_sender: after");
+    for (int s = 0; s < 4; s++)
+        assert_int_equal(sim_lock_epoch(sim, 0, s, goal.height), 1);
+    s_report("wrong_sender", sim, t0);
+    sim_destroy(&sim);
+}
+
 static void test_late_joiner(void **state)
 {
     (void)state;
@@ -539,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_app_rejects),         cmocka_unit_test(test_scale),
         cmocka_unit_test(test_idle_across_epochs),  cmocka_unit_test(test_restart_orders),
         cmocka_unit_test(test_stale_before_replay), cmocka_unit_test(test_late_joiner),
+        cmocka_unit_test(test_wrong_sender),
     };
     /* SIM_ONLY=test_byzantine runs one scenario (cmocka's filter). */
     if (getenv("SIM_ONLY"))

@@ -304,19 +304,19 @@ static void s_deliver_at(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg, ui
     ob_outbox_clear(f->out);
     switch (to) {
     case OB_ACTOR_NET:
-        ob_net_handle(f->net, &decoded, f->out);
+        ob_net_handle(f->net, tu_sender(OB_PARTY_NET, &decoded), &decoded, f->out);
         break;
     case OB_ACTOR_VERIFIER:
-        ob_verifier_handle(f->verifier, &decoded, f->out);
+        ob_verifier_handle(f->verifier, tu_sender(OB_PARTY_VERIFIER, &decoded), &decoded, f->out);
         break;
     case OB_ACTOR_SIGNER:
         assert_int_equal(ob_signer_begin(f->signer), 0);
-        ob_signer_handle(f->signer, &decoded, f->out);
+        ob_signer_handle(f->signer, tu_sender(OB_PARTY_SIGNER, &decoded), &decoded, f->out);
         assert_int_equal(ob_signer_commit(f->signer), 0);
         break;
     case OB_ACTOR_JOURNAL:
         assert_int_equal(ob_journal_begin(f->journal), 0);
-        ob_journal_handle(f->journal, now, &decoded, f->out);
+        ob_journal_handle(f->journal, now, tu_sender(OB_PARTY_JOURNAL, &decoded), &decoded, f->out);
         assert_int_equal(ob_journal_commit(f->journal), 0);
         break;
     }
@@ -540,7 +540,7 @@ static void test_verifier_drops_of_a_batch_are_one_message(void **state)
             memcpy(msg.u.peer_node.peer, f->keys[relays[r]].pub.bytes, 32);
             msg.u.peer_node.node = (ob_blob_t){node.bytes, (uint32_t)node.len};
             msg.u.peer_node.payload = s_stage(f, OB_ACTOR_NET, "zero");
-            ob_verifier_handle(f->verifier, &msg, f->out);
+            ob_verifier_handle(f->verifier, OB_PARTY_NET, &msg, f->out);
         }
     s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_PEER_MISMATCH, 60);
     assert_int_equal(ob_outbox_count(f->out), 2);
@@ -566,7 +566,7 @@ static void test_verifier_drops_of_a_batch_are_one_message(void **state)
     s_journal_open(f);
     assert_int_equal(ob_journal_begin(f->journal), 0);
     for (size_t i = 0; i < 2; i++)
-        ob_journal_handle(f->journal, H_NOW, &drops[i], f->out);
+        ob_journal_handle(f->journal, H_NOW, OB_PARTY_VERIFIER, &drops[i], f->out);
     assert_int_equal(ob_journal_commit(f->journal), 0);
     assert_int_equal(ob_journal_stats(f->journal)->dropped[OB_ERR_PEER_MISMATCH], 60);
 }
@@ -1496,8 +1496,8 @@ static void test_signer_uncommitted_sign_leaves_no_record(void **state)
     ack_req.u.sign_ack.epoch = 1;
     ob_outbox_clear(f->out);
     assert_int_equal(ob_signer_begin(f->signer), 0);
-    ob_signer_handle(f->signer, &node_req, f->out);
-    ob_signer_handle(f->signer, &ack_req, f->out);
+    ob_signer_handle(f->signer, OB_PARTY_JOURNAL, &node_req, f->out);
+    ob_signer_handle(f->signer, OB_PARTY_JOURNAL, &ack_req, f->out);
     assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED), 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_ACK), 2); /* its own, and the peer's */
     ob_signer_destroy(&f->signer); /* the open transaction rolls back */

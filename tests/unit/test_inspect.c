@@ -236,7 +236,7 @@ static void s_deliver_node(i_fixture_t *f, int sequencer, uint64_t height)
                      0);
     ob_outbox_clear(f->out);
     assert_int_equal(ob_journal_begin(f->journal), 0);
-    ob_journal_handle(f->journal, I_NOW, &msg, f->out);
+    ob_journal_handle(f->journal, I_NOW, OB_PARTY_VERIFIER, &msg, f->out);
     assert_int_equal(ob_journal_commit(f->journal), 0);
 }
 
@@ -255,7 +255,7 @@ static void s_deliver_certified(i_fixture_t *f, int sequencer, uint64_t height)
     msg.u.certified.lock = (ob_blob_t){bytes, (uint32_t)len};
     ob_outbox_clear(f->out);
     assert_int_equal(ob_journal_begin(f->journal), 0);
-    ob_journal_handle(f->journal, I_NOW, &msg, f->out);
+    ob_journal_handle(f->journal, I_NOW, OB_PARTY_SIGNER, &msg, f->out);
     assert_int_equal(ob_journal_commit(f->journal), 0);
 }
 

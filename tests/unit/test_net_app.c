@@ -162,7 +162,7 @@ static void s_internal(n_fixture_t *f, const ob_imsg_t *msg)
     ob_imsg_t decoded;
     assert_int_equal(ob_imsg_decode(&decoded, frame, len), OB_OK);
     ob_outbox_clear(f->out);
-    ob_net_handle(f->net, &decoded, f->out);
+    ob_net_handle(f->net, tu_sender(OB_PARTY_NET, &decoded), &decoded, f->out);
     free(frame);
 }
 

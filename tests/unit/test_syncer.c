@@ -103,11 +103,16 @@ typedef struct {
     atomic_int batches;
 } s_fake_t;
 
-static void s_fake_handle(void *h, uint64_t now, const ob_imsg_t *msg, ob_outbox_t *out)
+/* Each set_epoch it gets goes on to the signer as epoch_changed. */
+static void s_fake_handle(void *h, uint64_t now, ob_party_t from, const ob_imsg_t *msg,
+                          ob_outbox_t *out)
 {
     (void)h;
     (void)now;
-    ob_outbox_to_actor(out, OB_ACTOR_SIGNER, msg);
+    (void)from;
+    ob_imsg_t view = {.type = OB_IMSG_EPOCH_CHANGED};
+    view.u.epoch_changed.epoch = msg->u.set_epoch.epoch;
+    ob_outbox_to_actor(out, OB_ACTOR_SIGNER, &view);
 }
 
 static int s_fake_commit_deferred(void *h, bool *sync_due)
@@ -145,8 +150,8 @@ static void s_journal_thread(zsock_t *pipe, void *arg)
 
 static void s_push_epoch(zsock_t *push, uint64_t epoch)
 {
-    ob_imsg_t msg = {.type = OB_IMSG_EPOCH_CHANGED};
-    msg.u.epoch_changed.epoch = epoch;
+    ob_imsg_t msg = {.type = OB_IMSG_SET_EPOCH};
+    msg.u.set_epoch.epoch = epoch;
     uint8_t bytes[64];
     size_t len = 0;
     assert_int_equal(ob_imsg_encode(&msg, bytes, sizeof bytes, &len), OB_OK);
@@ -181,12 +186,16 @@ static void test_shell_sends_a_batch_only_after_its_sync(void **state)
     ob_shell_endpoints_init(&args.endpoints, &config, true);
 
     char ep[PATH_MAX + 64];
-    assert_int_equal(ob_shell_endpoint(&args.endpoints, OB_ACTOR_SIGNER, 0, ep, sizeof ep), 0);
+    assert_int_equal(ob_shell_pair_endpoint(&args.endpoints, OB_PARTY_JOURNAL, 0, OB_PARTY_SIGNER, 0,
+                                            ep, sizeof ep),
+                     0);
     zsock_t *signer = zsock_new_pull(ep);
     assert_non_null(signer);
     zactor_t *journal = zactor_new(s_journal_thread, &args);
     assert_non_null(journal);
-    assert_int_equal(ob_shell_endpoint(&args.endpoints, OB_ACTOR_JOURNAL, 0, ep, sizeof ep), 0);
+    assert_int_equal(ob_shell_pair_endpoint(&args.endpoints, OB_PARTY_OPERATOR, 0, OB_PARTY_JOURNAL,
+                                            0, ep, sizeof ep),
+                     0);
     zsock_t *to_journal = zsock_new_push(ep);
     assert_non_null(to_journal);
 

@@ -106,3 +106,14 @@ ob_epoch_lookup_t tu_lookup_fixed(const uint16_t *validator_count)
 {
     return (ob_epoch_lookup_t){s_fixed_size, validator_count};
 }
+
+ob_party_t tu_sender(ob_party_t to, const ob_imsg_t *msg)
+{
+    if (msg->type == OB_IMSG_STATE_REQUEST)
+        return (ob_party_t)msg->u.state_request.actor;
+    for (int from = OB_PARTY_NET; from <= OB_PARTY_COUNT; from++)
+        if (ob_imsg_allowed((ob_party_t)from, to, msg->type))
+            return (ob_party_t)from;
+    fail_msg("no actor sends %s to the %s", ob_imsg_name(msg->type), ob_party_name(to));
+    return OB_PARTY_OPERATOR;
+}

@@ -12,6 +12,7 @@
 #include "cert.h"
 #include "crypto.h"
 #include "epochs.h"
+#include "imsg.h"
 #include "signing.h"
 #include "verify.h"
 #include "wire.h"
@@ -51,5 +52,10 @@ uint64_t tu_rng_below(tu_rng_t *rng, uint64_t bound);
 
 /* An epoch lookup that knows every epoch, with a fixed validator count. */
 ob_epoch_lookup_t tu_lookup_fixed(const uint16_t *validator_count);
+
+/* The party that sends `msg` to `to` in a node, for a test that plays
+   it: the first sender proto/imsg.csv allows (a state request: the actor
+   it names). */
+ob_party_t tu_sender(ob_party_t to, const ob_imsg_t *msg);
 
 #endif
