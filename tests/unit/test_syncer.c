@@ -186,8 +186,8 @@ static void test_shell_sends_a_batch_only_after_its_sync(void **state)
     ob_shell_endpoints_init(&args.endpoints, &config, true);
 
     char ep[PATH_MAX + 64];
-    assert_int_equal(ob_shell_pair_endpoint(&args.endpoints, OB_PARTY_JOURNAL, 0, OB_PARTY_SIGNER, 0,
-                                            ep, sizeof ep),
+    assert_int_equal(ob_shell_pair_endpoint(&args.endpoints, OB_PARTY_JOURNAL, 0, OB_PARTY_SIGNER,
+                                            0, ep, sizeof ep),
                      0);
     zsock_t *signer = zsock_new_pull(ep);
     assert_non_null(signer);
