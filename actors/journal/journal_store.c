@@ -304,7 +304,9 @@ int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequ
     sqlite3_bind_int64(stmt, 3, (sqlite3_int64)to);
     if (ob_db_step_done(self->db, stmt) != 0)
         return -1;
-    return sqlite3_changes(ob_db_handle(self->db));
+    int pruned = sqlite3_changes(ob_db_handle(self->db));
+    ob_db_lazy(self->db); /* bytes left behind by a power loss cost disk, never safety */
+    return pruned;
 }
 
 int ob_journal_store_pin_proposal(ob_journal_store_t *self, uint64_t height,
@@ -349,7 +351,14 @@ int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t seq
     sqlite3_bind_blob(stmt, 5, lock, (int)len, SQLITE_STATIC);
     if (ob_db_step_done(self->db, stmt) != 0)
         return -1;
-    return sqlite3_changes(ob_db_handle(self->db)) == 1 ? 1 : 0;
+    int added = sqlite3_changes(ob_db_handle(self->db)) == 1 ? 1 : 0;
+    /* Committed, not synced of its own (SPEC §4's Lock rule asks for the
+       commit; nothing durable depends on a certificate): one lost in a
+       power loss comes back as the parent of the chain's next node, or by
+       the sequencer's rebroadcast. A certificate written beside a payload
+       (the next proposal's) is synced with it. */
+    ob_db_lazy(self->db);
+    return added;
 }
 
 int ob_journal_store_certificate(ob_journal_store_t *self, const uint8_t sequencer[32],
