@@ -1964,6 +1964,32 @@ static void s_certified(h_fixture_t *f, const ob_chunk_t *chunk)
     s_deliver(f, OB_ACTOR_JOURNAL, &msg);
 }
 
+/* Under durability = power, a validator's tip (and payload) is synced
+   before its ack, but a certificate is only committed before its Lock is
+   reported: nothing durable depends on it, so it costs no fsync. */
+static void test_journal_certificate_needs_no_sync(void **state)
+{
+    h_fixture_t *f = *state;
+    ob_journal_config_t config = {.env = s_env(f, 0),
+                                  .db_path = f->journal_path,
+                                  .sync = OB_DB_SYNC_FULL,
+                                  .initial_epoch = 1};
+    ob_why_t why = {{0}};
+    f->journal = ob_journal_new(&config, &why);
+    if (!f->journal)
+        fail_msg("journal: %s", why.text);
+    ob_journal_start(f->journal, H_NOW, f->out);
+    h_node_t node;
+    s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
+    uint64_t before = ob_journal_stats(f->journal)->durable_commits;
+    s_journal_node(f, &node, "zero");
+    assert_int_equal(ob_journal_stats(f->journal)->durable_commits, before + 1);
+    s_certified(f, &node.chunk);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 1);
+    assert_int_equal(s_locks_held(f), 1);
+    assert_int_equal(ob_journal_stats(f->journal)->durable_commits, before + 1);
+}
+
 /* How many REPORT_EVIDENCE of `kind` the outbox holds. */
 static size_t s_evidence_sent(h_fixture_t *f, ob_evidence_kind_t kind)
 {
@@ -2809,6 +2835,7 @@ int main(void)
         H_TEST(test_verifier_below_quorum),
         H_TEST(test_verifier_payload_mismatch),
         H_TEST(test_journal_payload_changed_in_the_slot),
+        H_TEST(test_journal_certificate_needs_no_sync),
         H_TEST(test_verifier_decode_short),
         H_TEST(test_verifier_decode_trailing),
         H_TEST(test_verifier_decode_bad_flag),
