@@ -39,6 +39,11 @@ typedef struct {
     /* A duplicate of this tip is answered no earlier (§3, validator step
        4: once per half rebroadcast timeout per sequencer and height). */
     uint64_t answer_after;
+    /* The chain's last certificate this journal committed: every node
+       carries its parent's, which is most often this one again. */
+    bool has_cert;
+    uint64_t cert_height;
+    uint8_t cert_payload[32];
 } s_tip_t;
 
 /* What the sequencer knows of one validator's Locks of its chain (see
@@ -481,6 +486,15 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
                              ob_outbox_t *out)
 {
     const ob_chunk_t *chunk = &lock->chunk;
+    /* The one committed last on this chain, again (a node's parent that
+       this node assembled itself): stored, reported and checked against
+       the node at its height already, so nothing to read or write. */
+    s_tip_t *known = s_tip(self, chunk->sequencer);
+    if (known && known->has_cert && known->cert_height == chunk->height &&
+        memcmp(known->cert_payload, chunk->payload, 32) == 0) {
+        self->stats.certificates_known++;
+        return;
+    }
     size_t len = ob_lock_encoded_len(lock), written = 0;
     uint8_t *bytes = malloc(len);
     if (!bytes || ob_lock_encode(lock, bytes, len, &written) != 0) {
@@ -520,6 +534,11 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
 
     int rc = ob_journal_store_put_certificate(self->store, chunk->sequencer, chunk->height,
                                               chunk->payload, lock->epoch, bytes, written);
+    if (rc >= 0 && known && (!known->has_cert || chunk->height >= known->cert_height)) {
+        known->has_cert = true;
+        known->cert_height = chunk->height;
+        memcpy(known->cert_payload, chunk->payload, 32);
+    }
     if (rc < 0) {
         self->failed = true;
     } else if (!already) {

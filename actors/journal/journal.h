@@ -42,8 +42,9 @@ typedef struct {
     uint64_t reacks, duplicates_limited;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
     uint64_t certificates, locks_reported, evidence, backfilled;
-    uint64_t payloads_pruned; /* by retention */
-    uint64_t durable_commits; /* batches fsynced (all under FULL; proposals under NORMAL) */
+    uint64_t certificates_known; /* the chain's last one again: no SQLite work */
+    uint64_t payloads_pruned;    /* by retention */
+    uint64_t durable_commits;    /* batches fsynced (all under FULL; proposals under NORMAL) */
     uint64_t lock_queries, lock_queries_answered; /* net's lock_query, and report_locks sent */
     /* Payload bytes written to and read back from SQLite (payload copies) */
     uint64_t payload_bytes_stored, payload_bytes_loaded;

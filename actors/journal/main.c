@@ -94,6 +94,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "proposals", st->proposals);
     ob_json_u64(json, "rebroadcasts", st->rebroadcasts);
     ob_json_u64(json, "certificates", st->certificates);
+    ob_json_u64(json, "certificates_known", st->certificates_known);
     ob_json_u64(json, "locks_reported", st->locks_reported);
     ob_json_u64(json, "lock_queries", st->lock_queries);
     ob_json_u64(json, "lock_queries_answered", st->lock_queries_answered);

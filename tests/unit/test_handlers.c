@@ -2005,6 +2005,32 @@ static size_t s_evidence_sent(h_fixture_t *f, ob_evidence_kind_t kind)
     return n;
 }
 
+/* A node's parent certificate that is the chain's last one committed here
+   (the node's own aggregation formed it) costs no SQLite work and reports
+   no second Lock; another certificate at that height is still evidence. */
+static void test_journal_known_parent_certificate(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_open(f);
+    const ob_journal_stats_t *stats = ob_journal_stats(f->journal);
+    h_node_t zero, one;
+    s_node(f, &zero, 1, 0, "zero", NULL, 0, 0);
+    s_journal_node(f, &zero, "zero");
+    s_certified(f, &zero.chunk);
+    assert_int_equal(stats->certificates, 1);
+    s_node(f, &one, 1, 1, "one", "zero", 1, H_FIRST);
+    s_journal_node(f, &one, "one");
+    s_assert_tip(f, &one.chunk);
+    assert_int_equal(stats->certificates, 1);
+    assert_int_equal(stats->certificates_known, 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
+    /* a certificate on another payload at height 0: evidence, not "known" */
+    ob_chunk_t other = s_chunk(f, 1, 0, "other zero");
+    s_certified(f, &other);
+    assert_int_equal(s_evidence_sent(f, OB_EVIDENCE_CERTIFIED_CONFLICT), 1);
+    assert_int_equal(stats->certificates_known, 1);
+}
+
 /* Issue 9, defect 7. A certificate held on (S, h, "one"), then a signed
    node (S, h, "other one"): whether h is above the tip, at it or below
    it, the node is evidence against the certificate, is dropped, and is
@@ -2836,6 +2862,7 @@ int main(void)
         H_TEST(test_verifier_payload_mismatch),
         H_TEST(test_journal_payload_changed_in_the_slot),
         H_TEST(test_journal_certificate_needs_no_sync),
+        H_TEST(test_journal_known_parent_certificate),
         H_TEST(test_verifier_decode_short),
         H_TEST(test_verifier_decode_trailing),
         H_TEST(test_verifier_decode_bad_flag),
