@@ -23,6 +23,7 @@
 #include "actor.h"
 #include "log.h"
 #include "net.h"
+#include "pins.h"
 #include "shell.h"
 #include "zap.h"
 
@@ -114,6 +115,8 @@ typedef struct {
     ob_net_t *net;
     ob_shell_t *shell;
     ob_arena_t *arena;
+    ob_pins_t *pins; /* slots held by payload messages in flight */
+    uint64_t next_renew_ms;
     ob_zap_t *zap;
     zcert_t *cert;
     zsock_t *router; /* peers in */
@@ -552,8 +555,16 @@ static void s_send_peer(s_net_shell_t *self, const ob_envelope_t *e, const uint8
     }
     /* A multipart message is queued whole once its first part is. */
     if (payload) {
-        zmq_send(handle, payload, e->payload.len, ZMQ_DONTWAIT);
-        self->peer_payload_bytes_out += e->payload.len;
+        /* From the slot itself, not a copy (SPEC §9), unless too many
+           slots are held by messages already (a slow peer's queue). */
+        zmq_msg_t part;
+        if (ob_pins_msg(self->pins, &e->payload, &part) == 0) {
+            if (zmq_msg_send(&part, handle, ZMQ_DONTWAIT) < 0)
+                zmq_msg_close(&part);
+        } else {
+            zmq_send(handle, payload, e->payload.len, ZMQ_DONTWAIT);
+            self->peer_payload_bytes_out += e->payload.len;
+        }
     }
     peer->sent++;
 }
@@ -660,6 +671,10 @@ static void s_handle(void *h, uint64_t now, ob_party_t from, const ob_imsg_t *ms
    outage); ZeroMQ keeps retrying it. */
 #define S_UNREACHABLE_MS 2000
 
+/* Slots held by messages in flight renew their lease this often: far
+   within the supervisor's lease (30 s), after which a slot counts as lost. */
+#define S_RENEW_MS 1000
+
 static uint64_t s_next_deadline(void *h)
 {
     return ((s_net_shell_t *)h)->next_guard_ms;
@@ -675,6 +690,10 @@ static void s_tick(void *h, uint64_t now, ob_outbox_t *out)
     s_guard_check(&self->guards[1]);
     s_guard_check(&self->guards[2]);
     self->next_guard_ms = now + S_GUARD_MS;
+    if (now >= self->next_renew_ms) {
+        ob_pins_renew(self->pins);
+        self->next_renew_ms = now + S_RENEW_MS;
+    }
     ob_net_tick(self->net, now, out);
     for (size_t i = 0; i < self->peer_count; i++) {
         s_peer_t *peer = &self->peers[i];
@@ -715,6 +734,9 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "malformed_frames", self->malformed_frames);
     ob_json_u64(json, "arena_full", st->arena_full);
     ob_json_u64(json, "arena_in_use", ob_arena_in_use(self->arena)); /* a queue depth */
+    ob_json_u64(json, "payload_zero_copy", ob_pins_zero_copy(self->pins));
+    ob_json_u64(json, "payload_zero_copy_refused", ob_pins_refused(self->pins));
+    ob_json_u64(json, "payload_slots_pinned", ob_pins_pinned(self->pins));
     ob_json_object(json, "payload_bytes"); /* each one copy of payload bytes */
     ob_json_u64(json, "peer_in", self->peer_payload_bytes_in);
     ob_json_u64(json, "peer_out", self->peer_payload_bytes_out);
@@ -768,6 +790,12 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_end(json);
 }
 
+static void s_release_held(void *ctx, const ob_handle_t *handle)
+{
+    s_net_shell_t *self = ctx;
+    ob_pins_release(self->pins, handle);
+}
+
 static void s_flushed(void *h)
 {
     s_net_shell_t *self = h;
@@ -805,6 +833,7 @@ static void s_teardown(s_net_shell_t *self)
     zcert_destroy(&self->cert);
     ob_shell_destroy(&self->shell);
     ob_net_destroy(&self->net);
+    ob_pins_destroy(&self->pins); /* after the sockets: their messages are done */
 }
 
 int ob_net_actor_run(const ob_actor_args_t *args)
@@ -831,8 +860,12 @@ int ob_net_actor_run(const ob_actor_args_t *args)
                            .submit_queue_max = 1024};
     s_limits(self, &env);
     self->net = ob_net_new(&cfg, &why);
-    if (!self->net)
+    /* At most a quarter of the arena held by messages to slow peers. */
+    uint32_t pin_cap = ob_arena_slot_count(args->arena) / 4;
+    if (!self->net ||
+        !(self->pins = ob_pins_new(args->arena, OB_ACTOR_NET, pin_cap ? pin_cap : 1, &why)))
         goto done;
+    ob_net_set_release(self->net, s_release_held, self);
     self->shell = ob_shell_new(&args->endpoints, OB_ACTOR_NET, 0, args->pipe, &why);
     if (!self->shell || s_setup_peers(self, me, &why) != 0)
         goto done;

@@ -94,6 +94,8 @@ struct _ob_net_t {
     size_t scratch_cap;
 
     ob_handle_t held[S_MAX_HELD];
+    ob_net_release_fn *release; /* how a held slot goes back; NULL: to the arena */
+    void *release_ctx;
     size_t held_count;
     ob_net_stats_t stats;
 };
@@ -177,9 +179,19 @@ static void s_hold(ob_net_t *self, const ob_handle_t *handle)
 
 void ob_net_flushed(ob_net_t *self)
 {
-    for (size_t i = 0; i < self->held_count; i++)
-        ob_arena_release(self->env.arena, &self->held[i], OB_ACTOR_NET);
+    for (size_t i = 0; i < self->held_count; i++) {
+        if (self->release)
+            self->release(self->release_ctx, &self->held[i]);
+        else
+            ob_arena_release(self->env.arena, &self->held[i], OB_ACTOR_NET);
+    }
     self->held_count = 0;
+}
+
+void ob_net_set_release(ob_net_t *self, ob_net_release_fn *release, void *ctx)
+{
+    self->release = release;
+    self->release_ctx = ctx;
 }
 
 /* --- from peers -------------------------------------------------------- */

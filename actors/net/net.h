@@ -173,6 +173,10 @@ int ob_net_submit(ob_net_t *self, const uint8_t *data, size_t len, ob_outbox_t *
 
 /* The shell has sent the outbox: payload slots it referred to are freed. */
 void ob_net_flushed(ob_net_t *self);
+/* How the slots net held for a batch go back once it is sent: the shell's
+   zero-copy sends keep them until libzmq is done (actors/net/pins.h). */
+typedef void(ob_net_release_fn)(void *ctx, const ob_handle_t *handle);
+void ob_net_set_release(ob_net_t *self, ob_net_release_fn *release, void *ctx);
 
 const ob_net_stats_t *ob_net_stats(const ob_net_t *self);
 
