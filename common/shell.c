@@ -295,13 +295,16 @@ static void s_send(ob_shell_t *self, zsock_t *sock, const uint8_t *bytes, size_t
         self->stats.messages_out++;
 }
 
-/* The journal's view goes to every verifier; everything else to one. */
+/* The journal's view goes to every verifier, and so does the signer's
+   reset; a routed message to the instance of its chunk; anything else to
+   one, round-robin. */
 static bool s_for_every_verifier(const uint8_t *bytes, size_t len)
 {
     if (len < 2)
         return false;
     uint16_t type = (uint16_t)(bytes[0] << 8 | bytes[1]);
-    return type == OB_IMSG_EPOCH_CHANGED || type == OB_IMSG_TIP_CHANGED;
+    return type == OB_IMSG_EPOCH_CHANGED || type == OB_IMSG_TIP_CHANGED ||
+           type == OB_IMSG_QUORUM_RESET;
 }
 
 void ob_shell_publish(ob_shell_t *self, const char *topic, const char *json)
@@ -322,6 +325,9 @@ void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             if (e->actor == OB_ACTOR_VERIFIER && s_for_every_verifier(bytes, e->len)) {
                 for (uint32_t v = 0; v < self->verifiers; v++)
                     s_send(self, self->verifier_each[v], bytes, e->len);
+            } else if (e->actor == OB_ACTOR_VERIFIER && e->routed) {
+                uint32_t v = ob_outbox_route_instance(e->route, self->verifiers);
+                s_send(self, self->verifier_each[v], bytes, e->len);
             } else {
                 s_send(self, self->push[e->actor], bytes, e->len);
             }

@@ -6,8 +6,10 @@
     and as a thread of `obcast-node --inproc` over inproc://. Every actor
     binds one PULL socket, `<base>/<actor>` (the verifier: one per
     instance, `<base>/verifier-<i>`), and connects one PUSH to each actor
-    it talks to. Work for the verifiers is PUSHed round-robin over all
-    instances; the journal's view (epoch, tips) goes to every instance.
+    it talks to. Peer messages reach the verifier instance their chunk
+    routes to (ob_outbox_to_verifier), so that the acks of one chunk meet;
+    other work is PUSHed round-robin over all instances; the journal's
+    view (epoch, tips) and the signer's quorum_reset go to every instance.
 
     Sends never block: every socket has a high-water mark, and a message
     that does not fit is dropped and counted. The protocol recovers lost

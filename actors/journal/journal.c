@@ -1236,6 +1236,9 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_SIGN_ACK:
     case OB_IMSG_LAST_SIGNED_REQUEST:
     case OB_IMSG_SEND_ACK:
+    case OB_IMSG_QUORUM_REACHED:
+    case OB_IMSG_QUORUM_RESET:
+    case OB_IMSG_ACK_LATE:
     case OB_IMSG_SEND_NODE:
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:

@@ -209,7 +209,10 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
         msg.type = OB_IMSG_PEER_ACK;
         memcpy(msg.u.peer_ack.peer, peer, 32);
         msg.u.peer_ack.ack = body;
-        ob_outbox_to_actor(out, OB_ACTOR_VERIFIER, &msg);
+        /* By chunk: its acks meet in one verifier instance, which can
+           hold them until a quorum is pending (SPEC §3). */
+        ob_outbox_to_verifier(
+            out, ob_outbox_route(decoded.u.ack.chunk.sequencer, decoded.u.ack.chunk.height), &msg);
         return;
     }
     const ob_frame_t *payload = &decoded.u.node.payload;
@@ -224,7 +227,8 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
         self->stats.arena_full++;
         return;
     }
-    if (ob_outbox_to_actor(out, OB_ACTOR_VERIFIER, &msg) != 0)
+    const ob_chunk_t *chunk = &decoded.u.node.node.chunk;
+    if (ob_outbox_to_verifier(out, ob_outbox_route(chunk->sequencer, chunk->height), &msg) != 0)
         ob_arena_release(self->env.arena, &msg.u.peer_node.payload, OB_ACTOR_NET);
 }
 
@@ -786,6 +790,9 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_CERTIFIED:
     case OB_IMSG_ACK_SEEN:
     case OB_IMSG_SET_EPOCH:
+    case OB_IMSG_QUORUM_REACHED:
+    case OB_IMSG_QUORUM_RESET:
+    case OB_IMSG_ACK_LATE:
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_ASK_PAYLOAD:
@@ -941,6 +948,9 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8
     case OB_IMSG_ACK_SEEN:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
+    case OB_IMSG_QUORUM_REACHED:
+    case OB_IMSG_QUORUM_RESET:
+    case OB_IMSG_ACK_LATE:
     case OB_IMSG_APP_ASK_PAYLOAD:
     case OB_IMSG_APP_ASK_VERDICT:
     case OB_IMSG_APP_TIP:

@@ -129,6 +129,9 @@ const ob_signer_stats_t *ob_signer_stats(const ob_signer_t *self)
 void ob_signer_start(ob_signer_t *self, ob_outbox_t *out)
 {
     ob_outbox_state_request(out, OB_ACTOR_SIGNER);
+    /* No certificate is held yet: the verifiers check every ack again. */
+    ob_imsg_t reset = {.type = OB_IMSG_QUORUM_RESET};
+    ob_outbox_to_actor(out, OB_ACTOR_VERIFIER, &reset);
     (void)self;
 }
 
@@ -277,6 +280,12 @@ static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t 
         memcpy(p->certified_payload, payload, 32);
         self->stats.certificates++;
         s_keep_own_cert(self, &lock);
+        /* The verifier its acks meet in verifies no more of them. */
+        ob_imsg_t reached = {.type = OB_IMSG_QUORUM_REACHED};
+        memcpy(reached.u.quorum_reached.sequencer, p->sequencer, 32);
+        reached.u.quorum_reached.height = p->height;
+        reached.u.quorum_reached.epoch = p->epoch;
+        ob_outbox_to_verifier(out, ob_outbox_route(p->sequencer, p->height), &reached);
     }
     free(bytes);
     free(entries);
@@ -417,6 +426,40 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
         s_prune(self, ack->chunk.sequencer, ack->chunk.height);
     }
     return OB_OK;
+}
+
+/* An ack on an own chunk that the verifier did not verify, since it came
+   after the certificate (ack_late): it only tells who holds the node, and
+   a repeat of a counted one emits the certificate again, as in
+   s_count_ack. Never counted. */
+static void s_drop(ob_signer_t *self, ob_error_t why, const uint8_t *peer, ob_outbox_t *out);
+
+static void s_on_ack_late(ob_signer_t *self, const ob_imsg_ack_late_t *in, ob_outbox_t *out)
+{
+    ob_ack_t ack;
+    ob_error_t rc = ob_ack_decode(&ack, in->ack.data, in->ack.len);
+    const ob_keyset_t *validators =
+        rc == OB_OK ? ob_epochs_validators(self->env.epochs, ack.epoch) : NULL;
+    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, ack.index) : NULL;
+    if (!key || memcmp(key->bytes, in->peer, 32) != 0 ||
+        memcmp(ack.chunk.sequencer, self->env.self_key, 32) != 0) {
+        s_drop(self, rc != OB_OK ? rc : OB_ERR_PEER_MISMATCH, in->peer, out);
+        return;
+    }
+    self->stats.acks_late++;
+    s_ack_seen(self, &ack, out);
+    for (size_t i = 0; i < self->partial_count; i++) {
+        s_partial_t *p = &self->partials[i];
+        if (p->height != ack.chunk.height || p->epoch != ack.epoch || !p->certified ||
+            memcmp(p->sequencer, ack.chunk.sequencer, 32) != 0 ||
+            memcmp(p->certified_payload, ack.chunk.payload, 32) != 0)
+            continue;
+        for (uint16_t k = 0; k < p->count; k++)
+            if (p->acks[k].index == ack.index &&
+                memcmp(p->acks[k].chunk.payload, ack.chunk.payload, 32) == 0)
+                s_emit_certificate(self, p, p->certified_payload, ob_keyset_size(validators), out);
+        return;
+    }
 }
 
 /* --- the signing module: requests from the journal -------------------- */
@@ -640,6 +683,9 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
             s_drop(self, rc, NULL, out);
         return;
     }
+    case OB_IMSG_ACK_LATE:
+        s_on_ack_late(self, &msg->u.ack_late, out);
+        return;
     case OB_IMSG_EPOCH_CHANGED:
         /* Only an epoch of the manifest, and only upwards. */
         if (!ob_epochs_known(self->env.epochs, msg->u.epoch_changed.epoch)) {
@@ -681,6 +727,8 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_SEND_NODE:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
+    case OB_IMSG_QUORUM_REACHED:
+    case OB_IMSG_QUORUM_RESET:
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_ASK_PAYLOAD:
