@@ -22,7 +22,9 @@
 #define S_INTERNAL_HWM  100000
 #define S_IDLE_TICK_MS  100
 #define S_LINGER_MS     200
-#define S_METRICS_BYTES (64 * 1024)
+/* The actor's figures and its stage histograms (common/metrics.h): up to
+   13 stages x 2 histograms of at most 256 bucket pairs each. */
+#define S_METRICS_BYTES (256 * 1024)
 
 struct _ob_shell_t {
     ob_actor_t actor;
@@ -40,6 +42,7 @@ struct _ob_shell_t {
     size_t watched_count;
     zpoller_t *poller;
     ob_outbox_t *out;
+    ob_stages_t *stages; /* a chunk's life: this actor's stages (NULL if unmapped) */
     bool terminated;
     ob_shell_stats_t stats;
 };
@@ -219,6 +222,16 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
         ob_why(why, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         goto fail;
     }
+    /* The node's stage table, in its runtime folder (metrics only: a
+       node runs without it). */
+    char stages_path[PATH_MAX + 16];
+    const char *dir = endpoints->events_base + strlen("ipc://");
+    if (snprintf(stages_path, sizeof stages_path, "%s/stages", dir) < (int)sizeof stages_path)
+        self->stages = ob_stages_new(stages_path, getenv("OBCAST_STAGES_SHARED"));
+    if (!self->stages)
+        ob_warn("%s: no stage table at %s: stages are not timed", ob_actor_name(actor),
+                stages_path);
+    ob_stages_set_current(self->stages);
     self->poller = zpoller_new(self->pull, NULL);
     if (!self->poller || (pipe && zpoller_add(self->poller, pipe) != 0)) {
         ob_why(why, "out of memory");
@@ -246,6 +259,7 @@ void ob_shell_destroy(ob_shell_t **self_p)
     for (size_t i = 0; i < S_MAX_VERIFIERS; i++)
         zsock_destroy(&self->verifier_each[i]);
     ob_outbox_destroy(&self->out);
+    ob_stages_destroy(&self->stages);
     free(self->metrics_buf);
     free(self);
     *self_p = NULL;
@@ -343,6 +357,8 @@ void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             ops->sent(handler, e, bytes);
     }
     ob_outbox_clear(self->out);
+    /* The batch committed and its messages left: its stages are done. */
+    ob_stages_stamp(self->stages, ob_stages_now_us());
     if (ops->flushed)
         ops->flushed(handler);
 }
@@ -424,6 +440,7 @@ static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     ob_json_end(&json);
     if (ops->metrics)
         ops->metrics(handler, &json);
+    ob_json_stages(&json, "stages", self->stages);
     ob_json_end(&json);
     const char *text = ob_json_text(&json);
     if (!text) {

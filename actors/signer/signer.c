@@ -2,6 +2,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "metrics.h"
 #include "signer_checks.h"
 #include "signer_store.h"
 #include "verify.h"
@@ -280,6 +281,8 @@ static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t 
         memcpy(p->certified_payload, payload, 32);
         self->stats.certificates++;
         s_keep_own_cert(self, &lock);
+        if (memcmp(p->sequencer, self->env.self_key, 32) == 0)
+            ob_stage(OB_STAGE_CERT_ASSEMBLED, p->sequencer, p->height);
         /* The verifier its acks meet in verifies no more of them. */
         ob_imsg_t reached = {.type = OB_IMSG_QUORUM_REACHED};
         memcpy(reached.u.quorum_reached.sequencer, p->sequencer, 32);

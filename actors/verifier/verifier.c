@@ -2,6 +2,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "metrics.h"
 #include "verify.h"
 
 #include <assert.h>
@@ -261,6 +262,7 @@ static void s_on_peer_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, o
         return;
     }
     self->stats.nodes_passed++;
+    ob_stage(OB_STAGE_VERIFIED, node.chunk.sequencer, node.chunk.height);
     ob_imsg_t msg = {.type = OB_IMSG_NODE_VERIFIED};
     msg.u.node_verified.node = in->node;
     msg.u.node_verified.payload = in->payload;
