@@ -423,11 +423,15 @@ static uint16_t s_own_counted(ob_verifier_t *self, const ob_keyset_t *validators
     return ob_keyset_index_of(validators, self->env.self_key, &own) && own != index;
 }
 
+/* The shortest hold: the clock is in ms, and a quorum_reached takes a
+   round trip through the signer. */
+#define S_HOLD_MIN_MS 2
+
 static uint64_t s_hold_ms(const ob_verifier_t *self)
 {
     uint64_t ms = 2 * self->usual_ms;
-    if (ms < 1)
-        ms = 1;
+    if (ms < S_HOLD_MIN_MS)
+        ms = S_HOLD_MIN_MS;
     return ms < self->hold_max_ms ? ms : self->hold_max_ms;
 }
 
@@ -472,17 +476,18 @@ static void s_on_peer_ack(ob_verifier_t *self, uint64_t now, const ob_imsg_peer_
     memcpy(g->held[at].peer, in->peer, 32);
 
     const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, ack.epoch);
-    uint16_t pending = g->held_count + g->passed_count + s_own_counted(self, validators, ack.index);
-    if (pending >= ob_quorum(ob_keyset_size(validators))) {
+    uint16_t counted = g->passed_count + s_own_counted(self, validators, ack.index);
+    uint16_t q = ob_quorum(ob_keyset_size(validators));
+    /* A quorum already passed: its certificate is on its way, and this
+       one waits for the quorum_reached that drops it (or the hold time). */
+    if (counted < q && g->held_count + counted >= q) {
         self->stats.held_at_quorum++;
-        uint64_t took = now - g->first;
-        self->usual_ms = (7 * self->usual_ms + took + 4) / 8;
         s_group_verify(self, g, out);
     }
 }
 
-static void s_on_quorum_reached(ob_verifier_t *self, const ob_imsg_quorum_reached_t *in,
-                                ob_outbox_t *out)
+static void s_on_quorum_reached(ob_verifier_t *self, uint64_t now,
+                                const ob_imsg_quorum_reached_t *in, ob_outbox_t *out)
 {
     s_certified_t *c = s_certified_slot(self, in->sequencer, in->height, in->epoch);
     c->used = true;
@@ -498,6 +503,10 @@ static void s_on_quorum_reached(ob_verifier_t *self, const ob_imsg_quorum_reache
             continue;
         for (uint16_t k = 0; k < g->held_count; k++)
             s_after_certificate(self, &g->held[k].ack, g->held[k].peer, out);
+        /* The usual time from a chunk's first ack to its certificate:
+           the hold time is twice it. */
+        uint64_t took = now >= g->first ? now - g->first : 0;
+        self->usual_ms = (7 * self->usual_ms + took + 4) / 8;
         g->used = false;
     }
 }
@@ -542,7 +551,7 @@ void ob_verifier_handle(ob_verifier_t *self, uint64_t now_ms, const ob_imsg_t *m
         s_on_peer_ack(self, now_ms, &msg->u.peer_ack, out);
         return;
     case OB_IMSG_QUORUM_REACHED:
-        s_on_quorum_reached(self, &msg->u.quorum_reached, out);
+        s_on_quorum_reached(self, now_ms, &msg->u.quorum_reached, out);
         return;
     case OB_IMSG_QUORUM_RESET:
         /* A new signer holds no certificate: every late ack counts again

@@ -36,7 +36,7 @@ typedef struct {
     uint64_t held_at_quorum;         /* holds verified because a quorum was pending */
     uint64_t held_timeouts;          /* holds verified below quorum, the hold time past */
     uint64_t held_evicted;           /* holds verified early: the hold table was full */
-    uint64_t hold_ms;                /* the hold time now (2x the usual time to a quorum) */
+    uint64_t hold_ms;                /* the hold time now (2x the usual time to a certificate) */
 } ob_verifier_stats_t;
 
 /* `cache_entries` bounds the signature cache (0 disables it). */
@@ -51,7 +51,9 @@ void ob_verifier_set_instance(ob_verifier_t *self, uint32_t instance);
 
 /* Holding acks below quorum: at most `max_ms` (0, the default, verifies
    every ack at once). The hold time is twice the usual time from a
-   chunk's first held ack to its quorum, within [1, max_ms] ms. */
+   chunk's first ack to its quorum_reached, within [2, max_ms] ms. An ack
+   that comes once a quorum has passed here is held too, for the
+   quorum_reached that drops it. */
 void ob_verifier_set_hold(ob_verifier_t *self, uint64_t max_ms);
 
 void ob_verifier_start(ob_verifier_t *self, ob_outbox_t *out);

@@ -1104,6 +1104,15 @@ static void test_verifier_holds_acks_until_a_quorum_is_pending(void **state)
     assert_int_equal(s_forwarded(f), 1u << 3);
     assert_int_equal(stats->signature_checks, 3);
     assert_int_equal(stats->acks_passed, 2);
+    /* A quorum has passed (2 and the own ack): one more is held for the
+       quorum_reached on its way, which drops it unchecked. */
+    s_peer_ack_of(f, 2, &chunk, false);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->signature_checks, 3);
+    s_quorum_reached(f, &chunk, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_after_certificate, 1);
+    assert_int_equal(stats->signature_checks, 3);
 
     /* A node outside the validator set counts no own ack: it holds q. */
     ob_verifier_destroy(&f->verifier);
