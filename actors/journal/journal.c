@@ -1246,6 +1246,7 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, const ob_imsg_t *msg, o
     case OB_IMSG_QUORUM_REACHED:
     case OB_IMSG_QUORUM_RESET:
     case OB_IMSG_ACK_LATE:
+    case OB_IMSG_ACK_OWN:
     case OB_IMSG_SEND_NODE:
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:

@@ -801,6 +801,7 @@ void ob_net_handle(ob_net_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_QUORUM_REACHED:
     case OB_IMSG_QUORUM_RESET:
     case OB_IMSG_ACK_LATE:
+    case OB_IMSG_ACK_OWN:
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_ASK_PAYLOAD:
@@ -959,6 +960,7 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8
     case OB_IMSG_QUORUM_REACHED:
     case OB_IMSG_QUORUM_RESET:
     case OB_IMSG_ACK_LATE:
+    case OB_IMSG_ACK_OWN:
     case OB_IMSG_APP_ASK_PAYLOAD:
     case OB_IMSG_APP_ASK_VERDICT:
     case OB_IMSG_APP_TIP:

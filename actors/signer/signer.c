@@ -364,6 +364,22 @@ static void s_ack_seen(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
     ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &seen);
 }
 
+/* This node's own ack, signed here: the verifier its chunk routes to
+   remembers it as verified, since certificates carry it back. */
+static void s_tell_own(ob_signer_t *self, const ob_keyset_t *validators, const ob_ack_t *ack,
+                       ob_outbox_t *out)
+{
+    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, ack->index) : NULL;
+    if (!key || memcmp(key->bytes, self->env.self_key, 32) != 0)
+        return;
+    uint8_t bytes[OB_ACK_LEN];
+    size_t written = 0;
+    ob_ack_encode(ack, bytes, sizeof bytes, &written);
+    ob_imsg_t msg = {.type = OB_IMSG_ACK_OWN};
+    msg.u.ack_own.ack = (ob_blob_t){bytes, (uint32_t)written};
+    ob_outbox_to_verifier(out, ob_outbox_route(ack->chunk.sequencer, ack->chunk.height), &msg);
+}
+
 /* Counts a verified ack. Returns the error that rejects it, or OB_OK. */
 static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
 {
@@ -372,6 +388,7 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
     bool of_manifest = validators && sequencers &&
                        ob_keyset_contains(sequencers, ack->chunk.sequencer) &&
                        ack->index < ob_keyset_size(validators);
+    s_tell_own(self, validators, ack, out);
     if (!self->epoch_known) {
         /* A signer that just started: the journal's view comes soon. */
         if (of_manifest)
@@ -732,6 +749,7 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_SEND_ACK:
     case OB_IMSG_QUORUM_REACHED:
     case OB_IMSG_QUORUM_RESET:
+    case OB_IMSG_ACK_OWN:
     /* outside the node: net's application and submit sockets only */
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_ASK_PAYLOAD:

@@ -254,6 +254,7 @@ static void s_on_frame(s_txapp_t *self, const uint8_t *data, size_t len, uint64_
     case OB_IMSG_QUORUM_REACHED:
     case OB_IMSG_QUORUM_RESET:
     case OB_IMSG_ACK_LATE:
+    case OB_IMSG_ACK_OWN:
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_GIVE_PAYLOAD:
     case OB_IMSG_APP_GIVE_VERDICT:

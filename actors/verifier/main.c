@@ -47,6 +47,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "held_timeouts", st->held_timeouts);
     ob_json_u64(json, "held_evicted", st->held_evicted);
     ob_json_u64(json, "hold_ms", st->hold_ms);
+    ob_json_u64(json, "own_acks_cached", st->own_acks_cached);
     ob_json_object(json, "drops");
     for (int e = 0; e < OB_ERROR_COUNT; e++)
         if (st->dropped[e])

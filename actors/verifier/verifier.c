@@ -486,6 +486,24 @@ static void s_on_peer_ack(ob_verifier_t *self, uint64_t now, const ob_imsg_peer_
     }
 }
 
+/* The signer's own ack (trusted: the only one who sends ack_own, and the
+   holder of the key), into the cache as if verified; only one of this
+   node's key. */
+static void s_on_ack_own(ob_verifier_t *self, const ob_imsg_ack_own_t *in)
+{
+    ob_ack_t ack;
+    if (!self->cache || ob_ack_decode(&ack, in->ack.data, in->ack.len) != OB_OK)
+        return;
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, ack.epoch);
+    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, ack.index) : NULL;
+    if (!key || memcmp(key->bytes, self->env.self_key, 32) != 0)
+        return;
+    uint8_t cache_key[32];
+    s_cache_key(self, S_KIND_ACK, ack.epoch, &ack.chunk, ack.index, ack.signature, cache_key);
+    memcpy(s_cache_slot(self, cache_key), cache_key, 32);
+    self->stats.own_acks_cached++;
+}
+
 static void s_on_quorum_reached(ob_verifier_t *self, uint64_t now,
                                 const ob_imsg_quorum_reached_t *in, ob_outbox_t *out)
 {
@@ -552,6 +570,9 @@ void ob_verifier_handle(ob_verifier_t *self, uint64_t now_ms, const ob_imsg_t *m
         return;
     case OB_IMSG_QUORUM_REACHED:
         s_on_quorum_reached(self, now_ms, &msg->u.quorum_reached, out);
+        return;
+    case OB_IMSG_ACK_OWN:
+        s_on_ack_own(self, &msg->u.ack_own);
         return;
     case OB_IMSG_QUORUM_RESET:
         /* A new signer holds no certificate: every late ack counts again

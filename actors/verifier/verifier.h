@@ -36,6 +36,7 @@ typedef struct {
     uint64_t held_at_quorum;         /* holds verified because a quorum was pending */
     uint64_t held_timeouts;          /* holds verified below quorum, the hold time past */
     uint64_t held_evicted;           /* holds verified early: the hold table was full */
+    uint64_t own_acks_cached;        /* own acks the signer made, cached without a check */
     uint64_t hold_ms;                /* the hold time now (2x the usual time to a certificate) */
 } ob_verifier_stats_t;
 

@@ -774,6 +774,7 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_QUORUM_REACHED:
     case OB_IMSG_QUORUM_RESET:
     case OB_IMSG_ACK_LATE:
+    case OB_IMSG_ACK_OWN:
     /* the application's own words, and the submit socket's */
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_GIVE_PAYLOAD:

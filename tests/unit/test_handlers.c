@@ -1163,6 +1163,44 @@ static void test_verifier_held_acks_are_verified_after_the_hold_time(void **stat
     assert_int_equal(ob_outbox_count(f->out), 0);
 }
 
+static void test_verifier_own_ack_spares_a_check_in_certificates(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f); /* the node of key 0 */
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    h_node_t child;
+    s_child(f, &child, H_FIRST); /* parent certified by keys 0, 1, 2 */
+    ob_chunk_t parent = s_chunk(f, 1, 0, "zero");
+    uint8_t bytes[OB_ACK_LEN];
+    ob_imsg_t msg = {.type = OB_IMSG_ACK_OWN};
+    msg.u.ack_own.ack = (ob_blob_t){bytes, OB_ACK_LEN};
+    /* Another key's ack is never taken on the signer's word. */
+    ob_ack_t other = s_ack(f, 1, &parent, 1);
+    s_ack_encode(&other, bytes);
+    s_deliver(f, OB_ACTOR_VERIFIER, &msg);
+    assert_int_equal(stats->own_acks_cached, 0);
+    /* The node's own ack, signed by its signer (the signature the
+       certificate carries back): in the cache unchecked. */
+    ob_ack_t own = s_ack(f, 0, &parent, 1);
+    ob_node_t decoded;
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    assert_int_equal(ob_node_decode(&decoded, child.bytes, child.len, &lookup), OB_OK);
+    for (uint16_t i = 0; i < decoded.parent.cert.count; i++)
+        if (ob_cert_signer(&decoded.parent.cert, i) == own.index)
+            memcpy(own.signature, ob_cert_signature(&decoded.parent.cert, i), 64);
+    s_ack_encode(&own, bytes);
+    s_deliver(f, OB_ACTOR_VERIFIER, &msg);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->own_acks_cached, 1);
+    assert_int_equal(stats->signature_checks, 0);
+    /* The child's node signature and keys 1 and 2 are checked; key 0's
+       entry is the own ack: a cache hit. */
+    s_peer_node_with(f, 1, child.bytes, child.len, "one");
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED), 1);
+    assert_int_equal(stats->signature_checks, 3);
+    assert_int_equal(stats->cache_hits, 1);
+}
+
 static void test_verifier_hold_table_is_bounded(void **state)
 {
     h_fixture_t *f = *state;
@@ -1601,7 +1639,10 @@ static void test_signer_chunk_mismatch_sign_ack(void **state)
     s_epoch(f, OB_ACTOR_SIGNER, 1);
     ob_chunk_t first = s_chunk(f, 1, 0, "zero"), second = s_chunk(f, 1, 0, "other zero");
     s_sign_ack(f, &first, 1);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    /* The ack to send, and the same to the verifier of its chunk, whose
+       cache takes it as verified. */
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    assert_int_equal(s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_ACK_OWN), 1);
     s_assert_acked(f, &first, 1);
 
     s_sign_ack(f, &second, 1);
@@ -1613,7 +1654,7 @@ static void test_signer_chunk_mismatch_sign_ack(void **state)
     s_sign_ack(f, &second, 2);
     s_assert_refused(f, OB_ERR_CHUNK_MISMATCH, 2);
     s_sign_ack(f, &first, 2);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(ob_outbox_count(f->out), 2);
     s_assert_acked(f, &first, 2);
     assert_int_equal(ob_signer_stats(f->signer)->acks_signed, 2);
 }
@@ -3030,6 +3071,7 @@ int main(void)
         H_TEST(test_verifier_late_ack_on_own_chunk_goes_to_the_signer_unverified),
         H_TEST(test_verifier_holds_acks_until_a_quorum_is_pending),
         H_TEST(test_verifier_held_acks_are_verified_after_the_hold_time),
+        H_TEST(test_verifier_own_ack_spares_a_check_in_certificates),
         H_TEST(test_verifier_hold_table_is_bounded),
         H_TEST(test_signer_certifies_a_quorum_once),
         H_TEST(test_signer_late_ack_tells_and_emits_again),
