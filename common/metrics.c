@@ -1,8 +1,15 @@
 #include "metrics.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #define S_SUB_MASK (OB_HISTOGRAM_SUB - 1)
 
@@ -188,4 +195,245 @@ void ob_json_histogram(ob_json_t *self, const char *name, const ob_histogram_t *
 const char *ob_json_text(const ob_json_t *self)
 {
     return self->overflow || self->depth != 0 ? NULL : self->buf;
+}
+
+/* --- a chunk's life, traced ------------------------------------------------ */
+
+/* Slots of a table: chunks in flight at once are a few per sequencer. */
+#define S_STAGE_SLOTS 4096
+/* Marks pending in one batch (a batch is at most 256 messages; each marks
+   one or two stages). */
+#define S_STAGE_PENDING 1024
+/* A duration longer than this is a slot's stale stamp, not a stage. */
+#define S_STAGE_MAX_US (60ull * 1000 * 1000)
+
+/* One chunk's stamps, in shared memory: written by several processes, so
+   each word is atomic; a torn claim only mistimes one chunk. */
+typedef struct {
+    _Atomic uint64_t key; /* the sequencer's first 8 bytes, ^ height; 0 is free */
+    _Atomic uint64_t height;
+    _Atomic uint64_t at[OB_STAGE_COUNT]; /* µs; 0: not yet */
+} s_stage_slot_t;
+
+typedef struct {
+    ob_stage_t stage;
+    uint64_t key, height;
+} s_stage_mark_t;
+
+struct _ob_stages_t {
+    s_stage_slot_t *slots, *shared;
+    bool mapped, shared_mapped;
+    s_stage_mark_t pending[S_STAGE_PENDING];
+    size_t pending_count;
+    ob_histogram_t previous[OB_STAGE_COUNT], asked[OB_STAGE_COUNT];
+};
+
+static _Thread_local ob_stages_t *s_current_stages;
+
+const char *ob_stage_name(ob_stage_t stage)
+{
+    switch (stage) {
+    case OB_STAGE_ASKED:
+        return "asked";
+    case OB_STAGE_PAYLOAD_COMMITTED:
+        return "payload_committed";
+    case OB_STAGE_SIGNED:
+        return "signed";
+    case OB_STAGE_SENT:
+        return "sent";
+    case OB_STAGE_RECEIVED:
+        return "received";
+    case OB_STAGE_VERIFIED:
+        return "verified";
+    case OB_STAGE_TIP_COMMITTED:
+        return "tip_committed";
+    case OB_STAGE_VERDICT:
+        return "verdict";
+    case OB_STAGE_ACK_SIGNED:
+        return "ack_signed";
+    case OB_STAGE_ACK_RECEIVED:
+        return "ack_received";
+    case OB_STAGE_CERT_ASSEMBLED:
+        return "certificate_assembled";
+    case OB_STAGE_CERT_COMMITTED:
+        return "certificate_committed";
+    case OB_STAGE_NEXT_ASKED:
+        return "next_asked";
+    }
+    return "unknown";
+}
+
+static s_stage_slot_t *s_stage_map(const char *path, bool *mapped)
+{
+    size_t size = S_STAGE_SLOTS * sizeof(s_stage_slot_t);
+    *mapped = false;
+    if (!path)
+        return calloc(S_STAGE_SLOTS, sizeof(s_stage_slot_t));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return NULL;
+    /* Every actor sizes it alike: the first one's ftruncate makes it, the
+       others' change nothing. */
+    void *p = ftruncate(fd, (off_t)size) == 0
+                  ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                  : MAP_FAILED;
+    close(fd);
+    if (p == MAP_FAILED)
+        return NULL;
+    *mapped = true;
+    return p;
+}
+
+static void s_stage_unmap(s_stage_slot_t *slots, bool mapped)
+{
+    if (!slots)
+        return;
+    if (mapped)
+        munmap(slots, S_STAGE_SLOTS * sizeof(s_stage_slot_t));
+    else
+        free(slots);
+}
+
+ob_stages_t *ob_stages_new(const char *path, const char *shared_path)
+{
+    ob_stages_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->slots = s_stage_map(path, &self->mapped);
+    if (shared_path)
+        self->shared = s_stage_map(shared_path, &self->shared_mapped);
+    if (!self->slots)
+        ob_stages_destroy(&self);
+    return self;
+}
+
+void ob_stages_destroy(ob_stages_t **self_p)
+{
+    assert(self_p);
+    ob_stages_t *self = *self_p;
+    if (!self)
+        return;
+    if (s_current_stages == self)
+        s_current_stages = NULL;
+    s_stage_unmap(self->slots, self->mapped);
+    s_stage_unmap(self->shared, self->shared_mapped);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t ob_stages_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void ob_stages_mark(ob_stages_t *self, ob_stage_t stage, const uint8_t sequencer[32],
+                    uint64_t height)
+{
+    if (!self || self->pending_count == S_STAGE_PENDING)
+        return;
+    uint64_t prefix = 0;
+    for (int i = 0; i < 8; i++)
+        prefix = prefix << 8 | sequencer[i];
+    /* Never 0, which marks a free slot. */
+    uint64_t key = (prefix ^ (height * 0x9e3779b97f4a7c15ull)) | 1;
+    self->pending[self->pending_count++] = (s_stage_mark_t){stage, key, height};
+}
+
+/* The slot of a chunk; claimed (its stamps cleared) if another chunk held
+   it and `claim`, else NULL. */
+static s_stage_slot_t *s_stage_slot(s_stage_slot_t *slots, uint64_t key, uint64_t height,
+                                    bool claim)
+{
+    if (!slots)
+        return NULL;
+    s_stage_slot_t *slot = &slots[(key ^ (key >> 29)) % S_STAGE_SLOTS];
+    if (atomic_load_explicit(&slot->key, memory_order_acquire) == key &&
+        atomic_load_explicit(&slot->height, memory_order_relaxed) == height)
+        return slot;
+    if (!claim)
+        return NULL;
+    atomic_store_explicit(&slot->key, 0, memory_order_relaxed);
+    for (int i = 0; i < OB_STAGE_COUNT; i++)
+        atomic_store_explicit(&slot->at[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&slot->height, height, memory_order_relaxed);
+    atomic_store_explicit(&slot->key, key, memory_order_release);
+    return slot;
+}
+
+static void s_stage_record(ob_histogram_t *h, uint64_t since, uint64_t now)
+{
+    if (since && now >= since && now - since < S_STAGE_MAX_US)
+        ob_histogram_record(h, now - since);
+}
+
+static void s_stage_stamp_one(ob_stages_t *self, const s_stage_mark_t *m, uint64_t now)
+{
+    s_stage_slot_t *slot = s_stage_slot(self->slots, m->key, m->height, true);
+    if (atomic_load_explicit(&slot->at[m->stage], memory_order_relaxed))
+        return; /* marked before: only the first time counts */
+    uint64_t previous = 0;
+    for (int i = (int)m->stage - 1; i >= 0 && !previous; i--)
+        previous = atomic_load_explicit(&slot->at[i], memory_order_relaxed);
+    uint64_t asked = atomic_load_explicit(&slot->at[OB_STAGE_ASKED], memory_order_relaxed);
+    /* The machine's table: the sequencer's own stamps of a chunk that a
+       validator here times. */
+    bool crossing = m->stage == OB_STAGE_ASKED || m->stage == OB_STAGE_SENT;
+    s_stage_slot_t *shared = s_stage_slot(self->shared, m->key, m->height, crossing);
+    if (shared && !crossing) {
+        if (!asked)
+            asked = atomic_load_explicit(&shared->at[OB_STAGE_ASKED], memory_order_relaxed);
+        if (!previous && m->stage > OB_STAGE_SENT)
+            previous = atomic_load_explicit(&shared->at[OB_STAGE_SENT], memory_order_relaxed);
+    }
+    atomic_store_explicit(&slot->at[m->stage], now, memory_order_relaxed);
+    if (shared && crossing)
+        atomic_store_explicit(&shared->at[m->stage], now, memory_order_relaxed);
+    s_stage_record(&self->previous[m->stage], previous, now);
+    if (m->stage != OB_STAGE_ASKED)
+        s_stage_record(&self->asked[m->stage], asked, now);
+}
+
+void ob_stages_stamp(ob_stages_t *self, uint64_t now_us)
+{
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->pending_count; i++)
+        s_stage_stamp_one(self, &self->pending[i], now_us);
+    self->pending_count = 0;
+}
+
+const ob_histogram_t *ob_stages_since_previous(const ob_stages_t *self, ob_stage_t stage)
+{
+    return &self->previous[stage];
+}
+
+const ob_histogram_t *ob_stages_since_asked(const ob_stages_t *self, ob_stage_t stage)
+{
+    return &self->asked[stage];
+}
+
+void ob_json_stages(ob_json_t *json, const char *name, const ob_stages_t *self)
+{
+    ob_json_object(json, name);
+    for (int i = 0; self && i < OB_STAGE_COUNT; i++) {
+        if (!self->previous[i].count && !self->asked[i].count)
+            continue;
+        ob_json_object(json, ob_stage_name((ob_stage_t)i));
+        ob_json_histogram(json, "previous", &self->previous[i]);
+        ob_json_histogram(json, "asked", &self->asked[i]);
+        ob_json_end(json);
+    }
+    ob_json_end(json);
+}
+
+void ob_stages_set_current(ob_stages_t *self)
+{
+    s_current_stages = self;
+}
+
+void ob_stage(ob_stage_t stage, const uint8_t sequencer[32], uint64_t height)
+{
+    ob_stages_mark(s_current_stages, stage, sequencer, height);
 }

@@ -67,4 +67,76 @@ void ob_json_histogram(ob_json_t *self, const char *name, const ob_histogram_t *
 /* The text, or NULL if it overflowed or is not closed. */
 const char *ob_json_text(const ob_json_t *self);
 
+/* --- a chunk's life, traced (issue 10) ----------------------------------
+
+   The stages of a sequencer's chunk and of a validator's ack on it, in
+   the order they happen. Each is marked where it happens, by the actor
+   that does it, and stamped when that actor's batch has committed and its
+   messages leave (so "committed" stages are durable when stamped). The
+   stamps of one node's chunks live in a table shared by its actors, a
+   file `<runtime_dir>/stages` they all map (CLOCK_MONOTONIC, one clock
+   for every process of the machine), so each actor records, for each
+   stage it marks, the time since the stage before it (whichever actor
+   marked that) and the time since the proposal was asked. Across nodes
+   (sent at the sequencer, received at a peer) a second table can be
+   shared by every node of one machine (a loopback cluster): its path in
+   the environment variable OBCAST_STAGES_SHARED; without it a validator's
+   stages are timed from the node's receipt only. Bounded: a fixed number
+   of slots, direct-mapped by (sequencer, height); a slot reused by
+   another chunk forgets the older one. */
+typedef enum {
+    OB_STAGE_ASKED,             /* sequencer: the proposal at h asked (journal) */
+    OB_STAGE_PAYLOAD_COMMITTED, /* sequencer: its payload durable (journal) */
+    OB_STAGE_SIGNED,            /* sequencer: the node signed and recorded (signer) */
+    OB_STAGE_SENT,              /* sequencer: the node sent to the validators (net) */
+    OB_STAGE_RECEIVED,          /* validator: the node received (net) */
+    OB_STAGE_VERIFIED,          /* validator: every stateless check passed (verifier) */
+    OB_STAGE_TIP_COMMITTED,     /* validator: the new tip durable (journal) */
+    OB_STAGE_VERDICT,           /* validator: the application's verdict taken (journal) */
+    OB_STAGE_ACK_SIGNED,        /* validator: its ack signed and recorded (signer) */
+    OB_STAGE_ACK_RECEIVED,      /* sequencer: the first ack received (net) */
+    OB_STAGE_CERT_ASSEMBLED,    /* sequencer: a quorum of acks assembled (signer) */
+    OB_STAGE_CERT_COMMITTED,    /* sequencer: the certificate durable (journal) */
+    OB_STAGE_NEXT_ASKED,        /* sequencer: the proposal at h+1 asked (journal) */
+} ob_stage_t;
+#define OB_STAGE_COUNT 13
+
+/* "asked", "payload_committed", ... */
+const char *ob_stage_name(ob_stage_t stage);
+
+typedef struct _ob_stages_t ob_stages_t;
+
+/* Maps the node's table at `path` (created, mode 0600), and the machine's
+   at `shared_path` if not NULL; `path` NULL keeps the table private (a
+   test). NULL if it cannot: stages are metrics, the caller goes on
+   without them. */
+ob_stages_t *ob_stages_new(const char *path, const char *shared_path);
+void ob_stages_destroy(ob_stages_t **self_p);
+
+/* Marks a stage of the chunk (sequencer, height): pending until stamped.
+   Only a stage's first mark counts (a rebroadcast is not a send). At most
+   a batch's worth are pending; more are not timed. */
+void ob_stages_mark(ob_stages_t *self, ob_stage_t stage, const uint8_t sequencer[32],
+                    uint64_t height);
+/* Stamps what is pending with `now_us` and records its durations. */
+void ob_stages_stamp(ob_stages_t *self, uint64_t now_us);
+/* CLOCK_MONOTONIC in µs. */
+uint64_t ob_stages_now_us(void);
+
+/* Time from the stage before (in the order above, the latest one this
+   chunk has), and from the proposal asked. */
+const ob_histogram_t *ob_stages_since_previous(const ob_stages_t *self, ob_stage_t stage);
+const ob_histogram_t *ob_stages_since_asked(const ob_stages_t *self, ob_stage_t stage);
+
+/* The stages this actor timed: {"<stage>": {"previous": histogram,
+   "asked": histogram}, ...}, each as ob_json_histogram writes it (so that
+   a reader can take the samples between two events). */
+void ob_json_stages(ob_json_t *json, const char *name, const ob_stages_t *self);
+
+/* The table of the calling thread's actor (the shell sets it), so that a
+   handler marks a stage in one line; ob_stage does nothing without one
+   (the simulator, the handler tests). */
+void ob_stages_set_current(ob_stages_t *self);
+void ob_stage(ob_stage_t stage, const uint8_t sequencer[32], uint64_t height);
+
 #endif

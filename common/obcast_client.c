@@ -440,6 +440,10 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_ACK_SEEN:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
+    case OB_IMSG_QUORUM_REACHED:
+    case OB_IMSG_QUORUM_RESET:
+    case OB_IMSG_ACK_LATE:
+    case OB_IMSG_ACK_OWN:
     case OB_IMSG_APP_ATTACH:
     case OB_IMSG_APP_ASK_PAYLOAD:
     case OB_IMSG_APP_GIVE_PAYLOAD:

@@ -140,6 +140,33 @@ int ob_outbox_to_actor(ob_outbox_t *self, ob_actor_t to, const ob_imsg_t *msg)
     return s_push_imsg(self, OB_DEST_ACTOR, to, msg);
 }
 
+int ob_outbox_to_verifier(ob_outbox_t *self, uint32_t route, const ob_imsg_t *msg)
+{
+    if (s_push_imsg(self, OB_DEST_ACTOR, OB_ACTOR_VERIFIER, msg) != 0)
+        return -1;
+    self->envelopes[self->count - 1].routed = true;
+    self->envelopes[self->count - 1].route = route;
+    return 0;
+}
+
+uint32_t ob_outbox_route(const uint8_t sequencer[32], uint64_t height)
+{
+    /* FNV-1a over the sequencer's first 8 bytes and the height: keys are
+       uniform already, the height spreads one chain's chunks. */
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 8; i++)
+        h = (h ^ sequencer[i]) * 16777619u;
+    for (int i = 0; i < 8; i++)
+        h = (h ^ (uint8_t)(height >> (8 * i))) * 16777619u;
+    return h;
+}
+
+uint32_t ob_outbox_route_instance(uint32_t route, uint32_t instances)
+{
+    assert(instances >= 1);
+    return route % instances;
+}
+
 int ob_outbox_to_app(ob_outbox_t *self, const ob_imsg_t *msg)
 {
     return s_push_imsg(self, OB_DEST_APP, OB_ACTOR_NET, msg);

@@ -42,6 +42,11 @@ typedef struct {
 typedef struct {
     ob_dest_kind_t kind;
     ob_actor_t actor; /* OB_DEST_ACTOR */
+    /* OB_DEST_ACTOR to the verifier: the instance is route % K, so that
+       every message of one chunk meets in one instance; unrouted ones are
+       shared round-robin. */
+    bool routed;
+    uint32_t route;
     uint8_t peer[32]; /* OB_DEST_PEER */
     bool has_payload; /* OB_DEST_PEER: a second frame from the arena */
     ob_handle_t payload;
@@ -57,6 +62,15 @@ void ob_outbox_destroy(ob_outbox_t **self_p);
 
 /* Encodes `msg` for another actor. -1 if the outbox is full. */
 int ob_outbox_to_actor(ob_outbox_t *self, ob_actor_t to, const ob_imsg_t *msg);
+/* Encodes `msg` for the verifier instance that `route` picks (see
+   ob_outbox_route). */
+int ob_outbox_to_verifier(ob_outbox_t *self, uint32_t route, const ob_imsg_t *msg);
+/* The route of a chunk: every peer message and every note on one
+   (sequencer, height) goes to the same verifier instance. */
+uint32_t ob_outbox_route(const uint8_t sequencer[32], uint64_t height);
+/* The instance of `route` among `instances` (at least 1). */
+uint32_t ob_outbox_route_instance(uint32_t route, uint32_t instances);
+
 /* Encodes `msg` for the application. */
 int ob_outbox_to_app(ob_outbox_t *self, const ob_imsg_t *msg);
 /* Encodes `msg` for one client of the submit socket. */

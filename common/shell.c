@@ -24,11 +24,13 @@
 #define S_MAX_VERIFIERS 64
 /* One PULL per sender: net, each verifier, the signer, the journal, the
    operator. */
-#define S_MAX_PULLS     (OB_PARTY_COUNT + S_MAX_VERIFIERS)
-#define S_INTERNAL_HWM  100000
-#define S_IDLE_TICK_MS  100
-#define S_LINGER_MS     200
-#define S_METRICS_BYTES (64 * 1024)
+#define S_MAX_PULLS    (OB_PARTY_COUNT + S_MAX_VERIFIERS)
+#define S_INTERNAL_HWM 100000
+#define S_IDLE_TICK_MS 100
+#define S_LINGER_MS    200
+/* The actor's figures and its stage histograms (common/metrics.h): up to
+   13 stages x 2 histograms of at most 256 bucket pairs each. */
+#define S_METRICS_BYTES (256 * 1024)
 /* Batches whose commit may await its sync at once: a fifth waits. */
 #define S_PIPELINE 4
 
@@ -61,7 +63,8 @@ struct _ob_shell_t {
     bool paused[S_MAX_WATCHED];
     size_t watched_count;
     zpoller_t *poller;
-    ob_outbox_t *out; /* the batch being handled */
+    ob_outbox_t *out;    /* the batch being handled */
+    ob_stages_t *stages; /* a chunk's life: this actor's stages (NULL if unmapped) */
     bool terminated;
     ob_shell_stats_t stats;
     /* Pipelined commits: batches committed and awaiting their sync, in
@@ -305,6 +308,16 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
         ob_why(why, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         goto fail;
     }
+    /* The node's stage table, in its runtime folder (metrics only: a
+       node runs without it). */
+    char stages_path[PATH_MAX + 16];
+    const char *dir = endpoints->events_base + strlen("ipc://");
+    if (snprintf(stages_path, sizeof stages_path, "%s/stages", dir) < (int)sizeof stages_path)
+        self->stages = ob_stages_new(stages_path, getenv("OBCAST_STAGES_SHARED"));
+    if (!self->stages)
+        ob_warn("%s: no stage table at %s: stages are not timed", ob_actor_name(actor),
+                stages_path);
+    ob_stages_set_current(self->stages);
     if (pipe && zpoller_add(self->poller, pipe) != 0) {
         ob_why(why, "out of memory");
         goto fail;
@@ -337,6 +350,7 @@ void ob_shell_destroy(ob_shell_t **self_p)
         ob_outbox_destroy(&self->pending[(self->pending_head + i) % S_PIPELINE].out);
     for (size_t i = 0; i < self->spare_count; i++)
         ob_outbox_destroy(&self->spare[i]);
+    ob_stages_destroy(&self->stages);
     free(self->metrics_buf);
     free(self);
     *self_p = NULL;
@@ -386,13 +400,16 @@ static void s_send(ob_shell_t *self, zsock_t *sock, const uint8_t *bytes, size_t
         self->stats.messages_out++;
 }
 
-/* The journal's view goes to every verifier; everything else to one. */
+/* The journal's view goes to every verifier, and so does the signer's
+   reset; a routed message to the instance of its chunk; anything else to
+   one, round-robin. */
 static bool s_for_every_verifier(const uint8_t *bytes, size_t len)
 {
     if (len < 2)
         return false;
     uint16_t type = (uint16_t)(bytes[0] << 8 | bytes[1]);
-    return type == OB_IMSG_EPOCH_CHANGED || type == OB_IMSG_TIP_CHANGED;
+    return type == OB_IMSG_EPOCH_CHANGED || type == OB_IMSG_TIP_CHANGED ||
+           type == OB_IMSG_QUORUM_RESET;
 }
 
 void ob_shell_publish(ob_shell_t *self, const char *topic, const char *json)
@@ -414,6 +431,9 @@ static void s_flush_box(ob_shell_t *self, const ob_shell_ops_t *ops, void *handl
             if (e->actor == OB_ACTOR_VERIFIER && s_for_every_verifier(bytes, e->len)) {
                 for (uint32_t v = 0; v < self->verifiers; v++)
                     s_send(self, self->verifier_each[v], bytes, e->len);
+            } else if (e->actor == OB_ACTOR_VERIFIER && e->routed) {
+                uint32_t v = ob_outbox_route_instance(e->route, self->verifiers);
+                s_send(self, self->verifier_each[v], bytes, e->len);
             } else {
                 s_send(self, self->push[e->actor], bytes, e->len);
             }
@@ -429,6 +449,8 @@ static void s_flush_box(ob_shell_t *self, const ob_shell_ops_t *ops, void *handl
             ops->sent(handler, e, bytes);
     }
     ob_outbox_clear(box);
+    /* The batch committed and its messages left: its stages are done. */
+    ob_stages_stamp(self->stages, ob_stages_now_us());
     if (ops->flushed)
         ops->flushed(handler);
 }
@@ -707,6 +729,7 @@ static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     ob_json_end(&json);
     if (ops->metrics)
         ops->metrics(handler, &json);
+    ob_json_stages(&json, "stages", self->stages);
     ob_json_end(&json);
     const char *text = ob_json_text(&json);
     if (!text) {

@@ -10,9 +10,11 @@
     its sender; in a process, the connecting process must also be the one
     the supervisor started as that sender. A message of the wrong sender
     or the wrong process is dropped and counted. Each actor connects one
-    PUSH to each pair it sends on. Work for the verifiers is PUSHed
-    round-robin over all instances; the journal's view (epoch, tips) goes
-    to every instance.
+    PUSH to each pair it sends on. Peer messages reach the verifier
+    instance their chunk routes to (ob_outbox_to_verifier), so that the
+    acks of one chunk meet; other work is PUSHed round-robin over all
+    instances; the journal's view (epoch, tips) and the signer's
+    quorum_reset go to every instance.
 
     Sends never block: every socket has a high-water mark, and a message
     that does not fit is dropped and counted. The protocol recovers lost

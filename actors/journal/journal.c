@@ -556,6 +556,7 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
         memcmp(own->payload, chunk->payload, 32) == 0 && !self->own_certified) {
         self->own_certified = true;
         self->stats.own_tip_certified = true;
+        ob_stage(OB_STAGE_CERT_COMMITTED, chunk->sequencer, chunk->height);
         if (self->clock_us && self->proposed_us && self->proposed_us_height == chunk->height) {
             ob_histogram_record(&self->stats.certify_latency, self->clock_us() - self->proposed_us);
             self->proposed_us = 0;
@@ -785,6 +786,7 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
         return;
     }
     self->stats.nodes_accepted++;
+    ob_stage(OB_STAGE_TIP_COMMITTED, chunk->sequencer, chunk->height);
     s_publish_tip(self, new_tip, out);
     new_tip->answer_after = now + self->env.params.rebroadcast_timeout_ms / 2;
     s_ask_verify(self, chunk, &in->payload, out);
@@ -798,6 +800,8 @@ static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob
         s_drop(self, OB_ERR_NOT_TIP);
         return;
     }
+    if (!s_is_self(self, chunk->sequencer))
+        ob_stage(OB_STAGE_VERDICT, chunk->sequencer, chunk->height);
     if (tip->verify_asked_us && self->clock_us) {
         ob_histogram_record(&self->stats.verify_latency, self->clock_us() - tip->verify_asked_us);
         tip->verify_asked_us = 0;
@@ -883,6 +887,7 @@ static void s_ask_signature(ob_journal_t *self, const ob_handle_t *payload, ob_o
     memcpy(msg.u.sign_node.chunk.sequencer, self->env.self_key, 32);
     msg.u.sign_node.chunk.height = self->propose_height;
     memcpy(msg.u.sign_node.chunk.payload, self->propose_digest, 32);
+    ob_stage(OB_STAGE_PAYLOAD_COMMITTED, self->env.self_key, self->propose_height);
     uint8_t *lock_bytes = NULL;
     if (self->propose_height > 0) {
         s_tip_t *own = s_own_tip(self);
@@ -925,6 +930,8 @@ static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     self->propose_state = S_PROPOSE_ASKED;
     self->propose_height = next;
     self->propose_at = now;
+    ob_stage(OB_STAGE_ASKED, self->env.self_key, next);
+    ob_stage(OB_STAGE_NEXT_ASKED, self->env.self_key, next - 1); /* none at 0: never stamped */
     ob_imsg_t msg = {.type = OB_IMSG_APP_PROPOSE};
     msg.u.app_propose.epoch = self->epoch;
     msg.u.app_propose.height = next;

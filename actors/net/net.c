@@ -1,6 +1,7 @@
 #include "net.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "submit.h"
 
 #include <assert.h>
@@ -221,7 +222,13 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
         msg.type = OB_IMSG_PEER_ACK;
         memcpy(msg.u.peer_ack.peer, peer, 32);
         msg.u.peer_ack.ack = body;
-        ob_outbox_to_actor(out, OB_ACTOR_VERIFIER, &msg);
+        if (memcmp(decoded.u.ack.chunk.sequencer, self->env.self_key, 32) == 0)
+            ob_stage(OB_STAGE_ACK_RECEIVED, decoded.u.ack.chunk.sequencer,
+                     decoded.u.ack.chunk.height);
+        /* By chunk: its acks meet in one verifier instance, which can
+           hold them until a quorum is pending (SPEC §3). */
+        ob_outbox_to_verifier(
+            out, ob_outbox_route(decoded.u.ack.chunk.sequencer, decoded.u.ack.chunk.height), &msg);
         return;
     }
     const ob_frame_t *payload = &decoded.u.node.payload;
@@ -236,7 +243,9 @@ void ob_net_on_peer(ob_net_t *self, const uint8_t peer[32], const ob_frame_t *fr
         self->stats.arena_full++;
         return;
     }
-    if (ob_outbox_to_actor(out, OB_ACTOR_VERIFIER, &msg) != 0)
+    const ob_chunk_t *chunk = &decoded.u.node.node.chunk;
+    ob_stage(OB_STAGE_RECEIVED, chunk->sequencer, chunk->height);
+    if (ob_outbox_to_verifier(out, ob_outbox_route(chunk->sequencer, chunk->height), &msg) != 0)
         ob_arena_release(self->env.arena, &msg.u.peer_node.payload, OB_ACTOR_NET);
 }
 
@@ -287,6 +296,9 @@ static void s_on_broadcast(ob_net_t *self, const ob_imsg_broadcast_node_t *in, o
         return;
     for (uint16_t i = 0; i < ob_keyset_size(validators); i++)
         s_send_frame(self, ob_keyset_key(validators, i)->bytes, frame, len, &in->payload, out);
+    ob_chunk_t sent;
+    if (ob_chunk_decode(&sent, frame + 2, OB_CHUNK_LEN) == OB_OK)
+        ob_stage(OB_STAGE_SENT, sent.sequencer, sent.height);
     free(frame);
 }
 

@@ -49,6 +49,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "partials", st->partials); /* a queue depth */
     ob_json_u64(json, "acks_deferred", st->acks_deferred);
     ob_json_u64(json, "acks_deferred_counted", st->acks_deferred_counted);
+    ob_json_u64(json, "acks_late", st->acks_late);
     ob_json_object(json, "refused");
     for (int e = 0; e < OB_ERROR_COUNT; e++)
         if (st->refused[e])
@@ -59,6 +60,28 @@ static void s_metrics(void *h, ob_json_t *json)
         if (st->acks_dropped[e])
             ob_json_u64(json, ob_error_name((ob_error_t)e), st->acks_dropped[e]);
     ob_json_end(json);
+}
+
+/* The node's key, for telling its own chunks from the others' stages. */
+static _Thread_local uint8_t s_self_key[32];
+
+/* A chunk's life (common/metrics.h): a node signed, or an ack on another
+   sequencer's chunk, once its record committed and it left. Both blobs
+   begin with the chunk. */
+static void s_sent(void *h, const ob_envelope_t *e, const uint8_t *bytes)
+{
+    (void)h;
+    ob_imsg_t msg;
+    if (e->kind != OB_DEST_ACTOR || ob_imsg_decode(&msg, bytes, e->len) != OB_OK)
+        return;
+    ob_chunk_t chunk;
+    if (msg.type == OB_IMSG_NODE_SIGNED && msg.u.node_signed.node.len >= OB_CHUNK_LEN &&
+        ob_chunk_decode(&chunk, msg.u.node_signed.node.data, OB_CHUNK_LEN) == OB_OK)
+        ob_stage(OB_STAGE_SIGNED, chunk.sequencer, chunk.height);
+    if (msg.type == OB_IMSG_SEND_ACK && msg.u.send_ack.ack.len >= OB_CHUNK_LEN &&
+        ob_chunk_decode(&chunk, msg.u.send_ack.ack.data, OB_CHUNK_LEN) == OB_OK &&
+        memcmp(chunk.sequencer, s_self_key, 32) != 0)
+        ob_stage(OB_STAGE_ACK_SIGNED, chunk.sequencer, chunk.height);
 }
 
 int ob_signer_actor_run(const ob_actor_args_t *args)
@@ -108,10 +131,12 @@ int ob_signer_actor_run(const ob_actor_args_t *args)
         ob_signer_destroy(&signer);
         return 1;
     }
+    memcpy(s_self_key, env.self_key, 32);
     static const ob_shell_ops_t ops = {.begin = s_begin,
                                        .handle = s_handle,
                                        .commit_deferred = s_commit_deferred,
                                        .sync = s_sync,
+                                       .sent = s_sent,
                                        .metrics = s_metrics};
     ob_info("signer: recovered %s", db_path);
     ob_signer_start(signer, ob_shell_outbox(shell));

@@ -2,6 +2,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "metrics.h"
 #include "signer_checks.h"
 #include "signer_store.h"
 #include "verify.h"
@@ -129,6 +130,9 @@ const ob_signer_stats_t *ob_signer_stats(const ob_signer_t *self)
 void ob_signer_start(ob_signer_t *self, ob_outbox_t *out)
 {
     ob_outbox_state_request(out, OB_ACTOR_SIGNER);
+    /* No certificate is held yet: the verifiers check every ack again. */
+    ob_imsg_t reset = {.type = OB_IMSG_QUORUM_RESET};
+    ob_outbox_to_actor(out, OB_ACTOR_VERIFIER, &reset);
     (void)self;
 }
 
@@ -291,6 +295,14 @@ static void s_emit_certificate(ob_signer_t *self, s_partial_t *p, const uint8_t 
         memcpy(p->certified_payload, payload, 32);
         self->stats.certificates++;
         s_keep_own_cert(self, &lock);
+        if (memcmp(p->sequencer, self->env.self_key, 32) == 0)
+            ob_stage(OB_STAGE_CERT_ASSEMBLED, p->sequencer, p->height);
+        /* The verifier its acks meet in verifies no more of them. */
+        ob_imsg_t reached = {.type = OB_IMSG_QUORUM_REACHED};
+        memcpy(reached.u.quorum_reached.sequencer, p->sequencer, 32);
+        reached.u.quorum_reached.height = p->height;
+        reached.u.quorum_reached.epoch = p->epoch;
+        ob_outbox_to_verifier(out, ob_outbox_route(p->sequencer, p->height), &reached);
     }
     free(bytes);
     free(entries);
@@ -366,6 +378,22 @@ static void s_ack_seen(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
     ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &seen);
 }
 
+/* This node's own ack, signed here: the verifier its chunk routes to
+   remembers it as verified, since certificates carry it back. */
+static void s_tell_own(ob_signer_t *self, const ob_keyset_t *validators, const ob_ack_t *ack,
+                       ob_outbox_t *out)
+{
+    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, ack->index) : NULL;
+    if (!key || memcmp(key->bytes, self->env.self_key, 32) != 0)
+        return;
+    uint8_t bytes[OB_ACK_LEN];
+    size_t written = 0;
+    ob_ack_encode(ack, bytes, sizeof bytes, &written);
+    ob_imsg_t msg = {.type = OB_IMSG_ACK_OWN};
+    msg.u.ack_own.ack = (ob_blob_t){bytes, (uint32_t)written};
+    ob_outbox_to_verifier(out, ob_outbox_route(ack->chunk.sequencer, ack->chunk.height), &msg);
+}
+
 /* Counts a verified ack. Returns the error that rejects it, or OB_OK. */
 static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
 {
@@ -374,6 +402,7 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
     bool of_manifest = validators && sequencers &&
                        ob_keyset_contains(sequencers, ack->chunk.sequencer) &&
                        ack->index < ob_keyset_size(validators);
+    s_tell_own(self, validators, ack, out);
     if (!self->epoch_known) {
         /* A signer that just started: the journal's view comes soon. */
         if (of_manifest)
@@ -431,6 +460,40 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
         s_prune(self, ack->chunk.sequencer, ack->chunk.height);
     }
     return OB_OK;
+}
+
+/* An ack on an own chunk that the verifier did not verify, since it came
+   after the certificate (ack_late): it only tells who holds the node, and
+   a repeat of a counted one emits the certificate again, as in
+   s_count_ack. Never counted. */
+static void s_drop(ob_signer_t *self, ob_error_t why, const uint8_t *peer, ob_outbox_t *out);
+
+static void s_on_ack_late(ob_signer_t *self, const ob_imsg_ack_late_t *in, ob_outbox_t *out)
+{
+    ob_ack_t ack;
+    ob_error_t rc = ob_ack_decode(&ack, in->ack.data, in->ack.len);
+    const ob_keyset_t *validators =
+        rc == OB_OK ? ob_epochs_validators(self->env.epochs, ack.epoch) : NULL;
+    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, ack.index) : NULL;
+    if (!key || memcmp(key->bytes, in->peer, 32) != 0 ||
+        memcmp(ack.chunk.sequencer, self->env.self_key, 32) != 0) {
+        s_drop(self, rc != OB_OK ? rc : OB_ERR_PEER_MISMATCH, in->peer, out);
+        return;
+    }
+    self->stats.acks_late++;
+    s_ack_seen(self, &ack, out);
+    for (size_t i = 0; i < self->partial_count; i++) {
+        s_partial_t *p = &self->partials[i];
+        if (p->height != ack.chunk.height || p->epoch != ack.epoch || !p->certified ||
+            memcmp(p->sequencer, ack.chunk.sequencer, 32) != 0 ||
+            memcmp(p->certified_payload, ack.chunk.payload, 32) != 0)
+            continue;
+        for (uint16_t k = 0; k < p->count; k++)
+            if (p->acks[k].index == ack.index &&
+                memcmp(p->acks[k].chunk.payload, ack.chunk.payload, 32) == 0)
+                s_emit_certificate(self, p, p->certified_payload, ob_keyset_size(validators), out);
+        return;
+    }
 }
 
 /* --- the signing module: requests from the journal -------------------- */
@@ -721,6 +784,9 @@ void ob_signer_handle(ob_signer_t *self, ob_party_t from, const ob_imsg_t *msg, 
             s_drop(self, rc, NULL, out);
         return;
     }
+    case OB_SIGNER_IN_ACK_LATE:
+        s_on_ack_late(self, &msg->u.ack_late, out);
+        return;
     case OB_SIGNER_IN_EPOCH_CHANGED:
         /* Only an epoch of the manifest, and only upwards. */
         if (!ob_epochs_known(self->env.epochs, msg->u.epoch_changed.epoch)) {

@@ -47,6 +47,7 @@ typedef struct {
     uint64_t partials;              /* (sequencer, height, epoch) entries held now */
     uint64_t acks_deferred;         /* acks above the height bound held now */
     uint64_t acks_deferred_counted; /* of those, counted once the tip came within reach */
+    uint64_t acks_late; /* own chunks' acks after the certificate, unverified (ack_late) */
 } ob_signer_stats_t;
 
 /* Opens the record (exclusively) and recovers from it. */

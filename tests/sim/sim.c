@@ -153,6 +153,7 @@ typedef struct {
     ob_outbox_t *outbox[5];
     int crash_armed[5]; /* -1 none, else a sim_crash_point_t for the next batch */
     uint64_t tick_at;
+    uint64_t verifier_wake_at; /* µs: a wake for the verifier's held acks */
     char journal_path[256], signer_path[256];
     s_reporter_t reporter;
     uint64_t rebroadcasts_seen, acks_sent;
@@ -448,6 +449,8 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
     case SIM_VERIFIER:
         node->verifier = ob_verifier_new(&env, 4096, &why);
         assert(node->verifier);
+        /* It holds acks below quorum as obcast-verifier does. */
+        ob_verifier_set_hold(node->verifier, 50);
         ob_verifier_start(node->verifier, out);
         break;
     case SIM_SIGNER: {
@@ -927,7 +930,7 @@ static void s_handle(sim_t *sim, s_node_t *node, int actor, ob_party_t from, con
         ob_net_handle(node->net, from, msg, out);
         return;
     case SIM_VERIFIER:
-        ob_verifier_handle(node->verifier, from, msg, out);
+        ob_verifier_handle(node->verifier, sim->now / 1000, from, msg, out);
         return;
     case SIM_SIGNER:
         ob_signer_handle(node->signer, from, msg, out);
@@ -1036,7 +1039,21 @@ static void s_run_batch(sim_t *sim, s_node_t *node, int actor, bool tick)
     }
     if (tick && actor == SIM_JOURNAL)
         ob_journal_tick(node->journal, sim->now / 1000, node->outbox[actor]);
+    if (actor == SIM_VERIFIER)
+        ob_verifier_tick(node->verifier, sim->now / 1000, node->outbox[actor]);
     s_end_batch(sim, node, actor);
+    if (actor == SIM_VERIFIER && node->up[actor]) {
+        /* Held acks are verified once their hold time is up, whether or
+           not anything else wakes the verifier. */
+        uint64_t due = ob_verifier_next_deadline(node->verifier);
+        if (due != UINT64_MAX && due * 1000 != node->verifier_wake_at) {
+            node->verifier_wake_at = due * 1000;
+            s_event_t *ev =
+                s_push(sim, due * 1000 > sim->now ? due * 1000 : sim->now, EV_WAKE, node->index);
+            ev->actor = actor;
+            ev->incarnation = node->incarnation[actor];
+        }
+    }
     if (node->up[actor] && node->inbox[actor].count > 0 && !node->wake_pending[actor]) {
         node->wake_pending[actor] = true;
         s_event_t *ev = s_push(sim, sim->now + S_INTERNAL_LATENCY_US, EV_WAKE, node->index);
@@ -1141,6 +1158,14 @@ static void s_byzantine_act(sim_t *sim, s_node_t *byz)
         s_byz_ack(sim, byz, &other, epoch, -1, false, to);
         s_byz_ack(sim, byz, &c, epoch, -1, false, to); /* a real ack, again */
     }
+    /* A forged ack on its own payload A at height 0, which no quorum
+       certifies (the honest nodes split over A and B): the verifiers hold
+       it with the honest acks on A and verify it with them, never after a
+       certificate that would make its check unnecessary. */
+    ob_chunk_t own_a = {.height = 0};
+    memcpy(own_a.sequencer, byz->key.pub.bytes, 32);
+    ob_sha256(sim->crypto, a, sizeof a, own_a.payload);
+    s_byz_ack(sim, byz, &own_a, epoch, -1, true, to);
     if (byz->has_seen_ack) /* an honest validator's ack, replayed by us */
         s_byz_send(sim, byz, to, byz->seen_ack, sizeof byz->seen_ack, NULL, 0);
     /* Garbage. */

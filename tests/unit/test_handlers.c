@@ -307,7 +307,8 @@ static void s_deliver_at(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg, ui
         ob_net_handle(f->net, tu_sender(OB_PARTY_NET, &decoded), &decoded, f->out);
         break;
     case OB_ACTOR_VERIFIER:
-        ob_verifier_handle(f->verifier, tu_sender(OB_PARTY_VERIFIER, &decoded), &decoded, f->out);
+        ob_verifier_handle(f->verifier, now, tu_sender(OB_PARTY_VERIFIER, &decoded), &decoded,
+                           f->out);
         break;
     case OB_ACTOR_SIGNER:
         assert_int_equal(ob_signer_begin(f->signer), 0);
@@ -540,7 +541,7 @@ static void test_verifier_drops_of_a_batch_are_one_message(void **state)
             memcpy(msg.u.peer_node.peer, f->keys[relays[r]].pub.bytes, 32);
             msg.u.peer_node.node = (ob_blob_t){node.bytes, (uint32_t)node.len};
             msg.u.peer_node.payload = s_stage(f, OB_ACTOR_NET, "zero");
-            ob_verifier_handle(f->verifier, OB_PARTY_NET, &msg, f->out);
+            ob_verifier_handle(f->verifier, H_NOW, OB_PARTY_NET, &msg, f->out);
         }
     s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_PEER_MISMATCH, 60);
     assert_int_equal(ob_outbox_count(f->out), 2);
@@ -991,6 +992,256 @@ static void test_verifier_decode_cert_too_many(void **state)
     s_assert_verifier_dropped(f, OB_ERR_CERT_TOO_MANY, 1, 1);
 }
 
+/* --- verifying less (issue 10, item 5) ----------------------------------- */
+
+static void s_peer_ack_of(h_fixture_t *f, int validator, const ob_chunk_t *chunk, bool bad)
+{
+    ob_ack_t ack = s_ack(f, validator, chunk, 1);
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(&ack, bytes);
+    if (bad)
+        bytes[H_ACK_AT_SIGNATURE + 3] ^= 0x10;
+    s_peer_ack(f, validator, bytes, sizeof bytes);
+}
+
+static void s_quorum_reached(h_fixture_t *f, const ob_chunk_t *chunk, uint64_t epoch)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_QUORUM_REACHED};
+    memcpy(msg.u.quorum_reached.sequencer, chunk->sequencer, 32);
+    msg.u.quorum_reached.height = chunk->height;
+    msg.u.quorum_reached.epoch = epoch;
+    s_deliver(f, OB_ACTOR_VERIFIER, &msg);
+}
+
+/* The acks forwarded to the signer in the last delivery, by validator key
+   number: a bitmask. */
+static unsigned s_forwarded(h_fixture_t *f)
+{
+    unsigned mask = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        if (e->actor != OB_ACTOR_SIGNER || msg.type != OB_IMSG_ACK_VERIFIED)
+            continue;
+        ob_ack_t ack;
+        assert_int_equal(
+            ob_ack_decode(&ack, msg.u.ack_verified.ack.data, msg.u.ack_verified.ack.len), OB_OK);
+        for (int k = 0; k < H_VALIDATORS; k++)
+            if (s_index(f, k) == ack.index)
+                mask |= 1u << k;
+    }
+    return mask;
+}
+
+static void test_verifier_ack_after_certificate_is_not_verified(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    s_peer_ack_of(f, 2, &chunk, false);
+    assert_int_equal(s_forwarded(f), 1u << 2);
+    assert_int_equal(stats->signature_checks, 1);
+
+    /* Certified: the next ack on it costs no signature check, and goes
+       nowhere (not a chunk of this node's own). */
+    s_quorum_reached(f, &chunk, 1);
+    s_peer_ack_of(f, 3, &chunk, false);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->signature_checks, 1);
+    assert_int_equal(stats->acks_after_certificate, 1);
+    assert_int_equal(stats->acks_passed, 1);
+    /* Even a bad one: nothing is checked or counted on it. */
+    s_peer_ack_of(f, 3, &chunk, true);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_after_certificate, 2);
+    /* Only that (sequencer, height, epoch): the next height is checked. */
+    ob_chunk_t next = s_chunk(f, 1, 1, "one");
+    s_peer_ack_of(f, 3, &next, false);
+    assert_int_equal(s_forwarded(f), 1u << 3);
+    assert_int_equal(stats->signature_checks, 2);
+    /* The cheap checks still come first: P must be the validator. */
+    ob_ack_t a = s_ack(f, 2, &chunk, 1);
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(&a, bytes);
+    s_peer_ack(f, 3, bytes, sizeof bytes);
+    assert_int_equal(stats->dropped[OB_ERR_PEER_MISMATCH], 1);
+
+    /* A restarted signer holds no certificate: every ack is checked again. */
+    ob_imsg_t reset = {.type = OB_IMSG_QUORUM_RESET};
+    s_deliver(f, OB_ACTOR_VERIFIER, &reset);
+    s_peer_ack_of(f, 3, &chunk, false);
+    assert_int_equal(s_forwarded(f), 1u << 3);
+    assert_int_equal(stats->signature_checks, 3);
+}
+
+static void test_verifier_late_ack_on_own_chunk_goes_to_the_signer_unverified(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f); /* the node of key 0 */
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    ob_chunk_t own = s_chunk(f, 0, 4, "four");
+    s_quorum_reached(f, &own, 1);
+    s_peer_ack_of(f, 3, &own, false);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_ACK_LATE);
+    assert_memory_equal(msg.u.ack_late.peer, f->keys[3].pub.bytes, 32);
+    ob_ack_t ack;
+    assert_int_equal(ob_ack_decode(&ack, msg.u.ack_late.ack.data, msg.u.ack_late.ack.len), OB_OK);
+    assert_int_equal(ack.index, s_index(f, 3));
+    assert_int_equal(stats->signature_checks, 0);
+    assert_int_equal(stats->acks_late_forwarded, 1);
+}
+
+static void test_verifier_holds_acks_until_a_quorum_is_pending(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f); /* key 0, a validator: its own ack counts without a check */
+    ob_verifier_set_hold(f->verifier, 50);
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+
+    /* q = 3 of 4. One ack and the own one are short of it: held. */
+    s_peer_ack_of(f, 1, &chunk, false);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->signature_checks, 0);
+    assert_int_equal(stats->acks_held, 1);
+    assert_true(ob_verifier_next_deadline(f->verifier) != UINT64_MAX);
+
+    /* A second makes a quorum pending: both are verified; the bad one is
+       dropped, the good one passes. */
+    s_peer_ack_of(f, 2, &chunk, true);
+    assert_int_equal(stats->signature_checks, 2);
+    assert_int_equal(s_forwarded(f), 1u << 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED), 1);
+    assert_int_equal(stats->dropped[OB_ERR_BAD_SIGNATURE], 1);
+    assert_int_equal(stats->held_at_quorum, 1);
+    assert_int_equal(ob_verifier_next_deadline(f->verifier), UINT64_MAX);
+
+    /* Still short (1 passed and the own one): the next that completes it
+       is verified at once. */
+    s_peer_ack_of(f, 3, &chunk, false);
+    assert_int_equal(s_forwarded(f), 1u << 3);
+    assert_int_equal(stats->signature_checks, 3);
+    assert_int_equal(stats->acks_passed, 2);
+    /* A quorum has passed (2 and the own ack): one more is held for the
+       quorum_reached on its way, which drops it unchecked. */
+    s_peer_ack_of(f, 2, &chunk, false);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->signature_checks, 3);
+    s_quorum_reached(f, &chunk, 1);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->acks_after_certificate, 1);
+    assert_int_equal(stats->signature_checks, 3);
+
+    /* A node outside the validator set counts no own ack: it holds q. */
+    ob_verifier_destroy(&f->verifier);
+    ob_node_env_t env = s_env(f, H_OUTSIDER);
+    f->verifier = ob_verifier_new(&env, 4096, NULL);
+    assert_non_null(f->verifier);
+    ob_verifier_set_hold(f->verifier, 50);
+    stats = ob_verifier_stats(f->verifier);
+    s_epoch(f, OB_ACTOR_VERIFIER, 1);
+    s_peer_ack_of(f, 1, &chunk, false);
+    s_peer_ack_of(f, 2, &chunk, false);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    s_peer_ack_of(f, 3, &chunk, false);
+    assert_int_equal(s_forwarded(f), 1u << 1 | 1u << 2 | 1u << 3);
+    assert_int_equal(stats->signature_checks, 3);
+}
+
+static void test_verifier_held_acks_are_verified_after_the_hold_time(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    ob_verifier_set_hold(f->verifier, 50);
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
+    s_peer_ack_of(f, 1, &chunk, false);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    uint64_t due = ob_verifier_next_deadline(f->verifier);
+    assert_true(due > H_NOW && due <= H_NOW + 50);
+
+    ob_outbox_clear(f->out);
+    ob_verifier_tick(f->verifier, due - 1, f->out);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    /* No quorum ever came: the hold time verifies it anyway. */
+    ob_verifier_tick(f->verifier, due, f->out);
+    assert_int_equal(s_forwarded(f), 1u << 1);
+    assert_int_equal(stats->held_timeouts, 1);
+    assert_int_equal(stats->signature_checks, 1);
+    assert_int_equal(ob_verifier_next_deadline(f->verifier), UINT64_MAX);
+
+    /* A quorum_reached on a chunk with acks held drops them unverified. */
+    ob_chunk_t other = s_chunk(f, 2, 0, "zero");
+    s_peer_ack_of(f, 1, &other, false);
+    s_quorum_reached(f, &other, 1);
+    assert_int_equal(stats->acks_after_certificate, 1);
+    assert_int_equal(ob_verifier_next_deadline(f->verifier), UINT64_MAX);
+    ob_outbox_clear(f->out);
+    ob_verifier_tick(f->verifier, H_NOW + 1000, f->out);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+}
+
+static void test_verifier_own_ack_spares_a_check_in_certificates(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f); /* the node of key 0 */
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    h_node_t child;
+    s_child(f, &child, H_FIRST); /* parent certified by keys 0, 1, 2 */
+    ob_chunk_t parent = s_chunk(f, 1, 0, "zero");
+    uint8_t bytes[OB_ACK_LEN];
+    ob_imsg_t msg = {.type = OB_IMSG_ACK_OWN};
+    msg.u.ack_own.ack = (ob_blob_t){bytes, OB_ACK_LEN};
+    /* Another key's ack is never taken on the signer's word. */
+    ob_ack_t other = s_ack(f, 1, &parent, 1);
+    s_ack_encode(&other, bytes);
+    s_deliver(f, OB_ACTOR_VERIFIER, &msg);
+    assert_int_equal(stats->own_acks_cached, 0);
+    /* The node's own ack, signed by its signer (the signature the
+       certificate carries back): in the cache unchecked. */
+    ob_ack_t own = s_ack(f, 0, &parent, 1);
+    ob_node_t decoded;
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
+    assert_int_equal(ob_node_decode(&decoded, child.bytes, child.len, &lookup), OB_OK);
+    for (uint16_t i = 0; i < decoded.parent.cert.count; i++)
+        if (ob_cert_signer(&decoded.parent.cert, i) == own.index)
+            memcpy(own.signature, ob_cert_signature(&decoded.parent.cert, i), 64);
+    s_ack_encode(&own, bytes);
+    s_deliver(f, OB_ACTOR_VERIFIER, &msg);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(stats->own_acks_cached, 1);
+    assert_int_equal(stats->signature_checks, 0);
+    /* The child's node signature and keys 1 and 2 are checked; key 0's
+       entry is the own ack: a cache hit. */
+    s_peer_node_with(f, 1, child.bytes, child.len, "one");
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_VERIFIED), 1);
+    assert_int_equal(stats->signature_checks, 3);
+    assert_int_equal(stats->cache_hits, 1);
+}
+
+static void test_verifier_hold_table_is_bounded(void **state)
+{
+    h_fixture_t *f = *state;
+    s_verifier_open(f);
+    ob_verifier_set_hold(f->verifier, 50);
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    /* More chunks with an ack held than the table takes: the oldest are
+       verified to make room, none is lost. */
+    for (uint64_t h = 0; h < 300; h++) {
+        ob_chunk_t chunk = s_chunk(f, 1, h, "zero");
+        s_peer_ack_of(f, 2, &chunk, false);
+    }
+    assert_int_equal(stats->acks_held, 300);
+    assert_int_equal(stats->held_evicted, 300 - 256);
+    assert_int_equal(stats->acks_passed, 300 - 256);
+    ob_outbox_clear(f->out);
+    ob_verifier_tick(f->verifier, H_NOW + 1000, f->out);
+    assert_int_equal(stats->acks_passed, 300);
+}
+
 /* ======================================================================= */
 /* signer: aggregation                                                      */
 /* ======================================================================= */
@@ -1061,7 +1312,20 @@ static void test_signer_certifies_a_quorum_once(void **state)
     assert_int_equal(ob_signer_stats(f->signer)->certificates, 0);
 
     s_ack_verified(f, &a3);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    /* The certificate, and the verifier that its acks meet in (by route)
+       hears that later ones need no check. */
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    ob_imsg_t reached = s_the(f, OB_ACTOR_VERIFIER, OB_IMSG_QUORUM_REACHED);
+    assert_memory_equal(reached.u.quorum_reached.sequencer, chunk.sequencer, 32);
+    assert_int_equal(reached.u.quorum_reached.height, 0);
+    assert_int_equal(reached.u.quorum_reached.epoch, 1);
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        if (e->actor == OB_ACTOR_VERIFIER) {
+            assert_true(e->routed);
+            assert_int_equal(e->route, ob_outbox_route(chunk.sequencer, 0));
+        }
+    }
     ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED);
     ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
     ob_lock_t lock;
@@ -1077,6 +1341,40 @@ static void test_signer_certifies_a_quorum_once(void **state)
     const ob_signer_stats_t *stats = ob_signer_stats(f->signer);
     assert_int_equal(stats->certificates, 1);
     s_assert_only(stats->acks_dropped, OB_OK, 0);
+}
+
+static void test_signer_late_ack_tells_and_emits_again(void **state)
+{
+    h_fixture_t *f = *state;
+    s_signer_open(f, 0);
+    s_epoch(f, OB_ACTOR_SIGNER, 1);
+    ob_chunk_t own = s_chunk(f, 0, 0, "zero");
+    ob_ack_t a1 = s_ack(f, 1, &own, 1), a2 = s_ack(f, 2, &own, 1), a3 = s_ack(f, 3, &own, 1);
+    s_ack_verified(f, &a1);
+    s_ack_verified(f, &a2);
+    s_ack_verified(f, &a3);
+    assert_int_equal(ob_signer_stats(f->signer)->certificates, 1);
+
+    /* ack_late of validator 3 (counted): it holds the node, and someone
+       may lack the certificate: both said again, nothing counted. */
+    uint8_t bytes[OB_ACK_LEN];
+    s_ack_encode(&a3, bytes);
+    ob_imsg_t late = {.type = OB_IMSG_ACK_LATE};
+    memcpy(late.u.ack_late.peer, f->keys[3].pub.bytes, 32);
+    late.u.ack_late.ack = (ob_blob_t){bytes, OB_ACK_LEN};
+    s_deliver(f, OB_ACTOR_SIGNER, &late);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_ACK_SEEN), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_QUORUM_REACHED), 0);
+    assert_int_equal(ob_signer_stats(f->signer)->certificates, 1);
+    assert_int_equal(ob_signer_stats(f->signer)->acks_late, 1);
+
+    /* Its P must be the validator at its index. */
+    memcpy(late.u.ack_late.peer, f->keys[2].pub.bytes, 32);
+    s_deliver(f, OB_ACTOR_SIGNER, &late);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED), 1);
+    assert_int_equal(ob_signer_stats(f->signer)->acks_late, 1);
 }
 
 static void test_signer_ack_epoch_bounds(void **state)
@@ -1301,9 +1599,11 @@ static size_t s_signed_node(h_fixture_t *f, uint8_t *out, size_t cap)
 {
     size_t own_ack = s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_ACK);
     assert_true(own_ack <= 1);
-    assert_int_equal(ob_outbox_count(f->out), 1 + own_ack +
-                                                  s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED) +
-                                                  s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_ACK_SEEN));
+    assert_int_equal(ob_outbox_count(f->out),
+                     1 + own_ack * (1 + s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_ACK_OWN)) +
+                         s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED) +
+                         s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_QUORUM_REACHED) +
+                         s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_ACK_SEEN));
     ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED);
     assert_true(msg.u.node_signed.node.len <= cap);
     memcpy(out, msg.u.node_signed.node.data, msg.u.node_signed.node.len);
@@ -1432,7 +1732,10 @@ static void test_signer_chunk_mismatch_sign_ack(void **state)
     s_epoch(f, OB_ACTOR_SIGNER, 1);
     ob_chunk_t first = s_chunk(f, 1, 0, "zero"), second = s_chunk(f, 1, 0, "other zero");
     s_sign_ack(f, &first, 1);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    /* The ack to send, and the same to the verifier of its chunk, whose
+       cache takes it as verified. */
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    assert_int_equal(s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_ACK_OWN), 1);
     s_assert_acked(f, &first, 1);
 
     s_sign_ack(f, &second, 1);
@@ -1444,7 +1747,7 @@ static void test_signer_chunk_mismatch_sign_ack(void **state)
     s_sign_ack(f, &second, 2);
     s_assert_refused(f, OB_ERR_CHUNK_MISMATCH, 2);
     s_sign_ack(f, &first, 2);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(ob_outbox_count(f->out), 2);
     s_assert_acked(f, &first, 2);
     assert_int_equal(ob_signer_stats(f->signer)->acks_signed, 2);
 }
@@ -2526,6 +2829,50 @@ static size_t s_node_frame(h_fixture_t *f, uint8_t *frame, size_t cap)
     return 2 + node.len;
 }
 
+/* The verifier instance (of 3) the only envelope in the outbox goes to. */
+static uint32_t s_routed_instance(h_fixture_t *f)
+{
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    const ob_envelope_t *e = ob_outbox_at(f->out, 0);
+    assert_int_equal(e->actor, OB_ACTOR_VERIFIER);
+    assert_true(e->routed);
+    return ob_outbox_route_instance(e->route, 3);
+}
+
+static void test_net_routes_a_chunk_to_one_verifier(void **state)
+{
+    h_fixture_t *f = *state;
+    s_net_open(f);
+    /* With verifiers = 3: every ack of one chunk, from every validator,
+       and its node, reach one instance; chunks spread over all three. */
+    unsigned used = 0;
+    for (uint64_t h = 0; h < 24; h++) {
+        ob_chunk_t chunk = s_chunk(f, 1, h, "zero");
+        uint32_t first = UINT32_MAX;
+        for (int v = 1; v < H_VALIDATORS; v++) {
+            ob_ack_t ack = s_ack(f, v, &chunk, 1);
+            uint8_t frame[2 + OB_ACK_LEN];
+            size_t written = 0;
+            assert_int_equal(ob_peer_ack_frame_encode(&ack, frame, sizeof frame, &written), 0);
+            ob_frame_t one[1] = {{frame, written}};
+            s_net_peer(f, v, one, 1);
+            uint32_t at = s_routed_instance(f);
+            if (first == UINT32_MAX)
+                first = at;
+            assert_int_equal(at, first);
+        }
+        used |= 1u << first;
+        if (h == 0) {
+            uint8_t node[2 + H_NODE_MAX];
+            ob_frame_t two[2] = {{node, s_node_frame(f, node, sizeof node)},
+                                 {(const uint8_t *)"zero", 4}};
+            s_net_peer(f, 1, two, 2);
+            assert_int_equal(s_routed_instance(f), first);
+        }
+    }
+    assert_int_equal(used, 7u);
+}
+
 static void test_net_frames_pass(void **state)
 {
     h_fixture_t *f = *state;
@@ -2871,7 +3218,14 @@ int main(void)
         H_TEST(test_verifier_decode_cert_order),
         H_TEST(test_verifier_decode_cert_index),
         H_TEST(test_verifier_decode_cert_too_many),
+        H_TEST(test_verifier_ack_after_certificate_is_not_verified),
+        H_TEST(test_verifier_late_ack_on_own_chunk_goes_to_the_signer_unverified),
+        H_TEST(test_verifier_holds_acks_until_a_quorum_is_pending),
+        H_TEST(test_verifier_held_acks_are_verified_after_the_hold_time),
+        H_TEST(test_verifier_own_ack_spares_a_check_in_certificates),
+        H_TEST(test_verifier_hold_table_is_bounded),
         H_TEST(test_signer_certifies_a_quorum_once),
+        H_TEST(test_signer_late_ack_tells_and_emits_again),
         H_TEST(test_signer_ack_epoch_bounds),
         H_TEST(test_signer_ack_height_bounds),
         H_TEST(test_signer_defers_acks_until_in_reach),
@@ -2906,6 +3260,7 @@ int main(void)
         H_TEST(test_journal_duplicates_send_the_stored_ack),
         H_TEST(test_journal_rejected_tip_asked_again),
         H_TEST(test_net_frames_pass),
+        H_TEST(test_net_routes_a_chunk_to_one_verifier),
         H_TEST(test_net_unknown_type),
         H_TEST(test_net_bad_version),
         H_TEST(test_net_short),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A bucket's highest value exceeds any value in it by at most 1/32 of
    that value: (high - v) * 32 <= v. Never overflows: high - v < 2^58. */
@@ -448,6 +449,142 @@ static void test_prometheus_histogram(void **state)
     }
 }
 
+/* --- a chunk's life: the stage table -------------------------------------- */
+
+static void s_stage_dir(char dir[64])
+{
+    snprintf(dir, 64, "/tmp/obcast-stages-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+static void s_stage_cleanup(const char *dir, const char *file)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    unlink(path);
+}
+
+static void test_stages_across_actors(void **state)
+{
+    (void)state;
+    char dir[64], path[128];
+    s_stage_dir(dir);
+    snprintf(path, sizeof path, "%s/stages", dir);
+    /* Two actors of one node: the journal asks, the signer signs. */
+    ob_stages_t *journal = ob_stages_new(path, NULL), *signer = ob_stages_new(path, NULL);
+    assert_non_null(journal);
+    assert_non_null(signer);
+    uint8_t seq[32];
+    memset(seq, 0xab, sizeof seq);
+
+    ob_stages_mark(journal, OB_STAGE_ASKED, seq, 7);
+    ob_stages_stamp(journal, 1000);
+    ob_stages_mark(journal, OB_STAGE_PAYLOAD_COMMITTED, seq, 7);
+    ob_stages_stamp(journal, 1300);
+    /* Pending until stamped: the signer's mark is timed at its stamp. */
+    ob_stages_mark(signer, OB_STAGE_SIGNED, seq, 7);
+    ob_stages_stamp(signer, 2000);
+    /* Only the first mark of a stage counts (a rebroadcast is no send). */
+    ob_stages_mark(signer, OB_STAGE_SIGNED, seq, 7);
+    ob_stages_stamp(signer, 9000);
+
+    const ob_histogram_t *h = ob_stages_since_previous(journal, OB_STAGE_PAYLOAD_COMMITTED);
+    assert_int_equal(h->count, 1);
+    assert_int_equal(h->min_us, 300);
+    h = ob_stages_since_previous(signer, OB_STAGE_SIGNED);
+    assert_int_equal(h->count, 1);
+    assert_int_equal(h->min_us, 700); /* since payload_committed, in the other actor */
+    h = ob_stages_since_asked(signer, OB_STAGE_SIGNED);
+    assert_int_equal(h->min_us, 1000);
+    /* Nothing before "asked": it is the origin. */
+    assert_int_equal(ob_stages_since_previous(journal, OB_STAGE_ASKED)->count, 0);
+
+    /* A skipped stage: the previous one is the latest stamped. */
+    ob_stages_mark(journal, OB_STAGE_CERT_COMMITTED, seq, 7);
+    ob_stages_stamp(journal, 5000);
+    assert_int_equal(ob_stages_since_previous(journal, OB_STAGE_CERT_COMMITTED)->min_us, 3000);
+    /* Another chunk is timed apart. */
+    ob_stages_mark(signer, OB_STAGE_SIGNED, seq, 8);
+    ob_stages_stamp(signer, 6000);
+    assert_int_equal(ob_stages_since_previous(signer, OB_STAGE_SIGNED)->count, 1);
+
+    char buf[16384];
+    ob_json_t json;
+    ob_json_begin(&json, buf, sizeof buf);
+    ob_json_object(&json, NULL);
+    ob_json_stages(&json, "stages", signer);
+    ob_json_end(&json);
+    const char *text = ob_json_text(&json);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"signed\":{\"previous\":{\"count\":1,\"sum_us\":700,"));
+    assert_null(strstr(text, "\"asked\":{\"previous\""));
+
+    ob_stages_destroy(&journal);
+    ob_stages_destroy(&signer);
+    ob_stages_destroy(&signer);
+    assert_null(signer);
+    s_stage_cleanup(dir, "stages");
+    rmdir(dir);
+}
+
+static void test_stages_across_nodes_and_bounds(void **state)
+{
+    (void)state;
+    char dir[64], a[128], b[128], shared[128];
+    s_stage_dir(dir);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(shared, sizeof shared, "%s/shared", dir);
+    ob_stages_t *seq_net = ob_stages_new(a, shared), *val_net = ob_stages_new(b, shared);
+    ob_stages_t *alone = ob_stages_new(NULL, NULL);
+    assert_non_null(seq_net);
+    assert_non_null(val_net);
+    assert_non_null(alone);
+    uint8_t seq[32];
+    memset(seq, 0x11, sizeof seq);
+    ob_stages_mark(seq_net, OB_STAGE_ASKED, seq, 1);
+    ob_stages_stamp(seq_net, 100);
+    ob_stages_mark(seq_net, OB_STAGE_SENT, seq, 1);
+    ob_stages_stamp(seq_net, 400);
+    /* Another node on the machine's table: received since sent. */
+    ob_stages_mark(val_net, OB_STAGE_RECEIVED, seq, 1);
+    ob_stages_stamp(val_net, 650);
+    assert_int_equal(ob_stages_since_previous(val_net, OB_STAGE_RECEIVED)->min_us, 250);
+    assert_int_equal(ob_stages_since_asked(val_net, OB_STAGE_RECEIVED)->min_us, 550);
+    /* Without it a validator's first stage has no previous. */
+    ob_stages_mark(alone, OB_STAGE_RECEIVED, seq, 1);
+    ob_stages_stamp(alone, 650);
+    assert_int_equal(ob_stages_since_previous(alone, OB_STAGE_RECEIVED)->count, 0);
+
+    /* A stale stamp (a slot from long ago) times nothing. */
+    ob_stages_mark(alone, OB_STAGE_VERIFIED, seq, 1);
+    ob_stages_stamp(alone, 650 + 61ull * 1000 * 1000);
+    assert_int_equal(ob_stages_since_previous(alone, OB_STAGE_VERIFIED)->count, 0);
+    /* Pending marks are bounded: a flood is not timed, never written past. */
+    for (uint64_t h = 0; h < 5000; h++)
+        ob_stages_mark(alone, OB_STAGE_ASKED, seq, 100 + h);
+    ob_stages_stamp(alone, 1);
+    for (uint64_t h = 0; h < 5000; h++)
+        ob_stages_mark(alone, OB_STAGE_PAYLOAD_COMMITTED, seq, 100 + h);
+    ob_stages_stamp(alone, 11);
+    const ob_histogram_t *p = ob_stages_since_previous(alone, OB_STAGE_PAYLOAD_COMMITTED);
+    assert_true(p->count > 0 && p->count <= 1024);
+    /* NULL tables, and ob_stage with none current, do nothing. */
+    ob_stages_mark(NULL, OB_STAGE_ASKED, seq, 1);
+    ob_stages_stamp(NULL, 1);
+    ob_stage(OB_STAGE_ASKED, seq, 1);
+    /* A path that cannot be made: no table, no crash. */
+    assert_null(ob_stages_new("/nonexistent-dir/x/stages", NULL));
+
+    ob_stages_destroy(&seq_net);
+    ob_stages_destroy(&val_net);
+    ob_stages_destroy(&alone);
+    s_stage_cleanup(dir, "a");
+    s_stage_cleanup(dir, "b");
+    s_stage_cleanup(dir, "shared");
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +597,8 @@ int main(void)
         cmocka_unit_test(test_json_histogram),
         cmocka_unit_test(test_json_writer),
         cmocka_unit_test(test_prometheus_histogram),
+        cmocka_unit_test(test_stages_across_actors),
+        cmocka_unit_test(test_stages_across_nodes_and_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
