@@ -720,14 +720,13 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "peer_out", self->peer_payload_bytes_out);
     ob_json_u64(json, "local_in", self->local_bytes_in);
     ob_json_u64(json, "local_out", self->local_bytes_out);
-    ob_json_u64(json, "submit_queue", st->submit_bytes_queued);
     ob_json_u64(json, "arena_put", ob_arena_bytes_put(self->arena));
     ob_json_end(json);
     ob_json_u64(json, "submitted", st->submitted);
     ob_json_u64(json, "submit_refused", st->submit_refused);
-    ob_json_u64(json, "submit_again", st->submit_again);
     ob_json_u64(json, "submit_follow", st->submit_follow);
-    ob_json_u64(json, "submit_claimed", st->submit_claimed);
+    ob_json_u64(json, "submit_assigned", st->submit_assigned);
+    ob_json_u64(json, "submit_locked", st->submit_locked);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);
     ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
     ob_json_str(json, "application", ob_net_application_name(ob_net_application(self->net)));
@@ -827,8 +826,7 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     ob_net_config_t cfg = {.env = env,
                            .application = args->config->application == OB_APPLICATION_EXTERNAL
                                               ? OB_NET_APP_EXTERNAL
-                                              : OB_NET_APP_BUILTIN,
-                           .submit_queue_max = 1024};
+                                              : OB_NET_APP_BUILTIN};
     s_limits(self, &env);
     self->net = ob_net_new(&cfg, &why);
     if (!self->net)

@@ -696,6 +696,9 @@ void ob_signer_handle(ob_signer_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMITTED:
+    case OB_IMSG_CLIENT_FOLLOW:
+    case OB_IMSG_CLIENT_ANSWER:
     case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }

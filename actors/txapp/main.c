@@ -260,6 +260,9 @@ static void s_on_frame(s_txapp_t *self, const uint8_t *data, size_t len, uint64_
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMITTED:
+    case OB_IMSG_CLIENT_FOLLOW:
+    case OB_IMSG_CLIENT_ANSWER:
     case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }

@@ -316,6 +316,9 @@ void ob_verifier_handle(ob_verifier_t *self, const ob_imsg_t *msg, ob_outbox_t *
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMITTED:
+    case OB_IMSG_CLIENT_FOLLOW:
+    case OB_IMSG_CLIENT_ANSWER:
     case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }

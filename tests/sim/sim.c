@@ -436,8 +436,7 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
         ob_net_config_t cfg = {.env = env,
                                .application = OB_NET_APP_EXTERNAL,
                                .app_attached = true,
-                               .app_who = "sim-app",
-                               .submit_queue_max = 16};
+                               .app_who = "sim-app"};
         node->net = ob_net_new(&cfg, &why);
         assert(node->net);
         ob_net_start(node->net, out);
@@ -778,6 +777,9 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
     case OB_IMSG_SUBMIT_REFUSED:
     case OB_IMSG_SUBMIT_ASSIGNED:
     case OB_IMSG_SUBMIT_LOCKED:
+    case OB_IMSG_SUBMITTED:
+    case OB_IMSG_CLIENT_FOLLOW:
+    case OB_IMSG_CLIENT_ANSWER:
     case OB_IMSG_SUBMIT_FOLLOW:
         break;
     }

@@ -2334,7 +2334,7 @@ static void test_journal_retention_keeps_a_pending_proposal(void **state)
 
 static void s_net_open(h_fixture_t *f)
 {
-    ob_net_config_t config = {.env = s_env(f, 0), .app_attached = false, .submit_queue_max = 4};
+    ob_net_config_t config = {.env = s_env(f, 0), .app_attached = false};
     ob_why_t why = {{0}};
     f->net = ob_net_new(&config, &why);
     if (!f->net)
