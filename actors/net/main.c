@@ -129,6 +129,7 @@ typedef struct {
     s_guard_t guards[3]; /* peer, app, submit (TCP only) */
     uint64_t next_guard_ms;
     bool peers_paused;
+    bool submit_paused;
     uint64_t unknown_sender, malformed_frames;
     /* Payload bytes through our sockets: each a copy (metrics) */
     uint64_t peer_payload_bytes_in, peer_payload_bytes_out, local_bytes_in, local_bytes_out;
@@ -633,6 +634,26 @@ static void s_on_app_event(s_net_shell_t *self)
     }
 }
 
+/* Backpressure on the submit socket: each submit holds an arena slot
+   until the journal takes it (within its next batch), so clients may use
+   at most half the arena, the rest stays for peers' payloads. Paused
+   mid-batch too: the shell reads no further submit once it is paused;
+   what waits stays queued in libzmq and the clients wait, never refused
+   for it. */
+static void s_submit_backpressure(s_net_shell_t *self)
+{
+    uint32_t slots = ob_arena_slot_count(self->arena);
+    uint32_t free_slots = slots - ob_arena_in_use(self->arena);
+    uint32_t keep = slots / 2 > S_ARENA_MARGIN ? slots / 2 : S_ARENA_MARGIN;
+    bool pause = free_slots < keep;
+    if (pause == self->submit_paused || !self->submit)
+        return;
+    self->submit_paused = pause;
+    ob_shell_pause(self->shell, self->submit, pause);
+    if (pause)
+        ob_debug("net: half the payload arena holds submits; reading the submit socket paused");
+}
+
 static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
 {
     zmq_msg_t parts[3];
@@ -646,6 +667,7 @@ static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
         self->malformed_frames++;
     }
     s_close_parts(parts, count, 3);
+    s_submit_backpressure(self);
 }
 
 /* --- the loop's callbacks ---------------------------------------------------- */
@@ -781,6 +803,7 @@ static void s_flushed(void *h)
         if (pause)
             ob_warn("net: payload arena full; reading from peers paused");
     }
+    s_submit_backpressure(self);
 }
 
 static void s_teardown(s_net_shell_t *self)
