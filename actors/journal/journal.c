@@ -86,6 +86,7 @@ struct _ob_journal_t {
 
     uint64_t (*clock_us)(void); /* metrics only; NULL in the simulator */
     ob_builtin_app_t *app;      /* the built-in application; NULL: external */
+    ob_outbox_t *reports;       /* with it: the batch's reports, for the monitoring events */
     ob_journal_stats_t stats;
 };
 
@@ -144,6 +145,9 @@ static void s_to_app(ob_journal_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
         s_send(self, OB_ACTOR_NET, msg, out);
         return;
     }
+    /* Kept for the shell's monitoring events (best effort: a full record
+       loses the event, never the report). */
+    ob_outbox_to_actor(self->reports, OB_ACTOR_NET, msg);
     if (msg->type == OB_IMSG_REPORT_TIP) {
         ob_builtin_app_own_chunk(self->app, &msg->u.report_tip.chunk, NULL, 0, out);
     } else if (msg->type == OB_IMSG_REPORT_LOCK) {
@@ -336,7 +340,10 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
                                        .track_max = config->submit_track_max,
                                        .batch_bytes = config->batch_bytes};
         self->app = ob_builtin_app_new(&app, why);
-        if (!self->app) {
+        self->reports = ob_outbox_new(4096, 8u << 20);
+        if (!self->app || !self->reports) {
+            if (self->app && !self->reports)
+                ob_why(why, "journal: out of memory");
             ob_journal_destroy(&self);
             return NULL;
         }
@@ -378,6 +385,7 @@ void ob_journal_destroy(ob_journal_t **self_p)
         return;
     ob_journal_store_destroy(&self->store);
     ob_builtin_app_destroy(&self->app);
+    ob_outbox_destroy(&self->reports);
     ob_crypto_destroy(&self->crypto);
     free(self->tips);
     free(self->backfill);
@@ -440,9 +448,16 @@ void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     (void)now;
 }
 
+ob_outbox_t *ob_journal_reports(ob_journal_t *self)
+{
+    return self->reports;
+}
+
 int ob_journal_begin(ob_journal_t *self)
 {
     self->failed = false;
+    if (self->reports)
+        ob_outbox_clear(self->reports);
     return ob_journal_store_begin(self->store);
 }
 

@@ -79,6 +79,12 @@ int ob_journal_commit(ob_journal_t *self);
 uint64_t ob_journal_next_deadline(const ob_journal_t *self);
 
 const ob_journal_stats_t *ob_journal_stats(const ob_journal_t *self);
+/* With the built-in application: the reports (report_tip, report_lock,
+   report_evidence) the batch since the last begin() made, which under an
+   external one go to net, for the shell to publish as monitoring events
+   once the batch has committed. NULL under an external application. */
+ob_outbox_t *ob_journal_reports(ob_journal_t *self);
+
 /* The built-in application, or NULL under an external one. */
 const ob_builtin_app_t *ob_journal_builtin_app(const ob_journal_t *self);
 uint64_t ob_journal_epoch(const ob_journal_t *self);

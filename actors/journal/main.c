@@ -219,6 +219,20 @@ static void s_sent(void *h, const ob_envelope_t *e, const uint8_t *bytes)
     }
 }
 
+/* The built-in application's reports never leave the journal: they are
+   published here, once their batch has committed and been sent. */
+static void s_flushed(void *h)
+{
+    ob_outbox_t *reports = ob_journal_reports(h);
+    if (!reports)
+        return;
+    for (size_t i = 0; i < ob_outbox_count(reports); i++) {
+        const ob_envelope_t *e = ob_outbox_at(reports, i);
+        s_sent(h, e, ob_outbox_bytes(reports, e));
+    }
+    ob_outbox_clear(reports);
+}
+
 int ob_journal_actor_run(const ob_actor_args_t *args)
 {
     ob_why_t why = {{0}};
@@ -261,7 +275,8 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                        .next_deadline = s_next_deadline,
                                        .commit = s_commit,
                                        .metrics = s_metrics,
-                                       .sent = s_sent};
+                                       .sent = s_sent,
+                                       .flushed = s_flushed};
     s_metrics_ctx = (s_metrics_ctx_t){journal, args, shell};
     ob_info("journal: recovered %s (epoch %llu, %u arena slots reclaimed)", db_path,
             (unsigned long long)ob_journal_epoch(journal), reclaimed);

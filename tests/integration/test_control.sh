@@ -49,7 +49,7 @@ check "status counts its restart" \
 # the peer links' own events.
 "$obcast" tail --config "$cfg" --topic lock --count 3 --timeout 20000 >"$work/locks.jsonl" 2>&1 &
 locks_tail=$!
-"$obcast" tail --config "$work/c/node0/node.zpl" --topic peer --timeout 20000 >"$work/peers.jsonl" 2>&1 &
+"$obcast" tail --config "$work/c/node0/node.zpl" --topic peer --timeout 60000 >"$work/peers.jsonl" 2>&1 &
 peers_tail=$!
 pids+=($locks_tail $peers_tail)
 sleep 0.5

@@ -2447,6 +2447,13 @@ static void test_journal_builtin_proposes_without_net(void **state)
     assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_LOCKED, &answer), 1);
     assert_int_equal(answer.u.submit_locked.tag, 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
+    /* The report stays in the journal, for the monitoring events only. */
+    ob_outbox_t *reports = ob_journal_reports(f->journal);
+    assert_int_equal(ob_outbox_count(reports), 1);
+    ob_imsg_t report;
+    const ob_envelope_t *e = ob_outbox_at(reports, 0);
+    assert_int_equal(ob_imsg_decode(&report, ob_outbox_bytes(reports, e), e->len), OB_OK);
+    assert_int_equal(report.type, OB_IMSG_REPORT_LOCK);
     const char *next[2] = {"two", "three"};
     len = s_batch(next, 2, batch, sizeof batch);
     uint8_t digest[32];
@@ -2461,6 +2468,9 @@ static void test_journal_builtin_proposes_without_net(void **state)
     assert_int_equal(app->submit_again, 1);
     /* The Lock was the built-in application's at once: none redelivered. */
     assert_int_equal(ob_journal_stats(f->journal)->locks_reported, 1);
+    assert_int_equal(ob_journal_begin(f->journal), 0); /* a batch begins: reports cleared */
+    assert_int_equal(ob_outbox_count(reports), 0);
+    assert_int_equal(ob_journal_commit(f->journal), 0);
 }
 
 /* Issue 9, defect 5. The proposal's payload is committed before the node
