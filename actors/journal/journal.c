@@ -1254,18 +1254,19 @@ static void s_on_submitted(ob_journal_t *self, uint64_t now, const ob_imsg_submi
         s_drop(self, OB_ERR_PAYLOAD_MISMATCH); /* stale: the client resends */
         return;
     }
-    uint8_t *bytes = NULL;
-    if (!self->app || !s_client_id(&in->client, &client) ||
-        !(bytes = s_copy_checked(self, &in->payload))) {
+    /* The queue copies the bytes; they are not hashed here: net, where
+       they came from, could as well have sent others, and the batch they
+       go into is hashed when it is sealed. */
+    const uint8_t *bytes = ob_arena_get(self->env.arena, &in->payload);
+    if (!self->app || !s_client_id(&in->client, &client) || !bytes) {
         ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_JOURNAL);
         s_drop(self, self->app ? OB_ERR_PAYLOAD_MISMATCH : OB_ERR_UNKNOWN_TYPE);
         return;
     }
-    ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_JOURNAL);
     uint64_t query = 0;
     int rc = ob_builtin_app_submit(self->app, self->epoch, &client, in->tag, bytes, in->payload.len,
                                    &query, out);
-    free(bytes);
+    ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_JOURNAL);
     if (rc == 1)
         s_on_lock_query(self, query, out);
     else if (rc == 0)
