@@ -17,6 +17,12 @@
 #define S_UNCLAIMED         8
 #define S_UNCLAIMED_HEIGHTS 64
 #define S_UNCLAIMED_ENTRIES 4096
+/* The queue's bytes, unless configured. */
+#define S_QUEUE_BYTES_DEFAULT (64u << 20)
+/* A counting filter of the (client, tag) pairs held (queued, proposed or
+   followed): a new pair, the common case, is known new without a scan;
+   a count above 0 (held, or a collision) means a scan decides. */
+#define S_FILTER_BITS 20
 
 /* A payload waiting in the queue, with the client to tell. */
 typedef struct {
@@ -59,6 +65,8 @@ struct _ob_builtin_app_t {
 
     s_submission_t *queue; /* ring */
     uint32_t queue_max, queue_head, queue_count;
+    size_t queue_bytes, queue_bytes_max;
+    uint16_t *held; /* the counting filter, 2^S_FILTER_BITS counts */
 
     /* The last proposal, kept until this node's chunk at its height shows
        it (or shows that it is lost): a proposal lost in a crash is served
@@ -72,6 +80,8 @@ struct _ob_builtin_app_t {
     s_tracked_t *tracked;
     uint32_t track_max, track_count;
     uint64_t track_seq;
+    uint32_t *track_free; /* a stack of unused entries */
+    uint32_t track_free_count;
 
     /* the lowest height proposed from here, and the highest own one seen */
     bool has_passed;
@@ -86,6 +96,32 @@ struct _ob_builtin_app_t {
     ob_builtin_app_stats_t stats;
 };
 
+static uint32_t s_key(const ob_client_id_t *client, uint64_t tag)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (uint8_t i = 0; i < client->len; i++)
+        h = (h ^ client->id[i]) * 1099511628211ull;
+    for (int i = 0; i < 8; i++)
+        h = (h ^ (uint8_t)(tag >> (8 * i))) * 1099511628211ull;
+    return (uint32_t)(h ^ h >> 32) & ((1u << S_FILTER_BITS) - 1);
+}
+
+/* Each place a (client, tag) is held counts once: the queue (the
+   proposed batch included) and the followed table. */
+static void s_held_add(ob_builtin_app_t *self, const ob_client_id_t *client, uint64_t tag)
+{
+    uint16_t *count = &self->held[s_key(client, tag)];
+    assert(*count < UINT16_MAX); /* at most queue_max + track_max pairs */
+    ++*count;
+}
+
+static void s_held_remove(ob_builtin_app_t *self, const ob_client_id_t *client, uint64_t tag)
+{
+    uint16_t *count = &self->held[s_key(client, tag)];
+    assert(*count > 0);
+    --*count;
+}
+
 ob_builtin_app_t *ob_builtin_app_new(const ob_builtin_app_config_t *config, ob_why_t *why)
 {
     ob_builtin_app_t *self = calloc(1, sizeof *self);
@@ -97,15 +133,22 @@ ob_builtin_app_t *ob_builtin_app_new(const ob_builtin_app_config_t *config, ob_w
     uint32_t max = config->env.params.max_payload;
     self->batch_bytes = config->batch_bytes < max ? config->batch_bytes : max;
     self->queue_max = config->queue_max ? config->queue_max : 1;
+    self->queue_bytes_max = config->queue_bytes ? config->queue_bytes : S_QUEUE_BYTES_DEFAULT;
     self->track_max = config->track_max ? config->track_max : S_TRACK_DEFAULT;
     self->crypto = ob_crypto_new();
     self->queue = calloc(self->queue_max, sizeof *self->queue);
     self->handed = calloc(self->queue_max, sizeof *self->handed);
     self->tracked = calloc(self->track_max, sizeof *self->tracked);
-    if (!self->crypto || !self->queue || !self->handed || !self->tracked) {
+    self->track_free = calloc(self->track_max, sizeof *self->track_free);
+    self->held = calloc((size_t)1 << S_FILTER_BITS, sizeof *self->held);
+    if (!self->crypto || !self->queue || !self->handed || !self->tracked || !self->track_free ||
+        !self->held) {
         ob_why(why, "builtin application: out of memory or entropy");
         ob_builtin_app_destroy(&self);
+        return NULL;
     }
+    for (uint32_t i = 0; i < self->track_max; i++)
+        self->track_free[self->track_free_count++] = self->track_max - 1 - i;
     return self;
 }
 
@@ -121,8 +164,11 @@ static void s_handed_forget(ob_builtin_app_t *self, bool lost)
 {
     if (!self->has_handed)
         return;
-    for (uint32_t i = 0; i < self->handed_count; i++)
+    for (uint32_t i = 0; i < self->handed_count; i++) {
+        if (self->handed[i].has_client)
+            s_held_remove(self, &self->handed[i].client, self->handed[i].tag);
         free(self->handed[i].data);
+    }
     self->handed_count = 0;
     self->has_handed = false;
     if (lost)
@@ -138,13 +184,15 @@ void ob_builtin_app_destroy(ob_builtin_app_t **self_p)
     if (self->queue)
         for (uint32_t i = 0; i < self->queue_count; i++)
             free(self->queue[(self->queue_head + i) % self->queue_max].data);
-    if (self->handed)
+    if (self->handed && self->held)
         s_handed_forget(self, false);
     for (uint32_t i = 0; i < S_UNCLAIMED; i++)
         free(self->unclaimed[i].entries);
     free(self->queue);
     free(self->handed);
     free(self->tracked);
+    free(self->track_free);
+    free(self->held);
     free(self->answer);
     ob_crypto_destroy(&self->crypto);
     free(self);
@@ -227,6 +275,8 @@ static void s_track_remove(ob_builtin_app_t *self, s_tracked_t *entry)
 {
     entry->used = false;
     self->track_count--;
+    s_held_remove(self, &entry->client, entry->tag);
+    self->track_free[self->track_free_count++] = (uint32_t)(entry - self->tracked);
 }
 
 static s_tracked_t *s_tracked_find(ob_builtin_app_t *self, const ob_client_id_t *client,
@@ -245,21 +295,17 @@ static s_tracked_t *s_tracked_find(ob_builtin_app_t *self, const ob_client_id_t 
 static s_tracked_t *s_track(ob_builtin_app_t *self, const ob_client_id_t *client, uint64_t tag,
                             uint64_t height, uint32_t index, const uint8_t digest[32])
 {
-    s_tracked_t *slot = NULL, *oldest = NULL;
-    for (uint32_t i = 0; i < self->track_max && !slot; i++) {
-        s_tracked_t *e = &self->tracked[i];
-        if (!e->used)
-            slot = e;
-        else if (!oldest || e->seq < oldest->seq)
-            oldest = e;
-    }
-    if (!slot) {
+    if (self->track_free_count == 0) {
         /* Full: the oldest is forgotten; its client follows it again
            (submit_follow) or waits in vain. */
-        slot = oldest;
-        s_track_remove(self, slot);
+        s_tracked_t *oldest = &self->tracked[0]; /* track_max >= 1, every entry used */
+        for (uint32_t i = 1; i < self->track_max; i++)
+            if (self->tracked[i].seq < oldest->seq)
+                oldest = &self->tracked[i];
+        s_track_remove(self, oldest);
         self->stats.track_evicted++;
     }
+    s_tracked_t *slot = &self->tracked[self->track_free[--self->track_free_count]];
     *slot = (s_tracked_t){.used = true,
                           .seq = self->track_seq++,
                           .client = *client,
@@ -268,6 +314,7 @@ static s_tracked_t *s_track(ob_builtin_app_t *self, const ob_client_id_t *client
                           .index = index};
     memcpy(slot->digest, digest, 32);
     self->track_count++;
+    s_held_add(self, client, tag);
     return slot;
 }
 
@@ -415,6 +462,8 @@ static bool s_handed_has(const ob_builtin_app_t *self, const ob_client_id_t *cli
 static bool s_submit_again(ob_builtin_app_t *self, const ob_client_id_t *client, uint64_t tag,
                            ob_outbox_t *out)
 {
+    if (self->held[s_key(client, tag)] == 0)
+        return false; /* new: the common case, without a scan */
     s_tracked_t *e = s_tracked_find(self, client, tag);
     if (!e && !s_handed_has(self, client, tag) && !s_queued_has(self, client, tag))
         return false;
@@ -441,7 +490,7 @@ int ob_builtin_app_submit(ob_builtin_app_t *self, uint64_t epoch, const ob_clien
     }
     if (s_submit_claims(self, client, tag, data, len, lock_query, out))
         return 1;
-    if (self->queue_count == self->queue_max) {
+    if (self->queue_count == self->queue_max || len > self->queue_bytes_max - self->queue_bytes) {
         s_refuse(self, client, tag, OB_SUBMIT_QUEUE_FULL, out);
         return -1;
     }
@@ -457,8 +506,10 @@ int ob_builtin_app_submit(ob_builtin_app_t *self, uint64_t epoch, const ob_clien
     if (client) {
         slot->has_client = true;
         slot->client = *client;
+        s_held_add(self, client, tag);
         s_queued(self, client, tag, out);
     }
+    self->queue_bytes += len;
     self->queue_count++;
     self->stats.submitted++;
     self->stats.submit_bytes_queued += len;
@@ -493,12 +544,15 @@ static void s_handed_requeue(ob_builtin_app_t *self)
     for (uint32_t i = self->handed_count; i-- > 0;) {
         s_submission_t *h = &self->handed[i];
         if (self->queue_count == self->queue_max) {
+            if (h->has_client)
+                s_held_remove(self, &h->client, h->tag);
             free(h->data);
             self->stats.handed_lost++;
         } else {
             self->queue_head = (self->queue_head + self->queue_max - 1) % self->queue_max;
             self->queue[self->queue_head] = *h;
             self->queue_count++;
+            self->queue_bytes += h->len;
             self->stats.requeued++;
         }
         h->data = NULL;
@@ -576,6 +630,8 @@ int ob_builtin_app_propose(ob_builtin_app_t *self, uint64_t height, uint16_t own
         self->handed_count = 0;
         return -1;
     }
+    for (uint32_t i = 0; i < take; i++)
+        self->queue_bytes -= self->handed[i].len;
     self->queue_head = (self->queue_head + take) % self->queue_max;
     self->queue_count -= take;
     self->has_handed = true;

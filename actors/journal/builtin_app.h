@@ -38,6 +38,7 @@ typedef struct _ob_builtin_app_t ob_builtin_app_t;
 typedef struct {
     ob_node_env_t env;
     uint32_t queue_max; /* payloads waiting to be proposed; 0: 1 */
+    size_t queue_bytes; /* and their bytes at most; 0: 64 MiB */
     uint32_t track_max; /* submitted payloads followed to their Lock; 0: 1024 */
     uint32_t
         batch_bytes; /* 0: one payload per chunk; else a batch's bound, capped at max_payload */

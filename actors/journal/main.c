@@ -256,7 +256,8 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                .initial_epoch = ob_epochs_first(env.epochs),
                                .clock_us = s_clock_us,
                                .builtin_app = args->config->application == OB_APPLICATION_BUILTIN,
-                               .submit_queue_max = 1024,
+                               .submit_queue_max = 8192,
+                               .submit_track_max = 8192,
                                .batch_bytes = args->config->batch_bytes};
     ob_journal_t *journal = ob_journal_new(&cfg, &why);
     if (!journal) {

@@ -171,6 +171,26 @@ static ob_imsg_t s_answer_at(b_fixture_t *f, size_t i, uint8_t client, ob_imsg_t
     return answer;
 }
 
+/* The one answer to `client`, wherever it is among the answers (answers
+   to different clients come in no promised order). */
+static ob_imsg_t s_answer_for(b_fixture_t *f, uint8_t client, ob_imsg_type_t type)
+{
+    ob_client_id_t id = s_client(client);
+    size_t found = SIZE_MAX;
+    for (size_t i = 0; i < s_answers(f); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        if (msg.u.client_answer.client.len == id.len &&
+            memcmp(msg.u.client_answer.client.data, id.id, id.len) == 0) {
+            assert_int_equal(found, SIZE_MAX);
+            found = i;
+        }
+    }
+    assert_int_not_equal(found, SIZE_MAX);
+    return s_answer_at(f, found, client, type);
+}
+
 /* The only answer, to `client`. */
 static ob_imsg_t s_answer(b_fixture_t *f, uint8_t client, ob_imsg_type_t type)
 {
@@ -520,6 +540,29 @@ static void test_submit_refusals(void **state)
     assert_int_equal(stats->refused_by[OB_SUBMIT_QUEUE_FULL], 2);
 }
 
+/* The queue is bounded in bytes too: a payload past the bound is refused
+   queue_full, and proposing gives the bytes back. */
+static void test_queue_bytes_bound(void **state)
+{
+    b_fixture_t *f = *state;
+    ob_builtin_app_config_t config = {.queue_max = 8, .queue_bytes = 10, .batch_bytes = 100};
+    config.env.ns = &f->ns;
+    config.env.epochs = f->epochs;
+    config.env.params = OB_PARAMS_DEFAULT;
+    config.env.params.max_payload = B_MAX;
+    config.env.arena = f->arena;
+    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    ob_why_t why = {{0}};
+    f->app = ob_builtin_app_new(&config, &why);
+    assert_non_null(f->app);
+    s_assert_queued(f, s_submit(f, 1, 1, "six b."), 1, 1);
+    s_assert_refused(f, s_submit(f, 1, 2, "five!"), 1, 2, OB_SUBMIT_QUEUE_FULL);
+    s_assert_queued(f, s_submit(f, 1, 3, "four"), 1, 3); /* exactly 10 */
+    const char *both[2] = {"six b.", "four"};
+    s_proposed(f, 0, both, 2, NULL);
+    s_assert_queued(f, s_submit(f, 1, 2, "five!"), 1, 2);
+}
+
 /* No arena slot: nothing is lost; the next ask gets the same batch. */
 static void test_propose_without_a_slot(void **state)
 {
@@ -609,7 +652,7 @@ static void test_requeued_when_height_taken(void **state)
     ob_chunk_t ours = s_own_chunk(f, 3, digest);
     s_own(f, &ours, NULL, 0);
     assert_int_equal(s_answers(f), 3);
-    ob_imsg_t a = s_answer_at(f, 1, 2, OB_IMSG_SUBMIT_ASSIGNED);
+    ob_imsg_t a = s_answer_for(f, 2, OB_IMSG_SUBMIT_ASSIGNED);
     assert_int_equal(a.u.submit_assigned.height, 3);
     assert_int_equal(a.u.submit_assigned.index, 1);
 }
@@ -717,6 +760,7 @@ int main(void)
         T(test_batching_off_one_per_chunk),
         T(test_verify_batches),
         T(test_submit_refusals),
+        T(test_queue_bytes_bound),
         T(test_propose_without_a_slot),
         T(test_track_full_drops_oldest),
         T(test_reserved_after_lost_proposal),
