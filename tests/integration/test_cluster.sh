@@ -43,6 +43,12 @@ node_args=()
 check "init a $nodes-node cluster" \
     '"$obcast" init $nodes "$work/c" --base-port $base "${init_args[@]}" >"$work/init.log" 2>&1'
 
+# Batches of two payloads (700 B each): 12 payloads make 6 chunks a chain,
+# so that most Locks travel as parents of the next node, as they do under
+# load; one batch of all 12 would leave a chain with only its first chunk,
+# whose Lock a validator that missed its broadcast (still connecting) never
+# gets: nothing rebroadcasts a certified tip.
+sed -i 's|^    peer_bind = \(.*\)|    peer_bind = \1\n    batch_bytes = 1500|' "$work"/c/node*/node.zpl
 # node1 shares its verifying among 3 verifier instances (SPEC §4).
 sed -i 's|^    peer_bind = \(.*\)|    peer_bind = \1\n    verifiers = 3|' "$work/c/node1/node.zpl"
 for i in $(seq 0 $((nodes - 1))); do
