@@ -454,6 +454,7 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
     out->params = OB_PARAMS_DEFAULT;
     out->journal_sync = OB_DB_SYNC_FULL;
     out->arena_slots = 256;
+    out->batch_bytes = OB_MAX_PAYLOAD_LIMIT;
     out->verifiers = 1;
     out->max_restarts = 20;
     out->restart_window_ms = 60000;
@@ -479,6 +480,8 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "app_keys",
                                             "operator_keys",
                                             "application",
+                                            "batch",
+                                            "batch_bytes",
                                             "max_restarts",
                                             "restart_window_ms",
                                             NULL};
@@ -575,6 +578,20 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                application);
         goto out;
     }
+    const char *batch = zconfig_get(node, "batch", "on");
+    if (strcmp(batch, "on") != 0 && strcmp(batch, "off") != 0) {
+        s_fail(&c, "node/batch",
+               "must be 'on' (a proposal carries the queued payloads up to batch_bytes) or "
+               "'off' (one payload per chunk), not '%s'",
+               batch);
+        goto out;
+    }
+    uint64_t batch_bytes = OB_MAX_PAYLOAD_LIMIT;
+    if (zconfig_get(node, "batch_bytes", NULL) &&
+        s_u64(&c, "node/batch_bytes", zconfig_get(node, "batch_bytes", NULL), 0,
+              OB_MAX_PAYLOAD_LIMIT, &batch_bytes) != 0)
+        goto out;
+    out->batch_bytes = strcmp(batch, "off") == 0 ? 0 : (uint32_t)batch_bytes;
     const char *durability = zconfig_get(node, "durability", "power");
     if (strcmp(durability, "power") == 0)
         out->journal_sync = OB_DB_SYNC_FULL;

@@ -90,6 +90,11 @@ typedef struct {
        one. Under external, a node with none attached proposes nothing and
        gives no verdicts. */
     ob_application_kind_t application;
+    /* The built-in application's batches (proto/PROTOCOL.md, "Batches"):
+       a proposal carries the queued payloads up to this many bytes, and
+       never more than max_payload. 0 (`batch = off` or `batch_bytes = 0`):
+       one payload per chunk, the payload itself. Default: max_payload. */
+    uint32_t batch_bytes;
     ob_db_sync_t journal_sync; /* durability: power (FULL) or process (NORMAL) */
     ob_params_t params;        /* max_payload comes from the manifest */
     uint32_t arena_slots;

@@ -1,6 +1,7 @@
 #include "obcast_client.h"
 
 #include "imsg.h"
+#include "batch.h"
 #include "submit.h"
 #include "wire.h"
 
@@ -39,9 +40,11 @@ typedef struct {
     s_state_t state;
     uint64_t tag;
     uint8_t digest[32];
-    uint64_t height; /* S_ASSIGNED */
+    uint64_t height; /* S_ASSIGNED: entry `index` of the chunk at `height` */
+    uint32_t index;
     uint8_t sequencer[32];
-    uint8_t *data; /* until S_ASSIGNED */
+    uint8_t chunk_digest[32]; /* S_ASSIGNED: the chunk's payload (its batch) */
+    uint8_t *data;            /* until S_ASSIGNED */
     size_t len;
     int64_t heard_ms;   /* the last answer about it, or its last (re)send */
     int64_t silence_ms; /* how long a silence before it is sent again */
@@ -454,6 +457,9 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_APP_LOCK_RECEIVED:
     case OB_IMSG_APP_EVIDENCE:
     case OB_IMSG_SUBMIT:
+    case OB_IMSG_SUBMITTED:
+    case OB_IMSG_CLIENT_FOLLOW:
+    case OB_IMSG_CLIENT_ANSWER:
     case OB_IMSG_SUBMIT_FOLLOW:
         return s_event_error(event, 0, "%s: the node sent %s, not an answer to a submit",
                              self->endpoint, ob_imsg_name(msg->type));
@@ -482,11 +488,14 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     }
     if (msg->type == OB_IMSG_SUBMIT_ASSIGNED) {
         const ob_imsg_submit_assigned_t *in = &msg->u.submit_assigned;
-        if (memcmp(in->payload, p->digest, 32) != 0)
+        /* A chunk of its own carries the payload itself, as entry 0; a
+           batch has another digest (obcast_client_check_inclusion). */
+        if (memcmp(in->payload, p->digest, 32) == 0 && in->index != 0)
             return s_event_error(event, tag,
-                                 "%s: tag %llu assigned with a digest that is not its payload's",
-                                 self->endpoint, (unsigned long long)tag);
-        if (p->state == S_ASSIGNED && p->height == in->height &&
+                                 "%s: tag %llu assigned as entry %u of a chunk that is its payload",
+                                 self->endpoint, (unsigned long long)tag, (unsigned)in->index);
+        if (p->state == S_ASSIGNED && p->height == in->height && p->index == in->index &&
+            memcmp(p->chunk_digest, in->payload, 32) == 0 &&
             memcmp(p->sequencer, in->sequencer, 32) == 0) {
             s_heard(self, p, false); /* told again */
             return 0;
@@ -499,9 +508,12 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
         s_moved(self, p);
         p->state = S_ASSIGNED;
         p->height = in->height;
+        p->index = in->index;
         memcpy(p->sequencer, in->sequencer, 32);
+        memcpy(p->chunk_digest, in->payload, 32);
         event->kind = OBCAST_EVENT_ASSIGNED;
         s_set_chunk(event, &chunk);
+        event->index = in->index;
         return 1;
     }
     const ob_blob_t *bytes = &msg->u.submit_locked.lock;
@@ -511,15 +523,19 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     if (rc != OB_OK)
         return s_event_error(event, tag, "%s: tag %llu: the Lock does not decode: %s",
                              self->endpoint, (unsigned long long)tag, ob_error_name(rc));
-    if (memcmp(lock.chunk.payload, p->digest, 32) != 0 ||
-        (p->state == S_ASSIGNED &&
-         (lock.chunk.height != p->height || memcmp(lock.chunk.sequencer, p->sequencer, 32) != 0)))
+    uint32_t index = msg->u.submit_locked.index;
+    bool own = memcmp(lock.chunk.payload, p->digest, 32) == 0;
+    if ((own && index != 0) ||
+        (p->state == S_ASSIGNED && (lock.chunk.height != p->height || index != p->index ||
+                                    memcmp(lock.chunk.payload, p->chunk_digest, 32) != 0 ||
+                                    memcmp(lock.chunk.sequencer, p->sequencer, 32) != 0)))
         return s_event_error(event, tag, "%s: tag %llu: the Lock is on another chunk",
                              self->endpoint, (unsigned long long)tag);
     s_moved(self, p);
     s_remove(self, p);
     event->kind = OBCAST_EVENT_LOCKED;
     s_set_chunk(event, &lock.chunk);
+    event->index = index;
     event->epoch = lock.epoch;
     event->signers = lock.cert.count;
     event->lock = bytes->data;
@@ -560,7 +576,8 @@ static int64_t s_resend(obcast_client_t *self, int64_t now)
                 ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FOLLOW};
                 msg.u.submit_follow.tag = p->tag;
                 msg.u.submit_follow.height = p->height;
-                memcpy(msg.u.submit_follow.payload, p->digest, 32);
+                msg.u.submit_follow.index = p->index;
+                memcpy(msg.u.submit_follow.payload, p->chunk_digest, 32);
                 rc = s_send_msg(self, &msg);
                 if (rc == 0)
                     self->stats.follows++;
@@ -709,4 +726,48 @@ const obcast_client_stats_t *obcast_client_stats(const obcast_client_t *self)
 const char *obcast_client_error(const obcast_client_t *self)
 {
     return self->error;
+}
+
+/* --- inclusion ---------------------------------------------------------- */
+
+static int s_fail(char *error, size_t error_len, const char *format, ...)
+{
+    if (error && error_len) {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(error, error_len, format, args);
+        va_end(args);
+    }
+    return -1;
+}
+
+int obcast_client_check_inclusion(const uint8_t *lock, size_t lock_len, const uint8_t *batch,
+                                  size_t batch_len, uint32_t index, const void *data, size_t len,
+                                  char *error, size_t error_len)
+{
+    ob_lock_t decoded;
+    ob_epoch_lookup_t any = {.size_of = s_any_epoch, .ctx = NULL};
+    ob_error_t rc = ob_lock_decode(&decoded, lock, lock_len, &any);
+    if (rc != OB_OK)
+        return s_fail(error, error_len, "the Lock does not decode: %s", ob_error_name(rc));
+    uint8_t digest[32];
+    if (s_sha256(batch, batch_len, digest) != 0)
+        return s_fail(error, error_len, "no SHA-256");
+    if (memcmp(digest, decoded.chunk.payload, 32) != 0)
+        return s_fail(error, error_len, "the batch's bytes are not the Lock's payload");
+    /* Batching off: the chunk's payload is the data itself. */
+    if (index == 0 && len == batch_len && (len == 0 || memcmp(batch, data, len) == 0))
+        return 0;
+    ob_batch_t parsed;
+    rc = ob_batch_decode(&parsed, batch, batch_len);
+    if (rc != OB_OK)
+        return s_fail(error, error_len, "the Lock's payload is no batch (%s) and not the data",
+                      ob_error_name(rc));
+    ob_batch_entry_t entry;
+    if (ob_batch_entry(&parsed, index, &entry) != 0)
+        return s_fail(error, error_len, "the batch has %u entries: no entry %u",
+                      (unsigned)parsed.count, (unsigned)index);
+    if (entry.len != len || (len && memcmp(entry.data, data, len) != 0))
+        return s_fail(error, error_len, "entry %u of the batch is not the data", (unsigned)index);
+    return 0;
 }

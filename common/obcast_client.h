@@ -6,7 +6,7 @@
         obcast_client_submit(client, data, len, &tag);
         obcast_client_event_t event;
         while (obcast_client_next(client, 30000, &event) == 1)
-            ... QUEUED, then ASSIGNED (sequencer, height), then LOCKED (the Lock),
+            ... QUEUED, then ASSIGNED (sequencer, height, index), then LOCKED (the Lock),
             ... or REFUSED (a reason) instead
         obcast_client_destroy(&client);
 
@@ -16,10 +16,11 @@
     answer (proto/imsg.csv, "the client submit socket").
 
     An event follows the life of a payload: QUEUED (the node's built-in
-    application will propose it), ASSIGNED (it is the node's chunk at
-    `height`: signed and sent), LOCKED (its chunk is certified: the Lock,
-    SPEC §2). A payload is outstanding from its submit until it is LOCKED
-    or REFUSED, or the caller forgets it; the number outstanding is capped.
+    application will propose it), ASSIGNED (it is entry `index` of the
+    node's chunk at `height`, whose payload is a batch of submitted
+    payloads, or the payload itself with batching off: signed and sent),
+    LOCKED (its chunk is certified: the Lock, SPEC §2). A payload is outstanding from its submit
+   until it is LOCKED or REFUSED, or the caller forgets it; the number outstanding is capped.
 
     Restarts of the node's net actor. net keeps its submit queue and the
     payloads it follows in memory, so the client keeps each payload's bytes
@@ -46,7 +47,8 @@
 
     An answer that is malformed, of the wrong kind, or for no outstanding
     tag (a late duplicate of an answer, too), or that contradicts what was
-    submitted (another digest), is an ERROR event, never a crash. Not
+    submitted (another chunk than it was assigned), is an ERROR event,
+    never a crash. Not
     thread-safe: one thread per client. */
 #ifndef OBCAST_CLIENT_H
 #define OBCAST_CLIENT_H
@@ -106,11 +108,12 @@ typedef struct {
        too_large, queue_full, not_sequencer, app_attached, malformed */
     int reason;
     const char *reason_name;
-    /* ASSIGNED and LOCKED: the chunk */
+    /* ASSIGNED and LOCKED: the chunk, and the payload's place in it */
     uint8_t sequencer[32];
     char sequencer_hex[65];
     uint64_t height;
-    uint8_t digest[32]; /* SHA-256 of the payload */
+    uint32_t index;     /* entry of the chunk's batch (0 with batching off) */
+    uint8_t digest[32]; /* the chunk's payload digest: its batch's, or the payload's */
     /* LOCKED: the certificate's epoch and signers, and the Lock's bytes,
        valid until the next call on this client */
     uint64_t epoch;
@@ -143,6 +146,18 @@ int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_even
    next resend is due (-1 if none is outstanding or resends are off);
    wait no longer than that before calling obcast_client_next. */
 int obcast_client_resend_in(obcast_client_t *self);
+
+/* Whether `data` (len bytes) is entry `index` of the certified chunk of
+   `lock` (a LOCKED event's Lock, SPEC §2): `batch` (batch_len bytes, the
+   chunk's payload, fetched from any node that holds it) must hash to the
+   Lock's payload digest, and its entry `index` (proto/PROTOCOL.md,
+   "Batches") must be `data`; with batching off the payload is `data`
+   itself, index 0. 0, or -1 with the reason in `error` (may be NULL). The
+   certificate's signatures are not checked here: that needs the
+   manifest's keys (obcast audit). */
+int obcast_client_check_inclusion(const uint8_t *lock, size_t lock_len, const uint8_t *batch,
+                                  size_t batch_len, uint32_t index, const void *data, size_t len,
+                                  char *error, size_t error_len);
 
 /* Counters since obcast_client_new. */
 const obcast_client_stats_t *obcast_client_stats(const obcast_client_t *self);

@@ -7,8 +7,8 @@
     Tags are 1, 2, ... in the order of the payloads: the FILEs first, then
     the generated ones. One line per event on stdout:
         queued tag=1
-        assigned tag=1 sequencer=<hex> height=7
-        locked tag=1 height=7 epoch=1
+        assigned tag=1 sequencer=<hex> height=7 index=0
+        locked tag=1 height=7 index=0 epoch=1
         refused tag=1 reason=queue_full
     Exit 0 when every payload reached the --wait level, 1 on a refusal, a
     timeout or a failure (the message names the endpoint), 2 on usage.
@@ -56,8 +56,8 @@ static const char *s_usage =
     "  FILE, or - for stdin     a payload each\n"
     "\n"
     "Tags are 1, 2, ... in payload order (FILEs, then generated). Output, one line\n"
-    "per event: queued tag=T | assigned tag=T sequencer=HEX height=H |\n"
-    "locked tag=T height=H epoch=E | refused tag=T reason=NAME\n"
+    "per event: queued tag=T | assigned tag=T sequencer=HEX height=H index=I |\n"
+    "locked tag=T height=H index=I epoch=E | refused tag=T reason=NAME\n"
     "\n"
     "exit status: 0 all reached the --wait level, 1 refused, timed out or failed,\n"
     "2 bad usage\n";
@@ -210,14 +210,14 @@ static void s_on_event(s_submit_t *self, const obcast_client_event_t *event)
             p->level = S_LEVEL_QUEUED;
         break;
     case OBCAST_EVENT_ASSIGNED:
-        printf("assigned tag=%" PRIu64 " sequencer=%s height=%" PRIu64 "\n", tag,
-               event->sequencer_hex, event->height);
+        printf("assigned tag=%" PRIu64 " sequencer=%s height=%" PRIu64 " index=%" PRIu32 "\n", tag,
+               event->sequencer_hex, event->height, event->index);
         if (p->level < S_LEVEL_ASSIGNED)
             p->level = S_LEVEL_ASSIGNED;
         break;
     case OBCAST_EVENT_LOCKED:
-        printf("locked tag=%" PRIu64 " height=%" PRIu64 " epoch=%" PRIu64 "\n", tag, event->height,
-               event->epoch);
+        printf("locked tag=%" PRIu64 " height=%" PRIu64 " index=%" PRIu32 " epoch=%" PRIu64 "\n",
+               tag, event->height, event->index, event->epoch);
         p->level = S_LEVEL_LOCKED;
         break;
     case OBCAST_EVENT_REFUSED:

@@ -90,6 +90,8 @@ struct _ob_journal_t {
     size_t backfill_count;
 
     uint64_t (*clock_us)(void); /* metrics only; NULL in the simulator */
+    ob_builtin_app_t *app;      /* the built-in application; NULL: external */
+    ob_outbox_t *reports;       /* with it: the batch's reports, for the monitoring events */
     ob_journal_stats_t stats;
 };
 
@@ -137,6 +139,32 @@ static void s_drop(ob_journal_t *self, ob_error_t why)
 {
     self->stats.dropped[why]++;
     ob_debug("journal: dropped: %s", ob_error_name(why));
+}
+
+/* A report for the application (report_tip, report_lock,
+   report_evidence): to net for an external one; the built-in one takes it
+   here, and has a Lock at once (nobody confirms for it). */
+static void s_to_app(ob_journal_t *self, const ob_imsg_t *msg, ob_outbox_t *out)
+{
+    if (!self->app) {
+        s_send(self, OB_ACTOR_NET, msg, out);
+        return;
+    }
+    /* Kept for the shell's monitoring events (best effort: a full record
+       loses the event, never the report). */
+    ob_outbox_to_actor(self->reports, OB_ACTOR_NET, msg);
+    if (msg->type == OB_IMSG_REPORT_TIP) {
+        ob_builtin_app_own_chunk(self->app, &msg->u.report_tip.chunk, NULL, 0, out);
+    } else if (msg->type == OB_IMSG_REPORT_LOCK) {
+        const ob_blob_t *bytes = &msg->u.report_lock.lock;
+        ob_lock_t lock;
+        if (ob_lock_decode(&lock, bytes->data, bytes->len, &self->lookup) != OB_OK)
+            return;
+        ob_builtin_app_lock(self->app, &lock, bytes->data, bytes->len, out);
+        const ob_chunk_t *c = &lock.chunk;
+        if (ob_journal_store_mark_delivered(self->store, c->sequencer, c->height, c->payload) != 0)
+            self->failed = true;
+    }
 }
 
 static void s_publish_tip(ob_journal_t *self, const s_tip_t *tip, ob_outbox_t *out)
@@ -311,6 +339,20 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
         ob_journal_destroy(&self);
         return NULL;
     }
+    if (config->builtin_app) {
+        ob_builtin_app_config_t app = {.env = config->env,
+                                       .queue_max = config->submit_queue_max,
+                                       .track_max = config->submit_track_max,
+                                       .batch_bytes = config->batch_bytes};
+        self->app = ob_builtin_app_new(&app, why);
+        self->reports = ob_outbox_new(4096, 8u << 20);
+        if (!self->app || !self->reports) {
+            if (self->app && !self->reports)
+                ob_why(why, "journal: out of memory");
+            ob_journal_destroy(&self);
+            return NULL;
+        }
+    }
     self->store = ob_journal_store_open(config->db_path, config->sync, why);
     if (!self->store) {
         ob_journal_destroy(&self);
@@ -347,6 +389,8 @@ void ob_journal_destroy(ob_journal_t **self_p)
     if (!self)
         return;
     ob_journal_store_destroy(&self->store);
+    ob_builtin_app_destroy(&self->app);
+    ob_outbox_destroy(&self->reports);
     ob_crypto_destroy(&self->crypto);
     free(self->tips);
     free(self->backfill);
@@ -357,6 +401,11 @@ void ob_journal_destroy(ob_journal_t **self_p)
 const ob_journal_stats_t *ob_journal_stats(const ob_journal_t *self)
 {
     return &self->stats;
+}
+
+const ob_builtin_app_t *ob_journal_builtin_app(const ob_journal_t *self)
+{
+    return self->app;
 }
 
 uint64_t ob_journal_epoch(const ob_journal_t *self)
@@ -404,9 +453,16 @@ void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     (void)now;
 }
 
+ob_outbox_t *ob_journal_reports(ob_journal_t *self)
+{
+    return self->reports;
+}
+
 int ob_journal_begin(ob_journal_t *self)
 {
     self->failed = false;
+    if (self->reports)
+        ob_outbox_clear(self->reports);
     return ob_journal_store_begin(self->store);
 }
 
@@ -454,7 +510,7 @@ static void s_evidence(ob_journal_t *self, const uint8_t sequencer[32], uint64_t
     msg.u.report_evidence.kind = (uint8_t)kind;
     msg.u.report_evidence.first = (ob_blob_t){first, (uint32_t)first_len};
     msg.u.report_evidence.second = (ob_blob_t){second, (uint32_t)second_len};
-    s_send(self, OB_ACTOR_NET, &msg, out);
+    s_to_app(self, &msg, out);
 }
 
 static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
@@ -547,7 +603,7 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
         self->stats.locks_reported++;
         ob_imsg_t msg = {.type = OB_IMSG_REPORT_LOCK};
         msg.u.report_lock.lock = (ob_blob_t){bytes, (uint32_t)written};
-        s_send(self, OB_ACTOR_NET, &msg, out);
+        s_to_app(self, &msg, out);
     }
     free(bytes);
 
@@ -577,7 +633,7 @@ static void s_redeliver_one(void *ctx, const uint8_t *lock, size_t len)
     s_redeliver_ctx_t *c = ctx;
     ob_imsg_t msg = {.type = OB_IMSG_REPORT_LOCK};
     msg.u.report_lock.lock = (ob_blob_t){lock, (uint32_t)len};
-    s_send(c->self, OB_ACTOR_NET, &msg, c->out);
+    s_to_app(c->self, &msg, c->out);
 }
 
 /* net follows a payload again (a client asked it to, after net restarted):
@@ -595,7 +651,7 @@ static void s_on_lock_query(ob_journal_t *self, uint64_t height, ob_outbox_t *ou
         self->stats.lock_queries_answered++;
         ob_imsg_t msg = {.type = OB_IMSG_REPORT_LOCK};
         msg.u.report_lock.lock = (ob_blob_t){bytes, (uint32_t)len};
-        s_send(self, OB_ACTOR_NET, &msg, out);
+        s_to_app(self, &msg, out);
     }
     free(bytes);
 }
@@ -638,9 +694,40 @@ static bool s_conflict(ob_journal_t *self, const ob_chunk_t *chunk, const uint8_
     return conflict;
 }
 
-static void s_ask_verify(ob_journal_t *self, const ob_chunk_t *chunk, const ob_handle_t *handle,
-                         ob_outbox_t *out)
+static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob_outbox_t *out);
+
+/* The built-in application's verdict, here and now: the bytes hash to the
+   chunk's digest (copied out first when they are decoded: net may change
+   a slot at any time) and, with batching on, decode as a batch. */
+/* `checked`: the journal's own copy of the slot's bytes, hashed against
+   the chunk's digest where it was stored (s_on_node), or NULL (a
+   duplicate asked again: copied and hashed here). The payload is hashed
+   once at this point of use, not again for the verdict. */
+static void s_builtin_verdict(ob_journal_t *self, const ob_chunk_t *chunk,
+                              const ob_handle_t *handle, const uint8_t *checked, ob_outbox_t *out)
 {
+    ob_imsg_app_verdict_t verdict = {.chunk = *chunk};
+    if (memcmp(handle->digest, chunk->payload, 32) == 0) {
+        uint8_t *copy = checked ? NULL : s_copy_checked(self, handle);
+        const uint8_t *bytes = checked ? checked : copy;
+        verdict.valid =
+            bytes &&
+            ob_builtin_app_verify(self->app, ob_builtin_app_batch_bytes(self->app) ? bytes : NULL,
+                                  ob_builtin_app_batch_bytes(self->app) ? handle->len : 0);
+        free(copy);
+    }
+    ob_arena_release(self->env.arena, handle, OB_ACTOR_JOURNAL);
+    s_on_verdict(self, &verdict, out);
+}
+
+static void s_ask_verify(ob_journal_t *self, const ob_chunk_t *chunk, const ob_handle_t *handle,
+                         const uint8_t *checked, ob_outbox_t *out)
+{
+    if (self->app) {
+        self->stats.verify_requests++;
+        s_builtin_verdict(self, chunk, handle, checked, out);
+        return;
+    }
     ob_imsg_t msg = {.type = OB_IMSG_APP_VERIFY};
     msg.u.app_verify.chunk = *chunk;
     msg.u.app_verify.payload = *handle;
@@ -699,7 +786,7 @@ static void s_on_duplicate(ob_journal_t *self, uint64_t now, s_tip_t *tip,
             return; /* arena full or bytes gone: the next duplicate asks */
         payload = &stored;
     }
-    s_ask_verify(self, &chunk, payload, out);
+    s_ask_verify(self, &chunk, payload, NULL, out);
 }
 
 /* An application attached: the verdicts still owed (a tip it rejected,
@@ -777,10 +864,10 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
         ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
         return;
     }
-    free(bytes);
     assert(raised == 1); /* memory and disk agree on the tip */
     s_tip_t *new_tip = s_set_tip(self, chunk);
     if (!new_tip) {
+        free(bytes);
         ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
         s_drop(self, OB_ERR_TOO_LARGE);
         return;
@@ -789,7 +876,8 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
     ob_stage(OB_STAGE_TIP_COMMITTED, chunk->sequencer, chunk->height);
     s_publish_tip(self, new_tip, out);
     new_tip->answer_after = now + self->env.params.rebroadcast_timeout_ms / 2;
-    s_ask_verify(self, chunk, &in->payload, out);
+    s_ask_verify(self, chunk, &in->payload, bytes, out);
+    free(bytes);
 }
 
 static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob_outbox_t *out)
@@ -826,7 +914,7 @@ static void s_on_verdict(ob_journal_t *self, const ob_imsg_app_verdict_t *in, ob
         tip->reported = true;
         ob_imsg_t report = {.type = OB_IMSG_REPORT_TIP};
         report.u.report_tip.chunk = *chunk;
-        s_send(self, OB_ACTOR_NET, &report, out);
+        s_to_app(self, &report, out);
     }
     s_ask_ack(self, chunk, out);
 }
@@ -852,6 +940,14 @@ static void s_broadcast(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
         ob_warn("journal: cannot stage the own tip's payload; retrying at the next timeout");
         free(node);
         return;
+    }
+    if (self->app) {
+        /* Signed and sent: its clients hear "assigned". */
+        ob_chunk_t chunk = {.height = own->height};
+        memcpy(chunk.sequencer, own->sequencer, 32);
+        memcpy(chunk.payload, own->payload, 32);
+        ob_builtin_app_own_chunk(self->app, &chunk, ob_arena_get(self->env.arena, &handle),
+                                 handle.len, out);
     }
     ob_imsg_t msg = {.type = OB_IMSG_BROADCAST_NODE};
     msg.u.broadcast_node.epoch = self->epoch;
@@ -908,6 +1004,21 @@ static void s_ask_signature(ob_journal_t *self, const ob_handle_t *payload, ob_o
     free(lock_bytes);
 }
 
+static void s_propose_slot(ob_journal_t *self, uint64_t now, const ob_imsg_app_payload_t *in,
+                           ob_outbox_t *out);
+
+/* The built-in application answers the proposal asked, if its queue has
+   anything: no message leaves the journal for it. */
+static void s_builtin_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    if (self->propose_state != S_PROPOSE_ASKED)
+        return;
+    ob_imsg_app_payload_t payload = {.height = self->propose_height};
+    if (ob_builtin_app_propose(self->app, self->propose_height, OB_ACTOR_JOURNAL,
+                               &payload.payload) == 0)
+        s_propose_slot(self, now, &payload, out);
+}
+
 static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 {
     if (!self->recovered || !s_is_sequencer(self))
@@ -932,6 +1043,10 @@ static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     self->propose_at = now;
     ob_stage(OB_STAGE_ASKED, self->env.self_key, next);
     ob_stage(OB_STAGE_NEXT_ASKED, self->env.self_key, next - 1); /* none at 0: never stamped */
+    if (self->app) {
+        s_builtin_propose(self, now, out);
+        return;
+    }
     ob_imsg_t msg = {.type = OB_IMSG_APP_PROPOSE};
     msg.u.app_propose.epoch = self->epoch;
     msg.u.app_propose.height = next;
@@ -941,11 +1056,19 @@ static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 static void s_on_payload(ob_journal_t *self, uint64_t now, const ob_imsg_app_payload_t *in,
                          ob_outbox_t *out)
 {
-    ob_arena_t *arena = self->env.arena;
-    if (ob_arena_take(arena, &in->payload, OB_ACTOR_JOURNAL) != 0) {
+    if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_JOURNAL) != 0) {
         s_drop(self, OB_ERR_PAYLOAD_MISMATCH);
         return;
     }
+    s_propose_slot(self, now, in, out);
+}
+
+/* The payload for the proposal at in->height, in a slot the journal
+   holds (released here). */
+static void s_propose_slot(ob_journal_t *self, uint64_t now, const ob_imsg_app_payload_t *in,
+                           ob_outbox_t *out)
+{
+    ob_arena_t *arena = self->env.arena;
     bool expected = self->propose_state == S_PROPOSE_ASKED && in->height == self->propose_height;
     uint8_t *bytes = expected && in->payload.len <= self->env.params.max_payload
                          ? s_copy_checked(self, &in->payload)
@@ -1179,6 +1302,56 @@ static void s_load_backfill(void *ctx, const ob_backfill_row_t *row)
         b->cursor[i] = row->gaps[i].from;
 }
 
+/* --- the built-in application's clients (through net) ------------------ */
+
+static bool s_client_id(const ob_blob_t *blob, ob_client_id_t *client)
+{
+    if (blob->len == 0 || blob->len > OB_CLIENT_ID_MAX)
+        return false;
+    client->len = (uint8_t)blob->len;
+    memcpy(client->id, blob->data, blob->len);
+    return true;
+}
+
+static void s_on_submitted(ob_journal_t *self, uint64_t now, const ob_imsg_submitted_t *in,
+                           ob_outbox_t *out)
+{
+    ob_client_id_t client;
+    if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_JOURNAL) != 0) {
+        s_drop(self, OB_ERR_PAYLOAD_MISMATCH); /* stale: the client resends */
+        return;
+    }
+    /* The queue copies the bytes; they are not hashed here: net, where
+       they came from, could as well have sent others, and the batch they
+       go into is hashed when it is sealed. */
+    const uint8_t *bytes = ob_arena_get(self->env.arena, &in->payload);
+    if (!self->app || !s_client_id(&in->client, &client) || !bytes) {
+        ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_JOURNAL);
+        s_drop(self, self->app ? OB_ERR_PAYLOAD_MISMATCH : OB_ERR_UNKNOWN_TYPE);
+        return;
+    }
+    uint64_t query = 0;
+    int rc = ob_builtin_app_submit(self->app, self->epoch, &client, in->tag, bytes, in->payload.len,
+                                   &query, out);
+    ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_JOURNAL);
+    if (rc == 1)
+        s_on_lock_query(self, query, out);
+    else if (rc == 0)
+        s_builtin_propose(self, now, out); /* a proposal may be waiting for it */
+}
+
+static void s_on_client_follow(ob_journal_t *self, const ob_imsg_client_follow_t *in,
+                               ob_outbox_t *out)
+{
+    ob_client_id_t client;
+    if (!self->app || !s_client_id(&in->client, &client)) {
+        s_drop(self, OB_ERR_UNKNOWN_TYPE);
+        return;
+    }
+    ob_builtin_app_follow(self->app, &client, in->tag, in->height, in->index, in->payload);
+    s_on_lock_query(self, in->height, out);
+}
+
 /* --- dispatch ---------------------------------------------------------- */
 
 void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const ob_imsg_t *msg,
@@ -1280,6 +1453,12 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
         return;
     case OB_JOURNAL_IN_APP_ATTACHED:
         s_on_app_attached(self, now, out);
+        return;
+    case OB_JOURNAL_IN_SUBMITTED:
+        s_on_submitted(self, now, &msg->u.submitted, out);
+        return;
+    case OB_JOURNAL_IN_CLIENT_FOLLOW:
+        s_on_client_follow(self, &msg->u.client_follow, out);
         return;
     case OB_JOURNAL_IN_DROPPED:
         if (msg->u.dropped.error < OB_ERROR_COUNT)

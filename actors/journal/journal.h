@@ -14,6 +14,7 @@
 #ifndef OB_JOURNAL_H
 #define OB_JOURNAL_H
 
+#include "builtin_app.h"
 #include "db.h"
 #include "metrics.h"
 #include "node_env.h"
@@ -33,6 +34,12 @@ typedef struct {
     /* A microsecond clock for the latency metrics only, never for a
        protocol decision; NULL records none (the simulator). */
     uint64_t (*clock_us)(void);
+    /* The built-in application (builtin_app.h) runs inside the journal:
+       proposals from its queue, verdicts by digest and batch, answers to
+       net's submit clients. false: an external application, reached
+       through net (app_propose, app_verify; report_*). */
+    bool builtin_app;
+    uint32_t submit_queue_max, submit_track_max, batch_bytes;
 } ob_journal_config_t;
 
 typedef struct {
@@ -80,6 +87,14 @@ int ob_journal_sync(ob_journal_t *self);
 uint64_t ob_journal_next_deadline(const ob_journal_t *self);
 
 const ob_journal_stats_t *ob_journal_stats(const ob_journal_t *self);
+/* With the built-in application: the reports (report_tip, report_lock,
+   report_evidence) the batch since the last begin() made, which under an
+   external one go to net, for the shell to publish as monitoring events
+   once the batch has committed. NULL under an external application. */
+ob_outbox_t *ob_journal_reports(ob_journal_t *self);
+
+/* The built-in application, or NULL under an external one. */
+const ob_builtin_app_t *ob_journal_builtin_app(const ob_journal_t *self);
 uint64_t ob_journal_epoch(const ob_journal_t *self);
 
 /* The tip held for `sequencer`: true with its height and payload. */

@@ -92,6 +92,25 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_end(json);
     ob_json_u64(json, "acks_requested", st->acks_requested);
     ob_json_u64(json, "proposals", st->proposals);
+    const ob_builtin_app_t *app = ob_journal_builtin_app(journal);
+    if (app) {
+        const ob_builtin_app_stats_t *a = ob_builtin_app_stats(app);
+        ob_json_object(json, "builtin_app");
+        ob_json_u64(json, "batch_bytes", ob_builtin_app_batch_bytes(app));
+        ob_json_u64(json, "queued", ob_builtin_app_queued(app));
+        ob_json_u64(json, "submitted", a->submitted);
+        ob_json_u64(json, "submit_refused", a->submit_refused);
+        ob_json_u64(json, "proposals", a->proposals);
+        ob_json_u64(json, "batched_entries", a->batched_entries);
+        ob_json_u64(json, "submit_assigned", a->submit_assigned);
+        ob_json_u64(json, "submit_locked", a->submit_locked);
+        ob_json_u64(json, "submit_again", a->submit_again);
+        ob_json_u64(json, "submit_follow", a->submit_follow);
+        ob_json_u64(json, "submit_claimed", a->submit_claimed);
+        ob_json_u64(json, "track_evicted", a->track_evicted);
+        ob_json_u64(json, "answers_lost", a->answers_lost);
+        ob_json_end(json);
+    }
     ob_json_u64(json, "rebroadcasts", st->rebroadcasts);
     ob_json_u64(json, "certificates", st->certificates);
     ob_json_u64(json, "certificates_known", st->certificates_known);
@@ -206,6 +225,20 @@ static void s_sent(void *h, const ob_envelope_t *e, const uint8_t *bytes)
     }
 }
 
+/* The built-in application's reports never leave the journal: they are
+   published here, once their batch has committed and been sent. */
+static void s_flushed(void *h)
+{
+    ob_outbox_t *reports = ob_journal_reports(h);
+    if (!reports)
+        return;
+    for (size_t i = 0; i < ob_outbox_count(reports); i++) {
+        const ob_envelope_t *e = ob_outbox_at(reports, i);
+        s_sent(h, e, ob_outbox_bytes(reports, e));
+    }
+    ob_outbox_clear(reports);
+}
+
 int ob_journal_actor_run(const ob_actor_args_t *args)
 {
     ob_why_t why = {{0}};
@@ -227,7 +260,11 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                .db_path = db_path,
                                .sync = args->config->journal_sync,
                                .initial_epoch = ob_epochs_first(env.epochs),
-                               .clock_us = s_clock_us};
+                               .clock_us = s_clock_us,
+                               .builtin_app = args->config->application == OB_APPLICATION_BUILTIN,
+                               .submit_queue_max = 8192,
+                               .submit_track_max = 8192,
+                               .batch_bytes = args->config->batch_bytes};
     ob_journal_t *journal = ob_journal_new(&cfg, &why);
     if (!journal) {
         ob_error("journal: %s", why.text);
@@ -246,7 +283,8 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                        .commit_deferred = s_commit_deferred,
                                        .sync = s_sync,
                                        .metrics = s_metrics,
-                                       .sent = s_sent};
+                                       .sent = s_sent,
+                                       .flushed = s_flushed};
     s_metrics_ctx = (s_metrics_ctx_t){journal, args, shell};
     ob_info("journal: recovered %s (epoch %llu, %u arena slots reclaimed)", db_path,
             (unsigned long long)ob_journal_epoch(journal), reclaimed);

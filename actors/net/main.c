@@ -132,6 +132,7 @@ typedef struct {
     s_guard_t guards[3]; /* peer, app, submit (TCP only) */
     uint64_t next_guard_ms;
     bool peers_paused;
+    bool submit_paused;
     uint64_t unknown_sender, malformed_frames;
     /* Payload bytes through our sockets: each a copy (metrics) */
     uint64_t peer_payload_bytes_in, peer_payload_bytes_out, local_bytes_in, local_bytes_out;
@@ -644,6 +645,26 @@ static void s_on_app_event(s_net_shell_t *self)
     }
 }
 
+/* Backpressure on the submit socket: each submit holds an arena slot
+   until the journal takes it (within its next batch), so clients may use
+   at most half the arena, the rest stays for peers' payloads. Paused
+   mid-batch too: the shell reads no further submit once it is paused;
+   what waits stays queued in libzmq and the clients wait, never refused
+   for it. */
+static void s_submit_backpressure(s_net_shell_t *self)
+{
+    uint32_t slots = ob_arena_slot_count(self->arena);
+    uint32_t free_slots = slots - ob_arena_in_use(self->arena);
+    uint32_t keep = slots / 2 > S_ARENA_MARGIN ? slots / 2 : S_ARENA_MARGIN;
+    bool pause = free_slots < keep;
+    if (pause == self->submit_paused || !self->submit)
+        return;
+    self->submit_paused = pause;
+    ob_shell_pause(self->shell, self->submit, pause);
+    if (pause)
+        ob_debug("net: half the payload arena holds submits; reading the submit socket paused");
+}
+
 static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
 {
     zmq_msg_t parts[3];
@@ -657,6 +678,7 @@ static void s_on_client(s_net_shell_t *self, ob_outbox_t *out)
         self->malformed_frames++;
     }
     s_close_parts(parts, count, 3);
+    s_submit_backpressure(self);
 }
 
 /* --- the loop's callbacks ---------------------------------------------------- */
@@ -742,14 +764,13 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "peer_out", self->peer_payload_bytes_out);
     ob_json_u64(json, "local_in", self->local_bytes_in);
     ob_json_u64(json, "local_out", self->local_bytes_out);
-    ob_json_u64(json, "submit_queue", st->submit_bytes_queued);
     ob_json_u64(json, "arena_put", ob_arena_bytes_put(self->arena));
     ob_json_end(json);
     ob_json_u64(json, "submitted", st->submitted);
     ob_json_u64(json, "submit_refused", st->submit_refused);
-    ob_json_u64(json, "submit_again", st->submit_again);
     ob_json_u64(json, "submit_follow", st->submit_follow);
-    ob_json_u64(json, "submit_claimed", st->submit_claimed);
+    ob_json_u64(json, "submit_assigned", st->submit_assigned);
+    ob_json_u64(json, "submit_locked", st->submit_locked);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);
     ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
     ob_json_str(json, "application", ob_net_application_name(ob_net_application(self->net)));
@@ -810,6 +831,7 @@ static void s_flushed(void *h)
         if (pause)
             ob_warn("net: payload arena full; reading from peers paused");
     }
+    s_submit_backpressure(self);
 }
 
 static void s_teardown(s_net_shell_t *self)
@@ -856,8 +878,7 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     ob_net_config_t cfg = {.env = env,
                            .application = args->config->application == OB_APPLICATION_EXTERNAL
                                               ? OB_NET_APP_EXTERNAL
-                                              : OB_NET_APP_BUILTIN,
-                           .submit_queue_max = 1024};
+                                              : OB_NET_APP_BUILTIN};
     s_limits(self, &env);
     self->net = ob_net_new(&cfg, &why);
     /* At most a quarter of the arena held by messages to slow peers. */

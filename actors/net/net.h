@@ -1,12 +1,13 @@
 /*  The net actor's pure handler (SPEC §4, §5): the node's face to the
-    world. It takes peer frames (already authenticated: `peer` is the
-    sender's obcast key), decodes them (proto/wire.c, the fuzzed decoder),
-    moves payload bytes into the arena and hands the rest to the verifier;
-    it sends nodes and acks to the peers the protocol names; and it speaks
-    for the application the node is configured with: an external one
-    attached on the application socket, or the built-in one (proposals
-    come from the submit queue, and any payload whose digest matches is
-    valid). */
+    world, transport only. It takes peer frames (already authenticated:
+    `peer` is the sender's obcast key), decodes them (proto/wire.c, the
+    fuzzed decoder), moves payload bytes into the arena and hands the rest
+    to the verifier; it sends nodes and acks to the peers the protocol
+    names (net.c). On the application and submit sockets (net_app.c) it
+    forwards: an external application attached on the application socket
+    hears the journal's requests and answers them; a client's submit goes
+    to the journal, whose built-in application (actors/journal/
+    builtin_app.h) queues, proposes and answers it. */
 #ifndef OB_NET_H
 #define OB_NET_H
 
@@ -42,16 +43,13 @@ typedef struct {
        the credentials `app_who` (the simulator's) */
     bool app_attached;
     const char *app_who;
-    uint32_t submit_queue_max; /* payloads waiting to be proposed */
-    uint32_t submit_track_max; /* submitted payloads followed to their Lock; 0: 1024 */
 } ob_net_config_t;
 
 typedef struct {
     uint64_t peer_nodes_in, peer_acks_in, peer_out;
     uint64_t dropped[OB_ERROR_COUNT];
     uint64_t arena_full; /* peer messages refused for lack of a slot */
-    uint64_t submitted, submit_refused, proposals_answered;
-    uint64_t submit_bytes_queued; /* payload bytes copied into the submit queue */
+    uint64_t submitted, submit_refused, proposals_answered; /* passed to the journal */
     uint64_t reports_tip, reports_lock, reports_evidence;
     /* the application socket */
     uint64_t app_in;            /* frames accepted from the application */
@@ -65,17 +63,10 @@ typedef struct {
     uint64_t app_verdicts_owed; /* verify requests while no external application is attached */
     /* the submit socket */
     uint64_t clients_in;                     /* frames from submit-socket clients */
-    uint64_t refused_by[8];                  /* submit_refused, by ob_submit_refusal_t */
+    uint64_t refused_by[8];                  /* refused by net, by ob_submit_refusal_t */
     uint64_t client_unanswerable;            /* no usable routing id: not even refused */
-    uint64_t submit_assigned, submit_locked; /* notifications sent */
-    uint64_t track_evicted;                  /* followed payloads forgotten for room */
-    uint64_t track_lost;                     /* followed payloads whose height went to another */
-    uint64_t submit_again;                   /* a (client, tag) held already, submitted again */
-    uint64_t submit_follow;  /* submit_follow: a payload followed again, the journal asked */
-    uint64_t submit_claimed; /* a new submit of an own chunk a restart left unclaimed */
-    uint64_t reserved;       /* a handed payload served again after a lost proposal */
-    uint64_t requeued;       /* a handed payload put back, its height taken */
-    uint64_t handed_lost;    /* a handed payload given up, never seen proposed */
+    uint64_t submit_assigned, submit_locked; /* the journal's answers sent */
+    uint64_t submit_follow;                  /* submit_follow passed to the journal */
 } ob_net_stats_t;
 
 ob_net_t *ob_net_new(const ob_net_config_t *config, ob_why_t *why);
@@ -146,30 +137,16 @@ void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t 
 /* --- the submit socket ------------------------------------------------
 
    One frame from a client of the submit socket (`client` is its ROUTER
-   routing id). A `submit` is answered submit_queued, or submit_refused
-   with an ob_submit_refusal_t (proto/submit.h): malformed, app_attached
-   (the node's application is external: it proposes, not the queue),
-   not_sequencer (of the current epoch, or before net knows the epoch),
-   too_large, queue_full. A queued payload the built-in application
-   proposes is followed: submit_assigned once this node's chunk at its
-   height carries it, then submit_locked with the Lock. Answers are
-   OB_DEST_CLIENT envelopes.
-
-   Clients resend what hears nothing (libobcast-client, after a silence),
-   and keep one routing id across reconnects, so (client, tag) names a
-   payload: a submit of one still queued or followed is answered
-   submit_queued again (and submit_assigned, if it was) and not queued
-   twice. A `submit_follow(tag, height, digest)` (a payload the client
-   heard assigned, and net may have forgotten in a restart) is followed
-   again, and the journal is sent lock_query(height): if it holds the Lock
-   already, its report_lock brings submit_locked. */
+   routing id), decoded strictly. A `submit` that does not decode is
+   refused malformed (too_large for an oversized blob), one over
+   max_payload too_large, any under `external` app_attached; otherwise its
+   bytes go into an arena slot and to the journal (`submitted`), whose
+   built-in application answers (client_answer: queued, refused, assigned,
+   locked), and net sends the answer on. No slot: refused queue_full. A
+   `submit_follow` goes to the journal (client_follow). Answers are
+   OB_DEST_CLIENT envelopes. */
 void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_t *frame,
                       size_t len, ob_outbox_t *out);
-
-/* A payload for the built-in application's queue from inside the node
-   (no client to answer). 0, or -1 if it is too large or the queue is
-   full. */
-int ob_net_submit(ob_net_t *self, const uint8_t *data, size_t len, ob_outbox_t *out);
 
 /* The shell has sent the outbox: payload slots it referred to are freed. */
 void ob_net_flushed(ob_net_t *self);

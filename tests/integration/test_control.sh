@@ -49,11 +49,15 @@ check "status counts its restart" \
 # the peer links' own events.
 "$obcast" tail --config "$cfg" --topic lock --count 3 --timeout 20000 >"$work/locks.jsonl" 2>&1 &
 locks_tail=$!
-"$obcast" tail --config "$work/c/node0/node.zpl" --topic peer --timeout 20000 >"$work/peers.jsonl" 2>&1 &
+"$obcast" tail --config "$work/c/node0/node.zpl" --topic peer --timeout 60000 >"$work/peers.jsonl" 2>&1 &
 peers_tail=$!
 pids+=($locks_tail $peers_tail)
 sleep 0.5
-"$obcast" submit --config "$work/c/node2/node.zpl" --count 3 --size 64 --wait locked --timeout 20000 >/dev/null 2>&1
+# One at a time: three chunks, three Locks (payloads submitted together
+# would share a batch).
+for _ in 1 2 3; do
+    "$obcast" submit --config "$work/c/node2/node.zpl" --count 1 --size 64 --wait locked --timeout 20000 >/dev/null 2>&1
+done
 wait "$locks_tail"
 line=$(head -1 "$work/locks.jsonl")
 height=$(sed -n 's/.*"height":\([0-9]*\).*/\1/p' <<<"$line")

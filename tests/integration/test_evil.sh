@@ -64,6 +64,11 @@ check "obcast-evil: no flags, an unknown mode, --seconds 0: usage errors ($r1 $r
 check "obcast-evil: a missing config and a corrupt state file fail, named ($r4 $r5)" \
     '[[ $r4 -eq 1 && $r5 -eq 1 ]] && grep -q "nowhere.zpl" "$work/e4" && grep -q "bad.state: line 2" "$work/e5"'
 
+# obcast-evil proposes raw payloads, not batches: the honest nodes run
+# their built-in application with batching off, so that they judge its
+# chunks by digest alone and what it tries is a protocol attack, not a
+# payload the application refuses.
+sed -i 's|^    peer_bind = \(.*\)|    peer_bind = \1\n    batch = "off"|' "$work"/c/node[012]/node.zpl
 for i in 0 1 2; do
     "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)

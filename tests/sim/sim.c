@@ -439,8 +439,7 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
         ob_net_config_t cfg = {.env = env,
                                .application = OB_NET_APP_EXTERNAL,
                                .app_attached = true,
-                               .app_who = "sim-app",
-                               .submit_queue_max = 16};
+                               .app_who = "sim-app"};
         node->net = ob_net_new(&cfg, &why);
         assert(node->net);
         ob_net_start(node->net, out);

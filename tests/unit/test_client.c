@@ -5,6 +5,8 @@
     crash, and the client keeps working after them. */
 #include "testutil.h"
 
+#include "batch.h"
+
 #include "imsg.h"
 #include "obcast_client.h"
 #include "submit.h"
@@ -148,15 +150,22 @@ static void s_queued(c_fixture_t *f, uint64_t tag)
     s_send(f, &answer);
 }
 
-static void s_assigned(c_fixture_t *f, uint64_t tag, const uint8_t sequencer[32], uint64_t height,
-                       const uint8_t digest[32])
+static void s_assigned_at(c_fixture_t *f, uint64_t tag, const uint8_t sequencer[32],
+                          uint64_t height, uint32_t index, const uint8_t digest[32])
 {
     ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_ASSIGNED};
     answer.u.submit_assigned.tag = tag;
     memcpy(answer.u.submit_assigned.sequencer, sequencer, 32);
     answer.u.submit_assigned.height = height;
+    answer.u.submit_assigned.index = index;
     memcpy(answer.u.submit_assigned.payload, digest, 32);
     s_send(f, &answer);
+}
+
+static void s_assigned(c_fixture_t *f, uint64_t tag, const uint8_t sequencer[32], uint64_t height,
+                       const uint8_t digest[32])
+{
+    s_assigned_at(f, tag, sequencer, height, 0, digest);
 }
 
 static size_t s_lock(const ob_chunk_t *chunk, uint64_t epoch, uint8_t *out, size_t cap)
@@ -173,12 +182,19 @@ static size_t s_lock(const ob_chunk_t *chunk, uint64_t epoch, uint8_t *out, size
     return written;
 }
 
-static void s_locked(c_fixture_t *f, uint64_t tag, const uint8_t *lock, size_t len)
+static void s_locked_at(c_fixture_t *f, uint64_t tag, uint32_t index, const uint8_t *lock,
+                        size_t len)
 {
     ob_imsg_t answer = {.type = OB_IMSG_SUBMIT_LOCKED};
     answer.u.submit_locked.tag = tag;
+    answer.u.submit_locked.index = index;
     answer.u.submit_locked.lock = (ob_blob_t){lock, (uint32_t)len};
     s_send(f, &answer);
+}
+
+static void s_locked(c_fixture_t *f, uint64_t tag, const uint8_t *lock, size_t len)
+{
+    s_locked_at(f, tag, 0, lock, len);
 }
 
 static ob_chunk_t s_chunk(c_fixture_t *f, uint8_t sequencer_byte, uint64_t height,
@@ -343,17 +359,17 @@ static void test_client_malformed_answers(void **state)
     s_send_raw(f, bytes, written + 1);
     s_next(f, OBCAST_EVENT_ERROR);
 
-    /* The chunk of another payload. */
-    ob_chunk_t wrong = s_chunk(f, 2, 4, "another payload", 15);
-    s_assigned(f, tag, wrong.sequencer, 4, wrong.payload);
+    /* A chunk whose payload is the payload itself holds it as entry 0
+       only. */
+    ob_chunk_t right = s_chunk(f, 2, 4, data, len);
+    s_assigned_at(f, tag, right.sequencer, 4, 1, right.payload);
     event = s_next(f, OBCAST_EVENT_ERROR);
     assert_int_equal(event.tag, tag);
     uint8_t lock[512];
-    s_locked(f, tag, lock, s_lock(&wrong, 1, lock, sizeof lock));
+    s_locked_at(f, tag, 2, lock, s_lock(&right, 1, lock, sizeof lock));
     s_next(f, OBCAST_EVENT_ERROR);
 
     /* A Lock that does not decode: cut short, and indices out of order. */
-    ob_chunk_t right = s_chunk(f, 2, 4, data, len);
     size_t lock_len = s_lock(&right, 1, lock, sizeof lock);
     s_locked(f, tag, lock, lock_len - 1);
     event = s_next(f, OBCAST_EVENT_ERROR);
@@ -374,6 +390,10 @@ static void test_client_malformed_answers(void **state)
     higher.height = 5;
     s_locked(f, tag, lock, s_lock(&higher, 1, lock, sizeof lock));
     s_next(f, OBCAST_EVENT_ERROR);
+    /* ... or on another chunk at that height. */
+    ob_chunk_t wrong = s_chunk(f, 2, 4, "another payload", 15);
+    s_locked(f, tag, lock, s_lock(&wrong, 1, lock, sizeof lock));
+    s_next(f, OBCAST_EVENT_ERROR);
 
     /* Through all that the payload stayed outstanding, and its true Lock
        still lands. */
@@ -382,6 +402,73 @@ static void test_client_malformed_answers(void **state)
     event = s_next(f, OBCAST_EVENT_LOCKED);
     assert_int_equal(event.tag, tag);
     assert_int_equal(obcast_client_outstanding(f->client), 0);
+}
+
+/* Batched: the payload is entry `index` of a chunk whose payload is a
+   batch (another digest than its own). ASSIGNED and LOCKED name the
+   index; a Lock with another index is an error; a follow names it too;
+   and the library checks inclusion against the batch's bytes. */
+static void test_client_batched_and_inclusion(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    uint64_t tag = s_submit(f, "mine");
+    uint8_t data[16];
+    size_t data_len = 0;
+    s_read_submit(f, data, sizeof data, &data_len);
+    assert_int_equal(data_len, 4);
+    const char *entries[3] = {"theirs", "mine", "more"};
+    uint8_t batch[64];
+    ob_batch_put_header(batch, 3);
+    size_t batch_len = OB_BATCH_HEADER_LEN;
+    for (int i = 0; i < 3; i++)
+        ob_batch_put_entry(batch, &batch_len, (const uint8_t *)entries[i],
+                           (uint32_t)strlen(entries[i]));
+    ob_chunk_t chunk = s_chunk(f, 2, 6, batch, batch_len);
+    s_assigned_at(f, tag, chunk.sequencer, 6, 1, chunk.payload);
+    obcast_client_event_t event = s_next(f, OBCAST_EVENT_ASSIGNED);
+    assert_int_equal(event.index, 1);
+    assert_int_equal(event.height, 6);
+    assert_memory_equal(event.digest, chunk.payload, 32);
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&chunk, 1, lock, sizeof lock);
+    s_locked_at(f, tag, 2, lock, lock_len);
+    s_next(f, OBCAST_EVENT_ERROR);
+    s_locked_at(f, tag, 1, lock, lock_len);
+    event = s_next(f, OBCAST_EVENT_LOCKED);
+    assert_int_equal(event.index, 1);
+
+    char error[OBCAST_CLIENT_ERROR_LEN];
+    assert_int_equal(obcast_client_check_inclusion(event.lock, event.lock_len, batch, batch_len, 1,
+                                                   "mine", 4, error, sizeof error),
+                     0);
+    assert_int_equal(obcast_client_check_inclusion(lock, lock_len, batch, batch_len, 0, "mine", 4,
+                                                   error, sizeof error),
+                     -1);
+    assert_non_null(strstr(error, "entry 0"));
+    assert_int_equal(obcast_client_check_inclusion(lock, lock_len, batch, batch_len, 3, "mine", 4,
+                                                   error, sizeof error),
+                     -1);
+    assert_non_null(strstr(error, "no entry 3"));
+    batch[batch_len - 1] ^= 1;
+    assert_int_equal(obcast_client_check_inclusion(lock, lock_len, batch, batch_len, 1, "mine", 4,
+                                                   error, sizeof error),
+                     -1);
+    assert_non_null(strstr(error, "not the Lock's payload"));
+    batch[batch_len - 1] ^= 1;
+    assert_int_equal(obcast_client_check_inclusion(lock, lock_len - 1, batch, batch_len, 1, "mine",
+                                                   4, error, sizeof error),
+                     -1);
+    assert_non_null(strstr(error, "does not decode"));
+    /* A chunk of one payload, batching off: the payload itself. */
+    ob_chunk_t own = s_chunk(f, 2, 7, "solo", 4);
+    lock_len = s_lock(&own, 1, lock, sizeof lock);
+    assert_int_equal(obcast_client_check_inclusion(lock, lock_len, (const uint8_t *)"solo", 4, 0,
+                                                   "solo", 4, NULL, 0),
+                     0);
+    assert_int_equal(obcast_client_check_inclusion(lock, lock_len, (const uint8_t *)"solo", 4, 1,
+                                                   "solo", 4, error, sizeof error),
+                     -1);
 }
 
 static void test_client_outstanding_cap(void **state)
@@ -523,6 +610,7 @@ static void test_client_follows_after_assigned(void **state)
     assert_int_equal(msg.type, OB_IMSG_SUBMIT_FOLLOW);
     assert_int_equal(msg.u.submit_follow.tag, tag);
     assert_int_equal(msg.u.submit_follow.height, 21);
+    assert_int_equal(msg.u.submit_follow.index, 0);
     assert_memory_equal(msg.u.submit_follow.payload, chunk.payload, 32);
     assert_true(obcast_client_stats(f->client)->follows >= 1);
     assert_int_equal(obcast_client_stats(f->client)->resubmits, 0);
@@ -680,6 +768,7 @@ int main(void)
         T(test_client_poll_fd),
         T(test_client_resends_after_silence),
         T(test_client_follows_after_assigned),
+        T(test_client_batched_and_inclusion),
         T(test_client_resend_timing),
         T(test_client_new_errors),
         T(test_client_curve),

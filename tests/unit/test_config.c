@@ -314,6 +314,32 @@ static void test_node_config_application_and_lists(void **state)
     s_config_refused(fx, "node/control_endpoint: a TCP endpoint needs node/operator_keys");
 }
 
+/* node/batch and node/batch_bytes: on by default, off either way. */
+static void test_node_config_batch(void **state)
+{
+    s_fixture_t *fx = *state;
+    ob_node_config_t cfg;
+    ob_why_t why = {{0}};
+    s_config(fx, NULL, NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.batch_bytes, OB_MAX_PAYLOAD_LIMIT);
+    s_config(fx, "    batch_bytes = 4096\n", NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.batch_bytes, 4096);
+    s_config(fx, "    batch_bytes = 0\n", NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.batch_bytes, 0);
+    s_config(fx, "    batch = \"off\"\n    batch_bytes = 4096\n", NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.batch_bytes, 0);
+    s_config(fx, "    batch = \"maybe\"\n", NULL);
+    s_config_refused(fx, "node/batch: must be 'on'");
+    s_config(fx, "    batch_bytes = 99999999999\n", NULL);
+    s_config_refused(fx, "node/batch_bytes");
+    s_config(fx, "    batch_bytes = -1\n", NULL);
+    s_config_refused(fx, "node/batch_bytes");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_node_config_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_node_config_application_and_lists, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_node_config_batch, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

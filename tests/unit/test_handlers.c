@@ -11,6 +11,8 @@
     simulator and the real shells. */
 #include "testutil.h"
 
+#include "batch.h"
+
 #include "journal.h"
 #include "journal_store.h"
 #include "log.h"
@@ -2707,6 +2709,218 @@ static void s_node_signed(h_fixture_t *f, const h_node_t *node)
     s_deliver(f, OB_ACTOR_JOURNAL, &msg);
 }
 
+/* --- the built-in application, inside the journal ------------------------ */
+
+/* The journal of key 0 with the built-in application: batches of at most
+   `batch_bytes` (0: off), a queue of 8. */
+static void s_journal_builtin_open(h_fixture_t *f, uint32_t batch_bytes)
+{
+    ob_journal_config_t config = {.env = s_env(f, 0),
+                                  .db_path = f->journal_path,
+                                  .sync = OB_DB_SYNC_NORMAL,
+                                  .initial_epoch = 1,
+                                  .builtin_app = true,
+                                  .submit_queue_max = 8,
+                                  .batch_bytes = batch_bytes};
+    ob_why_t why = {{0}};
+    f->journal = ob_journal_new(&config, &why);
+    if (!f->journal)
+        fail_msg("journal: %s", why.text);
+    ob_outbox_clear(f->out);
+    ob_journal_start(f->journal, H_NOW, f->out);
+    ob_outbox_clear(f->out);
+}
+
+/* A batch of the given entries (proto/batch.h) into `out`; its length. */
+static size_t s_batch(const char *const *entries, uint32_t count, uint8_t *out, size_t cap)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < count; i++)
+        total += strlen(entries[i]);
+    size_t len = ob_batch_encoded_len(count, total);
+    assert_true(len <= cap);
+    ob_batch_put_header(out, count);
+    size_t at = OB_BATCH_HEADER_LEN;
+    for (uint32_t i = 0; i < count; i++)
+        ob_batch_put_entry(out, &at, (const uint8_t *)entries[i], (uint32_t)strlen(entries[i]));
+    assert_int_equal(at, len);
+    return len;
+}
+
+/* A genesis node of key `sequencer` over raw payload bytes, signed. */
+static void s_node_raw(h_fixture_t *f, h_node_t *out, int sequencer, const uint8_t *payload,
+                       size_t len)
+{
+    ob_node_t node = {.chunk = {.height = 0}};
+    memcpy(node.chunk.sequencer, f->keys[sequencer].pub.bytes, 32);
+    ob_sha256(f->crypto, payload, len, node.chunk.payload);
+    assert_int_equal(
+        ob_chunk_sign(f->crypto, &f->ns, &f->keys[sequencer], &node.chunk, NULL, node.signature),
+        0);
+    out->chunk = node.chunk;
+    assert_int_equal(ob_node_encode(&node, out->bytes, sizeof out->bytes, &out->len), 0);
+}
+
+static void s_journal_node_raw(h_fixture_t *f, const h_node_t *node, const uint8_t *payload,
+                               size_t len)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_NODE_VERIFIED};
+    msg.u.node_verified.node = (ob_blob_t){node->bytes, (uint32_t)node->len};
+    assert_int_equal(ob_arena_put(f->arena, f->crypto, OB_ACTOR_VERIFIER, payload, (uint32_t)len,
+                                  &msg.u.node_verified.payload),
+                     0);
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+}
+
+/* The built-in application judges a peer's chunk in the journal: a
+   payload that does not decode as a batch is a `false` verdict (no ack,
+   no crash), a batch is acked; nothing goes to net to be verified. With
+   batching off, any payload whose digest matches is valid. */
+static void test_journal_builtin_verifies_batches(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_builtin_open(f, 4096);
+    uint32_t in_use = ob_arena_in_use(f->arena);
+    h_node_t raw;
+    s_node(f, &raw, 1, 0, "not a batch", NULL, 0, 0);
+    s_journal_node(f, &raw, "not a batch");
+    s_assert_tip(f, &raw.chunk);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY), 0);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_ACK), 0);
+    const ob_journal_stats_t *st = ob_journal_stats(f->journal);
+    assert_int_equal(st->verdicts_invalid, 1);
+    assert_int_equal(st->verdicts_valid, 0);
+    /* A batch cut short, from key 3. */
+    const char *entries[2] = {"first entry", "second"};
+    uint8_t batch[64];
+    size_t len = s_batch(entries, 2, batch, sizeof batch);
+    h_node_t cut;
+    s_node_raw(f, &cut, 3, batch, len - 1);
+    s_journal_node_raw(f, &cut, batch, len - 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_ACK), 0);
+    assert_int_equal(st->verdicts_invalid, 2);
+
+    h_node_t good;
+    s_node_raw(f, &good, 2, batch, len);
+    s_journal_node_raw(f, &good, batch, len);
+    ob_imsg_t ack = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_ACK);
+    assert_memory_equal(&ack.u.sign_ack.chunk, &good.chunk, sizeof good.chunk);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY), 0);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_TIP), 0);
+    assert_int_equal(st->verdicts_valid, 1);
+    /* Every slot handed in was given back. */
+    assert_int_equal(ob_arena_in_use(f->arena), in_use);
+
+    /* Batching off: the same raw payload is valid. */
+    ob_journal_destroy(&f->journal);
+    snprintf(f->journal_path, sizeof f->journal_path, "%s/journal-off.db", f->dir);
+    s_journal_builtin_open(f, 0);
+    s_journal_node(f, &raw, "not a batch");
+    s_the(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_ACK);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY), 0);
+}
+
+static void s_submitted(h_fixture_t *f, const char *client, uint64_t tag, const char *payload)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_SUBMITTED};
+    msg.u.submitted.client = (ob_blob_t){(const uint8_t *)client, (uint32_t)strlen(client)};
+    msg.u.submitted.tag = tag;
+    msg.u.submitted.payload = s_stage(f, OB_ACTOR_NET, payload);
+    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+}
+
+/* The client_answers for net in the outbox: how many of `type`. */
+static size_t s_client_answers(h_fixture_t *f, ob_imsg_type_t type, ob_imsg_t *last)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg, answer;
+        if (e->kind != OB_DEST_ACTOR || e->actor != OB_ACTOR_NET)
+            continue;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        if (msg.type != OB_IMSG_CLIENT_ANSWER)
+            continue;
+        assert_int_equal(ob_imsg_decode(&answer, msg.u.client_answer.answer.data,
+                                        msg.u.client_answer.answer.len),
+                         OB_OK);
+        if (answer.type == type) {
+            n++;
+            if (last)
+                *last = answer;
+        }
+    }
+    return n;
+}
+
+/* Proposing takes no message to net and back: the first submit answers
+   the proposal the journal asked for at once; the next ones wait in the
+   queue for the certificate and go together, as one batch. */
+static void test_journal_builtin_proposes_without_net(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_builtin_open(f, 4096);
+    ob_imsg_t last = {.type = OB_IMSG_LAST_SIGNED};
+    s_deliver(f, OB_ACTOR_JOURNAL, &last);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_PROPOSE), 0);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE), 0); /* nothing queued */
+
+    s_submitted(f, "client-a", 1, "one");
+    assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_QUEUED, NULL), 1);
+    const char *first[1] = {"one"};
+    uint8_t batch[64];
+    size_t len = s_batch(first, 1, batch, sizeof batch);
+    h_node_t zero;
+    s_node_raw(f, &zero, 0, batch, len);
+    ob_imsg_t sign = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE);
+    assert_memory_equal(&sign.u.sign_node.chunk, &zero.chunk, sizeof zero.chunk);
+
+    s_submitted(f, "client-b", 2, "two");
+    assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_QUEUED, NULL), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE), 0);
+    s_submitted(f, "client-b", 3, "three");
+    s_submitted(f, "client-b", 3, "three"); /* resent: queued once */
+    assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_QUEUED, NULL), 1);
+
+    s_node_signed(f, &zero);
+    ob_imsg_t answer;
+    assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_ASSIGNED, &answer), 1);
+    assert_int_equal(answer.u.submit_assigned.tag, 1);
+    assert_int_equal(answer.u.submit_assigned.height, 0);
+    assert_int_equal(answer.u.submit_assigned.index, 0);
+    assert_memory_equal(answer.u.submit_assigned.payload, zero.chunk.payload, 32);
+    s_the(f, OB_ACTOR_NET, OB_IMSG_BROADCAST_NODE);
+
+    s_certified(f, &zero.chunk);
+    assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_LOCKED, &answer), 1);
+    assert_int_equal(answer.u.submit_locked.tag, 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
+    /* The report stays in the journal, for the monitoring events only. */
+    ob_outbox_t *reports = ob_journal_reports(f->journal);
+    assert_int_equal(ob_outbox_count(reports), 1);
+    ob_imsg_t report;
+    const ob_envelope_t *e = ob_outbox_at(reports, 0);
+    assert_int_equal(ob_imsg_decode(&report, ob_outbox_bytes(reports, e), e->len), OB_OK);
+    assert_int_equal(report.type, OB_IMSG_REPORT_LOCK);
+    const char *next[2] = {"two", "three"};
+    len = s_batch(next, 2, batch, sizeof batch);
+    uint8_t digest[32];
+    ob_sha256(f->crypto, batch, len, digest);
+    sign = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE);
+    assert_int_equal(sign.u.sign_node.chunk.height, 1);
+    assert_memory_equal(sign.u.sign_node.chunk.payload, digest, 32);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_PROPOSE), 0);
+    const ob_builtin_app_stats_t *app = ob_builtin_app_stats(ob_journal_builtin_app(f->journal));
+    assert_int_equal(app->proposals, 2);
+    assert_int_equal(app->batched_entries, 3);
+    assert_int_equal(app->submit_again, 1);
+    /* The Lock was the built-in application's at once: none redelivered. */
+    assert_int_equal(ob_journal_stats(f->journal)->locks_reported, 1);
+    assert_int_equal(ob_journal_begin(f->journal), 0); /* a batch begins: reports cleared */
+    assert_int_equal(ob_outbox_count(reports), 0);
+    assert_int_equal(ob_journal_commit(f->journal), 0);
+}
+
 /* Issue 9, defect 5. The proposal's payload is committed before the node
    that refers to it exists here. The same bytes are also another chain's
    (submitted twice), and a certificate of that chain lets retention prune
@@ -2782,7 +2996,7 @@ static void test_journal_retention_keeps_a_pending_proposal(void **state)
 
 static void s_net_open(h_fixture_t *f)
 {
-    ob_net_config_t config = {.env = s_env(f, 0), .app_attached = false, .submit_queue_max = 4};
+    ob_net_config_t config = {.env = s_env(f, 0), .app_attached = false};
     ob_why_t why = {{0}};
     f->net = ob_net_new(&config, &why);
     if (!f->net)
@@ -3244,6 +3458,8 @@ int main(void)
         H_TEST(test_signer_takes_its_own_certificate_without_crypto),
         H_TEST(test_signer_signs_only_the_next_height),
         H_TEST(test_signer_acks_only_within_its_epoch_bounds),
+        H_TEST(test_journal_builtin_verifies_batches),
+        H_TEST(test_journal_builtin_proposes_without_net),
         H_TEST(test_journal_backfill_fills_a_gap),
         H_TEST(test_journal_backfill_passes_are_spaced_and_end),
         H_TEST(test_journal_backfill_below_the_first_ack),

@@ -94,13 +94,11 @@ static int s_teardown(void **state)
 
 /* attached: an external application attached from the start as N_APP;
    else the built-in application. */
-static void s_open_with(n_fixture_t *f, bool attached, uint32_t queue_max, uint32_t track_max)
+static void s_open(n_fixture_t *f, bool attached)
 {
     ob_net_config_t config = {.application = attached ? OB_NET_APP_EXTERNAL : OB_NET_APP_BUILTIN,
                               .app_attached = attached,
-                              .app_who = N_APP,
-                              .submit_queue_max = queue_max,
-                              .submit_track_max = track_max};
+                              .app_who = N_APP};
     config.env.ns = &f->ns;
     config.env.epochs = f->epochs;
     config.env.params = OB_PARAMS_DEFAULT;
@@ -114,15 +112,10 @@ static void s_open_with(n_fixture_t *f, bool attached, uint32_t queue_max, uint3
     ob_outbox_clear(f->out);
 }
 
-static void s_open(n_fixture_t *f, bool attached)
-{
-    s_open_with(f, attached, 4, 0);
-}
-
 /* application = external, none attached yet. */
 static void s_open_external(n_fixture_t *f)
 {
-    ob_net_config_t config = {.application = OB_NET_APP_EXTERNAL, .submit_queue_max = 4};
+    ob_net_config_t config = {.application = OB_NET_APP_EXTERNAL};
     config.env.ns = &f->ns;
     config.env.epochs = f->epochs;
     config.env.params = OB_PARAMS_DEFAULT;
@@ -357,6 +350,25 @@ static void s_assert_refused(n_fixture_t *f, uint8_t client, uint64_t tag,
     assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_APP_PAYLOAD), 0);
 }
 
+/* The submit net passed the journal: the client, its tag and its bytes
+   in a slot (which the journal takes and frees, as it would). */
+static void s_passed(n_fixture_t *f, uint8_t client, uint64_t tag, const void *data, size_t len)
+{
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+    ob_imsg_t msg = s_the(f, OB_DEST_ACTOR, OB_IMSG_SUBMITTED, NULL);
+    ob_client_id_t id = s_client(client);
+    assert_int_equal(msg.u.submitted.client.len, id.len);
+    assert_memory_equal(msg.u.submitted.client.data, id.id, id.len);
+    assert_int_equal(msg.u.submitted.tag, tag);
+    assert_int_equal(msg.u.submitted.payload.len, len);
+    const uint8_t *bytes = ob_arena_get(f->arena, &msg.u.submitted.payload);
+    assert_non_null(bytes);
+    if (len)
+        assert_memory_equal(bytes, data, len);
+    assert_int_equal(ob_arena_take(f->arena, &msg.u.submitted.payload, OB_ACTOR_JOURNAL), 0);
+    assert_int_equal(ob_arena_release(f->arena, &msg.u.submitted.payload, OB_ACTOR_JOURNAL), 0);
+}
+
 /* The payload net handed the journal: its height and bytes. */
 static ob_imsg_t s_handed(n_fixture_t *f, uint64_t height, const void *data, size_t len)
 {
@@ -558,6 +570,9 @@ static void test_app_reports(void **state)
     assert_int_equal(stats->reports_evidence, 1);
 }
 
+/* Under the built-in application (the journal's) net has nothing to
+   report to and nobody to ask: reports and verify requests make nothing,
+   and a verify request's slot is freed once the outbox is sent. */
 static void test_builtin_reports(void **state)
 {
     n_fixture_t *f = *state;
@@ -567,18 +582,15 @@ static void test_builtin_reports(void **state)
     assert_int_equal(ob_outbox_count(f->out), 0);
     uint8_t lock[512];
     s_report_lock(f, lock, s_lock(&chunk, lock, sizeof lock));
-    assert_int_equal(ob_outbox_count(f->out), 1);
-    ob_imsg_t delivered = s_the(f, OB_DEST_ACTOR, OB_IMSG_LOCK_DELIVERED, NULL);
-    assert_memory_equal(&delivered.u.lock_delivered.chunk, &chunk, sizeof chunk);
-
-    /* The built-in application verifies by digest. */
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    uint32_t in_use = ob_arena_in_use(f->arena);
     ob_handle_t good = s_stage(f, "three", 5);
     s_verify(f, &chunk, &good);
-    assert_true(s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_VERDICT, NULL).u.app_verdict.valid);
-    ob_handle_t bad = s_stage(f, "thrice", 6);
-    s_verify(f, &chunk, &bad);
-    assert_false(s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_VERDICT, NULL).u.app_verdict.valid);
-    assert_int_equal(s_count_kind(f, OB_DEST_APP), 0);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    ob_net_flushed(f->net);
+    assert_int_equal(ob_arena_in_use(f->arena), in_use);
+    s_propose(f, 4);
+    assert_int_equal(ob_outbox_count(f->out), 0);
 }
 
 static void test_app_wrong_direction(void **state)
@@ -865,7 +877,8 @@ static void test_external_absent_delivers_nothing(void **state)
     s_report_lock(f, lock, lock_len);
     assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_LOCK_DELIVERED), 0);
     assert_int_equal(s_count_kind(f, OB_DEST_APP), 0);
-    assert_int_equal(ob_net_submit(f->net, (const uint8_t *)"x", 1, f->out), -1);
+    s_submit(f, 1, 1, "x", 1);
+    s_assert_refused(f, 1, 1, OB_SUBMIT_APP_ATTACHED);
     s_propose(f, 1);
     assert_int_equal(ob_outbox_count(f->out), 0);
 }
@@ -888,15 +901,9 @@ static void test_builtin_refuses_an_application(void **state)
     s_app(f, 1100, &give);
     assert_int_equal(ob_outbox_count(f->out), 0);
     assert_int_equal(s_stats(f)->app_refused, 2);
-    ob_handle_t handle = s_stage(f, "peer batch", 10);
-    s_verify(f, &chunk, &handle);
-    ob_imsg_t verdict = s_the(f, OB_DEST_ACTOR, OB_IMSG_APP_VERDICT, NULL);
-    assert_true(verdict.u.app_verdict.valid);
-    ob_net_flushed(f->net);
+    /* Submits still go to the journal's built-in application. */
     s_submit(f, 1, 11, "queued one", 10);
-    s_answer(f, 1, OB_IMSG_SUBMIT_QUEUED);
-    s_propose(f, 0);
-    s_handed(f, 0, "queued one", 10);
+    s_passed(f, 1, 11, "queued one", 10);
 }
 
 /* Issue 9 (defect 4): while an application is attached, another
@@ -960,115 +967,43 @@ static void test_app_takeover_refused(void **state)
 /* the submit socket                                                        */
 /* ======================================================================= */
 
-static void test_submit_queued_assigned_locked(void **state)
+/* A submit goes to the journal: its bytes in an arena slot, the client's
+   routing id and tag beside them. net answers nothing itself. */
+static void test_submit_passed_to_the_journal(void **state)
 {
     n_fixture_t *f = *state;
     s_open(f, false);
-    s_epoch(f, 1);
-    s_submit(f, 3, 42, "client batch", 12);
-    ob_imsg_t queued = s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED);
-    assert_int_equal(queued.u.submit_queued.tag, 42);
-    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
-
-    s_propose(f, 5);
-    s_handed(f, 5, "client batch", 12);
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-
-    /* Another sequencer's chunk at that height means nothing to it. */
-    ob_chunk_t theirs = s_chunk(f, 1, 5, "client batch", 12);
-    s_report_tip(f, &theirs);
-    assert_int_equal(ob_outbox_count(f->out), 0);
-
-    ob_chunk_t ours = s_chunk(f, 0, 5, "client batch", 12);
-    s_report_tip(f, &ours);
-    ob_imsg_t assigned = s_answer(f, 3, OB_IMSG_SUBMIT_ASSIGNED);
-    assert_int_equal(assigned.u.submit_assigned.tag, 42);
-    assert_memory_equal(assigned.u.submit_assigned.sequencer, f->keys[0].pub.bytes, 32);
-    assert_int_equal(assigned.u.submit_assigned.height, 5);
-    assert_memory_equal(assigned.u.submit_assigned.payload, ours.payload, 32);
-    s_report_tip(f, &ours); /* once only */
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-
-    uint8_t lock[512];
-    size_t lock_len = s_lock(&ours, lock, sizeof lock);
-    s_report_lock(f, lock, lock_len);
-    ob_imsg_t locked = s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED);
-    assert_int_equal(locked.u.submit_locked.tag, 42);
-    assert_int_equal(locked.u.submit_locked.lock.len, lock_len);
-    assert_memory_equal(locked.u.submit_locked.lock.data, lock, lock_len);
-    s_the(f, OB_DEST_ACTOR, OB_IMSG_LOCK_DELIVERED, NULL);
-
-    s_report_lock(f, lock, lock_len); /* redelivered: forgotten already */
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-
-    const ob_net_stats_t *stats = s_stats(f);
-    assert_int_equal(stats->submitted, 1);
-    assert_int_equal(stats->submit_assigned, 1);
-    assert_int_equal(stats->submit_locked, 1);
-    assert_int_equal(stats->submit_refused, 0);
-}
-
-/* The node the journal broadcasts shows the assignment even when this
-   node validates nothing (and so reports no Tip of its own chunk). */
-static void test_submit_assigned_on_broadcast(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open(f, false);
-    s_epoch(f, 1);
-    s_propose(f, 0);
-    s_submit(f, 1, 9, "sent at once", 12);
-    assert_int_equal(s_count(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_QUEUED), 1);
-    s_handed(f, 0, "sent at once", 12); /* the pending proposal took it */
-
-    ob_node_t node = {.chunk = s_chunk(f, 0, 0, "sent at once", 12)};
-    memset(node.signature, 0x11, sizeof node.signature);
-    uint8_t bytes[OB_GENESIS_NODE_LEN];
-    size_t len = 0;
-    assert_int_equal(ob_node_encode(&node, bytes, sizeof bytes, &len), 0);
-    ob_imsg_t msg = {.type = OB_IMSG_BROADCAST_NODE};
-    msg.u.broadcast_node.epoch = 1;
-    msg.u.broadcast_node.node = (ob_blob_t){bytes, (uint32_t)len};
-    msg.u.broadcast_node.payload = s_stage(f, "sent at once", 12);
-    s_internal(f, &msg);
-    ob_imsg_t assigned = s_answer(f, 1, OB_IMSG_SUBMIT_ASSIGNED);
-    assert_int_equal(assigned.u.submit_assigned.tag, 9);
-    assert_int_equal(assigned.u.submit_assigned.height, 0);
-    assert_int_equal(s_count_kind(f, OB_DEST_PEER), 3); /* and the node went out */
-}
-
-static void test_submit_refusals(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open_with(f, false, 2, 0);
-
-    s_epoch(f, 2); /* key 0 is no sequencer of epoch 2 */
-    s_submit(f, 1, 2, "not here", 8);
-    s_assert_refused(f, 1, 2, OB_SUBMIT_NOT_SEQUENCER);
-    s_epoch(f, 1);
-
+    s_submit(f, 3, 42, "client payload", 14);
+    s_passed(f, 3, 42, "client payload", 14);
+    s_submit(f, 3, 43, "", 0); /* nothing is a payload too */
+    s_passed(f, 3, 43, "", 0);
     static uint8_t big[N_MAX + 1];
+    s_submit(f, 2, 4, big, N_MAX); /* exactly max_payload goes */
+    s_passed(f, 2, 4, big, N_MAX);
     s_submit(f, 2, 3, big, sizeof big);
     s_assert_refused(f, 2, 3, OB_SUBMIT_TOO_LARGE);
-    s_submit(f, 2, 4, big, N_MAX); /* exactly max_payload fits */
-    assert_int_equal(s_answer(f, 2, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 4);
-    s_submit(f, 2, 5, "", 0); /* so does nothing */
-    assert_int_equal(s_answer(f, 2, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 5);
-    s_submit(f, 2, 6, "third", 5);
-    s_assert_refused(f, 2, 6, OB_SUBMIT_QUEUE_FULL);
+    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
 
+    /* No slot: refused queue_full, nothing passed. */
+    ob_handle_t hog[N_SLOTS];
+    size_t held = 0;
+    while (held < N_SLOTS &&
+           ob_arena_put(f->arena, f->crypto, OB_ACTOR_JOURNAL, "x", 1, &hog[held]) == 0)
+        held++;
+    s_submit(f, 2, 5, "no room", 7);
+    s_assert_refused(f, 2, 5, OB_SUBMIT_QUEUE_FULL);
+    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
+    for (size_t i = 0; i < held; i++)
+        ob_arena_release(f->arena, &hog[i], OB_ACTOR_JOURNAL);
     const ob_net_stats_t *stats = s_stats(f);
-    assert_int_equal(stats->submitted, 2);
-    assert_int_equal(stats->submit_refused, 3);
-    assert_int_equal(stats->refused_by[OB_SUBMIT_NOT_SEQUENCER], 1);
+    assert_int_equal(stats->submitted, 3);
     assert_int_equal(stats->refused_by[OB_SUBMIT_TOO_LARGE], 1);
     assert_int_equal(stats->refused_by[OB_SUBMIT_QUEUE_FULL], 1);
-    assert_int_equal(stats->clients_in, 5);
+    assert_int_equal(stats->arena_full, 1);
 
-    /* A node whose application is external: its queue proposes nothing,
-       attached or not. */
+    /* A node whose application is external: refused, attached or not. */
     ob_net_destroy(&f->net);
     s_open_external(f);
-    s_epoch(f, 1);
     s_submit(f, 4, 7, "to the app", 10);
     s_assert_refused(f, 4, 7, OB_SUBMIT_APP_ATTACHED);
     s_attach(f, 10);
@@ -1077,16 +1012,89 @@ static void test_submit_refusals(void **state)
     assert_int_equal(s_stats(f)->refused_by[OB_SUBMIT_APP_ATTACHED], 2);
 }
 
-/* Just after a start, before the journal has said which epoch is current,
-   the manifest's first epoch decides: key 0 sequences in epoch 1, so its
-   clients are served at once rather than refused. */
-static void test_submit_before_epoch_known(void **state)
+/* submit_follow goes to the journal as client_follow, with its index. */
+static void test_submit_follow_passed(void **state)
 {
     n_fixture_t *f = *state;
-    s_open_with(f, false, 2, 0);
-    s_submit(f, 1, 1, "early", 5);
-    assert_int_equal(s_answer(f, 1, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 1);
-    assert_int_equal(s_stats(f)->refused_by[OB_SUBMIT_NOT_SEQUENCER], 0);
+    s_open(f, false);
+    uint8_t digest[32];
+    memset(digest, 0xd1, sizeof digest);
+    ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FOLLOW};
+    msg.u.submit_follow.tag = 7;
+    msg.u.submit_follow.height = 9;
+    msg.u.submit_follow.index = 3;
+    memcpy(msg.u.submit_follow.payload, digest, 32);
+    uint8_t *frame;
+    size_t len = s_encode(&msg, &frame);
+    s_client_raw(f, 5, frame, len);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+    ob_imsg_t follow = s_the(f, OB_DEST_ACTOR, OB_IMSG_CLIENT_FOLLOW, NULL);
+    ob_client_id_t id = s_client(5);
+    assert_int_equal(follow.u.client_follow.client.len, id.len);
+    assert_memory_equal(follow.u.client_follow.client.data, id.id, id.len);
+    assert_int_equal(follow.u.client_follow.tag, 7);
+    assert_int_equal(follow.u.client_follow.height, 9);
+    assert_int_equal(follow.u.client_follow.index, 3);
+    assert_memory_equal(follow.u.client_follow.payload, digest, 32);
+    /* The version before index is refused: it would lose the index. */
+    frame[2] = 1;
+    s_client_raw(f, 5, frame, len);
+    s_assert_refused(f, 5, 0, OB_SUBMIT_MALFORMED);
+    free(frame);
+}
+
+static void s_client_answer(n_fixture_t *f, uint8_t client, const ob_imsg_t *answer)
+{
+    uint8_t *bytes;
+    size_t len = s_encode(answer, &bytes);
+    ob_client_id_t id = s_client(client);
+    ob_imsg_t msg = {.type = OB_IMSG_CLIENT_ANSWER};
+    msg.u.client_answer.client = (ob_blob_t){id.id, id.len};
+    msg.u.client_answer.answer = (ob_blob_t){bytes, (uint32_t)len};
+    s_internal(f, &msg);
+    free(bytes);
+}
+
+/* The journal's answers reach their client as they are; anything else
+   in a client_answer (not an answer, undecodable, no client) is dropped,
+   never sent to a client. */
+static void test_client_answers_forwarded(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_imsg_t queued = {.type = OB_IMSG_SUBMIT_QUEUED};
+    queued.u.submit_queued.tag = 11;
+    s_client_answer(f, 2, &queued);
+    assert_int_equal(s_answer(f, 2, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 11);
+
+    ob_imsg_t assigned = {.type = OB_IMSG_SUBMIT_ASSIGNED};
+    assigned.u.submit_assigned.tag = 11;
+    assigned.u.submit_assigned.height = 4;
+    assigned.u.submit_assigned.index = 17;
+    s_client_answer(f, 2, &assigned);
+    ob_imsg_t got = s_answer(f, 2, OB_IMSG_SUBMIT_ASSIGNED);
+    assert_int_equal(got.u.submit_assigned.height, 4);
+    assert_int_equal(got.u.submit_assigned.index, 17);
+    assert_int_equal(s_stats(f)->submit_assigned, 1);
+
+    ob_imsg_t attach = {.type = OB_IMSG_APP_ATTACH};
+    s_client_answer(f, 2, &attach);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+    s_assert_dropped(f, OB_ERR_UNKNOWN_TYPE, 1);
+
+    ob_imsg_t msg = {.type = OB_IMSG_CLIENT_ANSWER};
+    msg.u.client_answer.client = (ob_blob_t){(const uint8_t *)"c", 1};
+    msg.u.client_answer.answer = (ob_blob_t){(const uint8_t *)"\0", 1};
+    s_internal(f, &msg);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+    s_assert_dropped(f, OB_ERR_SHORT, 1);
+    uint8_t bytes[64];
+    size_t len = 0;
+    assert_int_equal(ob_imsg_encode(&queued, bytes, sizeof bytes, &len), 0);
+    msg.u.client_answer.client = (ob_blob_t){bytes, 0};
+    msg.u.client_answer.answer = (ob_blob_t){bytes, (uint32_t)len};
+    s_internal(f, &msg);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
 }
 
 static void test_submit_malformed(void **state)
@@ -1145,271 +1153,6 @@ static void test_submit_malformed(void **state)
     assert_int_equal(stats->submitted, 0);
 }
 
-static void test_submit_track_full_drops_oldest(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open_with(f, false, 4, 2);
-    s_epoch(f, 1);
-    const char *payloads[3] = {"batch a", "batch b", "batch c"};
-    for (uint64_t i = 0; i < 3; i++) {
-        s_submit(f, (uint8_t)i, 100 + i, payloads[i], 7);
-        s_propose(f, i);
-        s_handed(f, i, payloads[i], 7);
-    }
-    assert_int_equal(s_stats(f)->track_evicted, 1);
-    uint8_t lock[512];
-    for (uint64_t i = 0; i < 3; i++) {
-        ob_chunk_t ours = s_chunk(f, 0, i, payloads[i], 7);
-        s_report_lock(f, lock, s_lock(&ours, lock, sizeof lock));
-        if (i == 0) {
-            assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0); /* forgotten */
-            continue;
-        }
-        /* Never assigned before: both notifications, in order. */
-        assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 2);
-        assert_int_equal(
-            s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_ASSIGNED, NULL).u.submit_assigned.tag, 100 + i);
-        assert_int_equal(s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_LOCKED, NULL).u.submit_locked.tag,
-                         100 + i);
-    }
-}
-
-static void test_submit_reserved_after_lost_proposal(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open(f, false);
-    s_epoch(f, 1);
-    s_submit(f, 1, 1, "first", 5);
-    s_submit(f, 1, 2, "second", 6);
-    s_propose(f, 3);
-    s_handed(f, 3, "first", 5);
-
-    /* The journal crashed before it made the payload durable: it asks for
-       height 3 again, and gets the same payload, not the next one. */
-    s_propose(f, 3);
-    s_handed(f, 3, "first", 5);
-    assert_int_equal(s_stats(f)->reserved, 1);
-
-    ob_chunk_t ours = s_chunk(f, 0, 3, "first", 5);
-    s_report_tip(f, &ours);
-    assert_int_equal(s_answer(f, 1, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.tag, 1);
-
-    /* Shown: the next proposal takes the next payload. */
-    s_propose(f, 4);
-    s_handed(f, 4, "second", 6);
-    assert_int_equal(s_stats(f)->handed_lost, 0);
-
-    /* A higher height without "second" ever seen: given up, not
-       proposed twice. */
-    s_propose(f, 5);
-    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_APP_PAYLOAD), 0);
-    assert_int_equal(s_stats(f)->handed_lost, 1);
-}
-
-static void test_submit_requeued_when_height_taken(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open(f, false);
-    s_epoch(f, 1);
-    s_submit(f, 1, 1, "mine", 4);
-    s_propose(f, 2);
-    s_handed(f, 2, "mine", 4);
-
-    /* The node at height 2 carries another payload (signed before a
-       crash): "mine" is not in it, so it goes back to the queue. */
-    ob_chunk_t other = s_chunk(f, 0, 2, "signed earlier", 14);
-    s_report_tip(f, &other);
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-    assert_int_equal(s_stats(f)->requeued, 1);
-    assert_int_equal(s_stats(f)->track_lost, 1);
-
-    s_propose(f, 3);
-    s_handed(f, 3, "mine", 4);
-    ob_chunk_t ours = s_chunk(f, 0, 3, "mine", 4);
-    s_report_tip(f, &ours);
-    ob_imsg_t assigned = s_answer(f, 1, OB_IMSG_SUBMIT_ASSIGNED);
-    assert_int_equal(assigned.u.submit_assigned.tag, 1);
-    assert_int_equal(assigned.u.submit_assigned.height, 3);
-}
-
-/* --- resends: a net restart loses the queue and the followed table ------ */
-
-static void s_follow(n_fixture_t *f, uint8_t client, uint64_t tag, uint64_t height,
-                     const uint8_t digest[32])
-{
-    ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FOLLOW};
-    msg.u.submit_follow.tag = tag;
-    msg.u.submit_follow.height = height;
-    memcpy(msg.u.submit_follow.payload, digest, 32);
-    uint8_t *frame;
-    size_t len = s_encode(&msg, &frame);
-    s_client_raw(f, client, frame, len);
-    free(frame);
-}
-
-/* The lock_query net sent the journal, which must be the only message to
-   an actor. */
-static void s_assert_lock_query(n_fixture_t *f, uint64_t height)
-{
-    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 1);
-    ob_imsg_t query = s_the(f, OB_DEST_ACTOR, OB_IMSG_LOCK_QUERY, NULL);
-    assert_int_equal(query.u.lock_query.height, height);
-}
-
-/* A client that heard nothing sends the same submit again: net answers
-   where it stands and queues nothing twice, while it is queued, handed
-   and assigned. */
-static void test_submit_again_not_queued_twice(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open(f, false);
-    s_epoch(f, 1);
-    s_submit(f, 3, 42, "say it twice", 12);
-    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 42);
-    s_submit(f, 3, 42, "say it twice", 12); /* queued */
-    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 42);
-    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
-    /* The same tag from another client is another payload. */
-    s_submit(f, 4, 42, "someone else", 12);
-    s_answer(f, 4, OB_IMSG_SUBMIT_QUEUED);
-    assert_int_equal(s_stats(f)->submitted, 2);
-
-    s_propose(f, 5);
-    s_handed(f, 5, "say it twice", 12);
-    s_submit(f, 3, 42, "say it twice", 12); /* handed, not yet assigned */
-    s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED);
-    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
-
-    ob_chunk_t ours = s_chunk(f, 0, 5, "say it twice", 12);
-    s_report_tip(f, &ours);
-    s_answer(f, 3, OB_IMSG_SUBMIT_ASSIGNED);
-    s_submit(f, 3, 42, "say it twice", 12); /* assigned: told both again */
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 2);
-    assert_int_equal(s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_QUEUED, NULL).u.submit_queued.tag, 42);
-    ob_imsg_t assigned = s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_ASSIGNED, NULL);
-    assert_int_equal(assigned.u.submit_assigned.tag, 42);
-    assert_int_equal(assigned.u.submit_assigned.height, 5);
-
-    /* The next proposal is the other client's payload: nothing twice. */
-    s_propose(f, 6);
-    s_handed(f, 6, "someone else", 12);
-    s_propose(f, 7);
-    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_APP_PAYLOAD), 0);
-
-    uint8_t lock[512];
-    s_report_lock(f, lock, s_lock(&ours, lock, sizeof lock));
-    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.tag, 42);
-    const ob_net_stats_t *stats = s_stats(f);
-    assert_int_equal(stats->submitted, 2);
-    assert_int_equal(stats->submit_again, 3);
-    assert_int_equal(stats->submit_locked, 1);
-}
-
-/* A restarted net hears submit_follow for a payload it never saw: it
-   follows it, asks the journal for the Lock, and sends submit_locked once
-   (a second report of the same Lock finds nobody). */
-static void test_submit_follow_after_restart(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open(f, false);
-    ob_chunk_t ours = s_chunk(f, 0, 9, "before the crash", 16);
-    s_follow(f, 3, 7, 9, ours.payload);
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0); /* no answer of its own */
-    s_assert_lock_query(f, 9);
-    s_follow(f, 3, 7, 9, ours.payload); /* asked again: one entry, asked again */
-    s_assert_lock_query(f, 9);
-    assert_int_equal(s_stats(f)->submit_follow, 2);
-
-    /* Its Tip says nothing new: the client heard "assigned" already. */
-    s_report_tip(f, &ours);
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-
-    /* The journal's answer, the Lock it held. */
-    uint8_t lock[512];
-    size_t lock_len = s_lock(&ours, lock, sizeof lock);
-    s_report_lock(f, lock, lock_len);
-    ob_imsg_t locked = s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED);
-    assert_int_equal(locked.u.submit_locked.tag, 7);
-    assert_int_equal(locked.u.submit_locked.lock.len, lock_len);
-    assert_memory_equal(locked.u.submit_locked.lock.data, lock, lock_len);
-    s_the(f, OB_DEST_ACTOR, OB_IMSG_LOCK_DELIVERED, NULL);
-    s_report_lock(f, lock, lock_len); /* the second answer: harmless */
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-    assert_int_equal(s_stats(f)->submit_locked, 1);
-
-    /* A follow for a height whose chunk carries another payload is
-       dropped when that chunk shows. */
-    ob_chunk_t claimed = s_chunk(f, 0, 10, "what the client thinks", 22);
-    ob_chunk_t actual = s_chunk(f, 0, 10, "what was signed", 15);
-    s_follow(f, 3, 8, 10, claimed.payload);
-    s_assert_lock_query(f, 10);
-    s_report_lock(f, lock, s_lock(&actual, lock, sizeof lock));
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-    assert_int_equal(s_stats(f)->track_lost, 1);
-}
-
-/* Just after a restart, the chunk the net before handed shows (the
-   journal's broadcast) before its client hears "assigned": the client's
-   resubmit is that chunk's, not a second proposal. */
-static void test_submit_claims_a_chunk_a_restart_left(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open(f, false);
-    s_epoch(f, 1);
-    ob_chunk_t inflight = s_chunk(f, 0, 11, "in flight", 9);
-    s_report_tip(f, &inflight);
-    assert_int_equal(ob_outbox_count(f->out), 0);
-
-    s_submit(f, 3, 5, "in flight", 9);
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 2);
-    assert_int_equal(s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_QUEUED, NULL).u.submit_queued.tag, 5);
-    ob_imsg_t assigned = s_the(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_ASSIGNED, NULL);
-    assert_int_equal(assigned.u.submit_assigned.tag, 5);
-    assert_int_equal(assigned.u.submit_assigned.height, 11);
-    assert_memory_equal(assigned.u.submit_assigned.payload, inflight.payload, 32);
-    s_assert_lock_query(f, 11);
-    assert_int_equal(s_stats(f)->submitted, 0);
-    assert_int_equal(s_stats(f)->submit_claimed, 1);
-
-    uint8_t lock[512];
-    s_report_lock(f, lock, s_lock(&inflight, lock, sizeof lock));
-    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.tag, 5);
-
-    /* Claimed once: the same bytes again are a new payload. */
-    s_submit(f, 3, 6, "in flight", 9);
-    s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED);
-    assert_int_equal(s_stats(f)->submitted, 1);
-
-    /* A chunk at or above what this net handed is its own doing: never
-       claimed by another submit of its bytes. */
-    s_propose(f, 12);
-    s_handed(f, 12, "in flight", 9);
-    ob_chunk_t mine = s_chunk(f, 0, 12, "in flight", 9);
-    s_report_tip(f, &mine);
-    s_answer(f, 3, OB_IMSG_SUBMIT_ASSIGNED);
-    s_report_lock(f, lock, s_lock(&mine, lock, sizeof lock));
-    s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED);
-    s_report_tip(f, &mine);
-    s_submit(f, 3, 7, "in flight", 9);
-    s_answer(f, 3, OB_IMSG_SUBMIT_QUEUED);
-    assert_int_equal(s_stats(f)->submitted, 2);
-    assert_int_equal(s_stats(f)->submit_claimed, 1);
-}
-
-static void test_submit_inside_the_node(void **state)
-{
-    n_fixture_t *f = *state;
-    s_open_with(f, false, 1, 0);
-    s_propose(f, 0);
-    assert_int_equal(ob_net_submit(f->net, (const uint8_t *)"inner", 5, f->out), 0);
-    s_handed(f, 0, "inner", 5);
-    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
-    static uint8_t big[N_MAX + 1];
-    assert_int_equal(ob_net_submit(f->net, big, sizeof big, f->out), -1);
-    assert_int_equal(ob_net_submit(f->net, (const uint8_t *)"a", 1, f->out), 0);
-    assert_int_equal(ob_net_submit(f->net, (const uint8_t *)"b", 1, f->out), -1); /* full */
-}
-
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -1431,18 +1174,10 @@ int main(void)
         T(test_external_absent_delivers_nothing),
         T(test_builtin_refuses_an_application),
         T(test_app_takeover_refused),
-        T(test_submit_queued_assigned_locked),
-        T(test_submit_assigned_on_broadcast),
-        T(test_submit_refusals),
-        T(test_submit_before_epoch_known),
+        T(test_submit_passed_to_the_journal),
+        T(test_submit_follow_passed),
+        T(test_client_answers_forwarded),
         T(test_submit_malformed),
-        T(test_submit_track_full_drops_oldest),
-        T(test_submit_reserved_after_lost_proposal),
-        T(test_submit_requeued_when_height_taken),
-        T(test_submit_inside_the_node),
-        T(test_submit_again_not_queued_twice),
-        T(test_submit_follow_after_restart),
-        T(test_submit_claims_a_chunk_a_restart_left),
     };
 #undef T
     return cmocka_run_group_tests_name("net_app", tests, NULL, NULL);

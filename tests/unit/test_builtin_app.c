@@ -1,0 +1,774 @@
+/*  The built-in application (actors/journal/builtin_app.h) and its batch
+    codec (proto/batch.h): batches built up to their bound, one payload per
+    chunk with batching off, refusals, verdicts on good and bad batches,
+    and the clients followed from submit to Lock, across lost proposals
+    and restarts. Every answer is read back through the imsg codec, as net
+    would.
+
+    Node key 0 is "this node". Epoch 1 has every key as sequencer; epoch 2
+    leaves key 0 out of its sequencers. */
+#include "testutil.h"
+
+#include "batch.h"
+#include "builtin_app.h"
+#include "log.h"
+#include "outbox.h"
+#include "submit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B_KEYS      4
+#define B_SLOTS     16
+#define B_SLOT_SIZE 256
+#define B_MAX       B_SLOT_SIZE /* the manifest's max_payload */
+
+typedef struct {
+    ob_crypto_t *crypto;
+    ob_namespace_t ns;
+    ob_keypair_t keys[B_KEYS];
+    ob_epochs_t *epochs;
+    ob_arena_t *arena;
+    ob_outbox_t *out;
+    ob_builtin_app_t *app;
+    uint64_t query; /* the last lock query asked for */
+} b_fixture_t;
+
+static ob_keyset_t *s_set(b_fixture_t *f, unsigned mask)
+{
+    uint8_t keys[B_KEYS][32];
+    size_t count = 0;
+    for (int k = 0; k < B_KEYS; k++)
+        if (mask >> k & 1)
+            memcpy(keys[count++], f->keys[k].pub.bytes, 32);
+    ob_keyset_t *set = ob_keyset_new(f->crypto, (const uint8_t(*)[32])keys, count, NULL);
+    assert_non_null(set);
+    return set;
+}
+
+static int s_setup(void **state)
+{
+    b_fixture_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    *state = f;
+    ob_log_set_level(OB_LOG_ERROR);
+    f->crypto = ob_crypto_new();
+    assert_non_null(f->crypto);
+    assert_int_equal(ob_namespace_init(&f->ns, f->crypto, "builtin-test", 12, NULL), 0);
+    for (int k = 0; k < B_KEYS; k++) {
+        char label[32];
+        uint8_t secret[32];
+        snprintf(label, sizeof label, "builtin-test-%d", k);
+        ob_sha256(f->crypto, label, strlen(label), secret);
+        assert_int_equal(ob_keypair_from_secret(f->crypto, secret, &f->keys[k]), 0);
+    }
+    f->epochs = ob_epochs_new();
+    assert_non_null(f->epochs);
+    for (uint64_t epoch = 1; epoch <= 2; epoch++) {
+        ob_keyset_t *v = s_set(f, 0x0f);
+        ob_keyset_t *s = s_set(f, epoch == 1 ? 0x0f : 0x0e);
+        assert_int_equal(ob_epochs_add(f->epochs, epoch, &v, &s, NULL), 0);
+    }
+    f->arena = ob_arena_new_heap(B_SLOTS, B_SLOT_SIZE, NULL);
+    assert_non_null(f->arena);
+    f->out = ob_outbox_new(256, 1u << 20);
+    assert_non_null(f->out);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    b_fixture_t *f = *state;
+    ob_builtin_app_destroy(&f->app);
+    ob_builtin_app_destroy(&f->app); /* safe twice */
+    ob_outbox_destroy(&f->out);
+    ob_arena_destroy(&f->arena);
+    ob_epochs_destroy(&f->epochs);
+    for (int k = 0; k < B_KEYS; k++)
+        ob_keypair_wipe(&f->keys[k]);
+    ob_crypto_destroy(&f->crypto);
+    free(f);
+    return 0;
+}
+
+static void s_open(b_fixture_t *f, uint32_t queue_max, uint32_t track_max, uint32_t batch_bytes)
+{
+    ob_builtin_app_destroy(&f->app);
+    ob_builtin_app_config_t config = {
+        .queue_max = queue_max, .track_max = track_max, .batch_bytes = batch_bytes};
+    config.env.ns = &f->ns;
+    config.env.epochs = f->epochs;
+    config.env.params = OB_PARAMS_DEFAULT;
+    config.env.params.max_payload = B_MAX;
+    config.env.arena = f->arena;
+    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    ob_why_t why = {{0}};
+    f->app = ob_builtin_app_new(&config, &why);
+    if (!f->app)
+        fail_msg("builtin app: %s", why.text);
+    ob_outbox_clear(f->out);
+}
+
+static const ob_builtin_app_stats_t *s_stats(b_fixture_t *f)
+{
+    return ob_builtin_app_stats(f->app);
+}
+
+static ob_client_id_t s_client(uint8_t n)
+{
+    ob_client_id_t id = {.len = 5, .id = {0, 0x6b, 0x8b, 0x45, n}};
+    return id;
+}
+
+/* A client's submit in epoch 1 (the outbox emptied first). */
+static int s_submit_in(b_fixture_t *f, uint64_t epoch, uint8_t client, uint64_t tag,
+                       const void *data, size_t len)
+{
+    ob_client_id_t id = s_client(client);
+    ob_outbox_clear(f->out);
+    f->query = UINT64_MAX;
+    return ob_builtin_app_submit(f->app, epoch, &id, tag, data, len, &f->query, f->out);
+}
+
+static int s_submit(b_fixture_t *f, uint8_t client, uint64_t tag, const char *data)
+{
+    return s_submit_in(f, 1, client, tag, data, strlen(data));
+}
+
+/* --- what came out ------------------------------------------------------ */
+
+/* The client_answers in the outbox, decoded: the i-th, to `client`. */
+static size_t s_answers(b_fixture_t *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        assert_int_equal(e->kind, OB_DEST_ACTOR);
+        assert_int_equal(e->actor, OB_ACTOR_NET);
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        assert_int_equal(msg.type, OB_IMSG_CLIENT_ANSWER);
+        n++;
+    }
+    return n;
+}
+
+static ob_imsg_t s_answer_at(b_fixture_t *f, size_t i, uint8_t client, ob_imsg_type_t type)
+{
+    assert_true(i < s_answers(f));
+    const ob_envelope_t *e = ob_outbox_at(f->out, i);
+    ob_imsg_t msg, answer;
+    assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+    ob_client_id_t id = s_client(client);
+    assert_int_equal(msg.u.client_answer.client.len, id.len);
+    assert_memory_equal(msg.u.client_answer.client.data, id.id, id.len);
+    assert_int_equal(
+        ob_imsg_decode(&answer, msg.u.client_answer.answer.data, msg.u.client_answer.answer.len),
+        OB_OK);
+    assert_int_equal(answer.type, type);
+    return answer;
+}
+
+/* The one answer to `client`, wherever it is among the answers (answers
+   to different clients come in no promised order). */
+static ob_imsg_t s_answer_for(b_fixture_t *f, uint8_t client, ob_imsg_type_t type)
+{
+    ob_client_id_t id = s_client(client);
+    size_t found = SIZE_MAX;
+    for (size_t i = 0; i < s_answers(f); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        ob_imsg_t msg;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        if (msg.u.client_answer.client.len == id.len &&
+            memcmp(msg.u.client_answer.client.data, id.id, id.len) == 0) {
+            assert_int_equal(found, SIZE_MAX);
+            found = i;
+        }
+    }
+    assert_int_not_equal(found, SIZE_MAX);
+    return s_answer_at(f, found, client, type);
+}
+
+/* The only answer, to `client`. */
+static ob_imsg_t s_answer(b_fixture_t *f, uint8_t client, ob_imsg_type_t type)
+{
+    assert_int_equal(s_answers(f), 1);
+    return s_answer_at(f, 0, client, type);
+}
+
+static void s_assert_refused(b_fixture_t *f, int rc, uint8_t client, uint64_t tag,
+                             ob_submit_refusal_t reason)
+{
+    assert_int_equal(rc, -1);
+    ob_imsg_t msg = s_answer(f, client, OB_IMSG_SUBMIT_REFUSED);
+    assert_int_equal(msg.u.submit_refused.tag, tag);
+    assert_int_equal(msg.u.submit_refused.reason, reason);
+}
+
+static void s_assert_queued(b_fixture_t *f, int rc, uint8_t client, uint64_t tag)
+{
+    assert_int_equal(rc, 0);
+    assert_int_equal(s_answer(f, client, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, tag);
+}
+
+/* The proposal at `height`, which must be the batch of `entries` (or,
+   with batching off, the one payload entries[0]); its digest goes to
+   `digest`. The slot is freed, as the journal would once it has stored
+   the bytes. */
+static void s_proposed(b_fixture_t *f, uint64_t height, const char *const *entries, size_t count,
+                       uint8_t digest[32])
+{
+    ob_handle_t handle;
+    assert_int_equal(ob_builtin_app_propose(f->app, height, OB_ACTOR_JOURNAL, &handle), 0);
+    const uint8_t *bytes = ob_arena_get(f->arena, &handle);
+    assert_non_null(bytes);
+    assert_int_equal(ob_arena_check(f->arena, f->crypto, &handle), 0);
+    if (ob_builtin_app_batch_bytes(f->app) == 0) {
+        assert_int_equal(count, 1);
+        assert_int_equal(handle.len, strlen(entries[0]));
+        assert_memory_equal(bytes, entries[0], handle.len);
+    } else {
+        ob_batch_t batch;
+        assert_int_equal(ob_batch_decode(&batch, bytes, handle.len), OB_OK);
+        assert_int_equal(batch.count, count);
+        for (uint32_t i = 0; i < count; i++) {
+            ob_batch_entry_t entry;
+            assert_int_equal(ob_batch_entry(&batch, i, &entry), 0);
+            assert_int_equal(entry.len, strlen(entries[i]));
+            assert_memory_equal(entry.data, entries[i], entry.len);
+        }
+        assert_true(ob_builtin_app_verify(f->app, bytes, handle.len));
+    }
+    if (digest)
+        memcpy(digest, handle.digest, 32);
+    assert_int_equal(ob_arena_release(f->arena, &handle, OB_ACTOR_JOURNAL), 0);
+}
+
+static void s_proposed_one(b_fixture_t *f, uint64_t height, const char *entry, uint8_t digest[32])
+{
+    s_proposed(f, height, &entry, 1, digest);
+}
+
+static void s_nothing_to_propose(b_fixture_t *f, uint64_t height)
+{
+    ob_handle_t handle;
+    uint32_t in_use = ob_arena_in_use(f->arena);
+    assert_int_equal(ob_builtin_app_propose(f->app, height, OB_ACTOR_JOURNAL, &handle), 1);
+    assert_int_equal(ob_arena_in_use(f->arena), in_use);
+}
+
+static ob_chunk_t s_own_chunk(b_fixture_t *f, uint64_t height, const uint8_t digest[32])
+{
+    ob_chunk_t chunk = {.height = height};
+    memcpy(chunk.sequencer, f->keys[0].pub.bytes, 32);
+    memcpy(chunk.payload, digest, 32);
+    return chunk;
+}
+
+static void s_own(b_fixture_t *f, const ob_chunk_t *chunk, const void *data, size_t len)
+{
+    ob_outbox_clear(f->out);
+    ob_builtin_app_own_chunk(f->app, chunk, data, len, f->out);
+}
+
+/* A Lock on `chunk` in epoch 1 by validators 0, 1, 2 (encoding only: the
+   verifier and signer checked the signatures). */
+static size_t s_lock_bytes(const ob_chunk_t *chunk, uint8_t *out, size_t cap)
+{
+    uint8_t entries[3 * OB_CERT_ENTRY_LEN];
+    uint8_t signature[64];
+    for (uint16_t i = 0; i < 3; i++) {
+        memset(signature, 0x40 + i, sizeof signature);
+        ob_cert_entry_write(entries + OB_CERT_ENTRY_LEN * i, i, signature);
+    }
+    ob_lock_t lock = {.chunk = *chunk, .epoch = 1, .cert = {.count = 3, .entries = entries}};
+    size_t written = 0;
+    assert_int_equal(ob_lock_encode(&lock, out, cap, &written), 0);
+    return written;
+}
+
+static void s_lock(b_fixture_t *f, const ob_chunk_t *chunk)
+{
+    uint8_t bytes[512];
+    size_t len = s_lock_bytes(chunk, bytes, sizeof bytes);
+    ob_lock_t lock = {.chunk = *chunk};
+    ob_outbox_clear(f->out);
+    ob_builtin_app_lock(f->app, &lock, bytes, len, f->out);
+}
+
+/* ======================================================================= */
+/* the batch codec                                                          */
+/* ======================================================================= */
+
+static void test_batch_codec_round_trip(void **state)
+{
+    (void)state;
+    const char *entries[3] = {"alpha", "", "gamma!"};
+    uint8_t buf[64];
+    size_t total = 11;
+    size_t len = ob_batch_encoded_len(3, total);
+    assert_int_equal(len, OB_BATCH_HEADER_LEN + 3 * OB_BATCH_ENTRY_LEN + total);
+    ob_batch_put_header(buf, 3);
+    size_t at = OB_BATCH_HEADER_LEN;
+    for (int i = 0; i < 3; i++)
+        ob_batch_put_entry(buf, &at, (const uint8_t *)entries[i], (uint32_t)strlen(entries[i]));
+    assert_int_equal(at, len);
+    ob_batch_t batch;
+    assert_int_equal(ob_batch_decode(&batch, buf, len), OB_OK);
+    assert_int_equal(batch.count, 3);
+    size_t offset = 0;
+    ob_batch_entry_t entry;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ob_batch_next(&batch, &offset, &entry), 0);
+        assert_int_equal(entry.len, strlen(entries[i]));
+        assert_memory_equal(entry.data, entries[i], entry.len);
+    }
+    assert_int_equal(ob_batch_next(&batch, &offset, &entry), -1);
+    assert_int_equal(ob_batch_entry(&batch, 2, &entry), 0);
+    assert_memory_equal(entry.data, "gamma!", 6);
+    assert_int_equal(ob_batch_entry(&batch, 3, &entry), -1);
+    assert_int_equal(ob_batch_encoded_len(UINT32_MAX, SIZE_MAX - 2), SIZE_MAX);
+}
+
+static void test_batch_codec_refusals(void **state)
+{
+    (void)state;
+    ob_batch_t batch;
+    /* empty: no bytes, a header alone, a count of 0 */
+    assert_int_equal(ob_batch_decode(&batch, (const uint8_t *)"", 0), OB_ERR_SHORT);
+    assert_int_equal(ob_batch_decode(&batch, (const uint8_t *)"\x01\x00\x00\x00", 4), OB_ERR_SHORT);
+    assert_int_equal(ob_batch_decode(&batch, (const uint8_t *)"\x01\x00\x00\x00\x00", 5),
+                     OB_ERR_TOO_LARGE);
+    /* another version */
+    assert_int_equal(
+        ob_batch_decode(&batch, (const uint8_t *)"\x02\x00\x00\x00\x01\x00\x00\x00\x00", 9),
+        OB_ERR_BAD_VERSION);
+    /* a count the bytes cannot hold: refused before anything is walked */
+    assert_int_equal(
+        ob_batch_decode(&batch, (const uint8_t *)"\x01\xff\xff\xff\xff\x00\x00\x00\x00", 9),
+        OB_ERR_TOO_LARGE);
+    assert_int_equal(
+        ob_batch_decode(&batch, (const uint8_t *)"\x01\x00\x00\x00\x02\x00\x00\x00\x00", 9),
+        OB_ERR_TOO_LARGE);
+    /* a length past the end, and a length cut short */
+    assert_int_equal(ob_batch_decode(&batch,
+                                     (const uint8_t *)"\x01\x00\x00\x00\x01\x00\x00\x00\x09"
+                                                      "abc",
+                                     12),
+                     OB_ERR_SHORT);
+    assert_int_equal(ob_batch_decode(&batch,
+                                     (const uint8_t *)"\x01\x00\x00\x00\x02\x00\x00\x00\x02"
+                                                      "ab\x00\x00",
+                                     13),
+                     OB_ERR_SHORT);
+    assert_int_equal(ob_batch_decode(&batch,
+                                     (const uint8_t *)"\x01\x00\x00\x00\x01\xff\xff\xff\xff"
+                                                      "abc",
+                                     12),
+                     OB_ERR_SHORT);
+    /* trailing bytes */
+    assert_int_equal(ob_batch_decode(&batch,
+                                     (const uint8_t *)"\x01\x00\x00\x00\x01\x00\x00\x00\x01"
+                                                      "ab",
+                                     11),
+                     OB_ERR_TRAILING);
+    /* the smallest batch: one empty entry */
+    assert_int_equal(
+        ob_batch_decode(&batch, (const uint8_t *)"\x01\x00\x00\x00\x01\x00\x00\x00\x00", 9), OB_OK);
+    assert_int_equal(batch.count, 1);
+}
+
+/* ======================================================================= */
+/* batches                                                                  */
+/* ======================================================================= */
+
+/* Oldest first, up to the bound, at least one; the rest wait for the next
+   proposal. Every payload is entry `index` of its chunk. */
+static void test_batches_up_to_the_bound(void **state)
+{
+    b_fixture_t *f = *state;
+    /* header 5 + (4 + 10) * 3 = 47: three of ten bytes fit in 50, not four */
+    s_open(f, 8, 0, 50);
+    const char *p[5] = {"payload-00", "payload-01", "payload-02", "payload-03", "payload-04"};
+    for (uint8_t i = 0; i < 5; i++)
+        s_assert_queued(f, s_submit(f, i, 100 + i, p[i]), i, 100 + i);
+    assert_int_equal(ob_builtin_app_queued(f->app), 5);
+    uint8_t first[32], second[32];
+    s_proposed(f, 0, p, 3, first);
+    assert_int_equal(ob_builtin_app_queued(f->app), 2);
+
+    ob_chunk_t chunk0 = s_own_chunk(f, 0, first);
+    s_own(f, &chunk0, NULL, 0);
+    assert_int_equal(s_answers(f), 3);
+    for (uint8_t i = 0; i < 3; i++) {
+        ob_imsg_t a = s_answer_at(f, i, i, OB_IMSG_SUBMIT_ASSIGNED);
+        assert_int_equal(a.u.submit_assigned.tag, 100 + i);
+        assert_int_equal(a.u.submit_assigned.height, 0);
+        assert_int_equal(a.u.submit_assigned.index, i);
+        assert_memory_equal(a.u.submit_assigned.payload, first, 32);
+        assert_memory_equal(a.u.submit_assigned.sequencer, f->keys[0].pub.bytes, 32);
+    }
+    s_proposed(f, 1, p + 3, 2, second);
+    s_nothing_to_propose(f, 2);
+
+    s_lock(f, &chunk0);
+    assert_int_equal(s_answers(f), 3);
+    for (uint8_t i = 0; i < 3; i++) {
+        ob_imsg_t l = s_answer_at(f, i, i, OB_IMSG_SUBMIT_LOCKED);
+        assert_int_equal(l.u.submit_locked.tag, 100 + i);
+        assert_int_equal(l.u.submit_locked.index, i);
+    }
+    /* Not assigned yet when its Lock comes: both answers, in order. */
+    ob_chunk_t chunk1 = s_own_chunk(f, 1, second);
+    s_lock(f, &chunk1);
+    assert_int_equal(s_answers(f), 4);
+    assert_int_equal(s_answer_at(f, 0, 3, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.index, 0);
+    assert_int_equal(s_answer_at(f, 1, 4, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.index, 1);
+    assert_int_equal(s_answer_at(f, 2, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.index, 0);
+    assert_int_equal(s_answer_at(f, 3, 4, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.index, 1);
+    s_lock(f, &chunk1); /* again: nobody left to tell */
+    assert_int_equal(s_answers(f), 0);
+
+    const ob_builtin_app_stats_t *stats = s_stats(f);
+    assert_int_equal(stats->proposals, 2);
+    assert_int_equal(stats->batched_entries, 5);
+    assert_int_equal(stats->submit_assigned, 5);
+    assert_int_equal(stats->submit_locked, 5);
+}
+
+/* One payload larger than the bound still goes, alone; one that cannot
+   fit a batch of max_payload is refused; the bound is max_payload at
+   most. */
+static void test_batch_bound_edges(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 20);
+    static char big[B_MAX + 1];
+    memset(big, 'b', sizeof big - 1);
+    size_t fits = B_MAX - OB_BATCH_HEADER_LEN - OB_BATCH_ENTRY_LEN;
+    s_assert_refused(f, s_submit_in(f, 1, 1, 1, big, fits + 1), 1, 1, OB_SUBMIT_TOO_LARGE);
+    s_assert_queued(f, s_submit_in(f, 1, 1, 2, big, fits), 1, 2);
+    s_assert_queued(f, s_submit(f, 1, 3, "small"), 1, 3);
+    ob_handle_t handle;
+    assert_int_equal(ob_builtin_app_propose(f->app, 0, OB_ACTOR_JOURNAL, &handle), 0);
+    assert_int_equal(handle.len, B_MAX); /* alone, over the bound of 20 */
+    ob_arena_release(f->arena, &handle, OB_ACTOR_JOURNAL);
+    ob_chunk_t chunk = s_own_chunk(f, 0, handle.digest);
+    s_own(f, &chunk, NULL, 0);
+    s_proposed_one(f, 1, "small", NULL);
+
+    s_open(f, 4, 0, UINT32_MAX);
+    assert_int_equal(ob_builtin_app_batch_bytes(f->app), B_MAX);
+}
+
+/* Batching off: one payload per chunk, the payload itself, and the
+   largest payload is max_payload. */
+static void test_batching_off_one_per_chunk(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 0);
+    assert_int_equal(ob_builtin_app_batch_bytes(f->app), 0);
+    s_assert_queued(f, s_submit(f, 1, 1, "one"), 1, 1);
+    s_assert_queued(f, s_submit(f, 1, 2, "two"), 1, 2);
+    static char big[B_MAX];
+    memset(big, 'x', sizeof big);
+    s_assert_queued(f, s_submit_in(f, 1, 2, 3, big, sizeof big), 2, 3);
+    uint8_t digest[32], expect[32];
+    s_proposed_one(f, 0, "one", digest);
+    ob_sha256(f->crypto, "one", 3, expect);
+    assert_memory_equal(digest, expect, 32);
+    ob_chunk_t chunk = s_own_chunk(f, 0, digest);
+    s_own(f, &chunk, NULL, 0);
+    ob_imsg_t a = s_answer(f, 1, OB_IMSG_SUBMIT_ASSIGNED);
+    assert_int_equal(a.u.submit_assigned.index, 0);
+    assert_memory_equal(a.u.submit_assigned.payload, expect, 32);
+    s_proposed_one(f, 1, "two", NULL);
+    /* Any bytes are valid: the journal checked their digest. */
+    assert_true(ob_builtin_app_verify(f->app, (const uint8_t *)"not a batch", 11));
+}
+
+static void test_verify_batches(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 100);
+    uint8_t good[] = {1, 0, 0, 0, 2, 0, 0, 0, 1, 'a', 0, 0, 0, 0};
+    assert_true(ob_builtin_app_verify(f->app, good, sizeof good));
+    assert_false(ob_builtin_app_verify(f->app, good, sizeof good - 1)); /* truncated */
+    good[4] = 3;                                                        /* count past the entries */
+    assert_false(ob_builtin_app_verify(f->app, good, sizeof good));
+    good[4] = 1; /* one entry, and bytes after it */
+    assert_false(ob_builtin_app_verify(f->app, good, sizeof good));
+    assert_false(ob_builtin_app_verify(f->app, (const uint8_t *)"raw payload", 11));
+    assert_false(ob_builtin_app_verify(f->app, NULL, 0)); /* empty */
+    assert_int_equal(s_stats(f)->verdicts_valid, 1);
+    assert_int_equal(s_stats(f)->verdicts_invalid, 5);
+}
+
+/* ======================================================================= */
+/* the queue and its clients                                                */
+/* ======================================================================= */
+
+static void test_submit_refusals(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 2, 0, 100);
+    s_assert_refused(f, s_submit_in(f, 2, 1, 2, "not here", 8), 1, 2, OB_SUBMIT_NOT_SEQUENCER);
+    s_assert_queued(f, s_submit(f, 2, 4, "first"), 2, 4);
+    s_assert_queued(f, s_submit_in(f, 1, 2, 5, "", 0), 2, 5); /* nothing is a payload too */
+    s_assert_refused(f, s_submit(f, 2, 6, "third"), 2, 6, OB_SUBMIT_QUEUE_FULL);
+    assert_int_equal(ob_builtin_app_queued(f->app), 2);
+    /* Proposing makes room. */
+    const char *both[2] = {"first", ""};
+    s_proposed(f, 0, both, 2, NULL);
+    s_assert_queued(f, s_submit(f, 2, 6, "third"), 2, 6);
+
+    /* From inside the node: nobody to answer. */
+    ob_outbox_clear(f->out);
+    uint64_t query = 0;
+    assert_int_equal(
+        ob_builtin_app_submit(f->app, 1, NULL, 0, (const uint8_t *)"inner", 5, &query, f->out), 0);
+    assert_int_equal(
+        ob_builtin_app_submit(f->app, 1, NULL, 0, (const uint8_t *)"full", 4, &query, f->out), -1);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+
+    const ob_builtin_app_stats_t *stats = s_stats(f);
+    assert_int_equal(stats->submitted, 4);
+    assert_int_equal(stats->submit_refused, 3);
+    assert_int_equal(stats->refused_by[OB_SUBMIT_NOT_SEQUENCER], 1);
+    assert_int_equal(stats->refused_by[OB_SUBMIT_QUEUE_FULL], 2);
+}
+
+/* The queue is bounded in bytes too: a payload past the bound is refused
+   queue_full, and proposing gives the bytes back. */
+static void test_queue_bytes_bound(void **state)
+{
+    b_fixture_t *f = *state;
+    ob_builtin_app_config_t config = {.queue_max = 8, .queue_bytes = 10, .batch_bytes = 100};
+    config.env.ns = &f->ns;
+    config.env.epochs = f->epochs;
+    config.env.params = OB_PARAMS_DEFAULT;
+    config.env.params.max_payload = B_MAX;
+    config.env.arena = f->arena;
+    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    ob_why_t why = {{0}};
+    f->app = ob_builtin_app_new(&config, &why);
+    assert_non_null(f->app);
+    s_assert_queued(f, s_submit(f, 1, 1, "six b."), 1, 1);
+    s_assert_refused(f, s_submit(f, 1, 2, "five!"), 1, 2, OB_SUBMIT_QUEUE_FULL);
+    s_assert_queued(f, s_submit(f, 1, 3, "four"), 1, 3); /* exactly 10 */
+    const char *both[2] = {"six b.", "four"};
+    s_proposed(f, 0, both, 2, NULL);
+    s_assert_queued(f, s_submit(f, 1, 2, "five!"), 1, 2);
+}
+
+/* No arena slot: nothing is lost; the next ask gets the same batch. */
+static void test_propose_without_a_slot(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 100);
+    s_submit(f, 1, 1, "waits");
+    ob_handle_t hog[B_SLOTS];
+    for (int i = 0; i < B_SLOTS; i++)
+        assert_int_equal(ob_arena_put(f->arena, f->crypto, OB_ACTOR_NET, "x", 1, &hog[i]), 0);
+    ob_handle_t handle;
+    assert_int_equal(ob_builtin_app_propose(f->app, 0, OB_ACTOR_JOURNAL, &handle), -1);
+    assert_int_equal(ob_builtin_app_queued(f->app), 1);
+    for (int i = 0; i < B_SLOTS; i++)
+        ob_arena_release(f->arena, &hog[i], OB_ACTOR_NET);
+    s_proposed_one(f, 0, "waits", NULL);
+}
+
+static void test_track_full_drops_oldest(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 2, 100);
+    const char *payloads[3] = {"batch a", "batch b", "batch c"};
+    uint8_t digest[3][32];
+    for (uint64_t i = 0; i < 3; i++) {
+        s_submit(f, (uint8_t)i, 100 + i, payloads[i]);
+        s_proposed_one(f, i, payloads[i], digest[i]);
+        ob_chunk_t chunk = s_own_chunk(f, i, digest[i]);
+        if (i < 2) /* seen, so that the next proposal is not a lost one */
+            ob_builtin_app_own_chunk(f->app, &chunk, NULL, 0, f->out);
+    }
+    assert_int_equal(s_stats(f)->track_evicted, 1);
+    ob_chunk_t zero = s_own_chunk(f, 0, digest[0]);
+    s_lock(f, &zero);
+    assert_int_equal(s_answers(f), 0); /* forgotten */
+    ob_chunk_t two = s_own_chunk(f, 2, digest[2]);
+    s_lock(f, &two);
+    assert_int_equal(s_answers(f), 2);
+    assert_int_equal(s_answer_at(f, 0, 2, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.tag, 102);
+    assert_int_equal(s_answer_at(f, 1, 2, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.tag, 102);
+}
+
+static void test_reserved_after_lost_proposal(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 14); /* one entry of 5 bytes a batch */
+    s_submit(f, 1, 1, "first");
+    s_submit(f, 1, 2, "secnd");
+    uint8_t digest[32], again[32];
+    s_proposed_one(f, 3, "first", digest);
+    /* The journal crashed before the payload was durable: it asks for
+       height 3 again, and gets the same batch, not the next one. */
+    s_proposed_one(f, 3, "first", again);
+    assert_memory_equal(digest, again, 32);
+    assert_int_equal(s_stats(f)->reserved, 1);
+    ob_chunk_t ours = s_own_chunk(f, 3, digest);
+    s_own(f, &ours, NULL, 0);
+    assert_int_equal(s_answer(f, 1, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.tag, 1);
+    s_proposed_one(f, 4, "secnd", NULL);
+    assert_int_equal(s_stats(f)->handed_lost, 0);
+    /* A higher height without it ever seen: given up, not proposed twice. */
+    s_nothing_to_propose(f, 5);
+    assert_int_equal(s_stats(f)->handed_lost, 1);
+}
+
+/* The chunk at the batch's height carries another payload (signed before
+   a crash): the whole batch goes back to the front of the queue, in its
+   order. */
+static void test_requeued_when_height_taken(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 100);
+    s_submit(f, 1, 1, "mine");
+    s_submit(f, 2, 2, "yours");
+    const char *both[2] = {"mine", "yours"};
+    s_proposed(f, 2, both, 2, NULL);
+    s_submit(f, 3, 3, "later");
+    uint8_t other[32];
+    ob_sha256(f->crypto, "signed earlier", 14, other);
+    ob_chunk_t taken = s_own_chunk(f, 2, other);
+    s_own(f, &taken, NULL, 0);
+    assert_int_equal(s_answers(f), 0);
+    assert_int_equal(s_stats(f)->requeued, 2);
+    assert_int_equal(s_stats(f)->track_lost, 2);
+    const char *all[3] = {"mine", "yours", "later"};
+    uint8_t digest[32];
+    s_proposed(f, 3, all, 3, digest);
+    ob_chunk_t ours = s_own_chunk(f, 3, digest);
+    s_own(f, &ours, NULL, 0);
+    assert_int_equal(s_answers(f), 3);
+    ob_imsg_t a = s_answer_for(f, 2, OB_IMSG_SUBMIT_ASSIGNED);
+    assert_int_equal(a.u.submit_assigned.height, 3);
+    assert_int_equal(a.u.submit_assigned.index, 1);
+}
+
+/* A client that heard nothing sends the same submit again: answered where
+   it stands, queued once, while it is queued, proposed and assigned. */
+static void test_submit_again_not_queued_twice(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 100);
+    s_assert_queued(f, s_submit(f, 3, 42, "say it twice"), 3, 42);
+    s_assert_queued(f, s_submit(f, 3, 42, "say it twice"), 3, 42);
+    s_assert_queued(f, s_submit(f, 4, 42, "someone else"), 4, 42); /* another client */
+    assert_int_equal(s_stats(f)->submitted, 2);
+    const char *both[2] = {"say it twice", "someone else"};
+    uint8_t digest[32];
+    s_proposed(f, 5, both, 2, digest);
+    s_assert_queued(f, s_submit(f, 3, 42, "say it twice"), 3, 42); /* proposed */
+    ob_chunk_t ours = s_own_chunk(f, 5, digest);
+    s_own(f, &ours, NULL, 0);
+    assert_int_equal(s_answers(f), 2);
+    assert_int_equal(s_submit(f, 3, 42, "say it twice"), 0); /* assigned: told both again */
+    assert_int_equal(s_answers(f), 2);
+    s_answer_at(f, 0, 3, OB_IMSG_SUBMIT_QUEUED);
+    ob_imsg_t a = s_answer_at(f, 1, 3, OB_IMSG_SUBMIT_ASSIGNED);
+    assert_int_equal(a.u.submit_assigned.height, 5);
+    assert_int_equal(a.u.submit_assigned.index, 0);
+    s_nothing_to_propose(f, 6);
+    assert_int_equal(s_stats(f)->submitted, 2);
+    assert_int_equal(s_stats(f)->submit_again, 3);
+}
+
+/* A restarted journal hears client_follow for a payload it never saw:
+   it follows it with its index, and the Lock's answer names it. */
+static void test_follow_after_restart(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 100);
+    uint8_t digest[32];
+    ob_sha256(f->crypto, "a batch before the crash", 24, digest);
+    ob_client_id_t id = s_client(3);
+    ob_builtin_app_follow(f->app, &id, 7, 9, 4, digest);
+    ob_builtin_app_follow(f->app, &id, 7, 9, 4, digest); /* again: one entry */
+    ob_chunk_t ours = s_own_chunk(f, 9, digest);
+    s_own(f, &ours, NULL, 0);
+    assert_int_equal(s_answers(f), 0); /* it heard "assigned" already */
+    s_lock(f, &ours);
+    ob_imsg_t locked = s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED);
+    assert_int_equal(locked.u.submit_locked.tag, 7);
+    assert_int_equal(locked.u.submit_locked.index, 4);
+    s_lock(f, &ours);
+    assert_int_equal(s_answers(f), 0);
+    assert_int_equal(s_stats(f)->submit_follow, 2);
+    assert_int_equal(s_stats(f)->submit_locked, 1);
+}
+
+/* Just after a restart, an own chunk the journal before proposed shows
+   (its broadcast) before its clients heard "assigned": a resubmit of an
+   entry's bytes is that entry's, not proposed again; once only. */
+static void test_submit_claims_a_batch_a_restart_left(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 4, 0, 100);
+    uint8_t batch[64];
+    ob_batch_put_header(batch, 2);
+    size_t len = OB_BATCH_HEADER_LEN;
+    ob_batch_put_entry(batch, &len, (const uint8_t *)"in flight", 9);
+    ob_batch_put_entry(batch, &len, (const uint8_t *)"also", 4);
+    uint8_t digest[32];
+    ob_sha256(f->crypto, batch, len, digest);
+    ob_chunk_t inflight = s_own_chunk(f, 11, digest);
+    s_own(f, &inflight, batch, len);
+    assert_int_equal(s_answers(f), 0);
+
+    assert_int_equal(s_submit(f, 3, 5, "also"), 1);
+    assert_int_equal(f->query, 11); /* the journal sends the Lock it may hold */
+    assert_int_equal(s_answers(f), 2);
+    s_answer_at(f, 0, 3, OB_IMSG_SUBMIT_QUEUED);
+    ob_imsg_t a = s_answer_at(f, 1, 3, OB_IMSG_SUBMIT_ASSIGNED);
+    assert_int_equal(a.u.submit_assigned.height, 11);
+    assert_int_equal(a.u.submit_assigned.index, 1);
+    assert_memory_equal(a.u.submit_assigned.payload, digest, 32);
+    assert_int_equal(s_stats(f)->submit_claimed, 1);
+    assert_int_equal(ob_builtin_app_queued(f->app), 0);
+    s_lock(f, &inflight);
+    assert_int_equal(s_answer(f, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.index, 1);
+    /* Claimed once: the same bytes again are a new payload. */
+    s_assert_queued(f, s_submit(f, 3, 6, "also"), 3, 6);
+    /* A chunk at or above what was proposed here is never claimed. */
+    s_proposed_one(f, 12, "also", digest);
+    ob_chunk_t mine = s_own_chunk(f, 12, digest);
+    s_own(f, &mine, NULL, 0);
+    s_assert_queued(f, s_submit(f, 3, 7, "also"), 3, 7);
+    assert_int_equal(s_stats(f)->submit_claimed, 1);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_batch_codec_round_trip),
+        T(test_batch_codec_refusals),
+        T(test_batches_up_to_the_bound),
+        T(test_batch_bound_edges),
+        T(test_batching_off_one_per_chunk),
+        T(test_verify_batches),
+        T(test_submit_refusals),
+        T(test_queue_bytes_bound),
+        T(test_propose_without_a_slot),
+        T(test_track_full_drops_oldest),
+        T(test_reserved_after_lost_proposal),
+        T(test_requeued_when_height_taken),
+        T(test_submit_again_not_queued_twice),
+        T(test_follow_after_restart),
+        T(test_submit_claims_a_batch_a_restart_left),
+    };
+#undef T
+    return cmocka_run_group_tests_name("builtin_app", tests, NULL, NULL);
+}
