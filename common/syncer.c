@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 struct _ob_syncer_t {
     zactor_t *actor;
@@ -34,6 +35,7 @@ static int s_take(zsock_t *pipe, uint64_t *seq)
 static void s_thread(zsock_t *pipe, void *args)
 {
     ob_syncer_t *self = args;
+    prctl(PR_SET_NAME, "obcast-syncer", 0, 0, 0);
     zsock_signal(pipe, 0);
     for (;;) {
         uint64_t seq = 0;

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -533,6 +534,10 @@ static void s_thread(zsock_t *pipe, void *arg)
 {
     s_child_t *child = arg;
     child->args.pipe = pipe;
+    /* The thread's name is its actor's (top -H, perf, /proc/.../comm). */
+    char name[16] = {0}; /* the kernel keeps 15 bytes */
+    memcpy(name, child->label, strnlen(child->label, sizeof name - 1));
+    prctl(PR_SET_NAME, name, 0, 0, 0);
     zsock_signal(pipe, 0);
     int rc = 1;
     switch (child->actor) {
