@@ -833,6 +833,8 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
             ops->tick(handler, now, self->out);
             next_tick = now + S_IDLE_TICK_MS;
         }
+        if (ops->end_batch)
+            ops->end_batch(handler, self->out);
         int committed = self->syncer  ? s_commit_pipelined(self, ops, handler)
                         : ops->commit ? ops->commit(handler)
                                       : 0;

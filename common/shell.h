@@ -76,6 +76,9 @@ typedef struct {
     void (*handle)(void *handler, uint64_t now_ms, ob_party_t from, const ob_imsg_t *msg,
                    ob_outbox_t *out);
     void (*tick)(void *handler, uint64_t now_ms, ob_outbox_t *out);
+    /* After the batch's messages and tick, before its commit: what the
+       handler gathered over the batch (the journal's answers to clients). */
+    void (*end_batch)(void *handler, ob_outbox_t *out);
     uint64_t (*next_deadline)(void *handler); /* ms; UINT64_MAX for none */
     int (*commit)(void *handler);
     /* Pipelined commits (both or neither): commit_deferred commits the

@@ -58,6 +58,18 @@ typedef struct {
     uint32_t entry_count;
 } s_unclaimed_t;
 
+/* Answers are sent per client and batch: at most this many clients with
+   answers pending, each list at most this long (a few hundred answers). */
+#define S_PENDING_CLIENTS 64
+#define S_PENDING_BYTES   (64 * 1024)
+
+typedef struct {
+    ob_client_id_t client;
+    uint8_t *buf; /* S_PENDING_BYTES, allocated on first use */
+    size_t len;   /* bytes used, the header included */
+    uint32_t count;
+} s_pending_t;
+
 struct _ob_builtin_app_t {
     ob_node_env_t env;
     ob_crypto_t *crypto;
@@ -93,8 +105,37 @@ struct _ob_builtin_app_t {
 
     uint8_t *answer; /* an encoded answer */
     size_t answer_cap;
+    /* Answers of this batch, one list per client (a proto/batch.h list
+       of encoded answers), sent by ob_builtin_app_flush as one message
+       each: a chunk's assigned and locked answers, and a burst's queued
+       ones, cost net one message per client, not one per payload. */
+    s_pending_t pending[S_PENDING_CLIENTS];
+    size_t pending_count;
     ob_builtin_app_stats_t stats;
 };
+
+static void s_flush_one(ob_builtin_app_t *self, s_pending_t *p, ob_outbox_t *out)
+{
+    if (p->count == 0)
+        return;
+    ob_batch_put_header(p->buf, p->count);
+    ob_imsg_t msg = {.type = OB_IMSG_CLIENT_ANSWER};
+    msg.u.client_answer.client = (ob_blob_t){p->client.id, p->client.len};
+    msg.u.client_answer.answers = (ob_blob_t){p->buf, (uint32_t)p->len};
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
+        self->stats.answers_lost += p->count;
+    else
+        self->stats.answer_messages++;
+    p->count = 0;
+    p->len = OB_BATCH_HEADER_LEN;
+}
+
+void ob_builtin_app_flush(ob_builtin_app_t *self, ob_outbox_t *out)
+{
+    for (size_t i = 0; i < self->pending_count; i++)
+        s_flush_one(self, &self->pending[i], out);
+    self->pending_count = 0;
+}
 
 static uint32_t s_key(const ob_client_id_t *client, uint64_t tag)
 {
@@ -194,6 +235,8 @@ void ob_builtin_app_destroy(ob_builtin_app_t **self_p)
     free(self->track_free);
     free(self->held);
     free(self->answer);
+    for (size_t i = 0; i < S_PENDING_CLIENTS; i++)
+        free(self->pending[i].buf);
     ob_crypto_destroy(&self->crypto);
     free(self);
     *self_p = NULL;
@@ -233,13 +276,32 @@ static int s_answer(ob_builtin_app_t *self, const ob_client_id_t *client, const 
         self->stats.answers_lost++;
         return -1;
     }
-    ob_imsg_t msg = {.type = OB_IMSG_CLIENT_ANSWER};
-    msg.u.client_answer.client = (ob_blob_t){client->id, client->len};
-    msg.u.client_answer.answer = (ob_blob_t){self->answer, (uint32_t)written};
-    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0) {
-        self->stats.answers_lost++;
-        return -1;
+    /* Into this batch's list for the client (ob_builtin_app_flush sends
+       it); a full table or a full list goes out first. */
+    s_pending_t *p = NULL;
+    for (size_t i = 0; i < self->pending_count && !p; i++)
+        if (self->pending[i].client.len == client->len &&
+            memcmp(self->pending[i].client.id, client->id, client->len) == 0)
+            p = &self->pending[i];
+    if (!p) {
+        if (self->pending_count == S_PENDING_CLIENTS)
+            ob_builtin_app_flush(self, out);
+        p = &self->pending[self->pending_count++];
+        p->client = *client;
+        p->count = 0;
+        p->len = OB_BATCH_HEADER_LEN;
     }
+    if (p->len + OB_BATCH_ENTRY_LEN + written > S_PENDING_BYTES)
+        s_flush_one(self, p, out);
+    if (!p->buf) {
+        p->buf = malloc(S_PENDING_BYTES);
+        if (!p->buf) {
+            self->stats.answers_lost++;
+            return -1;
+        }
+    }
+    ob_batch_put_entry(p->buf, &p->len, self->answer, (uint32_t)written);
+    p->count++;
     return 0;
 }
 

@@ -53,7 +53,8 @@ typedef struct {
     uint64_t submit_again, submit_follow, submit_claimed;
     uint64_t reserved, requeued, handed_lost;
     uint64_t verdicts_valid, verdicts_invalid;
-    uint64_t answers_lost; /* an answer the outbox had no room for */
+    uint64_t answers_lost;    /* an answer the outbox had no room for */
+    uint64_t answer_messages; /* client_answer messages: one per client and batch */
 } ob_builtin_app_stats_t;
 
 ob_builtin_app_t *ob_builtin_app_new(const ob_builtin_app_config_t *config, ob_why_t *why);
@@ -86,6 +87,10 @@ int ob_builtin_app_propose(ob_builtin_app_t *self, uint64_t height, uint16_t own
 
 /* Whether a chunk's payload bytes (their digest checked already) are
    valid: with batching on, iff they decode as a batch. */
+/* Sends the answers this batch made, one client_answer per client (the
+   journal calls it at the end of each batch, before its commit). */
+void ob_builtin_app_flush(ob_builtin_app_t *self, ob_outbox_t *out);
+
 bool ob_builtin_app_verify(ob_builtin_app_t *self, const uint8_t *data, size_t len);
 
 /* This node's own chunk is `chunk` (signed and sent, or a Tip): its

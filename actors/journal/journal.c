@@ -1467,6 +1467,12 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
     }
 }
 
+void ob_journal_end_batch(ob_journal_t *self, ob_outbox_t *out)
+{
+    if (self->app)
+        ob_builtin_app_flush(self->app, out);
+}
+
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 {
     if (self->last_redelivery == 0 ||

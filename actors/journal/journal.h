@@ -76,6 +76,9 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
                        ob_outbox_t *out);
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
 int ob_journal_commit(ob_journal_t *self);
+/* The end of a batch, before its commit: the built-in application's
+   answers to clients go out, one message per client. */
+void ob_journal_end_batch(ob_journal_t *self, ob_outbox_t *out);
 /* The commit without waiting for the disk, and the sync that makes it
    durable (common/db.h): the shell runs the sync on its syncer thread
    (common/syncer.h) beside the next batch, and holds the batch's messages

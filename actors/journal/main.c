@@ -33,6 +33,11 @@ static void s_tick(void *h, uint64_t now, ob_outbox_t *out)
     ob_journal_tick(h, now, out);
 }
 
+static void s_end_batch(void *h, ob_outbox_t *out)
+{
+    ob_journal_end_batch(h, out);
+}
+
 static uint64_t s_next_deadline(void *h)
 {
     return ob_journal_next_deadline(h);
@@ -279,6 +284,7 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
     static const ob_shell_ops_t ops = {.begin = s_begin,
                                        .handle = s_handle,
                                        .tick = s_tick,
+                                       .end_batch = s_end_batch,
                                        .next_deadline = s_next_deadline,
                                        .commit_deferred = s_commit_deferred,
                                        .sync = s_sync,
@@ -289,6 +295,7 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
     ob_info("journal: recovered %s (epoch %llu, %u arena slots reclaimed)", db_path,
             (unsigned long long)ob_journal_epoch(journal), reclaimed);
     ob_journal_start(journal, ob_shell_now_ms(), ob_shell_outbox(shell));
+    ob_journal_end_batch(journal, ob_shell_outbox(shell));
     ob_shell_flush(shell, &ops, journal);
     int rc = ob_shell_run(shell, &ops, journal);
     ob_shell_destroy(&shell);

@@ -6,6 +6,7 @@
     application answers (`client_answer`); net refuses only what it can
     judge alone: a frame that does not decode, a payload over max_payload,
     any submit while the application is external. */
+#include "batch.h"
 #include "net_internal.h"
 
 #include "log.h"
@@ -412,29 +413,39 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
    journal's bug, never sent to a client). */
 void ob_net_on_client_answer(ob_net_t *self, const ob_imsg_client_answer_t *in, ob_outbox_t *out)
 {
-    ob_imsg_t answer;
-    ob_error_t rc = ob_imsg_decode(&answer, in->answer.data, in->answer.len);
     if (in->client.len == 0 || in->client.len > OB_CLIENT_ID_MAX) {
         ob_net_drop(self, OB_ERR_TOO_LARGE, NULL, out);
         return;
     }
+    ob_batch_t list;
+    ob_error_t rc = ob_batch_decode(&list, in->answers.data, in->answers.len);
     if (rc != OB_OK) {
         ob_net_drop(self, rc, NULL, out);
         return;
     }
-    if (answer.type != OB_IMSG_SUBMIT_QUEUED && answer.type != OB_IMSG_SUBMIT_REFUSED &&
-        answer.type != OB_IMSG_SUBMIT_ASSIGNED && answer.type != OB_IMSG_SUBMIT_LOCKED) {
-        ob_net_drop(self, OB_ERR_UNKNOWN_TYPE, NULL, out);
-        return;
-    }
     ob_client_id_t client = {.len = (uint8_t)in->client.len};
     memcpy(client.id, in->client.data, client.len);
-    if (ob_outbox_to_client(out, &client, &answer) != 0)
-        return;
-    if (answer.type == OB_IMSG_SUBMIT_ASSIGNED)
-        self->stats.submit_assigned++;
-    else if (answer.type == OB_IMSG_SUBMIT_LOCKED)
-        self->stats.submit_locked++;
-    else if (answer.type == OB_IMSG_SUBMIT_REFUSED)
-        self->stats.submit_refused++;
+    size_t offset = 0;
+    ob_batch_entry_t entry;
+    while (ob_batch_next(&list, &offset, &entry) == 0) {
+        ob_imsg_t answer;
+        rc = ob_imsg_decode(&answer, entry.data, entry.len);
+        if (rc != OB_OK) {
+            ob_net_drop(self, rc, NULL, out);
+            continue;
+        }
+        if (answer.type != OB_IMSG_SUBMIT_QUEUED && answer.type != OB_IMSG_SUBMIT_REFUSED &&
+            answer.type != OB_IMSG_SUBMIT_ASSIGNED && answer.type != OB_IMSG_SUBMIT_LOCKED) {
+            ob_net_drop(self, OB_ERR_UNKNOWN_TYPE, NULL, out);
+            continue;
+        }
+        if (ob_outbox_to_client(out, &client, &answer) != 0)
+            continue;
+        if (answer.type == OB_IMSG_SUBMIT_ASSIGNED)
+            self->stats.submit_assigned++;
+        else if (answer.type == OB_IMSG_SUBMIT_LOCKED)
+            self->stats.submit_locked++;
+        else if (answer.type == OB_IMSG_SUBMIT_REFUSED)
+            self->stats.submit_refused++;
+    }
 }

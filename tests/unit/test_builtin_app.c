@@ -108,6 +108,7 @@ static void s_open(b_fixture_t *f, uint32_t queue_max, uint32_t track_max, uint3
     f->app = ob_builtin_app_new(&config, &why);
     if (!f->app)
         fail_msg("builtin app: %s", why.text);
+    ob_builtin_app_flush(f->app, f->out); /* the previous batch ended */
     ob_outbox_clear(f->out);
 }
 
@@ -127,6 +128,7 @@ static int s_submit_in(b_fixture_t *f, uint64_t epoch, uint8_t client, uint64_t 
                        const void *data, size_t len)
 {
     ob_client_id_t id = s_client(client);
+    ob_builtin_app_flush(f->app, f->out); /* the previous batch ended */
     ob_outbox_clear(f->out);
     f->query = UINT64_MAX;
     return ob_builtin_app_submit(f->app, epoch, &id, tag, data, len, &f->query, f->out);
@@ -139,9 +141,17 @@ static int s_submit(b_fixture_t *f, uint8_t client, uint64_t tag, const char *da
 
 /* --- what came out ------------------------------------------------------ */
 
-/* The client_answers in the outbox, decoded: the i-th, to `client`. */
-static size_t s_answers(b_fixture_t *f)
+/* The answers in the outbox, after the batch's end (ob_builtin_app_flush:
+   one client_answer per client, each a list), decoded and in order: the
+   i-th answer, and whom it is for. */
+typedef struct {
+    ob_client_id_t client;
+    ob_imsg_t answer;
+} b_answer_t;
+
+static size_t s_collect(b_fixture_t *f, b_answer_t *all, size_t cap)
 {
+    ob_builtin_app_flush(f->app, f->out);
     size_t n = 0;
     for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
         const ob_envelope_t *e = ob_outbox_at(f->out, i);
@@ -150,39 +160,53 @@ static size_t s_answers(b_fixture_t *f)
         assert_int_equal(e->actor, OB_ACTOR_NET);
         assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
         assert_int_equal(msg.type, OB_IMSG_CLIENT_ANSWER);
-        n++;
+        ob_batch_t list;
+        assert_int_equal(ob_batch_decode(&list, msg.u.client_answer.answers.data,
+                                         msg.u.client_answer.answers.len),
+                         OB_OK);
+        size_t offset = 0;
+        ob_batch_entry_t entry;
+        while (ob_batch_next(&list, &offset, &entry) == 0) {
+            assert_true(n < cap);
+            all[n].client.len = (uint8_t)msg.u.client_answer.client.len;
+            memcpy(all[n].client.id, msg.u.client_answer.client.data, all[n].client.len);
+            assert_int_equal(ob_imsg_decode(&all[n].answer, entry.data, entry.len), OB_OK);
+            n++;
+        }
     }
     return n;
 }
 
+#define B_MAX_ANSWERS 64
+
+static size_t s_answers(b_fixture_t *f)
+{
+    b_answer_t all[B_MAX_ANSWERS];
+    return s_collect(f, all, B_MAX_ANSWERS);
+}
+
 static ob_imsg_t s_answer_at(b_fixture_t *f, size_t i, uint8_t client, ob_imsg_type_t type)
 {
-    assert_true(i < s_answers(f));
-    const ob_envelope_t *e = ob_outbox_at(f->out, i);
-    ob_imsg_t msg, answer;
-    assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+    b_answer_t all[B_MAX_ANSWERS];
+    size_t n = s_collect(f, all, B_MAX_ANSWERS);
+    assert_true(i < n);
     ob_client_id_t id = s_client(client);
-    assert_int_equal(msg.u.client_answer.client.len, id.len);
-    assert_memory_equal(msg.u.client_answer.client.data, id.id, id.len);
-    assert_int_equal(
-        ob_imsg_decode(&answer, msg.u.client_answer.answer.data, msg.u.client_answer.answer.len),
-        OB_OK);
-    assert_int_equal(answer.type, type);
-    return answer;
+    assert_int_equal(all[i].client.len, id.len);
+    assert_memory_equal(all[i].client.id, id.id, id.len);
+    assert_int_equal(all[i].answer.type, type);
+    return all[i].answer;
 }
 
 /* The one answer to `client`, wherever it is among the answers (answers
    to different clients come in no promised order). */
 static ob_imsg_t s_answer_for(b_fixture_t *f, uint8_t client, ob_imsg_type_t type)
 {
+    b_answer_t all[B_MAX_ANSWERS];
+    size_t n = s_collect(f, all, B_MAX_ANSWERS);
     ob_client_id_t id = s_client(client);
     size_t found = SIZE_MAX;
-    for (size_t i = 0; i < s_answers(f); i++) {
-        const ob_envelope_t *e = ob_outbox_at(f->out, i);
-        ob_imsg_t msg;
-        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
-        if (msg.u.client_answer.client.len == id.len &&
-            memcmp(msg.u.client_answer.client.data, id.id, id.len) == 0) {
+    for (size_t i = 0; i < n; i++) {
+        if (all[i].client.len == id.len && memcmp(all[i].client.id, id.id, id.len) == 0) {
             assert_int_equal(found, SIZE_MAX);
             found = i;
         }
@@ -269,6 +293,7 @@ static ob_chunk_t s_own_chunk(b_fixture_t *f, uint64_t height, const uint8_t dig
 
 static void s_own(b_fixture_t *f, const ob_chunk_t *chunk, const void *data, size_t len)
 {
+    ob_builtin_app_flush(f->app, f->out); /* the previous batch ended */
     ob_outbox_clear(f->out);
     ob_builtin_app_own_chunk(f->app, chunk, data, len, f->out);
 }
@@ -294,6 +319,7 @@ static void s_lock(b_fixture_t *f, const ob_chunk_t *chunk)
     uint8_t bytes[512];
     size_t len = s_lock_bytes(chunk, bytes, sizeof bytes);
     ob_lock_t lock = {.chunk = *chunk};
+    ob_builtin_app_flush(f->app, f->out); /* the previous batch ended */
     ob_outbox_clear(f->out);
     ob_builtin_app_lock(f->app, &lock, bytes, len, f->out);
 }
@@ -424,9 +450,11 @@ static void test_batches_up_to_the_bound(void **state)
     ob_chunk_t chunk1 = s_own_chunk(f, 1, second);
     s_lock(f, &chunk1);
     assert_int_equal(s_answers(f), 4);
+    /* one message per client, each with its answers in order */
+    assert_int_equal(ob_outbox_count(f->out), 2);
     assert_int_equal(s_answer_at(f, 0, 3, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.index, 0);
-    assert_int_equal(s_answer_at(f, 1, 4, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.index, 1);
-    assert_int_equal(s_answer_at(f, 2, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.index, 0);
+    assert_int_equal(s_answer_at(f, 1, 3, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.index, 0);
+    assert_int_equal(s_answer_at(f, 2, 4, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.index, 1);
     assert_int_equal(s_answer_at(f, 3, 4, OB_IMSG_SUBMIT_LOCKED).u.submit_locked.index, 1);
     s_lock(f, &chunk1); /* again: nobody left to tell */
     assert_int_equal(s_answers(f), 0);
@@ -525,6 +553,7 @@ static void test_submit_refusals(void **state)
     s_assert_queued(f, s_submit(f, 2, 6, "third"), 2, 6);
 
     /* From inside the node: nobody to answer. */
+    ob_builtin_app_flush(f->app, f->out); /* the previous batch ended */
     ob_outbox_clear(f->out);
     uint64_t query = 0;
     assert_int_equal(
@@ -578,6 +607,49 @@ static void test_propose_without_a_slot(void **state)
     for (int i = 0; i < B_SLOTS; i++)
         ob_arena_release(f->arena, &hog[i], OB_ACTOR_NET);
     s_proposed_one(f, 0, "waits", NULL);
+}
+
+/* One batch's answers cost net one message per client: ten submits of one
+   client and one of another make two client_answers, with every answer
+   in order; past the table of clients, the lists already made go out. */
+static void test_answers_one_message_per_client(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open(f, 128, 0, 4096);
+    ob_builtin_app_flush(f->app, f->out);
+    ob_outbox_clear(f->out);
+    ob_client_id_t one = s_client(1), two = s_client(2);
+    uint64_t query;
+    for (uint64_t tag = 0; tag < 10; tag++)
+        assert_int_equal(
+            ob_builtin_app_submit(f->app, 1, &one, tag, (const uint8_t *)"x", 1, &query, f->out),
+            0);
+    assert_int_equal(
+        ob_builtin_app_submit(f->app, 1, &two, 99, (const uint8_t *)"y", 1, &query, f->out), 0);
+    assert_int_equal(ob_outbox_count(f->out), 0); /* nothing before the batch ends */
+    b_answer_t all[B_MAX_ANSWERS];
+    assert_int_equal(s_collect(f, all, B_MAX_ANSWERS), 11);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    for (uint64_t tag = 0; tag < 10; tag++) {
+        assert_int_equal(all[tag].answer.type, OB_IMSG_SUBMIT_QUEUED);
+        assert_int_equal(all[tag].answer.u.submit_queued.tag, tag);
+    }
+    assert_int_equal(all[10].answer.u.submit_queued.tag, 99);
+    assert_int_equal(s_stats(f)->answer_messages, 2);
+
+    /* 70 clients in one batch: the table holds 64, so the first lists go
+       out when the 65th client comes; nothing is lost */
+    ob_outbox_clear(f->out);
+    for (uint8_t c = 0; c < 70; c++) {
+        ob_client_id_t id = s_client(c);
+        assert_int_equal(ob_builtin_app_submit(f->app, 1, &id, 1000 + c, (const uint8_t *)"z", 1,
+                                               &query, f->out),
+                         0);
+    }
+    assert_int_equal(ob_outbox_count(f->out), 64);
+    ob_builtin_app_flush(f->app, f->out);
+    assert_int_equal(ob_outbox_count(f->out), 70);
+    assert_int_equal(s_stats(f)->answers_lost, 0);
 }
 
 static void test_track_full_drops_oldest(void **state)
@@ -762,6 +834,7 @@ int main(void)
         T(test_submit_refusals),
         T(test_queue_bytes_bound),
         T(test_propose_without_a_slot),
+        T(test_answers_one_message_per_client),
         T(test_track_full_drops_oldest),
         T(test_reserved_after_lost_proposal),
         T(test_requeued_when_height_taken),

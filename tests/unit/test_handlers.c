@@ -320,6 +320,7 @@ static void s_deliver_at(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg, ui
     case OB_ACTOR_JOURNAL:
         assert_int_equal(ob_journal_begin(f->journal), 0);
         ob_journal_handle(f->journal, now, tu_sender(OB_PARTY_JOURNAL, &decoded), &decoded, f->out);
+        ob_journal_end_batch(f->journal, f->out);
         assert_int_equal(ob_journal_commit(f->journal), 0);
         break;
     }
@@ -2841,13 +2842,19 @@ static size_t s_client_answers(h_fixture_t *f, ob_imsg_type_t type, ob_imsg_t *l
         assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
         if (msg.type != OB_IMSG_CLIENT_ANSWER)
             continue;
-        assert_int_equal(ob_imsg_decode(&answer, msg.u.client_answer.answer.data,
-                                        msg.u.client_answer.answer.len),
+        ob_batch_t list;
+        assert_int_equal(ob_batch_decode(&list, msg.u.client_answer.answers.data,
+                                         msg.u.client_answer.answers.len),
                          OB_OK);
-        if (answer.type == type) {
-            n++;
-            if (last)
-                *last = answer;
+        size_t offset = 0;
+        ob_batch_entry_t entry;
+        while (ob_batch_next(&list, &offset, &entry) == 0) {
+            assert_int_equal(ob_imsg_decode(&answer, entry.data, entry.len), OB_OK);
+            if (answer.type == type) {
+                n++;
+                if (last)
+                    *last = answer;
+            }
         }
     }
     return n;

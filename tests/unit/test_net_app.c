@@ -7,6 +7,8 @@
     leaves key 0 out of its sequencers. */
 #include "testutil.h"
 
+#include "batch.h"
+
 #include "log.h"
 #include "net.h"
 #include "outbox.h"
@@ -339,6 +341,26 @@ static ob_imsg_t s_answer(n_fixture_t *f, uint8_t client, ob_imsg_type_t type)
     assert_int_equal(e->client.len, id.len);
     assert_memory_equal(e->client.id, id.id, id.len);
     return msg;
+}
+
+/* The n-th envelope for a client, which must be `type` to `client`. */
+static ob_imsg_t s_answer_nth(n_fixture_t *f, size_t n, uint8_t client, ob_imsg_type_t type)
+{
+    size_t seen = 0;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(f->out, i);
+        if (e->kind != OB_DEST_CLIENT || seen++ != n)
+            continue;
+        ob_imsg_t msg;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
+        assert_int_equal(msg.type, type);
+        ob_client_id_t id = s_client(client);
+        assert_int_equal(e->client.len, id.len);
+        assert_memory_equal(e->client.id, id.id, id.len);
+        return msg;
+    }
+    fail_msg("no client envelope %zu", n);
+    return (ob_imsg_t){0};
 }
 
 static void s_assert_refused(n_fixture_t *f, uint8_t client, uint64_t tag,
@@ -1043,16 +1065,29 @@ static void test_submit_follow_passed(void **state)
     free(frame);
 }
 
-static void s_client_answer(n_fixture_t *f, uint8_t client, const ob_imsg_t *answer)
+/* A client_answer of `count` answers, as the journal's list. */
+static void s_client_answers(n_fixture_t *f, uint8_t client, const ob_imsg_t *answers, size_t count)
 {
-    uint8_t *bytes;
-    size_t len = s_encode(answer, &bytes);
+    uint8_t list[4096];
+    size_t at = OB_BATCH_HEADER_LEN;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *bytes;
+        size_t len = s_encode(&answers[i], &bytes);
+        assert_true(at + OB_BATCH_ENTRY_LEN + len <= sizeof list);
+        ob_batch_put_entry(list, &at, bytes, (uint32_t)len);
+        free(bytes);
+    }
+    ob_batch_put_header(list, (uint32_t)count);
     ob_client_id_t id = s_client(client);
     ob_imsg_t msg = {.type = OB_IMSG_CLIENT_ANSWER};
     msg.u.client_answer.client = (ob_blob_t){id.id, id.len};
-    msg.u.client_answer.answer = (ob_blob_t){bytes, (uint32_t)len};
+    msg.u.client_answer.answers = (ob_blob_t){list, (uint32_t)at};
     s_internal(f, &msg);
-    free(bytes);
+}
+
+static void s_client_answer(n_fixture_t *f, uint8_t client, const ob_imsg_t *answer)
+{
+    s_client_answers(f, client, answer, 1);
 }
 
 /* The journal's answers reach their client as they are; anything else
@@ -1082,19 +1117,35 @@ static void test_client_answers_forwarded(void **state)
     assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
     s_assert_dropped(f, OB_ERR_UNKNOWN_TYPE, 1);
 
+    /* a list that is no list (truncated): nothing sent */
     ob_imsg_t msg = {.type = OB_IMSG_CLIENT_ANSWER};
     msg.u.client_answer.client = (ob_blob_t){(const uint8_t *)"c", 1};
-    msg.u.client_answer.answer = (ob_blob_t){(const uint8_t *)"\0", 1};
+    msg.u.client_answer.answers = (ob_blob_t){(const uint8_t *)"\1\0", 2};
     s_internal(f, &msg);
     assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
     s_assert_dropped(f, OB_ERR_SHORT, 1);
+    /* no client: nothing sent */
+    uint8_t list[64];
+    size_t at = OB_BATCH_HEADER_LEN;
     uint8_t bytes[64];
     size_t len = 0;
     assert_int_equal(ob_imsg_encode(&queued, bytes, sizeof bytes, &len), 0);
+    ob_batch_put_entry(list, &at, bytes, (uint32_t)len);
+    ob_batch_put_header(list, 1);
     msg.u.client_answer.client = (ob_blob_t){bytes, 0};
-    msg.u.client_answer.answer = (ob_blob_t){bytes, (uint32_t)len};
+    msg.u.client_answer.answers = (ob_blob_t){list, (uint32_t)at};
     s_internal(f, &msg);
     assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+
+    /* several answers in one message reach the client in order; a bad one
+       among them is dropped alone */
+    ob_imsg_t three[3] = {queued, attach, assigned};
+    three[0].u.submit_queued.tag = 21;
+    three[2].u.submit_assigned.tag = 22;
+    s_client_answers(f, 3, three, 3);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 2);
+    assert_int_equal(s_answer_nth(f, 0, 3, OB_IMSG_SUBMIT_QUEUED).u.submit_queued.tag, 21);
+    assert_int_equal(s_answer_nth(f, 1, 3, OB_IMSG_SUBMIT_ASSIGNED).u.submit_assigned.tag, 22);
 }
 
 static void test_submit_malformed(void **state)
