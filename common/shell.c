@@ -42,6 +42,7 @@ typedef struct {
     uint32_t instance; /* the sender's (a verifier's) */
     pid_t pid;         /* process mode: the last connecting process proven to be that sender */
     pid_t foreign;     /* the last one that was not, logged once */
+    char proven[64];   /* that process's Peer-Address, as libzmq gave it */
 } s_pull_t;
 
 struct _ob_shell_t {
@@ -594,17 +595,23 @@ static bool s_is_sender(const ob_shell_t *self, const s_pull_t *pull, pid_t pid)
 static bool s_from_sender(ob_shell_t *self, s_pull_t *pull, zmq_msg_t *frame)
 {
     const char *address = zmq_msg_gets(frame, "Peer-Address");
+    if (!address)
+        return false;
+    /* The proven connection again (each of its messages carries the same
+       string): no parsing per message. */
+    if (pull->proven[0] && strcmp(address, pull->proven) == 0)
+        return true;
     unsigned long uid, gid;
     long pid;
     char end;
-    if (!address || sscanf(address, "localhost:%lu:%lu:%ld%c", &uid, &gid, &pid, &end) != 3 ||
+    if (sscanf(address, "localhost:%lu:%lu:%ld%c", &uid, &gid, &pid, &end) != 3 ||
         uid != (unsigned long)geteuid() || pid <= 0)
         return false;
-    if ((pid_t)pid == pull->pid)
-        return true;
-    if (!s_is_sender(self, pull, (pid_t)pid))
+    if ((pid_t)pid != pull->pid && !s_is_sender(self, pull, (pid_t)pid))
         return false;
     pull->pid = (pid_t)pid;
+    if (strlen(address) < sizeof pull->proven)
+        memcpy(pull->proven, address, strlen(address) + 1);
     return true;
 }
 
