@@ -1134,15 +1134,29 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
                             .cert = node.parent.cert};
         s_on_certificate(self, now, &parent, out);
     }
+    /* Proposal step 4, with no sync of its own: the signer's record of the
+       node is durable, and after a power loss the own tip is the higher of
+       this record and the signer's last signed node (SPEC §4), whose
+       payload step 1 made durable. So a certificate that comes next is not
+       held behind a sync for this. */
     int raised = -1;
     if (ob_journal_store_put_node(self->store, node.chunk.sequencer, node.chunk.height,
-                                  node.chunk.payload, bytes->data, bytes->len) != 0 ||
-        (raised = ob_journal_store_raise_tip(self->store, node.chunk.sequencer, node.chunk.height,
-                                             node.chunk.payload)) < 0 ||
-        ob_journal_store_unpin_proposals(self->store, node.chunk.height) != 0) {
+                                  node.chunk.payload, bytes->data, bytes->len) != 0) {
         self->failed = true;
         return;
     }
+    ob_journal_store_lazy(self->store);
+    if ((raised = ob_journal_store_raise_tip(self->store, node.chunk.sequencer, node.chunk.height,
+                                             node.chunk.payload)) < 0) {
+        self->failed = true;
+        return;
+    }
+    ob_journal_store_lazy(self->store);
+    if (ob_journal_store_unpin_proposals(self->store, node.chunk.height) != 0) {
+        self->failed = true;
+        return;
+    }
+    ob_journal_store_lazy(self->store);
     s_tip_t *tip = s_set_tip(self, &node.chunk);
     if (!tip)
         return;

@@ -199,6 +199,11 @@ int ob_journal_store_sync(ob_journal_store_t *self)
     return ob_db_sync(self->db);
 }
 
+void ob_journal_store_lazy(ob_journal_store_t *self)
+{
+    ob_db_lazy(self->db);
+}
+
 int ob_journal_store_epoch(ob_journal_store_t *self, uint64_t *epoch)
 {
     sqlite3_stmt *stmt = self->stmt[S_EPOCH];

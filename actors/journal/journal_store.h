@@ -28,6 +28,9 @@ int ob_journal_store_commit(ob_journal_store_t *self);
 /* ob_db_commit_deferred and ob_db_sync (common/db.h). */
 int ob_journal_store_commit_deferred(ob_journal_store_t *self, bool *sync_due);
 int ob_journal_store_sync(ob_journal_store_t *self);
+/* The rows the last statement changed need no sync of their own
+   (ob_db_lazy). */
+void ob_journal_store_lazy(ob_journal_store_t *self);
 
 /* 1 with the epoch, 0 if none was ever set, -1 on error. */
 int ob_journal_store_epoch(ob_journal_store_t *self, uint64_t *epoch);
