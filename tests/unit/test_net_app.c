@@ -33,18 +33,6 @@ typedef struct {
     ob_net_t *net;
 } n_fixture_t;
 
-static ob_keyset_t *s_set(n_fixture_t *f, unsigned mask)
-{
-    uint8_t keys[N_KEYS][32];
-    size_t count = 0;
-    for (int k = 0; k < N_KEYS; k++)
-        if (mask >> k & 1)
-            memcpy(keys[count++], f->keys[k].pub.bytes, 32);
-    ob_keyset_t *set = ob_keyset_new(f->crypto, (const uint8_t(*)[32])keys, count, NULL);
-    assert_non_null(set);
-    return set;
-}
-
 static int s_setup(void **state)
 {
     n_fixture_t *f = calloc(1, sizeof *f);
@@ -52,23 +40,12 @@ static int s_setup(void **state)
         return -1;
     *state = f;
     ob_log_set_level(OB_LOG_ERROR);
-    f->crypto = ob_crypto_new();
-    assert_non_null(f->crypto);
-    assert_int_equal(ob_namespace_init(&f->ns, f->crypto, "net-app-test", 12, NULL), 0);
-    for (int k = 0; k < N_KEYS; k++) {
-        char label[32];
-        uint8_t secret[32];
-        snprintf(label, sizeof label, "net-app-test-%d", k);
-        ob_sha256(f->crypto, label, strlen(label), secret);
-        assert_int_equal(ob_keypair_from_secret(f->crypto, secret, &f->keys[k]), 0);
-    }
-    f->epochs = ob_epochs_new();
-    assert_non_null(f->epochs);
-    for (uint64_t epoch = 1; epoch <= 2; epoch++) {
-        ob_keyset_t *v = s_set(f, 0x0f);
-        ob_keyset_t *s = s_set(f, epoch == 1 ? 0x0f : 0x0e);
-        assert_int_equal(ob_epochs_add(f->epochs, epoch, &v, &s, NULL), 0);
-    }
+    tu_four_t four;
+    tu_four_init(&four, "net-app-test");
+    f->crypto = four.crypto;
+    f->ns = four.ns;
+    memcpy(f->keys, four.keys, sizeof f->keys);
+    f->epochs = four.epochs;
     f->arena = ob_arena_new_heap(N_SLOTS, N_SLOT_SIZE, NULL);
     assert_non_null(f->arena);
     f->out = ob_outbox_new(256, 1u << 20);
@@ -82,10 +59,9 @@ static int s_teardown(void **state)
     ob_net_destroy(&f->net);
     ob_outbox_destroy(&f->out);
     ob_arena_destroy(&f->arena);
-    ob_epochs_destroy(&f->epochs);
-    for (int k = 0; k < N_KEYS; k++)
-        ob_keypair_wipe(&f->keys[k]);
-    ob_crypto_destroy(&f->crypto);
+    tu_four_t four = {.crypto = f->crypto, .ns = f->ns, .epochs = f->epochs};
+    memcpy(four.keys, f->keys, sizeof four.keys);
+    tu_four_fini(&four);
     free(f);
     return 0;
 }

@@ -2,6 +2,7 @@
 
 #include "hex.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,4 +117,47 @@ ob_party_t tu_sender(ob_party_t to, const ob_imsg_t *msg)
             return (ob_party_t)from;
     fail_msg("no actor sends %s to the %s", ob_imsg_name(msg->type), ob_party_name(to));
     return OB_PARTY_OPERATOR;
+}
+
+/* The keys of `self` whose bit is set in `mask`, as a key set. */
+static ob_keyset_t *s_four_set(tu_four_t *self, unsigned mask)
+{
+    uint8_t keys[4][32];
+    size_t count = 0;
+    for (int k = 0; k < 4; k++)
+        if (mask >> k & 1)
+            memcpy(keys[count++], self->keys[k].pub.bytes, 32);
+    ob_keyset_t *set = ob_keyset_new(self->crypto, (const uint8_t(*)[32])keys, count, NULL);
+    assert_non_null(set);
+    return set;
+}
+
+void tu_four_init(tu_four_t *self, const char *label)
+{
+    memset(self, 0, sizeof *self);
+    self->crypto = ob_crypto_new();
+    assert_non_null(self->crypto);
+    assert_int_equal(ob_namespace_init(&self->ns, self->crypto, label, strlen(label), NULL), 0);
+    for (int k = 0; k < 4; k++) {
+        char name[64];
+        uint8_t secret[32];
+        snprintf(name, sizeof name, "%s-%d", label, k);
+        ob_sha256(self->crypto, name, strlen(name), secret);
+        assert_int_equal(ob_keypair_from_secret(self->crypto, secret, &self->keys[k]), 0);
+    }
+    self->epochs = ob_epochs_new();
+    assert_non_null(self->epochs);
+    for (uint64_t epoch = 1; epoch <= 2; epoch++) {
+        ob_keyset_t *v = s_four_set(self, 0x0f);
+        ob_keyset_t *s = s_four_set(self, epoch == 1 ? 0x0f : 0x0e);
+        assert_int_equal(ob_epochs_add(self->epochs, epoch, &v, &s, NULL), 0);
+    }
+}
+
+void tu_four_fini(tu_four_t *self)
+{
+    ob_epochs_destroy(&self->epochs);
+    for (int k = 0; k < 4; k++)
+        ob_keypair_wipe(&self->keys[k]);
+    ob_crypto_destroy(&self->crypto);
 }

@@ -38,6 +38,21 @@ typedef struct {
 tu_world_t *tu_world_new(int with_epoch_8);
 void tu_world_destroy(tu_world_t **self_p);
 
+/* One node among four, for the suites that play it: four key pairs derived
+   from "<label>-<k>", the namespace `label`, and two epochs over them, epoch 1
+   with every key a validator and a sequencer, epoch 2 without key 0 among
+   its sequencers. Key 0 is "this node". */
+typedef struct {
+    ob_crypto_t *crypto;
+    ob_namespace_t ns;
+    ob_keypair_t keys[4];
+    ob_epochs_t *epochs;
+} tu_four_t;
+
+void tu_four_init(tu_four_t *self, const char *label);
+/* Destroys the epochs and the context, wipes the keys. */
+void tu_four_fini(tu_four_t *self);
+
 /* Builds a key set from hex keys. */
 ob_keyset_t *tu_keyset(ob_crypto_t *crypto, const char *const *hex_keys, size_t count);
 
