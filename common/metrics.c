@@ -218,6 +218,7 @@ typedef struct {
 typedef struct {
     ob_stage_t stage;
     uint64_t key, height;
+    uint64_t batch; /* 0: of the batch being handled; else its sync number + 1 */
 } s_stage_mark_t;
 
 struct _ob_stages_t {
@@ -328,6 +329,8 @@ uint64_t ob_stages_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static void s_stage_stamp_one(ob_stages_t *self, const s_stage_mark_t *m, uint64_t now);
+
 void ob_stages_mark(ob_stages_t *self, ob_stage_t stage, const uint8_t sequencer[32],
                     uint64_t height)
 {
@@ -338,7 +341,31 @@ void ob_stages_mark(ob_stages_t *self, ob_stage_t stage, const uint8_t sequencer
         prefix = prefix << 8 | sequencer[i];
     /* Never 0, which marks a free slot. */
     uint64_t key = (prefix ^ (height * 0x9e3779b97f4a7c15ull)) | 1;
-    self->pending[self->pending_count++] = (s_stage_mark_t){stage, key, height};
+    self->pending[self->pending_count++] = (s_stage_mark_t){stage, key, height, 0};
+}
+
+void ob_stages_seal(ob_stages_t *self, uint64_t sync)
+{
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->pending_count; i++)
+        if (self->pending[i].batch == 0)
+            self->pending[i].batch = sync + 1;
+}
+
+void ob_stages_stamp_synced(ob_stages_t *self, uint64_t sync, uint64_t now_us)
+{
+    if (!self)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->pending_count; i++) {
+        s_stage_mark_t *m = &self->pending[i];
+        if (m->batch != 0 && m->batch - 1 <= sync)
+            s_stage_stamp_one(self, m, now_us);
+        else
+            self->pending[kept++] = *m;
+    }
+    self->pending_count = kept;
 }
 
 /* The slot of a chunk; claimed (its stamps cleared) if another chunk held

@@ -120,6 +120,12 @@ void ob_stages_mark(ob_stages_t *self, ob_stage_t stage, const uint8_t sequencer
                     uint64_t height);
 /* Stamps what is pending with `now_us` and records its durations. */
 void ob_stages_stamp(ob_stages_t *self, uint64_t now_us);
+/* Pipelined commits (common/shell.c): the marks of the batch just
+   committed wait for sync number `sync`, and are stamped when the
+   messages of that batch leave, by ob_stages_stamp_synced with a number at
+   least `sync`; later batches' marks stay pending. */
+void ob_stages_seal(ob_stages_t *self, uint64_t sync);
+void ob_stages_stamp_synced(ob_stages_t *self, uint64_t sync, uint64_t now_us);
 /* CLOCK_MONOTONIC in µs. */
 uint64_t ob_stages_now_us(void);
 

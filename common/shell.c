@@ -450,8 +450,6 @@ static void s_flush_box(ob_shell_t *self, const ob_shell_ops_t *ops, void *handl
             ops->sent(handler, e, bytes);
     }
     ob_outbox_clear(box);
-    /* The batch committed and its messages left: its stages are done. */
-    ob_stages_stamp(self->stages, ob_stages_now_us());
     if (ops->flushed)
         ops->flushed(handler);
 }
@@ -459,6 +457,9 @@ static void s_flush_box(ob_shell_t *self, const ob_shell_ops_t *ops, void *handl
 void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
 {
     s_flush_box(self, ops, handler, self->out);
+    /* The batch committed and its messages left: its stages are done
+       (with none waiting behind a sync, every pending mark is its). */
+    ob_stages_stamp(self->stages, ob_stages_now_us());
 }
 
 /* --- pipelined commits -------------------------------------------------- */
@@ -468,9 +469,11 @@ static void s_release_synced(ob_shell_t *self, const ob_shell_ops_t *ops, void *
 {
     while (self->pending_count > 0 && self->pending[self->pending_head].seq <= self->seq_synced) {
         ob_outbox_t *box = self->pending[self->pending_head].out;
+        uint64_t seq = self->pending[self->pending_head].seq;
         self->pending_head = (self->pending_head + 1) % S_PIPELINE;
         self->pending_count--;
         s_flush_box(self, ops, handler, box);
+        ob_stages_stamp_synced(self->stages, seq, ob_stages_now_us());
         assert(self->spare_count < S_PIPELINE);
         self->spare[self->spare_count++] = box;
     }
@@ -517,6 +520,7 @@ static int s_commit_pipelined(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     size_t tail = (self->pending_head + self->pending_count) % S_PIPELINE;
     self->pending[tail].out = self->out;
     self->pending[tail].seq = self->seq_asked;
+    ob_stages_seal(self->stages, self->seq_asked); /* its marks leave with it */
     self->pending_count++;
     if (self->pending_count > self->stats.max_pending)
         self->stats.max_pending = self->pending_count;

@@ -464,6 +464,36 @@ static void s_stage_cleanup(const char *dir, const char *file)
     unlink(path);
 }
 
+/* Pipelined commits: a batch's marks are stamped when its messages leave
+   (its sync returned), not when an earlier batch's do; later batches'
+   marks stay pending. */
+static void test_stages_sealed_per_batch(void **state)
+{
+    (void)state;
+    ob_stages_t *journal = ob_stages_new(NULL, NULL);
+    assert_non_null(journal);
+    uint8_t seq[32];
+    memset(seq, 0xcd, sizeof seq);
+    ob_stages_mark(journal, OB_STAGE_ASKED, seq, 3);
+    ob_stages_stamp(journal, 1000);
+    /* batch 1 waits for sync 1; batch 2 (unsealed) is being handled */
+    ob_stages_mark(journal, OB_STAGE_PAYLOAD_COMMITTED, seq, 3);
+    ob_stages_seal(journal, 1);
+    ob_stages_mark(journal, OB_STAGE_TIP_COMMITTED, seq, 3);
+    ob_stages_stamp_synced(journal, 0, 1500); /* an earlier sync: nothing of batch 1 */
+    assert_int_equal(ob_stages_since_previous(journal, OB_STAGE_PAYLOAD_COMMITTED)->count, 0);
+    ob_stages_stamp_synced(journal, 1, 2000);
+    const ob_histogram_t *h = ob_stages_since_previous(journal, OB_STAGE_PAYLOAD_COMMITTED);
+    assert_int_equal(h->count, 1);
+    assert_int_equal(h->min_us, 1000);
+    assert_int_equal(ob_stages_since_previous(journal, OB_STAGE_TIP_COMMITTED)->count, 0);
+    ob_stages_stamp(journal, 2600);
+    h = ob_stages_since_previous(journal, OB_STAGE_TIP_COMMITTED);
+    assert_int_equal(h->count, 1);
+    assert_int_equal(h->min_us, 600);
+    ob_stages_destroy(&journal);
+}
+
 static void test_stages_across_actors(void **state)
 {
     (void)state;
@@ -597,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_json_histogram),
         cmocka_unit_test(test_json_writer),
         cmocka_unit_test(test_prometheus_histogram),
+        cmocka_unit_test(test_stages_sealed_per_batch),
         cmocka_unit_test(test_stages_across_actors),
         cmocka_unit_test(test_stages_across_nodes_and_bounds),
     };
