@@ -360,7 +360,7 @@ void ob_stages_stamp_synced(ob_stages_t *self, uint64_t sync, uint64_t now_us)
     size_t kept = 0;
     for (size_t i = 0; i < self->pending_count; i++) {
         s_stage_mark_t *m = &self->pending[i];
-        if (m->batch != 0 && m->batch - 1 <= sync)
+        if (m->batch == 0 || m->batch - 1 <= sync)
             s_stage_stamp_one(self, m, now_us);
         else
             self->pending[kept++] = *m;

@@ -123,7 +123,9 @@ void ob_stages_stamp(ob_stages_t *self, uint64_t now_us);
 /* Pipelined commits (common/shell.c): the marks of the batch just
    committed wait for sync number `sync`, and are stamped when the
    messages of that batch leave, by ob_stages_stamp_synced with a number at
-   least `sync`; later batches' marks stay pending. */
+   least `sync`; later batches' marks stay pending. The shell calls it
+   between batches, so unsealed marks then are those made while messages
+   left (a signer's "signed"), and are stamped with them. */
 void ob_stages_seal(ob_stages_t *self, uint64_t sync);
 void ob_stages_stamp_synced(ob_stages_t *self, uint64_t sync, uint64_t now_us);
 /* CLOCK_MONOTONIC in µs. */

@@ -476,10 +476,11 @@ static void test_stages_sealed_per_batch(void **state)
     memset(seq, 0xcd, sizeof seq);
     ob_stages_mark(journal, OB_STAGE_ASKED, seq, 3);
     ob_stages_stamp(journal, 1000);
-    /* batch 1 waits for sync 1; batch 2 (unsealed) is being handled */
+    /* batch 1 waits for sync 1, batch 2 for sync 2 */
     ob_stages_mark(journal, OB_STAGE_PAYLOAD_COMMITTED, seq, 3);
     ob_stages_seal(journal, 1);
     ob_stages_mark(journal, OB_STAGE_TIP_COMMITTED, seq, 3);
+    ob_stages_seal(journal, 2);
     ob_stages_stamp_synced(journal, 0, 1500); /* an earlier sync: nothing of batch 1 */
     assert_int_equal(ob_stages_since_previous(journal, OB_STAGE_PAYLOAD_COMMITTED)->count, 0);
     ob_stages_stamp_synced(journal, 1, 2000);
