@@ -19,16 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define B_KEYS      4
 #define B_SLOTS     16
 #define B_SLOT_SIZE 256
 #define B_MAX       B_SLOT_SIZE /* the manifest's max_payload */
 
 typedef struct {
-    ob_crypto_t *crypto;
-    ob_namespace_t ns;
-    ob_keypair_t keys[B_KEYS];
-    ob_epochs_t *epochs;
+    tu_four_t w; /* keys, namespace, epochs: key 0 is this node */
     ob_arena_t *arena;
     ob_outbox_t *out;
     ob_builtin_app_t *app;
@@ -42,12 +38,7 @@ static int s_setup(void **state)
         return -1;
     *state = f;
     ob_log_set_level(OB_LOG_ERROR);
-    tu_four_t four;
-    tu_four_init(&four, "builtin-test");
-    f->crypto = four.crypto;
-    f->ns = four.ns;
-    memcpy(f->keys, four.keys, sizeof f->keys);
-    f->epochs = four.epochs;
+    tu_four_init(&f->w, "builtin-test");
     f->arena = ob_arena_new_heap(B_SLOTS, B_SLOT_SIZE, NULL);
     assert_non_null(f->arena);
     f->out = ob_outbox_new(256, 1u << 20);
@@ -62,11 +53,19 @@ static int s_teardown(void **state)
     ob_builtin_app_destroy(&f->app); /* safe twice */
     ob_outbox_destroy(&f->out);
     ob_arena_destroy(&f->arena);
-    tu_four_t four = {.crypto = f->crypto, .ns = f->ns, .epochs = f->epochs};
-    memcpy(four.keys, f->keys, sizeof four.keys);
-    tu_four_fini(&four);
+    tu_four_fini(&f->w);
     free(f);
     return 0;
+}
+
+/* This node's environment: key 0, the test's epochs and arena. */
+static ob_node_env_t s_env(b_fixture_t *f)
+{
+    ob_node_env_t env = {.ns = &f->w.ns, .epochs = f->w.epochs, .arena = f->arena};
+    env.params = OB_PARAMS_DEFAULT;
+    env.params.max_payload = B_MAX;
+    memcpy(env.self_key, f->w.keys[0].pub.bytes, 32);
+    return env;
 }
 
 static void s_open(b_fixture_t *f, uint32_t queue_max, uint32_t track_max, uint32_t batch_bytes)
@@ -74,12 +73,7 @@ static void s_open(b_fixture_t *f, uint32_t queue_max, uint32_t track_max, uint3
     ob_builtin_app_destroy(&f->app);
     ob_builtin_app_config_t config = {
         .queue_max = queue_max, .track_max = track_max, .batch_bytes = batch_bytes};
-    config.env.ns = &f->ns;
-    config.env.epochs = f->epochs;
-    config.env.params = OB_PARAMS_DEFAULT;
-    config.env.params.max_payload = B_MAX;
-    config.env.arena = f->arena;
-    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    config.env = s_env(f);
     ob_why_t why = {{0}};
     f->app = ob_builtin_app_new(&config, &why);
     if (!f->app)
@@ -224,7 +218,7 @@ static void s_proposed(b_fixture_t *f, uint64_t height, const char *const *entri
     assert_int_equal(ob_builtin_app_propose(f->app, height, OB_ACTOR_JOURNAL, &handle), 0);
     const uint8_t *bytes = ob_arena_get(f->arena, &handle);
     assert_non_null(bytes);
-    assert_int_equal(ob_arena_check(f->arena, f->crypto, &handle), 0);
+    assert_int_equal(ob_arena_check(f->arena, f->w.crypto, &handle), 0);
     if (ob_builtin_app_batch_bytes(f->app) == 0) {
         assert_int_equal(count, 1);
         assert_int_equal(handle.len, strlen(entries[0]));
@@ -262,7 +256,7 @@ static void s_nothing_to_propose(b_fixture_t *f, uint64_t height)
 static ob_chunk_t s_own_chunk(b_fixture_t *f, uint64_t height, const uint8_t digest[32])
 {
     ob_chunk_t chunk = {.height = height};
-    memcpy(chunk.sequencer, f->keys[0].pub.bytes, 32);
+    memcpy(chunk.sequencer, f->w.keys[0].pub.bytes, 32);
     memcpy(chunk.payload, digest, 32);
     return chunk;
 }
@@ -410,7 +404,7 @@ static void test_batches_up_to_the_bound(void **state)
         assert_int_equal(a.u.submit_assigned.height, 0);
         assert_int_equal(a.u.submit_assigned.index, i);
         assert_memory_equal(a.u.submit_assigned.payload, first, 32);
-        assert_memory_equal(a.u.submit_assigned.sequencer, f->keys[0].pub.bytes, 32);
+        assert_memory_equal(a.u.submit_assigned.sequencer, f->w.keys[0].pub.bytes, 32);
     }
     s_proposed(f, 1, p + 3, 2, second);
     s_nothing_to_propose(f, 2);
@@ -481,7 +475,7 @@ static void test_batching_off_one_per_chunk(void **state)
     s_assert_queued(f, s_submit_in(f, 1, 2, 3, big, sizeof big), 2, 3);
     uint8_t digest[32], expect[32];
     s_proposed_one(f, 0, "one", digest);
-    ob_sha256(f->crypto, "one", 3, expect);
+    ob_sha256(f->w.crypto, "one", 3, expect);
     assert_memory_equal(digest, expect, 32);
     ob_chunk_t chunk = s_own_chunk(f, 0, digest);
     s_own(f, &chunk, NULL, 0);
@@ -551,12 +545,7 @@ static void test_queue_bytes_bound(void **state)
 {
     b_fixture_t *f = *state;
     ob_builtin_app_config_t config = {.queue_max = 8, .queue_bytes = 10, .batch_bytes = 100};
-    config.env.ns = &f->ns;
-    config.env.epochs = f->epochs;
-    config.env.params = OB_PARAMS_DEFAULT;
-    config.env.params.max_payload = B_MAX;
-    config.env.arena = f->arena;
-    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    config.env = s_env(f);
     ob_why_t why = {{0}};
     f->app = ob_builtin_app_new(&config, &why);
     assert_non_null(f->app);
@@ -576,7 +565,7 @@ static void test_propose_without_a_slot(void **state)
     s_submit(f, 1, 1, "waits");
     ob_handle_t hog[B_SLOTS];
     for (int i = 0; i < B_SLOTS; i++)
-        assert_int_equal(ob_arena_put(f->arena, f->crypto, OB_ACTOR_NET, "x", 1, &hog[i]), 0);
+        assert_int_equal(ob_arena_put(f->arena, f->w.crypto, OB_ACTOR_NET, "x", 1, &hog[i]), 0);
     ob_handle_t handle;
     assert_int_equal(ob_builtin_app_propose(f->app, 0, OB_ACTOR_JOURNAL, &handle), -1);
     assert_int_equal(ob_builtin_app_queued(f->app), 1);
@@ -688,7 +677,7 @@ static void test_requeued_when_height_taken(void **state)
     s_proposed(f, 2, both, 2, NULL);
     s_submit(f, 3, 3, "later");
     uint8_t other[32];
-    ob_sha256(f->crypto, "signed earlier", 14, other);
+    ob_sha256(f->w.crypto, "signed earlier", 14, other);
     ob_chunk_t taken = s_own_chunk(f, 2, other);
     s_own(f, &taken, NULL, 0);
     assert_int_equal(s_answers(f), 0);
@@ -740,7 +729,7 @@ static void test_follow_after_restart(void **state)
     b_fixture_t *f = *state;
     s_open(f, 4, 0, 100);
     uint8_t digest[32];
-    ob_sha256(f->crypto, "a batch before the crash", 24, digest);
+    ob_sha256(f->w.crypto, "a batch before the crash", 24, digest);
     ob_client_id_t id = s_client(3);
     ob_builtin_app_follow(f->app, &id, 7, 9, 4, digest);
     ob_builtin_app_follow(f->app, &id, 7, 9, 4, digest); /* again: one entry */
@@ -770,7 +759,7 @@ static void test_submit_claims_a_batch_a_restart_left(void **state)
     ob_batch_put_entry(batch, &len, (const uint8_t *)"in flight", 9);
     ob_batch_put_entry(batch, &len, (const uint8_t *)"also", 4);
     uint8_t digest[32];
-    ob_sha256(f->crypto, batch, len, digest);
+    ob_sha256(f->w.crypto, batch, len, digest);
     ob_chunk_t inflight = s_own_chunk(f, 11, digest);
     s_own(f, &inflight, batch, len);
     assert_int_equal(s_answers(f), 0);

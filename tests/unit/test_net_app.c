@@ -18,16 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_KEYS      4
 #define N_SLOTS     64
 #define N_SLOT_SIZE 4096
 #define N_MAX       N_SLOT_SIZE /* the manifest's max_payload */
 
 typedef struct {
-    ob_crypto_t *crypto;
-    ob_namespace_t ns;
-    ob_keypair_t keys[N_KEYS];
-    ob_epochs_t *epochs;
+    tu_four_t w; /* keys, namespace, epochs: key 0 is this node */
     ob_arena_t *arena;
     ob_outbox_t *out;
     ob_net_t *net;
@@ -40,12 +36,7 @@ static int s_setup(void **state)
         return -1;
     *state = f;
     ob_log_set_level(OB_LOG_ERROR);
-    tu_four_t four;
-    tu_four_init(&four, "net-app-test");
-    f->crypto = four.crypto;
-    f->ns = four.ns;
-    memcpy(f->keys, four.keys, sizeof f->keys);
-    f->epochs = four.epochs;
+    tu_four_init(&f->w, "net-app-test");
     f->arena = ob_arena_new_heap(N_SLOTS, N_SLOT_SIZE, NULL);
     assert_non_null(f->arena);
     f->out = ob_outbox_new(256, 1u << 20);
@@ -59,9 +50,7 @@ static int s_teardown(void **state)
     ob_net_destroy(&f->net);
     ob_outbox_destroy(&f->out);
     ob_arena_destroy(&f->arena);
-    tu_four_t four = {.crypto = f->crypto, .ns = f->ns, .epochs = f->epochs};
-    memcpy(four.keys, f->keys, sizeof four.keys);
-    tu_four_fini(&four);
+    tu_four_fini(&f->w);
     free(f);
     return 0;
 }
@@ -77,12 +66,12 @@ static void s_open(n_fixture_t *f, bool attached)
     ob_net_config_t config = {.application = attached ? OB_NET_APP_EXTERNAL : OB_NET_APP_BUILTIN,
                               .app_attached = attached,
                               .app_who = N_APP};
-    config.env.ns = &f->ns;
-    config.env.epochs = f->epochs;
+    config.env.ns = &f->w.ns;
+    config.env.epochs = f->w.epochs;
     config.env.params = OB_PARAMS_DEFAULT;
     config.env.params.max_payload = N_MAX;
     config.env.arena = f->arena;
-    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    memcpy(config.env.self_key, f->w.keys[0].pub.bytes, 32);
     ob_why_t why = {{0}};
     f->net = ob_net_new(&config, &why);
     if (!f->net)
@@ -94,12 +83,12 @@ static void s_open(n_fixture_t *f, bool attached)
 static void s_open_external(n_fixture_t *f)
 {
     ob_net_config_t config = {.application = OB_NET_APP_EXTERNAL};
-    config.env.ns = &f->ns;
-    config.env.epochs = f->epochs;
+    config.env.ns = &f->w.ns;
+    config.env.epochs = f->w.epochs;
     config.env.params = OB_PARAMS_DEFAULT;
     config.env.params.max_payload = N_MAX;
     config.env.arena = f->arena;
-    memcpy(config.env.self_key, f->keys[0].pub.bytes, 32);
+    memcpy(config.env.self_key, f->w.keys[0].pub.bytes, 32);
     ob_why_t why = {{0}};
     f->net = ob_net_new(&config, &why);
     if (!f->net)
@@ -222,9 +211,9 @@ static ob_chunk_t s_chunk(n_fixture_t *f, int sequencer, uint64_t height, const 
                           size_t len)
 {
     ob_chunk_t chunk;
-    memcpy(chunk.sequencer, f->keys[sequencer].pub.bytes, 32);
+    memcpy(chunk.sequencer, f->w.keys[sequencer].pub.bytes, 32);
     chunk.height = height;
-    ob_sha256(f->crypto, payload, len, chunk.payload);
+    ob_sha256(f->w.crypto, payload, len, chunk.payload);
     return chunk;
 }
 
@@ -446,7 +435,7 @@ static ob_handle_t s_stage(n_fixture_t *f, const void *data, size_t len)
 {
     ob_handle_t handle;
     assert_int_equal(
-        ob_arena_put(f->arena, f->crypto, OB_ACTOR_JOURNAL, data, (uint32_t)len, &handle), 0);
+        ob_arena_put(f->arena, f->w.crypto, OB_ACTOR_JOURNAL, data, (uint32_t)len, &handle), 0);
     return handle;
 }
 
@@ -781,7 +770,7 @@ static void test_peer_frames_use_the_wire_decoder(void **state)
     size_t len = 0;
     assert_int_equal(ob_peer_node_frame_encode(&node, frame, sizeof frame, &len), 0);
     ob_frame_t frames[2] = {{frame, len}, {(const uint8_t *)"genesis", 7}};
-    const uint8_t *peer = f->keys[1].pub.bytes;
+    const uint8_t *peer = f->w.keys[1].pub.bytes;
 
     ob_outbox_clear(f->out);
     ob_net_on_peer(f->net, peer, frames, 2, f->out);
@@ -986,7 +975,7 @@ static void test_submit_passed_to_the_journal(void **state)
     ob_handle_t hog[N_SLOTS];
     size_t held = 0;
     while (held < N_SLOTS &&
-           ob_arena_put(f->arena, f->crypto, OB_ACTOR_JOURNAL, "x", 1, &hog[held]) == 0)
+           ob_arena_put(f->arena, f->w.crypto, OB_ACTOR_JOURNAL, "x", 1, &hog[held]) == 0)
         held++;
     s_submit(f, 2, 5, "no room", 7);
     s_assert_refused(f, 2, 5, OB_SUBMIT_QUEUE_FULL);
