@@ -20,6 +20,68 @@ stop_pids() {
     pids=()
 }
 
+# Waits (up to 60 s) until every node's net has a completed link to each
+# of its peers. A test that submits at once otherwise races the links:
+# what a sequencer sends to a validator not yet reached is dropped, and
+# once its chain stops nothing resends a certified tip (SPEC §3 Fetching
+# is what recovers it). Returns 1 if the mesh did not form.
+# wait_mesh BIN CONFIG...
+wait_mesh() {
+    local bin=$1 cfg want=$(($# - 2)) missing
+    shift
+    for _ in $(seq 300); do
+        missing=0
+        for cfg in "$@"; do
+            timeout 10 "$bin/obcast-journal" --config "$cfg" metrics 2>/dev/null | python3 -c '
+import json, sys
+want = int(sys.argv[1])
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("actor") == "net":
+        up = sum(1 for p in m.get("peers", {}).values() if p.get("connected"))
+        sys.exit(0 if up >= want else 1)
+sys.exit(1)' "$want" || missing=$((missing + 1))
+        done
+        [[ $missing -eq 0 ]] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# On a failed run, while its nodes still run: each actor's counters that
+# are not zero (drops, refusals, what it passed), one line per actor, saved
+# as metrics-*.json and shown with the logs. What a log does not say (a node
+# that silently dropped what it was sent) is often in these.
+# dump_metrics BIN CONFIG...
+dump_metrics() {
+    local bin=$1 cfg name
+    shift
+    [[ $fails -gt 0 ]] || return 0
+    for cfg in "$@"; do
+        name=$(basename "$(dirname "$cfg")")
+        timeout 10 "$bin/obcast-journal" --config "$cfg" metrics >"$work/metrics-$name.json" 2>&1
+        python3 - "$name" "$work/metrics-$name.json" >"$work/metrics-$name.log" <<'PY'
+import json, sys
+def flat(prefix, v, out):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            flat(prefix + "." + k if prefix else k, x, out)
+    elif isinstance(v, (int, float)) and not isinstance(v, bool) and v:
+        if "_us" not in prefix and "stages" not in prefix and "latency" not in prefix:
+            out.append("%s=%s" % (prefix, v))
+for line in open(sys.argv[2]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        print(sys.argv[1], "unreadable:", line.strip()[:200])
+        continue
+    out = []
+    flat("", m, out)
+    print(sys.argv[1], m.get("actor"), m.get("instance", 0), " ".join(out))
+PY
+    done
+}
+
 # On exit: stop everything, show the logs of a failed run, remove the work
 # folder (KEEP=1 keeps it).
 finish() {

@@ -27,6 +27,7 @@ for i in 0 1 2 3; do
     "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)
 done
+check "every node reached all its peers" 'wait_mesh "$bin" "$work"/c/node*/node.zpl'
 for i in 0 1 2 3; do
     "$bin/obcast-txapp" --config "$work/c/node$i/node.zpl" --batch 8 --rate 20 \
         >"$work/app$i.out" 2>"$work/app$i.log" &
@@ -97,6 +98,7 @@ certified=$(awk '{print $7}' <<<"$tips")
 check "and node3's tip stays uncertified ($tips)" '[[ $tip -eq $((certified + 1)) ]]'
 check "no node logged an error" '! grep -h " error: " "$work"/node*.log'
 
+dump_metrics "$bin" "$work"/c/node*/node.zpl
 stop_pids
 echo "1..$n"
 [[ $fails -eq 0 ]]

@@ -56,6 +56,8 @@ for i in $(seq 0 $((nodes - 1))); do
     pids+=($!)
 done
 
+check "every node reached all its peers" 'wait_mesh "$bin" "$work"/c/node*/node.zpl'
+
 # Each sequencer gets its payloads; submit waits until every one is locked.
 per_sequencer=12
 for s in "${sequencers[@]}"; do
@@ -130,6 +132,7 @@ check "obcast audit passes every node's export together" \
 
 check "no node logged an error" '! grep -h " error: " "$work"/node*.log'
 
+dump_metrics "$bin" "$work"/c/node*/node.zpl
 stop_pids
 check "every node stopped on SIGTERM" '! pgrep -f "obcast-node.*$work" >/dev/null'
 

@@ -17,7 +17,7 @@ trap 'pids+=("${loaders[@]}"); finish' EXIT
 trap 'exit 1' INT TERM
 
 base=$(free_base 4)
-per=800 # payloads per sequencer: enough load to outlast the kills
+per=1600 # payloads per sequencer: enough load to outlast the kills (about 15 s of them)
 check "init a 4-node cluster" '"$obcast" init 4 "$work/c" --base-port $base >"$work/init.log" 2>&1'
 # Batches of two payloads: the load keeps the chains moving through every
 # kill, and the kills meet batches half proposed, assigned and locked.
@@ -26,6 +26,7 @@ for i in 0 1 2 3; do
     "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)
 done
+check "every node reached all its peers" 'wait_mesh "$bin" "$work"/c/node*/node.zpl'
 for s in 0 1 2 3; do
     "$obcast" submit --config "$work/c/node$s/node.zpl" --count $per --size 500 --wait locked \
         --timeout 120000 >"$work/submit$s.out" 2>"$work/submit$s.log" &
@@ -127,6 +128,7 @@ done
 check "node1's payload arena drained after the kills (in use: $in_use)" '[[ $in_use == 0 ]]'
 check "obcast-node logged each restart" '[[ $(grep -c "restarting in" "$work/node1.log") -ge 4 ]]'
 
+dump_metrics "$bin" "$work"/c/node*/node.zpl
 stop_pids
 echo "1..$n"
 [[ $fails -eq 0 ]]

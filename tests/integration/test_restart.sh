@@ -22,6 +22,7 @@ start_nodes() {
     done
 }
 start_nodes
+check "every node reached all its peers" 'wait_mesh "$bin" "$work"/c/node*/node.zpl'
 for s in 0 1 2 3; do
     "$obcast" submit --config "$work/c/node$s/node.zpl" --count 1000 --size 256 --wait locked \
         --timeout 60000 >/dev/null 2>&1 &
@@ -72,6 +73,7 @@ done
 check "every export after the restart passes the audit, history included" \
     '"$obcast" audit --manifest "$work/c/manifest.zpl" "$work"/after*.jsonl >"$work/audit2.log" 2>&1'
 
+dump_metrics "$bin" "$work"/c/node*/node.zpl
 stop_pids
 echo "1..$n"
 [[ $fails -eq 0 ]]
