@@ -49,6 +49,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "partials", st->partials); /* a queue depth */
     ob_json_u64(json, "acks_deferred", st->acks_deferred);
     ob_json_u64(json, "acks_deferred_counted", st->acks_deferred_counted);
+    ob_json_u64(json, "sign_acks_held", st->sign_acks_held);
     ob_json_u64(json, "acks_late", st->acks_late);
     ob_json_object(json, "refused");
     for (int e = 0; e < OB_ERROR_COUNT; e++)

@@ -20,6 +20,12 @@
    (sequencer, epoch, validator), so the table is bounded by the manifest,
    and capped. */
 #define S_MAX_DEFERRED 4096
+/* The journal's sign_ack requests that reach a signer before the
+   journal's epoch does: those it sent to this signer's predecessor and
+   the ones of the first moments after a restart. Refused, they would be
+   acks lost for good (the journal asks once per tip), so they wait for
+   the epoch, up to this many; beyond, they are refused as before. */
+#define S_MAX_EARLY_SIGN_ACKS 1024
 /* Certificates of its own chain that the signer assembled, the latest few:
    the journal asks to sign over the newest one, so few are needed. */
 #define S_OWN_CERTS 4
@@ -57,6 +63,8 @@ struct _ob_signer_t {
        sequencer's tip + height_bound (see s_defer). */
     ob_ack_t *deferred;
     size_t deferred_count;
+    ob_imsg_sign_ack_t *early_sign_acks; /* asked before the epoch was known */
+    size_t early_sign_ack_count;
     ob_own_cert_t *own_certs; /* a ring of S_OWN_CERTS */
     size_t own_cert_count, own_cert_next;
     ob_signer_stats_t stats;
@@ -75,8 +83,10 @@ ob_signer_t *ob_signer_new(const ob_signer_config_t *config, ob_why_t *why)
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
     self->partials = calloc(S_MAX_PARTIALS, sizeof *self->partials);
     self->deferred = calloc(S_MAX_DEFERRED, sizeof *self->deferred);
+    self->early_sign_acks = calloc(S_MAX_EARLY_SIGN_ACKS, sizeof *self->early_sign_acks);
     self->own_certs = calloc(S_OWN_CERTS, sizeof *self->own_certs);
-    if (!self->crypto || !self->tips || !self->partials || !self->deferred || !self->own_certs) {
+    if (!self->crypto || !self->tips || !self->partials || !self->deferred ||
+        !self->early_sign_acks || !self->own_certs) {
         ob_why(why, "signer: out of memory or entropy");
         ob_signer_destroy(&self);
         return NULL;
@@ -114,6 +124,7 @@ void ob_signer_destroy(ob_signer_t **self_p)
             s_partial_free(&self->partials[i]);
     free(self->partials);
     free(self->deferred);
+    free(self->early_sign_acks);
     free(self->own_certs);
     free(self->tips);
     ob_crypto_destroy(&self->crypto);
@@ -720,6 +731,11 @@ static void s_ack(ob_signer_t *self, const ob_chunk_t *chunk, uint64_t epoch, ui
 
 static void s_on_sign_ack(ob_signer_t *self, const ob_imsg_sign_ack_t *req, ob_outbox_t *out)
 {
+    if (!self->epoch_known && self->early_sign_ack_count < S_MAX_EARLY_SIGN_ACKS) {
+        self->early_sign_acks[self->early_sign_ack_count++] = *req;
+        self->stats.sign_acks_held++;
+        return;
+    }
     ob_sign_view_t view = s_view(self);
     uint16_t index = 0;
     ob_error_t refuse = ob_sign_check_ack(&view, req->epoch, &index);
@@ -799,6 +815,11 @@ void ob_signer_handle(ob_signer_t *self, ob_party_t from, const ob_imsg_t *msg, 
             self->epoch_known = true;
             s_prune(self, NULL, 0);
             s_deferred_retry(self, NULL, out);
+            /* In the order asked, now judged against the epoch. */
+            size_t early = self->early_sign_ack_count;
+            self->early_sign_ack_count = 0;
+            for (size_t i = 0; i < early; i++)
+                s_on_sign_ack(self, &self->early_sign_acks[i], out);
         }
         return;
     case OB_SIGNER_IN_TIP_CHANGED:

@@ -47,7 +47,8 @@ typedef struct {
     uint64_t partials;              /* (sequencer, height, epoch) entries held now */
     uint64_t acks_deferred;         /* acks above the height bound held now */
     uint64_t acks_deferred_counted; /* of those, counted once the tip came within reach */
-    uint64_t acks_late; /* own chunks' acks after the certificate, unverified (ack_late) */
+    uint64_t acks_late;      /* own chunks' acks after the certificate, unverified (ack_late) */
+    uint64_t sign_acks_held; /* sign_ack requests that waited for the journal's epoch */
 } ob_signer_stats_t;
 
 /* Opens the record (exclusively) and recovers from it. */
