@@ -31,6 +31,8 @@ const char *ob_error_name(ob_error_t code)
         return "unknown_type";
     case OB_ERR_BAD_VERSION:
         return "bad_version";
+    case OB_ERR_FETCH_COUNT:
+        return "fetch_count";
     case OB_ERR_BELOW_QUORUM:
         return "below_quorum";
     case OB_ERR_BAD_SIGNATURE:
@@ -53,6 +55,10 @@ const char *ob_error_name(ob_error_t code)
         return "ack_height_bounds";
     case OB_ERR_NOT_TIP:
         return "not_tip";
+    case OB_ERR_OVER_BUDGET:
+        return "over_budget";
+    case OB_ERR_BLOCKED:
+        return "blocked";
     }
     /* Not a switch default, so that a new code without a name warns. */
     return "invalid";

@@ -21,6 +21,7 @@ typedef enum {
     OB_ERR_TOO_LARGE,
     OB_ERR_UNKNOWN_TYPE,
     OB_ERR_BAD_VERSION,
+    OB_ERR_FETCH_COUNT,
     /* verification */
     OB_ERR_BELOW_QUORUM,
     OB_ERR_BAD_SIGNATURE,
@@ -34,10 +35,12 @@ typedef enum {
     OB_ERR_ACK_EPOCH_BOUNDS,
     OB_ERR_ACK_HEIGHT_BOUNDS,
     OB_ERR_NOT_TIP,
+    OB_ERR_OVER_BUDGET,
+    OB_ERR_BLOCKED,
 } ob_error_t;
 
 /* Number of codes, OB_OK included; for tables indexed by code. */
-#define OB_ERROR_COUNT (OB_ERR_NOT_TIP + 1)
+#define OB_ERROR_COUNT (OB_ERR_BLOCKED + 1)
 
 /* The SPEC §2 name of a code ("ok" for OB_OK, "invalid" for a value that
    is not a code). Never NULL. */

@@ -113,6 +113,11 @@ size_t ob_lock_encoded_len(const ob_lock_t *lock)
     return OB_CHUNK_LEN + 8 + ob_cert_encoded_len(&lock->cert);
 }
 
+size_t ob_fetched_encoded_len(const ob_fetched_t *fetched)
+{
+    return 1 + ob_lock_encoded_len(&fetched->lock);
+}
+
 static void s_chunk_write(const ob_chunk_t *chunk, uint8_t *out)
 {
     memcpy(out, chunk->sequencer, OB_KEY_LEN);
@@ -198,6 +203,31 @@ int ob_proposal_encode(const ob_proposal_t *proposal, uint8_t *out, size_t cap, 
     s_chunk_write(&proposal->chunk, out);
     memcpy(out + OB_CHUNK_LEN, proposal->signature, OB_SIGNATURE_LEN);
     *written = OB_PROPOSAL_LEN;
+    return 0;
+}
+
+int ob_fetch_encode(const ob_fetch_t *fetch, uint8_t *out, size_t cap, size_t *written)
+{
+    /* Only a count the decoder accepts has an encoding. */
+    if (fetch->count < 1 || fetch->count > OB_FETCH_MAX || cap < OB_FETCH_LEN)
+        return -1;
+    memcpy(out, fetch->sequencer, OB_KEY_LEN);
+    s_put_u64(out + OB_KEY_LEN, fetch->height);
+    s_put_u16(out + OB_KEY_LEN + 8, fetch->count);
+    *written = OB_FETCH_LEN;
+    return 0;
+}
+
+int ob_fetched_encode(const ob_fetched_t *fetched, uint8_t *out, size_t cap, size_t *written)
+{
+    size_t len = ob_fetched_encoded_len(fetched);
+    if (cap < len)
+        return -1;
+    out[0] = fetched->has_payload ? 1 : 0;
+    size_t body = 0;
+    if (ob_lock_encode(&fetched->lock, out + 1, cap - 1, &body) != 0)
+        return -1;
+    *written = 1 + body;
     return 0;
 }
 
@@ -315,7 +345,49 @@ ob_error_t ob_proposal_decode(ob_proposal_t *out, const uint8_t *data, size_t le
     return s_finish(&r);
 }
 
+ob_error_t ob_fetch_decode(ob_fetch_t *out, const uint8_t *data, size_t len)
+{
+    s_reader_t r = {data, len};
+    if (!s_take(&r, out->sequencer, OB_KEY_LEN) || !s_take_u64(&r, &out->height) ||
+        !s_take_u16(&r, &out->count))
+        return OB_ERR_SHORT;
+    if (out->count < 1 || out->count > OB_FETCH_MAX)
+        return OB_ERR_FETCH_COUNT;
+    return s_finish(&r);
+}
+
+ob_error_t ob_fetched_decode(ob_fetched_t *out, const uint8_t *data, size_t len,
+                             const ob_epoch_lookup_t *epochs)
+{
+    if (len < 1)
+        return OB_ERR_SHORT;
+    if (data[0] > 1)
+        return OB_ERR_BAD_FLAG;
+    out->has_payload = data[0] == 1;
+    return ob_lock_decode(&out->lock, data + 1, len - 1, epochs);
+}
+
 /* --- peer messages ------------------------------------------------------ */
+
+/* A message of one frame, or of a first frame and a payload frame: the
+   frames that follow the first must be exactly those expected. */
+static ob_error_t s_take_payload_frame(const ob_frame_t *frames, size_t frame_count,
+                                       bool has_payload, size_t max_payload, ob_frame_t *payload)
+{
+    size_t expected = has_payload ? 2 : 1;
+    if (frame_count < expected)
+        return OB_ERR_SHORT;
+    if (frame_count > expected)
+        return OB_ERR_TRAILING;
+    if (!has_payload) {
+        *payload = (ob_frame_t){NULL, 0};
+        return OB_OK;
+    }
+    if (frames[1].len > max_payload)
+        return OB_ERR_TOO_LARGE;
+    *payload = frames[1];
+    return OB_OK;
+}
 
 ob_error_t ob_peer_msg_decode(ob_peer_msg_t *out, const ob_frame_t *frames, size_t frame_count,
                               const ob_epoch_lookup_t *epochs, size_t max_payload)
@@ -323,57 +395,88 @@ ob_error_t ob_peer_msg_decode(ob_peer_msg_t *out, const ob_frame_t *frames, size
     if (frame_count == 0 || frames[0].len < 2)
         return OB_ERR_SHORT;
     const uint8_t *head = frames[0].data;
-    out->type = head[0];
-    if (out->type != OB_PEER_TYPE_NODE && out->type != OB_PEER_TYPE_ACK)
+    /* Checked as a byte first: only a known type is stored in the enum. */
+    if (head[0] != OB_PEER_TYPE_NODE && head[0] != OB_PEER_TYPE_ACK &&
+        head[0] != OB_PEER_TYPE_FETCH && head[0] != OB_PEER_TYPE_FETCHED)
         return OB_ERR_UNKNOWN_TYPE;
+    out->type = (ob_peer_type_t)head[0];
     if (head[1] != OB_PEER_VERSION)
         return OB_ERR_BAD_VERSION;
     const uint8_t *body = head + 2;
     size_t body_len = frames[0].len - 2;
 
-    if (out->type == OB_PEER_TYPE_ACK) {
+    ob_error_t rc;
+    switch (out->type) {
+    case OB_PEER_TYPE_ACK:
         if (frame_count > 1)
             return OB_ERR_TRAILING;
         return ob_ack_decode(&out->u.ack, body, body_len);
+    case OB_PEER_TYPE_FETCH:
+        if (frame_count > 1)
+            return OB_ERR_TRAILING;
+        return ob_fetch_decode(&out->u.fetch, body, body_len);
+    case OB_PEER_TYPE_FETCHED:
+        rc = ob_fetched_decode(&out->u.fetched.fetched, body, body_len, epochs);
+        if (rc != OB_OK)
+            return rc;
+        return s_take_payload_frame(frames, frame_count, out->u.fetched.fetched.has_payload,
+                                    max_payload, &out->u.fetched.payload);
+    case OB_PEER_TYPE_NODE:
+        rc = ob_node_decode(&out->u.node.node, body, body_len, epochs);
+        if (rc != OB_OK)
+            return rc;
+        return s_take_payload_frame(frames, frame_count, true, max_payload, &out->u.node.payload);
     }
-    ob_error_t rc = ob_node_decode(&out->u.node.node, body, body_len, epochs);
-    if (rc != OB_OK)
-        return rc;
-    if (frame_count < 2)
-        return OB_ERR_SHORT;
-    if (frame_count > 2)
-        return OB_ERR_TRAILING;
-    if (frames[1].len > max_payload)
-        return OB_ERR_TOO_LARGE;
-    out->u.node.payload = frames[1];
-    return OB_OK;
+    return OB_ERR_UNKNOWN_TYPE; /* not reached: the type was checked above */
 }
 
-static int s_peer_frame(uint8_t type, size_t body_len, uint8_t *out, size_t cap)
+/* Writes the header once `cap` is known to hold header and body. */
+static int s_peer_frame(ob_peer_type_t type, size_t body_len, uint8_t *out, size_t cap)
 {
     if (cap < 2 + body_len)
         return -1;
-    out[0] = type;
+    out[0] = (uint8_t)type;
     out[1] = OB_PEER_VERSION;
+    return 0;
+}
+
+static int s_peer_frame_done(int body_rc, const size_t *body, size_t *written)
+{
+    if (body_rc != 0)
+        return -1;
+    *written = 2 + *body;
     return 0;
 }
 
 int ob_peer_node_frame_encode(const ob_node_t *node, uint8_t *out, size_t cap, size_t *written)
 {
-    size_t body = 0;
-    if (s_peer_frame(OB_PEER_TYPE_NODE, ob_node_encoded_len(node), out, cap) != 0 ||
-        ob_node_encode(node, out + 2, cap - 2, &body) != 0)
+    if (s_peer_frame(OB_PEER_TYPE_NODE, ob_node_encoded_len(node), out, cap) != 0)
         return -1;
-    *written = 2 + body;
-    return 0;
+    size_t body = 0;
+    return s_peer_frame_done(ob_node_encode(node, out + 2, cap - 2, &body), &body, written);
 }
 
 int ob_peer_ack_frame_encode(const ob_ack_t *ack, uint8_t *out, size_t cap, size_t *written)
 {
-    size_t body = 0;
-    if (s_peer_frame(OB_PEER_TYPE_ACK, OB_ACK_LEN, out, cap) != 0 ||
-        ob_ack_encode(ack, out + 2, cap - 2, &body) != 0)
+    if (s_peer_frame(OB_PEER_TYPE_ACK, OB_ACK_LEN, out, cap) != 0)
         return -1;
-    *written = 2 + body;
-    return 0;
+    size_t body = 0;
+    return s_peer_frame_done(ob_ack_encode(ack, out + 2, cap - 2, &body), &body, written);
+}
+
+int ob_peer_fetch_frame_encode(const ob_fetch_t *fetch, uint8_t *out, size_t cap, size_t *written)
+{
+    if (s_peer_frame(OB_PEER_TYPE_FETCH, OB_FETCH_LEN, out, cap) != 0)
+        return -1;
+    size_t body = 0;
+    return s_peer_frame_done(ob_fetch_encode(fetch, out + 2, cap - 2, &body), &body, written);
+}
+
+int ob_peer_fetched_frame_encode(const ob_fetched_t *fetched, uint8_t *out, size_t cap,
+                                 size_t *written)
+{
+    if (s_peer_frame(OB_PEER_TYPE_FETCHED, ob_fetched_encoded_len(fetched), out, cap) != 0)
+        return -1;
+    size_t body = 0;
+    return s_peer_frame_done(ob_fetched_encode(fetched, out + 2, cap - 2, &body), &body, written);
 }

@@ -1,5 +1,5 @@
 /*  The byte layouts of SPEC §2: Chunk, Certificate, Parent, Node, Ack, Lock,
-    Proposal, and the peer message frames.
+    Proposal, Fetch, Fetched, and the peer message frames.
 
     Decoders are strict (exact lengths, no trailing bytes, flags 0 or 1,
     parent iff height > 0, certificate count bounded by its epoch's n,
@@ -31,9 +31,20 @@
 #define OB_MAX_VALIDATORS 65535
 
 /* Peer message header: type(u8) ‖ version(u8). */
-#define OB_PEER_VERSION   1
-#define OB_PEER_TYPE_NODE 1
-#define OB_PEER_TYPE_ACK  2
+#define OB_PEER_VERSION 1
+
+/* The peer message types. An enum, so that a switch over a decoded
+   message's type that misses one fails to compile (-Wswitch). */
+typedef enum {
+    OB_PEER_TYPE_NODE = 1,
+    OB_PEER_TYPE_ACK = 2,
+    OB_PEER_TYPE_FETCH = 3,
+    OB_PEER_TYPE_FETCHED = 4,
+} ob_peer_type_t;
+
+/* A Fetch asks for at most this many heights (SPEC §2, else fetch_count). */
+#define OB_FETCH_MAX 64
+#define OB_FETCH_LEN (OB_KEY_LEN + 8 + 2) /* sequencer ‖ height ‖ count */
 
 typedef struct {
     uint8_t sequencer[OB_KEY_LEN];
@@ -79,6 +90,21 @@ typedef struct {
     uint8_t signature[OB_SIGNATURE_LEN];
 } ob_proposal_t;
 
+/* A request for the sequencer's Locks at [height, height + count). The
+   range may run past UINT64_MAX: the answerer has nothing there. */
+typedef struct {
+    uint8_t sequencer[OB_KEY_LEN];
+    uint64_t height;
+    uint16_t count; /* 1 to OB_FETCH_MAX */
+} ob_fetch_t;
+
+/* An answer to a Fetch: one Lock, and whether its payload follows as a
+   second frame. */
+typedef struct {
+    bool has_payload;
+    ob_lock_t lock;
+} ob_fetched_t;
+
 /* Tells a decoder how many validators an epoch has: the bound on any
    certificate of that epoch. Returns false for an unknown epoch. */
 typedef bool(ob_epoch_size_fn)(const void *ctx, uint64_t epoch, uint16_t *validator_count);
@@ -103,6 +129,7 @@ ob_error_t ob_cert_check_indices(const ob_cert_t *cert, uint16_t validator_count
 
 size_t ob_node_encoded_len(const ob_node_t *node);
 size_t ob_lock_encoded_len(const ob_lock_t *lock);
+size_t ob_fetched_encoded_len(const ob_fetched_t *fetched);
 
 /* --- encoders: 0 on success with *written set, -1 if `cap` is too small or
    the value cannot be encoded (a node whose parent flag disagrees with its
@@ -114,6 +141,9 @@ int ob_node_encode(const ob_node_t *node, uint8_t *out, size_t cap, size_t *writ
 int ob_ack_encode(const ob_ack_t *ack, uint8_t *out, size_t cap, size_t *written);
 int ob_lock_encode(const ob_lock_t *lock, uint8_t *out, size_t cap, size_t *written);
 int ob_proposal_encode(const ob_proposal_t *proposal, uint8_t *out, size_t cap, size_t *written);
+/* A Fetch whose count is outside 1..OB_FETCH_MAX cannot be encoded. */
+int ob_fetch_encode(const ob_fetch_t *fetch, uint8_t *out, size_t cap, size_t *written);
+int ob_fetched_encode(const ob_fetched_t *fetched, uint8_t *out, size_t cap, size_t *written);
 
 /* Writes one certificate entry; for building certificates in place. */
 void ob_cert_entry_write(uint8_t entry[OB_CERT_ENTRY_LEN], uint16_t index,
@@ -131,6 +161,11 @@ ob_error_t ob_ack_decode(ob_ack_t *out, const uint8_t *data, size_t len);
 ob_error_t ob_lock_decode(ob_lock_t *out, const uint8_t *data, size_t len,
                           const ob_epoch_lookup_t *epochs);
 ob_error_t ob_proposal_decode(ob_proposal_t *out, const uint8_t *data, size_t len);
+/* Errors: short, fetch_count, trailing. */
+ob_error_t ob_fetch_decode(ob_fetch_t *out, const uint8_t *data, size_t len);
+/* Errors: short, bad_flag, and those of ob_lock_decode. */
+ob_error_t ob_fetched_decode(ob_fetched_t *out, const uint8_t *data, size_t len,
+                             const ob_epoch_lookup_t *epochs);
 
 /* --- peer messages ------------------------------------------------------ */
 
@@ -140,18 +175,26 @@ typedef struct {
 } ob_frame_t;
 
 typedef struct {
-    uint8_t type; /* OB_PEER_TYPE_NODE or OB_PEER_TYPE_ACK */
+    ob_peer_type_t type;
     union {
         struct {
             ob_node_t node;
             ob_frame_t payload; /* view of the second frame */
         } node;
         ob_ack_t ack;
+        ob_fetch_t fetch;
+        struct {
+            ob_fetched_t fetched;
+            ob_frame_t payload; /* the second frame; {NULL, 0} without payload */
+        } fetched;
     } u;
 } ob_peer_msg_t;
 
 /* Decodes a multipart peer message. A Node has exactly two frames, the
-   second its payload of at most `max_payload` bytes; an Ack has one. */
+   second its payload of at most `max_payload` bytes; an Ack and a Fetch
+   have one; a Fetched has two if its flag says a payload follows (at most
+   `max_payload` bytes), else one. A missing frame is `short`, one too many
+   `trailing`; the body is decoded before the frames are counted. */
 ob_error_t ob_peer_msg_decode(ob_peer_msg_t *out, const ob_frame_t *frames, size_t frame_count,
                               const ob_epoch_lookup_t *epochs, size_t max_payload);
 
@@ -159,5 +202,9 @@ ob_error_t ob_peer_msg_decode(ob_peer_msg_t *out, const ob_frame_t *frames, size
    a Node travels as its own frame and is not written here. */
 int ob_peer_node_frame_encode(const ob_node_t *node, uint8_t *out, size_t cap, size_t *written);
 int ob_peer_ack_frame_encode(const ob_ack_t *ack, uint8_t *out, size_t cap, size_t *written);
+int ob_peer_fetch_frame_encode(const ob_fetch_t *fetch, uint8_t *out, size_t cap, size_t *written);
+/* The payload of a Fetched with has_payload travels as its own frame. */
+int ob_peer_fetched_frame_encode(const ob_fetched_t *fetched, uint8_t *out, size_t cap,
+                                 size_t *written);
 
 #endif

@@ -751,6 +751,8 @@ static void s_metrics(void *h, ob_json_t *json)
     const ob_net_stats_t *st = ob_net_stats(self->net);
     ob_json_u64(json, "peer_nodes_in", st->peer_nodes_in);
     ob_json_u64(json, "peer_acks_in", st->peer_acks_in);
+    ob_json_u64(json, "peer_fetch_in", st->peer_fetch_in);
+    ob_json_u64(json, "peer_fetched_in", st->peer_fetched_in);
     ob_json_u64(json, "peer_out", st->peer_out);
     ob_json_u64(json, "unknown_sender", self->unknown_sender);
     ob_json_u64(json, "malformed_frames", self->malformed_frames);

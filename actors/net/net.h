@@ -47,6 +47,7 @@ typedef struct {
 
 typedef struct {
     uint64_t peer_nodes_in, peer_acks_in, peer_out;
+    uint64_t peer_fetch_in, peer_fetched_in; /* decoded, then dropped: not served yet */
     uint64_t dropped[OB_ERROR_COUNT];
     uint64_t arena_full; /* peer messages refused for lack of a slot */
     uint64_t submitted, submit_refused, proposals_answered; /* passed to the journal */

@@ -171,6 +171,7 @@ typedef struct {
 typedef struct {
     uint64_t messages, nodes, acks, undecodable, unknown_sender, own_acks, own_acks_bad,
         certificates;
+    uint64_t fetches; /* Fetch and Fetched: counted, never answered */
     uint64_t ack_entries_untracked, conflicting_acks, conflicting_nodes;
 } s_received_t;
 
@@ -903,12 +904,22 @@ static void s_on_router(s_evil_t *self)
             frames[i - 1] = (ob_frame_t){zmq_msg_data(&parts[i]), zmq_msg_size(&parts[i])};
         ob_peer_msg_t msg;
         ob_epoch_lookup_t lookup = s_lookup(self);
-        if (ob_peer_msg_decode(&msg, frames, count - 1, &lookup, self->max_payload) != OB_OK)
+        if (ob_peer_msg_decode(&msg, frames, count - 1, &lookup, self->max_payload) != OB_OK) {
             self->received.undecodable++;
-        else if (msg.type == OB_PEER_TYPE_NODE)
-            s_on_node(self, from, &msg.u.node.node);
-        else
-            s_on_ack(self, from, &msg.u.ack);
+        } else {
+            switch (msg.type) {
+            case OB_PEER_TYPE_NODE:
+                s_on_node(self, from, &msg.u.node.node);
+                break;
+            case OB_PEER_TYPE_ACK:
+                s_on_ack(self, from, &msg.u.ack);
+                break;
+            case OB_PEER_TYPE_FETCH:
+            case OB_PEER_TYPE_FETCHED:
+                self->received.fetches++;
+                break;
+            }
+        }
     } else {
         self->received.undecodable++;
     }
@@ -1355,7 +1366,8 @@ static void s_mode_bad_frames(s_evil_t *self, uint64_t end)
     s_bad_frames_t n = {0};
     const s_candidate_t *tip = self->chain.has_tip ? &self->chain.cand[0] : NULL;
     static uint8_t buf[8192];
-    static const uint8_t types[] = {0, 3, 4, 5, 9, 42, 128, 255};
+    /* 3 and 4 are Fetch and Fetched: known types, so not sent here. */
+    static const uint8_t types[] = {0, 5, 6, 7, 9, 42, 128, 255};
     static const uint8_t versions[] = {0, 2, 255};
     uint64_t rounds = 0, big_rounds = 0, start = s_now(), span = end > start ? end - start : 1;
     size_t over_payload =
@@ -1557,9 +1569,10 @@ static void s_summary(s_evil_t *self, s_mode_t mode, uint64_t ms)
            s->nodes, s->acks, s->proposals, s->dropped);
     printf(",\"received\":{\"messages\":%" PRIu64 ",\"nodes\":%" PRIu64 ",\"acks\":%" PRIu64
            ",\"own_chain_acks\":%" PRIu64 ",\"own_chain_acks_bad\":%" PRIu64
-           ",\"undecodable\":%" PRIu64 ",\"unknown_sender\":%" PRIu64 ",\"untracked\":%" PRIu64 "}",
+           ",\"undecodable\":%" PRIu64 ",\"unknown_sender\":%" PRIu64 ",\"untracked\":%" PRIu64
+           ",\"fetches\":%" PRIu64 "}",
            r->messages, r->nodes, r->acks, r->own_acks, r->own_acks_bad, r->undecodable,
-           r->unknown_sender, r->ack_entries_untracked);
+           r->unknown_sender, r->ack_entries_untracked, r->fetches);
     /* A distinct-signature count of S_SIGS_KEPT + 1 means "more than
        S_SIGS_KEPT": only so many are remembered per entry. */
     printf(",\"signatures_remembered\":%d", S_SIGS_KEPT);

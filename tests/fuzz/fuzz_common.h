@@ -37,9 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_ERRS_NODE                                                                             \
     (FUZZ_ERRS_LOCK | FUZZ_BIT(OB_ERR_BAD_FLAG) | FUZZ_BIT(OB_ERR_PARENT_ON_GENESIS) |             \
      FUZZ_BIT(OB_ERR_PARENT_MISSING))
+#define FUZZ_ERRS_FETCH   (FUZZ_ERRS_FIXED | FUZZ_BIT(OB_ERR_FETCH_COUNT))
+#define FUZZ_ERRS_FETCHED (FUZZ_ERRS_LOCK | FUZZ_BIT(OB_ERR_BAD_FLAG))
 #define FUZZ_ERRS_PEER                                                                             \
-    (FUZZ_ERRS_NODE | FUZZ_BIT(OB_ERR_TOO_LARGE) | FUZZ_BIT(OB_ERR_UNKNOWN_TYPE) |                 \
-     FUZZ_BIT(OB_ERR_BAD_VERSION))
+    (FUZZ_ERRS_NODE | FUZZ_ERRS_FETCH | FUZZ_BIT(OB_ERR_TOO_LARGE) |                               \
+     FUZZ_BIT(OB_ERR_UNKNOWN_TYPE) | FUZZ_BIT(OB_ERR_BAD_VERSION))
 
 /* A decoder's result must be OB_OK or one of `allowed`, and must have a
    real SPEC name (never "invalid"). */
@@ -84,6 +86,19 @@ static inline uint8_t *fuzz_dup_plus_one(const uint8_t *data, size_t len)
         memcpy(copy, data, len);
     copy[len] = 0;
     return copy;
+}
+
+/* A peer message's first frame, type ‖ version ‖ body, in an allocation
+   of exactly its size. */
+static inline uint8_t *fuzz_peer_frame(uint8_t type, const uint8_t *body, size_t len)
+{
+    uint8_t *frame = malloc(len + 2);
+    FUZZ_CHECK(frame != NULL);
+    frame[0] = type;
+    frame[1] = OB_PEER_VERSION;
+    if (len > 0)
+        memcpy(frame + 2, body, len);
+    return frame;
 }
 
 /* The fixed epoch table of the fuzzers: epochs 7 and 8 have 4 validators

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the libFuzzer targets from the conformance
-vectors (tests/vectors/obcast-vectors.json) into tests/fuzz/corpus/<target>/.
+vectors (tests/vectors/obcast-vectors.json and obcast-fetch-vectors.json)
+into tests/fuzz/corpus/<target>/.
 
 Each seed is one file named after what it is. The valid encodings of each
 type, the `invalid` and `unverifiable` entries of that type, and the items
@@ -9,6 +10,9 @@ the matching target. Peer message seeds use the frame layout of
 fuzz_peer_message.c:
 
     selector(u8) = frame count - 1 ‖ (count-1) × length(u16 BE) ‖ frames
+
+Fetched seeds use the layout of fuzz_fetched.c: selector(u8) ‖ body, where
+selector % 3 + 1 is the frame count and selector / 3 the payload length.
 
 Usage: make_corpus.py [--check]   (--check: compare, write nothing)
 """
@@ -20,9 +24,11 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, '..', 'vectors', 'obcast-vectors.json')
+FETCH_VECTORS = os.path.join(HERE, '..', 'vectors', 'obcast-fetch-vectors.json')
 CORPUS = os.path.join(HERE, 'corpus')
 
-TARGETS = ['chunk', 'certificate', 'node', 'ack', 'lock', 'proposal', 'peer_message']
+TARGETS = ['chunk', 'certificate', 'node', 'ack', 'lock', 'proposal', 'peer_message', 'fetch',
+           'fetched']
 
 CHUNK_LEN = 72
 SIG_LEN = 64
@@ -50,7 +56,17 @@ def peer_frames(frames):
     return bytes(out)
 
 
-def build(v):
+def fetched_seed(body, payload):
+    """fuzz_fetched.c's input: the selector says 1 frame, or 2 with a
+    payload of that length."""
+    if payload is None:
+        return bytes([0]) + body
+    if 1 + 3 * len(payload) > 0xFF:
+        raise ValueError('payload too long for the fetched seed layout')
+    return bytes([1 + 3 * len(payload)]) + body
+
+
+def build(v, fv):
     seeds = {t: {} for t in TARGETS}
 
     def add(target, name, data):
@@ -115,6 +131,29 @@ def build(v):
         elif frames[0][:1] == b'\x02':
             add('ack', 'valid-body-of-' + slug(m['what']), frames[0][2:])
 
+    # obcast-fetch-vectors.json: each message and case seeds peer_message,
+    # and its body the fetch or fetched target.
+    def add_fetch(name, frames):
+        add('peer_message', name, peer_frames(frames))
+        first = frames[0]
+        if first[:1] == b'\x03':
+            add('fetch', name, first[2:])
+        elif first[:1] == b'\x04':
+            add('fetched', name, fetched_seed(first[2:], frames[1] if len(frames) > 1 else None))
+            if len(first) >= 3 + LOCK_CERT_AT:
+                add('lock', name, first[3:])
+        else:
+            raise ValueError('fetch vector of type %r' % first[:1])
+
+    for m in fv['peer_messages']:
+        add_fetch('valid-' + slug(m['what']), [h(f) for f in m['frames']])
+    for kind in ('invalid', 'unverifiable'):
+        for e in fv[kind]:
+            frames = [h(e['encoding'])]
+            if e.get('payload_hex') is not None:
+                frames.append(h(e['payload_hex']))
+            add_fetch('%s-%s-%s' % (kind, e['error'], slug(e['why'])), frames)
+
     # The certificate target also reads a validator count from the first
     # two bytes: seed that mode with n = 4, the vectors' epoch size.
     for name, data in list(seeds['certificate'].items()):
@@ -128,8 +167,8 @@ def main():
     check = sys.argv[1:] == ['--check']
     if sys.argv[1:] and not check:
         sys.exit(__doc__)
-    with open(VECTORS) as f:
-        seeds = build(json.load(f))
+    with open(VECTORS) as f, open(FETCH_VECTORS) as g:
+        seeds = build(json.load(f), json.load(g))
     differ = False
     for target, files in seeds.items():
         d = os.path.join(CORPUS, target)

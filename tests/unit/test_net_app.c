@@ -759,7 +759,8 @@ static void test_app_attached_from_the_start_expires(void **state)
 
 /* Peer frames go through the decoder the fuzzer runs (proto/wire.c): a
    Node whose body breaks §2 is dropped by net with its error name, not
-   passed on; Fetch (3), Fetched (4) and 9 are unknown types for now. */
+   passed on. Types 3 and 4 are Fetch and Fetched (test_handlers'
+   test_net_fetch_not_served_yet); 5, 6 and 9 are unknown. */
 static void test_peer_frames_use_the_wire_decoder(void **state)
 {
     n_fixture_t *f = *state;
@@ -785,8 +786,8 @@ static void test_peer_frames_use_the_wire_decoder(void **state)
         ob_error_t expect;
     } bad[] = {{2 + OB_GENESIS_NODE_LEN - 1, 2, len, OB_ERR_BAD_FLAG},
                {2 + OB_GENESIS_NODE_LEN - 1, 1, len, OB_ERR_PARENT_ON_GENESIS},
-               {0, 3, len, OB_ERR_UNKNOWN_TYPE},
-               {0, 4, len, OB_ERR_UNKNOWN_TYPE},
+               {0, 5, len, OB_ERR_UNKNOWN_TYPE},
+               {0, 6, len, OB_ERR_UNKNOWN_TYPE},
                {0, 9, len, OB_ERR_UNKNOWN_TYPE},
                {2 + OB_GENESIS_NODE_LEN, 0, len + 1, OB_ERR_TRAILING}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -67,6 +67,18 @@ typedef struct {
     const char *note;
 } tv_bad_t;
 
+/* A peer message of obcast-fetch-vectors.json. */
+typedef struct {
+    const char *what;
+    int type;              /* 3 Fetch, 4 Fetched */
+    const char *sequencer; /* Fetch only, else NULL */
+    unsigned long long height;
+    unsigned count;
+    int has_payload; /* Fetched only: 0 or 1; -1 for a Fetch */
+    size_t frame_count;
+    const char *frames[2];
+} tv_fetch_message_t;
+
 typedef struct {
     int index;
     const char *secret_key; /* NULL for verify-only rows */
@@ -100,6 +112,14 @@ extern const tv_bad_t tv_invalid[];
 extern const size_t tv_invalid_count;
 extern const tv_bad_t tv_unverifiable[];
 extern const size_t tv_unverifiable_count;
+extern const char *const tv_fetch_namespace;
+extern const int tv_fetch_limit;
+extern const tv_fetch_message_t tv_fetch_messages[];
+extern const size_t tv_fetch_message_count;
+extern const tv_bad_t tv_fetch_invalid[];
+extern const size_t tv_fetch_invalid_count;
+extern const tv_bad_t tv_fetch_unverifiable[];
+extern const size_t tv_fetch_unverifiable_count;
 extern const tv_bip340_t tv_bip340[];
 extern const size_t tv_bip340_count;
 
