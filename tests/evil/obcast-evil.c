@@ -59,6 +59,7 @@
 #define S_BIG_FRAME       (64u << 20) /* one oversized frame */
 #define S_SEND_HWM        10000
 #define S_CONNECT_WAIT_MS 10000
+#define S_MIN_STALL_MS    1500 /* slow-reader: the shortest stall */
 #define S_CERTIFY_WAIT_MS 15000
 /* A state file line: a node frame or a certificate in hex, with room. */
 #define S_STATE_LINE_MAX  20480
@@ -1456,6 +1457,11 @@ static void s_mode_slow_reader(s_evil_t *self, uint64_t end)
     }
     self->reading = false;
     uint64_t stalled_from = s_now(), next = 0;
+    /* However long the wait for certified chains took on a loaded
+       machine, the stall itself lasts long enough to fill the honest
+       nodes' queues towards us. */
+    if (end < stalled_from + S_MIN_STALL_MS)
+        end = stalled_from + S_MIN_STALL_MS;
     s_candidate_t *tip = self->chain.has_tip ? &self->chain.cand[0] : NULL;
     while (s_now() < end) {
         if (tip && s_now() >= next) {
