@@ -186,6 +186,11 @@ static void s_server(zsock_t *pipe, void *args)
         }
     }
     zpoller_destroy(&poller);
+    /* Unbound here, the inproc name is free when ob_zap_destroy returns
+       (libzmq unregisters it at once); a closed socket frees it only once
+       the reaper gets to it, and a handler made meanwhile cannot bind. */
+    if (bound)
+        zsock_unbind(self.handler, S_ZAP_ENDPOINT);
     zsock_destroy(&self.handler);
     for (size_t i = 0; i < self.domain_count; i++)
         zhash_destroy(&self.domains[i].keys);
