@@ -303,5 +303,14 @@ void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_out
         return;
     case OB_NET_IN_TIP_CHANGED:
         return;
+    case OB_NET_IN_SEND_FETCHED:
+        /* FETCH-BASE: answering is the helper's (issue 11) */
+        if (msg->u.send_fetched.has_payload &&
+            ob_arena_take(self->env.arena, &msg->u.send_fetched.payload, OB_ACTOR_NET) == 0)
+            ob_net_hold(self, &msg->u.send_fetched.payload);
+        return;
+    case OB_NET_IN_SEND_FETCH:
+    case OB_NET_IN_BLOCK_PEER:
+        return; /* FETCH-BASE */
     }
 }

@@ -598,5 +598,11 @@ void ob_verifier_handle(ob_verifier_t *self, uint64_t now_ms, ob_party_t from, c
         return;
     case OB_VERIFIER_IN_TIP_CHANGED:
         return; /* the verifier needs no tips */
+    case OB_VERIFIER_IN_PEER_FETCHED:
+        /* FETCH-BASE: receiving is the helper's (issue 11) */
+        if (msg->u.peer_fetched.has_payload &&
+            ob_arena_take(self->env.arena, &msg->u.peer_fetched.payload, self->owner) == 0)
+            ob_arena_release(self->env.arena, &msg->u.peer_fetched.payload, self->owner);
+        return;
     }
 }
