@@ -377,6 +377,11 @@ static void s_on_peer_fetched(ob_net_t *self, const uint8_t peer[32], const ob_f
     self->stats.peer_fetched_in++;
     uint64_t now = s_now(self);
     bool asked = s_asked(self, peer, fetched, now);
+    if (fetched->has_payload && !s_fetch_slot_room(self)) {
+        self->stats.fetch_quota_full++;
+        ob_net_drop(self, OB_ERR_OVER_BUDGET, peer, out);
+        return;
+    }
     /* Unasked, the sender pays: a flood of them is dropped before any
        signature is checked (SPEC §3 Receiving). */
     if (!asked && !s_charge(self, peer, fetched->has_payload ? payload->len : 0, now)) {
@@ -390,11 +395,6 @@ static void s_on_peer_fetched(ob_net_t *self, const uint8_t peer[32], const ob_f
     msg.u.peer_fetched.has_payload = fetched->has_payload;
     msg.u.peer_fetched.asked = asked;
     if (fetched->has_payload) {
-        if (!s_fetch_slot_room(self)) {
-            self->stats.fetch_quota_full++;
-            ob_net_drop(self, OB_ERR_OVER_BUDGET, peer, out);
-            return;
-        }
         if (ob_arena_put(self->env.arena, self->crypto, OB_ACTOR_NET, payload->data,
                          (uint32_t)payload->len, &msg.u.peer_fetched.payload) != 0) {
             self->stats.arena_full++;
@@ -554,14 +554,15 @@ static void s_on_send_fetched(ob_net_t *self, const ob_imsg_send_fetched_t *in, 
     }
     uint64_t now = s_now(self);
     ob_error_t refused = OB_OK;
+    /* The quota before the budget: an answer the arena refuses costs the
+       peer nothing. */
     if (s_blocked(self, in->peer, now))
         refused = OB_ERR_BLOCKED;
-    else if (!s_charge(self, in->peer, payload ? payload->len : 0, now))
-        refused = OB_ERR_OVER_BUDGET;
     else if (payload && !s_fetch_slot_room(self)) {
         self->stats.fetch_quota_full++;
         refused = OB_ERR_OVER_BUDGET;
-    }
+    } else if (!s_charge(self, in->peer, payload ? payload->len : 0, now))
+        refused = OB_ERR_OVER_BUDGET;
     if (refused != OB_OK) {
         if (payload)
             ob_arena_release(self->env.arena, payload, OB_ACTOR_NET);

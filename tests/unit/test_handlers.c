@@ -334,37 +334,14 @@ static void s_epoch(h_fixture_t *f, ob_actor_t to, uint64_t epoch)
     s_deliver(f, to, &msg);
 }
 
-/* How many messages of `type` the outbox holds for actor `to`. */
 static size_t s_sent(h_fixture_t *f, ob_actor_t to, ob_imsg_type_t type)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
-        const ob_envelope_t *e = ob_outbox_at(f->out, i);
-        if (e->kind != OB_DEST_ACTOR || e->actor != to)
-            continue;
-        ob_imsg_t msg;
-        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
-        n += msg.type == type;
-    }
-    return n;
+    return tu_sent(f->out, to, type);
 }
 
-/* The one message of `type` for `to`, decoded; its blobs view the outbox,
-   so they last until the next delivery. */
 static ob_imsg_t s_the(h_fixture_t *f, ob_actor_t to, ob_imsg_type_t type)
 {
-    assert_int_equal(s_sent(f, to, type), 1);
-    ob_imsg_t msg = {0};
-    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
-        const ob_envelope_t *e = ob_outbox_at(f->out, i);
-        if (e->kind != OB_DEST_ACTOR || e->actor != to)
-            continue;
-        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
-        if (msg.type == type)
-            return msg;
-    }
-    fail_msg("no %s for %s", ob_imsg_name(type), ob_actor_name(to));
-    return msg;
+    return tu_the(f->out, to, type, NULL);
 }
 
 /* Exactly one counter of `counters` is non-zero: `why`, at `times`. */
