@@ -163,6 +163,17 @@ static uint64_t s_now(ob_net_t *self)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* A budget per second as the buckets count it: the config allows up to
+   2^63 bytes, and thousandths of that would not fit; past this it is
+   unlimited in practice (petabytes per second). Twice it still fits, so a
+   refill onto a bucket never wraps. */
+#define S_RATE_MAX (UINT64_MAX / 2000)
+
+static uint64_t s_rate(uint64_t per_second)
+{
+    return per_second < S_RATE_MAX ? per_second : S_RATE_MAX;
+}
+
 static ob_net_peer_state_t *s_peer_find(ob_net_t *self, const uint8_t peer[32])
 {
     for (size_t i = 0; i < OB_NET_PEER_STATES; i++)
@@ -200,8 +211,8 @@ static ob_net_peer_state_t *s_peer_state(ob_net_t *self, const uint8_t peer[32],
     state->used = true;
     memcpy(state->key, peer, 32);
     state->refilled_ms = now;
-    state->message_tokens = self->env.params.fetch_budget * 1000;
-    state->byte_tokens = self->env.params.fetch_budget_bytes * 1000;
+    state->message_tokens = s_rate(self->env.params.fetch_budget) * 1000;
+    state->byte_tokens = s_rate(self->env.params.fetch_budget_bytes) * 1000;
     state->last_seen_ms = now;
     return state;
 }
@@ -232,15 +243,16 @@ static void s_refill(const ob_net_t *self, ob_net_peer_state_t *state, uint64_t 
 {
     if (now <= state->refilled_ms)
         return;
-    /* A second refills the whole budget: capping the time first keeps the
-       products below 2^64 for any budget a config can hold. */
+    /* A second refills the whole budget: capping the time, and the rate
+       (s_rate), keeps the sums below 2^64 for any budget a config holds. */
     uint64_t elapsed = now - state->refilled_ms;
     if (elapsed > 1000)
         elapsed = 1000;
-    uint64_t message_cap = self->env.params.fetch_budget * 1000;
-    uint64_t byte_cap = self->env.params.fetch_budget_bytes * 1000;
-    state->message_tokens += elapsed * self->env.params.fetch_budget;
-    state->byte_tokens += elapsed * self->env.params.fetch_budget_bytes;
+    uint64_t messages = s_rate(self->env.params.fetch_budget);
+    uint64_t bytes = s_rate(self->env.params.fetch_budget_bytes);
+    state->message_tokens += elapsed * messages;
+    state->byte_tokens += elapsed * bytes;
+    uint64_t message_cap = messages * 1000, byte_cap = bytes * 1000;
     if (state->message_tokens > message_cap)
         state->message_tokens = message_cap;
     if (state->byte_tokens > byte_cap)

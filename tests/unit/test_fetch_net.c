@@ -367,6 +367,32 @@ static void test_answers_bytes_budget(void **state)
     assert_int_equal(ob_net_stats(f->net)->answers_bytes_out, 4 * F_SLOT_SIZE + 200);
 }
 
+/* The largest byte budgets a config allows: no bucket wraps. This one's
+   thousandths are 384 modulo 2^64, so a wrapped bucket could not pay
+   one 256-byte answer. */
+static void test_huge_bytes_budget(void **state)
+{
+    f_t *f = *state;
+    ob_net_destroy(&f->net);
+    ob_node_env_t env = {.ns = &f->w.ns, .epochs = f->w.epochs, .arena = f->arena};
+    env.params = f->params;
+    env.params.fetch_budget_bytes = 18446744073709552ull;
+    ob_net_config_t config = {.env = env};
+    ob_why_t why = {{0}};
+    f->net = ob_net_new(&config, &why);
+    assert_non_null(f->net);
+    ob_net_set_clock(f->net, s_clock, f);
+    for (int round = 0; round < 2; round++) {
+        for (uint64_t h = 0; h < F_BUDGET; h++) {
+            s_send_fetched(f, 2, h, F_SLOT_SIZE);
+            s_the_peer_frame(f, 2);
+            ob_net_flushed(f->net);
+        }
+        f->now += 1500;
+    }
+    assert_int_equal(ob_net_stats(f->net)->answers_sent, 2 * F_BUDGET);
+}
+
 /* Answers and fetched payloads together hold at most a quarter of the
    arena's slots; slots freed make room again. */
 static void test_arena_quota(void **state)
@@ -835,6 +861,7 @@ int main(void)
         F_TEST(test_fetch_reaches_the_journal),
         F_TEST(test_answers_budget),
         F_TEST(test_answers_bytes_budget),
+        F_TEST(test_huge_bytes_budget),
         F_TEST(test_arena_quota),
         F_TEST(test_asked_and_unasked),
         F_TEST(test_block_peer),
