@@ -320,18 +320,23 @@ static void s_fetch_slot_add(ob_net_t *self, const ob_handle_t *handle)
 
 /* Whether a Fetched of `lock` from `peer` answers an ask of ours: a height
    of its range, or, without payload, the highest height above it (how an
-   answerer says how far the chain went, SPEC §3 Answering). */
+   answerer says how far the chain went, SPEC §3 Answering). An ask takes
+   at most the count + 1 answers an honest peer sends: past them, the
+   sender pays as for unasked ones, so an ask is no licence to flood. */
 static bool s_asked(ob_net_t *self, const uint8_t peer[32], const ob_fetched_t *fetched,
                     uint64_t now)
 {
     const ob_chunk_t *chunk = &fetched->lock.chunk;
     for (size_t i = 0; i < OB_NET_ASKS; i++) {
-        const ob_net_ask_t *ask = &self->asks[i];
+        ob_net_ask_t *ask = &self->asks[i];
         if (!ask->used || now >= ask->expires_ms || chunk->height < ask->height ||
-            memcmp(ask->peer, peer, 32) != 0 || memcmp(ask->sequencer, chunk->sequencer, 32) != 0)
+            ask->answers > ask->count || memcmp(ask->peer, peer, 32) != 0 ||
+            memcmp(ask->sequencer, chunk->sequencer, 32) != 0)
             continue;
-        if (chunk->height - ask->height < ask->count || !fetched->has_payload)
+        if (chunk->height - ask->height < ask->count || !fetched->has_payload) {
+            ask->answers++;
             return true;
+        }
     }
     return false;
 }
@@ -360,6 +365,7 @@ static void s_remember_ask(ob_net_t *self, const ob_imsg_send_fetch_t *in, uint6
     memcpy(slot->sequencer, in->sequencer, 32);
     slot->height = in->height;
     slot->count = in->count;
+    slot->answers = 0; /* asked again: a retry is answered in full again */
     slot->expires_ms = now + OB_NET_ASK_MS;
 }
 

@@ -42,6 +42,7 @@ typedef struct {
     uint8_t sequencer[32];
     uint64_t height;
     uint16_t count;
+    uint32_t answers; /* taken as asked: at most count + 1 (SPEC §3 Answering) */
     uint64_t expires_ms;
 } ob_net_ask_t;
 

@@ -535,6 +535,19 @@ static void test_asked_and_unasked(void **state)
     s_peer_sends(f, 1, answer.frames, answer.count);
     assert_true(s_the(f, OB_ACTOR_VERIFIER, OB_IMSG_PEER_FETCHED, NULL).u.peer_fetched.asked);
 
+    /* That was the ask's count + 1st answer (5, 7, 9 and this one):
+       another in its range pays as unasked, and is refused. */
+    s_peer_sends(f, 1, answer.frames, answer.count);
+    s_assert_dropped(f, OB_ACTOR_NET, OB_ERR_OVER_BUDGET, 1);
+    /* Asked again, it is answered in full again. */
+    s_deliver(f, OB_ACTOR_NET, &ask);
+    for (int i = 0; i < 4; i++) {
+        s_peer_sends(f, 1, answer.frames, answer.count);
+        assert_true(s_the(f, OB_ACTOR_VERIFIER, OB_IMSG_PEER_FETCHED, NULL).u.peer_fetched.asked);
+    }
+    s_peer_sends(f, 1, answer.frames, answer.count);
+    s_assert_dropped(f, OB_ACTOR_NET, OB_ERR_OVER_BUDGET, 1);
+
     /* The ask is forgotten after its time: the same answer is unasked
        now, and pays (a refilled budget). */
     f->now += 3000;
