@@ -413,6 +413,12 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_SUBMIT_LOCKED:
         tag = msg->u.submit_locked.tag;
         break;
+    case OB_IMSG_PEER_FETCH:
+    case OB_IMSG_SEND_FETCHED:
+    case OB_IMSG_PEER_FETCHED:
+    case OB_IMSG_FETCHED_VERIFIED:
+    case OB_IMSG_SEND_FETCH:
+    case OB_IMSG_BLOCK_PEER:
     case OB_IMSG_PEER_NODE:
     case OB_IMSG_PEER_ACK:
     case OB_IMSG_NODE_VERIFIED:

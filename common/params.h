@@ -13,6 +13,13 @@ typedef struct {
     uint64_t height_bound;           /* acks accepted up to tip + this */
     uint32_t max_payload;            /* bytes; the same for the whole cluster */
     uint64_t retention; /* heights of payload bytes kept behind the certified tip; 0 keeps all */
+    /* Fetching (SPEC §3). Per peer and second: Fetched messages, and their
+       payload bytes, sent to it or taken unasked from it. */
+    uint64_t fetch_budget;
+    uint64_t fetch_budget_bytes;
+    uint64_t block_ms;          /* how long a peer that proved itself byzantine is blocked */
+    uint64_t fetch_outstanding; /* Fetch requests a node has out at once */
+    uint64_t fetch_retry_ms;    /* the first retry of an unanswered Fetch; doubles each time */
 } ob_params_t;
 
 #define OB_PARAMS_DEFAULT                                                                          \
@@ -22,6 +29,11 @@ typedef struct {
                    .epoch_bounds_hi = 1,                                                           \
                    .height_bound = 2,                                                              \
                    .max_payload = 1u << 20,                                                        \
-                   .retention = 0})
+                   .retention = 0,                                                        \
+                   .fetch_budget = 1024,                                                   \
+                   .fetch_budget_bytes = 16u << 20,                                        \
+                   .block_ms = 60000,                                                      \
+                   .fetch_outstanding = 8,                                                 \
+                   .fetch_retry_ms = 500})
 
 #endif

@@ -1478,6 +1478,15 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
         if (msg->u.dropped.error < OB_ERROR_COUNT)
             self->stats.dropped[msg->u.dropped.error] += msg->u.dropped.count;
         return;
+    case OB_JOURNAL_IN_PEER_FETCH:
+        return; /* FETCH-BASE: serving is the helper's (issue 11) */
+    case OB_JOURNAL_IN_FETCHED_VERIFIED:
+        /* FETCH-BASE: committing what was fetched is the helper's */
+        if (msg->u.fetched_verified.has_payload &&
+            ob_arena_take(self->env.arena, &msg->u.fetched_verified.payload, OB_ACTOR_JOURNAL) ==
+                0)
+            ob_arena_release(self->env.arena, &msg->u.fetched_verified.payload, OB_ACTOR_JOURNAL);
+        return;
     }
 }
 

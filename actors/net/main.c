@@ -21,6 +21,7 @@
     Every external socket bounds each frame it reads (ZMQ_MAXMSGSIZE, SPEC
     §2): a larger frame closes its connection before it is read. */
 #include "actor.h"
+#include "hex.h"
 #include "log.h"
 #include "net.h"
 #include "pins.h"
@@ -745,6 +746,17 @@ static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
         s_on_monitor(self, sock);
 }
 
+/* Counters by error name, those not zero. */
+static void s_json_by_error(ob_json_t *json, const char *name,
+                            const uint64_t counters[OB_ERROR_COUNT])
+{
+    ob_json_object(json, name);
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (counters[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), counters[e]);
+    ob_json_end(json);
+}
+
 static void s_metrics(void *h, ob_json_t *json)
 {
     s_net_shell_t *self = h;
@@ -753,6 +765,28 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "peer_acks_in", st->peer_acks_in);
     ob_json_u64(json, "peer_fetch_in", st->peer_fetch_in);
     ob_json_u64(json, "peer_fetched_in", st->peer_fetched_in);
+    /* SPEC §8: fetches asked, answered and received, by outcome */
+    ob_json_object(json, "fetch");
+    ob_json_u64(json, "passed", st->fetch_passed); /* to the journal, to answer */
+    ob_json_u64(json, "sent", st->fetch_sent);
+    ob_json_u64(json, "asks_forgotten", st->asks_forgotten);
+    ob_json_object(json, "answers");
+    ob_json_u64(json, "sent", st->answers_sent);
+    ob_json_u64(json, "bytes_out", st->answers_bytes_out);
+    ob_json_u64(json, "stale", st->answers_stale);
+    ob_json_end(json);
+    ob_json_object(json, "fetched");
+    ob_json_u64(json, "asked", st->fetched_asked);
+    ob_json_u64(json, "unasked", st->fetched_unasked);
+    ob_json_u64(json, "bytes_in", st->fetched_bytes_in);
+    ob_json_end(json);
+    ob_json_object(json, "arena_quota"); /* answers and fetched payloads: a quarter */
+    ob_json_u64(json, "full", st->fetch_quota_full);
+    ob_json_u64(json, "slots", ob_net_fetch_slots(self->net));
+    ob_json_u64(json, "max", ob_net_fetch_slot_quota(self->net));
+    ob_json_end(json);
+    ob_json_end(json);
+    s_json_by_error(json, "blocks", st->blocks); /* SPEC §8: peers blocked, by reason */
     ob_json_u64(json, "peer_out", st->peer_out);
     ob_json_u64(json, "unknown_sender", self->unknown_sender);
     ob_json_u64(json, "malformed_frames", self->malformed_frames);
@@ -803,14 +837,39 @@ static void s_metrics(void *h, ob_json_t *json)
         ob_json_u64(json, "sent", p->sent);
         ob_json_u64(json, "send_dropped", p->send_dropped);
         ob_json_u64(json, "received", p->received);
+        ob_error_t reason = OB_OK;
+        uint64_t until_ms = 0;
+        bool blocked = ob_net_peer_blocked(self->net, p->key, &reason, &until_ms);
+        ob_json_u64(json, "blocked", blocked);
+        if (blocked) {
+            ob_json_str(json, "blocked_reason", ob_error_name(reason));
+            ob_json_u64(json, "blocked_until_ms", until_ms);
+        }
         ob_json_end(json);
     }
     ob_json_end(json);
-    ob_json_object(json, "drops");
-    for (int e = 0; e < OB_ERROR_COUNT; e++)
-        if (st->dropped[e])
-            ob_json_u64(json, ob_error_name((ob_error_t)e), st->dropped[e]);
-    ob_json_end(json);
+    s_json_by_error(json, "drops", st->dropped);
+}
+
+/* A block started: a "block" event naming the peer (SPEC §3 Blocking). */
+static void s_on_block(void *ctx, const uint8_t peer[32], ob_error_t reason, uint64_t until_ms)
+{
+    s_net_shell_t *self = ctx;
+    const char *name = NULL;
+    for (size_t i = 0; i < self->peer_count && !name; i++)
+        if (memcmp(self->peers[i].key, peer, 32) == 0)
+            name = self->peers[i].name;
+    char hex[65];
+    if (!name) {
+        ob_hex_encode(peer, 32, hex);
+        name = hex;
+    }
+    ob_warn("net: peer %s blocked (%s)", name, ob_error_name(reason));
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"node\":\"%s\",\"peer\":\"%s\",\"reason\":\"%s\",\"until_ms\":%llu}",
+             self->args->config->name, name, ob_error_name(reason), (unsigned long long)until_ms);
+    ob_shell_publish(self->shell, "block", json);
 }
 
 static void s_release_held(void *ctx, const ob_handle_t *handle)
@@ -889,6 +948,7 @@ int ob_net_actor_run(const ob_actor_args_t *args)
         !(self->pins = ob_pins_new(args->arena, OB_ACTOR_NET, pin_cap ? pin_cap : 1, &why)))
         goto done;
     ob_net_set_release(self->net, s_release_held, self);
+    ob_net_set_on_block(self->net, s_on_block, self);
     self->shell = ob_shell_new(&args->endpoints, OB_ACTOR_NET, 0, args->pipe, &why);
     if (!self->shell || s_setup_peers(self, me, &why) != 0)
         goto done;

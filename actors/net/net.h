@@ -47,7 +47,17 @@ typedef struct {
 
 typedef struct {
     uint64_t peer_nodes_in, peer_acks_in, peer_out;
-    uint64_t peer_fetch_in, peer_fetched_in; /* decoded, then dropped: not served yet */
+    /* Fetching (SPEC §3, §8): Fetch and Fetched decoded from peers */
+    uint64_t peer_fetch_in, peer_fetched_in;
+    uint64_t fetch_passed;                   /* Fetch requests passed to the journal */
+    uint64_t fetched_asked, fetched_unasked; /* Fetched passed to the verifier */
+    uint64_t fetched_bytes_in;               /* their payload bytes */
+    uint64_t fetch_sent, answers_sent;       /* Fetch and Fetched sent to peers */
+    uint64_t answers_bytes_out;              /* payload bytes of the answers sent */
+    uint64_t answers_stale;                  /* send_fetched whose slot was stale: not sent */
+    uint64_t fetch_quota_full;               /* over_budget for the arena quota */
+    uint64_t asks_forgotten;                 /* asks dropped unanswered: the table was full */
+    uint64_t blocks[OB_ERROR_COUNT];         /* blocks started, by reason */
     uint64_t dropped[OB_ERROR_COUNT];
     uint64_t arena_full; /* peer messages refused for lack of a slot */
     uint64_t submitted, submit_refused, proposals_answered; /* passed to the journal */
@@ -157,5 +167,28 @@ typedef void(ob_net_release_fn)(void *ctx, const ob_handle_t *handle);
 void ob_net_set_release(ob_net_t *self, ob_net_release_fn *release, void *ctx);
 
 const ob_net_stats_t *ob_net_stats(const ob_net_t *self);
+
+/* --- Fetching (SPEC §3) --------------------------------------------------
+
+   Where budgets and blocks read the time: milliseconds of the clock that
+   drives the handlers, CLOCK_MONOTONIC unless set (the simulator sets its
+   virtual clock, the tests a fake one). */
+void ob_net_set_clock(ob_net_t *self, uint64_t (*now_ms)(void *ctx), void *ctx);
+
+/* Told when a block of `peer` starts (the shell publishes a "block"
+   event): `reason` is the error the peer proved, `until_ms` of the clock
+   above. */
+typedef void(ob_net_block_fn)(void *ctx, const uint8_t peer[32], ob_error_t reason,
+                              uint64_t until_ms);
+void ob_net_set_on_block(ob_net_t *self, ob_net_block_fn *on_block, void *ctx);
+
+/* Whether `peer` is blocked now, and if so why and until when. */
+bool ob_net_peer_blocked(ob_net_t *self, const uint8_t peer[32], ob_error_t *reason,
+                         uint64_t *until_ms);
+
+/* Slots held for Fetching now (answers and fetched payloads still live),
+   and the most there may be: a quarter of the arena. */
+size_t ob_net_fetch_slots(ob_net_t *self);
+size_t ob_net_fetch_slot_quota(const ob_net_t *self);
 
 #endif

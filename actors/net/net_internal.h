@@ -11,6 +11,41 @@
    by the outbox: a batch refers to at most this many. */
 #define OB_NET_MAX_HELD 1024
 
+/* Peers whose budget or block net tracks: the manifest's nodes, with room
+   to spare; past it the longest idle unblocked one is forgotten (its
+   budget starts full again, which costs at most one second's budget). */
+#define OB_NET_PEER_STATES 256
+/* Fetch requests remembered, so that their answers are `asked`: a node has
+   fetch_outstanding (8) out at once, so this only overflows under a
+   journal that asks faster than its tunable; the oldest is forgotten. */
+#define OB_NET_ASKS 64
+/* How long an ask is remembered: the answers of a Fetch come at once, so a
+   few seconds covers a slow link, while a late answer only costs budget. */
+#define OB_NET_ASK_MS 3000
+
+/* A peer's Fetching state (SPEC §3 Budgets, Blocking). Budgets are token
+   buckets in thousandths, refilled from the clock up to one second's
+   worth, so that a burst never exceeds the per-second budget. */
+typedef struct {
+    bool used;
+    uint8_t key[32];
+    uint64_t refilled_ms;
+    uint64_t message_tokens, byte_tokens; /* thousandths of a message, of a byte */
+    uint64_t blocked_until_ms;            /* blocked while now < this */
+    ob_error_t block_reason;
+    uint64_t last_seen_ms;
+} ob_net_peer_state_t;
+
+typedef struct {
+    bool used;
+    uint8_t peer[32];
+    uint8_t sequencer[32];
+    uint64_t height;
+    uint16_t count;
+    uint32_t answers; /* taken as asked: at most count + 1 (SPEC §3 Answering) */
+    uint64_t expires_ms;
+} ob_net_ask_t;
+
 struct _ob_net_t {
     ob_node_env_t env;
     ob_crypto_t *crypto;
@@ -34,6 +69,18 @@ struct _ob_net_t {
     /* payload bytes copied out of the arena for app_ask_verdict */
     uint8_t *scratch;
     size_t scratch_cap;
+
+    uint64_t (*clock)(void *ctx); /* ms; NULL: CLOCK_MONOTONIC */
+    void *clock_ctx;
+    ob_net_peer_state_t peer_states[OB_NET_PEER_STATES];
+    uint64_t blocks_end_ms; /* no peer is blocked from then on: the usual check is one compare */
+    ob_net_ask_t asks[OB_NET_ASKS];
+    /* Slots held for Fetching (answers sent, payloads fetched), checked
+       live against the arena, at most a quarter of its slots (SPEC §3). */
+    ob_handle_t *fetch_slots;
+    size_t fetch_slot_count, fetch_slot_cap;
+    ob_net_block_fn *on_block;
+    void *on_block_ctx;
 
     ob_handle_t held[OB_NET_MAX_HELD];
     size_t held_count;

@@ -48,6 +48,12 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "held_evicted", st->held_evicted);
     ob_json_u64(json, "hold_ms", st->hold_ms);
     ob_json_u64(json, "own_acks_cached", st->own_acks_cached);
+    ob_json_object(json, "fetched"); /* by outcome: "ok" passed, else dropped */
+    for (int e = 0; e < OB_ERROR_COUNT; e++)
+        if (st->fetched[e])
+            ob_json_u64(json, ob_error_name((ob_error_t)e), st->fetched[e]);
+    ob_json_end(json);
+    ob_json_u64(json, "blocks_asked", st->blocks_asked);
     ob_json_object(json, "drops");
     for (int e = 0; e < OB_ERROR_COUNT; e++)
         if (st->dropped[e])

@@ -311,6 +311,86 @@ static bool s_verify_ack(ob_verifier_t *self, const ob_ack_t *ack, const uint8_t
     return true;
 }
 
+/* --- Fetched (SPEC §3 Receiving) ---------------------------------------- */
+
+/* The certificate is the proof, not the sender: the Lock's own epoch, not
+   the current one, names the sequencers and validators. */
+static ob_error_t s_check_fetched(ob_verifier_t *self, const ob_imsg_peer_fetched_t *in,
+                                  ob_lock_t *lock)
+{
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
+    ob_error_t rc = ob_lock_decode(lock, in->lock.data, in->lock.len, &lookup);
+    if (rc != OB_OK)
+        return rc;
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, lock->epoch);
+    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, lock->epoch);
+    if (!validators || !sequencers)
+        return OB_ERR_UNKNOWN_EPOCH;
+    if (!ob_keyset_contains(sequencers, lock->chunk.sequencer))
+        return OB_ERR_UNKNOWN_SEQUENCER;
+    const ob_cert_t *cert = &lock->cert;
+    uint16_t n = ob_keyset_size(validators);
+    if (cert->count < ob_quorum(n))
+        return OB_ERR_BELOW_QUORUM;
+    /* Strictly increasing indices below n: distinct validators, so the
+       count above is a count of validators. */
+    if ((rc = ob_cert_check_indices(cert, n)) != OB_OK)
+        return rc;
+    for (uint16_t i = 0; i < cert->count; i++)
+        if (!s_ack_signature_ok(self, validators, &lock->chunk, lock->epoch,
+                                ob_cert_signer(cert, i), ob_cert_signature(cert, i)))
+            return OB_ERR_BAD_SIGNATURE;
+    /* As for a node: the digest net computed as the bytes entered; the
+       journal hashes its own copy before it stores them. */
+    if (in->has_payload && (memcmp(in->payload.digest, lock->chunk.payload, 32) != 0 ||
+                            in->payload.len > self->env.params.max_payload))
+        return OB_ERR_PAYLOAD_MISMATCH;
+    return OB_OK;
+}
+
+/* Only a certificate that fails proves its sender byzantine: P sent it
+   over its own link, and a Lock is checkable by anyone. A wrong payload
+   may be P's corrupted storage, and decoding errors or an unknown epoch
+   may be our own manifest's age (SPEC §3 Blocking). */
+static bool s_blocks(ob_error_t why)
+{
+    return why == OB_ERR_BAD_SIGNATURE || why == OB_ERR_BELOW_QUORUM;
+}
+
+static void s_on_peer_fetched(ob_verifier_t *self, const ob_imsg_peer_fetched_t *in,
+                              ob_outbox_t *out)
+{
+    if (in->has_payload && ob_arena_take(self->env.arena, &in->payload, self->owner) != 0) {
+        self->stats.fetched[OB_ERR_PAYLOAD_MISMATCH]++;
+        s_drop(self, OB_ERR_PAYLOAD_MISMATCH, in->peer, out);
+        return;
+    }
+    ob_lock_t lock;
+    ob_error_t rc = s_check_fetched(self, in, &lock);
+    self->stats.fetched[rc]++;
+    if (rc != OB_OK) {
+        if (in->has_payload)
+            ob_arena_release(self->env.arena, &in->payload, self->owner);
+        s_drop(self, rc, in->peer, out);
+        if (s_blocks(rc)) {
+            ob_imsg_t block = {.type = OB_IMSG_BLOCK_PEER};
+            memcpy(block.u.block_peer.peer, in->peer, 32);
+            block.u.block_peer.error = (uint16_t)rc;
+            if (ob_outbox_to_actor(out, OB_ACTOR_NET, &block) == 0)
+                self->stats.blocks_asked++;
+        }
+        return;
+    }
+    ob_imsg_t msg = {.type = OB_IMSG_FETCHED_VERIFIED};
+    memcpy(msg.u.fetched_verified.peer, in->peer, 32);
+    msg.u.fetched_verified.lock = in->lock;
+    msg.u.fetched_verified.has_payload = in->has_payload;
+    if (in->has_payload)
+        msg.u.fetched_verified.payload = in->payload;
+    if (ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg) != 0 && in->has_payload)
+        ob_arena_release(self->env.arena, &in->payload, self->owner);
+}
+
 /* --- certified chunks ---------------------------------------------------- */
 
 static s_certified_t *s_certified_slot(ob_verifier_t *self, const uint8_t sequencer[32],
@@ -598,5 +678,8 @@ void ob_verifier_handle(ob_verifier_t *self, uint64_t now_ms, ob_party_t from, c
         return;
     case OB_VERIFIER_IN_TIP_CHANGED:
         return; /* the verifier needs no tips */
+    case OB_VERIFIER_IN_PEER_FETCHED:
+        s_on_peer_fetched(self, &msg->u.peer_fetched, out);
+        return;
     }
 }

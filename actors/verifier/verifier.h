@@ -38,6 +38,10 @@ typedef struct {
     uint64_t held_evicted;           /* holds verified early: the hold table was full */
     uint64_t own_acks_cached;        /* own acks the signer made, cached without a check */
     uint64_t hold_ms;                /* the hold time now (2x the usual time to a certificate) */
+    /* Fetched from peers (SPEC §3 Receiving, §8), by outcome: [OB_OK] passed
+       to the journal, else dropped by that error */
+    uint64_t fetched[OB_ERROR_COUNT];
+    uint64_t blocks_asked; /* block_peer sent to net: the peer sent a failing certificate */
 } ob_verifier_stats_t;
 
 /* `cache_entries` bounds the signature cache (0 disables it). */

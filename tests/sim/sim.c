@@ -442,6 +442,7 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
                                .app_who = "sim-app"};
         node->net = ob_net_new(&cfg, &why);
         assert(node->net);
+        ob_net_set_clock(node->net, s_clock, sim); /* budgets and blocks in virtual time */
         ob_net_start(node->net, out);
         break;
     }

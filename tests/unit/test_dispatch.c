@@ -117,7 +117,7 @@ static void test_tables_consistent(void **state)
             assert_int_equal(ways, 1);
         }
     }
-    assert_int_equal(internal, 37);
+    assert_int_equal(internal, 43);
     assert_int_equal(external, 15);
     for (int from = OB_PARTY_NET; from <= OB_PARTY_COUNT; from++)
         for (int to = OB_PARTY_NET; to <= OB_PARTY_COUNT; to++)

@@ -334,37 +334,14 @@ static void s_epoch(h_fixture_t *f, ob_actor_t to, uint64_t epoch)
     s_deliver(f, to, &msg);
 }
 
-/* How many messages of `type` the outbox holds for actor `to`. */
 static size_t s_sent(h_fixture_t *f, ob_actor_t to, ob_imsg_type_t type)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
-        const ob_envelope_t *e = ob_outbox_at(f->out, i);
-        if (e->kind != OB_DEST_ACTOR || e->actor != to)
-            continue;
-        ob_imsg_t msg;
-        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
-        n += msg.type == type;
-    }
-    return n;
+    return tu_sent(f->out, to, type);
 }
 
-/* The one message of `type` for `to`, decoded; its blobs view the outbox,
-   so they last until the next delivery. */
 static ob_imsg_t s_the(h_fixture_t *f, ob_actor_t to, ob_imsg_type_t type)
 {
-    assert_int_equal(s_sent(f, to, type), 1);
-    ob_imsg_t msg = {0};
-    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
-        const ob_envelope_t *e = ob_outbox_at(f->out, i);
-        if (e->kind != OB_DEST_ACTOR || e->actor != to)
-            continue;
-        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len), OB_OK);
-        if (msg.type == type)
-            return msg;
-    }
-    fail_msg("no %s for %s", ob_imsg_name(type), ob_actor_name(to));
-    return msg;
+    return tu_the(f->out, to, type, NULL);
 }
 
 /* Exactly one counter of `counters` is non-zero: `why`, at `times`. */
@@ -3187,7 +3164,7 @@ static void test_net_unknown_type(void **state)
     s_net_open(f);
     uint8_t frame[2 + OB_ACK_LEN];
     s_ack_frame(f, frame);
-    /* 3 and 4 are Fetch and Fetched (test_net_fetch_not_served_yet). */
+    /* 3 and 4 are Fetch and Fetched (test_net_fetch_passed_on). */
     const uint8_t unknown[] = {5, 0, 9, 255};
     ob_frame_t one[1] = {{frame, sizeof frame}};
     for (size_t i = 0; i < sizeof unknown; i++) {
@@ -3197,11 +3174,11 @@ static void test_net_unknown_type(void **state)
     }
 }
 
-/* Until Fetch is answered and Fetched received (issue 11, later steps),
-   net counts what decodes and passes it to nobody: no verifier, no
-   journal, no arena slot, no drop under a name that would be false. What
-   does not decode is dropped with its name, as any peer message. */
-static void test_net_fetch_not_served_yet(void **state)
+/* A Fetch that decodes goes to the journal, a Fetched to the verifier
+   (its payload in the arena); what does not decode is dropped with its
+   name, as any peer message. The budgets, asks and blocks are
+   test_fetch_net.c's. */
+static void test_net_fetch_passed_on(void **state)
 {
     h_fixture_t *f = *state;
     s_net_open(f);
@@ -3214,11 +3191,16 @@ static void test_net_fetch_not_served_yet(void **state)
     assert_int_equal(ob_peer_fetch_frame_encode(&fetch, fetch_frame, sizeof fetch_frame, &len), 0);
     ob_frame_t one[1] = {{fetch_frame, len}};
     s_net_peer(f, 2, one, 1);
-    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t asked = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_PEER_FETCH);
+    assert_memory_equal(asked.u.peer_fetch.peer, f->keys[2].pub.bytes, 32);
+    assert_memory_equal(asked.u.peer_fetch.sequencer, f->keys[1].pub.bytes, 32);
+    assert_int_equal(asked.u.peer_fetch.height, 3);
+    assert_int_equal(asked.u.peer_fetch.count, OB_FETCH_MAX);
     assert_int_equal(stats->peer_fetch_in, 1);
 
     /* A Fetched of a Lock on key 1's genesis (a certificate of one ack:
-       the codec does not judge quorums), with and without its payload. */
+       net does not judge quorums), with and without its payload. */
     ob_chunk_t chunk = s_chunk(f, 1, 0, "zero");
     ob_ack_t ack = s_ack(f, 2, &chunk, 1);
     uint8_t entry[OB_CERT_ENTRY_LEN];
@@ -3230,10 +3212,18 @@ static void test_net_fetch_not_served_yet(void **state)
         ob_peer_fetched_frame_encode(&fetched, fetched_frame, sizeof fetched_frame, &len), 0);
     ob_frame_t two[2] = {{fetched_frame, len}, {(const uint8_t *)"zero", 4}};
     s_net_peer(f, 3, two, 2);
-    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_t got = s_the(f, OB_ACTOR_VERIFIER, OB_IMSG_PEER_FETCHED);
+    assert_true(got.u.peer_fetched.has_payload);
+    assert_false(got.u.peer_fetched.asked);
+    assert_int_equal(got.u.peer_fetched.lock.len, len - 3);
+    assert_memory_equal(got.u.peer_fetched.payload.digest, chunk.payload, 32);
+    assert_int_equal(ob_arena_in_use(f->arena), 1);
+    assert_int_equal(ob_arena_release(f->arena, &got.u.peer_fetched.payload, OB_ACTOR_NET), 0);
     fetched_frame[2] = 0;
     s_net_peer(f, 3, two, 1);
-    assert_int_equal(ob_outbox_count(f->out), 0);
+    got = s_the(f, OB_ACTOR_VERIFIER, OB_IMSG_PEER_FETCHED);
+    assert_false(got.u.peer_fetched.has_payload);
     assert_int_equal(stats->peer_fetched_in, 2);
     assert_int_equal(stats->peer_nodes_in, 0);
     assert_int_equal(stats->peer_acks_in, 0);
@@ -3602,7 +3592,7 @@ int main(void)
         H_TEST(test_net_frames_pass),
         H_TEST(test_net_routes_a_chunk_to_one_verifier),
         H_TEST(test_net_unknown_type),
-        H_TEST(test_net_fetch_not_served_yet),
+        H_TEST(test_net_fetch_passed_on),
         H_TEST(test_net_bad_version),
         H_TEST(test_net_short),
         H_TEST(test_net_trailing),

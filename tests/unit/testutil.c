@@ -161,3 +161,37 @@ void tu_four_fini(tu_four_t *self)
         ob_keypair_wipe(&self->keys[k]);
     ob_crypto_destroy(&self->crypto);
 }
+
+size_t tu_sent(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ob_outbox_count(out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(out, i);
+        if (e->kind != OB_DEST_ACTOR || e->actor != to)
+            continue;
+        ob_imsg_t msg;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(out, e), e->len), OB_OK);
+        n += msg.type == type;
+    }
+    return n;
+}
+
+ob_imsg_t tu_the(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type,
+                 const ob_envelope_t **envelope)
+{
+    assert_int_equal(tu_sent(out, to, type), 1);
+    ob_imsg_t msg = {0};
+    for (size_t i = 0; i < ob_outbox_count(out); i++) {
+        const ob_envelope_t *e = ob_outbox_at(out, i);
+        if (e->kind != OB_DEST_ACTOR || e->actor != to)
+            continue;
+        assert_int_equal(ob_imsg_decode(&msg, ob_outbox_bytes(out, e), e->len), OB_OK);
+        if (msg.type == type) {
+            if (envelope)
+                *envelope = e;
+            return msg;
+        }
+    }
+    fail_msg("no %s for %s", ob_imsg_name(type), ob_actor_name(to));
+    return msg;
+}

@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "epochs.h"
 #include "imsg.h"
+#include "outbox.h"
 #include "signing.h"
 #include "verify.h"
 #include "wire.h"
@@ -72,5 +73,13 @@ ob_epoch_lookup_t tu_lookup_fixed(const uint16_t *validator_count);
    it: the first sender proto/imsg.csv allows (a state request: the actor
    it names). */
 ob_party_t tu_sender(ob_party_t to, const ob_imsg_t *msg);
+
+/* How many messages of `type` the outbox holds for actor `to`. */
+size_t tu_sent(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type);
+/* The one message of `type` for `to` (fails unless there is exactly one),
+   decoded, and its envelope if `envelope`; its blobs view the outbox, so
+   they last until it is cleared. */
+ob_imsg_t tu_the(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type,
+                 const ob_envelope_t **envelope);
 
 #endif
