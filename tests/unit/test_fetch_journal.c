@@ -8,7 +8,9 @@
     sequencer). Its peers are keys 1, 2 and 3. */
 #include "testutil.h"
 
+#include "hex.h"
 #include "journal.h"
+#include "journal_inspect.h"
 #include "journal_store.h"
 #include "log.h"
 #include "outbox.h"
@@ -280,18 +282,34 @@ static void s_peer_fetch(f_fixture_t *f, int sequencer, uint64_t height, uint16_
     s_deliver_at(f, &msg, F_T0);
 }
 
-static void s_count_lock(void *ctx, const uint8_t *lock, size_t len)
+/* The certificates the journal's file holds, read beside it. */
+static int64_t s_locks_held(f_fixture_t *f)
 {
-    (void)lock;
-    (void)len;
-    ++*(size_t *)ctx;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int64_t n = -1;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM certificate", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
 }
 
-static size_t s_locks_held(f_fixture_t *f)
+/* `obcast export --data` of the journal's file, as one string. */
+static char *s_export(f_fixture_t *f)
 {
-    size_t n = 0;
-    assert_int_equal(ob_journal_each_lock(f->journal, s_count_lock, &n), 0);
-    return n;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    ob_why_t why = {{0}};
+    int rc = ob_journal_export(f->path, f->four.epochs, true, out, &why);
+    fclose(out);
+    if (rc != 0)
+        fail_msg("export: %s", why.text);
+    return text;
 }
 
 /* The Fetched sent: each one's height and whether its payload came, the
@@ -633,11 +651,22 @@ static void test_receive_new_lock_once(void **state)
     assert_int_equal(s_locks_held(f), 1);
     assert_int_equal(ob_arena_in_use(f->arena), 0);
 
-    /* What was fetched is served like anything else, bytes and all. */
+    /* What was fetched is served like anything else, bytes and all, and
+       exported as a certified chunk with its data. */
     s_peer_fetch(f, 1, 5, 1);
     f_served_t served[2];
     assert_int_equal(s_served(f, served, 2), 1);
     assert_true(served[0].has_payload);
+    char *text = s_export(f);
+    char hex[8], data[32], sequencer[65];
+    ob_hex_encode((const uint8_t *)"p5", 2, hex);
+    snprintf(data, sizeof data, "\"data\":\"%s\"", hex);
+    ob_hex_encode(s_key(f, 1), 32, sequencer);
+    assert_non_null(strstr(text, sequencer));
+    assert_non_null(strstr(text, "\"height\":5,"));
+    assert_non_null(strstr(text, data));
+    assert_null(strstr(text, "data_pruned"));
+    free(text);
 }
 
 /* A Lock held without its bytes: a Fetched with them stores them (no new
