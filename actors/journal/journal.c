@@ -1804,9 +1804,13 @@ static void s_on_fetched(ob_journal_t *self, uint64_t now, const ob_imsg_fetched
         self->failed = true;
     bool held =
         s_has_certificate(self, chunk->sequencer, chunk->height, chunk->payload, NULL, NULL);
+    /* Held already, but a merged range may still count it missing. */
+    if (held)
+        s_fetch_certified(self, chunk->sequencer, chunk->height, now);
     if (held && stored != 0) {
         self->stats.fetched_duplicate++;
-        s_fetch_certified(self, chunk->sequencer, chunk->height, now);
+        if (keep_bytes && stored == 1)
+            s_fetch_payload_held(self, chunk->sequencer, chunk->height);
     } else {
         if (!held)
             s_on_certificate(self, now, &lock, out);

@@ -851,6 +851,38 @@ static void test_ask_holes_as_ranges_and_missing_payloads(void **state)
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
 }
 
+/* Twenty holes (every odd height of 0..40) do not fit the table: the
+   closest merge, so fewer ranges are asked, covering every hole; answered
+   as a peer would (every height asked, held ones too), none is left. */
+static void test_ask_holes_beyond_the_table_merge(void **state)
+{
+    f_fixture_t *f = *state;
+    f->params.rebroadcast_timeout_ms = 100000; /* no probes meanwhile */
+    f->params.fetch_outstanding = 64;
+    s_open(f);
+    for (uint64_t h = 0; h <= 40; h += 2)
+        s_certified_at(f, 1, h, F_T0);
+    s_tick(f, F_T0);
+    f_asked_t asked[64];
+    size_t n = s_asked(f, asked, 64);
+    const ob_journal_stats_t *st = ob_journal_stats(f->journal);
+    assert_true(st->fetch_asked_hole >= 1 && st->fetch_asked_hole <= 16);
+    assert_true(st->fetch_asked_payload >= 1 && st->fetch_asked_payload <= 8);
+    assert_int_equal(n, st->fetch_asked_hole + st->fetch_asked_payload);
+    for (uint64_t h = 0; h <= 40; h++) {
+        bool covered = false;
+        for (size_t i = 0; i < n && !covered; i++)
+            covered = asked[i].from <= h && h < asked[i].from + asked[i].count;
+        assert_true(covered);
+    }
+    for (uint64_t h = 0; h <= 40; h++)
+        s_fetched(f, 1, h, true);
+    assert_int_equal(st->fetch_outstanding, 0);
+    assert_int_equal(s_locks_held(f), 41);
+    s_tick(f, F_T0 + 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
+}
+
 /* At most fetch_outstanding out; an answer frees a place for the next. */
 static void test_ask_at_most_fetch_outstanding(void **state)
 {
@@ -961,6 +993,7 @@ int main(void)
         FJ_TEST(test_ask_probes_a_stalled_chain_after_the_timeout),
         FJ_TEST(test_ask_live_chain_is_never_probed),
         FJ_TEST(test_ask_holes_as_ranges_and_missing_payloads),
+        FJ_TEST(test_ask_holes_beyond_the_table_merge),
         FJ_TEST(test_ask_at_most_fetch_outstanding),
         FJ_TEST(test_ask_retry_to_another_peer_with_backoff),
         FJ_TEST(test_ask_state_rebuilt_at_start),
