@@ -777,6 +777,28 @@ static void test_ask_probes_a_stalled_chain_after_the_timeout(void **state)
     }
 }
 
+/* A chain certified to 5 here (nodes 0..6) that stops is probed from 6,
+   a rebroadcast timeout after its last certificate, not before. */
+static void test_ask_probe_starts_above_the_certified_height(void **state)
+{
+    f_fixture_t *f = *state;
+    s_open(f);
+    uint64_t timeout = f->params.rebroadcast_timeout_ms;
+    s_chain_of_nodes(f, 1, 5);
+    uint64_t last = F_T0 + 100;
+    s_node_at(f, 1, 6, last); /* certificate 5 */
+    s_tick(f, F_T0 + timeout);
+    f_asked_t asked[8];
+    size_t n = s_asked(f, asked, 8);
+    assert_null(s_find(asked, n, 1, 6));
+    assert_non_null(s_find(asked, n, 2, 0)); /* the others, never grown */
+    s_tick(f, last + timeout);
+    n = s_asked(f, asked, 8);
+    assert_int_equal(n, 1);
+    assert_non_null(s_find(asked, n, 1, 6));
+    assert_int_equal(asked[0].count, 64);
+}
+
 /* A chain that grows (a node every half timeout) is never probed; the
    others are. A probe answered above the chain teaches it how far it
    went: the heights between become holes, asked as such. */
@@ -991,6 +1013,7 @@ int main(void)
         FJ_TEST(test_receive_conflicting_lock_is_evidence),
         FJ_TEST(test_receive_payload_outside_retention_not_stored),
         FJ_TEST(test_ask_probes_a_stalled_chain_after_the_timeout),
+        FJ_TEST(test_ask_probe_starts_above_the_certified_height),
         FJ_TEST(test_ask_live_chain_is_never_probed),
         FJ_TEST(test_ask_holes_as_ranges_and_missing_payloads),
         FJ_TEST(test_ask_holes_beyond_the_table_merge),
