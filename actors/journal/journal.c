@@ -54,6 +54,62 @@ typedef struct {
     uint64_t next_pass_at[OB_BACKFILL_GAPS]; /* a gap's next pass starts no earlier */
 } s_backfill_t;
 
+/* --- fetching: what is missing, and what is asked (SPEC §3) ------------ */
+
+/* Chains whose holes and missing payloads are tracked; further ones are
+   learned only by the sequencer's own traffic. */
+#define S_MAX_CHAINS 1024
+/* Ranges kept per chain. A full table merges its two closest ranges: the
+   merged one asks again for heights held between them, which costs
+   duplicates, never a Lock. */
+#define S_MAX_HOLES          16
+#define S_MAX_PAYLOAD_RANGES 8
+/* Requests out at once, whatever fetch_outstanding says. */
+#define S_MAX_OUTSTANDING 64
+/* A Fetch's count (SPEC §2: 1 to 64). */
+#define S_FETCH_COUNT 64
+/* An unanswered request is resent after fetch_retry_ms, then twice that,
+   up to this many doublings. */
+#define S_RETRY_DOUBLINGS 6
+
+typedef struct {
+    uint64_t from, to;
+} s_range_t;
+
+typedef struct {
+    uint8_t sequencer[32];
+    bool has_cert;
+    uint64_t cert_high; /* the highest certified height held */
+    /* Every height below it is a certificate held or a hole: the highest
+       height known (a certificate, or a node this journal verified), + 1
+       past a certified one. */
+    uint64_t frontier;
+    uint64_t grown_at;                /* when cert_high last grew, or the chain was first seen */
+    uint64_t probe_at;                /* the next probe above it no earlier */
+    size_t probe_turn;                /* its probes go to the peers in turn */
+    s_range_t holes[S_MAX_HOLES + 1]; /* one more while adding */
+    size_t hole_count;
+    s_range_t payloads[S_MAX_PAYLOAD_RANGES + 1]; /* certified, bytes not held */
+    size_t payload_count;
+} s_chain_t;
+
+typedef enum {
+    S_FETCH_PAYLOAD, /* the bytes of certificates held without them */
+    S_FETCH_HOLE,    /* Locks below the frontier */
+    S_FETCH_ABOVE,   /* what lies above a chain that stopped growing here */
+} s_fetch_kind_t;
+
+typedef struct {
+    s_fetch_kind_t kind;
+    uint8_t sequencer[32];
+    uint8_t peer[32];
+    uint64_t from;
+    uint16_t count;
+    uint64_t deadline; /* resent (or, for a probe, given up) at */
+    uint64_t backoff;
+    bool progressed; /* its peer answered some of it */
+} s_request_t;
+
 /* Where the node's own sequencer stands between its tip and the next. */
 typedef enum {
     S_PROPOSE_IDLE,
@@ -88,6 +144,16 @@ struct _ob_journal_t {
 
     s_backfill_t *backfill;
     size_t backfill_count;
+
+    /* Fetching: the chains' holes and missing payloads, the requests out,
+       the next peer in turn, and when the fetcher wants a tick. */
+    s_chain_t *chains;
+    size_t chain_count;
+    s_request_t requests[S_MAX_OUTSTANDING];
+    size_t request_count;
+    size_t peer_cursor;
+    bool fetch_due;
+    uint64_t fetch_due_at, fetch_wake;
 
     uint64_t (*clock_us)(void); /* metrics only; NULL in the simulator */
     ob_builtin_app_t *app;      /* the built-in application; NULL: external */
@@ -317,6 +383,232 @@ static int s_node_other(ob_journal_t *self, const ob_chunk_t *chunk, uint8_t **n
     return 0;
 }
 
+/* --- fetching: ranges of heights --------------------------------------- */
+
+/* Adds from..to, keeping the ranges sorted and apart; beyond `max`, the
+   two closest merge. */
+static void s_ranges_add(s_range_t *ranges, size_t *count, size_t max, uint64_t from, uint64_t to)
+{
+    size_t n = *count, at = 0;
+    while (at < n && ranges[at].to < from && ranges[at].to + 1 < from)
+        at++;
+    /* ranges[at..] end at or after from - 1: merge what touches. */
+    size_t end = at;
+    while (end < n && ranges[end].from <= to + 1 && to != UINT64_MAX) {
+        if (ranges[end].from < from)
+            from = ranges[end].from;
+        if (ranges[end].to > to)
+            to = ranges[end].to;
+        end++;
+    }
+    if (to == UINT64_MAX)
+        while (end < n) {
+            if (ranges[end].from < from)
+                from = ranges[end].from;
+            end++;
+        }
+    size_t merged = end - at;
+    if (merged == 0) {
+        memmove(&ranges[at + 1], &ranges[at], (n - at) * sizeof *ranges);
+        n++;
+    } else if (merged > 1) {
+        memmove(&ranges[at + 1], &ranges[end], (n - end) * sizeof *ranges);
+        n -= merged - 1;
+    }
+    ranges[at] = (s_range_t){from, to};
+    while (n > max) {
+        size_t closest = 0;
+        for (size_t i = 1; i + 1 < n; i++)
+            if (ranges[i + 1].from - ranges[i].to < ranges[closest + 1].from - ranges[closest].to)
+                closest = i;
+        ranges[closest].to = ranges[closest + 1].to;
+        memmove(&ranges[closest + 1], &ranges[closest + 2], (n - closest - 2) * sizeof *ranges);
+        n--;
+    }
+    *count = n;
+}
+
+/* Takes `height` out; a range it splits stays whole when the table is
+   full (a superset, asked again at the cost of duplicates). */
+static void s_ranges_remove(s_range_t *ranges, size_t *count, size_t max, uint64_t height)
+{
+    size_t n = *count;
+    for (size_t i = 0; i < n; i++) {
+        s_range_t *r = &ranges[i];
+        if (height < r->from || height > r->to)
+            continue;
+        if (r->from == r->to) {
+            memmove(&ranges[i], &ranges[i + 1], (n - i - 1) * sizeof *ranges);
+            *count = n - 1;
+        } else if (height == r->from) {
+            r->from++;
+        } else if (height == r->to) {
+            r->to--;
+        } else if (n < max) {
+            memmove(&ranges[i + 2], &ranges[i + 1], (n - i - 1) * sizeof *ranges);
+            ranges[i + 1] = (s_range_t){height + 1, r->to};
+            r->to = height - 1;
+            *count = n + 1;
+        }
+        return;
+    }
+}
+
+static bool s_ranges_overlap(const s_range_t *ranges, size_t count, uint64_t from, uint64_t to)
+{
+    for (size_t i = 0; i < count; i++)
+        if (ranges[i].from <= to && from <= ranges[i].to)
+            return true;
+    return false;
+}
+
+/* Drops every height below `low`. */
+static void s_ranges_trim_below(s_range_t *ranges, size_t *count, uint64_t low)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < *count; i++) {
+        if (ranges[i].to < low)
+            continue;
+        ranges[kept] = ranges[i];
+        if (ranges[kept].from < low)
+            ranges[kept].from = low;
+        kept++;
+    }
+    *count = kept;
+}
+
+/* --- fetching: what the journal learns, it tells its fetcher ------------ */
+
+static s_chain_t *s_chain(ob_journal_t *self, const uint8_t sequencer[32], uint64_t now)
+{
+    for (size_t i = 0; i < self->chain_count; i++)
+        if (memcmp(self->chains[i].sequencer, sequencer, 32) == 0)
+            return &self->chains[i];
+    if (self->chain_count == S_MAX_CHAINS)
+        return NULL;
+    s_chain_t *chain = &self->chains[self->chain_count++];
+    memset(chain, 0, sizeof *chain);
+    memcpy(chain->sequencer, sequencer, 32);
+    chain->grown_at = now;
+    chain->probe_turn = self->chain_count; /* chains start their turns apart */
+    return chain;
+}
+
+static bool s_within_retention(const ob_journal_t *self, const s_chain_t *chain, uint64_t height)
+{
+    uint64_t keep = self->env.params.retention;
+    return keep == 0 || !chain || !chain->has_cert || height >= chain->cert_high ||
+           chain->cert_high - height <= keep;
+}
+
+static void s_fetch_wake(ob_journal_t *self, uint64_t now)
+{
+    if (!self->fetch_due || now < self->fetch_due_at)
+        self->fetch_due_at = now;
+    self->fetch_due = true;
+}
+
+/* Heights frontier..to - 1 are known to exist and lack a certificate. */
+static void s_fetch_holes_up_to(ob_journal_t *self, s_chain_t *chain, uint64_t to, uint64_t now)
+{
+    if (to > chain->frontier) {
+        s_ranges_add(chain->holes, &chain->hole_count, S_MAX_HOLES, chain->frontier, to - 1);
+        s_fetch_wake(self, now);
+    }
+}
+
+/* A certificate at `height` is held (committed now, or found held). */
+static void s_fetch_certified(ob_journal_t *self, const uint8_t sequencer[32], uint64_t height,
+                              uint64_t now)
+{
+    s_chain_t *chain = s_chain(self, sequencer, now);
+    if (!chain)
+        return;
+    if (!chain->has_cert || height > chain->cert_high) {
+        chain->has_cert = true;
+        chain->cert_high = height;
+        chain->grown_at = now;
+    }
+    if (height >= chain->frontier) {
+        s_fetch_holes_up_to(self, chain, height, now);
+        chain->frontier = height + 1;
+    } else {
+        s_ranges_remove(chain->holes, &chain->hole_count, S_MAX_HOLES, height);
+    }
+}
+
+/* A verified node at `height` is held: every height below it exists. */
+static void s_fetch_node(ob_journal_t *self, const uint8_t sequencer[32], uint64_t height,
+                         uint64_t now)
+{
+    s_chain_t *chain = s_chain(self, sequencer, now);
+    if (!chain || height <= chain->frontier)
+        return;
+    s_fetch_holes_up_to(self, chain, height, now);
+    chain->frontier = height;
+}
+
+static void s_fetch_payload_missing(ob_journal_t *self, const uint8_t sequencer[32],
+                                    uint64_t height, uint64_t now)
+{
+    s_chain_t *chain = s_chain(self, sequencer, now);
+    if (!chain || !s_within_retention(self, chain, height))
+        return;
+    s_ranges_add(chain->payloads, &chain->payload_count, S_MAX_PAYLOAD_RANGES, height, height);
+    s_fetch_wake(self, now);
+}
+
+static void s_fetch_payload_held(ob_journal_t *self, const uint8_t sequencer[32], uint64_t height)
+{
+    s_chain_t *chain = s_chain(self, sequencer, 0);
+    if (chain)
+        s_ranges_remove(chain->payloads, &chain->payload_count, S_MAX_PAYLOAD_RANGES, height);
+}
+
+/* Recovery: the chains as the store holds them. */
+static void s_load_span(void *ctx, const uint8_t sequencer[32], uint64_t lowest, uint64_t highest)
+{
+    ob_journal_t *self = ctx;
+    s_chain_t *chain = s_chain(self, sequencer, 0);
+    if (!chain)
+        return;
+    chain->has_cert = true;
+    chain->cert_high = highest;
+    chain->frontier = highest + 1;
+    if (lowest > 0)
+        s_ranges_add(chain->holes, &chain->hole_count, S_MAX_HOLES, 0, lowest - 1);
+}
+
+static void s_load_gap(void *ctx, const uint8_t sequencer[32], uint64_t from, uint64_t to)
+{
+    ob_journal_t *self = ctx;
+    s_chain_t *chain = s_chain(self, sequencer, 0);
+    if (chain && from <= to)
+        s_ranges_add(chain->holes, &chain->hole_count, S_MAX_HOLES, from, to);
+}
+
+static void s_load_missing_payload(void *ctx, const uint8_t sequencer[32], uint64_t height,
+                                   uint64_t unused)
+{
+    ob_journal_t *self = ctx;
+    (void)unused;
+    s_chain_t *chain = s_chain(self, sequencer, 0);
+    if (chain)
+        s_ranges_add(chain->payloads, &chain->payload_count, S_MAX_PAYLOAD_RANGES, height, height);
+}
+
+static int s_fetch_recover(ob_journal_t *self)
+{
+    if (ob_journal_store_certificate_spans(self->store, s_load_span, self) != 0 ||
+        ob_journal_store_certificate_gaps(self->store, s_load_gap, self) != 0 ||
+        ob_journal_store_certificates_without_payload(self->store, self->env.params.retention,
+                                                      s_load_missing_payload, self) != 0)
+        return -1;
+    for (size_t i = 0; i < self->tip_count; i++)
+        s_fetch_node(self, self->tips[i].sequencer, self->tips[i].height, 0);
+    return 0;
+}
+
 static void s_load_backfill(void *ctx, const ob_backfill_row_t *row);
 
 /* --- lifecycle --------------------------------------------------------- */
@@ -334,7 +626,8 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     self->crypto = ob_crypto_new();
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
     self->backfill = calloc(S_MAX_VALIDATORS_TRACKED, sizeof *self->backfill);
-    if (!self->crypto || !self->tips || !self->backfill) {
+    self->chains = calloc(S_MAX_CHAINS, sizeof *self->chains);
+    if (!self->crypto || !self->tips || !self->backfill || !self->chains) {
         ob_why(why, "journal: out of memory or entropy");
         ob_journal_destroy(&self);
         return NULL;
@@ -361,7 +654,8 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     /* Recovery, before any message: the epoch, then the tips. */
     int has_epoch = ob_journal_store_epoch(self->store, &self->epoch);
     if (has_epoch < 0 || ob_journal_store_tips(self->store, s_load_tip, self) != 0 ||
-        ob_journal_store_backfill(self->store, s_load_backfill, self) != 0) {
+        ob_journal_store_backfill(self->store, s_load_backfill, self) != 0 ||
+        s_fetch_recover(self) != 0) {
         ob_why(why, "journal %s: cannot read its state", config->db_path);
         ob_journal_destroy(&self);
         return NULL;
@@ -394,6 +688,7 @@ void ob_journal_destroy(ob_journal_t **self_p)
     ob_crypto_destroy(&self->crypto);
     free(self->tips);
     free(self->backfill);
+    free(self->chains);
     free(self);
     *self_p = NULL;
 }
@@ -450,7 +745,20 @@ void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     self->last_broadcast = 0;
     self->last_redelivery = 0;
     self->propose_state = S_PROPOSE_IDLE;
-    (void)now;
+    /* What was fetched before is asked again; every chain's stall is
+       timed from now. */
+    self->request_count = 0;
+    self->stats.fetch_outstanding = 0;
+    for (size_t i = 0; i < self->chain_count; i++) {
+        self->chains[i].grown_at = now;
+        self->chains[i].probe_at = 0;
+    }
+    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, self->epoch);
+    uint16_t size = sequencers ? ob_keyset_size(sequencers) : 0;
+    for (uint16_t i = 0; i < size; i++)
+        if (!s_is_self(self, ob_keyset_key(sequencers, i)->bytes))
+            s_chain(self, ob_keyset_key(sequencers, i)->bytes, now);
+    self->fetch_wake = now;
 }
 
 ob_outbox_t *ob_journal_reports(ob_journal_t *self)
@@ -590,6 +898,19 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
 
     int rc = ob_journal_store_put_certificate(self->store, chunk->sequencer, chunk->height,
                                               chunk->payload, lock->epoch, bytes, written);
+    if (rc >= 0) {
+        s_fetch_certified(self, chunk->sequencer, chunk->height, now);
+        /* The tip's bytes are held with it: the common case costs no
+           lookup. */
+        bool tip_bytes = known && known->height == chunk->height &&
+                         memcmp(known->payload, chunk->payload, 32) == 0;
+        int held =
+            already || tip_bytes ? 1 : ob_journal_store_has_payload(self->store, chunk->payload);
+        if (held < 0)
+            self->failed = true;
+        else if (held == 0)
+            s_fetch_payload_missing(self, chunk->sequencer, chunk->height, now);
+    }
     if (rc >= 0 && known && (!known->has_cert || chunk->height >= known->cert_height)) {
         known->has_cert = true;
         known->cert_height = chunk->height;
@@ -873,6 +1194,7 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
         return;
     }
     self->stats.nodes_accepted++;
+    s_fetch_node(self, chunk->sequencer, chunk->height, now);
     ob_stage(OB_STAGE_TIP_COMMITTED, chunk->sequencer, chunk->height);
     s_publish_tip(self, new_tip, out);
     new_tip->answer_after = now + self->env.params.rebroadcast_timeout_ms / 2;
@@ -1366,6 +1688,428 @@ static void s_on_client_follow(ob_journal_t *self, const ob_imsg_client_follow_t
     s_on_lock_query(self, in->height, out);
 }
 
+/* --- fetching: answering, receiving, asking (SPEC §3) ------------------ */
+
+typedef struct {
+    ob_journal_t *self;
+    const uint8_t *peer;
+    ob_outbox_t *out;
+} s_serve_ctx_t;
+
+/* One Fetched for the peer: the Lock, and its payload bytes in a slot when
+   they are held, still hash to the Lock's digest, and the arena has room
+   to spare for live traffic. */
+static void s_send_fetched(ob_journal_t *self, const uint8_t peer[32], const uint8_t *lock,
+                           size_t lock_len, const uint8_t *payload, size_t payload_len, bool held,
+                           ob_outbox_t *out)
+{
+    ob_lock_t decoded;
+    if (ob_lock_decode(&decoded, lock, lock_len, &self->lookup) != OB_OK)
+        return; /* stored by this journal after decoding: unreachable */
+    ob_imsg_t msg = {.type = OB_IMSG_SEND_FETCHED};
+    memcpy(msg.u.send_fetched.peer, peer, 32);
+    msg.u.send_fetched.lock = (ob_blob_t){lock, (uint32_t)lock_len};
+    ob_arena_t *arena = self->env.arena;
+    bool room = ob_arena_in_use(arena) < ob_arena_slot_count(arena) / 4 * 3;
+    if (held && room && payload_len <= ob_arena_slot_size(arena) &&
+        ob_arena_put(arena, self->crypto, OB_ACTOR_JOURNAL, payload, (uint32_t)payload_len,
+                     &msg.u.send_fetched.payload) == 0) {
+        self->stats.payload_bytes_loaded += payload_len;
+        /* The slot's seal hashed the bytes as they were read back. */
+        if (memcmp(msg.u.send_fetched.payload.digest, decoded.chunk.payload, 32) == 0) {
+            msg.u.send_fetched.has_payload = true;
+        } else {
+            ob_arena_release(arena, &msg.u.send_fetched.payload, OB_ACTOR_JOURNAL);
+            self->stats.fetched_sent_corrupt++;
+            ob_error("journal: the payload held for height %llu does not hash to its digest; "
+                     "served without it",
+                     (unsigned long long)decoded.chunk.height);
+        }
+    }
+    if (!msg.u.send_fetched.has_payload)
+        msg.u.send_fetched.payload = (ob_handle_t){0};
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0) {
+        if (msg.u.send_fetched.has_payload)
+            ob_arena_release(arena, &msg.u.send_fetched.payload, OB_ACTOR_JOURNAL);
+        ob_warn("journal: outbox full; a Fetched is lost (the asker retries)");
+        return;
+    }
+    if (msg.u.send_fetched.has_payload)
+        self->stats.fetched_sent_payload++;
+    else
+        self->stats.fetched_sent_bare++;
+}
+
+static void s_serve_row(void *ctx, uint64_t height, const uint8_t *lock, size_t lock_len,
+                        const uint8_t *payload, size_t payload_len, bool held)
+{
+    s_serve_ctx_t *c = ctx;
+    (void)height;
+    s_send_fetched(c->self, c->peer, lock, lock_len, payload, payload_len, held, c->out);
+}
+
+/* A peer's Fetch: the certificates held in its range, ascending, then the
+   highest one above it, bare, to tell how far the chain went. */
+static void s_on_peer_fetch(ob_journal_t *self, const ob_imsg_peer_fetch_t *in, ob_outbox_t *out)
+{
+    if (in->count == 0 || in->count > S_FETCH_COUNT) {
+        s_drop(self, OB_ERR_FETCH_COUNT);
+        return;
+    }
+    if (in->height > INT64_MAX)
+        return; /* no height that high is ever stored */
+    uint64_t to = in->height + (in->count - 1u);
+    if (to > INT64_MAX)
+        to = INT64_MAX;
+    s_serve_ctx_t ctx = {self, in->peer, out};
+    if (ob_journal_store_certificate_range(self->store, in->sequencer, in->height, to, s_serve_row,
+                                           &ctx) != 0) {
+        self->failed = true;
+        return;
+    }
+    uint8_t *lock = NULL;
+    size_t len = 0;
+    int found =
+        ob_journal_store_highest_certificate_above(self->store, in->sequencer, to, &lock, &len);
+    if (found < 0)
+        self->failed = true;
+    if (found == 1)
+        s_send_fetched(self, in->peer, lock, len, NULL, 0, false, out);
+    free(lock);
+}
+
+static void s_fetch_settle(ob_journal_t *self, uint64_t now);
+
+/* A Fetched that passed the verifier: a Lock learned, and its payload if
+   lacking and within retention. It never moves a tip or asks for an ack. */
+static void s_on_fetched(ob_journal_t *self, uint64_t now, const ob_imsg_fetched_verified_t *in,
+                         ob_outbox_t *out)
+{
+    ob_arena_t *arena = self->env.arena;
+    bool has_payload = in->has_payload && ob_arena_take(arena, &in->payload, OB_ACTOR_JOURNAL) == 0;
+    ob_lock_t lock;
+    ob_error_t rc = ob_lock_decode(&lock, in->lock.data, in->lock.len, &self->lookup);
+    if (rc != OB_OK) {
+        if (has_payload)
+            ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+        s_drop(self, rc);
+        return;
+    }
+    const ob_chunk_t *chunk = &lock.chunk;
+    s_chain_t *chain = s_chain(self, chunk->sequencer, now);
+    bool keep_bytes = has_payload && s_within_retention(self, chain, chunk->height) &&
+                      memcmp(in->payload.digest, chunk->payload, 32) == 0;
+    int stored = keep_bytes ? ob_journal_store_has_payload(self->store, chunk->payload) : 1;
+    if (stored < 0)
+        self->failed = true;
+    bool held =
+        s_has_certificate(self, chunk->sequencer, chunk->height, chunk->payload, NULL, NULL);
+    /* Held already, but a merged range may still count it missing. */
+    if (held)
+        s_fetch_certified(self, chunk->sequencer, chunk->height, now);
+    if (held && stored != 0) {
+        self->stats.fetched_duplicate++;
+        if (keep_bytes && stored == 1)
+            s_fetch_payload_held(self, chunk->sequencer, chunk->height);
+    } else {
+        if (!held)
+            s_on_certificate(self, now, &lock, out);
+        bool committed = held || s_has_certificate(self, chunk->sequencer, chunk->height,
+                                                   chunk->payload, NULL, NULL);
+        if (!committed)
+            self->stats.fetched_conflicting++; /* evidence, kept by s_on_certificate */
+        else if (!held)
+            self->stats.fetched_new++;
+        uint8_t *bytes = committed && stored == 0 ? s_copy_checked(self, &in->payload) : NULL;
+        if (bytes) {
+            if (ob_journal_store_put_payload(self->store, chunk->payload, bytes, in->payload.len) !=
+                0) {
+                self->failed = true;
+            } else {
+                self->stats.fetched_payload_stored++;
+                self->stats.payload_bytes_stored += in->payload.len;
+                s_fetch_payload_held(self, chunk->sequencer, chunk->height);
+            }
+            free(bytes);
+        }
+    }
+    if (has_payload && !s_within_retention(self, chain, chunk->height))
+        self->stats.fetched_outside_retention++;
+    if (has_payload)
+        ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
+    /* Its request, if it answers one, has progressed; done ones free their
+       place for the next. */
+    for (size_t i = 0; i < self->request_count; i++) {
+        s_request_t *r = &self->requests[i];
+        if (memcmp(r->sequencer, chunk->sequencer, 32) == 0 && memcmp(r->peer, in->peer, 32) == 0 &&
+            chunk->height >= r->from)
+            r->progressed = true;
+    }
+    s_fetch_settle(self, now);
+}
+
+/* The peers asked in turn: the current epoch's validators, then its other
+   sequencers, never this node. The `index`th of them, or NULL past the
+   last. */
+static const uint8_t *s_peer_at(const ob_journal_t *self, size_t index)
+{
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, self->epoch);
+    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, self->epoch);
+    const ob_keyset_t *sets[2] = {validators, sequencers};
+    for (int s = 0; s < 2; s++) {
+        uint16_t size = sets[s] ? ob_keyset_size(sets[s]) : 0;
+        for (uint16_t i = 0; i < size; i++) {
+            const uint8_t *key = ob_keyset_key(sets[s], i)->bytes;
+            if (s_is_self(self, key) ||
+                (s == 1 && validators && ob_keyset_contains(validators, key)))
+                continue;
+            if (index-- == 0)
+                return key;
+        }
+    }
+    return NULL;
+}
+
+static size_t s_peer_count(const ob_journal_t *self)
+{
+    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, self->epoch);
+    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, self->epoch);
+    size_t n = 0;
+    uint16_t size = validators ? ob_keyset_size(validators) : 0;
+    for (uint16_t i = 0; i < size; i++)
+        n += !s_is_self(self, ob_keyset_key(validators, i)->bytes);
+    size = sequencers ? ob_keyset_size(sequencers) : 0;
+    for (uint16_t i = 0; i < size; i++) {
+        const uint8_t *key = ob_keyset_key(sequencers, i)->bytes;
+        n += !s_is_self(self, key) && !(validators && ob_keyset_contains(validators, key));
+    }
+    return n;
+}
+
+/* The next peer in the turn `cursor` keeps; `avoid` (the one just asked)
+   is skipped when there is another. */
+static bool s_next_peer_of(const ob_journal_t *self, size_t *cursor, const uint8_t *avoid,
+                           uint8_t peer[32])
+{
+    size_t n = s_peer_count(self);
+    if (n == 0)
+        return false;
+    const uint8_t *pick = s_peer_at(self, (*cursor)++ % n);
+    if (avoid && n > 1 && memcmp(pick, avoid, 32) == 0)
+        pick = s_peer_at(self, (*cursor)++ % n);
+    memcpy(peer, pick, 32);
+    return true;
+}
+
+/* The next peer in the journal's turn. */
+static bool s_next_peer(ob_journal_t *self, const uint8_t *avoid, uint8_t peer[32])
+{
+    return s_next_peer_of(self, &self->peer_cursor, avoid, peer);
+}
+
+static void s_send_fetch(ob_journal_t *self, const s_request_t *r, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_SEND_FETCH};
+    memcpy(msg.u.send_fetch.peer, r->peer, 32);
+    memcpy(msg.u.send_fetch.sequencer, r->sequencer, 32);
+    msg.u.send_fetch.height = r->from;
+    msg.u.send_fetch.count = r->count;
+    s_send(self, OB_ACTOR_NET, &msg, out);
+}
+
+static bool s_request_done(ob_journal_t *self, const s_request_t *r)
+{
+    if (r->kind == S_FETCH_ABOVE)
+        return r->progressed;
+    s_chain_t *chain = NULL;
+    for (size_t i = 0; i < self->chain_count && !chain; i++)
+        if (memcmp(self->chains[i].sequencer, r->sequencer, 32) == 0)
+            chain = &self->chains[i];
+    if (!chain)
+        return true;
+    uint64_t to = r->from + (r->count - 1u);
+    return r->kind == S_FETCH_HOLE
+               ? !s_ranges_overlap(chain->holes, chain->hole_count, r->from, to)
+               : !s_ranges_overlap(chain->payloads, chain->payload_count, r->from, to);
+}
+
+/* Frees the requests that are done. */
+static void s_fetch_settle(ob_journal_t *self, uint64_t now)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->request_count; i++) {
+        if (s_request_done(self, &self->requests[i]))
+            continue;
+        self->requests[kept++] = self->requests[i];
+    }
+    if (kept != self->request_count)
+        s_fetch_wake(self, now);
+    self->request_count = kept;
+    self->stats.fetch_outstanding = kept;
+}
+
+static uint64_t s_fetch_limit(const ob_journal_t *self)
+{
+    uint64_t limit = self->env.params.fetch_outstanding;
+    return limit < S_MAX_OUTSTANDING ? limit : S_MAX_OUTSTANDING;
+}
+
+/* Asks for `kind` from `from`, up to `to` and at most a Fetch's count. */
+static bool s_ask(ob_journal_t *self, uint64_t now, s_fetch_kind_t kind,
+                  const uint8_t sequencer[32], uint64_t from, uint64_t to, size_t *turn,
+                  ob_outbox_t *out)
+{
+    if (self->request_count >= s_fetch_limit(self))
+        return false;
+    s_request_t *r = &self->requests[self->request_count];
+    memset(r, 0, sizeof *r);
+    if (!s_next_peer_of(self, turn ? turn : &self->peer_cursor, NULL, r->peer))
+        return false;
+    r->kind = kind;
+    memcpy(r->sequencer, sequencer, 32);
+    r->from = from;
+    r->count = to - from >= S_FETCH_COUNT - 1u ? S_FETCH_COUNT : (uint16_t)(to - from + 1);
+    r->backoff = self->env.params.fetch_retry_ms ? self->env.params.fetch_retry_ms : 1;
+    r->deadline = now + r->backoff;
+    self->request_count++;
+    self->stats.fetch_outstanding = self->request_count;
+    if (kind == S_FETCH_PAYLOAD)
+        self->stats.fetch_asked_payload++;
+    else if (kind == S_FETCH_HOLE)
+        self->stats.fetch_asked_hole++;
+    else
+        self->stats.fetch_asked_above++;
+    s_send_fetch(self, r, out);
+    return true;
+}
+
+/* The lowest height of `ranges` no request of `kind` covers yet, and the
+   end of its uncovered run: false if every height is asked. */
+static bool s_first_unasked(const ob_journal_t *self, s_fetch_kind_t kind,
+                            const uint8_t sequencer[32], const s_range_t *ranges, size_t count,
+                            uint64_t *from, uint64_t *to)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint64_t at = ranges[i].from;
+        bool moved = true;
+        /* Each pass moves past one request or stops: bounded by them. */
+        for (size_t pass = 0; moved && pass <= self->request_count && at <= ranges[i].to; pass++) {
+            moved = false;
+            for (size_t k = 0; k < self->request_count; k++) {
+                const s_request_t *r = &self->requests[k];
+                uint64_t end = r->from + r->count; /* exclusive */
+                if (r->kind == kind && memcmp(r->sequencer, sequencer, 32) == 0 && r->from <= at &&
+                    at < end) {
+                    at = end;
+                    moved = true;
+                }
+            }
+        }
+        if (moved || at > ranges[i].to)
+            continue;
+        uint64_t end = ranges[i].to;
+        for (size_t k = 0; k < self->request_count; k++) {
+            const s_request_t *r = &self->requests[k];
+            if (r->kind == kind && memcmp(r->sequencer, sequencer, 32) == 0 && r->from > at &&
+                r->from - 1 < end)
+                end = r->from - 1;
+        }
+        *from = at;
+        *to = end;
+        return true;
+    }
+    return false;
+}
+
+static bool s_probing(const ob_journal_t *self, const uint8_t sequencer[32])
+{
+    for (size_t k = 0; k < self->request_count; k++)
+        if (self->requests[k].kind == S_FETCH_ABOVE &&
+            memcmp(self->requests[k].sequencer, sequencer, 32) == 0)
+            return true;
+    return false;
+}
+
+/* The journal's fetching, at each tick: requests resent or given up,
+   then new ones while there is room: payloads, holes, then what lies above
+   each chain of the current epoch that stopped growing here. */
+static void s_fetch_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    s_fetch_settle(self, now);
+    uint64_t wake = UINT64_MAX;
+    uint64_t cap = (self->env.params.fetch_retry_ms ? self->env.params.fetch_retry_ms : 1)
+                   << S_RETRY_DOUBLINGS;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->request_count; i++) {
+        s_request_t *r = &self->requests[i];
+        if (now >= r->deadline) {
+            /* A probe that nobody answered found nothing more; one that
+               was answered in part leaves the rest to a new request. */
+            if (r->kind == S_FETCH_ABOVE || r->progressed)
+                continue;
+            uint8_t last[32];
+            memcpy(last, r->peer, 32);
+            s_next_peer(self, last, r->peer);
+            r->backoff = r->backoff * 2 > cap ? cap : r->backoff * 2;
+            r->deadline = now + r->backoff;
+            self->stats.fetch_retries++;
+            s_send_fetch(self, r, out);
+        }
+        if (r->deadline < wake)
+            wake = r->deadline;
+        self->requests[kept++] = *r;
+    }
+    self->request_count = kept;
+
+    for (size_t c = 0; c < self->chain_count; c++) {
+        s_chain_t *chain = &self->chains[c];
+        if (self->env.params.retention && chain->has_cert &&
+            chain->cert_high > self->env.params.retention)
+            s_ranges_trim_below(chain->payloads, &chain->payload_count,
+                                chain->cert_high - self->env.params.retention);
+    }
+    for (int kind = S_FETCH_PAYLOAD; kind <= S_FETCH_HOLE; kind++) {
+        for (size_t c = 0; c < self->chain_count; c++) {
+            s_chain_t *chain = &self->chains[c];
+            const s_range_t *ranges = kind == S_FETCH_HOLE ? chain->holes : chain->payloads;
+            size_t count = kind == S_FETCH_HOLE ? chain->hole_count : chain->payload_count;
+            uint64_t from, to;
+            while (self->request_count < s_fetch_limit(self) &&
+                   s_first_unasked(self, (s_fetch_kind_t)kind, chain->sequencer, ranges, count,
+                                   &from, &to))
+                if (!s_ask(self, now, (s_fetch_kind_t)kind, chain->sequencer, from, to, NULL, out))
+                    break;
+        }
+    }
+
+    const ob_keyset_t *sequencers = ob_epochs_sequencers(self->env.epochs, self->epoch);
+    uint16_t size = sequencers ? ob_keyset_size(sequencers) : 0;
+    uint64_t timeout = self->env.params.rebroadcast_timeout_ms;
+    for (uint16_t i = 0; i < size; i++) {
+        const uint8_t *key = ob_keyset_key(sequencers, i)->bytes;
+        s_chain_t *chain = s_is_self(self, key) ? NULL : s_chain(self, key, now);
+        if (!chain || s_probing(self, key))
+            continue;
+        uint64_t due = chain->grown_at + timeout;
+        if (chain->probe_at > due)
+            due = chain->probe_at;
+        if (now >= due && self->request_count < s_fetch_limit(self) &&
+            s_ask(self, now, S_FETCH_ABOVE, key, chain->has_cert ? chain->cert_high + 1 : 0,
+                  UINT64_MAX, &chain->probe_turn, out))
+            chain->probe_at = now + timeout;
+        /* A probe due but not sent (no room, or no peer) waits for a
+           request to end: a tick now would find the same. */
+        else if (due > now && due < wake)
+            wake = due;
+    }
+    for (size_t i = 0; i < self->request_count; i++)
+        if (self->requests[i].deadline < wake)
+            wake = self->requests[i].deadline;
+    self->fetch_due = false;
+    self->fetch_wake = wake;
+    self->stats.fetch_outstanding = self->request_count;
+}
+
 /* --- dispatch ---------------------------------------------------------- */
 
 void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const ob_imsg_t *msg,
@@ -1479,13 +2223,10 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
             self->stats.dropped[msg->u.dropped.error] += msg->u.dropped.count;
         return;
     case OB_JOURNAL_IN_PEER_FETCH:
-        return; /* FETCH-BASE: serving is the helper's (issue 11) */
+        s_on_peer_fetch(self, &msg->u.peer_fetch, out);
+        return;
     case OB_JOURNAL_IN_FETCHED_VERIFIED:
-        /* FETCH-BASE: committing what was fetched is the helper's */
-        if (msg->u.fetched_verified.has_payload &&
-            ob_arena_take(self->env.arena, &msg->u.fetched_verified.payload, OB_ACTOR_JOURNAL) ==
-                0)
-            ob_arena_release(self->env.arena, &msg->u.fetched_verified.payload, OB_ACTOR_JOURNAL);
+        s_on_fetched(self, now, &msg->u.fetched_verified, out);
         return;
     }
 }
@@ -1510,6 +2251,7 @@ void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
         s_broadcast(self, now, out);
     }
     s_maybe_propose(self, now, out);
+    s_fetch_tick(self, now, out);
 }
 
 uint64_t ob_journal_next_deadline(const ob_journal_t *self)
@@ -1527,5 +2269,9 @@ uint64_t ob_journal_next_deadline(const ob_journal_t *self)
         if (t < next)
             next = t;
     }
+    if (self->fetch_due && self->fetch_due_at < next)
+        next = self->fetch_due_at;
+    if (self->fetch_wake < next)
+        next = self->fetch_wake;
     return next;
 }

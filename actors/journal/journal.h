@@ -55,6 +55,18 @@ typedef struct {
     uint64_t lock_queries, lock_queries_answered; /* net's lock_query, and report_locks sent */
     /* Payload bytes written to and read back from SQLite (payload copies) */
     uint64_t payload_bytes_stored, payload_bytes_loaded;
+    /* Fetching (SPEC §3): Fetch requests sent, by what they ask for, and
+       resent unanswered to the next peer; Fetched sent to peers, with and
+       without payload (pruned, or the arena too full to lend a slot), and
+       payloads held that no longer hashed to their digest; Fetched taken
+       from the verifier: new Locks, ones held already, ones on another
+       payload than the certificate held (evidence), payloads stored, and
+       payloads not stored as outside `retention`. */
+    uint64_t fetch_asked_payload, fetch_asked_hole, fetch_asked_above, fetch_retries;
+    uint64_t fetched_sent_payload, fetched_sent_bare, fetched_sent_corrupt;
+    uint64_t fetched_new, fetched_duplicate, fetched_conflicting, fetched_payload_stored,
+        fetched_outside_retention;
+    uint64_t fetch_outstanding;       /* requests out now */
     uint64_t dropped[OB_ERROR_COUNT]; /* by error name, from every actor */
     uint64_t sign_refused[OB_ERROR_COUNT];
     ob_histogram_t verify_latency;  /* application VERIFY: asked to answered */

@@ -87,6 +87,11 @@ enum {
     S_PRUNE,
     S_PIN,
     S_UNPIN,
+    S_CERT_RANGE,
+    S_CERT_HIGHEST_ABOVE,
+    S_CERT_SPANS,
+    S_CERT_GAPS,
+    S_CERT_NO_PAYLOAD,
     S_COUNT
 };
 
@@ -134,6 +139,29 @@ static const char *const s_sql[S_COUNT] = {
                     "AND payload = ?3 AND delivered = 0",
     [S_UNDELIVERED] = "SELECT lock FROM certificate WHERE delivered = 0 ORDER BY seq LIMIT ?1",
     [S_BACKFILL] = "SELECT validator, filled, gaps FROM backfill",
+    /* Fetching (SPEC §3): a Fetch's range in one query, each height's
+       first certificate first, with its payload bytes if held. */
+    [S_CERT_RANGE] = "SELECT c.height, c.lock, p.data FROM certificate c "
+                     "LEFT JOIN payload p ON p.digest = c.payload "
+                     "WHERE c.sequencer = ?1 AND c.height BETWEEN ?2 AND ?3 "
+                     "ORDER BY c.height, c.seq",
+    [S_CERT_HIGHEST_ABOVE] = "SELECT lock FROM certificate WHERE sequencer = ?1 AND height > ?2 "
+                             "ORDER BY height DESC, seq LIMIT 1",
+    [S_CERT_SPANS] = "SELECT sequencer, min(height), max(height) FROM certificate "
+                     "GROUP BY sequencer",
+    /* The heights missing between two certified ones, per sequencer. */
+    [S_CERT_GAPS] = "SELECT sequencer, prev + 1, height - 1 FROM ("
+                    "  SELECT sequencer, height,"
+                    "   lag(height) OVER (PARTITION BY sequencer ORDER BY height) AS prev"
+                    "  FROM (SELECT DISTINCT sequencer, height FROM certificate))"
+                    " WHERE prev IS NOT NULL AND height > prev + 1",
+    /* Certificates without their payload bytes, within ?1 heights of
+       their chain's highest (0: all). */
+    [S_CERT_NO_PAYLOAD] =
+        "SELECT c.sequencer, c.height FROM certificate c "
+        "WHERE NOT EXISTS (SELECT 1 FROM payload p WHERE p.digest = c.payload) "
+        "AND (?1 = 0 OR c.height + ?1 >= (SELECT max(m.height) FROM certificate m "
+        "  WHERE m.sequencer = c.sequencer)) ORDER BY c.sequencer, c.height",
     [S_SET_BACKFILL] = "INSERT INTO backfill (validator, filled, gaps) VALUES (?1, ?2, ?3) "
                        "ON CONFLICT (validator) DO UPDATE SET filled = excluded.filled, "
                        "gaps = excluded.gaps",
@@ -503,4 +531,80 @@ int ob_journal_store_set_backfill(ob_journal_store_t *self, const ob_backfill_ro
     sqlite3_bind_blob(stmt, 3, len ? (const void *)gaps : (const void *)"", (int)len,
                       SQLITE_STATIC);
     return ob_db_step_done(self->db, stmt);
+}
+
+int ob_journal_store_certificate_range(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                       uint64_t from, uint64_t to, ob_cert_row_fn *each, void *ctx)
+{
+    assert(from <= to && to <= INT64_MAX);
+    sqlite3_stmt *stmt = self->stmt[S_CERT_RANGE];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)from);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)to);
+    int rc;
+    bool any = false;
+    uint64_t last = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        uint64_t height = (uint64_t)sqlite3_column_int64(stmt, 0);
+        if (any && height == last)
+            continue; /* a second certificate there: the first one speaks */
+        any = true;
+        last = height;
+        bool held = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
+        each(ctx, height, sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1),
+             held ? sqlite3_column_blob(stmt, 2) : NULL,
+             held ? (size_t)sqlite3_column_bytes(stmt, 2) : 0, held);
+    }
+    ob_db_finish(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_journal_store_highest_certificate_above(ob_journal_store_t *self,
+                                               const uint8_t sequencer[32], uint64_t above,
+                                               uint8_t **lock, size_t *len)
+{
+    sqlite3_stmt *stmt = self->stmt[S_CERT_HIGHEST_ABOVE];
+    sqlite3_bind_blob(stmt, 1, sequencer, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)(above > INT64_MAX ? INT64_MAX : above));
+    return ob_db_blob_row(stmt, lock, len);
+}
+
+/* Rows of (sequencer, a, b) with a 32-byte sequencer. */
+static int s_each_span(sqlite3_stmt *stmt, ob_span_fn *each, void *ctx)
+{
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 0) != 32)
+            continue;
+        each(ctx, sqlite3_column_blob(stmt, 0), (uint64_t)sqlite3_column_int64(stmt, 1),
+             (uint64_t)sqlite3_column_int64(stmt, 2));
+    }
+    ob_db_finish(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ob_journal_store_certificate_spans(ob_journal_store_t *self, ob_span_fn *each, void *ctx)
+{
+    return s_each_span(self->stmt[S_CERT_SPANS], each, ctx);
+}
+
+int ob_journal_store_certificate_gaps(ob_journal_store_t *self, ob_span_fn *each, void *ctx)
+{
+    return s_each_span(self->stmt[S_CERT_GAPS], each, ctx);
+}
+
+int ob_journal_store_certificates_without_payload(ob_journal_store_t *self, uint64_t retention,
+                                                  ob_span_fn *each, void *ctx)
+{
+    sqlite3_stmt *stmt = self->stmt[S_CERT_NO_PAYLOAD];
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)(retention > INT64_MAX ? INT64_MAX : retention));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(stmt, 0) != 32)
+            continue;
+        uint64_t height = (uint64_t)sqlite3_column_int64(stmt, 1);
+        each(ctx, sqlite3_column_blob(stmt, 0), height, height);
+    }
+    ob_db_finish(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -130,6 +130,29 @@ typedef void(ob_backfill_fn)(void *ctx, const ob_backfill_row_t *row);
 int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, void *ctx);
 int ob_journal_store_set_backfill(ob_journal_store_t *self, const ob_backfill_row_t *row);
 
+/* Fetching (SPEC §3). The certificates of `sequencer` at heights from..to
+   in one query, ascending, the first held at each height only, with its
+   payload bytes if held (`held`; the bytes are valid during the call). */
+typedef void(ob_cert_row_fn)(void *ctx, uint64_t height, const uint8_t *lock, size_t lock_len,
+                             const uint8_t *payload, size_t payload_len, bool held);
+int ob_journal_store_certificate_range(ob_journal_store_t *self, const uint8_t sequencer[32],
+                                       uint64_t from, uint64_t to, ob_cert_row_fn *each, void *ctx);
+/* The highest certificate of `sequencer` above `above`: 1 with a malloc'd
+   copy of its Lock, 0 if none, -1 on error. */
+int ob_journal_store_highest_certificate_above(ob_journal_store_t *self,
+                                               const uint8_t sequencer[32], uint64_t above,
+                                               uint8_t **lock, size_t *len);
+/* What the journal's fetching rebuilds at start, as (sequencer, from, to):
+   each sequencer's lowest and highest certified height; the runs of
+   heights missing between two certified ones; and each certified height
+   whose payload bytes are not held, within `retention` of its chain's
+   highest (0: all), as from = to. */
+typedef void(ob_span_fn)(void *ctx, const uint8_t sequencer[32], uint64_t from, uint64_t to);
+int ob_journal_store_certificate_spans(ob_journal_store_t *self, ob_span_fn *each, void *ctx);
+int ob_journal_store_certificate_gaps(ob_journal_store_t *self, ob_span_fn *each, void *ctx);
+int ob_journal_store_certificates_without_payload(ob_journal_store_t *self, uint64_t retention,
+                                                  ob_span_fn *each, void *ctx);
+
 int64_t ob_journal_store_count(ob_journal_store_t *self, const char *table);
 
 #endif

@@ -124,6 +124,28 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "lock_queries_answered", st->lock_queries_answered);
     ob_json_u64(json, "evidence", st->evidence);
     ob_json_u64(json, "payloads_pruned", st->payloads_pruned);
+    /* SPEC §8: fetches asked, answered and received, by outcome. */
+    ob_json_object(json, "fetch");
+    ob_json_object(json, "asked");
+    ob_json_u64(json, "payload", st->fetch_asked_payload);
+    ob_json_u64(json, "hole", st->fetch_asked_hole);
+    ob_json_u64(json, "above", st->fetch_asked_above);
+    ob_json_u64(json, "retried", st->fetch_retries);
+    ob_json_end(json);
+    ob_json_object(json, "answered");
+    ob_json_u64(json, "with_payload", st->fetched_sent_payload);
+    ob_json_u64(json, "without_payload", st->fetched_sent_bare);
+    ob_json_u64(json, "payload_corrupt", st->fetched_sent_corrupt);
+    ob_json_end(json);
+    ob_json_object(json, "received");
+    ob_json_u64(json, "new", st->fetched_new);
+    ob_json_u64(json, "duplicate", st->fetched_duplicate);
+    ob_json_u64(json, "conflicting", st->fetched_conflicting);
+    ob_json_u64(json, "payload_stored", st->fetched_payload_stored);
+    ob_json_u64(json, "outside_retention", st->fetched_outside_retention);
+    ob_json_end(json);
+    ob_json_u64(json, "outstanding", st->fetch_outstanding);
+    ob_json_end(json);
     ob_json_u64(json, "durable_commits", st->durable_commits);
     ob_json_object(json, "payload_bytes"); /* each one copy of payload bytes */
     ob_json_u64(json, "stored", st->payload_bytes_stored);
