@@ -1,7 +1,5 @@
 #include "sim.h"
 
-#include <sqlite3.h>
-
 #include "arena.h"
 #include "cert.h"
 #include "crypto.h"
@@ -17,6 +15,7 @@
 #include "verify.h"
 
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
 #include <assert.h>
 #include <stdarg.h>
