@@ -15,6 +15,7 @@
 #include "verify.h"
 
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
 #include <assert.h>
 #include <stdarg.h>
@@ -1701,4 +1702,33 @@ bool sim_all_reached(const sim_t *sim, uint32_t sequencers, uint32_t except, uin
         }
     }
     return true;
+}
+
+uint64_t sim_certified_payloads(const sim_t *sim, int node, int sequencer, uint64_t from,
+                                uint64_t to)
+{
+    uint8_t key[32];
+    sim_node_key(sim, sequencer, key);
+    sqlite3 *db = NULL;
+    uint64_t held = 0;
+    /* A reader beside the journal's own connection: WAL lets it see what
+       was committed, never a half-written batch. */
+    if (sqlite3_open_v2(sim->nodes[node].journal_path, &db, SQLITE_OPEN_READONLY, NULL) ==
+        SQLITE_OK) {
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2(db,
+                               "SELECT count(DISTINCT c.height) FROM certificate c JOIN payload p "
+                               "ON p.digest = c.payload WHERE c.sequencer = ?1 AND c.height "
+                               "BETWEEN ?2 AND ?3",
+                               -1, &stmt, NULL) == SQLITE_OK) {
+            sqlite3_bind_blob(stmt, 1, key, 32, SQLITE_STATIC);
+            sqlite3_bind_int64(stmt, 2, (sqlite3_int64)from);
+            sqlite3_bind_int64(stmt, 3, (sqlite3_int64)to);
+            if (sqlite3_step(stmt) == SQLITE_ROW)
+                held = (uint64_t)sqlite3_column_int64(stmt, 0);
+        }
+        sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return held;
 }

@@ -140,6 +140,11 @@ uint64_t sim_acks_sent(const sim_t *sim, int node);
 /* Ack frames `node` sent on byzantine sequencers' chunks, and how many
    distinct signatures they carried (counted up to 64). */
 uint64_t sim_byzantine_acks(const sim_t *sim, int node, size_t *distinct);
+/* How many heights of [from, to] of `sequencer`'s chain `node`'s journal
+   holds a certificate for together with its payload bytes, read from its
+   SQLite file (what `obcast export` would find there). */
+uint64_t sim_certified_payloads(const sim_t *sim, int node, int sequencer, uint64_t from,
+                                uint64_t to);
 /* Payload slots held in a node's arena now. */
 uint32_t sim_arena_in_use(const sim_t *sim, int node);
 
