@@ -485,18 +485,11 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "max_restarts",
                                             "restart_window_ms",
                                             NULL};
-    static const char *const tunable_keys[] = {"propose_timeout_ms",
-                                               "rebroadcast_timeout_ms",
-                                               "epoch_bounds_lo",
-                                               "epoch_bounds_hi",
-                                               "height_bound",
-                                               "retention",
-                                               "fetch_budget",
-                                               "fetch_budget_bytes",
-                                               "block_ms",
-                                               "fetch_outstanding",
-                                               "fetch_retry_ms",
-                                               NULL};
+    static const char *const tunable_keys[] = {
+        "propose_timeout_ms", "rebroadcast_timeout_ms", "epoch_bounds_lo",
+        "epoch_bounds_hi",    "height_bound",           "retention",
+        "fetch_budget",       "fetch_budget_bytes",     "block_ms",
+        "fetch_outstanding",  "fetch_retry_ms",         NULL};
     zconfig_t *node = zconfig_locate(file, "node");
     zconfig_t *tunables = zconfig_locate(file, "tunables");
     if (s_only(&c, file, "top level", top) != 0)
@@ -645,8 +638,8 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
          s_tunable(&c, tunables, "height_bound", 0, 1000000, &p->height_bound) != 0 ||
          s_tunable(&c, tunables, "retention", 0, UINT64_MAX / 2, &p->retention) != 0 ||
          s_tunable(&c, tunables, "fetch_budget", 1, 1000000, &p->fetch_budget) != 0 ||
-         s_tunable(&c, tunables, "fetch_budget_bytes", 1, UINT64_MAX / 2,
-                   &p->fetch_budget_bytes) != 0 ||
+         s_tunable(&c, tunables, "fetch_budget_bytes", 1, UINT64_MAX / 2, &p->fetch_budget_bytes) !=
+             0 ||
          s_tunable(&c, tunables, "block_ms", 0, 86400000, &p->block_ms) != 0 ||
          s_tunable(&c, tunables, "fetch_outstanding", 1, 1024, &p->fetch_outstanding) != 0 ||
          s_tunable(&c, tunables, "fetch_retry_ms", 1, 3600000, &p->fetch_retry_ms) != 0))

@@ -29,11 +29,11 @@ typedef struct {
                    .epoch_bounds_hi = 1,                                                           \
                    .height_bound = 2,                                                              \
                    .max_payload = 1u << 20,                                                        \
-                   .retention = 0,                                                        \
-                   .fetch_budget = 1024,                                                   \
-                   .fetch_budget_bytes = 16u << 20,                                        \
-                   .block_ms = 60000,                                                      \
-                   .fetch_outstanding = 8,                                                 \
+                   .retention = 0,                                                                 \
+                   .fetch_budget = 1024,                                                           \
+                   .fetch_budget_bytes = 16u << 20,                                                \
+                   .block_ms = 60000,                                                              \
+                   .fetch_outstanding = 8,                                                         \
                    .fetch_retry_ms = 500})
 
 #endif
