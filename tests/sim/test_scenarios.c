@@ -185,9 +185,8 @@ static void test_slow_and_lossy(void **state)
     c.jitter_us = 40000;
     c.loss = 0.5;
     sim_t *sim = sim_new(&c);
-    /* Every reporter sees every sequencer reach height 40. Under 50% loss a
-       reporter may miss a Lock for good (nothing asks for a lost one), so
-       this scenario asks for the height, not contiguity. */
+    /* Every reporter sees every sequencer reach height 40 (lossy_contiguous
+       asks the same with every Lock below it, which fetching brings). */
     s_goal_t goal = {0xf, 0, 40};
     s_assert_clean(sim, sim_run(sim, 1200000, s_reached_height, &goal), "slow_and_lossy");
     int64_t lowest = INT64_MAX;
