@@ -1,7 +1,8 @@
-/*  scripts/sim-soak: random seeds of unclean_shutdown and byzantine for a
-    number of seconds of wall time. Prints every failing seed with its
-    trace, and a summary line. Exit 1 if any seed violated an invariant or
-    missed its goal. */
+/*  scripts/sim-soak: random seeds of the scenarios unclean_shutdown,
+    byzantine, sequencer_gone and lossy_contiguous, in turn, for a number
+    of seconds of wall time. Prints every failing seed with its trace, and
+    a summary line. Exit 1 if any seed violated an invariant or missed its
+    goal. */
 #include "sim.h"
 
 #include <stdio.h>
@@ -27,25 +28,101 @@ static bool s_reached(sim_t *sim, void *ctx)
     return sim_events(sim) % 64 == 0 && sim_all_reached(sim, goal->sequencers, 0, goal->height);
 }
 
+typedef enum {
+    S_UNCLEAN_SHUTDOWN,
+    S_BYZANTINE,
+    S_SEQUENCER_GONE,
+    S_LOSSY_CONTIGUOUS,
+    S_KINDS
+} s_kind_t;
+
+static const char *const s_kind_names[S_KINDS] = {"unclean_shutdown", "byzantine", "sequencer_gone",
+                                                  "lossy_contiguous"};
+
+typedef struct {
+    uint32_t sequencers, except;
+    uint64_t height;
+} s_goal_except_t;
+
+static bool s_reached_goal_except(sim_t *sim, void *ctx)
+{
+    const s_goal_except_t *goal = ctx;
+    return sim_events(sim) % 64 == 0 &&
+           sim_all_reached(sim, goal->sequencers, goal->except, goal->height);
+}
+
+/* sequencer_gone: a sequencer (the seed picks which) certifies to
+   `height` and leaves for good; a validator that was down throughout
+   (another one) comes back and must learn the whole chain, payloads too,
+   by fetching. */
+static bool s_sequencer_gone(sim_t *sim, int gone, int late, uint64_t height)
+{
+    s_goal_except_t first = {1u << gone, 1u << late, height};
+    if (!sim_run(sim, 300000, s_reached_goal_except, &first))
+        return false;
+    int witness = 0; /* a node that was up throughout */
+    while (witness == gone || witness == late)
+        witness++;
+    int64_t top = sim_max_lock_height(sim, witness, gone);
+    sim_crash_node(sim, gone, 1000000000);
+    sim_start_node(sim, late);
+    s_goal_except_t back = {1u << gone, 1u << gone, (uint64_t)top};
+    bool learned = sim_run(sim, sim_now_ms(sim) + 120000, s_reached_goal_except, &back);
+    uint64_t payloads = sim_certified_payloads(sim, late, gone, 0, (uint64_t)top);
+    if (!learned || payloads != (uint64_t)top + 1)
+        fprintf(stderr,
+                "sim-soak: sequencer_gone (sequencer %d, late validator %d): chain certified to "
+                "%lld; the late validator holds Locks 0..%lld contiguous, %llu payloads\n",
+                gone, late, (long long)top, (long long)sim_contiguous_height(sim, late, gone),
+                (unsigned long long)payloads);
+    if (!learned || payloads != (uint64_t)top + 1) {
+        for (int r = 0; r < 4; r++)
+            fprintf(stderr, "  reporter %d: Locks contiguous to %lld, highest %lld\n", r,
+                    (long long)sim_contiguous_height(sim, r, gone),
+                    (long long)sim_max_lock_height(sim, r, gone));
+        for (uint64_t h = 0; h <= (uint64_t)top; h++)
+            if (sim_certified_payloads(sim, late, gone, h, h) != 1)
+                fprintf(stderr, "  the late validator lacks the payload at height %llu\n",
+                        (unsigned long long)h);
+    }
+    return learned && payloads == (uint64_t)top + 1;
+}
+
 /* One seed: 0 if clean and the goal was met. */
-static int s_run(uint64_t seed, bool byzantine, uint64_t height)
+static int s_run(uint64_t seed, s_kind_t kind, uint64_t height)
 {
     sim_config_t c = sim_config_default(seed, 4);
     s_goal_t goal = {0xf, height};
-    if (byzantine) {
-        c.byzantine = 1u << (seed % 4);
+    int gone = (int)(seed / S_KINDS % 4), late = (gone + 1 + (int)(seed / 16 % 3)) % 4;
+    switch (kind) {
+    case S_BYZANTINE:
+        c.byzantine = 1u << (seed / S_KINDS % 4);
         goal.sequencers = 0xf & ~c.byzantine;
         c.loss = 0.02;
-    } else {
+        break;
+    case S_UNCLEAN_SHUTDOWN:
         c.crash_every_us = 200000 + seed % 800000;
         c.loss = (seed % 3 == 0) ? 0.0 : 0.01;
+        break;
+    case S_SEQUENCER_GONE:
+        c.offline = 1u << late;
+        break;
+    case S_LOSSY_CONTIGUOUS:
+        c.latency_us = 50000;
+        c.jitter_us = 40000;
+        c.loss = 0.5;
+        break;
+    case S_KINDS:
+        return 1; /* not a kind */
     }
     sim_t *sim = sim_new(&c);
-    bool ok = sim_run(sim, 600000, s_reached, &goal);
+    bool ok = kind == S_SEQUENCER_GONE
+                  ? s_sequencer_gone(sim, gone, late, height)
+                  : sim_run(sim, kind == S_LOSSY_CONTIGUOUS ? 1200000 : 600000, s_reached, &goal);
     int rc = 0;
     if (!ok || sim_violations(sim) > 0) {
         fprintf(stderr, "sim-soak: seed %llu (%s) FAILED: %s\n", (unsigned long long)seed,
-                byzantine ? "byzantine" : "unclean_shutdown",
+                s_kind_names[kind],
                 sim_violations(sim) ? sim_violation(sim) : "goal not reached by the deadline");
         sim_print_trace(sim);
         rc = 1;
@@ -69,14 +146,20 @@ int main(int argc, char **argv)
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : (uint64_t)time(NULL) * 1000;
     uint64_t height = argc > 3 ? strtoull(argv[3], NULL, 10) : 30;
     double start = s_wall();
-    uint64_t runs = 0, failures = 0, first = seed;
+    uint64_t runs = 0, failures = 0, first = seed, by_kind[S_KINDS] = {0};
     while (s_wall() - start < seconds) {
-        failures += (uint64_t)s_run(seed, seed % 2 == 1, height);
+        s_kind_t kind = (s_kind_t)(seed % S_KINDS);
+        failures += (uint64_t)s_run(seed, kind, height);
+        by_kind[kind]++;
         runs++;
         seed++;
     }
-    printf("sim-soak: %llu seeds run (%llu to %llu), %llu violations or stalls, %.0f s\n",
+    printf("sim-soak: %llu seeds run (%llu to %llu: %llu unclean_shutdown, %llu byzantine, %llu "
+           "sequencer_gone, %llu lossy_contiguous), %llu violations or stalls, %.0f s\n",
            (unsigned long long)runs, (unsigned long long)first, (unsigned long long)(seed - 1),
-           (unsigned long long)failures, s_wall() - start);
+           (unsigned long long)by_kind[S_UNCLEAN_SHUTDOWN],
+           (unsigned long long)by_kind[S_BYZANTINE], (unsigned long long)by_kind[S_SEQUENCER_GONE],
+           (unsigned long long)by_kind[S_LOSSY_CONTIGUOUS], (unsigned long long)failures,
+           s_wall() - start);
     return failures ? 1 : 0;
 }
