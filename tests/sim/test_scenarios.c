@@ -636,8 +636,11 @@ int main(void)
         cmocka_unit_test(test_wrong_sender),        cmocka_unit_test(test_sequencer_gone),
         cmocka_unit_test(test_lossy_contiguous),
     };
-    /* SIM_ONLY=test_byzantine runs one scenario (cmocka's filter). */
+    /* SIM_ONLY=test_byzantine runs one scenario (cmocka's filter);
+       SIM_SKIP=test_scale runs all but it. */
     if (getenv("SIM_ONLY"))
         cmocka_set_test_filter(getenv("SIM_ONLY"));
+    if (getenv("SIM_SKIP"))
+        cmocka_set_skip_filter(getenv("SIM_SKIP"));
     return cmocka_run_group_tests_name("sim", tests, NULL, NULL);
 }
