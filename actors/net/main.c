@@ -768,6 +768,7 @@ static void s_metrics(void *h, ob_json_t *json)
     /* SPEC §8: fetches asked, answered and received, by outcome */
     ob_json_object(json, "fetch");
     ob_json_u64(json, "passed", st->fetch_passed); /* to the journal, to answer */
+    ob_json_u64(json, "trimmed", st->fetch_trimmed);
     ob_json_u64(json, "sent", st->fetch_sent);
     ob_json_u64(json, "asks_forgotten", st->asks_forgotten);
     ob_json_object(json, "answers");

@@ -261,24 +261,44 @@ static void s_refill(const ob_net_t *self, ob_net_peer_state_t *state, uint64_t 
 }
 
 /* Charges one Fetched of `bytes` payload bytes to the peer's budget: false
-   (nothing charged) if either budget cannot pay it. */
+   (nothing charged) if either budget cannot pay it. An answer to a Fetch
+   whose answers were paid when it went to the journal pays its bytes
+   only. */
 static bool s_charge(ob_net_t *self, const uint8_t peer[32], uint64_t bytes, uint64_t now)
 {
     ob_net_peer_state_t *state = s_peer_state(self, peer, now);
     s_refill(self, state, now);
-    if (state->message_tokens < 1000 || state->byte_tokens / 1000 < bytes)
+    bool prepaid = state->answers_prepaid > 0;
+    if ((!prepaid && state->message_tokens < 1000) || state->byte_tokens / 1000 < bytes)
         return false;
-    state->message_tokens -= 1000;
+    if (prepaid)
+        state->answers_prepaid--;
+    else
+        state->message_tokens -= 1000;
     state->byte_tokens -= bytes * 1000;
     return true;
 }
 
-/* Whether the peer's budget has at least one message left. */
-static bool s_budget_left(ob_net_t *self, const uint8_t peer[32], uint64_t now)
+/* Pays, before the journal looks anything up, for the answers a Fetch of
+   `count` heights can bring (one a height and the marker of a higher one),
+   as far as the peer's message budget goes: the count the journal may
+   answer, 0 if not even one answer can be paid. So a flood of Fetches
+   costs the journal no more lookups than the budget pays answers for. */
+static uint16_t s_prepay(ob_net_t *self, const uint8_t peer[32], uint16_t count, uint64_t now)
 {
     ob_net_peer_state_t *state = s_peer_state(self, peer, now);
     s_refill(self, state, now);
-    return state->message_tokens >= 1000;
+    uint64_t affordable = state->message_tokens / 1000;
+    if (affordable == 0)
+        return 0;
+    uint64_t paid = (uint64_t)count + 1 < affordable ? (uint64_t)count + 1 : affordable;
+    state->message_tokens -= paid * 1000;
+    /* Never more prepaid than a second's budget: answers the journal did
+       not send (heights it lacks) are not owed for long. */
+    uint64_t cap = self->env.params.fetch_budget;
+    state->answers_prepaid =
+        state->answers_prepaid + paid < cap ? state->answers_prepaid + paid : cap;
+    return paid > count ? count : (uint16_t)(paid > 1 ? paid - 1 : 1);
 }
 
 /* Forgets the Fetching slots released since: a slot is live while the
@@ -376,15 +396,18 @@ static void s_on_peer_fetch(ob_net_t *self, const uint8_t peer[32], const ob_fet
 {
     self->stats.peer_fetch_in++;
     /* Not one answer could go: the journal need not look them up. */
-    if (!s_budget_left(self, peer, s_now(self))) {
+    uint16_t count = s_prepay(self, peer, fetch->count, s_now(self));
+    if (count == 0) {
         ob_net_drop(self, OB_ERR_OVER_BUDGET, peer, out);
         return;
     }
+    if (count < fetch->count)
+        self->stats.fetch_trimmed++;
     ob_imsg_t msg = {.type = OB_IMSG_PEER_FETCH};
     memcpy(msg.u.peer_fetch.peer, peer, 32);
     memcpy(msg.u.peer_fetch.sequencer, fetch->sequencer, 32);
     msg.u.peer_fetch.height = fetch->height;
-    msg.u.peer_fetch.count = fetch->count;
+    msg.u.peer_fetch.count = count;
     if (ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg) == 0)
         self->stats.fetch_passed++;
 }

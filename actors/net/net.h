@@ -49,7 +49,8 @@ typedef struct {
     uint64_t peer_nodes_in, peer_acks_in, peer_out;
     /* Fetching (SPEC §3, §8): Fetch and Fetched decoded from peers */
     uint64_t peer_fetch_in, peer_fetched_in;
-    uint64_t fetch_passed;                   /* Fetch requests passed to the journal */
+    uint64_t fetch_passed;  /* Fetch requests passed to the journal */
+    uint64_t fetch_trimmed; /* of those, with fewer heights than asked: the budget paid no more */
     uint64_t fetched_asked, fetched_unasked; /* Fetched passed to the verifier */
     uint64_t fetched_bytes_in;               /* their payload bytes */
     uint64_t fetch_sent, answers_sent;       /* Fetch and Fetched sent to peers */

@@ -31,7 +31,10 @@ typedef struct {
     uint8_t key[32];
     uint64_t refilled_ms;
     uint64_t message_tokens, byte_tokens; /* thousandths of a message, of a byte */
-    uint64_t blocked_until_ms;            /* blocked while now < this */
+    /* Answers paid for when the peer's Fetch went to the journal: what the
+       journal sends back for it costs no message again (its bytes still do). */
+    uint64_t answers_prepaid;
+    uint64_t blocked_until_ms; /* blocked while now < this */
     ob_error_t block_reason;
     uint64_t last_seen_ms;
 } ob_net_peer_state_t;

@@ -288,8 +288,46 @@ static void test_fetch_reaches_the_journal(void **state)
     assert_memory_equal(msg.u.peer_fetch.peer, s_key(f, 2), 32);
     assert_memory_equal(msg.u.peer_fetch.sequencer, s_key(f, 3), 32);
     assert_int_equal(msg.u.peer_fetch.height, 2);
-    assert_int_equal(msg.u.peer_fetch.count, 8);
+    /* 8 heights asked, but the budget (4 a second) pays 4 answers: 3
+       heights and the marker of a higher one. */
+    assert_int_equal(msg.u.peer_fetch.count, F_BUDGET - 1);
     assert_int_equal(ob_net_stats(f->net)->fetch_passed, 1);
+    assert_int_equal(ob_net_stats(f->net)->fetch_trimmed, 1);
+}
+
+/* A flood of Fetches costs the journal no more than the budget pays
+   answers for: the first takes the second's budget, the others are
+   dropped before any lookup; the answers to the first were paid with it,
+   and one more is not. */
+static void test_fetch_flood_is_paid_before_the_journal(void **state)
+{
+    f_t *f = *state;
+    uint8_t frame[2 + OB_FETCH_LEN];
+    s_fetch_frame(f, frame, 3);
+    ob_frame_t one[1] = {{frame, sizeof frame}};
+    s_peer_sends(f, 2, one, 1);
+    s_assert_passed_to_journal(f, 2);
+    for (int i = 0; i < 100; i++) {
+        s_peer_sends(f, 2, one, 1);
+        s_assert_dropped(f, OB_ACTOR_NET, OB_ERR_OVER_BUDGET, 2);
+    }
+    const ob_net_stats_t *stats = ob_net_stats(f->net);
+    assert_int_equal(stats->fetch_passed, 1);
+    assert_int_equal(stats->dropped[OB_ERR_OVER_BUDGET], 100);
+    for (uint64_t h = 0; h < F_BUDGET; h++) {
+        s_send_fetched(f, 2, 2 + h, 0);
+        s_the_peer_frame(f, 2);
+    }
+    s_send_fetched(f, 2, 9, 0);
+    s_assert_dropped(f, OB_ACTOR_NET, OB_ERR_OVER_BUDGET, 2);
+    assert_int_equal(stats->answers_sent, F_BUDGET);
+    /* A second later, one more Fetch. */
+    f->now += 1000;
+    s_peer_sends(f, 2, one, 1);
+    s_assert_passed_to_journal(f, 2);
+    s_peer_sends(f, 2, one, 1);
+    s_assert_dropped(f, OB_ACTOR_NET, OB_ERR_OVER_BUDGET, 2);
+    assert_int_equal(stats->fetch_passed, 2);
 }
 
 /* The (budget+1)th answer in a second is dropped and its slot freed at
@@ -872,6 +910,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define F_TEST(t) cmocka_unit_test_setup_teardown(t, s_setup, s_teardown)
         F_TEST(test_fetch_reaches_the_journal),
+        F_TEST(test_fetch_flood_is_paid_before_the_journal),
         F_TEST(test_answers_budget),
         F_TEST(test_answers_bytes_budget),
         F_TEST(test_huge_bytes_budget),
