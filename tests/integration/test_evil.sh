@@ -125,16 +125,19 @@ at_least() { [[ $1 =~ ^[0-9]+$ && $1 -ge $2 ]]; }
 at_most() { [[ $1 =~ ^[0-9]+$ && $1 -le $2 ]]; }
 # A field of a JSON line: `json FILE 'expression on d'`.
 json() { python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
-# An expression on node N's metrics, read while it runs: `net` is its net
-# actor's line, `verifiers` the list of its verifiers' lines.
+# Node N's metrics, read while it runs, into metrics-N.json; then an
+# expression on them: `net` is its net actor's line, `verifiers` the list
+# of its verifiers' lines.
+read_metrics() {
+    timeout 10 "$bin/obcast-journal" --config "$work/c/node$1/node.zpl" metrics >"$work/metrics-$1.json" 2>/dev/null
+}
 metric() {
-    timeout 10 "$bin/obcast-journal" --config "$work/c/node$1/node.zpl" metrics 2>/dev/null |
-        python3 -c '
+    python3 -c '
 import json, sys
-lines = [json.loads(l) for l in sys.stdin if l.strip()]
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 net = next(m for m in lines if m.get("actor") == "net")
 verifiers = [m for m in lines if m.get("actor") == "verifier"]
-print(eval(sys.argv[1]))' "$2" 2>/dev/null
+print(eval(sys.argv[2]))' "$work/metrics-$1.json" "$2" 2>/dev/null
 }
 over_budget() { metric "$1" 'net["drops"].get("over_budget", 0)'; }
 # Peak and current RSS of every honest obcast process, one line each:
@@ -161,13 +164,17 @@ sample_rss >"$work/rss-start.txt"
 
 for mode in "${modes[@]}"; do
     before=($(own_certified 0) $(own_certified 1) $(own_certified 2))
-    [[ $mode == fetch-* ]] && over_before=($(over_budget 0) $(over_budget 1) $(over_budget 2))
+    if [[ $mode == fetch-flood ]]; then
+        for i in 0 1 2; do read_metrics $i; done
+        over_before=($(over_budget 0) $(over_budget 1) $(over_budget 2))
+    fi
     evil --config "$work/c/node3/node.zpl" --mode "$mode" --seconds "${seconds_of[$mode]}" \
         >"$work/evil-$mode.json" 2>"$work/evil-$mode.log"
     rc=$?
     out=$work/evil-$mode.json
     after=($(own_certified 0) $(own_certified 1) $(own_certified 2))
     sample_rss >>"$work/rss.txt"
+    [[ $mode == fetch-* ]] && for i in 0 1 2; do read_metrics $i; done
     check "$mode: obcast-evil ran (exit $rc) and printed one JSON summary" \
         '[[ $rc -eq 0 && $(wc -l <"$out") -eq 1 && -n $(json "$out" "d[\"mode\"]") ]]'
     check "$mode: obcast-evil was linked both ways with the 3 honest nodes" \
