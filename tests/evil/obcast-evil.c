@@ -79,6 +79,8 @@ typedef enum {
     S_MODE_BAD_FRAMES,
     S_MODE_SLOW_READER,
     S_MODE_FLOOD,
+    S_MODE_FETCH_FLOOD,
+    S_MODE_FETCH_LIES,
     S_MODE_COUNT
 } s_mode_t;
 
@@ -86,15 +88,18 @@ static const char *const s_mode_names[S_MODE_COUNT] = {
     [S_MODE_EQUIVOCATE] = "equivocate", [S_MODE_CONFLICT_CERT] = "conflict-cert",
     [S_MODE_BAD_ACKS] = "bad-acks",     [S_MODE_DUP_TIPS] = "dup-tips",
     [S_MODE_BAD_FRAMES] = "bad-frames", [S_MODE_SLOW_READER] = "slow-reader",
-    [S_MODE_FLOOD] = "flood",
+    [S_MODE_FLOOD] = "flood",           [S_MODE_FETCH_FLOOD] = "fetch-flood",
+    [S_MODE_FETCH_LIES] = "fetch-lies",
 };
 
 /* The order of --mode all: the modes that only stress come first; those
    that make us a provable equivocator (which a node may punish by
-   blocking us, SPEC §3 "Blocking") come last. */
+   blocking us, SPEC §3 "Blocking") come last, and last of all
+   fetch-lies, whose forged certificates do get us blocked for block_ms:
+   nothing we send after it is heard. */
 static const s_mode_t s_all_order[S_MODE_COUNT] = {
-    S_MODE_DUP_TIPS, S_MODE_BAD_FRAMES,    S_MODE_SLOW_READER, S_MODE_FLOOD,
-    S_MODE_BAD_ACKS, S_MODE_CONFLICT_CERT, S_MODE_EQUIVOCATE,
+    S_MODE_DUP_TIPS,      S_MODE_BAD_FRAMES, S_MODE_SLOW_READER, S_MODE_FLOOD,      S_MODE_BAD_ACKS,
+    S_MODE_CONFLICT_CERT, S_MODE_EQUIVOCATE, S_MODE_FETCH_FLOOD, S_MODE_FETCH_LIES,
 };
 
 typedef struct {
@@ -149,6 +154,14 @@ typedef struct {
     uint64_t sigs[S_SIGS_KEPT];
 } s_ack_entry_t;
 
+/* A Lock as we keep it: its certificate copied out of the frame it came in. */
+typedef struct {
+    ob_chunk_t chunk;
+    uint64_t epoch;
+    uint16_t count;
+    uint8_t entries[OB_CERT_ENTRIES_LEN(S_MAX_VALIDATORS)];
+} s_lock_t;
+
 /* The last heights an honest sequencer sent us, to see it sign two. */
 typedef struct {
     bool used;
@@ -163,6 +176,8 @@ typedef struct {
     ob_chunk_t latest;   /* the highest chunk it sent us */
     ob_ack_t latest_ack; /* an honest validator's ack we received on it */
     bool has_latest_ack;
+    bool has_lock;
+    s_lock_t lock; /* a real one: the parent certificate of its latest node */
 } s_sequencer_t;
 
 typedef struct {
@@ -172,9 +187,16 @@ typedef struct {
 typedef struct {
     uint64_t messages, nodes, acks, undecodable, unknown_sender, own_acks, own_acks_bad,
         certificates;
-    uint64_t fetches; /* Fetch and Fetched: counted, never answered */
+    uint64_t fetches; /* Fetch: answered only in fetch-lies */
+    uint64_t fetched; /* Fetched: answers to fetch-flood's Fetch, counted */
     uint64_t ack_entries_untracked, conflicting_acks, conflicting_nodes;
 } s_received_t;
+
+/* What fetch-lies sent, by kind. */
+typedef struct {
+    uint64_t fetches_answered, payload_mismatch, below_quorum, own_key_signatures,
+        flipped_signature, unasked;
+} s_lies_t;
 
 typedef struct {
     ob_node_config_t config;
@@ -206,6 +228,8 @@ typedef struct {
     size_t seq_count;
 
     bool reading; /* slow-reader turns it off */
+    bool lying;   /* fetch-lies: every Fetch is answered with forgeries */
+    s_lies_t lies;
     s_sent_t sent;
     s_received_t received;
     char extra[8192]; /* the mode's own fields, JSON */
@@ -841,6 +865,19 @@ static void s_on_node(s_evil_t *self, s_peer_t *from, const ob_node_t *node)
         s->latest = node->chunk;
         s->has_latest = true;
     }
+    /* Its parent certificate is a real Lock of height - 1, to forge from:
+       the honest sequencer checked it before it built on it. */
+    if (node->has_parent && node->parent.cert.count <= S_MAX_VALIDATORS &&
+        (!s->has_lock || node->chunk.height - 1 >= s->lock.chunk.height)) {
+        s_lock_t *l = &s->lock;
+        l->chunk = (ob_chunk_t){.height = node->chunk.height - 1};
+        memcpy(l->chunk.sequencer, node->chunk.sequencer, 32);
+        memcpy(l->chunk.payload, node->parent.digest, 32);
+        l->epoch = node->parent.epoch;
+        l->count = node->parent.cert.count;
+        memcpy(l->entries, node->parent.cert.entries, OB_CERT_ENTRIES_LEN(l->count));
+        s->has_lock = true;
+    }
 }
 
 static void s_on_ack(s_evil_t *self, s_peer_t *from, const ob_ack_t *ack)
@@ -860,6 +897,8 @@ static void s_on_ack(s_evil_t *self, s_peer_t *from, const ob_ack_t *ack)
         }
     }
 }
+
+static void s_answer_with_lies(s_evil_t *self, s_peer_t *to, const ob_fetch_t *fetch);
 
 static void s_on_router(s_evil_t *self)
 {
@@ -916,8 +955,12 @@ static void s_on_router(s_evil_t *self)
                 s_on_ack(self, from, &msg.u.ack);
                 break;
             case OB_PEER_TYPE_FETCH:
-            case OB_PEER_TYPE_FETCHED:
                 self->received.fetches++;
+                if (self->lying)
+                    s_answer_with_lies(self, from, &msg.u.fetch);
+                break;
+            case OB_PEER_TYPE_FETCHED:
+                self->received.fetched++;
                 break;
             }
         }
@@ -1547,6 +1590,220 @@ static void s_mode_flood(s_evil_t *self, uint64_t end)
             epochs[3], by_epoch[3]);
 }
 
+/* --- Fetching: floods and lies ---------------------------------------------------------- */
+
+/* A Fetched frame of `lock`, with `payload` as its second frame if given. */
+static bool s_send_fetched(s_evil_t *self, s_peer_t *p, const s_lock_t *lock,
+                           const uint8_t *payload, size_t payload_len, bool has_payload)
+{
+    static uint8_t frame[2 + 1 + OB_CHUNK_LEN + 8 + 2 + OB_CERT_ENTRIES_LEN(S_MAX_VALIDATORS)];
+    ob_fetched_t fetched = {
+        .has_payload = has_payload,
+        .lock = {.chunk = lock->chunk, .epoch = lock->epoch, .cert = {lock->count, lock->entries}}};
+    size_t len = 0;
+    if (ob_peer_fetched_frame_encode(&fetched, frame, sizeof frame, &len) != 0)
+        return false;
+    return s_send(self, p, frame, len, payload, payload_len, has_payload);
+}
+
+static void s_send_fetch(s_evil_t *self, s_peer_t *p, const uint8_t sequencer[32], uint64_t height,
+                         uint16_t count)
+{
+    ob_fetch_t fetch = {.height = height, .count = count};
+    memcpy(fetch.sequencer, sequencer, 32);
+    uint8_t frame[2 + OB_FETCH_LEN];
+    size_t len = 0;
+    if (ob_peer_fetch_frame_encode(&fetch, frame, sizeof frame, &len) == 0)
+        s_send(self, p, frame, len, NULL, 0, false);
+}
+
+/* A real Lock we hold: the latest of `sequencer` if we know one (NULL:
+   any), else any other; our own chain's certificate counts. */
+static const s_lock_t *s_real_lock(s_evil_t *self, const uint8_t *sequencer, uint64_t pick)
+{
+    static s_lock_t own;
+    const s_lock_t *found[S_MAX_PEERS + 1];
+    size_t count = 0;
+    for (size_t i = 0; i < self->seq_count; i++) {
+        const s_sequencer_t *s = &self->seqs[i];
+        if (!s->has_lock)
+            continue;
+        if (sequencer && memcmp(s->key, sequencer, 32) == 0)
+            return &s->lock;
+        found[count++] = &s->lock;
+    }
+    const s_chain_t *ch = &self->chain;
+    if (ch->certified) {
+        own = (s_lock_t){.chunk = ch->cert_chunk, .epoch = ch->cert_epoch, .count = ch->cert_count};
+        memcpy(own.entries, ch->cert_entries, OB_CERT_ENTRIES_LEN(own.count));
+        if (sequencer && memcmp(self->key.pub.bytes, sequencer, 32) == 0)
+            return &own;
+        found[count++] = &own;
+    }
+    return count ? found[pick % count] : NULL;
+}
+
+/* Our certified chunk's payload, when we still have it: the one real
+   Lock we can send with its bytes. */
+static const s_candidate_t *s_own_certified_payload(const s_evil_t *self)
+{
+    const s_chain_t *ch = &self->chain;
+    const s_candidate_t *c = &ch->cand[0];
+    return ch->certified && c->used && c->chunk.height == ch->cert_chunk.height &&
+                   memcmp(c->chunk.payload, ch->cert_chunk.payload, 32) == 0
+               ? c
+               : NULL;
+}
+
+#define S_FETCH_FLOOD_PER_SECOND   3000 /* Fetch per honest node */
+#define S_FETCHED_FLOOD_PER_SECOND 1500 /* unasked Fetched per honest node */
+
+/* Fetch of 64 heights of every chain we heard of, far faster than any
+   budget, and unasked Fetched of real Locks (so that nothing here is a
+   forgery that blocks: a flood alone must not, SPEC §3 Blocking). */
+static void s_mode_fetch_flood(s_evil_t *self, uint64_t end)
+{
+    s_wait_links(self, s_now() + S_CONNECT_WAIT_MS < end ? s_now() + S_CONNECT_WAIT_MS : end);
+    uint64_t fetches = 0, fetched = 0, fetched_with_payload = 0, start = s_now();
+    while (s_now() < end) {
+        uint64_t elapsed = s_now() - start + 1;
+        uint64_t fetch_due = elapsed * S_FETCH_FLOOD_PER_SECOND / 1000;
+        uint64_t fetched_due = elapsed * S_FETCHED_FLOOD_PER_SECOND / 1000;
+        while (fetches < fetch_due && s_now() < end) {
+            /* a chain we heard of (the honest ones hold it), from a height
+               they hold, else an honest node's own chain from 0 */
+            const uint8_t *sequencer = self->peers[fetches % self->peer_count].key;
+            uint64_t height = 0;
+            if (self->seq_count) {
+                const s_sequencer_t *s = &self->seqs[fetches % self->seq_count];
+                sequencer = s->key;
+                height = s->has_latest ? s_random_u64() % (s->latest.height + 1) : 0;
+            }
+            for (size_t i = 0; i < self->peer_count; i++)
+                s_send_fetch(self, &self->peers[i], sequencer, height, OB_FETCH_MAX);
+            fetches++;
+        }
+        while (fetched < fetched_due && s_now() < end) {
+            const s_candidate_t *own = s_own_certified_payload(self);
+            const s_lock_t *lock = fetched % 4 == 0 && own
+                                       ? s_real_lock(self, self->key.pub.bytes, 0)
+                                       : s_real_lock(self, NULL, fetched);
+            if (!lock)
+                break;
+            bool with_payload = own && memcmp(lock->chunk.sequencer, self->key.pub.bytes, 32) == 0;
+            for (size_t i = 0; i < self->peer_count; i++)
+                s_send_fetched(self, &self->peers[i], lock, with_payload ? own->payload : NULL,
+                               with_payload ? own->payload_len : 0, with_payload);
+            fetched++;
+            fetched_with_payload += with_payload;
+        }
+        s_pump(self, 1);
+    }
+    s_extra(self,
+            ",\"fetch_flood\":{\"fetch\":%" PRIu64 ",\"range\":%d,\"unasked_fetched\":%" PRIu64
+            ",\"unasked_with_payload\":%" PRIu64 ",\"answers\":%" PRIu64 "}",
+            fetches, OB_FETCH_MAX, fetched, fetched_with_payload, self->received.fetched);
+}
+
+/* A certificate of `count` entries, indices 0 up, on `chunk`, every one
+   signed by our own key: ours is genuine, the others' are not. */
+static void s_forge_lock(s_evil_t *self, s_lock_t *lock, const ob_chunk_t *chunk, uint16_t count)
+{
+    *lock = (s_lock_t){.chunk = *chunk, .epoch = self->epoch, .count = count};
+    for (uint16_t v = 0; v < count; v++) {
+        uint8_t sig[OB_SIGNATURE_LEN];
+        if (ob_ack_sign(self->crypto, self->ns, &self->key, chunk, self->epoch, NULL, sig) != 0)
+            s_random(sig, sizeof sig);
+        ob_cert_entry_write(lock->entries + OB_CERT_ENTRY_LEN * v, v, sig);
+    }
+}
+
+/* One of each lie about `sequencer` at `height`, to `to`: a real Lock
+   with bytes that are not its payload; a certificate below quorum and one
+   signed all by our key, each on a fresh chunk with its true payload; a
+   real certificate with one signature's byte flipped. The one that
+   cannot block comes first: once one of the others is verified, the rest
+   is dropped as `blocked`. */
+static void s_lie(s_evil_t *self, s_peer_t *to, const uint8_t sequencer[32], uint64_t height,
+                  uint64_t span)
+{
+    uint8_t junk[64];
+    s_random(junk, sizeof junk);
+    const s_lock_t *real = s_real_lock(self, sequencer, s_random_u64());
+    if (real && s_send_fetched(self, to, real, junk, sizeof junk, true))
+        self->lies.payload_mismatch++;
+    ob_chunk_t chunk = {.height = height};
+    memcpy(chunk.sequencer, sequencer, 32);
+    ob_sha256(self->crypto, junk, sizeof junk, chunk.payload);
+    static s_lock_t forged;
+    s_forge_lock(self, &forged, &chunk, self->q > 1 ? self->q - 1 : 1);
+    if (s_send_fetched(self, to, &forged, junk, sizeof junk, true))
+        self->lies.below_quorum++;
+    if (span > 1)
+        chunk.height = height + 1;
+    s_forge_lock(self, &forged, &chunk, self->q);
+    if (s_send_fetched(self, to, &forged, junk, sizeof junk, true))
+        self->lies.own_key_signatures++;
+    if (real && real->count > 0) {
+        forged = *real;
+        forged.entries[2 + (s_random_u64() % OB_SIGNATURE_LEN)] ^= 0x01;
+        if (s_send_fetched(self, to, &forged, NULL, 0, false))
+            self->lies.flipped_signature++;
+    }
+}
+
+static void s_answer_with_lies(s_evil_t *self, s_peer_t *to, const ob_fetch_t *fetch)
+{
+    self->lies.fetches_answered++;
+    s_lie(self, to, fetch->sequencer, fetch->height, fetch->count);
+}
+
+/* Every Fetch an honest node sends us is answered with lies (s_lie); and
+   unasked: for the first third, real Locks with wrong bytes (which never
+   block), then each lie, a round every 100 ms, within the budget of
+   unasked Fetched (fetch_budget). */
+static void s_mode_fetch_lies(s_evil_t *self, uint64_t end)
+{
+    s_wait_links(self, s_now() + S_CONNECT_WAIT_MS < end ? s_now() + S_CONNECT_WAIT_MS : end);
+    self->lying = true;
+    uint64_t start = s_now(), forge_from = start + (end - start) / 3, next = 0, rounds = 0;
+    while (s_now() < end) {
+        if (s_now() >= next) {
+            next = s_now() + 100;
+            rounds++;
+            for (size_t i = 0; i < self->peer_count; i++) {
+                s_peer_t *p = &self->peers[i];
+                if (s_now() < forge_from) {
+                    uint8_t junk[64];
+                    s_random(junk, sizeof junk);
+                    for (size_t k = 0; k < self->seq_count + 1; k++) {
+                        const s_lock_t *real = s_real_lock(self, NULL, rounds + k);
+                        if (real && s_send_fetched(self, p, real, junk, sizeof junk, true)) {
+                            self->lies.payload_mismatch++;
+                            self->lies.unasked++;
+                        }
+                    }
+                    continue;
+                }
+                /* far above anything real: a chunk nobody holds */
+                const uint8_t *sequencer =
+                    self->seq_count ? self->seqs[rounds % self->seq_count].key : p->key;
+                s_lie(self, p, sequencer, (1ull << 40) + rounds * 2, 2);
+                self->lies.unasked += 4;
+            }
+        }
+        s_pump(self, 5);
+    }
+    self->lying = false;
+    const s_lies_t *n = &self->lies;
+    s_extra(self,
+            ",\"fetch_lies\":{\"fetches_answered\":%" PRIu64 ",\"payload_mismatch\":%" PRIu64
+            ",\"below_quorum\":%" PRIu64 ",\"own_key_signatures\":%" PRIu64
+            ",\"flipped_signature\":%" PRIu64 ",\"unasked\":%" PRIu64 "}",
+            n->fetches_answered, n->payload_mismatch, n->below_quorum, n->own_key_signatures,
+            n->flipped_signature, n->unasked);
+}
+
 /* --- one mode, and its summary ---------------------------------------------------------- */
 
 static void s_reset_stats(s_evil_t *self)
@@ -1554,6 +1811,7 @@ static void s_reset_stats(s_evil_t *self)
     memset(&self->sent, 0, sizeof self->sent);
     memset(&self->received, 0, sizeof self->received);
     memset(self->acks, 0, sizeof(s_ack_entry_t) * S_ACK_TABLE_SIZE);
+    memset(&self->lies, 0, sizeof self->lies);
     self->extra_len = 0;
     self->extra[0] = 0;
     for (size_t i = 0; i < self->peer_count; i++) {
@@ -1576,9 +1834,9 @@ static void s_summary(s_evil_t *self, s_mode_t mode, uint64_t ms)
     printf(",\"received\":{\"messages\":%" PRIu64 ",\"nodes\":%" PRIu64 ",\"acks\":%" PRIu64
            ",\"own_chain_acks\":%" PRIu64 ",\"own_chain_acks_bad\":%" PRIu64
            ",\"undecodable\":%" PRIu64 ",\"unknown_sender\":%" PRIu64 ",\"untracked\":%" PRIu64
-           ",\"fetches\":%" PRIu64 "}",
+           ",\"fetches\":%" PRIu64 ",\"fetched\":%" PRIu64 "}",
            r->messages, r->nodes, r->acks, r->own_acks, r->own_acks_bad, r->undecodable,
-           r->unknown_sender, r->ack_entries_untracked, r->fetches);
+           r->unknown_sender, r->ack_entries_untracked, r->fetches, r->fetched);
     /* A distinct-signature count of S_SIGS_KEPT + 1 means "more than
        S_SIGS_KEPT": only so many are remembered per entry. */
     printf(",\"signatures_remembered\":%d", S_SIGS_KEPT);
@@ -1617,7 +1875,8 @@ static void s_run_mode(s_evil_t *self, s_mode_t mode, uint64_t seconds)
         [S_MODE_EQUIVOCATE] = s_mode_equivocate, [S_MODE_CONFLICT_CERT] = s_mode_conflict_cert,
         [S_MODE_BAD_ACKS] = s_mode_bad_acks,     [S_MODE_DUP_TIPS] = s_mode_dup_tips,
         [S_MODE_BAD_FRAMES] = s_mode_bad_frames, [S_MODE_SLOW_READER] = s_mode_slow_reader,
-        [S_MODE_FLOOD] = s_mode_flood,
+        [S_MODE_FLOOD] = s_mode_flood,           [S_MODE_FETCH_FLOOD] = s_mode_fetch_flood,
+        [S_MODE_FETCH_LIES] = s_mode_fetch_lies,
     };
     run[mode](self, end);
     s_summary(self, mode, s_now() - start);
@@ -1699,7 +1958,8 @@ static const char *s_usage =
     "prints one JSON line of what it sent and what the honest nodes did.\n"
     "  --config NODE.zpl  the node config whose keys and peer endpoint it takes\n"
     "  --mode MODE        equivocate | conflict-cert | bad-acks | dup-tips |\n"
-    "                     bad-frames | slow-reader | flood | all (each in turn)\n"
+    "                     bad-frames | slow-reader | flood | fetch-flood |\n"
+    "                     fetch-lies | all (each in turn, fetch-lies last)\n"
     "  --seconds S        how long each mode runs (default 5, 1 to 3600)\n"
     "  --state FILE       our chain between runs (default <data_dir>/evil.state)\n"
     "  --verbose          log at info level on stderr\n"
@@ -1745,14 +2005,15 @@ int main(int argc, char **argv)
         return s_usage_error("give --config NODE.zpl");
     if (!mode_name)
         return s_usage_error("give --mode (equivocate, conflict-cert, bad-acks, dup-tips, "
-                             "bad-frames, slow-reader, flood or all)");
+                             "bad-frames, slow-reader, flood, fetch-flood, fetch-lies or all)");
     int mode = -1;
     for (int m = 0; m < S_MODE_COUNT; m++)
         if (streq(mode_name, s_mode_names[m]))
             mode = m;
     if (mode < 0 && !streq(mode_name, "all"))
         return s_usage_error("--mode: no mode '%s' (equivocate, conflict-cert, bad-acks, "
-                             "dup-tips, bad-frames, slow-reader, flood or all)",
+                             "dup-tips, bad-frames, slow-reader, flood, fetch-flood, "
+                             "fetch-lies or all)",
                              mode_name);
     if (state_path && !*state_path)
         return s_usage_error("--state needs a file name");

@@ -12,6 +12,12 @@
 #   - a duplicated tip brings back at most a few distinct ack signatures;
 #   - every honest process's peak private memory (VmHWM less the shared
 #     arena) stays within a fixed bound;
+#   - fetch-flood (Fetch floods, unasked Fetched floods) is dropped as
+#     over_budget, answered within the budget, and never blocks node3;
+#   - fetch-lies (forged certificates, wrong payloads, in answer to every
+#     Fetch and unasked) gets node3 blocked by every honest node, for a
+#     certificate that fails, and each lie is dropped by its name;
+#   - no honest actor crashed or was restarted;
 #   - at the end every honest export passes obcast audit, together.
 # TAP.
 #
@@ -28,10 +34,12 @@ trap 'exit 1' INT TERM
 
 # Seconds per mode, the whole test well under 90 s: conflict-cert needs
 # its chunk certified, 2 s for the last node to learn the certificate,
-# and then time to see who acks the conflicting node.
-modes=(dup-tips bad-frames slow-reader flood bad-acks conflict-cert equivocate)
+# and then time to see who acks the conflicting node. fetch-lies comes
+# last: it gets node3 blocked for block_ms (60 s by default), and a mode
+# after it would be heard by nobody.
+modes=(dup-tips bad-frames slow-reader flood bad-acks conflict-cert equivocate fetch-flood fetch-lies)
 declare -A seconds_of=([dup-tips]=3 [bad-frames]=3 [slow-reader]=3 [flood]=3 [bad-acks]=3
-    [conflict-cert]=5 [equivocate]=4)
+    [conflict-cert]=5 [equivocate]=4 [fetch-flood]=3 [fetch-lies]=3)
 # The memory bound, on each honest process's peak private memory: its
 # peak RSS (VmHWM) less the shared memory it maps (RssShmem, the payload
 # arena, which only grows as the process touches more of it), in MiB.
@@ -117,6 +125,21 @@ at_least() { [[ $1 =~ ^[0-9]+$ && $1 -ge $2 ]]; }
 at_most() { [[ $1 =~ ^[0-9]+$ && $1 -le $2 ]]; }
 # A field of a JSON line: `json FILE 'expression on d'`.
 json() { python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+# Node N's metrics, read while it runs, into metrics-N.json; then an
+# expression on them: `net` is its net actor's line, `verifiers` the list
+# of its verifiers' lines.
+read_metrics() {
+    timeout 10 "$bin/obcast-journal" --config "$work/c/node$1/node.zpl" metrics >"$work/metrics-$1.json" 2>/dev/null
+}
+metric() {
+    python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+net = next(m for m in lines if m.get("actor") == "net")
+verifiers = [m for m in lines if m.get("actor") == "verifier"]
+print(eval(sys.argv[2]))' "$work/metrics-$1.json" "$2" 2>/dev/null
+}
+over_budget() { metric "$1" 'net["drops"].get("over_budget", 0)'; }
 # Peak and current RSS of every honest obcast process, one line each:
 # node actor pid VmHWM_kB VmRSS_kB RssShmem_kB.
 sample_rss() {
@@ -141,12 +164,17 @@ sample_rss >"$work/rss-start.txt"
 
 for mode in "${modes[@]}"; do
     before=($(own_certified 0) $(own_certified 1) $(own_certified 2))
+    if [[ $mode == fetch-flood ]]; then
+        for i in 0 1 2; do read_metrics $i; done
+        over_before=($(over_budget 0) $(over_budget 1) $(over_budget 2))
+    fi
     evil --config "$work/c/node3/node.zpl" --mode "$mode" --seconds "${seconds_of[$mode]}" \
         >"$work/evil-$mode.json" 2>"$work/evil-$mode.log"
     rc=$?
     out=$work/evil-$mode.json
     after=($(own_certified 0) $(own_certified 1) $(own_certified 2))
     sample_rss >>"$work/rss.txt"
+    [[ $mode == fetch-* ]] && for i in 0 1 2; do read_metrics $i; done
     check "$mode: obcast-evil ran (exit $rc) and printed one JSON summary" \
         '[[ $rc -eq 0 && $(wc -l <"$out") -eq 1 && -n $(json "$out" "d[\"mode\"]") ]]'
     check "$mode: obcast-evil was linked both ways with the 3 honest nodes" \
@@ -216,8 +244,48 @@ for mode in "${modes[@]}"; do
         check "equivocate: $other, holding the uncertified payload, keeps evidence once the certificate came ($ev rows)" \
             'at_least "$ev" 1'
         ;;
+    fetch-flood)
+        sent="$(json "$out" 'd["fetch_flood"]["fetch"]') Fetch of $(json "$out" 'd["fetch_flood"]["range"]') heights"
+        sent+=" and $(json "$out" 'd["fetch_flood"]["unasked_fetched"]') unasked Fetched of real Locks"
+        check "fetch-flood: $sent to each honest node, $(json "$out" 'd["fetch_flood"]["answers"]') answers back" \
+            'at_least "$(json "$out" "d[\"fetch_flood\"][\"fetch\"]")" 3000 &&
+             at_least "$(json "$out" "d[\"fetch_flood\"][\"unasked_fetched\"]")" 1000 &&
+             at_least "$(json "$out" "d[\"fetch_flood\"][\"answers\"]")" 1'
+        for i in 0 1 2; do
+            after_ob=$(over_budget $i)
+            check "fetch-flood: node$i dropped what went over node3's budget as over_budget (${over_before[$i]} -> $after_ob)" \
+                'at_least "$after_ob" $((${over_before[$i]:-0} + 1))'
+            state=$(metric $i '"%d %d" % (net["peers"]["node3"]["blocked"], sum(net["blocks"].values()))')
+            check "fetch-flood: node$i did not block node3 for a flood (blocked, blocks: $state)" \
+                '[[ $state == "0 0" ]]'
+        done
+        ;;
+    fetch-lies)
+        lies=$(json "$out" '" ".join("%s:%d" % kv for kv in sorted(d["fetch_lies"].items()))')
+        check "fetch-lies: wrong payloads, certificates below quorum, signed by node3's key alone and with a flipped byte were sent ($lies)" \
+            'at_least "$(json "$out" "min(d[\"fetch_lies\"][k] for k in (\"payload_mismatch\", \"below_quorum\", \"own_key_signatures\", \"flipped_signature\"))")" 1'
+        for i in 0 1 2; do
+            state=$(metric $i '"%d %s" % (net["peers"]["node3"]["blocked"], net["peers"]["node3"].get("blocked_reason", "-"))')
+            check "fetch-lies: node$i blocked node3 for a certificate that fails ($state)" \
+                '[[ $state == "1 bad_signature" || $state == "1 below_quorum" ]] &&
+                 grep -q "net: peer node3 blocked (\(bad_signature\|below_quorum\))" "$work/node$i.log"'
+            named=$(metric $i '" ".join("%s:%d" % (e, sum(v["fetched"].get(e, 0) for v in verifiers)) for e in ("payload_mismatch", "bad_signature", "below_quorum")) + " blocked:%d" % net["drops"].get("blocked", 0)')
+            check "fetch-lies: node$i dropped the lies by name, and node3's messages once blocked ($named)" \
+                '[[ $named =~ ^payload_mismatch:[1-9][0-9]*\ bad_signature:([0-9]+)\ below_quorum:([0-9]+)\ blocked:[1-9] ]] &&
+                 at_least $((BASH_REMATCH[1] + BASH_REMATCH[2])) 1'
+        done
+        ;;
     esac
 done
+
+# No honest actor died on what obcast-evil sent: every node runs, and no
+# supervisor restarted an actor of its.
+crashed=
+for i in 0 1 2; do
+    kill -0 "${pids[$i]}" 2>/dev/null || crashed+=" node$i(exited)"
+    grep -q "; restarting in" "$work/node$i.log" && crashed+=" node$i($(grep -m1 "; restarting in" "$work/node$i.log"))"
+done
+check "no honest node crashed, no honest actor was restarted (${crashed:-none})" '[[ -z $crashed ]]'
 
 # Memory: the peak of every honest process, over the whole run.
 sample_rss >>"$work/rss.txt"
