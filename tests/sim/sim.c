@@ -1861,6 +1861,13 @@ uint64_t sim_blocks(const sim_t *sim, int node, const char *reason)
     return code < 0 || !n->net ? 0 : ob_net_stats(n->net)->blocks[code];
 }
 
+void sim_fetched_passed(const sim_t *sim, int node, uint64_t *asked, uint64_t *unasked)
+{
+    const s_node_t *n = &sim->nodes[node];
+    *asked = n->net ? ob_net_stats(n->net)->fetched_asked : 0;
+    *unasked = n->net ? ob_net_stats(n->net)->fetched_unasked : 0;
+}
+
 void sim_liar_sent(const sim_t *sim, int node, uint64_t *answers, uint64_t *unasked,
                    uint64_t *fetches)
 {

@@ -167,6 +167,8 @@ bool sim_peer_blocked(const sim_t *sim, int node, int peer, const char **reason,
                       uint64_t *until_ms);
 /* Blocks `node`'s net started or extended for `reason` (an error name). */
 uint64_t sim_blocks(const sim_t *sim, int node, const char *reason);
+/* The Fetched `node`'s net passed on to be verified, asked for and not. */
+void sim_fetched_passed(const sim_t *sim, int node, uint64_t *asked, uint64_t *unasked);
 /* What the byzantine `node` sent: Fetched answering a Fetch, Fetched
    unasked, and Fetch. */
 void sim_liar_sent(const sim_t *sim, int node, uint64_t *answers, uint64_t *unasked,
