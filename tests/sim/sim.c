@@ -30,7 +30,7 @@
 #define S_APP_LATENCY_US      200
 #define S_MAX_BATCH           6
 #define S_TRACE_LINES         48
-#define S_ARENA_SLOTS         256
+#define S_ARENA_SLOTS         SIM_ARENA_SLOTS
 #define S_ARENA_SLOT_SIZE     4096
 #define S_SWEEP_US            1000000
 #define S_LEASE_MS            3000
@@ -137,6 +137,18 @@ typedef struct {
 /* Copies of its node the byzantine sequencer floods one validator with per
    round (issue 9, defect 6: duplicates must not be re-signed). */
 #define S_BYZ_FLOOD 20
+/* The fetch liar (issue 11): Locks it keeps from the parents of the nodes
+   it is sent, to forge from, and what it floods each honest node with per
+   round (a round is 150-250 ms: some 1500 Fetched a second against a
+   fetch_budget of 1024, and 300 Fetch of 64 heights each). */
+#define S_LIAR_LOCKS       32
+#define S_LIAR_LOCK_MAX    1280
+#define S_LIAR_FLOOD       300
+#define S_LIAR_FETCH_FLOOD 60
+/* The payload liar's flood carries bytes on one in this many: all of
+   them starve honest answers of the arena's fetch quota (see
+   test_fetch_payload_liar). */
+#define S_LIAR_PAYLOAD_EVERY 10
 
 typedef struct {
     int index;
@@ -171,6 +183,11 @@ typedef struct {
     bool has_seen_ack;
     ob_chunk_t seen_chunk;
     bool has_seen_chunk;
+    /* the fetch liar's state */
+    uint8_t liar_locks[S_LIAR_LOCKS][S_LIAR_LOCK_MAX];
+    size_t liar_lock_len[S_LIAR_LOCKS];
+    size_t liar_lock_count; /* kept ever; the newest at (count - 1) % S_LIAR_LOCKS */
+    uint64_t liar_answers, liar_unasked, liar_fetches;
 } s_node_t;
 
 struct sim {
@@ -1191,6 +1208,151 @@ static void s_byzantine_hears(sim_t *sim, s_node_t *byz, const s_event_t *ev)
     }
 }
 
+/* --- the fetch liar ------------------------------------------------------------ */
+
+static bool s_liar_lock(sim_t *sim, const s_node_t *byz, size_t slot, ob_lock_t *lock)
+{
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(sim->epochs);
+    return ob_lock_decode(lock, byz->liar_locks[slot], byz->liar_lock_len[slot], &lookup) == OB_OK;
+}
+
+/* The parent certificate of a node it was sent, kept as a Lock. */
+static void s_liar_keep(sim_t *sim, s_node_t *byz, const uint8_t *frame, size_t len)
+{
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(sim->epochs);
+    ob_node_t node;
+    if (ob_node_decode(&node, frame + 2, len - 2, &lookup) != OB_OK || !node.has_parent)
+        return;
+    ob_lock_t lock = {
+        .chunk = ob_node_parent_chunk(&node), .epoch = node.parent.epoch, .cert = node.parent.cert};
+    uint8_t bytes[S_LIAR_LOCK_MAX];
+    size_t written = 0;
+    if (ob_lock_encode(&lock, bytes, sizeof bytes, &written) != 0)
+        return;
+    size_t kept = byz->liar_lock_count < S_LIAR_LOCKS ? byz->liar_lock_count : S_LIAR_LOCKS;
+    for (size_t i = 0; i < kept; i++)
+        if (byz->liar_lock_len[i] == written && memcmp(byz->liar_locks[i], bytes, written) == 0)
+            return; /* a rebroadcast */
+    size_t slot = byz->liar_lock_count++ % S_LIAR_LOCKS;
+    memcpy(byz->liar_locks[slot], bytes, written);
+    byz->liar_lock_len[slot] = written;
+}
+
+/* A kept Lock for the Fetch: one it asks for if kept, else one of its
+   sequencer, else the newest. */
+static bool s_liar_pick(sim_t *sim, const s_node_t *byz, const ob_fetch_t *fetch, ob_lock_t *out)
+{
+    size_t kept = byz->liar_lock_count < S_LIAR_LOCKS ? byz->liar_lock_count : S_LIAR_LOCKS;
+    if (kept == 0)
+        return false;
+    int best = -1, rank = 0;
+    for (size_t i = 0; i < kept; i++) {
+        ob_lock_t lock;
+        if (!s_liar_lock(sim, byz, i, &lock) ||
+            memcmp(lock.chunk.sequencer, fetch->sequencer, 32) != 0)
+            continue;
+        bool inside =
+            lock.chunk.height >= fetch->height && lock.chunk.height - fetch->height < fetch->count;
+        if ((inside ? 2 : 1) > rank)
+            best = (int)i, rank = inside ? 2 : 1;
+    }
+    return s_liar_lock(sim, byz,
+                       best >= 0 ? (size_t)best : (byz->liar_lock_count - 1) % S_LIAR_LOCKS, out);
+}
+
+static void s_liar_fetched(sim_t *sim, s_node_t *byz, int to, const ob_lock_t *lock, bool junk)
+{
+    ob_fetched_t fetched = {.has_payload = junk, .lock = *lock};
+    uint8_t frame[2 + 1 + S_LIAR_LOCK_MAX], payload[64];
+    size_t len = 0;
+    if (ob_peer_fetched_frame_encode(&fetched, frame, sizeof frame, &len) != 0)
+        return;
+    /* Bytes that do not hash to the Lock's digest. */
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)s_next(&sim->rng);
+    s_byz_send(sim, byz, to, frame, len, junk ? payload : NULL, sizeof payload);
+}
+
+/* Answers a Fetch with a wrong payload, a Lock of an epoch nobody has, one
+   of a sequencer nobody knows, and then two certificates that fail at the
+   asked height, one signature broken and one short of a quorum: what
+   blocks it, sent last so that the others are judged before the block. */
+static void s_liar_answer(sim_t *sim, s_node_t *byz, int to, const ob_fetch_t *fetch)
+{
+    ob_lock_t lock;
+    if (!s_liar_pick(sim, byz, fetch, &lock))
+        return;
+    s_liar_fetched(sim, byz, to, &lock, true);
+    byz->liar_answers++;
+    if (sim->config.liar == SIM_LIAR_PAYLOADS)
+        return;
+    ob_lock_t other_epoch = lock;
+    other_epoch.epoch += 1000;
+    s_liar_fetched(sim, byz, to, &other_epoch, false);
+    ob_lock_t nobody = lock;
+    ob_sha256(sim->crypto, "nobody's chain", 14, nobody.chunk.sequencer);
+    s_liar_fetched(sim, byz, to, &nobody, false);
+    ob_lock_t forged = lock;
+    forged.chunk.height = fetch->height;
+    forged.chunk.payload[0] ^= 1;
+    s_liar_fetched(sim, byz, to, &forged, false);
+    const ob_keyset_t *validators = ob_epochs_validators(sim->epochs, lock.epoch);
+    ob_lock_t few = forged;
+    few.cert.count = (uint16_t)(ob_keyset_quorum(validators) - 1);
+    s_liar_fetched(sim, byz, to, &few, false);
+    byz->liar_answers += 4;
+}
+
+/* A round of floods on every honest node: kept Locks it did not ask for
+   (with wrong payloads from the payload liar), and Fetch for ranges of
+   their chains. */
+static void s_liar_flood(sim_t *sim, s_node_t *byz)
+{
+    size_t kept = byz->liar_lock_count < S_LIAR_LOCKS ? byz->liar_lock_count : S_LIAR_LOCKS;
+    if (kept == 0)
+        return;
+    for (int to = 0; to < sim->config.node_count; to++) {
+        if (sim->nodes[to].byzantine)
+            continue;
+        for (int k = 0; k < S_LIAR_FLOOD; k++) {
+            ob_lock_t lock;
+            if (!s_liar_lock(sim, byz, (size_t)k % kept, &lock))
+                continue;
+            s_liar_fetched(sim, byz, to, &lock,
+                           sim->config.liar == SIM_LIAR_PAYLOADS && k % S_LIAR_PAYLOAD_EVERY == 0);
+            byz->liar_unasked++;
+        }
+        ob_lock_t newest;
+        if (!s_liar_lock(sim, byz, (byz->liar_lock_count - 1) % S_LIAR_LOCKS, &newest))
+            continue;
+        for (int k = 0; k < S_LIAR_FETCH_FLOOD; k++) {
+            int of = (int)s_below(&sim->rng, (uint64_t)sim->config.node_count);
+            ob_fetch_t fetch = {.height = s_below(&sim->rng, newest.chunk.height + 1),
+                                .count = OB_FETCH_MAX};
+            memcpy(fetch.sequencer, sim->nodes[of].key.pub.bytes, 32);
+            uint8_t frame[2 + OB_FETCH_LEN];
+            size_t len = 0;
+            if (ob_peer_fetch_frame_encode(&fetch, frame, sizeof frame, &len) != 0)
+                continue;
+            s_byz_send(sim, byz, to, frame, len, NULL, 0);
+            byz->liar_fetches++;
+        }
+    }
+}
+
+static void s_liar_hears(sim_t *sim, s_node_t *byz, const s_event_t *ev)
+{
+    if (ev->frame_len < 2)
+        return;
+    if (ev->frame[0] == OB_PEER_TYPE_NODE) {
+        s_liar_keep(sim, byz, ev->frame, ev->frame_len);
+    } else if (ev->frame[0] == OB_PEER_TYPE_FETCH) {
+        ob_fetch_t fetch;
+        if (ob_fetch_decode(&fetch, ev->frame + 2, ev->frame_len - 2) == OB_OK)
+            s_liar_answer(sim, byz, ev->from, &fetch);
+    }
+}
+
 /* --- the loop --------------------------------------------------------------------- */
 
 static void s_process(sim_t *sim, s_event_t *ev)
@@ -1211,7 +1373,10 @@ static void s_process(sim_t *sim, s_event_t *ev)
         return;
     case EV_PEER: {
         if (node->byzantine) {
-            s_byzantine_hears(sim, node, ev);
+            if (sim->config.liar == SIM_LIAR_NONE)
+                s_byzantine_hears(sim, node, ev);
+            else
+                s_liar_hears(sim, node, ev);
             return;
         }
         if (!node->up[SIM_NET])
@@ -1257,7 +1422,10 @@ static void s_process(sim_t *sim, s_event_t *ev)
         return;
     }
     case EV_BYZANTINE:
-        s_byzantine_act(sim, node);
+        if (sim->config.liar == SIM_LIAR_NONE)
+            s_byzantine_act(sim, node);
+        else
+            s_liar_flood(sim, node);
         s_push(sim, sim->now + 150000 + s_below(&sim->rng, 100000), EV_BYZANTINE, node->index);
         return;
     case EV_SWEEP:
@@ -1336,6 +1504,8 @@ sim_t *sim_new(const sim_config_t *config)
     ob_namespace_init(&sim->ns, sim->crypto, "obcast-sim", 10, NULL);
     sim->params = OB_PARAMS_DEFAULT;
     sim->params.max_payload = S_ARENA_SLOT_SIZE;
+    if (config->block_ms)
+        sim->params.block_ms = config->block_ms;
     ob_sha256(sim->crypto, &config->seed, sizeof config->seed, sim->aux_seed);
     ob_crypto_set_aux_seed(sim->crypto, sim->aux_seed);
     sim->trace_hash = EVP_MD_CTX_new();
@@ -1671,6 +1841,40 @@ int64_t sim_tip_height(const sim_t *sim, int node, int sequencer)
         !ob_journal_tip(n->journal, sim->nodes[sequencer].key.pub.bytes, &height, payload))
         return -1;
     return (int64_t)height;
+}
+
+bool sim_peer_blocked(const sim_t *sim, int node, int peer, const char **reason, uint64_t *until_ms)
+{
+    const s_node_t *n = &sim->nodes[node];
+    ob_error_t why = OB_OK;
+    if (!n->net || !ob_net_peer_blocked(n->net, sim->nodes[peer].key.pub.bytes, &why, until_ms))
+        return false;
+    if (reason)
+        *reason = ob_error_name(why);
+    return true;
+}
+
+uint64_t sim_blocks(const sim_t *sim, int node, const char *reason)
+{
+    const s_node_t *n = &sim->nodes[node];
+    int code = ob_error_from_name(reason);
+    return code < 0 || !n->net ? 0 : ob_net_stats(n->net)->blocks[code];
+}
+
+void sim_fetched_passed(const sim_t *sim, int node, uint64_t *asked, uint64_t *unasked)
+{
+    const s_node_t *n = &sim->nodes[node];
+    *asked = n->net ? ob_net_stats(n->net)->fetched_asked : 0;
+    *unasked = n->net ? ob_net_stats(n->net)->fetched_unasked : 0;
+}
+
+void sim_liar_sent(const sim_t *sim, int node, uint64_t *answers, uint64_t *unasked,
+                   uint64_t *fetches)
+{
+    const s_node_t *n = &sim->nodes[node];
+    *answers = n->liar_answers;
+    *unasked = n->liar_unasked;
+    *fetches = n->liar_fetches;
 }
 
 uint32_t sim_arena_in_use(const sim_t *sim, int node)

@@ -13,14 +13,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_MAX_NODES  16
-#define SIM_MAX_EPOCHS 8
+#define SIM_MAX_NODES   16
+#define SIM_MAX_EPOCHS  8
+#define SIM_ARENA_SLOTS 256 /* payload slots of each node's arena */
 
 typedef struct {
     uint64_t epoch;
     uint32_t validators; /* bitmask of node indices */
     uint32_t sequencers; /* bitmask of node indices */
 } sim_epoch_t;
+
+/* What the byzantine nodes do. */
+typedef enum {
+    SIM_LIAR_NONE, /* issue 9's driver: equivocation, forged and misplaced acks, garbage */
+    /* Issue 11: answers each Fetch with Fetched of forged certificates (a bad
+       signature, fewer than a quorum), wrong payloads, an unknown epoch and
+       an unknown sequencer; floods unasked Fetched and Fetch far beyond
+       fetch_budget. */
+    SIM_LIAR_FETCH,
+    /* Real certificates, wrong payloads only, answered and flooded: what
+       corrupted storage looks like, which must never get a peer blocked. */
+    SIM_LIAR_PAYLOADS,
+} sim_liar_t;
 
 typedef struct {
     uint64_t seed;
@@ -36,7 +50,9 @@ typedef struct {
        (with 1 in 4 odds) a whole node crashes, at a random point of a batch,
        and restarts after 20-500 ms. 0 disables. */
     uint64_t crash_every_us;
-    bool quiet; /* no trace printing on success */
+    bool quiet;        /* no trace printing on success */
+    sim_liar_t liar;   /* what the byzantine nodes do */
+    uint64_t block_ms; /* the nodes' block_ms; 0: the default */
 } sim_config_t;
 
 typedef struct sim sim_t;
@@ -145,6 +161,18 @@ uint64_t sim_byzantine_acks(const sim_t *sim, int node, size_t *distinct);
    SQLite file (what `obcast export` would find there). */
 uint64_t sim_certified_payloads(const sim_t *sim, int node, int sequencer, uint64_t from,
                                 uint64_t to);
+/* Whether `node`'s net blocks `peer` now; if so, for what (an error name)
+   and until when (virtual ms). */
+bool sim_peer_blocked(const sim_t *sim, int node, int peer, const char **reason,
+                      uint64_t *until_ms);
+/* Blocks `node`'s net started or extended for `reason` (an error name). */
+uint64_t sim_blocks(const sim_t *sim, int node, const char *reason);
+/* The Fetched `node`'s net passed on to be verified, asked for and not. */
+void sim_fetched_passed(const sim_t *sim, int node, uint64_t *asked, uint64_t *unasked);
+/* What the byzantine `node` sent: Fetched answering a Fetch, Fetched
+   unasked, and Fetch. */
+void sim_liar_sent(const sim_t *sim, int node, uint64_t *answers, uint64_t *unasked,
+                   uint64_t *fetches);
 /* Payload slots held in a node's arena now. */
 uint32_t sim_arena_in_use(const sim_t *sim, int node);
 
