@@ -1,5 +1,5 @@
 /*  scripts/sim-soak: random seeds of the scenarios unclean_shutdown,
-    byzantine, sequencer_gone and lossy_contiguous, in turn, for a number
+    byzantine, sequencer_gone, lossy_contiguous and fetch_byzantine, in turn, for a number
     of seconds of wall time. Prints every failing seed with its trace, and
     a summary line. Exit 1 if any seed violated an invariant or missed its
     goal. */
@@ -33,11 +33,12 @@ typedef enum {
     S_BYZANTINE,
     S_SEQUENCER_GONE,
     S_LOSSY_CONTIGUOUS,
+    S_FETCH_BYZANTINE,
     S_KINDS
 } s_kind_t;
 
 static const char *const s_kind_names[S_KINDS] = {"unclean_shutdown", "byzantine", "sequencer_gone",
-                                                  "lossy_contiguous"};
+                                                  "lossy_contiguous", "fetch_byzantine"};
 
 typedef struct {
     uint32_t sequencers, except;
@@ -112,6 +113,15 @@ static int s_run(uint64_t seed, s_kind_t kind, uint64_t height)
         c.jitter_us = 40000;
         c.loss = 0.5;
         break;
+    case S_FETCH_BYZANTINE:
+        /* The fetch liar as node 3: forged and wrong answers, floods; the
+           honest chains must get through. */
+        c.byzantine = 1u << 3;
+        c.liar = SIM_LIAR_FETCH;
+        c.loss = 0.1;
+        c.block_ms = 2000;
+        goal.sequencers = 0x7;
+        break;
     case S_KINDS:
         return 1; /* not a kind */
     }
@@ -155,11 +165,13 @@ int main(int argc, char **argv)
         seed++;
     }
     printf("sim-soak: %llu seeds run (%llu to %llu: %llu unclean_shutdown, %llu byzantine, %llu "
-           "sequencer_gone, %llu lossy_contiguous), %llu violations or stalls, %.0f s\n",
+           "sequencer_gone, %llu lossy_contiguous, %llu fetch_byzantine), %llu violations or "
+           "stalls, %.0f s\n",
            (unsigned long long)runs, (unsigned long long)first, (unsigned long long)(seed - 1),
            (unsigned long long)by_kind[S_UNCLEAN_SHUTDOWN],
            (unsigned long long)by_kind[S_BYZANTINE], (unsigned long long)by_kind[S_SEQUENCER_GONE],
-           (unsigned long long)by_kind[S_LOSSY_CONTIGUOUS], (unsigned long long)failures,
+           (unsigned long long)by_kind[S_LOSSY_CONTIGUOUS],
+           (unsigned long long)by_kind[S_FETCH_BYZANTINE], (unsigned long long)failures,
            s_wall() - start);
     return failures ? 1 : 0;
 }
