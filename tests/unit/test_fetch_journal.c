@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define F_SLOTS     64
 #define F_SLOT_SIZE 4096
@@ -42,11 +41,7 @@ static int s_setup(void **state)
     f_fixture_t *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/obcast-fetchj-XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
+    tu_temp_dir(f->dir, sizeof f->dir, "fetchj");
     snprintf(f->path, sizeof f->path, "%s/journal.db", f->dir);
     ob_log_set_level(OB_LOG_ERROR);
     tu_four_init(&f->four, "fetch-journal");
@@ -68,13 +63,7 @@ static int s_teardown(void **state)
     ob_outbox_destroy(&f->out);
     ob_arena_destroy(&f->arena);
     tu_four_fini(&f->four);
-    char file[192];
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(file, sizeof file, "%s%s", f->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(f->dir);
+    tu_remove_dir(f->dir);
     free(f);
     return 0;
 }
@@ -105,12 +94,8 @@ static void s_open(f_fixture_t *f)
    then holds exactly what it made. */
 static void s_deliver_at(f_fixture_t *f, const ob_imsg_t *msg, uint64_t now)
 {
-    size_t len = ob_imsg_encoded_len(msg), written = 0;
-    uint8_t *buf = malloc(len);
-    assert_non_null(buf);
-    assert_int_equal(ob_imsg_encode(msg, buf, len, &written), 0);
-    ob_imsg_t decoded;
-    assert_int_equal(ob_imsg_decode(&decoded, buf, written), OB_OK);
+    uint8_t *buf = NULL;
+    ob_imsg_t decoded = tu_through_codec(msg, &buf);
     ob_outbox_clear(f->out);
     assert_int_equal(ob_journal_begin(f->journal), 0);
     ob_journal_handle(f->journal, now, tu_sender(OB_PARTY_JOURNAL, &decoded), &decoded, f->out);

@@ -109,12 +109,8 @@ static const uint8_t *s_key(f_t *f, int k)
 /* Through the codec, as between processes; the outbox is emptied first. */
 static void s_deliver(f_t *f, ob_actor_t to, const ob_imsg_t *msg)
 {
-    size_t len = ob_imsg_encoded_len(msg), written = 0;
-    uint8_t *buf = malloc(len);
-    assert_non_null(buf);
-    assert_int_equal(ob_imsg_encode(msg, buf, len, &written), 0);
-    ob_imsg_t decoded;
-    assert_int_equal(ob_imsg_decode(&decoded, buf, written), OB_OK);
+    uint8_t *buf = NULL;
+    ob_imsg_t decoded = tu_through_codec(msg, &buf);
     ob_outbox_clear(f->out);
     if (to == OB_ACTOR_NET)
         ob_net_handle(f->net, tu_sender(OB_PARTY_NET, &decoded), &decoded, f->out);

@@ -22,12 +22,11 @@
 #include "signer_store.h"
 #include "verifier.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #define H_VALIDATORS 4
 #define H_OUTSIDER   4 /* key number of a key in no set of any epoch */
@@ -106,11 +105,7 @@ static int s_setup(void **state)
     h_fixture_t *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/obcast-handlers-XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
+    tu_temp_dir(f->dir, sizeof f->dir, "handlers");
     snprintf(f->signer_path, sizeof f->signer_path, "%s/signer.db", f->dir);
     snprintf(f->journal_path, sizeof f->journal_path, "%s/journal.db", f->dir);
     *state = f;
@@ -142,23 +137,6 @@ static int s_setup(void **state)
     return 0;
 }
 
-static void s_remove_dir(const char *path)
-{
-    DIR *dir = opendir(path);
-    if (dir) {
-        const struct dirent *entry;
-        while ((entry = readdir(dir)) != NULL) {
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-                continue;
-            char file[512];
-            snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
-            unlink(file);
-        }
-        closedir(dir);
-    }
-    rmdir(path);
-}
-
 static int s_teardown(void **state)
 {
     h_fixture_t *f = *state;
@@ -172,7 +150,7 @@ static int s_teardown(void **state)
     for (int k = 0; k < H_KEYS; k++)
         ob_keypair_wipe(&f->keys[k]);
     ob_crypto_destroy(&f->crypto);
-    s_remove_dir(f->dir);
+    tu_remove_dir(f->dir);
     free(f);
     return 0;
 }
@@ -297,12 +275,8 @@ static void s_deliver(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg)
 
 static void s_deliver_at(h_fixture_t *f, ob_actor_t to, const ob_imsg_t *msg, uint64_t now)
 {
-    size_t len = ob_imsg_encoded_len(msg), written = 0;
-    uint8_t *buf = malloc(len);
-    assert_non_null(buf);
-    assert_int_equal(ob_imsg_encode(msg, buf, len, &written), 0);
-    ob_imsg_t decoded;
-    assert_int_equal(ob_imsg_decode(&decoded, buf, written), OB_OK);
+    uint8_t *buf = NULL;
+    ob_imsg_t decoded = tu_through_codec(msg, &buf);
     ob_outbox_clear(f->out);
     switch (to) {
     case OB_ACTOR_NET:

@@ -2,9 +2,11 @@
 
 #include "hex.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 size_t tu_hex(const char *hex, uint8_t *out, size_t cap)
 {
@@ -194,4 +196,41 @@ ob_imsg_t tu_the(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type,
     }
     fail_msg("no %s for %s", ob_imsg_name(type), ob_actor_name(to));
     return msg;
+}
+
+ob_imsg_t tu_through_codec(const ob_imsg_t *msg, uint8_t **frame)
+{
+    size_t len = ob_imsg_encoded_len(msg), written = 0;
+    *frame = malloc(len);
+    assert_non_null(*frame);
+    assert_int_equal(ob_imsg_encode(msg, *frame, len, &written), 0);
+    assert_int_equal(written, len);
+    ob_imsg_t decoded;
+    assert_int_equal(ob_imsg_decode(&decoded, *frame, written), OB_OK);
+    return decoded;
+}
+
+void tu_temp_dir(char *out, size_t cap, const char *label)
+{
+    int n = snprintf(out, cap, "/tmp/obcast-%s-XXXXXX", label);
+    assert_true(n > 0 && (size_t)n < cap);
+    if (!mkdtemp(out))
+        fail_msg("cannot make a folder %s", out);
+}
+
+void tu_remove_dir(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir) {
+        const struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            char file[512];
+            snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
+            unlink(file);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
 }

@@ -82,4 +82,14 @@ size_t tu_sent(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type);
 ob_imsg_t tu_the(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type,
                  const ob_envelope_t **envelope);
 
+/* `msg` through the imsg codec, as it travels between processes: the
+   decoded copy, whose blobs view *frame (the caller frees *frame). */
+ob_imsg_t tu_through_codec(const ob_imsg_t *msg, uint8_t **frame);
+
+/* A new folder under /tmp named after `label` (fails the test if it cannot
+   be made); tu_remove_dir removes it with the files in it (a database and
+   SQLite's -wal and -shm beside it). */
+void tu_temp_dir(char *out, size_t cap, const char *label);
+void tu_remove_dir(const char *path);
+
 #endif
