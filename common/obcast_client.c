@@ -467,6 +467,14 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_CLIENT_FOLLOW:
     case OB_IMSG_CLIENT_ANSWER:
     case OB_IMSG_SUBMIT_FOLLOW:
+    case OB_IMSG_FETCH_REQUEST:
+    case OB_IMSG_FETCH_ANSWER:
+    case OB_IMSG_APP_FETCH:
+    case OB_IMSG_APP_FETCH_FOUND:
+    case OB_IMSG_APP_FETCH_FAILED:
+    case OB_IMSG_FETCH:
+    case OB_IMSG_FETCH_FOUND:
+    case OB_IMSG_FETCH_FAILED:
         return s_event_error(event, 0, "%s: the node sent %s, not an answer to a submit",
                              self->endpoint, ob_imsg_name(msg->type));
     }

@@ -16,3 +16,18 @@ const char *ob_submit_refusal_name(int reason)
     }
     return "unknown";
 }
+
+const char *ob_fetch_status_name(int status)
+{
+    switch ((ob_fetch_status_t)status) {
+    case OB_FETCH_FOUND:
+        return "found";
+    case OB_FETCH_NOT_FOUND:
+        return "not_found";
+    case OB_FETCH_BUSY:
+        return "busy";
+    case OB_FETCH_MALFORMED:
+        return "malformed";
+    }
+    return "unknown";
+}

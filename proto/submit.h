@@ -14,4 +14,17 @@ typedef enum {
 /* "too_large", ...; "unknown" for a number not listed. */
 const char *ob_submit_refusal_name(int reason);
 
+/* What became of a request for the payload of (sequencer, height): the
+   status of fetch_answer (proto/imsg.csv) and the reason of fetch_failed
+   and app_fetch_failed (proto/app.csv). Numbers are never reused. */
+typedef enum {
+    OB_FETCH_FOUND = 0,     /* the Lock and the bytes (fetch_answer only) */
+    OB_FETCH_NOT_FOUND = 1, /* neither held here nor given by any peer asked */
+    OB_FETCH_BUSY = 2,      /* the node follows as many requests as it can: retry later */
+    OB_FETCH_MALFORMED = 3, /* the request did not decode */
+} ob_fetch_status_t;
+
+/* "found", "not_found", ...; "unknown" for a number not listed. */
+const char *ob_fetch_status_name(int status);
+
 #endif

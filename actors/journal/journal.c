@@ -2228,6 +2228,9 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
     case OB_JOURNAL_IN_FETCHED_VERIFIED:
         s_on_fetched(self, now, &msg->u.fetched_verified, out);
         return;
+    case OB_JOURNAL_IN_FETCH_REQUEST: /* FIXME(issue 11): fetch on request */
+        s_drop(self, OB_ERR_UNKNOWN_TYPE);
+        return;
     }
 }
 

@@ -281,6 +281,9 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8
         self->stats.app_in++;
         ob_net_lock_delivered(self, &msg.u.app_lock_received.chunk, out);
         return;
+    case OB_APP_TO_NET_APP_FETCH:
+        s_app_drop(self, OB_ERR_UNKNOWN_TYPE, out); /* FIXME(issue 11): fetch on request */
+        return;
     }
 }
 

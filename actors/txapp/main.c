@@ -227,6 +227,12 @@ static void s_on_frame(s_txapp_t *self, const uint8_t *data, size_t len, uint64_
         ob_warn("txapp: the node reports evidence of equivocation (kind %u)",
                 msg.u.app_evidence.kind);
         return;
+    case OB_NET_TO_APP_APP_FETCH_FOUND:
+    case OB_NET_TO_APP_APP_FETCH_FAILED:
+        /* obcast-txapp never sends app_fetch: an answer is to no request. */
+        self->stats.dropped++;
+        ob_warn("txapp: the node sent %s, but no fetch was asked", ob_imsg_name(msg.type));
+        return;
     }
 }
 

@@ -767,6 +767,12 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
         node->reporter.evidence++;
         s_trace(sim, "node %d reports evidence", node->index);
         return;
+    case OB_NET_TO_APP_APP_FETCH_FOUND:
+    case OB_NET_TO_APP_APP_FETCH_FAILED:
+        /* The simulator's application asks no fetch (FIXME(issue 11)). */
+        s_violation(sim, "node %d's net answered a fetch nobody asked: %s", node->index,
+                    ob_imsg_name(msg.type));
+        return;
     }
 }
 

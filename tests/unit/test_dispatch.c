@@ -28,6 +28,10 @@ static void test_wire_numbers_unchanged(void **state)
     assert_int_equal(OB_IMSG_APP_EVIDENCE, 108);
     assert_int_equal(OB_IMSG_SUBMIT, 110);
     assert_int_equal(OB_IMSG_SUBMIT_FOLLOW, 115);
+    assert_int_equal(OB_IMSG_FETCH_REQUEST, 83);
+    assert_int_equal(OB_IMSG_APP_FETCH, 109);
+    assert_int_equal(OB_IMSG_FETCH_FAILED, 118);
+    assert_int_equal(OB_IMSG_APP_FETCH_FAILED, 121);
 }
 
 static void test_signer_callers(void **state)
@@ -117,8 +121,8 @@ static void test_tables_consistent(void **state)
             assert_int_equal(ways, 1);
         }
     }
-    assert_int_equal(internal, 43);
-    assert_int_equal(external, 15);
+    assert_int_equal(internal, 45);
+    assert_int_equal(external, 21);
     for (int from = OB_PARTY_NET; from <= OB_PARTY_COUNT; from++)
         for (int to = OB_PARTY_NET; to <= OB_PARTY_COUNT; to++)
             assert_int_equal(ob_imsg_pair((ob_party_t)from, (ob_party_t)to), pair[from][to]);
