@@ -3,7 +3,8 @@
     (sequencer, height), answered from the store, or followed: asked of
     the peers in turn, one at a time, until one gives the bytes or every
     peer was asked. The real handler on a real SQLite file, fed through the
-    imsg codec with a clock the tests set.
+    imsg codec with a clock the tests set. Also retention, which must
+    prune fetched payloads like any others.
 
     The node is key 0 of tu_four (epoch 1: every key a validator and a
     sequencer); its peers are keys 1, 2 and 3. Background fetching is off
@@ -562,6 +563,27 @@ static void test_arena_full_is_busy(void **state)
     assert_int_equal(ob_arena_in_use(r->arena), 0);
 }
 
+/* Retention prunes fetched payloads too (they have a certificate and no
+   node): bytes fetched at 0 go once the certified tip is 3 above them;
+   bytes another chain's certificate shares stay. */
+static void test_retention_prunes_fetched_payloads(void **state)
+{
+    r_fixture_t *r = *state;
+    r->params.retention = 2;
+    r_start(r);
+    r_fetched(r, 1, 1, 0, "p0", R_T0);
+    r_fetched(r, 1, 2, 2, "p2", R_T0); /* sequencer 2's Lock at 2 on "p2" */
+    r_fetched(r, 1, 1, 2, "p2", R_T0); /* the same bytes on sequencer 1's chain */
+    assert_true(r_bytes_held(r, "p0"));
+    r_certified(r, 1, 1, R_T0);
+    r_certified(r, 1, 3, R_T0);
+    assert_false(r_bytes_held(r, "p0"));
+    assert_int_equal(r_stats(r)->payloads_pruned, 1);
+    r_certified(r, 1, 5, R_T0);
+    assert_true(r_bytes_held(r, "p2")); /* sequencer 2's Lock still refers to them */
+    assert_int_equal(r_stats(r)->payloads_pruned, 1);
+}
+
 #define R_TEST(name) cmocka_unit_test_setup_teardown(name, r_setup, r_teardown)
 
 int main(void)
@@ -578,6 +600,7 @@ int main(void)
         R_TEST(test_wrong_bytes_never_found),
         R_TEST(test_malformed_asker_dropped),
         R_TEST(test_arena_full_is_busy),
+        R_TEST(test_retention_prunes_fetched_payloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
