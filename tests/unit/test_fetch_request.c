@@ -9,9 +9,8 @@
     The node is key 0 of tu_four (epoch 1: every key a validator and a
     sequencer); its peers are keys 1, 2 and 3. Background fetching is off
     (fetch_outstanding 0), so every Fetch sent here is one on request. */
-#include "testutil.h"
+#include "journal_fixture.h"
 
-#include "journal.h"
 #include "log.h"
 #include "outbox.h"
 #include "submit.h"
@@ -21,168 +20,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define R_SLOTS    64
-#define R_T0       50000
-#define R_RETRY    100
-#define R_LOCK_MAX (OB_CHUNK_LEN + 8 + 2 + 4 * OB_CERT_ENTRY_LEN)
-
-typedef struct {
-    char dir[64];
-    char path[128];
-    tu_four_t four;
-    ob_params_t params;
-    ob_arena_t *arena;
-    ob_outbox_t *out;
-    ob_journal_t *journal;
-} r_fixture_t;
+#define R_SLOTS 64
+#define R_T0    50000
+#define R_RETRY 100
 
 static int r_setup(void **state)
 {
-    r_fixture_t *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    tu_temp_dir(r->dir, sizeof r->dir, "fetchreq");
-    snprintf(r->path, sizeof r->path, "%s/journal.db", r->dir);
-    ob_log_set_level(OB_LOG_ERROR);
-    tu_four_init(&r->four, "fetch-request");
-    r->params = OB_PARAMS_DEFAULT;
-    r->params.max_payload = 1024;
+    tj_journal_t *r = tj_new("fetch-request", R_SLOTS, 1024);
     r->params.fetch_outstanding = 0;
     r->params.fetch_retry_ms = R_RETRY;
     r->params.rebroadcast_timeout_ms = 1000000;
-    ob_why_t why;
-    r->arena = ob_arena_new_heap(R_SLOTS, 1024, &why);
-    r->out = ob_outbox_new(1024, 4u << 20);
-    assert_true(r->arena && r->out);
     *state = r;
     return 0;
 }
 
 static int r_teardown(void **state)
 {
-    r_fixture_t *r = *state;
-    ob_journal_destroy(&r->journal);
-    ob_outbox_destroy(&r->out);
-    ob_arena_destroy(&r->arena);
-    tu_four_fini(&r->four);
-    tu_remove_dir(r->dir);
-    free(r);
+    tj_destroy((tj_journal_t **)state);
     return 0;
-}
-
-static const uint8_t *r_key(r_fixture_t *r, int k)
-{
-    return r->four.keys[k].pub.bytes;
-}
-
-static int r_number(r_fixture_t *r, const uint8_t key[32])
-{
-    for (int k = 0; k < 4; k++)
-        if (memcmp(key, r_key(r, k), 32) == 0)
-            return k;
-    fail_msg("not a key of the four");
-    return -1;
-}
-
-static void r_start(r_fixture_t *r)
-{
-    ob_node_env_t env = {
-        .ns = &r->four.ns, .epochs = r->four.epochs, .params = r->params, .arena = r->arena};
-    memcpy(env.self_key, r_key(r, 0), 32);
-    ob_journal_config_t config = {
-        .env = env, .db_path = r->path, .sync = OB_DB_SYNC_NORMAL, .initial_epoch = 1};
-    ob_why_t why = {{0}};
-    r->journal = ob_journal_new(&config, &why);
-    if (!r->journal)
-        fail_msg("journal: %s", why.text);
-    ob_journal_start(r->journal, R_T0, r->out);
-    ob_outbox_clear(r->out);
-}
-
-/* `msg` through the codec in a batch of its own: the outbox holds what it
-   made. */
-static void r_deliver(r_fixture_t *r, const ob_imsg_t *msg, uint64_t now)
-{
-    uint8_t *frame = NULL;
-    ob_imsg_t decoded = tu_through_codec(msg, &frame);
-    ob_outbox_clear(r->out);
-    assert_int_equal(ob_journal_begin(r->journal), 0);
-    ob_journal_handle(r->journal, now, tu_sender(OB_PARTY_JOURNAL, &decoded), &decoded, r->out);
-    assert_int_equal(ob_journal_commit(r->journal), 0);
-    free(frame);
-}
-
-static void r_tick(r_fixture_t *r, uint64_t now)
-{
-    ob_outbox_clear(r->out);
-    assert_int_equal(ob_journal_begin(r->journal), 0);
-    ob_journal_tick(r->journal, now, r->out);
-    assert_int_equal(ob_journal_commit(r->journal), 0);
-}
-
-/* The Lock of (sequencer, height) on `payload`, certified by keys 0..2. */
-static size_t r_lock(r_fixture_t *r, int sequencer, uint64_t height, const char *payload,
-                     uint8_t out[R_LOCK_MAX])
-{
-    ob_lock_t lock = {.chunk = {.height = height}, .epoch = 1};
-    memcpy(lock.chunk.sequencer, r_key(r, sequencer), 32);
-    ob_sha256(r->four.crypto, payload, strlen(payload), lock.chunk.payload);
-    const ob_keyset_t *validators = ob_epochs_validators(r->four.epochs, 1);
-    ob_ack_t acks[3];
-    for (int k = 0; k < 3; k++) {
-        acks[k] = (ob_ack_t){.chunk = lock.chunk, .epoch = 1};
-        assert_true(ob_keyset_index_of(validators, r_key(r, k), &acks[k].index));
-        assert_int_equal(ob_ack_sign(r->four.crypto, &r->four.ns, &r->four.keys[k], &lock.chunk, 1,
-                                     NULL, acks[k].signature),
-                         0);
-    }
-    uint8_t entries[4 * OB_CERT_ENTRY_LEN];
-    assert_int_equal(ob_cert_assemble(acks, 3, 4, entries, sizeof entries, &lock.cert), OB_OK);
-    size_t len = 0;
-    assert_int_equal(ob_lock_encode(&lock, out, R_LOCK_MAX, &len), 0);
-    return len;
-}
-
-static const char *r_payload(uint64_t height, char buf[32])
-{
-    snprintf(buf, 32, "p%llu", (unsigned long long)height);
-    return buf;
-}
-
-/* The signer certified (sequencer, height) on "p<height>": a Lock held
-   without its bytes. */
-static void r_certified(r_fixture_t *r, int sequencer, uint64_t height, uint64_t now)
-{
-    char p[32];
-    uint8_t lock[R_LOCK_MAX];
-    ob_imsg_t msg = {.type = OB_IMSG_CERTIFIED};
-    msg.u.certified.lock =
-        (ob_blob_t){lock, (uint32_t)r_lock(r, sequencer, height, r_payload(height, p), lock)};
-    r_deliver(r, &msg, now);
 }
 
 /* A Fetched from `peer` the verifier passed: the Lock on "p<height>" and
    `bytes` in a slot (NULL: none). */
-static void r_fetched(r_fixture_t *r, int peer, int sequencer, uint64_t height, const char *bytes,
+static void r_fetched(tj_journal_t *r, int peer, int sequencer, uint64_t height, const char *bytes,
                       uint64_t now)
 {
     char p[32];
-    uint8_t lock[R_LOCK_MAX];
+    uint8_t lock[TJ_LOCK_MAX];
     ob_imsg_t msg = {.type = OB_IMSG_FETCHED_VERIFIED};
     ob_imsg_fetched_verified_t *in = &msg.u.fetched_verified;
-    memcpy(in->peer, r_key(r, peer), 32);
+    memcpy(in->peer, tj_key(r, peer), 32);
     in->lock =
-        (ob_blob_t){lock, (uint32_t)r_lock(r, sequencer, height, r_payload(height, p), lock)};
+        (ob_blob_t){lock, (uint32_t)tj_lock(r, sequencer, height, tj_payload(height, p), lock)};
     in->has_payload = bytes != NULL;
     if (bytes)
         assert_int_equal(ob_arena_put(r->arena, r->four.crypto, OB_ACTOR_VERIFIER, bytes,
                                       (uint32_t)strlen(bytes), &in->payload),
                          0);
-    r_deliver(r, &msg, now);
+    tj_deliver(r, &msg, now);
 }
 
 /* A fetch_request from a client (`client` its routing id) or, with a NULL
    one, from the application. */
-static void r_request_raw(r_fixture_t *r, uint8_t origin, const char *client, uint64_t tag,
+static void r_request_raw(tj_journal_t *r, uint8_t origin, const char *client, uint64_t tag,
                           const uint8_t sequencer[32], uint64_t height, uint64_t now)
 {
     ob_imsg_t msg = {.type = OB_IMSG_FETCH_REQUEST};
@@ -193,31 +73,31 @@ static void r_request_raw(r_fixture_t *r, uint8_t origin, const char *client, ui
     in->tag = tag;
     memcpy(in->sequencer, sequencer, 32);
     in->height = height;
-    r_deliver(r, &msg, now);
+    tj_deliver(r, &msg, now);
 }
 
-static void r_request(r_fixture_t *r, const char *client, uint64_t tag, int sequencer,
+static void r_request(tj_journal_t *r, const char *client, uint64_t tag, int sequencer,
                       uint64_t height, uint64_t now)
 {
-    r_request_raw(r, client ? 0 : 1, client, tag, r_key(r, sequencer), height, now);
+    r_request_raw(r, client ? 0 : 1, client, tag, tj_key(r, sequencer), height, now);
 }
 
 /* The one Fetch sent: count 1 for `height` of `sequencer`; its peer. */
-static int r_asked(r_fixture_t *r, int sequencer, uint64_t height)
+static int r_asked(tj_journal_t *r, int sequencer, uint64_t height)
 {
     ob_imsg_t msg = tu_the(r->out, OB_ACTOR_NET, OB_IMSG_SEND_FETCH, NULL);
     const ob_imsg_send_fetch_t *ask = &msg.u.send_fetch;
-    assert_int_equal(r_number(r, ask->sequencer), sequencer);
+    assert_int_equal(tj_key_number(r, ask->sequencer), sequencer);
     assert_int_equal(ask->height, height);
     assert_int_equal(ask->count, 1);
-    int peer = r_number(r, ask->peer);
+    int peer = tj_key_number(r, ask->peer);
     assert_int_not_equal(peer, 0);
     return peer;
 }
 
 /* The `index`th fetch_answer in the outbox, decoded (its blobs view the
    outbox). */
-static ob_imsg_fetch_answer_t r_answer_at(r_fixture_t *r, size_t index)
+static ob_imsg_fetch_answer_t r_answer_at(tj_journal_t *r, size_t index)
 {
     for (size_t i = 0; i < ob_outbox_count(r->out); i++) {
         const ob_envelope_t *e = ob_outbox_at(r->out, i);
@@ -234,16 +114,16 @@ static ob_imsg_fetch_answer_t r_answer_at(r_fixture_t *r, size_t index)
 /* A found answer for (sequencer, height) on "p<height>", as net takes it:
    the Lock decodes to that chunk, the slot holds exactly those bytes, and
    it is released. */
-static void r_check_found(r_fixture_t *r, const ob_imsg_fetch_answer_t *a, int sequencer,
+static void r_check_found(tj_journal_t *r, const ob_imsg_fetch_answer_t *a, int sequencer,
                           uint64_t height)
 {
     char p[32];
-    r_payload(height, p);
+    tj_payload(height, p);
     assert_int_equal(a->status, OB_FETCH_FOUND);
     ob_lock_t lock;
     ob_epoch_lookup_t lookup = ob_epochs_lookup(r->four.epochs);
     assert_int_equal(ob_lock_decode(&lock, a->lock.data, a->lock.len, &lookup), OB_OK);
-    assert_int_equal(r_number(r, lock.chunk.sequencer), sequencer);
+    assert_int_equal(tj_key_number(r, lock.chunk.sequencer), sequencer);
     assert_int_equal(lock.chunk.height, height);
     assert_true(a->has_payload);
     assert_memory_equal(a->payload.digest, lock.chunk.payload, 32);
@@ -260,18 +140,18 @@ static void r_check_failed(const ob_imsg_fetch_answer_t *a, ob_fetch_status_t st
     assert_false(a->has_payload);
 }
 
-static size_t r_answers(r_fixture_t *r)
+static size_t r_answers(tj_journal_t *r)
 {
     return tu_sent(r->out, OB_ACTOR_NET, OB_IMSG_FETCH_ANSWER);
 }
 
-static const ob_journal_stats_t *r_stats(r_fixture_t *r)
+static const ob_journal_stats_t *r_stats(tj_journal_t *r)
 {
     return ob_journal_stats(r->journal);
 }
 
 /* Whether the journal's file holds the bytes of `payload`, read beside it. */
-static bool r_bytes_held(r_fixture_t *r, const char *payload)
+static bool r_bytes_held(tj_journal_t *r, const char *payload)
 {
     uint8_t digest[32];
     ob_sha256(r->four.crypto, payload, strlen(payload), digest);
@@ -294,8 +174,8 @@ static bool r_bytes_held(r_fixture_t *r, const char *payload)
    once, to their own origin, routing id and tag; no peer is asked. */
 static void test_found_in_the_store(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     r_fetched(r, 1, 1, 5, "p5", R_T0);
     assert_true(r_bytes_held(r, "p5"));
 
@@ -327,14 +207,14 @@ static void test_found_in_the_store(void **state)
    not kept (outside retention): a second request is fetched again. */
 static void test_pruned_payload_fetched_from_the_next_peer(void **state)
 {
-    r_fixture_t *r = *state;
+    tj_journal_t *r = *state;
     r->params.retention = 2;
-    r_start(r);
-    r_certified(r, 1, 10, R_T0);
+    tj_open(r, R_T0);
+    tj_certified(r, 1, 10, R_T0);
     r_fetched(r, 2, 1, 3, "p3", R_T0);
     assert_int_equal(r_stats(r)->fetched_outside_retention, 1);
     assert_false(r_bytes_held(r, "p3"));
-    r_tick(r, R_T0); /* background fetching settles: it is off */
+    tj_tick(r, R_T0); /* background fetching settles: it is off */
 
     r_request(r, "c", 1, 1, 3, R_T0);
     assert_int_equal(r_answers(r), 0);
@@ -342,10 +222,10 @@ static void test_pruned_payload_fetched_from_the_next_peer(void **state)
     assert_int_equal(r_stats(r)->fetch_requests_following, 1);
     assert_int_equal(ob_journal_next_deadline(r->journal), R_T0 + R_RETRY);
 
-    r_tick(r, R_T0 + R_RETRY - 1);
+    tj_tick(r, R_T0 + R_RETRY - 1);
     assert_int_equal(tu_sent(r->out, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
     assert_int_equal(r_answers(r), 0);
-    r_tick(r, R_T0 + R_RETRY);
+    tj_tick(r, R_T0 + R_RETRY);
     int second = r_asked(r, 1, 3);
     assert_int_not_equal(second, first);
     assert_int_equal(r_answers(r), 0);
@@ -369,9 +249,9 @@ static void test_pruned_payload_fetched_from_the_next_peer(void **state)
    changes nothing. */
 static void test_bare_fetched_moves_on_at_once(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
-    r_certified(r, 1, 4, R_T0);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
+    tj_certified(r, 1, 4, R_T0);
     r_request(r, "c", 1, 1, 4, R_T0);
     int first = r_asked(r, 1, 4);
     int other = first == 3 ? 2 : 3;
@@ -388,19 +268,19 @@ static void test_bare_fetched_moves_on_at_once(void **state)
    client hears not found; within peers x fetch_retry_ms. */
 static void test_not_found_after_every_peer(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     r_request(r, "c", 3, 2, 40, R_T0);
     bool asked[4] = {false};
     asked[r_asked(r, 2, 40)] = true;
     for (uint64_t turn = 1; turn < 3; turn++) {
-        r_tick(r, R_T0 + turn * R_RETRY);
+        tj_tick(r, R_T0 + turn * R_RETRY);
         int peer = r_asked(r, 2, 40);
         assert_false(asked[peer]);
         asked[peer] = true;
         assert_int_equal(r_answers(r), 0);
     }
-    r_tick(r, R_T0 + 3 * R_RETRY);
+    tj_tick(r, R_T0 + 3 * R_RETRY);
     assert_int_equal(tu_sent(r->out, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
     ob_imsg_fetch_answer_t a = r_answer_at(r, 0);
     assert_int_equal(a.tag, 3);
@@ -415,8 +295,8 @@ static void test_not_found_after_every_peer(void **state)
    found at once, no peer asked. */
 static void test_unknown_sequencer_not_found_at_once(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     uint8_t stranger[32];
     memset(stranger, 0xab, sizeof stranger);
     r_request_raw(r, 0, "c", 4, stranger, 1, R_T0);
@@ -435,8 +315,8 @@ static void test_unknown_sequencer_not_found_at_once(void **state)
    followed one is still not followed twice. */
 static void test_table_full_is_busy(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     for (uint64_t i = 0; i < 64; i++) {
         r_request(r, "c", i, 1, 100 + i, R_T0);
         r_asked(r, 1, 100 + i);
@@ -465,8 +345,8 @@ static void test_table_full_is_busy(void **state)
    followed twice: no second Fetch, and one answer. */
 static void test_repeated_request_followed_once(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     r_request(r, "c", 9, 3, 2, R_T0);
     int peer = r_asked(r, 3, 2);
     r_request(r, "c", 9, 3, 2, R_T0 + 10);
@@ -484,8 +364,8 @@ static void test_repeated_request_followed_once(void **state)
    and each has the bytes in a slot of its own. */
 static void test_two_askers_share_one_fetch(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     r_request(r, "c", 1, 1, 7, R_T0);
     int peer = r_asked(r, 1, 7);
     r_request(r, NULL, 2, 1, 7, R_T0 + 1);
@@ -507,8 +387,8 @@ static void test_two_askers_share_one_fetch(void **state)
    asked, nothing is stored, the slot goes back. */
 static void test_wrong_bytes_never_found(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     r_request(r, "c", 1, 1, 3, R_T0);
     int first = r_asked(r, 1, 3);
     r_fetched(r, first, 1, 3, "not p3", R_T0 + 1);
@@ -523,18 +403,18 @@ static void test_wrong_bytes_never_found(void **state)
    by name, never answered, never followed. */
 static void test_malformed_asker_dropped(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     char long_id[OB_CLIENT_ID_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    r_request_raw(r, 0, NULL, 1, r_key(r, 1), 1, R_T0);
+    r_request_raw(r, 0, NULL, 1, tj_key(r, 1), 1, R_T0);
     assert_int_equal(ob_outbox_count(r->out), 0);
-    r_request_raw(r, 0, long_id, 1, r_key(r, 1), 1, R_T0);
+    r_request_raw(r, 0, long_id, 1, tj_key(r, 1), 1, R_T0);
     assert_int_equal(ob_outbox_count(r->out), 0);
-    r_request_raw(r, 1, "c", 1, r_key(r, 1), 1, R_T0);
+    r_request_raw(r, 1, "c", 1, tj_key(r, 1), 1, R_T0);
     assert_int_equal(ob_outbox_count(r->out), 0);
-    r_request_raw(r, 2, NULL, 1, r_key(r, 1), 1, R_T0);
+    r_request_raw(r, 2, NULL, 1, tj_key(r, 1), 1, R_T0);
     assert_int_equal(ob_outbox_count(r->out), 0);
     assert_int_equal(r_stats(r)->dropped[OB_ERR_BAD_FLAG], 4);
     assert_int_equal(r_stats(r)->fetch_requests, 0);
@@ -545,8 +425,8 @@ static void test_malformed_asker_dropped(void **state)
    rather than wait. */
 static void test_arena_full_is_busy(void **state)
 {
-    r_fixture_t *r = *state;
-    r_start(r);
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
     r_fetched(r, 1, 1, 5, "p5", R_T0);
     ob_handle_t held[R_SLOTS / 4 * 3];
     for (size_t i = 0; i < R_SLOTS / 4 * 3; i++)
@@ -568,18 +448,18 @@ static void test_arena_full_is_busy(void **state)
    bytes another chain's certificate shares stay. */
 static void test_retention_prunes_fetched_payloads(void **state)
 {
-    r_fixture_t *r = *state;
+    tj_journal_t *r = *state;
     r->params.retention = 2;
-    r_start(r);
+    tj_open(r, R_T0);
     r_fetched(r, 1, 1, 0, "p0", R_T0);
     r_fetched(r, 1, 2, 2, "p2", R_T0); /* sequencer 2's Lock at 2 on "p2" */
     r_fetched(r, 1, 1, 2, "p2", R_T0); /* the same bytes on sequencer 1's chain */
     assert_true(r_bytes_held(r, "p0"));
-    r_certified(r, 1, 1, R_T0);
-    r_certified(r, 1, 3, R_T0);
+    tj_certified(r, 1, 1, R_T0);
+    tj_certified(r, 1, 3, R_T0);
     assert_false(r_bytes_held(r, "p0"));
     assert_int_equal(r_stats(r)->payloads_pruned, 1);
-    r_certified(r, 1, 5, R_T0);
+    tj_certified(r, 1, 5, R_T0);
     assert_true(r_bytes_held(r, "p2")); /* sequencer 2's Lock still refers to them */
     assert_int_equal(r_stats(r)->payloads_pruned, 1);
 }
