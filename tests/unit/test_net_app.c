@@ -1316,11 +1316,10 @@ static void test_fetch_answer_broken(void **state)
 {
     n_fixture_t *f = *state;
     s_open(f, false);
-    uint8_t lock[512];
-    size_t lock_len = s_fetched_lock(f, lock, sizeof lock);
-
     ob_handle_t stale = s_stage(f, "fetched bytes", 13);
     assert_int_equal(ob_arena_release(f->arena, &stale, OB_ACTOR_JOURNAL), 0);
+    uint8_t lock[512];
+    size_t lock_len = s_fetched_lock(f, lock, sizeof lock);
     s_fetch_answer(f, 1, 1, OB_FETCH_FOUND, lock, lock_len, &stale);
     s_assert_fetch_failed(f, 1, 1, OB_FETCH_BUSY);
 
