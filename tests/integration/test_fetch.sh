@@ -107,15 +107,20 @@ sed "s|^    manifest = .*|    manifest = \"$work/other/manifest.zpl\"|" "$(cfg 2
 expect "a Lock that fails verification against the manifest exits 2" 2 "fails verification against the manifest" \
     -- fetch --config "$work/c/node2/other.zpl" "$key0" 7 --out "$work/fetched-forged" --timeout-ms 20000
 check "and writes nothing" '[[ ! -e $work/fetched-forged ]]'
+# The same keys under another namespace: every signature fails.
+sed 's|^    namespace = .*|    namespace = "another-namespace"|' "$work/c/manifest.zpl" >"$work/other/renamed.zpl"
+sed "s|^    manifest = .*|    manifest = \"$work/other/renamed.zpl\"|" "$(cfg 2)" >"$work/c/node2/renamed.zpl"
+expect "a Lock whose signatures fail exits 2: bad_signature" 2 "fails verification against the manifest $work/other/renamed.zpl: bad_signature" \
+    -- fetch --config "$work/c/node2/renamed.zpl" "$key0" 7 --out "$work/fetched-renamed" --timeout-ms 20000
 timeout 10 "$bin/obcast-journal" --config "$(cfg 2)" metrics >"$work/metrics2.jsonl" 2>&1
 # (A fetch silent for 2 s is asked again: more requests than fetches.)
-check "node2's net counts its 3: found 2, not_found 1" 'python3 - "$work/metrics2.jsonl" <<'"'"'PY'"'"'
+check "node2's net counts its 4: found 3, not_found 1" 'python3 - "$work/metrics2.jsonl" <<'"'"'PY'"'"'
 import json, sys
 for line in open(sys.argv[1]):
     m = json.loads(line)
     if m.get("actor") == "net":
         f = m["fetch_on_request"]
-        sys.exit(0 if f["requests_client"] >= 3 and (f["found"], f["failed"]["not_found"]) == (2, 1) else 1)
+        sys.exit(0 if f["requests_client"] >= 4 and (f["found"], f["failed"]["not_found"]) == (3, 1) else 1)
 sys.exit(1)
 PY'
 
