@@ -1310,6 +1310,23 @@ static void test_fetch_answers_go_back_to_the_asker(void **state)
     assert_int_equal(stats->fetch_undeliverable, 1);
 }
 
+/* An empty payload is a payload: found, with no bytes, before net ever
+   needed a copy of any. */
+static void test_fetch_found_empty(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "", 0);
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&chunk, lock, sizeof lock);
+    ob_handle_t slot = s_stage(f, "", 0);
+    s_fetch_answer(f, 2, 5, OB_FETCH_FOUND, lock, lock_len, &slot);
+    ob_imsg_t found = s_answer(f, 2, OB_IMSG_FETCH_FOUND);
+    assert_int_equal(found.u.fetch_found.tag, 5);
+    assert_int_equal(found.u.fetch_found.data.len, 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
 /* A found answer that does not hold together reaches the asker as busy
    (it asks again), never as bytes; and whatever it was, the slot is freed. */
 static void test_fetch_answer_broken(void **state)
@@ -1439,6 +1456,7 @@ int main(void)
         T(test_submit_malformed),
         T(test_fetch_passed_to_the_journal),
         T(test_fetch_answers_go_back_to_the_asker),
+        T(test_fetch_found_empty),
         T(test_fetch_answer_broken),
         T(test_fetch_malformed),
     };
