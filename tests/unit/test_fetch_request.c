@@ -40,24 +40,30 @@ static int r_teardown(void **state)
     return 0;
 }
 
-/* A Fetched from `peer` the verifier passed: the Lock on "p<height>" and
+/* A Fetched from `peer` the verifier passed: the Lock on `certified` and
    `bytes` in a slot (NULL: none). */
-static void r_fetched(tj_journal_t *r, int peer, int sequencer, uint64_t height, const char *bytes,
-                      uint64_t now)
+static void r_fetched_on(tj_journal_t *r, int peer, int sequencer, uint64_t height,
+                         const char *certified, const char *bytes, uint64_t now)
 {
-    char p[32];
     uint8_t lock[TJ_LOCK_MAX];
     ob_imsg_t msg = {.type = OB_IMSG_FETCHED_VERIFIED};
     ob_imsg_fetched_verified_t *in = &msg.u.fetched_verified;
     memcpy(in->peer, tj_key(r, peer), 32);
-    in->lock =
-        (ob_blob_t){lock, (uint32_t)tj_lock(r, sequencer, height, tj_payload(height, p), lock)};
+    in->lock = (ob_blob_t){lock, (uint32_t)tj_lock(r, sequencer, height, certified, lock)};
     in->has_payload = bytes != NULL;
     if (bytes)
         assert_int_equal(ob_arena_put(r->arena, r->four.crypto, OB_ACTOR_VERIFIER, bytes,
                                       (uint32_t)strlen(bytes), &in->payload),
                          0);
     tj_deliver(r, &msg, now);
+}
+
+/* The same with the Lock on "p<height>". */
+static void r_fetched(tj_journal_t *r, int peer, int sequencer, uint64_t height, const char *bytes,
+                      uint64_t now)
+{
+    char p[32];
+    r_fetched_on(r, peer, sequencer, height, tj_payload(height, p), bytes, now);
 }
 
 /* A fetch_request from a client (`client` its routing id) or, with a NULL
@@ -399,6 +405,23 @@ static void test_wrong_bytes_never_found(void **state)
     assert_int_equal(ob_arena_in_use(r->arena), 0);
 }
 
+/* A Fetched on another payload than the Lock held (evidence) never
+   answers found, bytes and all: the next peer is asked. */
+static void test_conflicting_lock_never_found(void **state)
+{
+    tj_journal_t *r = *state;
+    tj_open(r, R_T0);
+    tj_certified(r, 1, 3, R_T0);
+    r_request(r, "c", 1, 1, 3, R_T0);
+    int first = r_asked(r, 1, 3);
+    r_fetched_on(r, first, 1, 3, "forked", "forked", R_T0 + 1);
+    assert_int_equal(tu_sent(r->out, OB_ACTOR_NET, OB_IMSG_REPORT_EVIDENCE), 1);
+    assert_int_equal(r_answers(r), 0);
+    assert_int_not_equal(r_asked(r, 1, 3), first);
+    assert_int_equal(ob_journal_stats(r->journal)->fetched_conflicting, 1);
+    assert_int_equal(ob_arena_in_use(r->arena), 0);
+}
+
 /* An origin and routing id that disagree, or an origin of nobody: dropped
    by name, never answered, never followed. */
 static void test_malformed_asker_dropped(void **state)
@@ -478,6 +501,7 @@ int main(void)
         R_TEST(test_repeated_request_followed_once),
         R_TEST(test_two_askers_share_one_fetch),
         R_TEST(test_wrong_bytes_never_found),
+        R_TEST(test_conflicting_lock_never_found),
         R_TEST(test_malformed_asker_dropped),
         R_TEST(test_arena_full_is_busy),
         R_TEST(test_retention_prunes_fetched_payloads),
