@@ -64,6 +64,10 @@ static const char *const s_migrations[] = {
     "INSERT INTO payload_v9 (digest, data) SELECT digest, data FROM payload;"
     "DROP TABLE payload;"
     "ALTER TABLE payload_v9 RENAME TO payload;",
+    /* v10: retention asks, for a payload, whether a certificate outside
+       the pruned window refers to it: a fetched Lock's bytes have no node
+       row, only their certificate. */
+    "CREATE INDEX certificate_payload ON certificate (payload);",
 };
 
 enum {
@@ -96,18 +100,23 @@ enum {
 };
 
 static const char *const s_sql[S_COUNT] = {
-    /* The payloads of one sequencer's nodes in [?2, ?3], unless anything
-       else still refers to the same bytes: a node outside that range
-       (another sequencer's, or a later one), a tip, or an own proposal
-       whose node is not recorded yet. Payloads are shared by digest, so
-       every table that names one is asked. */
+    /* The payloads of one sequencer's nodes and certificates in [?2, ?3]
+       (a fetched Lock's bytes have a certificate and no node), unless
+       anything else still refers to the same bytes: a node or certificate
+       outside that range (another sequencer's, or a later one), a tip, or
+       an own proposal whose node is not recorded yet. Payloads are shared
+       by digest, so every table that names one is asked. */
     [S_PRUNE] = "DELETE FROM payload WHERE digest IN ("
                 "  SELECT n.payload FROM node n WHERE n.sequencer = ?1"
                 "   AND n.height BETWEEN ?2 AND ?3"
-                "   AND NOT EXISTS (SELECT 1 FROM node o WHERE o.payload = n.payload"
-                "     AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3))"
-                "   AND NOT EXISTS (SELECT 1 FROM tip t WHERE t.payload = n.payload)"
-                "   AND NOT EXISTS (SELECT 1 FROM proposal p WHERE p.payload = n.payload))",
+                "  UNION SELECT c.payload FROM certificate c WHERE c.sequencer = ?1"
+                "   AND c.height BETWEEN ?2 AND ?3)"
+                " AND NOT EXISTS (SELECT 1 FROM node o WHERE o.payload = payload.digest"
+                "   AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3))"
+                " AND NOT EXISTS (SELECT 1 FROM certificate o WHERE o.payload = payload.digest"
+                "   AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3))"
+                " AND NOT EXISTS (SELECT 1 FROM tip t WHERE t.payload = payload.digest)"
+                " AND NOT EXISTS (SELECT 1 FROM proposal p WHERE p.payload = payload.digest)",
     /* A proposal at ?1: the ones below it were recorded as the own tip
        before this height could be proposed. */
     [S_PIN] = "INSERT OR IGNORE INTO proposal (height, payload) VALUES (?1, ?2)",

@@ -61,9 +61,10 @@ int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32],
    or -1 on error. */
 int ob_journal_store_has_payload(ob_journal_store_t *self, const uint8_t digest[32]);
 
-/* Retention (SPEC §4): drops the payload bytes of `sequencer`'s nodes at
-   heights from..to, except bytes that anything else refers to: a node
-   outside that range, a tip, or a pinned own proposal.
+/* Retention (SPEC §4): drops the payload bytes of `sequencer`'s nodes and
+   certificates at heights from..to, except bytes that anything else
+   refers to: a node or certificate outside that range, a tip, or a pinned
+   own proposal.
    Nodes, certificates and evidence stay. Returns how many payloads went,
    or -1. */
 int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequencer[32],

@@ -730,9 +730,8 @@ void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_out
     case OB_NET_IN_BLOCK_PEER:
         s_on_block_peer(self, &msg->u.block_peer);
         return;
-    case OB_NET_IN_FETCH_ANSWER: /* FIXME(issue 11): fetch on request */
-        if (msg->u.fetch_answer.has_payload)
-            ob_arena_release(self->env.arena, &msg->u.fetch_answer.payload, OB_ACTOR_NET);
+    case OB_NET_IN_FETCH_ANSWER:
+        ob_net_on_fetch_answer(self, &msg->u.fetch_answer, out);
         return;
     }
 }
