@@ -124,7 +124,6 @@ struct _ob_journal_t {
     uint64_t last_redelivery; /* 0 after a start: re-report at once */
     bool broadcast_pending;
 
-
     /* Fetching: the chains' holes and missing payloads, the requests out,
        the next peer in turn, and when the fetcher wants a tick. */
     s_chain_t *chains;
