@@ -537,7 +537,6 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_REPORT_LOCK:
     case OB_IMSG_REPORT_EVIDENCE:
     case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_SEND_NODE:
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
@@ -550,7 +549,6 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_SIGN_REFUSED:
     case OB_IMSG_LAST_SIGNED:
     case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
     case OB_IMSG_QUORUM_REACHED:

@@ -13,16 +13,6 @@
 #define S_NEVER    UINT64_MAX
 /* Locks reported again per pass; the rest wait for the next pass. */
 #define S_MAX_REDELIVER 256
-/* Nodes sent again to one validator per ack that shows a gap; larger gaps
-   close over the following acks. */
-#define S_MAX_BACKFILL 32
-/* Each gap is resent this many times, further apart each time: nothing
-   confirms a resent node, and it can be lost like any message. */
-#define S_BACKFILL_PASSES        5
-#define S_MAX_VALIDATORS_TRACKED 1024
-/* How far below a validator's first ack the sequencer fills its Locks. */
-#define S_FIRST_GAP 1024
-
 /* What the application said of a tip. */
 typedef enum {
     S_VERDICT_NONE,     /* not asked yet, or no answer (maybe lost, or no application) */
@@ -46,14 +36,6 @@ typedef struct {
     uint64_t cert_height;
     uint8_t cert_payload[32];
 } s_tip_t;
-
-/* What the sequencer knows of one validator's Locks of its chain (see
-   s_on_ack_seen), and where each gap's resend pass stands. */
-typedef struct {
-    ob_backfill_row_t row;
-    uint64_t cursor[OB_BACKFILL_GAPS];       /* next Lock height to resend */
-    uint64_t next_pass_at[OB_BACKFILL_GAPS]; /* a gap's next pass starts no earlier */
-} s_backfill_t;
 
 /* --- fetching: what is missing, and what is asked (SPEC §3) ------------ */
 
@@ -174,9 +156,6 @@ struct _ob_journal_t {
     uint64_t last_broadcast;  /* 0 after a start: rebroadcast at once */
     uint64_t last_redelivery; /* 0 after a start: re-report at once */
     bool broadcast_pending;
-
-    s_backfill_t *backfill;
-    size_t backfill_count;
 
     /* Fetching: the chains' holes and missing payloads, the requests out,
        the next peer in turn, and when the fetcher wants a tick. */
@@ -650,8 +629,6 @@ static int s_fetch_recover(ob_journal_t *self)
     return 0;
 }
 
-static void s_load_backfill(void *ctx, const ob_backfill_row_t *row);
-
 /* --- lifecycle --------------------------------------------------------- */
 
 ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
@@ -667,9 +644,8 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     self->lookup = ob_epochs_lookup(self->env.epochs);
     self->crypto = ob_crypto_new();
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
-    self->backfill = calloc(S_MAX_VALIDATORS_TRACKED, sizeof *self->backfill);
     self->chains = calloc(S_MAX_CHAINS, sizeof *self->chains);
-    if (!self->crypto || !self->tips || !self->backfill || !self->chains) {
+    if (!self->crypto || !self->tips || !self->chains) {
         ob_why(why, "journal: out of memory or entropy");
         ob_journal_destroy(&self);
         return NULL;
@@ -696,7 +672,6 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     /* Recovery, before any message: the epoch, then the tips. */
     int has_epoch = ob_journal_store_epoch(self->store, &self->epoch);
     if (has_epoch < 0 || ob_journal_store_tips(self->store, s_load_tip, self) != 0 ||
-        ob_journal_store_backfill(self->store, s_load_backfill, self) != 0 ||
         s_fetch_recover(self) != 0) {
         ob_why(why, "journal %s: cannot read its state", config->db_path);
         ob_journal_destroy(&self);
@@ -729,7 +704,6 @@ void ob_journal_destroy(ob_journal_t **self_p)
     ob_outbox_destroy(&self->reports);
     ob_crypto_destroy(&self->crypto);
     free(self->tips);
-    free(self->backfill);
     free(self->chains);
     free(self);
     *self_p = NULL;
@@ -1543,141 +1517,6 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
     } else {
         s_broadcast(self, now, out);
     }
-}
-
-/* A validator acked our chunk at `height`, so it holds the node at that
-   height and with it the Lock at height-1. Heights its acks skipped may be
-   missing Locks there (it was down, or the network lost them). The node at
-   h+1 carries the certificate of h, so sending those nodes again fills the
-   gap: the validator takes their parents and drops the nodes themselves
-   as height_too_low. A few go per ack, and each gap is resent a few times,
-   a rebroadcast timeout apart. */
-static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, ob_outbox_t *out)
-{
-    ob_backfill_row_t *row = &b->row;
-    uint32_t budget = S_MAX_BACKFILL;
-    for (size_t i = 0; i < row->gap_count && budget > 0; i++) {
-        ob_backfill_gap_t *gap = &row->gaps[i];
-        if (now < b->next_pass_at[i])
-            continue;
-        if (b->cursor[i] < gap->from || b->cursor[i] > gap->to)
-            b->cursor[i] = gap->from;
-        ob_debug("journal: backfill pass (%u left) of Locks %llu-%llu from %llu", gap->passes,
-                 (unsigned long long)gap->from, (unsigned long long)gap->to,
-                 (unsigned long long)b->cursor[i]);
-        for (; budget > 0 && b->cursor[i] <= gap->to; budget--) {
-            uint64_t lock_height = b->cursor[i]++;
-            uint8_t *node = NULL;
-            size_t len = 0;
-            int found = ob_journal_store_node(self->store, self->env.self_key, lock_height + 1,
-                                              &node, &len);
-            if (found < 0)
-                self->failed = true;
-            ob_node_t decoded;
-            ob_handle_t handle;
-            if (found == 1 && ob_node_decode(&decoded, node, len, &self->lookup) == OB_OK &&
-                s_payload_handle(self, decoded.chunk.payload, &handle) == 0) {
-                ob_imsg_t msg = {.type = OB_IMSG_SEND_NODE};
-                memcpy(msg.u.send_node.peer, row->validator, 32);
-                msg.u.send_node.node = (ob_blob_t){node, (uint32_t)len};
-                msg.u.send_node.payload = handle;
-                if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
-                    ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
-                else
-                    self->stats.backfilled++;
-            }
-            free(node);
-        }
-        if (b->cursor[i] > gap->to) {
-            b->cursor[i] = gap->from;
-            /* Passes spread out (1, 2, 4, 8 timeouts), so that one crash or
-               one burst of loss cannot swallow them all. */
-            uint32_t done = S_BACKFILL_PASSES - gap->passes;
-            b->next_pass_at[i] = now + (self->env.params.rebroadcast_timeout_ms << done);
-            gap->passes--;
-        }
-    }
-    /* Drop the gaps that are done, keeping the others in order. */
-    size_t kept = 0;
-    for (size_t i = 0; i < row->gap_count; i++) {
-        if (row->gaps[i].passes == 0)
-            continue;
-        row->gaps[kept] = row->gaps[i];
-        b->cursor[kept] = b->cursor[i];
-        b->next_pass_at[kept] = b->next_pass_at[i];
-        kept++;
-    }
-    row->gap_count = kept;
-}
-
-/* Records Locks from..to as possibly missing at the validator. */
-static void s_backfill_gap(s_backfill_t *b, uint64_t from, uint64_t to)
-{
-    ob_debug("journal: backfill gap %llu-%llu", (unsigned long long)from, (unsigned long long)to);
-    ob_backfill_row_t *row = &b->row;
-    size_t i = row->gap_count;
-    if (i == OB_BACKFILL_GAPS) {
-        /* Full: the oldest gap has had the most passes; it goes. Widening
-           one instead would resend Locks the validator holds. */
-        memmove(&row->gaps[0], &row->gaps[1], (OB_BACKFILL_GAPS - 1) * sizeof row->gaps[0]);
-        memmove(&b->cursor[0], &b->cursor[1], (OB_BACKFILL_GAPS - 1) * sizeof b->cursor[0]);
-        memmove(&b->next_pass_at[0], &b->next_pass_at[1],
-                (OB_BACKFILL_GAPS - 1) * sizeof b->next_pass_at[0]);
-        i = OB_BACKFILL_GAPS - 1;
-    } else {
-        row->gap_count++;
-    }
-    row->gaps[i] = (ob_backfill_gap_t){from, to, S_BACKFILL_PASSES};
-    b->cursor[i] = from;
-    b->next_pass_at[i] = 0;
-}
-
-static void s_on_ack_seen(ob_journal_t *self, uint64_t now, const ob_imsg_ack_seen_t *in,
-                          ob_outbox_t *out)
-{
-    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, in->epoch);
-    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, in->index) : NULL;
-    if (!key || s_is_self(self, key->bytes) || in->height == 0)
-        return;
-    s_backfill_t *b = NULL;
-    for (size_t i = 0; i < self->backfill_count && !b; i++)
-        if (memcmp(self->backfill[i].row.validator, key->bytes, 32) == 0)
-            b = &self->backfill[i];
-    uint64_t holds = in->height - 1;
-    if (!b) {
-        /* Its first ack ever. The acks before it may have been lost, or it
-           joined late: the recent Locks below are a gap like any other. */
-        if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
-            return;
-        b = &self->backfill[self->backfill_count++];
-        memset(b, 0, sizeof *b);
-        memcpy(b->row.validator, key->bytes, 32);
-        b->row.filled = holds;
-        if (holds > 0)
-            s_backfill_gap(b, holds > S_FIRST_GAP ? holds - S_FIRST_GAP : 0, holds - 1);
-    } else if (holds > b->row.filled + 1) {
-        s_backfill_gap(b, b->row.filled + 1, holds - 1);
-        b->row.filled = holds;
-    } else if (holds > b->row.filled) {
-        b->row.filled = holds;
-    } else if (b->row.gap_count == 0) {
-        return; /* nothing learnt, nothing to resend */
-    }
-    s_backfill_send(self, now, b, out);
-    if (ob_journal_store_set_backfill(self->store, &b->row) != 0)
-        self->failed = true;
-}
-
-static void s_load_backfill(void *ctx, const ob_backfill_row_t *row)
-{
-    ob_journal_t *self = ctx;
-    if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
-        return;
-    s_backfill_t *b = &self->backfill[self->backfill_count++];
-    memset(b, 0, sizeof *b);
-    b->row = *row;
-    for (size_t i = 0; i < row->gap_count; i++)
-        b->cursor[i] = row->gaps[i].from;
 }
 
 /* --- the built-in application's clients (through net) ------------------ */
@@ -2579,9 +2418,6 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
             ob_imsg_t ask = {.type = OB_IMSG_LAST_SIGNED_REQUEST};
             s_send(self, OB_ACTOR_SIGNER, &ask, out);
         }
-        return;
-    case OB_JOURNAL_IN_ACK_SEEN:
-        s_on_ack_seen(self, now, &msg->u.ack_seen, out);
         return;
     case OB_JOURNAL_IN_LOCK_DELIVERED: {
         const ob_chunk_t *c = &msg->u.lock_delivered.chunk;

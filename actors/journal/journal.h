@@ -48,7 +48,7 @@ typedef struct {
        application, and left unanswered by the rate limit (§3, step 4). */
     uint64_t reacks, duplicates_limited;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
-    uint64_t certificates, locks_reported, evidence, backfilled;
+    uint64_t certificates, locks_reported, evidence;
     uint64_t certificates_known; /* the chain's last one again: no SQLite work */
     uint64_t payloads_pruned;    /* by retention */
     uint64_t durable_commits;    /* batches fsynced (all under FULL; proposals under NORMAL) */

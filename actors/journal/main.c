@@ -88,7 +88,6 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "duplicate", st->nodes_duplicate);
     ob_json_u64(json, "duplicate_reacked", st->reacks);
     ob_json_u64(json, "duplicate_limited", st->duplicates_limited);
-    ob_json_u64(json, "backfilled", st->backfilled);
     ob_json_end(json);
     ob_json_object(json, "verifies");
     ob_json_u64(json, "asked", st->verify_requests);

@@ -408,10 +408,9 @@ static bool s_is_certified(ob_verifier_t *self, const ob_ack_t *ack)
            memcmp(c->sequencer, ack->chunk.sequencer, 32) == 0;
 }
 
-/* An ack after its chunk's certificate: not verified. One on an own chunk
-   still tells the signer that its validator holds the node (the journal
-   fills the Locks a lagging validator lacks from that), and a repeat lets
-   it emit the certificate again (the journal may have lost it). */
+/* An ack after its chunk's certificate: not verified. A repeat of one on
+   an own chunk lets the signer emit the certificate again (the journal
+   may have lost it). */
 static void s_after_certificate(ob_verifier_t *self, const ob_ack_t *ack, const uint8_t peer[32],
                                 ob_outbox_t *out)
 {

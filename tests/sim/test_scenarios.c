@@ -622,8 +622,8 @@ static void test_sequencer_gone(void **state)
 
 /* slow_and_lossy again, but the Locks of every reporter must now be
    contiguous to height 40: what loss swallowed is fetched. (Seed 8: one of
-   the 9 of seeds 1-40 where the sequencers' gap filling alone left a hole
-   for good.) */
+   the 9 of seeds 1-40 where the sequencers' gap filling, since removed,
+   left a hole for good.) */
 static void test_lossy_contiguous(void **state)
 {
     (void)state;
