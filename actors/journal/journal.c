@@ -1003,13 +1003,31 @@ static void s_redeliver(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 
 /* --- the validator path ----------------------------------------------- */
 
+/* Two signed nodes of its own chain that conflict, the second sent by
+   the sequencer itself over its link (`peer`): proof that it is
+   byzantine, and net blocks it (SPEC §3 Blocking). One that another peer
+   brought proves nothing of that peer: it did not sign it. */
+static void s_block_equivocator(ob_journal_t *self, const uint8_t peer[32], const ob_chunk_t *chunk,
+                                ob_outbox_t *out)
+{
+    if (memcmp(peer, chunk->sequencer, 32) != 0 || s_is_self(self, peer))
+        return;
+    ob_imsg_t block = {.type = OB_IMSG_BLOCK_PEER};
+    memcpy(block.u.block_peer.peer, peer, 32);
+    block.u.block_peer.error = OB_ERR_CHUNK_MISMATCH;
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &block) == 0)
+        self->stats.blocks_asked++;
+}
+
 /* The one conflict check of every node, whatever its height against the
    tip: another signed node held at its (sequencer, height), or a
    certificate there on another payload. Either is evidence (§3), kept
    whichever of the two came first, and a node that conflicts is never
-   made the tip, verified or acked. */
-static bool s_conflict(ob_journal_t *self, const ob_chunk_t *chunk, const uint8_t *node,
-                       size_t node_len, ob_outbox_t *out)
+   made the tip, verified or acked. Only the first blocks its sender; a
+   certificate against a signed chunk blocks no one, as whoever relays
+   either of the two did not sign it. */
+static bool s_conflict(ob_journal_t *self, const uint8_t peer[32], const ob_chunk_t *chunk,
+                       const uint8_t *node, size_t node_len, ob_outbox_t *out)
 {
     bool conflict = false;
     uint8_t *held = NULL;
@@ -1017,6 +1035,7 @@ static bool s_conflict(ob_journal_t *self, const ob_chunk_t *chunk, const uint8_
     if (s_node_other(self, chunk, &held, &held_len) == 1) {
         s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CONFLICTING_NODES, held,
                    held_len, node, node_len, out);
+        s_block_equivocator(self, peer, chunk, out);
         conflict = true;
     }
     free(held);
@@ -1161,7 +1180,7 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
     }
 
     s_tip_t *tip = s_tip(self, chunk->sequencer);
-    if (s_conflict(self, chunk, in->node.data, in->node.len, out)) {
+    if (s_conflict(self, in->peer, chunk, in->node.data, in->node.len, out)) {
         ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
         s_drop(self,
                tip && chunk->height < tip->height ? OB_ERR_HEIGHT_TOO_LOW : OB_ERR_CHUNK_MISMATCH);

@@ -49,6 +49,9 @@ typedef struct {
     uint64_t reacks, duplicates_limited;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
     uint64_t certificates, locks_reported, evidence;
+    /* block_peer sent to net: a sequencer's own link brought a node that
+       conflicts with one of its chain held here (SPEC §3 Blocking) */
+    uint64_t blocks_asked;
     uint64_t certificates_known; /* the chain's last one again: no SQLite work */
     uint64_t payloads_pruned;    /* by retention */
     uint64_t durable_commits;    /* batches fsynced (all under FULL; proposals under NORMAL) */

@@ -122,6 +122,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "lock_queries", st->lock_queries);
     ob_json_u64(json, "lock_queries_answered", st->lock_queries_answered);
     ob_json_u64(json, "evidence", st->evidence);
+    ob_json_u64(json, "blocks_asked", st->blocks_asked);
     ob_json_u64(json, "payloads_pruned", st->payloads_pruned);
     /* SPEC §8: fetches asked, answered and received, by outcome. */
     ob_json_object(json, "fetch");

@@ -98,11 +98,7 @@ const char *tj_payload(uint64_t height, char buf[32])
 
 ob_chunk_t tj_chunk(const tj_journal_t *self, int sequencer, uint64_t height, const char *payload)
 {
-    ob_chunk_t chunk;
-    memcpy(chunk.sequencer, tj_key(self, sequencer), 32);
-    chunk.height = height;
-    ob_sha256(self->four.crypto, payload, strlen(payload), chunk.payload);
-    return chunk;
+    return tu_four_chunk(&self->four, sequencer, height, payload);
 }
 
 ob_cert_t tj_cert(const tj_journal_t *self, const ob_chunk_t *chunk,

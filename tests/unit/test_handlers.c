@@ -395,6 +395,24 @@ static void s_assert_verifier_dropped(h_fixture_t *f, ob_error_t why, int peer, 
     assert_int_equal(ob_arena_in_use(f->arena), 0);
 }
 
+/* Dropped for `why`, as above, and `peer` blocked for it: what failed
+   was signed by its own key, and it sent it (SPEC §3 Blocking). */
+static void s_assert_verifier_blocked(h_fixture_t *f, ob_error_t why, int peer, uint64_t times)
+{
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    s_assert_only(stats->dropped, why, times);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED);
+    assert_string_equal(ob_error_name((ob_error_t)msg.u.dropped.error), ob_error_name(why));
+    assert_memory_equal(msg.u.dropped.peer, f->keys[peer].pub.bytes, 32);
+    ob_imsg_t block = s_the(f, OB_ACTOR_NET, OB_IMSG_BLOCK_PEER);
+    assert_int_equal(block.u.block_peer.error, why);
+    assert_memory_equal(block.u.block_peer.peer, f->keys[peer].pub.bytes, 32);
+    assert_int_equal(stats->nodes_passed, 0);
+    assert_int_equal(stats->acks_passed, 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
 /* A node of key 1 at height 1 over "one", parent "zero" certified by
    `signers` in epoch 1: the base of the parent certificate cases. */
 static void s_child(h_fixture_t *f, h_node_t *node, unsigned signers)
@@ -708,7 +726,7 @@ static void test_verifier_bad_signature_node(void **state)
     s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
     node.bytes[H_AT_SIGNATURE + 5] ^= 0x01;
     s_peer_node_with(f, 1, node.bytes, node.len, "zero");
-    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 1, 1);
+    s_assert_verifier_blocked(f, OB_ERR_BAD_SIGNATURE, 1, 1);
 
     /* A valid signature, but by another key than the chunk's sequencer. */
     ob_node_t forged = {.chunk = s_chunk(f, 1, 0, "zero")};
@@ -716,7 +734,7 @@ static void test_verifier_bad_signature_node(void **state)
         ob_chunk_sign(f->crypto, &f->ns, &f->keys[2], &forged.chunk, NULL, forged.signature), 0);
     assert_int_equal(ob_node_encode(&forged, node.bytes, sizeof node.bytes, &node.len), 0);
     s_peer_node_with(f, 1, node.bytes, node.len, "zero");
-    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 1, 2);
+    s_assert_verifier_blocked(f, OB_ERR_BAD_SIGNATURE, 1, 2);
 }
 
 static void test_verifier_bad_signature_ack(void **state)
@@ -731,7 +749,7 @@ static void test_verifier_bad_signature_ack(void **state)
     bad[H_ACK_AT_SIGNATURE + 7] ^= 0x80;
 
     s_peer_ack(f, 2, bad, sizeof bad);
-    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 2, 1);
+    s_assert_verifier_blocked(f, OB_ERR_BAD_SIGNATURE, 2, 1);
 
     /* The good one passes and fills the cache; the bad one still fails,
        since the cache is keyed by the signature too, never by the chunk
@@ -739,8 +757,9 @@ static void test_verifier_bad_signature_ack(void **state)
     s_peer_ack(f, 2, good, sizeof good);
     assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_ACK_VERIFIED), 1);
     s_peer_ack(f, 2, bad, sizeof bad);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(ob_outbox_count(f->out), 2);
     assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_BLOCK_PEER), 1);
     s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_BAD_SIGNATURE, 2);
 
     /* An ack signed for another epoch does not verify for this one. */
@@ -748,7 +767,8 @@ static void test_verifier_bad_signature_ack(void **state)
     other.epoch = 1;
     s_ack_encode(&other, bad);
     s_peer_ack(f, 2, bad, sizeof bad);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_BLOCK_PEER), 1);
     s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_BAD_SIGNATURE, 3);
     assert_int_equal(ob_verifier_stats(f->verifier)->acks_passed, 1);
 }
