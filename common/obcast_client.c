@@ -21,26 +21,30 @@
    this many times resend_ms. */
 #define S_BACKOFF_MAX 16
 #define S_ROUTING_ID  16
-/* The largest answer: a submit_locked whose Lock has a full certificate. */
-#define S_MAX_ANSWER                                                                               \
-    (OB_IMSG_HEADER_LEN + 8 + 4 + OB_CHUNK_LEN + 8 + 2 +                                           \
-     (size_t)OB_MAX_VALIDATORS * OB_CERT_ENTRY_LEN)
+/* The longest Lock: a full certificate. */
+#define S_MAX_LOCK (OB_CHUNK_LEN + 8 + 2 + (size_t)OB_MAX_VALIDATORS * OB_CERT_ENTRY_LEN)
+/* The largest answer: a fetch_found of such a Lock and the largest blob
+   a message may carry (the client knows no manifest's max_payload). */
+#define S_MAX_ANSWER (OB_IMSG_HEADER_LEN + 8 + 4 + S_MAX_LOCK + 4 + (size_t)OB_IMSG_BLOB_MAX)
 
 typedef enum {
     S_SENT,
     S_QUEUED,
     S_ASSIGNED,
+    S_FETCHING, /* not a payload: a fetch of (sequencer, height), unanswered */
 } s_state_t;
 
-/* A payload submitted and not yet locked or refused. Its bytes are kept
-   until it is assigned: until then a restart of the node's net may lose
-   it, and it is submitted again. */
+/* A payload submitted and not yet locked or refused, or a fetch not yet
+   answered. A payload's bytes are kept until it is assigned: until then a
+   restart of the node's net may lose it, and it is submitted again. */
 typedef struct {
     bool used;
     s_state_t state;
     uint64_t tag;
     uint8_t digest[32];
-    uint64_t height; /* S_ASSIGNED: entry `index` of the chunk at `height` */
+    /* S_ASSIGNED: entry `index` of the chunk at `height`; S_FETCHING: the
+       height asked, of `sequencer` */
+    uint64_t height;
     uint32_t index;
     uint8_t sequencer[32];
     uint8_t chunk_digest[32]; /* S_ASSIGNED: the chunk's payload (its batch) */
@@ -117,6 +121,10 @@ const char *obcast_client_event_name(obcast_client_event_kind_t kind)
         return "locked";
     case OBCAST_EVENT_ERROR:
         return "error";
+    case OBCAST_EVENT_FETCHED:
+        return "fetched";
+    case OBCAST_EVENT_FETCH_FAILED:
+        return "fetch_failed";
     }
     return "unknown";
 }
@@ -317,26 +325,44 @@ static int s_send_submit(obcast_client_t *self, const s_pending_t *p)
     return s_send_msg(self, &msg);
 }
 
-int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, uint64_t *tag_out)
+/* A free entry of the table, or NULL (with the reason) if it is full. */
+static s_pending_t *s_free_slot(obcast_client_t *self)
 {
     if (self->outstanding == self->max_outstanding) {
         s_error(self->error, sizeof self->error,
-                "%s: %u payloads outstanding already; wait for answers", self->endpoint,
+                "%s: %u payloads and fetches outstanding already; wait for answers", self->endpoint,
                 self->max_outstanding);
-        return -1;
+        return NULL;
     }
+    for (uint32_t i = 0; i < self->max_outstanding; i++)
+        if (!self->pending[i].used)
+            return &self->pending[i];
+    assert(false); /* outstanding counts the entries used */
+    return NULL;
+}
+
+/* Takes `slot` for `tag`, the next one. */
+static void s_occupy(obcast_client_t *self, s_pending_t *slot, uint64_t *tag_out)
+{
+    s_heard(self, slot, true);
+    slot->used = true;
+    self->outstanding++;
+    if (tag_out)
+        *tag_out = slot->tag;
+    self->next_tag++;
+}
+
+int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, uint64_t *tag_out)
+{
+    s_pending_t *slot = s_free_slot(self);
+    if (!slot)
+        return -1;
     if (len > OB_IMSG_BLOB_MAX) {
         s_error(self->error, sizeof self->error, "%s: a payload of %zu bytes is too large to send",
                 self->endpoint, len);
         return -1;
     }
-    s_pending_t *slot = NULL;
-    for (uint32_t i = 0; i < self->max_outstanding && !slot; i++)
-        if (!self->pending[i].used)
-            slot = &self->pending[i];
-    assert(slot);
-    uint64_t tag = self->next_tag;
-    *slot = (s_pending_t){.tag = tag, .state = S_SENT, .len = len};
+    *slot = (s_pending_t){.tag = self->next_tag, .state = S_SENT, .len = len};
     if (s_sha256(data, len, slot->digest) != 0) {
         s_error(self->error, sizeof self->error, "%s: SHA-256 failed", self->endpoint);
         return -1;
@@ -352,13 +378,32 @@ int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, ui
         s_drop_data(slot);
         return -1;
     }
-    s_heard(self, slot, true);
     self->stats.submitted++;
-    slot->used = true;
-    self->outstanding++;
-    self->next_tag++;
-    if (tag_out)
-        *tag_out = tag;
+    s_occupy(self, slot, tag_out);
+    return 0;
+}
+
+static int s_send_fetch(obcast_client_t *self, const s_pending_t *p)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_FETCH};
+    msg.u.fetch.tag = p->tag;
+    memcpy(msg.u.fetch.sequencer, p->sequencer, 32);
+    msg.u.fetch.height = p->height;
+    return s_send_msg(self, &msg);
+}
+
+int obcast_client_fetch(obcast_client_t *self, const uint8_t sequencer[32], uint64_t height,
+                        uint64_t *tag_out)
+{
+    s_pending_t *slot = s_free_slot(self);
+    if (!slot)
+        return -1;
+    *slot = (s_pending_t){.tag = self->next_tag, .state = S_FETCHING, .height = height};
+    memcpy(slot->sequencer, sequencer, 32);
+    if (s_send_fetch(self, slot) != 0)
+        return -1;
+    self->stats.fetches++;
+    s_occupy(self, slot, tag_out);
     return 0;
 }
 
@@ -397,6 +442,59 @@ static void s_set_chunk(obcast_client_event_t *event, const ob_chunk_t *chunk)
     memcpy(event->digest, chunk->payload, 32);
 }
 
+/* A fetch's answer. What the client can check without a manifest: the
+   Lock's form, that it is for the (sequencer, height) asked, and that the
+   bytes are its payload. Anything else is an ERROR, and the fetch stays
+   outstanding (it is asked again). */
+static int s_on_fetch_answer(obcast_client_t *self, s_pending_t *p, const ob_imsg_t *msg,
+                             obcast_client_event_t *event)
+{
+    unsigned long long tag = (unsigned long long)p->tag;
+    if (msg->type == OB_IMSG_FETCH_FAILED) {
+        uint8_t reason = msg->u.fetch_failed.reason;
+        if (reason == OB_FETCH_FOUND)
+            return s_event_error(event, p->tag, "%s: tag %llu: fetch_failed, with the reason found",
+                                 self->endpoint, tag);
+        s_remove(self, p);
+        event->kind = OBCAST_EVENT_FETCH_FAILED;
+        event->reason = reason;
+        event->reason_name = ob_fetch_status_name(reason);
+        return 1;
+    }
+    const ob_imsg_fetch_found_t *in = &msg->u.fetch_found;
+    ob_lock_t lock;
+    ob_epoch_lookup_t any = {.size_of = s_any_epoch, .ctx = NULL};
+    ob_error_t rc = ob_lock_decode(&lock, in->lock.data, in->lock.len, &any);
+    if (rc != OB_OK)
+        return s_event_error(event, p->tag, "%s: tag %llu: the Lock does not decode: %s",
+                             self->endpoint, tag, ob_error_name(rc));
+    if (memcmp(lock.chunk.sequencer, p->sequencer, 32) != 0 || lock.chunk.height != p->height) {
+        char hex[65];
+        s_hex(lock.chunk.sequencer, 32, hex);
+        return s_event_error(event, p->tag,
+                             "%s: tag %llu: the Lock is on sequencer %.16s... height %llu, not "
+                             "the one asked",
+                             self->endpoint, tag, hex, (unsigned long long)lock.chunk.height);
+    }
+    uint8_t digest[32];
+    if (s_sha256(in->data.data, in->data.len, digest) != 0 ||
+        memcmp(digest, lock.chunk.payload, 32) != 0)
+        return s_event_error(event, p->tag,
+                             "%s: tag %llu: the %u bytes are not the Lock's payload (their "
+                             "SHA-256 is another)",
+                             self->endpoint, tag, (unsigned)in->data.len);
+    s_remove(self, p);
+    event->kind = OBCAST_EVENT_FETCHED;
+    s_set_chunk(event, &lock.chunk);
+    event->epoch = lock.epoch;
+    event->signers = lock.cert.count;
+    event->lock = in->lock.data;
+    event->lock_len = in->lock.len;
+    event->data = in->data.data;
+    event->data_len = in->data.len;
+    return 1;
+}
+
 static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_client_event_t *event)
 {
     uint64_t tag = 0;
@@ -412,6 +510,12 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
         break;
     case OB_IMSG_SUBMIT_LOCKED:
         tag = msg->u.submit_locked.tag;
+        break;
+    case OB_IMSG_FETCH_FOUND:
+        tag = msg->u.fetch_found.tag;
+        break;
+    case OB_IMSG_FETCH_FAILED:
+        tag = msg->u.fetch_failed.tag;
         break;
     case OB_IMSG_PEER_FETCH:
     case OB_IMSG_SEND_FETCHED:
@@ -433,7 +537,6 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_REPORT_LOCK:
     case OB_IMSG_REPORT_EVIDENCE:
     case OB_IMSG_BROADCAST_NODE:
-    case OB_IMSG_SEND_NODE:
     case OB_IMSG_APP_PAYLOAD:
     case OB_IMSG_APP_VERDICT:
     case OB_IMSG_LOCK_DELIVERED:
@@ -446,7 +549,6 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_SIGN_REFUSED:
     case OB_IMSG_LAST_SIGNED:
     case OB_IMSG_CERTIFIED:
-    case OB_IMSG_ACK_SEEN:
     case OB_IMSG_SET_EPOCH:
     case OB_IMSG_SEND_ACK:
     case OB_IMSG_QUORUM_REACHED:
@@ -473,16 +575,21 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_APP_FETCH_FOUND:
     case OB_IMSG_APP_FETCH_FAILED:
     case OB_IMSG_FETCH:
-    case OB_IMSG_FETCH_FOUND:
-    case OB_IMSG_FETCH_FAILED:
-        return s_event_error(event, 0, "%s: the node sent %s, not an answer to a submit",
+        return s_event_error(event, 0, "%s: the node sent %s, not an answer to a client",
                              self->endpoint, ob_imsg_name(msg->type));
     }
     s_pending_t *p = s_find(self, tag);
     if (!p)
         return s_event_error(event, tag, "%s: %s for tag %llu, which is not outstanding",
                              self->endpoint, ob_imsg_name(msg->type), (unsigned long long)tag);
+    bool about_fetch = msg->type == OB_IMSG_FETCH_FOUND || msg->type == OB_IMSG_FETCH_FAILED;
+    if (about_fetch != (p->state == S_FETCHING))
+        return s_event_error(event, tag, "%s: %s for tag %llu, which is %s", self->endpoint,
+                             ob_imsg_name(msg->type), (unsigned long long)tag,
+                             about_fetch ? "a payload, not a fetch" : "a fetch, not a payload");
     event->tag = tag;
+    if (about_fetch)
+        return s_on_fetch_answer(self, p, msg, event);
     if (msg->type == OB_IMSG_SUBMIT_QUEUED) {
         if (p->state != S_SENT) {
             s_heard(self, p, false); /* the answer to a resend: no news */
@@ -562,7 +669,8 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
 /* Sends again what has heard nothing for its silence: a payload not yet
    assigned is submitted again (same tag, same bytes; net answers
    submit_queued again if it holds it, and queues it if a restart lost
-   it), an assigned one asks net to follow it to its Lock. Each resend
+   it), an assigned one asks net to follow it to its Lock, a fetch is
+   asked again (same tag: the journal follows it once). Each resend
    doubles the silence it waits for next, up to S_BACKOFF_MAX times
    resend_ms; an answer with news sets it back. A queued or assigned
    payload submitted after one that moved less than resend_ms ago waits
@@ -580,8 +688,9 @@ static int64_t s_resend(obcast_client_t *self, int64_t now)
         if (!p->used)
             continue;
         int64_t due = p->heard_ms + p->silence_ms;
-        bool behind = p->state != S_SENT && self->moved_ms && p->tag > self->moved_tag &&
-                      now < self->moved_ms + self->resend_ms;
+        /* A fetch waits on nothing ahead of it. */
+        bool behind = (p->state == S_QUEUED || p->state == S_ASSIGNED) && self->moved_ms &&
+                      p->tag > self->moved_tag && now < self->moved_ms + self->resend_ms;
         if (now >= due && behind) {
             due = self->moved_ms + self->resend_ms;
         } else if (now >= due) {
@@ -595,6 +704,10 @@ static int64_t s_resend(obcast_client_t *self, int64_t now)
                 rc = s_send_msg(self, &msg);
                 if (rc == 0)
                     self->stats.follows++;
+            } else if (p->state == S_FETCHING) {
+                rc = s_send_fetch(self, p);
+                if (rc == 0)
+                    self->stats.fetch_resends++;
             } else {
                 rc = s_send_submit(self, p);
                 if (rc == 0)

@@ -1,5 +1,6 @@
 /*  libobcast-client: hands payload bytes to an obcast node's submit socket
-    (SPEC §5) and tells, asynchronously, what became of each one.
+    (SPEC §5) and tells, asynchronously, what became of each one; and
+    fetches any certified payload, with its Lock, through the node.
 
         obcast_client_t *client = obcast_client_new("ipc:///run/n0/submit", NULL, err, sizeof err);
         uint64_t tag;
@@ -45,6 +46,24 @@
     reports one Lock for it. The node also follows only so many payloads,
     so a caller waiting for LOCKED keeps a deadline.
 
+    Fetching. obcast_client_fetch asks the node for the payload of any
+    (sequencer, height) with its Lock: the node serves it from its journal
+    or fetches it from its peers (SPEC §3, "Asking"). The answer is
+    FETCHED (the Lock and the bytes) or FETCH_FAILED (not_found: neither
+    the node nor any peer it asked has it; busy: the node follows as many
+    requests as it can, ask later; malformed). The client checks what it
+    can without the manifest: that the Lock decodes, that it is for the
+    (sequencer, height) asked, and that SHA-256 of the bytes is its
+    payload digest; an answer that fails is an ERROR event and the fetch
+    stays outstanding. It cannot check the certificate's signatures, for
+    it knows no validator set: a caller that must trust the bytes
+    verifies the Lock against the cluster manifest, as `obcast fetch`
+    does (common/verify.h, ob_lock_verify). A fetch unanswered for
+    `resend_ms` is asked again, with the same tag and the same doubling
+    waits as a submit; the node does not follow a request twice. Tags of
+    fetches and payloads are one sequence, and a fetch counts as
+    outstanding until it is answered.
+
     An answer that is malformed, of the wrong kind, or for no outstanding
     tag (a late duplicate of an answer, too), or that contradicts what was
     submitted (another chunk than it was assigned), is an ERROR event,
@@ -88,9 +107,11 @@ typedef struct {
 } obcast_client_options_t;
 
 typedef struct {
-    uint64_t submitted; /* payloads submitted (each counted once) */
-    uint64_t resubmits; /* submits sent again after a silence */
-    uint64_t follows;   /* submit_follows sent for assigned payloads */
+    uint64_t submitted;     /* payloads submitted (each counted once) */
+    uint64_t resubmits;     /* submits sent again after a silence */
+    uint64_t follows;       /* submit_follows sent for assigned payloads */
+    uint64_t fetches;       /* fetches asked (each counted once) */
+    uint64_t fetch_resends; /* fetches asked again after a silence */
 } obcast_client_stats_t;
 
 typedef enum {
@@ -99,27 +120,36 @@ typedef enum {
     OBCAST_EVENT_ASSIGNED = 3,
     OBCAST_EVENT_LOCKED = 4,
     OBCAST_EVENT_ERROR = 5,
+    OBCAST_EVENT_FETCHED = 6,
+    OBCAST_EVENT_FETCH_FAILED = 7,
 } obcast_client_event_kind_t;
 
 typedef struct {
     obcast_client_event_kind_t kind;
-    uint64_t tag; /* the payload's; 0 for an ERROR tied to none */
+    uint64_t tag; /* the payload's or the fetch's; 0 for an ERROR tied to none */
     /* REFUSED: the node's reason (proto/submit.h numbers) and its name:
-       too_large, queue_full, not_sequencer, app_attached, malformed */
+       too_large, queue_full, not_sequencer, app_attached, malformed.
+       FETCH_FAILED: an ob_fetch_status_t (proto/submit.h) and its name:
+       not_found, busy, malformed ("unknown" for a number not listed) */
     int reason;
     const char *reason_name;
-    /* ASSIGNED and LOCKED: the chunk, and the payload's place in it */
+    /* ASSIGNED, LOCKED and FETCHED: the chunk, and the payload's place in
+       it (index: not FETCHED) */
     uint8_t sequencer[32];
     char sequencer_hex[65];
     uint64_t height;
     uint32_t index;     /* entry of the chunk's batch (0 with batching off) */
     uint8_t digest[32]; /* the chunk's payload digest: its batch's, or the payload's */
-    /* LOCKED: the certificate's epoch and signers, and the Lock's bytes,
-       valid until the next call on this client */
+    /* LOCKED and FETCHED: the certificate's epoch and signers, and the
+       Lock's bytes, valid until the next call on this client */
     uint64_t epoch;
     uint16_t signers;
     const uint8_t *lock;
     size_t lock_len;
+    /* FETCHED: the payload bytes (they hash to `digest`), valid until the
+       next call on this client */
+    const uint8_t *data;
+    size_t data_len;
     /* ERROR: what was wrong */
     char error[OBCAST_CLIENT_ERROR_LEN];
 } obcast_client_event_t;
@@ -135,6 +165,13 @@ void obcast_client_destroy(obcast_client_t **self_p);
    too many are outstanding, the payload is larger than any message may
    carry, or the send queue is full (obcast_client_error says which). */
 int obcast_client_submit(obcast_client_t *self, const void *data, size_t len, uint64_t *tag_out);
+
+/* Asks for the payload of (`sequencer`, `height`) and its Lock; the tag
+   goes to *tag_out (may be NULL), and the answer is a FETCHED or a
+   FETCH_FAILED event with it. 0, or -1 if too many are outstanding or the
+   send queue is full (obcast_client_error says which). */
+int obcast_client_fetch(obcast_client_t *self, const uint8_t sequencer[32], uint64_t height,
+                        uint64_t *tag_out);
 
 /* Waits up to `timeout_ms` (-1: for ever, 0: not at all) for the next
    answer, sending again meanwhile what has been silent too long. 1 with
@@ -162,10 +199,12 @@ int obcast_client_check_inclusion(const uint8_t *lock, size_t lock_len, const ui
 /* Counters since obcast_client_new. */
 const obcast_client_stats_t *obcast_client_stats(const obcast_client_t *self);
 
-/* Payloads submitted and neither LOCKED nor REFUSED nor forgotten. */
+/* Payloads submitted and neither LOCKED nor REFUSED nor forgotten, and
+   fetches neither answered nor forgotten. */
 size_t obcast_client_outstanding(const obcast_client_t *self);
 
-/* Stops following `tag` (answers for it become ERROR events). 0, or -1
+/* Stops following `tag`, a payload's or a fetch's (answers for it become
+   ERROR events). 0, or -1
    if it is not outstanding. */
 int obcast_client_forget(obcast_client_t *self, uint64_t tag);
 
@@ -178,7 +217,8 @@ int obcast_client_fd(obcast_client_t *self);
 const char *obcast_client_endpoint(const obcast_client_t *self);
 /* The reason the last call failed. */
 const char *obcast_client_error(const obcast_client_t *self);
-/* "queued", "refused", "assigned", "locked", "error". */
+/* "queued", "refused", "assigned", "locked", "error", "fetched",
+   "fetch_failed". */
 const char *obcast_client_event_name(obcast_client_event_kind_t kind);
 
 #ifdef __cplusplus

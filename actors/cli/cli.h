@@ -25,6 +25,12 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err);
    submit socket through libobcast-client (SPEC §5), one line per event. */
 int ob_cli_submit(int argc, char **argv);
 
+/* obcast fetch --config NODE.zpl SEQUENCER HEIGHT [--out FILE] [--timeout-ms MS]:
+   the payload of (SEQUENCER, HEIGHT), from the node or through it from
+   its peers, its Lock verified against the manifest. Exit 0 found, 1 no
+   peer has it, 2 any other failure. */
+int ob_cli_fetch(int argc, char **argv);
+
 /* `obcast tail`: the node's monitoring events as JSON lines. */
 int ob_cli_tail(int argc, char **argv);
 

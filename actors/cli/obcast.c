@@ -4,7 +4,9 @@
     obcast init [options] N DIR
 
     Exit status: 0 on success, 1 when the command failed, 2 for a usage
-    error. Errors are one line on stderr naming what was wrong. */
+    error; but obcast fetch, like grep, exits 1 only when no peer has
+    the payload, and 2 for every other failure. Errors are one line on
+    stderr naming what was wrong. */
 #include "args.h"
 #include "cli.h"
 #include "config.h"
@@ -51,6 +53,10 @@ static const char *s_usage =
     "  submit (--config NODE.zpl | --endpoint EP) [--wait queued|assigned|locked]\n"
     "         [--timeout MS] [--count N --size BYTES] [FILE|-]...\n"
     "                                  hand payloads to a sequencer node and follow them\n"
+    "  fetch --config NODE.zpl SEQUENCER HEIGHT [--out FILE] [--timeout-ms MS]\n"
+    "                                  a certified payload, from the node or its peers,\n"
+    "                                  its Lock verified (exit 1: no peer has it, 2: other\n"
+    "                                  failures)\n"
     "  tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N] [--timeout MS]\n"
     "                                  the node's monitoring events as JSON lines\n"
     "  status (--config NODE.zpl | --endpoint EP)\n"
@@ -62,7 +68,8 @@ static const char *s_usage =
     "\n"
     "  --help, --version\n"
     "\n"
-    "exit status: 0 ok, 1 the command failed, 2 bad usage\n";
+    "exit status: 0 ok, 1 the command failed, 2 bad usage (fetch: 1 not found, 2 other\n"
+    "failures)\n";
 
 /* `dir`/`name` into a PATH_MAX buffer; -1 if it does not fit. */
 static int s_join(char *out, const char *dir, const char *name)
@@ -377,6 +384,8 @@ int main(int argc, char **argv)
         return ob_cli_audit(argc - 1, argv + 1);
     if (strcmp(command, "submit") == 0)
         return ob_cli_submit(argc - 1, argv + 1);
+    if (strcmp(command, "fetch") == 0)
+        return ob_cli_fetch(argc - 1, argv + 1);
     if (strcmp(command, "tail") == 0)
         return ob_cli_tail(argc - 1, argv + 1);
     if (strcmp(command, "status") == 0)

@@ -225,6 +225,8 @@ static void s_on_event(s_submit_t *self, const obcast_client_event_t *event)
         s_finish(self, tag, true);
         break;
     case OBCAST_EVENT_ERROR:
+    case OBCAST_EVENT_FETCHED:
+    case OBCAST_EVENT_FETCH_FAILED: /* no fetch is asked here */
         break;
     }
     fflush(stdout);

@@ -2,6 +2,7 @@
 
 #include "journal_store.h"
 #include "log.h"
+#include "submit.h"
 #include "verify.h"
 
 #include <assert.h>
@@ -12,16 +13,6 @@
 #define S_NEVER    UINT64_MAX
 /* Locks reported again per pass; the rest wait for the next pass. */
 #define S_MAX_REDELIVER 256
-/* Nodes sent again to one validator per ack that shows a gap; larger gaps
-   close over the following acks. */
-#define S_MAX_BACKFILL 32
-/* Each gap is resent this many times, further apart each time: nothing
-   confirms a resent node, and it can be lost like any message. */
-#define S_BACKFILL_PASSES        5
-#define S_MAX_VALIDATORS_TRACKED 1024
-/* How far below a validator's first ack the sequencer fills its Locks. */
-#define S_FIRST_GAP 1024
-
 /* What the application said of a tip. */
 typedef enum {
     S_VERDICT_NONE,     /* not asked yet, or no answer (maybe lost, or no application) */
@@ -45,14 +36,6 @@ typedef struct {
     uint64_t cert_height;
     uint8_t cert_payload[32];
 } s_tip_t;
-
-/* What the sequencer knows of one validator's Locks of its chain (see
-   s_on_ack_seen), and where each gap's resend pass stands. */
-typedef struct {
-    ob_backfill_row_t row;
-    uint64_t cursor[OB_BACKFILL_GAPS];       /* next Lock height to resend */
-    uint64_t next_pass_at[OB_BACKFILL_GAPS]; /* a gap's next pass starts no earlier */
-} s_backfill_t;
 
 /* --- fetching: what is missing, and what is asked (SPEC §3) ------------ */
 
@@ -110,6 +93,38 @@ typedef struct {
     bool progressed; /* its peer answered some of it */
 } s_request_t;
 
+/* --- fetching on request (SPEC §3 "on request") ----------------------- */
+
+/* Requests followed at once; the (sequencer, height)s fetched for them are
+   as many at most, since askers of one height share its fetch. Full: the
+   asker hears busy. */
+#define S_MAX_FOLLOWED 64
+/* Epochs walked to tell a key that is no epoch's sequencer; a manifest
+   wider than that is followed instead (no peer finds it: not found). */
+#define S_MAX_EPOCH_WALK 1024
+
+/* One asker: a client of the submit socket (origin 0, its routing id) or
+   the attached application (origin 1), and what it asked for. */
+typedef struct {
+    uint8_t origin;
+    ob_client_id_t client;
+    uint64_t tag;
+    uint8_t sequencer[32];
+    uint64_t height;
+} s_asker_t;
+
+/* A height fetched for its askers: one peer asked at a time, each in turn
+   once, the next after fetch_retry_ms or at once on a Fetched without the
+   bytes. */
+typedef struct {
+    uint8_t sequencer[32];
+    uint64_t height;
+    uint8_t peer[32]; /* the one asked now */
+    size_t first;     /* the turn starts at this peer */
+    size_t tried;     /* peers asked, this one included */
+    uint64_t deadline;
+} s_follow_t;
+
 /* Where the node's own sequencer stands between its tip and the next. */
 typedef enum {
     S_PROPOSE_IDLE,
@@ -142,9 +157,6 @@ struct _ob_journal_t {
     uint64_t last_redelivery; /* 0 after a start: re-report at once */
     bool broadcast_pending;
 
-    s_backfill_t *backfill;
-    size_t backfill_count;
-
     /* Fetching: the chains' holes and missing payloads, the requests out,
        the next peer in turn, and when the fetcher wants a tick. */
     s_chain_t *chains;
@@ -154,6 +166,14 @@ struct _ob_journal_t {
     size_t peer_cursor;
     bool fetch_due;
     uint64_t fetch_due_at, fetch_wake;
+    /* Fetching on request: the askers, the heights followed for them, the
+       peer the next one starts at, and when the next ask is due. */
+    s_asker_t askers[S_MAX_FOLLOWED];
+    size_t asker_count;
+    s_follow_t follows[S_MAX_FOLLOWED];
+    size_t follow_count;
+    size_t follow_turn;
+    uint64_t follow_wake;
 
     uint64_t (*clock_us)(void); /* metrics only; NULL in the simulator */
     ob_builtin_app_t *app;      /* the built-in application; NULL: external */
@@ -609,8 +629,6 @@ static int s_fetch_recover(ob_journal_t *self)
     return 0;
 }
 
-static void s_load_backfill(void *ctx, const ob_backfill_row_t *row);
-
 /* --- lifecycle --------------------------------------------------------- */
 
 ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
@@ -620,14 +638,14 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
         ob_why(why, "journal: out of memory");
         return NULL;
     }
+    self->follow_wake = S_NEVER;
     self->env = config->env;
     self->clock_us = config->clock_us;
     self->lookup = ob_epochs_lookup(self->env.epochs);
     self->crypto = ob_crypto_new();
     self->tips = calloc(S_MAX_TIPS, sizeof *self->tips);
-    self->backfill = calloc(S_MAX_VALIDATORS_TRACKED, sizeof *self->backfill);
     self->chains = calloc(S_MAX_CHAINS, sizeof *self->chains);
-    if (!self->crypto || !self->tips || !self->backfill || !self->chains) {
+    if (!self->crypto || !self->tips || !self->chains) {
         ob_why(why, "journal: out of memory or entropy");
         ob_journal_destroy(&self);
         return NULL;
@@ -654,7 +672,6 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
     /* Recovery, before any message: the epoch, then the tips. */
     int has_epoch = ob_journal_store_epoch(self->store, &self->epoch);
     if (has_epoch < 0 || ob_journal_store_tips(self->store, s_load_tip, self) != 0 ||
-        ob_journal_store_backfill(self->store, s_load_backfill, self) != 0 ||
         s_fetch_recover(self) != 0) {
         ob_why(why, "journal %s: cannot read its state", config->db_path);
         ob_journal_destroy(&self);
@@ -687,7 +704,6 @@ void ob_journal_destroy(ob_journal_t **self_p)
     ob_outbox_destroy(&self->reports);
     ob_crypto_destroy(&self->crypto);
     free(self->tips);
-    free(self->backfill);
     free(self->chains);
     free(self);
     *self_p = NULL;
@@ -987,13 +1003,31 @@ static void s_redeliver(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 
 /* --- the validator path ----------------------------------------------- */
 
+/* Two signed nodes of its own chain that conflict, the second sent by
+   the sequencer itself over its link (`peer`): proof that it is
+   byzantine, and net blocks it (SPEC §3 Blocking). One that another peer
+   brought proves nothing of that peer: it did not sign it. */
+static void s_block_equivocator(ob_journal_t *self, const uint8_t peer[32], const ob_chunk_t *chunk,
+                                ob_outbox_t *out)
+{
+    if (memcmp(peer, chunk->sequencer, 32) != 0 || s_is_self(self, peer))
+        return;
+    ob_imsg_t block = {.type = OB_IMSG_BLOCK_PEER};
+    memcpy(block.u.block_peer.peer, peer, 32);
+    block.u.block_peer.error = OB_ERR_CHUNK_MISMATCH;
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &block) == 0)
+        self->stats.blocks_asked++;
+}
+
 /* The one conflict check of every node, whatever its height against the
    tip: another signed node held at its (sequencer, height), or a
    certificate there on another payload. Either is evidence (§3), kept
    whichever of the two came first, and a node that conflicts is never
-   made the tip, verified or acked. */
-static bool s_conflict(ob_journal_t *self, const ob_chunk_t *chunk, const uint8_t *node,
-                       size_t node_len, ob_outbox_t *out)
+   made the tip, verified or acked. Only the first blocks its sender; a
+   certificate against a signed chunk blocks no one, as whoever relays
+   either of the two did not sign it. */
+static bool s_conflict(ob_journal_t *self, const uint8_t peer[32], const ob_chunk_t *chunk,
+                       const uint8_t *node, size_t node_len, ob_outbox_t *out)
 {
     bool conflict = false;
     uint8_t *held = NULL;
@@ -1001,6 +1035,7 @@ static bool s_conflict(ob_journal_t *self, const ob_chunk_t *chunk, const uint8_
     if (s_node_other(self, chunk, &held, &held_len) == 1) {
         s_evidence(self, chunk->sequencer, chunk->height, OB_EVIDENCE_CONFLICTING_NODES, held,
                    held_len, node, node_len, out);
+        s_block_equivocator(self, peer, chunk, out);
         conflict = true;
     }
     free(held);
@@ -1145,7 +1180,7 @@ static void s_on_node(ob_journal_t *self, uint64_t now, const ob_imsg_node_verif
     }
 
     s_tip_t *tip = s_tip(self, chunk->sequencer);
-    if (s_conflict(self, chunk, in->node.data, in->node.len, out)) {
+    if (s_conflict(self, in->peer, chunk, in->node.data, in->node.len, out)) {
         ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
         s_drop(self,
                tip && chunk->height < tip->height ? OB_ERR_HEIGHT_TOO_LOW : OB_ERR_CHUNK_MISMATCH);
@@ -1503,141 +1538,6 @@ static void s_adopt_signed(ob_journal_t *self, uint64_t now, const ob_blob_t *by
     }
 }
 
-/* A validator acked our chunk at `height`, so it holds the node at that
-   height and with it the Lock at height-1. Heights its acks skipped may be
-   missing Locks there (it was down, or the network lost them). The node at
-   h+1 carries the certificate of h, so sending those nodes again fills the
-   gap: the validator takes their parents and drops the nodes themselves
-   as height_too_low. A few go per ack, and each gap is resent a few times,
-   a rebroadcast timeout apart. */
-static void s_backfill_send(ob_journal_t *self, uint64_t now, s_backfill_t *b, ob_outbox_t *out)
-{
-    ob_backfill_row_t *row = &b->row;
-    uint32_t budget = S_MAX_BACKFILL;
-    for (size_t i = 0; i < row->gap_count && budget > 0; i++) {
-        ob_backfill_gap_t *gap = &row->gaps[i];
-        if (now < b->next_pass_at[i])
-            continue;
-        if (b->cursor[i] < gap->from || b->cursor[i] > gap->to)
-            b->cursor[i] = gap->from;
-        ob_debug("journal: backfill pass (%u left) of Locks %llu-%llu from %llu", gap->passes,
-                 (unsigned long long)gap->from, (unsigned long long)gap->to,
-                 (unsigned long long)b->cursor[i]);
-        for (; budget > 0 && b->cursor[i] <= gap->to; budget--) {
-            uint64_t lock_height = b->cursor[i]++;
-            uint8_t *node = NULL;
-            size_t len = 0;
-            int found = ob_journal_store_node(self->store, self->env.self_key, lock_height + 1,
-                                              &node, &len);
-            if (found < 0)
-                self->failed = true;
-            ob_node_t decoded;
-            ob_handle_t handle;
-            if (found == 1 && ob_node_decode(&decoded, node, len, &self->lookup) == OB_OK &&
-                s_payload_handle(self, decoded.chunk.payload, &handle) == 0) {
-                ob_imsg_t msg = {.type = OB_IMSG_SEND_NODE};
-                memcpy(msg.u.send_node.peer, row->validator, 32);
-                msg.u.send_node.node = (ob_blob_t){node, (uint32_t)len};
-                msg.u.send_node.payload = handle;
-                if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0)
-                    ob_arena_release(self->env.arena, &handle, OB_ACTOR_JOURNAL);
-                else
-                    self->stats.backfilled++;
-            }
-            free(node);
-        }
-        if (b->cursor[i] > gap->to) {
-            b->cursor[i] = gap->from;
-            /* Passes spread out (1, 2, 4, 8 timeouts), so that one crash or
-               one burst of loss cannot swallow them all. */
-            uint32_t done = S_BACKFILL_PASSES - gap->passes;
-            b->next_pass_at[i] = now + (self->env.params.rebroadcast_timeout_ms << done);
-            gap->passes--;
-        }
-    }
-    /* Drop the gaps that are done, keeping the others in order. */
-    size_t kept = 0;
-    for (size_t i = 0; i < row->gap_count; i++) {
-        if (row->gaps[i].passes == 0)
-            continue;
-        row->gaps[kept] = row->gaps[i];
-        b->cursor[kept] = b->cursor[i];
-        b->next_pass_at[kept] = b->next_pass_at[i];
-        kept++;
-    }
-    row->gap_count = kept;
-}
-
-/* Records Locks from..to as possibly missing at the validator. */
-static void s_backfill_gap(s_backfill_t *b, uint64_t from, uint64_t to)
-{
-    ob_debug("journal: backfill gap %llu-%llu", (unsigned long long)from, (unsigned long long)to);
-    ob_backfill_row_t *row = &b->row;
-    size_t i = row->gap_count;
-    if (i == OB_BACKFILL_GAPS) {
-        /* Full: the oldest gap has had the most passes; it goes. Widening
-           one instead would resend Locks the validator holds. */
-        memmove(&row->gaps[0], &row->gaps[1], (OB_BACKFILL_GAPS - 1) * sizeof row->gaps[0]);
-        memmove(&b->cursor[0], &b->cursor[1], (OB_BACKFILL_GAPS - 1) * sizeof b->cursor[0]);
-        memmove(&b->next_pass_at[0], &b->next_pass_at[1],
-                (OB_BACKFILL_GAPS - 1) * sizeof b->next_pass_at[0]);
-        i = OB_BACKFILL_GAPS - 1;
-    } else {
-        row->gap_count++;
-    }
-    row->gaps[i] = (ob_backfill_gap_t){from, to, S_BACKFILL_PASSES};
-    b->cursor[i] = from;
-    b->next_pass_at[i] = 0;
-}
-
-static void s_on_ack_seen(ob_journal_t *self, uint64_t now, const ob_imsg_ack_seen_t *in,
-                          ob_outbox_t *out)
-{
-    const ob_keyset_t *validators = ob_epochs_validators(self->env.epochs, in->epoch);
-    const ob_pubkey_t *key = validators ? ob_keyset_key(validators, in->index) : NULL;
-    if (!key || s_is_self(self, key->bytes) || in->height == 0)
-        return;
-    s_backfill_t *b = NULL;
-    for (size_t i = 0; i < self->backfill_count && !b; i++)
-        if (memcmp(self->backfill[i].row.validator, key->bytes, 32) == 0)
-            b = &self->backfill[i];
-    uint64_t holds = in->height - 1;
-    if (!b) {
-        /* Its first ack ever. The acks before it may have been lost, or it
-           joined late: the recent Locks below are a gap like any other. */
-        if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
-            return;
-        b = &self->backfill[self->backfill_count++];
-        memset(b, 0, sizeof *b);
-        memcpy(b->row.validator, key->bytes, 32);
-        b->row.filled = holds;
-        if (holds > 0)
-            s_backfill_gap(b, holds > S_FIRST_GAP ? holds - S_FIRST_GAP : 0, holds - 1);
-    } else if (holds > b->row.filled + 1) {
-        s_backfill_gap(b, b->row.filled + 1, holds - 1);
-        b->row.filled = holds;
-    } else if (holds > b->row.filled) {
-        b->row.filled = holds;
-    } else if (b->row.gap_count == 0) {
-        return; /* nothing learnt, nothing to resend */
-    }
-    s_backfill_send(self, now, b, out);
-    if (ob_journal_store_set_backfill(self->store, &b->row) != 0)
-        self->failed = true;
-}
-
-static void s_load_backfill(void *ctx, const ob_backfill_row_t *row)
-{
-    ob_journal_t *self = ctx;
-    if (self->backfill_count == S_MAX_VALIDATORS_TRACKED)
-        return;
-    s_backfill_t *b = &self->backfill[self->backfill_count++];
-    memset(b, 0, sizeof *b);
-    b->row = *row;
-    for (size_t i = 0; i < row->gap_count; i++)
-        b->cursor[i] = row->gaps[i].from;
-}
-
 /* --- the built-in application's clients (through net) ------------------ */
 
 static bool s_client_id(const ob_blob_t *blob, ob_client_id_t *client)
@@ -1696,6 +1596,14 @@ typedef struct {
     ob_outbox_t *out;
 } s_serve_ctx_t;
 
+/* Room in the arena for a slot served from the store: under 3/4 full,
+   the rest kept for live traffic. */
+static bool s_arena_room(const ob_journal_t *self)
+{
+    const ob_arena_t *arena = self->env.arena;
+    return ob_arena_in_use(arena) < ob_arena_slot_count(arena) / 4 * 3;
+}
+
 /* One Fetched for the peer: the Lock, and its payload bytes in a slot when
    they are held, still hash to the Lock's digest, and the arena has room
    to spare for live traffic. */
@@ -1710,8 +1618,7 @@ static void s_send_fetched(ob_journal_t *self, const uint8_t peer[32], const uin
     memcpy(msg.u.send_fetched.peer, peer, 32);
     msg.u.send_fetched.lock = (ob_blob_t){lock, (uint32_t)lock_len};
     ob_arena_t *arena = self->env.arena;
-    bool room = ob_arena_in_use(arena) < ob_arena_slot_count(arena) / 4 * 3;
-    if (held && room && payload_len <= ob_arena_slot_size(arena) &&
+    if (held && s_arena_room(self) && payload_len <= ob_arena_slot_size(arena) &&
         ob_arena_put(arena, self->crypto, OB_ACTOR_JOURNAL, payload, (uint32_t)payload_len,
                      &msg.u.send_fetched.payload) == 0) {
         self->stats.payload_bytes_loaded += payload_len;
@@ -1779,6 +1686,9 @@ static void s_on_peer_fetch(ob_journal_t *self, const ob_imsg_peer_fetch_t *in, 
 }
 
 static void s_fetch_settle(ob_journal_t *self, uint64_t now);
+static bool s_follow_fetched(ob_journal_t *self, uint64_t now, const ob_imsg_fetched_verified_t *in,
+                             const ob_lock_t *lock, bool has_payload, bool agreed,
+                             ob_outbox_t *out);
 
 /* A Fetched that passed the verifier: a Lock learned, and its payload if
    lacking and within retention. It never moves a tip or asks for an ack. */
@@ -1804,6 +1714,7 @@ static void s_on_fetched(ob_journal_t *self, uint64_t now, const ob_imsg_fetched
         self->failed = true;
     bool held =
         s_has_certificate(self, chunk->sequencer, chunk->height, chunk->payload, NULL, NULL);
+    bool agreed = held; /* the Lock held there now is this one's */
     /* Held already, but a merged range may still count it missing. */
     if (held)
         s_fetch_certified(self, chunk->sequencer, chunk->height, now);
@@ -1816,6 +1727,7 @@ static void s_on_fetched(ob_journal_t *self, uint64_t now, const ob_imsg_fetched
             s_on_certificate(self, now, &lock, out);
         bool committed = held || s_has_certificate(self, chunk->sequencer, chunk->height,
                                                    chunk->payload, NULL, NULL);
+        agreed = committed;
         if (!committed)
             self->stats.fetched_conflicting++; /* evidence, kept by s_on_certificate */
         else if (!held)
@@ -1835,7 +1747,7 @@ static void s_on_fetched(ob_journal_t *self, uint64_t now, const ob_imsg_fetched
     }
     if (has_payload && !s_within_retention(self, chain, chunk->height))
         self->stats.fetched_outside_retention++;
-    if (has_payload)
+    if (!s_follow_fetched(self, now, in, &lock, has_payload, agreed, out) && has_payload)
         ob_arena_release(arena, &in->payload, OB_ACTOR_JOURNAL);
     /* Its request, if it answers one, has progressed; done ones free their
        place for the next. */
@@ -2110,6 +2022,335 @@ static void s_fetch_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     self->stats.fetch_outstanding = self->request_count;
 }
 
+/* --- fetching on request (SPEC §3 "on request") ------------------------ */
+
+/* Whether `key` is a sequencer of some epoch of the manifest; a manifest
+   whose epochs lie too far apart to walk counts as naming it. */
+static bool s_any_sequencer(const ob_journal_t *self, const uint8_t key[32])
+{
+    const ob_epochs_t *epochs = self->env.epochs;
+    if (ob_epochs_count(epochs) == 0)
+        return false;
+    uint64_t first = ob_epochs_first(epochs), span = ob_epochs_latest(epochs) - first;
+    if (span >= S_MAX_EPOCH_WALK)
+        return true;
+    for (uint64_t i = 0; i <= span; i++) {
+        const ob_keyset_t *sequencers = ob_epochs_sequencers(epochs, first + i);
+        if (sequencers && ob_keyset_contains(sequencers, key))
+            return true;
+    }
+    return false;
+}
+
+/* The asker a request names: false if its origin and routing id disagree
+   (a client has one, the application none). */
+static bool s_asker_of(const ob_imsg_fetch_request_t *in, s_asker_t *asker)
+{
+    memset(asker, 0, sizeof *asker);
+    if (in->origin == 0) {
+        if (!s_client_id(&in->client, &asker->client))
+            return false;
+    } else if (in->origin != 1 || in->client.len != 0) {
+        return false;
+    }
+    asker->origin = in->origin;
+    asker->tag = in->tag;
+    memcpy(asker->sequencer, in->sequencer, 32);
+    asker->height = in->height;
+    return true;
+}
+
+/* One request: a client that resends after a silence sends the same. */
+static bool s_same_asker(const s_asker_t *a, const s_asker_t *b)
+{
+    return a->origin == b->origin && a->tag == b->tag && a->client.len == b->client.len &&
+           memcmp(a->client.id, b->client.id, a->client.len) == 0;
+}
+
+static bool s_asks_for(const s_asker_t *asker, const s_follow_t *follow)
+{
+    return asker->height == follow->height && memcmp(asker->sequencer, follow->sequencer, 32) == 0;
+}
+
+/* The answer to one asker. `payload` goes with a found one: a slot the
+   journal holds, released here if the answer cannot go. */
+static void s_answer(ob_journal_t *self, const s_asker_t *asker, ob_fetch_status_t status,
+                     const ob_blob_t *lock, const ob_handle_t *payload, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_FETCH_ANSWER};
+    ob_imsg_fetch_answer_t *answer = &msg.u.fetch_answer;
+    answer->origin = asker->origin;
+    answer->client = (ob_blob_t){asker->client.id, asker->client.len};
+    answer->tag = asker->tag;
+    answer->status = (uint8_t)status;
+    if (payload) {
+        answer->lock = *lock;
+        answer->has_payload = true;
+        answer->payload = *payload;
+    }
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &msg) != 0) {
+        if (payload)
+            ob_arena_release(self->env.arena, payload, OB_ACTOR_JOURNAL);
+        ob_warn("journal: outbox full; a fetch answer is lost (the asker resends)");
+    }
+    switch (status) {
+    case OB_FETCH_FOUND:
+    case OB_FETCH_MALFORMED:
+        break;
+    case OB_FETCH_NOT_FOUND:
+        self->stats.fetch_requests_not_found++;
+        break;
+    case OB_FETCH_BUSY:
+        self->stats.fetch_requests_busy++;
+        break;
+    }
+}
+
+/* Found, with `bytes` in a new slot: 1; busy for want of arena room: 0;
+   -1, nothing answered, if the bytes do not hash to `digest`. */
+static int s_answer_bytes(ob_journal_t *self, const s_asker_t *asker, const ob_blob_t *lock,
+                          const uint8_t digest[32], const uint8_t *bytes, size_t len,
+                          ob_outbox_t *out)
+{
+    ob_arena_t *arena = self->env.arena;
+    ob_handle_t slot;
+    if (!s_arena_room(self) || len > ob_arena_slot_size(arena) ||
+        ob_arena_put(arena, self->crypto, OB_ACTOR_JOURNAL, bytes, (uint32_t)len, &slot) != 0) {
+        s_answer(self, asker, OB_FETCH_BUSY, NULL, NULL, out);
+        return 0;
+    }
+    /* The slot's seal hashed the bytes as they went in. */
+    if (memcmp(slot.digest, digest, 32) != 0) {
+        ob_arena_release(arena, &slot, OB_ACTOR_JOURNAL);
+        return -1;
+    }
+    s_answer(self, asker, OB_FETCH_FOUND, lock, &slot, out);
+    return 1;
+}
+
+/* The Lock of the asked height is held: answered at once if its bytes are
+   too and still hash to its digest; false: they are to be fetched. */
+static bool s_serve_local(ob_journal_t *self, const s_asker_t *asker, const uint8_t *lock,
+                          size_t lock_len, ob_outbox_t *out)
+{
+    ob_lock_t decoded;
+    if (ob_lock_decode(&decoded, lock, lock_len, &self->lookup) != OB_OK)
+        return false; /* stored by this journal after decoding: unreachable */
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int found = ob_journal_store_payload(self->store, decoded.chunk.payload, &bytes, &len);
+    if (found < 0)
+        self->failed = true;
+    if (found != 1)
+        return false;
+    self->stats.payload_bytes_loaded += len;
+    ob_blob_t blob = {lock, (uint32_t)lock_len};
+    int rc = s_answer_bytes(self, asker, &blob, decoded.chunk.payload, bytes, len, out);
+    free(bytes);
+    if (rc < 0) {
+        ob_error("journal: the payload held for height %llu does not hash to its digest; "
+                 "fetched from the peers instead",
+                 (unsigned long long)decoded.chunk.height);
+        return false;
+    }
+    if (rc == 1)
+        self->stats.fetch_requests_local++;
+    return true;
+}
+
+static s_follow_t *s_follow_find(ob_journal_t *self, const uint8_t sequencer[32], uint64_t height,
+                                 size_t *index)
+{
+    for (size_t i = 0; i < self->follow_count; i++) {
+        s_follow_t *f = &self->follows[i];
+        if (f->height == height && memcmp(f->sequencer, sequencer, 32) == 0) {
+            if (index)
+                *index = i;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* Asks the next peer of the height's turn for it, alone: false when every
+   peer was asked once. These Fetches are not background requests: they
+   take no place of fetch_outstanding, and wait for none. */
+static bool s_follow_ask(ob_journal_t *self, uint64_t now, s_follow_t *f, ob_outbox_t *out)
+{
+    size_t peers = s_peer_count(self);
+    if (f->tried >= peers)
+        return false;
+    memcpy(f->peer, s_peer_at(self, (f->first + f->tried) % peers), 32);
+    f->tried++;
+    f->deadline = now + (self->env.params.fetch_retry_ms ? self->env.params.fetch_retry_ms : 1);
+    if (f->deadline < self->follow_wake)
+        self->follow_wake = f->deadline;
+    ob_imsg_t msg = {.type = OB_IMSG_SEND_FETCH};
+    memcpy(msg.u.send_fetch.peer, f->peer, 32);
+    memcpy(msg.u.send_fetch.sequencer, f->sequencer, 32);
+    msg.u.send_fetch.height = f->height;
+    msg.u.send_fetch.count = 1;
+    self->stats.fetch_asked_request++;
+    s_send(self, OB_ACTOR_NET, &msg, out);
+    return true;
+}
+
+static void s_follow_remove(ob_journal_t *self, size_t index)
+{
+    memmove(&self->follows[index], &self->follows[index + 1],
+            (self->follow_count - index - 1) * sizeof *self->follows);
+    self->follow_count--;
+    self->stats.fetch_requests_following = self->asker_count;
+}
+
+/* The height is given up (`status`, without bytes): its askers hear so. */
+static void s_follow_end(ob_journal_t *self, size_t index, ob_fetch_status_t status,
+                         ob_outbox_t *out)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->asker_count; i++) {
+        if (s_asks_for(&self->askers[i], &self->follows[index])) {
+            s_answer(self, &self->askers[i], status, NULL, NULL, out);
+            continue;
+        }
+        self->askers[kept++] = self->askers[i];
+    }
+    self->asker_count = kept;
+    s_follow_remove(self, index);
+}
+
+/* The bytes came, in `slot` (the journal holds it; its digest is the
+   Lock's): the height's first asker has that slot, the others copies
+   while the arena has room, busy otherwise. The store keeps the bytes
+   only within retention (s_on_fetched); the askers have them anyway. */
+static void s_follow_found(ob_journal_t *self, size_t index, const ob_blob_t *lock,
+                           const ob_handle_t *slot, ob_outbox_t *out)
+{
+    const s_follow_t *f = &self->follows[index];
+    size_t askers = 0;
+    for (size_t i = 0; i < self->asker_count; i++)
+        askers += s_asks_for(&self->askers[i], f);
+    /* Copied before the slot goes: net may change a slot at any time, so
+       the copies are hashed again as they are sealed. */
+    uint8_t *copy = askers > 1 ? s_copy_checked(self, slot) : NULL;
+    bool handed = false;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->asker_count; i++) {
+        const s_asker_t *a = &self->askers[i];
+        if (!s_asks_for(a, f)) {
+            self->askers[kept++] = *a;
+            continue;
+        }
+        if (!handed) {
+            handed = true;
+            s_answer(self, a, OB_FETCH_FOUND, lock, slot, out);
+            self->stats.fetch_requests_fetched++;
+        } else if (!copy) {
+            s_answer(self, a, OB_FETCH_BUSY, NULL, NULL, out);
+        } else if (s_answer_bytes(self, a, lock, slot->digest, copy, slot->len, out) == 1) {
+            self->stats.fetch_requests_fetched++;
+        }
+    }
+    free(copy);
+    self->asker_count = kept;
+    s_follow_remove(self, index);
+}
+
+/* A Fetched that passed the verifier, for a height followed on request
+   (`agreed`: its Lock is the one the journal holds there): with the
+   bytes, its askers have them (true: the slot went to one of them); from
+   the peer asked, without them, the next peer is asked at once. */
+static bool s_follow_fetched(ob_journal_t *self, uint64_t now, const ob_imsg_fetched_verified_t *in,
+                             const ob_lock_t *lock, bool has_payload, bool agreed, ob_outbox_t *out)
+{
+    size_t index = 0;
+    s_follow_t *f = s_follow_find(self, lock->chunk.sequencer, lock->chunk.height, &index);
+    if (!f)
+        return false;
+    if (has_payload && agreed && memcmp(in->payload.digest, lock->chunk.payload, 32) == 0) {
+        s_follow_found(self, index, &in->lock, &in->payload, out);
+        return true;
+    }
+    if (memcmp(in->peer, f->peer, 32) == 0 && !s_follow_ask(self, now, f, out))
+        s_follow_end(self, index, OB_FETCH_NOT_FOUND, out);
+    return false;
+}
+
+/* A client's or the application's request for the payload of (sequencer,
+   height): from the store at once, or followed (shared by its askers)
+   until a peer gives the bytes or every peer was asked. */
+static void s_on_fetch_request(ob_journal_t *self, uint64_t now, const ob_imsg_fetch_request_t *in,
+                               ob_outbox_t *out)
+{
+    s_asker_t asker;
+    if (!s_asker_of(in, &asker)) {
+        s_drop(self, OB_ERR_BAD_FLAG);
+        return;
+    }
+    self->stats.fetch_requests++;
+    for (size_t i = 0; i < self->asker_count; i++) {
+        if (s_same_asker(&self->askers[i], &asker)) {
+            self->stats.fetch_requests_repeated++;
+            return;
+        }
+    }
+    /* No height that high is ever stored. */
+    if (in->height > INT64_MAX || !s_any_sequencer(self, in->sequencer)) {
+        s_answer(self, &asker, OB_FETCH_NOT_FOUND, NULL, NULL, out);
+        return;
+    }
+    uint8_t *lock = NULL;
+    size_t len = 0;
+    int found = ob_journal_store_certificate(self->store, in->sequencer, in->height, &lock, &len);
+    if (found < 0) {
+        self->failed = true;
+        return;
+    }
+    bool served = found == 1 && s_serve_local(self, &asker, lock, len, out);
+    free(lock);
+    if (served)
+        return;
+    if (self->asker_count == S_MAX_FOLLOWED) {
+        s_answer(self, &asker, OB_FETCH_BUSY, NULL, NULL, out);
+        return;
+    }
+    if (!s_follow_find(self, in->sequencer, in->height, NULL)) {
+        /* follow_count <= asker_count: there is room. */
+        s_follow_t *f = &self->follows[self->follow_count];
+        memset(f, 0, sizeof *f);
+        memcpy(f->sequencer, in->sequencer, 32);
+        f->height = in->height;
+        f->first = self->follow_turn++;
+        if (!s_follow_ask(self, now, f, out)) {
+            s_answer(self, &asker, OB_FETCH_NOT_FOUND, NULL, NULL, out); /* no peer */
+            return;
+        }
+        self->follow_count++;
+    }
+    self->askers[self->asker_count++] = asker;
+    self->stats.fetch_requests_following = self->asker_count;
+}
+
+/* Heights whose peer stayed silent for fetch_retry_ms go to the next one,
+   or are given up once every peer was asked. */
+static void s_follow_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
+{
+    if (now < self->follow_wake)
+        return;
+    self->follow_wake = S_NEVER;
+    size_t i = 0;
+    while (i < self->follow_count) {
+        s_follow_t *f = &self->follows[i];
+        if (now >= f->deadline && !s_follow_ask(self, now, f, out)) {
+            s_follow_end(self, i, OB_FETCH_NOT_FOUND, out);
+            continue;
+        }
+        if (f->deadline < self->follow_wake)
+            self->follow_wake = f->deadline;
+        i++;
+    }
+}
+
 /* --- dispatch ---------------------------------------------------------- */
 
 void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const ob_imsg_t *msg,
@@ -2197,9 +2438,6 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
             s_send(self, OB_ACTOR_SIGNER, &ask, out);
         }
         return;
-    case OB_JOURNAL_IN_ACK_SEEN:
-        s_on_ack_seen(self, now, &msg->u.ack_seen, out);
-        return;
     case OB_JOURNAL_IN_LOCK_DELIVERED: {
         const ob_chunk_t *c = &msg->u.lock_delivered.chunk;
         if (ob_journal_store_mark_delivered(self->store, c->sequencer, c->height, c->payload) != 0)
@@ -2228,8 +2466,8 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
     case OB_JOURNAL_IN_FETCHED_VERIFIED:
         s_on_fetched(self, now, &msg->u.fetched_verified, out);
         return;
-    case OB_JOURNAL_IN_FETCH_REQUEST: /* FIXME(issue 11): fetch on request */
-        s_drop(self, OB_ERR_UNKNOWN_TYPE);
+    case OB_JOURNAL_IN_FETCH_REQUEST:
+        s_on_fetch_request(self, now, &msg->u.fetch_request, out);
         return;
     }
 }
@@ -2255,6 +2493,7 @@ void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     }
     s_maybe_propose(self, now, out);
     s_fetch_tick(self, now, out);
+    s_follow_tick(self, now, out);
 }
 
 uint64_t ob_journal_next_deadline(const ob_journal_t *self)
@@ -2276,5 +2515,7 @@ uint64_t ob_journal_next_deadline(const ob_journal_t *self)
         next = self->fetch_due_at;
     if (self->fetch_wake < next)
         next = self->fetch_wake;
+    if (self->follow_wake < next)
+        next = self->follow_wake;
     return next;
 }

@@ -48,7 +48,10 @@ typedef struct {
        application, and left unanswered by the rate limit (§3, step 4). */
     uint64_t reacks, duplicates_limited;
     uint64_t verdicts_valid, verdicts_invalid, acks_requested;
-    uint64_t certificates, locks_reported, evidence, backfilled;
+    uint64_t certificates, locks_reported, evidence;
+    /* block_peer sent to net: a sequencer's own link brought a node that
+       conflicts with one of its chain held here (SPEC §3 Blocking) */
+    uint64_t blocks_asked;
     uint64_t certificates_known; /* the chain's last one again: no SQLite work */
     uint64_t payloads_pruned;    /* by retention */
     uint64_t durable_commits;    /* batches fsynced (all under FULL; proposals under NORMAL) */
@@ -66,7 +69,16 @@ typedef struct {
     uint64_t fetched_sent_payload, fetched_sent_bare, fetched_sent_corrupt;
     uint64_t fetched_new, fetched_duplicate, fetched_conflicting, fetched_payload_stored,
         fetched_outside_retention;
-    uint64_t fetch_outstanding;       /* requests out now */
+    uint64_t fetch_outstanding; /* requests out now */
+    /* Fetch on request (SPEC §3 "on request": a client's or the
+       application's): requests taken; answered found from the store, found
+       by fetching, not found, busy; the same request again while followed
+       (not followed twice); the Fetches sent for them (one height, one peer
+       at a time, beside fetch_outstanding); and the requests followed now. */
+    uint64_t fetch_requests, fetch_requests_local, fetch_requests_fetched, fetch_requests_not_found,
+        fetch_requests_busy, fetch_requests_repeated;
+    uint64_t fetch_asked_request;
+    uint64_t fetch_requests_following;
     uint64_t dropped[OB_ERROR_COUNT]; /* by error name, from every actor */
     uint64_t sign_refused[OB_ERROR_COUNT];
     ob_histogram_t verify_latency;  /* application VERIFY: asked to answered */

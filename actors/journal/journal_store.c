@@ -64,6 +64,13 @@ static const char *const s_migrations[] = {
     "INSERT INTO payload_v9 (digest, data) SELECT digest, data FROM payload;"
     "DROP TABLE payload;"
     "ALTER TABLE payload_v9 RENAME TO payload;",
+    /* v10: retention asks, for a payload, whether a certificate outside
+       the pruned window refers to it: a fetched Lock's bytes have no node
+       row, only their certificate. */
+    "CREATE INDEX certificate_payload ON certificate (payload);",
+    /* v11: the sequencers' gap filling (v3, v5, v6) is gone: fetching
+       fills any node's holes from any peer (proto/PROTOCOL.md). */
+    "DROP TABLE backfill;",
 };
 
 enum {
@@ -82,8 +89,6 @@ enum {
     S_EACH_CERT,
     S_DELIVERED,
     S_UNDELIVERED,
-    S_BACKFILL,
-    S_SET_BACKFILL,
     S_PRUNE,
     S_PIN,
     S_UNPIN,
@@ -96,18 +101,23 @@ enum {
 };
 
 static const char *const s_sql[S_COUNT] = {
-    /* The payloads of one sequencer's nodes in [?2, ?3], unless anything
-       else still refers to the same bytes: a node outside that range
-       (another sequencer's, or a later one), a tip, or an own proposal
-       whose node is not recorded yet. Payloads are shared by digest, so
-       every table that names one is asked. */
+    /* The payloads of one sequencer's nodes and certificates in [?2, ?3]
+       (a fetched Lock's bytes have a certificate and no node), unless
+       anything else still refers to the same bytes: a node or certificate
+       outside that range (another sequencer's, or a later one), a tip, or
+       an own proposal whose node is not recorded yet. Payloads are shared
+       by digest, so every table that names one is asked. */
     [S_PRUNE] = "DELETE FROM payload WHERE digest IN ("
                 "  SELECT n.payload FROM node n WHERE n.sequencer = ?1"
                 "   AND n.height BETWEEN ?2 AND ?3"
-                "   AND NOT EXISTS (SELECT 1 FROM node o WHERE o.payload = n.payload"
-                "     AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3))"
-                "   AND NOT EXISTS (SELECT 1 FROM tip t WHERE t.payload = n.payload)"
-                "   AND NOT EXISTS (SELECT 1 FROM proposal p WHERE p.payload = n.payload))",
+                "  UNION SELECT c.payload FROM certificate c WHERE c.sequencer = ?1"
+                "   AND c.height BETWEEN ?2 AND ?3)"
+                " AND NOT EXISTS (SELECT 1 FROM node o WHERE o.payload = payload.digest"
+                "   AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3))"
+                " AND NOT EXISTS (SELECT 1 FROM certificate o WHERE o.payload = payload.digest"
+                "   AND NOT (o.sequencer = ?1 AND o.height BETWEEN ?2 AND ?3))"
+                " AND NOT EXISTS (SELECT 1 FROM tip t WHERE t.payload = payload.digest)"
+                " AND NOT EXISTS (SELECT 1 FROM proposal p WHERE p.payload = payload.digest)",
     /* A proposal at ?1: the ones below it were recorded as the own tip
        before this height could be proposed. */
     [S_PIN] = "INSERT OR IGNORE INTO proposal (height, payload) VALUES (?1, ?2)",
@@ -138,7 +148,6 @@ static const char *const s_sql[S_COUNT] = {
     [S_DELIVERED] = "UPDATE certificate SET delivered = 1 WHERE sequencer = ?1 AND height = ?2 "
                     "AND payload = ?3 AND delivered = 0",
     [S_UNDELIVERED] = "SELECT lock FROM certificate WHERE delivered = 0 ORDER BY seq LIMIT ?1",
-    [S_BACKFILL] = "SELECT validator, filled, gaps FROM backfill",
     /* Fetching (SPEC §3): a Fetch's range in one query, each height's
        first certificate first, with its payload bytes if held. */
     [S_CERT_RANGE] = "SELECT c.height, c.lock, p.data FROM certificate c "
@@ -162,9 +171,6 @@ static const char *const s_sql[S_COUNT] = {
         "WHERE NOT EXISTS (SELECT 1 FROM payload p WHERE p.digest = c.payload) "
         "AND (?1 = 0 OR c.height + ?1 >= (SELECT max(m.height) FROM certificate m "
         "  WHERE m.sequencer = c.sequencer)) ORDER BY c.sequencer, c.height",
-    [S_SET_BACKFILL] = "INSERT INTO backfill (validator, filled, gaps) VALUES (?1, ?2, ?3) "
-                       "ON CONFLICT (validator) DO UPDATE SET filled = excluded.filled, "
-                       "gaps = excluded.gaps",
 };
 
 struct _ob_journal_store_t {
@@ -473,66 +479,6 @@ int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, 
 }
 
 /* A gap is from(u64) ‖ to(u64) ‖ passes(u8). */
-#define S_GAP_LEN 17
-
-static void s_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t s_get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, void *ctx)
-{
-    sqlite3_stmt *stmt = self->stmt[S_BACKFILL];
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(stmt, 0) != 32)
-            continue;
-        ob_backfill_row_t row;
-        memset(&row, 0, sizeof row);
-        memcpy(row.validator, sqlite3_column_blob(stmt, 0), 32);
-        row.filled = (uint64_t)sqlite3_column_int64(stmt, 1);
-        const uint8_t *gaps = sqlite3_column_blob(stmt, 2);
-        size_t len = (size_t)sqlite3_column_bytes(stmt, 2);
-        /* A malformed blob loses its gaps, never more: they are a hint. */
-        for (size_t off = 0; gaps && off + S_GAP_LEN <= len && row.gap_count < OB_BACKFILL_GAPS;
-             off += S_GAP_LEN) {
-            ob_backfill_gap_t *g = &row.gaps[row.gap_count++];
-            g->from = s_get_u64(gaps + off);
-            g->to = s_get_u64(gaps + off + 8);
-            g->passes = gaps[off + 16];
-        }
-        each(ctx, &row);
-    }
-    ob_db_finish(stmt);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-int ob_journal_store_set_backfill(ob_journal_store_t *self, const ob_backfill_row_t *row)
-{
-    uint8_t gaps[OB_BACKFILL_GAPS * S_GAP_LEN];
-    size_t len = 0;
-    for (size_t i = 0; i < row->gap_count && i < OB_BACKFILL_GAPS; i++, len += S_GAP_LEN) {
-        s_put_u64(gaps + len, row->gaps[i].from);
-        s_put_u64(gaps + len + 8, row->gaps[i].to);
-        gaps[len + 16] = row->gaps[i].passes;
-    }
-    sqlite3_stmt *stmt = self->stmt[S_SET_BACKFILL];
-    sqlite3_bind_blob(stmt, 1, row->validator, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)row->filled);
-    sqlite3_bind_blob(stmt, 3, len ? (const void *)gaps : (const void *)"", (int)len,
-                      SQLITE_STATIC);
-    return ob_db_step_done(self->db, stmt);
-}
-
 int ob_journal_store_certificate_range(ob_journal_store_t *self, const uint8_t sequencer[32],
                                        uint64_t from, uint64_t to, ob_cert_row_fn *each, void *ctx)
 {

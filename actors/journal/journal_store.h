@@ -61,9 +61,10 @@ int ob_journal_store_payload(ob_journal_store_t *self, const uint8_t digest[32],
    or -1 on error. */
 int ob_journal_store_has_payload(ob_journal_store_t *self, const uint8_t digest[32]);
 
-/* Retention (SPEC §4): drops the payload bytes of `sequencer`'s nodes at
-   heights from..to, except bytes that anything else refers to: a node
-   outside that range, a tip, or a pinned own proposal.
+/* Retention (SPEC §4): drops the payload bytes of `sequencer`'s nodes and
+   certificates at heights from..to, except bytes that anything else
+   refers to: a node or certificate outside that range, a tip, or a pinned
+   own proposal.
    Nodes, certificates and evidence stay. Returns how many payloads went,
    or -1. */
 int ob_journal_store_prune_payloads(ob_journal_store_t *self, const uint8_t sequencer[32],
@@ -108,27 +109,6 @@ int ob_journal_store_mark_delivered(ob_journal_store_t *self, const uint8_t sequ
 /* Up to `limit` Locks the application may not have, oldest first. */
 int ob_journal_store_each_undelivered(ob_journal_store_t *self, uint32_t limit, ob_lock_fn *each,
                                       void *ctx);
-
-/* Per validator, what the sequencer knows of its Locks of our chain: every
-   height up to `filled` is proven held by its acks, except the gaps, whose
-   Locks are resent `passes` more times. */
-#define OB_BACKFILL_GAPS 8
-
-typedef struct {
-    uint64_t from, to; /* Lock heights */
-    uint8_t passes;
-} ob_backfill_gap_t;
-
-typedef struct {
-    uint8_t validator[32];
-    uint64_t filled;
-    ob_backfill_gap_t gaps[OB_BACKFILL_GAPS];
-    size_t gap_count;
-} ob_backfill_row_t;
-
-typedef void(ob_backfill_fn)(void *ctx, const ob_backfill_row_t *row);
-int ob_journal_store_backfill(ob_journal_store_t *self, ob_backfill_fn *each, void *ctx);
-int ob_journal_store_set_backfill(ob_journal_store_t *self, const ob_backfill_row_t *row);
 
 /* Fetching (SPEC §3). The certificates of `sequencer` at heights from..to
    in one query, ascending, the first held at each height only, with its

@@ -88,7 +88,6 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "duplicate", st->nodes_duplicate);
     ob_json_u64(json, "duplicate_reacked", st->reacks);
     ob_json_u64(json, "duplicate_limited", st->duplicates_limited);
-    ob_json_u64(json, "backfilled", st->backfilled);
     ob_json_end(json);
     ob_json_object(json, "verifies");
     ob_json_u64(json, "asked", st->verify_requests);
@@ -123,6 +122,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "lock_queries", st->lock_queries);
     ob_json_u64(json, "lock_queries_answered", st->lock_queries_answered);
     ob_json_u64(json, "evidence", st->evidence);
+    ob_json_u64(json, "blocks_asked", st->blocks_asked);
     ob_json_u64(json, "payloads_pruned", st->payloads_pruned);
     /* SPEC §8: fetches asked, answered and received, by outcome. */
     ob_json_object(json, "fetch");
@@ -145,6 +145,17 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "outside_retention", st->fetched_outside_retention);
     ob_json_end(json);
     ob_json_u64(json, "outstanding", st->fetch_outstanding);
+    /* On request (a client's or the application's), by outcome. */
+    ob_json_object(json, "requests");
+    ob_json_u64(json, "received", st->fetch_requests);
+    ob_json_u64(json, "local", st->fetch_requests_local);
+    ob_json_u64(json, "fetched", st->fetch_requests_fetched);
+    ob_json_u64(json, "not_found", st->fetch_requests_not_found);
+    ob_json_u64(json, "busy", st->fetch_requests_busy);
+    ob_json_u64(json, "repeated", st->fetch_requests_repeated);
+    ob_json_u64(json, "asked", st->fetch_asked_request);
+    ob_json_u64(json, "following", st->fetch_requests_following);
+    ob_json_end(json);
     ob_json_end(json);
     ob_json_u64(json, "durable_commits", st->durable_commits);
     ob_json_object(json, "payload_bytes"); /* each one copy of payload bytes */

@@ -26,6 +26,7 @@
 #include "net.h"
 #include "pins.h"
 #include "shell.h"
+#include "submit.h"
 #include "zap.h"
 
 #include <errno.h>
@@ -809,6 +810,19 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "submit_assigned", st->submit_assigned);
     ob_json_u64(json, "submit_locked", st->submit_locked);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);
+    ob_json_object(json, "fetch_on_request"); /* obcast fetch, libobcast-client, app_fetch */
+    ob_json_u64(json, "requests_client", st->fetch_requests_client);
+    ob_json_u64(json, "requests_app", st->fetch_requests_app);
+    ob_json_u64(json, "malformed", st->fetch_malformed);
+    ob_json_u64(json, "unanswerable", st->fetch_unanswerable);
+    ob_json_u64(json, "found", st->fetch_found_sent);
+    ob_json_object(json, "failed");
+    for (int status = OB_FETCH_NOT_FOUND; status <= OB_FETCH_MALFORMED; status++)
+        ob_json_u64(json, ob_fetch_status_name(status), st->fetch_failed_sent[status]);
+    ob_json_end(json);
+    ob_json_u64(json, "answers_broken", st->fetch_answers_broken);
+    ob_json_u64(json, "undeliverable", st->fetch_undeliverable);
+    ob_json_end(json);
     ob_json_u64(json, "app_attached", ob_net_app_attached(self->net));
     ob_json_str(json, "application", ob_net_application_name(ob_net_application(self->net)));
     ob_json_u64(json, "application_external", ob_net_application(self->net) == OB_NET_APP_EXTERNAL);

@@ -551,19 +551,6 @@ static void s_on_broadcast(ob_net_t *self, const ob_imsg_broadcast_node_t *in, o
     free(frame);
 }
 
-static void s_on_send_node(ob_net_t *self, const ob_imsg_send_node_t *in, ob_outbox_t *out)
-{
-    if (ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_NET) != 0)
-        return;
-    ob_net_hold(self, &in->payload);
-    size_t len = 0;
-    uint8_t *frame = s_node_frame(self, &in->node, &len);
-    if (!frame)
-        return;
-    s_send_frame(self, in->peer, frame, len, &in->payload, out);
-    free(frame);
-}
-
 static void s_on_send_ack(ob_net_t *self, const ob_imsg_send_ack_t *in, ob_outbox_t *out)
 {
     ob_ack_t ack;
@@ -694,9 +681,6 @@ void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_out
     case OB_NET_IN_SEND_ACK:
         s_on_send_ack(self, &msg->u.send_ack, out);
         return;
-    case OB_NET_IN_SEND_NODE:
-        s_on_send_node(self, &msg->u.send_node, out);
-        return;
     case OB_NET_IN_APP_PROPOSE:
         ob_net_on_app_propose(self, &msg->u.app_propose, out);
         return;
@@ -730,9 +714,8 @@ void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_out
     case OB_NET_IN_BLOCK_PEER:
         s_on_block_peer(self, &msg->u.block_peer);
         return;
-    case OB_NET_IN_FETCH_ANSWER: /* FIXME(issue 11): fetch on request */
-        if (msg->u.fetch_answer.has_payload)
-            ob_arena_release(self->env.arena, &msg->u.fetch_answer.payload, OB_ACTOR_NET);
+    case OB_NET_IN_FETCH_ANSWER:
+        ob_net_on_fetch_answer(self, &msg->u.fetch_answer, out);
         return;
     }
 }

@@ -79,6 +79,15 @@ typedef struct {
     uint64_t client_unanswerable;            /* no usable routing id: not even refused */
     uint64_t submit_assigned, submit_locked; /* the journal's answers sent */
     uint64_t submit_follow;                  /* submit_follow passed to the journal */
+    /* fetch on request (SPEC §3 Asking), from clients and the application */
+    uint64_t fetch_requests_client, fetch_requests_app; /* passed to the journal */
+    uint64_t fetch_malformed;                           /* did not decode: answered malformed */
+    uint64_t fetch_unanswerable;   /* did not decode, and no tag to answer with */
+    uint64_t fetch_found_sent;     /* fetch_found and app_fetch_found */
+    uint64_t fetch_failed_sent[4]; /* fetch_failed and app_fetch_failed, by ob_fetch_status_t */
+    uint64_t fetch_answers_broken; /* found, but a stale slot or bytes not the Lock's: busy sent */
+    uint64_t
+        fetch_undeliverable; /* answers with no asker: none attached, a bad id, a full outbox */
 } ob_net_stats_t;
 
 ob_net_t *ob_net_new(const ob_net_config_t *config, ob_why_t *why);
@@ -100,8 +109,10 @@ void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_out
    connection whose credentials are `who`: its CURVE key on TCP, its
    process credentials on ipc; never anything the sender writes (SPEC §4).
    An application sends app_attach (its heartbeat, at least every second),
-   app_give_payload, app_give_verdict and app_lock_received; anything
-   else, or anything that does not decode, is dropped and counted.
+   app_give_payload, app_give_verdict, app_lock_received and app_fetch
+   (answered app_fetch_found or app_fetch_failed, as a client's fetch:
+   see the submit socket below); anything else, or anything that does not
+   decode, is dropped and counted.
 
    Under `external`, the first app_attach while none is attached attaches
    `who` (and the journal hears app_attached, to ask again what it is
@@ -146,6 +157,11 @@ void ob_net_app_verdict(ob_net_t *self, const ob_chunk_t *chunk, bool valid, ob_
 /* The attached application has the Lock on `chunk`. */
 void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t *out);
 
+/* Who asked for a fetch: fetch_request's and fetch_answer's `origin`
+   (proto/imsg.csv). */
+#define OB_NET_FETCH_FROM_CLIENT 0 /* a client of the submit socket; `client` its routing id */
+#define OB_NET_FETCH_FROM_APP    1 /* the attached application */
+
 /* --- the submit socket ------------------------------------------------
 
    One frame from a client of the submit socket (`client` is its ROUTER
@@ -156,7 +172,17 @@ void ob_net_lock_delivered(ob_net_t *self, const ob_chunk_t *chunk, ob_outbox_t 
    built-in application answers (client_answer: queued, refused, assigned,
    locked), and net sends the answer on. No slot: refused queue_full. A
    `submit_follow` goes to the journal (client_follow). Answers are
-   OB_DEST_CLIENT envelopes. */
+   OB_DEST_CLIENT envelopes.
+
+   A `fetch` (or the application's app_fetch) goes to the journal as
+   fetch_request, naming the asker; net keeps nothing of it. The journal's
+   fetch_answer goes back to that asker: fetch_found (the Lock and the
+   bytes, re-hashed against the slot's and the Lock's digest) or
+   fetch_failed (its reason); a found answer whose bytes cannot be sent
+   so is told busy, and the asker asks again. A fetch that does not
+   decode is answered malformed if its tag can be read, else counted
+   only. An answer for an application no longer attached is counted and
+   dropped. */
 void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_t *frame,
                       size_t len, ob_outbox_t *out);
 

@@ -52,18 +52,19 @@ void ob_net_app_verdict(ob_net_t *self, const ob_chunk_t *chunk, bool valid, ob_
    They are copied out first and the copy hashed, so what it is asked
    about is what the digest names; a stale or changed slot means no ask
    (the sequencer's rebroadcast brings the node back). */
-static void s_ask_verdict(ob_net_t *self, const ob_imsg_app_verify_t *in, ob_outbox_t *out)
+/* The bytes of a slot net holds, copied to self->scratch (the copy is what
+   was hashed, so what goes out is what the digest names): 0, or -1 if the
+   slot is stale, its bytes are not its digest's, or there is no memory. */
+static int s_copy_checked(ob_net_t *self, const ob_handle_t *handle)
 {
-    const uint8_t *bytes = ob_arena_get(self->env.arena, &in->payload);
-    size_t len = in->payload.len;
-    if (!bytes) {
-        self->stats.app_asks_stale++;
-        return;
-    }
+    const uint8_t *bytes = ob_arena_get(self->env.arena, handle);
+    size_t len = handle->len;
+    if (!bytes)
+        return -1;
     if (len > self->scratch_cap) {
         uint8_t *grown = realloc(self->scratch, len);
         if (!grown)
-            return;
+            return -1;
         self->scratch = grown;
         self->scratch_cap = len;
     }
@@ -71,17 +72,22 @@ static void s_ask_verdict(ob_net_t *self, const ob_imsg_app_verify_t *in, ob_out
         memcpy(self->scratch, bytes, len);
     uint8_t digest[32];
     ob_sha256(self->crypto, self->scratch, len, digest);
-    if (memcmp(digest, in->payload.digest, 32) != 0) {
+    return memcmp(digest, handle->digest, 32) == 0 ? 0 : -1;
+}
+
+static void s_ask_verdict(ob_net_t *self, const ob_imsg_app_verify_t *in, ob_outbox_t *out)
+{
+    if (s_copy_checked(self, &in->payload) != 0) {
         self->stats.app_asks_stale++;
         return;
     }
-    if (memcmp(digest, in->chunk.payload, 32) != 0) {
+    if (memcmp(in->payload.digest, in->chunk.payload, 32) != 0) {
         ob_net_app_verdict(self, &in->chunk, false, out); /* not the chunk's payload */
         return;
     }
     ob_imsg_t ask = {.type = OB_IMSG_APP_ASK_VERDICT};
     ask.u.app_ask_verdict.chunk = in->chunk;
-    ask.u.app_ask_verdict.data = (ob_blob_t){self->scratch, (uint32_t)len};
+    ask.u.app_ask_verdict.data = (ob_blob_t){self->scratch, in->payload.len};
     ob_outbox_to_app(out, &ask);
 }
 
@@ -143,6 +149,172 @@ void ob_net_on_report_evidence(ob_net_t *self, const ob_imsg_report_evidence_t *
     report.u.app_evidence.first = in->first;
     report.u.app_evidence.second = in->second;
     ob_outbox_to_app(out, &report);
+}
+
+/* --- fetch on request (SPEC §3 Asking, "on request") -------------------
+
+   net keeps no state per request: fetch_request names the asker (origin,
+   and a client's routing id) and the journal's fetch_answer names it back,
+   so the journal's table of requests followed is the only bound needed. */
+
+static bool s_header_is(const uint8_t *frame, size_t len, ob_imsg_type_t type)
+{
+    return len >= 2 && frame[0] == (type >> 8) && frame[1] == (type & 0xff);
+}
+
+/* The tag of a frame whose header says `type` but that did not decode:
+   its answer can still name it. false if there is none to read. */
+static bool s_salvage_tag(const uint8_t *frame, size_t len, ob_imsg_type_t type, uint64_t *tag)
+{
+    *tag = 0;
+    if (len < OB_IMSG_HEADER_LEN + 8 || !s_header_is(frame, len, type))
+        return false;
+    for (int i = 0; i < 8; i++)
+        *tag = *tag << 8 | frame[OB_IMSG_HEADER_LEN + i];
+    return true;
+}
+
+static bool s_status_known(uint8_t status)
+{
+    switch ((ob_fetch_status_t)status) {
+    case OB_FETCH_FOUND:
+    case OB_FETCH_NOT_FOUND:
+    case OB_FETCH_BUSY:
+    case OB_FETCH_MALFORMED:
+        return true;
+    }
+    return false;
+}
+
+/* Tells the asker `reason`: a client (`client` set) or the application. */
+static void s_fetch_failed(ob_net_t *self, const ob_client_id_t *client, uint64_t tag,
+                           ob_fetch_status_t reason, ob_outbox_t *out)
+{
+    ob_imsg_t msg;
+    int rc;
+    if (client) {
+        msg = (ob_imsg_t){.type = OB_IMSG_FETCH_FAILED};
+        msg.u.fetch_failed.tag = tag;
+        msg.u.fetch_failed.reason = (uint8_t)reason;
+        rc = ob_outbox_to_client(out, client, &msg);
+    } else {
+        msg = (ob_imsg_t){.type = OB_IMSG_APP_FETCH_FAILED};
+        msg.u.app_fetch_failed.tag = tag;
+        msg.u.app_fetch_failed.reason = (uint8_t)reason;
+        rc = ob_outbox_to_app(out, &msg);
+    }
+    if (rc != 0) {
+        self->stats.fetch_undeliverable++;
+        return;
+    }
+    self->stats.fetch_failed_sent[reason]++;
+}
+
+/* A request, to the journal; an outbox too full to take it is the node
+   being busy, and the asker hears so (it asks again). */
+static void s_fetch_request(ob_net_t *self, const ob_client_id_t *client, uint64_t tag,
+                            const uint8_t sequencer[32], uint64_t height, ob_outbox_t *out)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_FETCH_REQUEST};
+    ob_imsg_fetch_request_t *request = &msg.u.fetch_request;
+    request->origin = client ? OB_NET_FETCH_FROM_CLIENT : OB_NET_FETCH_FROM_APP;
+    if (client)
+        request->client = (ob_blob_t){client->id, client->len};
+    request->tag = tag;
+    memcpy(request->sequencer, sequencer, 32);
+    request->height = height;
+    if (ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg) != 0) {
+        s_fetch_failed(self, client, tag, OB_FETCH_BUSY, out);
+        return;
+    }
+    if (client)
+        self->stats.fetch_requests_client++;
+    else
+        self->stats.fetch_requests_app++;
+}
+
+/* A malformed fetch (or app_fetch: `type`) from the asker: answered
+   malformed if its tag can be read, else only counted. */
+static void s_fetch_malformed(ob_net_t *self, const ob_client_id_t *client, ob_imsg_type_t type,
+                              const uint8_t *frame, size_t len, ob_error_t why, ob_outbox_t *out)
+{
+    ob_net_drop(self, why, NULL, out);
+    uint64_t tag;
+    if (!s_salvage_tag(frame, len, type, &tag)) {
+        self->stats.fetch_unanswerable++;
+        return;
+    }
+    self->stats.fetch_malformed++;
+    s_fetch_failed(self, client, tag, OB_FETCH_MALFORMED, out);
+}
+
+/* The bytes of a found answer, checked (s_copy_checked) and against the
+   Lock: -1 if anything is off, which the asker hears as busy. */
+static int s_found_bytes(ob_net_t *self, const ob_imsg_fetch_answer_t *in)
+{
+    if (!in->has_payload || s_copy_checked(self, &in->payload) != 0)
+        return -1;
+    ob_lock_t lock;
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
+    if (ob_lock_decode(&lock, in->lock.data, in->lock.len, &lookup) != OB_OK)
+        return -1;
+    return memcmp(lock.chunk.payload, in->payload.digest, 32) == 0 ? 0 : -1;
+}
+
+static void s_fetch_found(ob_net_t *self, const ob_client_id_t *client,
+                          const ob_imsg_fetch_answer_t *in, ob_outbox_t *out)
+{
+    ob_blob_t data = {self->scratch, in->payload.len};
+    ob_imsg_t msg;
+    int rc;
+    if (client) {
+        msg = (ob_imsg_t){.type = OB_IMSG_FETCH_FOUND};
+        msg.u.fetch_found.tag = in->tag;
+        msg.u.fetch_found.lock = in->lock;
+        msg.u.fetch_found.data = data;
+        rc = ob_outbox_to_client(out, client, &msg);
+    } else {
+        msg = (ob_imsg_t){.type = OB_IMSG_APP_FETCH_FOUND};
+        msg.u.app_fetch_found.tag = in->tag;
+        msg.u.app_fetch_found.lock = in->lock;
+        msg.u.app_fetch_found.data = data;
+        rc = ob_outbox_to_app(out, &msg);
+    }
+    if (rc != 0) {
+        self->stats.fetch_undeliverable++;
+        return;
+    }
+    self->stats.fetch_found_sent++;
+}
+
+/* The outbox copies the bytes it encodes, so the slot goes back at once,
+   whatever became of the answer. */
+void ob_net_on_fetch_answer(ob_net_t *self, const ob_imsg_fetch_answer_t *in, ob_outbox_t *out)
+{
+    bool held = in->has_payload && ob_arena_take(self->env.arena, &in->payload, OB_ACTOR_NET) == 0;
+    ob_client_id_t client = {.len = (uint8_t)in->client.len};
+    bool to_client = in->origin == OB_NET_FETCH_FROM_CLIENT;
+    if (to_client && in->client.len >= 1 && in->client.len <= OB_CLIENT_ID_MAX)
+        memcpy(client.id, in->client.data, client.len);
+    else if (to_client || in->origin != OB_NET_FETCH_FROM_APP || !self->app_attached) {
+        /* No such asker (the application went, or the journal erred). */
+        self->stats.fetch_undeliverable++;
+        if (held)
+            ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_NET);
+        return;
+    }
+    const ob_client_id_t *asker = to_client ? &client : NULL;
+    if (in->status == OB_FETCH_FOUND && held && s_found_bytes(self, in) == 0)
+        s_fetch_found(self, asker, in, out);
+    else if (in->status == OB_FETCH_FOUND || !s_status_known(in->status)) {
+        /* A stale slot, or an answer that does not hold together: the
+           asker asks again. */
+        self->stats.fetch_answers_broken++;
+        s_fetch_failed(self, asker, in->tag, OB_FETCH_BUSY, out);
+    } else
+        s_fetch_failed(self, asker, in->tag, (ob_fetch_status_t)in->status, out);
+    if (held)
+        ob_arena_release(self->env.arena, &in->payload, OB_ACTOR_NET);
 }
 
 /* --- the application socket -------------------------------------------- */
@@ -242,6 +414,11 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8
     }
     ob_imsg_t msg;
     ob_error_t rc = ob_imsg_decode(&msg, frame, len);
+    if (rc != OB_OK && self->app_attached && s_header_is(frame, len, OB_IMSG_APP_FETCH)) {
+        self->stats.app_dropped++;
+        s_fetch_malformed(self, NULL, OB_IMSG_APP_FETCH, frame, len, rc, out);
+        return;
+    }
     if (rc != OB_OK) {
         s_app_drop(self, rc, out);
         return;
@@ -282,7 +459,9 @@ void ob_net_on_app(ob_net_t *self, uint64_t now_ms, const char *who, const uint8
         ob_net_lock_delivered(self, &msg.u.app_lock_received.chunk, out);
         return;
     case OB_APP_TO_NET_APP_FETCH:
-        s_app_drop(self, OB_ERR_UNKNOWN_TYPE, out); /* FIXME(issue 11): fetch on request */
+        self->stats.app_in++;
+        s_fetch_request(self, NULL, msg.u.app_fetch.tag, msg.u.app_fetch.sequencer,
+                        msg.u.app_fetch.height, out);
         return;
     }
 }
@@ -336,19 +515,6 @@ static void s_refuse(ob_net_t *self, const ob_client_id_t *client, uint64_t tag,
     ob_outbox_to_client(out, client, &msg);
 }
 
-/* The tag of a frame that says it is a submit but did not decode: its
-   answer can still name it. 0 if there is none. */
-static uint64_t s_salvage_tag(const uint8_t *frame, size_t len)
-{
-    if (len < OB_IMSG_HEADER_LEN + 8 || frame[0] != (OB_IMSG_SUBMIT >> 8) ||
-        frame[1] != (OB_IMSG_SUBMIT & 0xff))
-        return 0;
-    uint64_t tag = 0;
-    for (int i = 0; i < 8; i++)
-        tag = tag << 8 | frame[OB_IMSG_HEADER_LEN + i];
-    return tag;
-}
-
 static void s_on_follow(ob_net_t *self, const ob_client_id_t *client,
                         const ob_imsg_submit_follow_t *in, ob_outbox_t *out)
 {
@@ -378,9 +544,20 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
         s_on_follow(self, client, &msg.u.submit_follow, out);
         return;
     }
+    if (rc == OB_OK && msg.type == OB_IMSG_FETCH) {
+        s_fetch_request(self, client, msg.u.fetch.tag, msg.u.fetch.sequencer, msg.u.fetch.height,
+                        out);
+        return;
+    }
+    uint64_t tag;
+    if (rc != OB_OK && s_header_is(frame, len, OB_IMSG_FETCH)) {
+        s_fetch_malformed(self, client, OB_IMSG_FETCH, frame, len, rc, out);
+        return;
+    }
     if (rc != OB_OK || msg.type != OB_IMSG_SUBMIT) {
         ob_net_drop(self, rc != OB_OK ? rc : OB_ERR_UNKNOWN_TYPE, NULL, out);
-        s_refuse(self, client, s_salvage_tag(frame, len),
+        s_salvage_tag(frame, len, OB_IMSG_SUBMIT, &tag);
+        s_refuse(self, client, tag,
                  rc == OB_ERR_TOO_LARGE ? OB_SUBMIT_TOO_LARGE : OB_SUBMIT_MALFORMED, out);
         return;
     }

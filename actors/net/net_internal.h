@@ -105,5 +105,6 @@ void ob_net_on_report_lock(ob_net_t *self, const ob_imsg_report_lock_t *in, ob_o
 void ob_net_on_report_evidence(ob_net_t *self, const ob_imsg_report_evidence_t *in,
                                ob_outbox_t *out);
 void ob_net_on_client_answer(ob_net_t *self, const ob_imsg_client_answer_t *in, ob_outbox_t *out);
+void ob_net_on_fetch_answer(ob_net_t *self, const ob_imsg_fetch_answer_t *in, ob_outbox_t *out);
 
 #endif

@@ -374,21 +374,6 @@ static void s_deferred_retry(ob_signer_t *self, const uint8_t *sequencer, ob_out
     self->stats.acks_deferred = self->deferred_count;
 }
 
-/* Tells the journal a validator acked one of our chunks. Any verified ack
-   proves the validator holds that node, so this comes before the bounds:
-   the slowest validator's acks arrive after the certificate and fail
-   them, and it is the one most likely to lack Locks. */
-static void s_ack_seen(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_t *out)
-{
-    if (memcmp(ack->chunk.sequencer, self->env.self_key, 32) != 0)
-        return;
-    ob_imsg_t seen = {.type = OB_IMSG_ACK_SEEN};
-    seen.u.ack_seen.epoch = ack->epoch;
-    seen.u.ack_seen.index = ack->index;
-    seen.u.ack_seen.height = ack->chunk.height;
-    ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &seen);
-}
-
 /* This node's own ack, signed here: the verifier its chunk routes to
    remembers it as verified, since certificates carry it back. */
 static void s_tell_own(ob_signer_t *self, const ob_keyset_t *validators, const ob_ack_t *ack,
@@ -474,9 +459,8 @@ static ob_error_t s_count_ack(ob_signer_t *self, const ob_ack_t *ack, ob_outbox_
 }
 
 /* An ack on an own chunk that the verifier did not verify, since it came
-   after the certificate (ack_late): it only tells who holds the node, and
-   a repeat of a counted one emits the certificate again, as in
-   s_count_ack. Never counted. */
+   after the certificate (ack_late): a repeat of a counted one emits the
+   certificate again, as in s_count_ack. Never counted. */
 static void s_drop(ob_signer_t *self, ob_error_t why, const uint8_t *peer, ob_outbox_t *out);
 
 static void s_on_ack_late(ob_signer_t *self, const ob_imsg_ack_late_t *in, ob_outbox_t *out)
@@ -492,7 +476,6 @@ static void s_on_ack_late(ob_signer_t *self, const ob_imsg_ack_late_t *in, ob_ou
         return;
     }
     self->stats.acks_late++;
-    s_ack_seen(self, &ack, out);
     for (size_t i = 0; i < self->partial_count; i++) {
         s_partial_t *p = &self->partials[i];
         if (p->height != ack.chunk.height || p->epoch != ack.epoch || !p->certified ||
@@ -792,10 +775,8 @@ void ob_signer_handle(ob_signer_t *self, ob_party_t from, const ob_imsg_t *msg, 
         ob_ack_t ack;
         ob_error_t rc =
             ob_ack_decode(&ack, msg->u.ack_verified.ack.data, msg->u.ack_verified.ack.len);
-        if (rc == OB_OK) {
-            s_ack_seen(self, &ack, out);
+        if (rc == OB_OK)
             rc = s_count_ack(self, &ack, out);
-        }
         if (rc != OB_OK)
             s_drop(self, rc, NULL, out);
         return;

@@ -54,6 +54,11 @@ static void s_metrics(void *h, ob_json_t *json)
             ob_json_u64(json, ob_error_name((ob_error_t)e), st->fetched[e]);
     ob_json_end(json);
     ob_json_u64(json, "blocks_asked", st->blocks_asked);
+    ob_json_object(json, "blocks_for"); /* what the blocked peer sent */
+    ob_json_u64(json, "node", st->blocks_node);
+    ob_json_u64(json, "ack", st->blocks_ack);
+    ob_json_u64(json, "fetched", st->blocks_fetched);
+    ob_json_end(json);
     ob_json_object(json, "drops");
     for (int e = 0; e < OB_ERROR_COUNT; e++)
         if (st->dropped[e])

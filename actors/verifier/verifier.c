@@ -216,7 +216,25 @@ static void s_drop(ob_verifier_t *self, ob_error_t why, const uint8_t peer[32], 
     ob_outbox_dropped(out, OB_ACTOR_VERIFIER, why, peer);
 }
 
-static ob_error_t s_check_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, ob_node_t *node)
+/* Asks net to block `peer`, which proved itself byzantine over its own
+   link (SPEC §3 Blocking); `count` is the stat of what it sent. */
+static void s_block(ob_verifier_t *self, const uint8_t peer[32], ob_error_t why, uint64_t *count,
+                    ob_outbox_t *out)
+{
+    ob_imsg_t block = {.type = OB_IMSG_BLOCK_PEER};
+    memcpy(block.u.block_peer.peer, peer, 32);
+    block.u.block_peer.error = (uint16_t)why;
+    if (ob_outbox_to_actor(out, OB_ACTOR_NET, &block) == 0) {
+        self->stats.blocks_asked++;
+        (*count)++;
+    }
+}
+
+/* `*signed_by_peer` is set when the node's own signature failed: the
+   peer is its sequencer (checked first), so it signed what fails. A
+   failing parent certificate is others' signatures, and blocks no one. */
+static ob_error_t s_check_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, ob_node_t *node,
+                               bool *signed_by_peer)
 {
     ob_epoch_lookup_t lookup = ob_epochs_lookup(self->env.epochs);
     ob_error_t rc = ob_node_decode(node, in->node.data, in->node.len, &lookup);
@@ -233,8 +251,10 @@ static ob_error_t s_check_node(ob_verifier_t *self, const ob_imsg_peer_node_t *i
     /* Cached too: a duplicate of a node (a rebroadcast, or a byzantine
        sequencer's flood) costs no signature check. */
     if (!s_signature_ok(self, S_KIND_NODE, ob_keyset_key(sequencers, index), &node->chunk, 0, 0,
-                        node->signature))
+                        node->signature)) {
+        *signed_by_peer = true;
         return OB_ERR_BAD_SIGNATURE;
+    }
     if (node->has_parent && (rc = s_parent_ok(self, node)) != OB_OK)
         return rc;
     /* The handle's digest (net hashed the bytes as they entered) must be
@@ -257,15 +277,19 @@ static void s_on_peer_node(ob_verifier_t *self, const ob_imsg_peer_node_t *in, o
         s_drop(self, OB_ERR_PAYLOAD_MISMATCH, in->peer, out);
         return;
     }
-    ob_error_t rc = s_check_node(self, in, &node);
+    bool signed_by_peer = false;
+    ob_error_t rc = s_check_node(self, in, &node, &signed_by_peer);
     if (rc != OB_OK) {
         ob_arena_release(self->env.arena, &in->payload, self->owner);
         s_drop(self, rc, in->peer, out);
+        if (signed_by_peer)
+            s_block(self, in->peer, rc, &self->stats.blocks_node, out);
         return;
     }
     self->stats.nodes_passed++;
     ob_stage(OB_STAGE_VERIFIED, node.chunk.sequencer, node.chunk.height);
     ob_imsg_t msg = {.type = OB_IMSG_NODE_VERIFIED};
+    memcpy(msg.u.node_verified.peer, in->peer, 32);
     msg.u.node_verified.node = in->node;
     msg.u.node_verified.payload = in->payload;
     if (ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &msg) != 0)
@@ -291,7 +315,9 @@ static ob_error_t s_precheck_ack(ob_verifier_t *self, const ob_imsg_peer_ack_t *
 }
 
 /* Verifies a prechecked ack and passes it on, or drops it. True if it
-   passed. */
+   passed. The precheck made `peer` the validator at the ack's index, so
+   a signature that fails is its own: it is blocked, whenever a held ack
+   is verified. */
 static bool s_verify_ack(ob_verifier_t *self, const ob_ack_t *ack, const uint8_t peer[32],
                          ob_outbox_t *out)
 {
@@ -299,6 +325,7 @@ static bool s_verify_ack(ob_verifier_t *self, const ob_ack_t *ack, const uint8_t
     if (!s_ack_signature_ok(self, validators, &ack->chunk, ack->epoch, ack->index,
                             ack->signature)) {
         s_drop(self, OB_ERR_BAD_SIGNATURE, peer, out);
+        s_block(self, peer, OB_ERR_BAD_SIGNATURE, &self->stats.blocks_ack, out);
         return false;
     }
     self->stats.acks_passed++;
@@ -372,13 +399,8 @@ static void s_on_peer_fetched(ob_verifier_t *self, const ob_imsg_peer_fetched_t 
         if (in->has_payload)
             ob_arena_release(self->env.arena, &in->payload, self->owner);
         s_drop(self, rc, in->peer, out);
-        if (s_blocks(rc)) {
-            ob_imsg_t block = {.type = OB_IMSG_BLOCK_PEER};
-            memcpy(block.u.block_peer.peer, in->peer, 32);
-            block.u.block_peer.error = (uint16_t)rc;
-            if (ob_outbox_to_actor(out, OB_ACTOR_NET, &block) == 0)
-                self->stats.blocks_asked++;
-        }
+        if (s_blocks(rc))
+            s_block(self, in->peer, rc, &self->stats.blocks_fetched, out);
         return;
     }
     ob_imsg_t msg = {.type = OB_IMSG_FETCHED_VERIFIED};
@@ -408,10 +430,9 @@ static bool s_is_certified(ob_verifier_t *self, const ob_ack_t *ack)
            memcmp(c->sequencer, ack->chunk.sequencer, 32) == 0;
 }
 
-/* An ack after its chunk's certificate: not verified. One on an own chunk
-   still tells the signer that its validator holds the node (the journal
-   fills the Locks a lagging validator lacks from that), and a repeat lets
-   it emit the certificate again (the journal may have lost it). */
+/* An ack after its chunk's certificate: not verified. A repeat of one on
+   an own chunk lets the signer emit the certificate again (the journal
+   may have lost it). */
 static void s_after_certificate(ob_verifier_t *self, const ob_ack_t *ack, const uint8_t peer[32],
                                 ob_outbox_t *out)
 {

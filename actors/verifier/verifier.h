@@ -41,7 +41,10 @@ typedef struct {
     /* Fetched from peers (SPEC §3 Receiving, §8), by outcome: [OB_OK] passed
        to the journal, else dropped by that error */
     uint64_t fetched[OB_ERROR_COUNT];
-    uint64_t blocks_asked; /* block_peer sent to net: the peer sent a failing certificate */
+    /* block_peer sent to net (SPEC §3 Blocking), and by what the peer
+       sent: a node or an ack whose own signature fails, a Fetched whose
+       certificate fails */
+    uint64_t blocks_asked, blocks_node, blocks_ack, blocks_fetched;
 } ob_verifier_stats_t;
 
 /* `cache_entries` bounds the signature cache (0 disables it). */

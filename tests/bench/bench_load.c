@@ -140,6 +140,8 @@ static void s_on_event(s_client_t *c, s_totals_t *t, const obcast_client_event_t
         }
         break;
     case OBCAST_EVENT_ERROR:
+    case OBCAST_EVENT_FETCHED:
+    case OBCAST_EVENT_FETCH_FAILED: /* the load asks no fetch: an answer to none is an error */
         t->errors++;
         break;
     }

@@ -93,13 +93,16 @@ static const char *const s_mode_names[S_MODE_COUNT] = {
 };
 
 /* The order of --mode all: the modes that only stress come first; those
-   that make us a provable equivocator (which a node may punish by
-   blocking us, SPEC §3 "Blocking") come last, and last of all
-   fetch-lies, whose forged certificates do get us blocked for block_ms:
-   nothing we send after it is heard. */
+   that get us blocked for block_ms (SPEC §3 "Blocking") come last:
+   bad-acks (forged acks under our own index), conflict-cert and
+   equivocate (a second node at a height to a node that holds our first)
+   and fetch-lies (forged certificates). What we send while blocked is
+   not heard: run them against nodes with a short block_ms, and wait it
+   out between them. */
 static const s_mode_t s_all_order[S_MODE_COUNT] = {
-    S_MODE_DUP_TIPS,      S_MODE_BAD_FRAMES, S_MODE_SLOW_READER, S_MODE_FLOOD,      S_MODE_BAD_ACKS,
-    S_MODE_CONFLICT_CERT, S_MODE_EQUIVOCATE, S_MODE_FETCH_FLOOD, S_MODE_FETCH_LIES,
+    S_MODE_DUP_TIPS,      S_MODE_BAD_FRAMES,  S_MODE_SLOW_READER,
+    S_MODE_FLOOD,         S_MODE_FETCH_FLOOD, S_MODE_BAD_ACKS,
+    S_MODE_CONFLICT_CERT, S_MODE_EQUIVOCATE,  S_MODE_FETCH_LIES,
 };
 
 typedef struct {
@@ -1279,7 +1282,8 @@ static void s_mode_bad_acks(s_evil_t *self, uint64_t end)
     s_bad_acks_t n = {0};
     uint64_t rounds = 0;
     /* The forged acks under our own index (a failing signature of our own
-       key, which a node may block us for) come in the last fifth only. */
+       key, which gets us blocked for block_ms, SPEC §3 Blocking) come in
+       the last fifth only. */
     uint64_t start = s_now(), own_forge_from = start + (end - start) * 4 / 5;
     ob_ack_t acks[16];
     while (s_now() < end && rounds < 100000) {
@@ -1296,8 +1300,13 @@ static void s_mode_bad_acks(s_evil_t *self, uint64_t end)
             s_random(acks[count++].signature, 64);
             n.forged_other++;
             if (self->i_validate && s_now() >= own_forge_from) {
+                /* On a chunk nobody certifies (the next height, a payload
+                   nobody signed): one on a certified chunk would be
+                   dropped unverified, and prove nothing. */
                 acks[count] = acks[count - 1];
-                acks[count++].index = self->my_index;
+                acks[count].index = self->my_index;
+                acks[count].chunk.height = chunk.height + 1;
+                s_random(acks[count++].chunk.payload, 32);
                 n.forged_own++;
             }
             /* replayed: an honest validator's genuine ack, sent by us */

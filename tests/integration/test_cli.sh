@@ -55,5 +55,17 @@ expect "init bad payload limit" 2 "--max-payload must be" -- init 4 "$work/d" --
 expect "init without DIR" 2 "give N and DIR" -- init 4
 check "init made nothing on refusals" '[[ ! -e $work/d ]]'
 
+# obcast fetch's failures that need no running node: all exit 2, naming
+# what was wrong (1 is kept for "no peer has it": test_fetch.sh).
+node0=$work/c/node0/node.zpl
+expect "fetch without --config" 2 "give --config NODE.zpl" -- fetch node0 1
+expect "fetch without HEIGHT" 2 "give SEQUENCER and HEIGHT (1 arguments given)" -- fetch --config "$node0" node0
+expect "fetch bad HEIGHT" 2 "HEIGHT must be a whole number, not '1x'" -- fetch --config "$node0" node0 1x
+expect "fetch bad timeout" 2 "--timeout-ms must be 1 to 86400000, not '0'" -- fetch --config "$node0" node0 1 --timeout-ms 0
+expect "fetch missing config" 2 "$work/none.zpl" -- fetch --config "$work/none.zpl" node0 1
+expect "fetch bad SEQUENCER" 2 "SEQUENCER 'node9' is neither a key (64 hex digits) nor a node of the manifest" -- fetch --config "$node0" node9 1
+expect "fetch from a node that is not up" 2 "is the node up?" -- fetch --config "$node0" node1 3 --timeout-ms 300
+check "fetch wrote no file when it failed" '! "$obcast" fetch --config "$node0" node1 3 --timeout-ms 300 --out "$work/got" 2>/dev/null && [[ ! -e $work/got ]] && ! ls "$work"/got.* 2>/dev/null'
+
 echo "1..$n"
 exit $((fails > 0))

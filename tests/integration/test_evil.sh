@@ -14,6 +14,12 @@
 #     arena) stays within a fixed bound;
 #   - fetch-flood (Fetch floods, unasked Fetched floods) is dropped as
 #     over_budget, answered within the budget, and never blocks node3;
+#   - what proves node3 byzantine blocks it (SPEC §3 Blocking), and
+#     nothing else: bad-acks' acks forged under its own index get it
+#     blocked for bad_signature by every honest node; conflict-cert's and
+#     equivocate's second node at a height, for chunk_mismatch, by exactly
+#     the honest nodes that hold its first node there, never by one that
+#     holds only a certificate against it;
 #   - fetch-lies (forged certificates, wrong payloads, in answer to every
 #     Fetch and unasked) gets node3 blocked by every honest node, for a
 #     certificate that fails, and each lie is dropped by its name;
@@ -34,12 +40,14 @@ trap 'exit 1' INT TERM
 
 # Seconds per mode, the whole test well under 90 s: conflict-cert needs
 # its chunk certified, 2 s for the last node to learn the certificate,
-# and then time to see who acks the conflicting node. fetch-lies comes
-# last: it gets node3 blocked for block_ms (60 s by default), and a mode
-# after it would be heard by nobody.
-modes=(dup-tips bad-frames slow-reader flood bad-acks conflict-cert equivocate fetch-flood fetch-lies)
+# and then time to see who acks the conflicting node. The modes that get
+# node3 blocked come last; the honest nodes block for block_ms (1 s, not
+# the default 60 s), and each mode waits until the last block ended: one
+# run while node3 is blocked would be heard by nobody.
+modes=(dup-tips bad-frames slow-reader flood fetch-flood bad-acks conflict-cert equivocate fetch-lies)
 declare -A seconds_of=([dup-tips]=3 [bad-frames]=3 [slow-reader]=3 [flood]=3 [bad-acks]=3
     [conflict-cert]=5 [equivocate]=4 [fetch-flood]=3 [fetch-lies]=3)
+block_ms=1000
 # The memory bound, on each honest process's peak private memory: its
 # peak RSS (VmHWM) less the shared memory it maps (RssShmem, the payload
 # arena, which only grows as the process touches more of it), in MiB.
@@ -81,6 +89,7 @@ check "obcast-evil: a missing config and a corrupt state file fail, named ($r4 $
 # chunks by digest alone and what it tries is a protocol attack, not a
 # payload the application refuses.
 sed -i 's|^    peer_bind = \(.*\)|    peer_bind = \1\n    batch = "off"|' "$work"/c/node[012]/node.zpl
+sed -i "s|^    height_bound = \(.*\)|    height_bound = \1\n    block_ms = $block_ms|" "$work"/c/node[012]/node.zpl
 for i in 0 1 2; do
     "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)
@@ -140,6 +149,56 @@ verifiers = [m for m in lines if m.get("actor") == "verifier"]
 print(eval(sys.argv[2]))' "$work/metrics-$1.json" "$2" 2>/dev/null
 }
 over_budget() { metric "$1" 'net["drops"].get("over_budget", 0)'; }
+# The blocks of node3 that node N's net started, "reason:count ...", from
+# its log: one line "net: peer node3 blocked (REASON)" a block.
+blocks_of_node3() {
+    grep -o 'net: peer node3 blocked ([a-z_]*)' "$work/node$1.log" 2>/dev/null |
+        sed 's/.*(\(.*\))/\1/' | sort | uniq -c | awk '{ printf "%s:%d ", $2, $1 }'
+}
+# How many blocks of node3 for reason $3 node N started since
+# blocks_of_node3 said $2.
+new_blocks() {
+    local now before=0 after=0
+    now=$(blocks_of_node3 "$1")
+    [[ " $2" =~ \ $3:([0-9]+) ]] && before=${BASH_REMATCH[1]}
+    [[ " $now" =~ \ $3:([0-9]+) ]] && after=${BASH_REMATCH[1]}
+    echo $((after - before))
+}
+# After $mode at height $h: node3 blocked for chunk_mismatch by each
+# honest node named in $1, those node3 sent both of its nodes there, and
+# by no other (one node, or a certificate against the other, proves
+# nothing of node3's link).
+check_equivocation_blocks() {
+    local blockers=" $(echo $1) " i got
+    for i in 0 1 2; do
+        got=$(new_blocks $i "${blocks_before[$i]}" chunk_mismatch)
+        if [[ $blockers == *" node$i "* ]]; then
+            check "$mode: node$i, sent both of node3's nodes at height $h, blocked it for chunk_mismatch ($got)" \
+                'at_least "$got" 1'
+        else
+            check "$mode: node$i, sent one of them or only its certificate, did not block node3 ($got)" \
+                '[[ $got == 0 ]]'
+        fi
+    done
+}
+# Waits until every block of node3 has ended: block_ms after the last
+# one an honest node's log shows begin, and a little more (one extended
+# while it ran ends within a few ms of that).
+wait_unblocked() {
+    local left
+    left=$(python3 -c '
+import datetime, re, sys, time
+last = 0
+for path in sys.argv[2:]:
+    for line in open(path, errors="replace"):
+        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z .*net: peer node3 blocked \(", line)
+        if m:
+            t = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc)
+            last = max(last, t.timestamp())
+print("%.3f" % max(0, last + int(sys.argv[1]) / 1000 + 0.3 - time.time()))' "$block_ms" "$work"/node[012].log)
+    [[ $left == 0.000 ]] || echo "# waited $left s before $mode for node3's blocks to end"
+    sleep "$left"
+}
 # Peak and current RSS of every honest obcast process, one line each:
 # node actor pid VmHWM_kB VmRSS_kB RssShmem_kB.
 sample_rss() {
@@ -163,7 +222,9 @@ check "the honest chains certify before obcast-evil starts ($h0 $h1 $h2)" '[[ -n
 sample_rss >"$work/rss-start.txt"
 
 for mode in "${modes[@]}"; do
+    wait_unblocked
     before=($(own_certified 0) $(own_certified 1) $(own_certified 2))
+    blocks_before=("$(blocks_of_node3 0)" "$(blocks_of_node3 1)" "$(blocks_of_node3 2)")
     if [[ $mode == fetch-flood ]]; then
         for i in 0 1 2; do read_metrics $i; done
         over_before=($(over_budget 0) $(over_budget 1) $(over_budget 2))
@@ -212,6 +273,14 @@ for mode in "${modes[@]}"; do
     bad-acks)
         check "bad-acks: forged, replayed, out-of-epoch, out-of-height and wrong-index acks sent" \
             'at_least "$(json "$out" "min(d[\"bad_acks\"].values())")" 1'
+        # Only the acks forged under node3's own index prove anything of
+        # node3: the others are another's index (peer_mismatch), a replay,
+        # an epoch nobody knows, or out of the bounds.
+        for i in 0 1 2; do
+            got=$(new_blocks $i "${blocks_before[$i]}" bad_signature)
+            check "bad-acks: node$i blocked node3 for bad_signature, its own key's failing signature ($got; all: $(blocks_of_node3 $i))" \
+                'at_least "$got" 1 && [[ $(new_blocks $i "${blocks_before[$i]}" chunk_mismatch) == 0 ]]'
+        done
         ;;
     conflict-cert)
         h=$(json "$out" 'd["height"]')
@@ -230,6 +299,10 @@ for mode in "${modes[@]}"; do
         done
         check "conflict-cert: no honest node acked the node conflicting with a certificate it holds (acks: $acked; $last holds it above its tip)" \
             '[[ $(json "$out" "sum(v[\"acks\"] for v in d[\"acks_conflicting\"].values())") == 0 ]]'
+        # node3 sent both nodes at h itself to the nodes that certified
+        # the first; $last holds only the certificate against the second:
+        # evidence, which blocks no one.
+        check_equivocation_blocks "$(for i in 0 1 2; do [[ node$i == "$last" ]] || echo node$i; done)"
         ;;
     equivocate)
         h=$(json "$out" 'd["height"]')
@@ -243,6 +316,7 @@ for mode in "${modes[@]}"; do
         ev=$(evidence_at "${other#node}" "$h")
         check "equivocate: $other, holding the uncertified payload, keeps evidence once the certificate came ($ev rows)" \
             'at_least "$ev" 1'
+        check_equivocation_blocks "$both"
         ;;
     fetch-flood)
         sent="$(json "$out" 'd["fetch_flood"]["fetch"]') Fetch of $(json "$out" 'd["fetch_flood"]["range"]') heights"
@@ -265,10 +339,10 @@ for mode in "${modes[@]}"; do
         check "fetch-lies: wrong payloads, certificates below quorum, signed by node3's key alone and with a flipped byte were sent ($lies)" \
             'at_least "$(json "$out" "min(d[\"fetch_lies\"][k] for k in (\"payload_mismatch\", \"below_quorum\", \"own_key_signatures\", \"flipped_signature\"))")" 1'
         for i in 0 1 2; do
-            state=$(metric $i '"%d %s" % (net["peers"]["node3"]["blocked"], net["peers"]["node3"].get("blocked_reason", "-"))')
-            check "fetch-lies: node$i blocked node3 for a certificate that fails ($state)" \
-                '[[ $state == "1 bad_signature" || $state == "1 below_quorum" ]] &&
-                 grep -q "net: peer node3 blocked (\(bad_signature\|below_quorum\))" "$work/node$i.log"'
+            # Blocks of 1 s in a 3 s mode: node3 may be between two now.
+            got=$(($(new_blocks $i "${blocks_before[$i]}" bad_signature) + $(new_blocks $i "${blocks_before[$i]}" below_quorum)))
+            check "fetch-lies: node$i blocked node3 for a certificate that fails ($got blocks; all: $(blocks_of_node3 $i))" \
+                'at_least "$got" 1'
             named=$(metric $i '" ".join("%s:%d" % (e, sum(v["fetched"].get(e, 0) for v in verifiers)) for e in ("payload_mismatch", "bad_signature", "below_quorum")) + " blocked:%d" % net["drops"].get("blocked", 0)')
             check "fetch-lies: node$i dropped the lies by name, and node3's messages once blocked ($named)" \
                 '[[ $named =~ ^payload_mismatch:[1-9][0-9]*\ bad_signature:([0-9]+)\ below_quorum:([0-9]+)\ blocked:[1-9] ]] &&

@@ -73,6 +73,7 @@ typedef enum {
     APP_PAYLOAD,
     APP_VERDICT,
     APP_DELIVERED,
+    APP_FETCH, /* the application asks for a payload (sim_app_fetch) */
 } s_app_kind_t;
 
 typedef struct {
@@ -85,6 +86,7 @@ typedef struct {
     uint64_t incarnation;
     int app_kind;
     uint64_t height;
+    uint64_t tag; /* APP_FETCH */
     bool valid;
     ob_chunk_t chunk;
     uint8_t *frame;
@@ -150,6 +152,16 @@ typedef struct {
    test_fetch_payload_liar). */
 #define S_LIAR_PAYLOAD_EVERY 10
 
+/* An application's fetch (sim_app_fetch) and what became of it. */
+#define S_APP_FETCHES 8
+typedef struct {
+    uint64_t tag;
+    int sequencer;
+    uint64_t height;
+    int outcome; /* as sim_app_fetched */
+    uint8_t reason;
+} s_app_fetch_t;
+
 typedef struct {
     int index;
     ob_keypair_t key;
@@ -177,6 +189,8 @@ typedef struct {
     size_t byz_ack_sig_count;
     int group;
     bool app_idle;
+    s_app_fetch_t app_fetches[S_APP_FETCHES];
+    size_t app_fetch_count;
     /* the byzantine driver's state */
     uint64_t byz_round;
     uint8_t seen_ack[OB_ACK_LEN + 2];
@@ -434,6 +448,8 @@ static ob_node_env_t s_env(sim_t *sim, s_node_t *node)
     ob_node_env_t env = {
         .ns = &sim->ns, .epochs = sim->epochs, .params = sim->params, .arena = node->arena};
     memcpy(env.self_key, node->key.pub.bytes, 32);
+    if (sim->config.retention_nodes >> node->index & 1)
+        env.params.retention = sim->config.retention;
     return env;
 }
 
@@ -711,6 +727,37 @@ static bool s_app_rejects(const sim_t *sim, const uint8_t *payload, size_t len)
     return len > 0 && payload[0] == 0xBA;
 }
 
+/* The application's ask with `tag`; an answer to none is a violation. */
+static s_app_fetch_t *s_app_fetch_of(sim_t *sim, s_node_t *node, uint64_t tag)
+{
+    for (size_t i = 0; i < node->app_fetch_count; i++)
+        if (node->app_fetches[i].tag == tag)
+            return &node->app_fetches[i];
+    s_violation(sim, "node %d's net answered a fetch nobody asked (tag %llu)", node->index,
+                (unsigned long long)tag);
+    return NULL;
+}
+
+/* Found: the Lock must be for what was asked and the bytes its payload. */
+static void s_app_fetch_found(sim_t *sim, s_node_t *node, const ob_imsg_app_fetch_found_t *in)
+{
+    s_app_fetch_t *ask = s_app_fetch_of(sim, node, in->tag);
+    if (!ask)
+        return;
+    ob_lock_t lock;
+    ob_epoch_lookup_t lookup = ob_epochs_lookup(sim->epochs);
+    uint8_t digest[32];
+    ob_sha256(sim->crypto, in->data.data, in->data.len, digest);
+    if (ob_lock_decode(&lock, in->lock.data, in->lock.len, &lookup) != OB_OK ||
+        s_node_of_key(sim, lock.chunk.sequencer) != ask->sequencer ||
+        lock.chunk.height != ask->height || memcmp(digest, lock.chunk.payload, 32) != 0) {
+        s_violation(sim, "node %d's fetch %llu was answered with another Lock or other bytes",
+                    node->index, (unsigned long long)in->tag);
+        return;
+    }
+    ask->outcome = 1;
+}
+
 /* The application speaks the external protocol of net's application
    socket (proto/app.csv): what net sends it is
    decoded here, and its answers go back as frames through ob_net_on_app. */
@@ -768,11 +815,16 @@ static void s_app(sim_t *sim, s_node_t *node, const uint8_t *bytes, size_t len)
         s_trace(sim, "node %d reports evidence", node->index);
         return;
     case OB_NET_TO_APP_APP_FETCH_FOUND:
-    case OB_NET_TO_APP_APP_FETCH_FAILED:
-        /* The simulator's application asks no fetch (FIXME(issue 11)). */
-        s_violation(sim, "node %d's net answered a fetch nobody asked: %s", node->index,
-                    ob_imsg_name(msg.type));
+        s_app_fetch_found(sim, node, &msg.u.app_fetch_found);
         return;
+    case OB_NET_TO_APP_APP_FETCH_FAILED: {
+        s_app_fetch_t *ask = s_app_fetch_of(sim, node, msg.u.app_fetch_failed.tag);
+        if (ask) {
+            ask->outcome = -1;
+            ask->reason = msg.u.app_fetch_failed.reason;
+        }
+        return;
+    }
     }
 }
 
@@ -789,6 +841,11 @@ static void s_app_answer(sim_t *sim, s_node_t *node, const s_event_t *ev)
         msg.type = OB_IMSG_APP_GIVE_VERDICT;
         msg.u.app_give_verdict.chunk = ev->chunk;
         msg.u.app_give_verdict.valid = ev->valid;
+    } else if (ev->app_kind == APP_FETCH) {
+        msg.type = OB_IMSG_APP_FETCH;
+        msg.u.app_fetch.tag = ev->tag;
+        memcpy(msg.u.app_fetch.sequencer, ev->chunk.sequencer, 32);
+        msg.u.app_fetch.height = ev->height;
     } else {
         msg.type = OB_IMSG_APP_LOCK_RECEIVED;
         msg.u.app_lock_received.chunk = ev->chunk;
@@ -1881,6 +1938,33 @@ void sim_liar_sent(const sim_t *sim, int node, uint64_t *answers, uint64_t *unas
     *answers = n->liar_answers;
     *unasked = n->liar_unasked;
     *fetches = n->liar_fetches;
+}
+
+void sim_app_fetch(sim_t *sim, int node, int sequencer, uint64_t height, uint64_t tag)
+{
+    s_node_t *n = &sim->nodes[node];
+    assert(n->app_fetch_count < S_APP_FETCHES);
+    n->app_fetches[n->app_fetch_count++] =
+        (s_app_fetch_t){.tag = tag, .sequencer = sequencer, .height = height};
+    s_event_t *ev = s_push(sim, sim->now + S_APP_LATENCY_US, EV_APP, node);
+    ev->app_kind = APP_FETCH;
+    ev->tag = tag;
+    memcpy(ev->chunk.sequencer, sim->nodes[sequencer].key.pub.bytes, 32);
+    ev->height = height;
+    ev->incarnation = n->incarnation[SIM_NET];
+}
+
+int sim_app_fetched(const sim_t *sim, int node, uint64_t tag, uint8_t *reason)
+{
+    const s_node_t *n = &sim->nodes[node];
+    for (size_t i = 0; i < n->app_fetch_count; i++) {
+        if (n->app_fetches[i].tag != tag)
+            continue;
+        if (reason)
+            *reason = n->app_fetches[i].reason;
+        return n->app_fetches[i].outcome;
+    }
+    return 0;
 }
 
 uint32_t sim_arena_in_use(const sim_t *sim, int node)

@@ -53,6 +53,10 @@ typedef struct {
     bool quiet;        /* no trace printing on success */
     sim_liar_t liar;   /* what the byzantine nodes do */
     uint64_t block_ms; /* the nodes' block_ms; 0: the default */
+    /* The nodes (bitmask) that keep payload bytes only `retention` heights
+       behind the certified tip; the others keep all. */
+    uint32_t retention_nodes;
+    uint64_t retention;
 } sim_config_t;
 
 typedef struct sim sim_t;
@@ -110,6 +114,15 @@ bool sim_trigger_fired(const sim_t *sim);
 /* As sim_crash_when, but the whole node goes down at that point. */
 void sim_crash_node_when(sim_t *sim, int node, sim_actor_t actor, int imsg_type,
                          sim_crash_point_t point, uint64_t restart_after_ms);
+
+/* The application of `node` asks its net for the payload of
+   `sequencer`'s chain at `height` (app_fetch, SPEC §3 "on request"), with
+   `tag`; at most 8 asks per node. */
+void sim_app_fetch(sim_t *sim, int node, int sequencer, uint64_t height, uint64_t tag);
+/* What became of that ask: 1 found (the Lock is for what was asked and the
+   bytes hash to its digest; anything else is a violation), 0 no answer
+   yet, -1 failed, with the reason (ob_fetch_status_t) in `reason`. */
+int sim_app_fetched(const sim_t *sim, int node, uint64_t tag, uint8_t *reason);
 
 /* The application of `node` stops (or resumes) answering proposals. */
 void sim_set_app_idle(sim_t *sim, int node, bool idle);

@@ -10,6 +10,7 @@
 #include "imsg.h"
 #include "params.h"
 #include "sim.h"
+#include "submit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,8 +622,8 @@ static void test_sequencer_gone(void **state)
 
 /* slow_and_lossy again, but the Locks of every reporter must now be
    contiguous to height 40: what loss swallowed is fetched. (Seed 8: one of
-   the 9 of seeds 1-40 where the sequencers' gap filling alone left a hole
-   for good.) */
+   the 9 of seeds 1-40 where the sequencers' gap filling, since removed,
+   left a hole for good.) */
 static void test_lossy_contiguous(void **state)
 {
     (void)state;
@@ -874,6 +875,56 @@ static void test_fetch_payload_liar(void **state)
     sim_destroy(&sim);
 }
 
+typedef struct {
+    int node;
+    uint64_t tag;
+} s_ask_t;
+
+static bool s_answered(sim_t *sim, void *ctx)
+{
+    const s_ask_t *ask = ctx;
+    return sim_app_fetched(sim, ask->node, ask->tag, NULL) != 0;
+}
+
+/* SPEC §3 "on request": node 3 keeps payload bytes only 2 heights behind
+   the certified tip, so once chain 0 is at 12 its bytes of height 1 are
+   long pruned there. Its application asks for them and has them, from a
+   peer, the Lock for what it asked and the bytes its payload; they are
+   not kept (outside retention). A height nobody holds is not found,
+   within peers x fetch_retry_ms. */
+static void test_fetch_on_request(void **state)
+{
+    (void)state;
+    double t0 = s_wall();
+    sim_config_t c = sim_config_default(s_seed(23), 4);
+    c.retention_nodes = 1u << 3;
+    c.retention = 2;
+    sim_t *sim = sim_new(&c);
+    s_goal_t goal = {1u << 0, 0, 12};
+    s_assert_clean(sim, sim_run(sim, 120000, s_reached, &goal), "fetch_on_request: 0..12");
+    assert_int_equal(sim_certified_payloads(sim, 3, 0, 1, 1), 0);
+    assert_int_equal(sim_certified_payloads(sim, 1, 0, 1, 1), 1);
+
+    s_ask_t old = {3, 1};
+    sim_app_fetch(sim, 3, 0, 1, old.tag);
+    s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 5000, s_answered, &old),
+                   "fetch_on_request: a pruned payload");
+    uint8_t reason = 0;
+    assert_int_equal(sim_app_fetched(sim, 3, old.tag, &reason), 1);
+    assert_int_equal(sim_certified_payloads(sim, 3, 0, 1, 1), 0);
+
+    s_ask_t none = {3, 2};
+    uint64_t asked = sim_now_ms(sim);
+    sim_app_fetch(sim, 3, 0, 1000000, none.tag);
+    s_assert_clean(sim, sim_run(sim, sim_now_ms(sim) + 5000, s_answered, &none),
+                   "fetch_on_request: a height nobody holds");
+    assert_int_equal(sim_app_fetched(sim, 3, none.tag, &reason), -1);
+    assert_int_equal(reason, OB_FETCH_NOT_FOUND);
+    assert_true(sim_now_ms(sim) - asked <= 3 * OB_PARAMS_DEFAULT.fetch_retry_ms + 200);
+    s_report("fetch_on_request", sim, t0);
+    sim_destroy(&sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -886,7 +937,7 @@ int main(void)
         cmocka_unit_test(test_stale_before_replay), cmocka_unit_test(test_late_joiner),
         cmocka_unit_test(test_wrong_sender),        cmocka_unit_test(test_sequencer_gone),
         cmocka_unit_test(test_lossy_contiguous),    cmocka_unit_test(test_fetch_byzantine),
-        cmocka_unit_test(test_fetch_payload_liar),
+        cmocka_unit_test(test_fetch_payload_liar),  cmocka_unit_test(test_fetch_on_request),
     };
     /* SIM_ONLY=test_byzantine runs one scenario (cmocka's filter);
        SIM_SKIP=test_scale runs all but it. */

@@ -680,6 +680,218 @@ static void test_client_resend_timing(void **state)
     assert_int_equal(obcast_client_stats(f->client)->resubmits, 0);
 }
 
+/* --- fetching ---------------------------------------------------------------- */
+
+/* The fake net reads one fetch: its tag; it must ask (`sequencer`, `height`). */
+static uint64_t s_read_fetch(c_fixture_t *f, const uint8_t sequencer[32], uint64_t height)
+{
+    ob_imsg_t decoded;
+    zframe_t *frame = s_read_frame(f, C_WAIT, &decoded);
+    assert_non_null(frame);
+    zframe_destroy(&frame);
+    assert_int_equal(decoded.type, OB_IMSG_FETCH);
+    assert_memory_equal(decoded.u.fetch.sequencer, sequencer, 32);
+    assert_int_equal(decoded.u.fetch.height, height);
+    return decoded.u.fetch.tag;
+}
+
+static void s_fetch_found(c_fixture_t *f, uint64_t tag, const uint8_t *lock, size_t lock_len,
+                          const void *data, size_t len)
+{
+    ob_imsg_t answer = {.type = OB_IMSG_FETCH_FOUND};
+    answer.u.fetch_found.tag = tag;
+    answer.u.fetch_found.lock = (ob_blob_t){lock, (uint32_t)lock_len};
+    answer.u.fetch_found.data = (ob_blob_t){data, (uint32_t)len};
+    s_send(f, &answer);
+}
+
+static void s_fetch_failed(c_fixture_t *f, uint64_t tag, uint8_t reason)
+{
+    ob_imsg_t answer = {.type = OB_IMSG_FETCH_FAILED};
+    answer.u.fetch_failed.tag = tag;
+    answer.u.fetch_failed.reason = reason;
+    s_send(f, &answer);
+}
+
+static uint64_t s_ask(c_fixture_t *f, const uint8_t sequencer[32], uint64_t height)
+{
+    uint64_t tag = 0;
+    assert_int_equal(obcast_client_fetch(f->client, sequencer, height, &tag), 0);
+    assert_int_equal(s_read_fetch(f, sequencer, height), tag);
+    return tag;
+}
+
+static void test_client_fetch_found(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    ob_chunk_t chunk = s_chunk(f, 0xcd, 41, "certified bytes", 15);
+    uint64_t tag = s_ask(f, chunk.sequencer, 41);
+    assert_int_equal(tag, 1);
+    assert_int_equal(obcast_client_outstanding(f->client), 1);
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&chunk, 2, lock, sizeof lock);
+    s_fetch_found(f, tag, lock, lock_len, "certified bytes", 15);
+    obcast_client_event_t event = s_next(f, OBCAST_EVENT_FETCHED);
+    assert_int_equal(event.tag, tag);
+    assert_memory_equal(event.sequencer, chunk.sequencer, 32);
+    assert_int_equal(event.height, 41);
+    assert_int_equal(event.epoch, 2);
+    assert_int_equal(event.signers, 3);
+    assert_memory_equal(event.digest, chunk.payload, 32);
+    assert_int_equal(event.lock_len, lock_len);
+    assert_memory_equal(event.lock, lock, lock_len);
+    assert_int_equal(event.data_len, 15);
+    assert_memory_equal(event.data, "certified bytes", 15);
+    assert_int_equal(obcast_client_outstanding(f->client), 0);
+    assert_string_equal(obcast_client_event_name(event.kind), "fetched");
+
+    /* Fetches and submits share one sequence of tags. */
+    assert_int_equal(s_submit(f, "a payload"), 2);
+    assert_int_equal(obcast_client_stats(f->client)->fetches, 1);
+}
+
+static void test_client_fetch_failed(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    uint8_t sequencer[32];
+    memset(sequencer, 7, 32);
+    const char *names[] = {"not_found", "busy", "malformed"};
+    for (uint8_t reason = OB_FETCH_NOT_FOUND; reason <= OB_FETCH_MALFORMED; reason++) {
+        uint64_t tag = s_ask(f, sequencer, 1000 + reason);
+        s_fetch_failed(f, tag, reason);
+        obcast_client_event_t event = s_next(f, OBCAST_EVENT_FETCH_FAILED);
+        assert_int_equal(event.tag, tag);
+        assert_int_equal(event.reason, reason);
+        assert_string_equal(event.reason_name, names[reason - 1]);
+    }
+    assert_int_equal(obcast_client_outstanding(f->client), 0);
+    /* A reason it does not know is still told; "found" is no failure. */
+    uint64_t tag = s_ask(f, sequencer, 5);
+    s_fetch_failed(f, tag, OB_FETCH_FOUND);
+    s_next(f, OBCAST_EVENT_ERROR);
+    s_fetch_failed(f, tag, 77);
+    assert_string_equal(s_next(f, OBCAST_EVENT_FETCH_FAILED).reason_name, "unknown");
+}
+
+/* Unanswered, a fetch is asked again after resend_ms, the same tag, the
+   wait doubling; an answer ends it. */
+static void test_client_fetch_resent_after_silence(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect_with(f, 0, 100);
+    ob_chunk_t chunk = s_chunk(f, 3, 8, "late", 4);
+    uint64_t tag = s_ask(f, chunk.sequencer, 8); /* the fake net says nothing */
+    obcast_client_event_t event;
+    int64_t start = zclock_mono();
+    assert_int_equal(obcast_client_next(f->client, 150, &event), 0);
+    assert_int_equal(s_read_fetch(f, chunk.sequencer, 8), tag);
+    assert_int_equal(obcast_client_stats(f->client)->fetch_resends, 1);
+    /* The next one waits 200 ms, not 100. */
+    ob_imsg_t msg;
+    assert_int_equal(obcast_client_next(f->client, 120, &event), 0);
+    assert_null(s_read_frame(f, 0, &msg));
+    assert_int_equal(obcast_client_next(f->client, 150, &event), 0);
+    assert_int_equal(s_read_fetch(f, chunk.sequencer, 8), tag);
+    assert_true(zclock_mono() - start >= 300);
+    assert_int_equal(obcast_client_stats(f->client)->fetch_resends, 2);
+    assert_int_equal(obcast_client_stats(f->client)->fetches, 1);
+
+    uint8_t lock[512];
+    s_fetch_found(f, tag, lock, s_lock(&chunk, 1, lock, sizeof lock), "late", 4);
+    s_next(f, OBCAST_EVENT_FETCHED);
+    assert_int_equal(obcast_client_resend_in(f->client), -1);
+}
+
+/* What a node may get wrong: bytes that are not the Lock's payload, a
+   Lock of another height or sequencer, a Lock that does not decode, an
+   answer of the wrong kind for the tag. Each is an ERROR; the fetch stays
+   outstanding, and the true answer still lands. */
+static void test_client_fetch_wrong_answers(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0);
+    ob_chunk_t chunk = s_chunk(f, 0x11, 6, "the bytes", 9);
+    uint64_t tag = s_ask(f, chunk.sequencer, 6);
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&chunk, 1, lock, sizeof lock);
+
+    s_fetch_found(f, tag, lock, lock_len, "the bytez", 9);
+    obcast_client_event_t event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_int_equal(event.tag, tag);
+    assert_non_null(strstr(event.error, "not the Lock's payload"));
+    s_fetch_found(f, tag, lock, lock_len, "the bytes", 8);
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    ob_chunk_t higher = chunk;
+    higher.height = 7;
+    uint8_t other[512];
+    s_fetch_found(f, tag, other, s_lock(&higher, 1, other, sizeof other), "the bytes", 9);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "height 7, not the one asked"));
+    ob_chunk_t elsewhere = s_chunk(f, 0x12, 6, "the bytes", 9);
+    s_fetch_found(f, tag, other, s_lock(&elsewhere, 1, other, sizeof other), "the bytes", 9);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "sequencer 1212"));
+
+    s_fetch_found(f, tag, lock, lock_len - 1, "the bytes", 9);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "does not decode: short"));
+    s_fetch_found(f, tag, lock, 0, "the bytes", 9);
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    /* An answer about a payload for a fetch's tag, and the reverse. */
+    s_queued(f, tag);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "a fetch, not a payload"));
+    uint64_t submitted = s_submit(f, "a payload");
+    uint8_t data[16];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    s_fetch_failed(f, submitted, OB_FETCH_NOT_FOUND);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "a payload, not a fetch"));
+
+    /* A fetch_found cut short, or with a byte too many. */
+    ob_imsg_t found = {.type = OB_IMSG_FETCH_FOUND};
+    found.u.fetch_found.tag = tag;
+    found.u.fetch_found.lock = (ob_blob_t){lock, (uint32_t)lock_len};
+    found.u.fetch_found.data = (ob_blob_t){(const uint8_t *)"the bytes", 9};
+    uint8_t bytes[1024];
+    size_t written = 0;
+    assert_int_equal(ob_imsg_encode(&found, bytes, sizeof bytes - 1, &written), 0);
+    s_send_raw(f, bytes, written - 1);
+    s_next(f, OBCAST_EVENT_ERROR);
+    bytes[written] = 0;
+    s_send_raw(f, bytes, written + 1);
+    s_next(f, OBCAST_EVENT_ERROR);
+
+    assert_int_equal(obcast_client_outstanding(f->client), 2);
+    s_fetch_found(f, tag, lock, lock_len, "the bytes", 9);
+    event = s_next(f, OBCAST_EVENT_FETCHED);
+    assert_int_equal(event.tag, tag);
+    /* A late duplicate is about no outstanding fetch. */
+    s_fetch_found(f, tag, lock, lock_len, "the bytes", 9);
+    event = s_next(f, OBCAST_EVENT_ERROR);
+    assert_non_null(strstr(event.error, "not outstanding"));
+}
+
+static void test_client_fetch_outstanding_cap(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 2);
+    uint8_t sequencer[32] = {1};
+    uint64_t tag = 0;
+    assert_int_equal(obcast_client_fetch(f->client, sequencer, 1, &tag), 0);
+    s_submit(f, "one");
+    assert_int_equal(obcast_client_fetch(f->client, sequencer, 2, &tag), -1);
+    assert_non_null(strstr(obcast_client_error(f->client), "outstanding already"));
+    assert_int_equal(obcast_client_forget(f->client, 1), 0);
+    assert_int_equal(obcast_client_fetch(f->client, sequencer, 2, &tag), 0);
+    assert_int_equal(tag, 3);
+}
+
 static void test_client_new_errors(void **state)
 {
     (void)state;
@@ -770,6 +982,11 @@ int main(void)
         T(test_client_follows_after_assigned),
         T(test_client_batched_and_inclusion),
         T(test_client_resend_timing),
+        T(test_client_fetch_found),
+        T(test_client_fetch_failed),
+        T(test_client_fetch_resent_after_silence),
+        T(test_client_fetch_wrong_answers),
+        T(test_client_fetch_outstanding_cap),
         T(test_client_new_errors),
         T(test_client_curve),
     };

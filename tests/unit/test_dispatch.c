@@ -121,7 +121,7 @@ static void test_tables_consistent(void **state)
             assert_int_equal(ways, 1);
         }
     }
-    assert_int_equal(internal, 45);
+    assert_int_equal(internal, 43);
     assert_int_equal(external, 21);
     for (int from = OB_PARTY_NET; from <= OB_PARTY_COUNT; from++)
         for (int to = OB_PARTY_NET; to <= OB_PARTY_COUNT; to++)

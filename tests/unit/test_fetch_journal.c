@@ -6,7 +6,7 @@
 
     The node is key 0 of tu_four (epoch 1: every key a validator and a
     sequencer). Its peers are keys 1, 2 and 3. */
-#include "testutil.h"
+#include "journal_fixture.h"
 
 #include "hex.h"
 #include "journal.h"
@@ -23,93 +23,25 @@
 #define F_SLOTS     64
 #define F_SLOT_SIZE 4096
 #define F_T0        10000 /* the clock when the journal starts */
-#define F_LOCK_MAX  (OB_CHUNK_LEN + 8 + 2 + 4 * OB_CERT_ENTRY_LEN)
 #define F_NODE_MAX  (OB_GENESIS_NODE_LEN + 32 + 8 + 2 + 4 * OB_CERT_ENTRY_LEN)
 
-typedef struct {
-    char dir[64];
-    char path[128];
-    tu_four_t four;
-    ob_params_t params;
-    ob_arena_t *arena;
-    ob_outbox_t *out;
-    ob_journal_t *journal;
-} f_fixture_t;
+typedef tj_journal_t f_fixture_t;
 
 static int s_setup(void **state)
 {
-    f_fixture_t *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    tu_temp_dir(f->dir, sizeof f->dir, "fetchj");
-    snprintf(f->path, sizeof f->path, "%s/journal.db", f->dir);
-    ob_log_set_level(OB_LOG_ERROR);
-    tu_four_init(&f->four, "fetch-journal");
-    f->params = OB_PARAMS_DEFAULT;
-    f->params.max_payload = F_SLOT_SIZE;
-    ob_why_t why;
-    f->arena = ob_arena_new_heap(F_SLOTS, F_SLOT_SIZE, &why);
-    assert_non_null(f->arena);
-    f->out = ob_outbox_new(1024, 4u << 20);
-    assert_non_null(f->out);
-    *state = f;
+    *state = tj_new("fetch-journal", F_SLOTS, F_SLOT_SIZE);
     return 0;
 }
 
 static int s_teardown(void **state)
 {
-    f_fixture_t *f = *state;
-    ob_journal_destroy(&f->journal);
-    ob_outbox_destroy(&f->out);
-    ob_arena_destroy(&f->arena);
-    tu_four_fini(&f->four);
-    tu_remove_dir(f->dir);
-    free(f);
+    tj_destroy((tj_journal_t **)state);
     return 0;
-}
-
-static const uint8_t *s_key(f_fixture_t *f, int k)
-{
-    return f->four.keys[k].pub.bytes;
 }
 
 static void s_open(f_fixture_t *f)
 {
-    ob_journal_destroy(&f->journal);
-    ob_node_env_t env = {
-        .ns = &f->four.ns, .epochs = f->four.epochs, .params = f->params, .arena = f->arena};
-    memcpy(env.self_key, s_key(f, 0), 32);
-    ob_journal_config_t config = {
-        .env = env, .db_path = f->path, .sync = OB_DB_SYNC_NORMAL, .initial_epoch = 1};
-    ob_why_t why = {{0}};
-    f->journal = ob_journal_new(&config, &why);
-    if (!f->journal)
-        fail_msg("journal: %s", why.text);
-    ob_outbox_clear(f->out);
-    ob_journal_start(f->journal, F_T0, f->out);
-    ob_outbox_clear(f->out);
-}
-
-/* One message, through the imsg codec, in a batch of its own; the outbox
-   then holds exactly what it made. */
-static void s_deliver_at(f_fixture_t *f, const ob_imsg_t *msg, uint64_t now)
-{
-    uint8_t *buf = NULL;
-    ob_imsg_t decoded = tu_through_codec(msg, &buf);
-    ob_outbox_clear(f->out);
-    assert_int_equal(ob_journal_begin(f->journal), 0);
-    ob_journal_handle(f->journal, now, tu_sender(OB_PARTY_JOURNAL, &decoded), &decoded, f->out);
-    ob_journal_end_batch(f->journal, f->out);
-    assert_int_equal(ob_journal_commit(f->journal), 0);
-    free(buf);
-}
-
-static void s_tick(f_fixture_t *f, uint64_t now)
-{
-    ob_outbox_clear(f->out);
-    assert_int_equal(ob_journal_begin(f->journal), 0);
-    ob_journal_tick(f->journal, now, f->out);
-    assert_int_equal(ob_journal_commit(f->journal), 0);
+    tj_open(f, F_T0);
 }
 
 /* The messages of `type` for actor `to`, decoded into `msgs` (blobs view
@@ -140,75 +72,19 @@ static size_t s_sent(f_fixture_t *f, ob_actor_t to, ob_imsg_type_t type)
 
 /* --- what the tests build ------------------------------------------------ */
 
-static ob_chunk_t s_chunk(f_fixture_t *f, int sequencer, uint64_t height, const char *payload)
-{
-    ob_chunk_t chunk;
-    memcpy(chunk.sequencer, s_key(f, sequencer), 32);
-    chunk.height = height;
-    ob_sha256(f->four.crypto, payload, strlen(payload), chunk.payload);
-    return chunk;
-}
-
-/* A quorum's certificate (keys 0, 1, 2) on `chunk` in epoch 1. */
-static ob_cert_t s_cert(f_fixture_t *f, const ob_chunk_t *chunk,
-                        uint8_t entries[4 * OB_CERT_ENTRY_LEN])
-{
-    const ob_keyset_t *v = ob_epochs_validators(f->four.epochs, 1);
-    ob_ack_t acks[3];
-    for (int k = 0; k < 3; k++) {
-        acks[k] = (ob_ack_t){.chunk = *chunk, .epoch = 1};
-        assert_true(ob_keyset_index_of(v, s_key(f, k), &acks[k].index));
-        assert_int_equal(ob_ack_sign(f->four.crypto, &f->four.ns, &f->four.keys[k], chunk, 1, NULL,
-                                     acks[k].signature),
-                         0);
-    }
-    ob_cert_t cert;
-    assert_int_equal(ob_cert_assemble(acks, 3, 4, entries, 4 * OB_CERT_ENTRY_LEN, &cert), OB_OK);
-    return cert;
-}
-
-static size_t s_lock(f_fixture_t *f, int sequencer, uint64_t height, const char *payload,
-                     uint8_t out[F_LOCK_MAX])
-{
-    uint8_t entries[4 * OB_CERT_ENTRY_LEN];
-    ob_lock_t lock = {.chunk = s_chunk(f, sequencer, height, payload), .epoch = 1};
-    lock.cert = s_cert(f, &lock.chunk, entries);
-    size_t len = 0;
-    assert_int_equal(ob_lock_encode(&lock, out, F_LOCK_MAX, &len), 0);
-    return len;
-}
-
-/* The payload string of a height: "p<height>". */
-static const char *s_payload(uint64_t height, char buf[32])
-{
-    snprintf(buf, 32, "p%llu", (unsigned long long)height);
-    return buf;
-}
-
-/* The signer certified (sequencer, height, "p<height>"). */
-static void s_certified_at(f_fixture_t *f, int sequencer, uint64_t height, uint64_t now)
-{
-    char p[32];
-    uint8_t bytes[F_LOCK_MAX];
-    size_t len = s_lock(f, sequencer, height, s_payload(height, p), bytes);
-    ob_imsg_t msg = {.type = OB_IMSG_CERTIFIED};
-    msg.u.certified.lock = (ob_blob_t){bytes, (uint32_t)len};
-    s_deliver_at(f, &msg, now);
-}
-
 /* A verified node of `sequencer` at `height` over "p<height>", its parent
    certified, its payload in a slot the verifier hands on. */
 static void s_node_at(f_fixture_t *f, int sequencer, uint64_t height, uint64_t now)
 {
     char p[32], q[32];
-    ob_node_t node = {.chunk = s_chunk(f, sequencer, height, s_payload(height, p))};
+    ob_node_t node = {.chunk = tj_chunk(f, sequencer, height, tj_payload(height, p))};
     uint8_t entries[4 * OB_CERT_ENTRY_LEN];
     if (height > 0) {
-        ob_chunk_t parent = s_chunk(f, sequencer, height - 1, s_payload(height - 1, q));
+        ob_chunk_t parent = tj_chunk(f, sequencer, height - 1, tj_payload(height - 1, q));
         node.has_parent = true;
         memcpy(node.parent.digest, parent.payload, 32);
         node.parent.epoch = 1;
-        node.parent.cert = s_cert(f, &parent, entries);
+        node.parent.cert = tj_cert(f, &parent, entries);
     }
     assert_int_equal(ob_chunk_sign(f->four.crypto, &f->four.ns, &f->four.keys[sequencer],
                                    &node.chunk, NULL, node.signature),
@@ -221,7 +97,7 @@ static void s_node_at(f_fixture_t *f, int sequencer, uint64_t height, uint64_t n
     assert_int_equal(ob_arena_put(f->arena, f->four.crypto, OB_ACTOR_VERIFIER, p,
                                   (uint32_t)strlen(p), &msg.u.node_verified.payload),
                      0);
-    s_deliver_at(f, &msg, now);
+    tj_deliver(f, &msg, now);
 }
 
 /* Nodes 0..top of `sequencer`: certificates 0..top-1 with their bytes. */
@@ -236,10 +112,10 @@ static void s_chain_of_nodes(f_fixture_t *f, int sequencer, uint64_t top)
 static void s_fetched_at(f_fixture_t *f, int peer, int sequencer, uint64_t height,
                          const char *certified, const char *payload, uint64_t now)
 {
-    uint8_t bytes[F_LOCK_MAX];
-    size_t len = s_lock(f, sequencer, height, certified, bytes);
+    uint8_t bytes[TJ_LOCK_MAX];
+    size_t len = tj_lock(f, sequencer, height, certified, bytes);
     ob_imsg_t msg = {.type = OB_IMSG_FETCHED_VERIFIED};
-    memcpy(msg.u.fetched_verified.peer, s_key(f, peer), 32);
+    memcpy(msg.u.fetched_verified.peer, tj_key(f, peer), 32);
     msg.u.fetched_verified.lock = (ob_blob_t){bytes, (uint32_t)len};
     if (payload) {
         msg.u.fetched_verified.has_payload = true;
@@ -247,24 +123,24 @@ static void s_fetched_at(f_fixture_t *f, int peer, int sequencer, uint64_t heigh
                                       (uint32_t)strlen(payload), &msg.u.fetched_verified.payload),
                          0);
     }
-    s_deliver_at(f, &msg, now);
+    tj_deliver(f, &msg, now);
 }
 
 static void s_fetched(f_fixture_t *f, int sequencer, uint64_t height, bool with_payload)
 {
     char p[32];
-    s_payload(height, p);
+    tj_payload(height, p);
     s_fetched_at(f, 1, sequencer, height, p, with_payload ? p : NULL, F_T0);
 }
 
 static void s_peer_fetch(f_fixture_t *f, int sequencer, uint64_t height, uint16_t count)
 {
     ob_imsg_t msg = {.type = OB_IMSG_PEER_FETCH};
-    memcpy(msg.u.peer_fetch.peer, s_key(f, 2), 32);
-    memcpy(msg.u.peer_fetch.sequencer, s_key(f, sequencer), 32);
+    memcpy(msg.u.peer_fetch.peer, tj_key(f, 2), 32);
+    memcpy(msg.u.peer_fetch.sequencer, tj_key(f, sequencer), 32);
     msg.u.peer_fetch.height = height;
     msg.u.peer_fetch.count = count;
-    s_deliver_at(f, &msg, F_T0);
+    tj_deliver(f, &msg, F_T0);
 }
 
 /* The certificates the journal's file holds, read beside it. */
@@ -311,7 +187,7 @@ static size_t s_served(f_fixture_t *f, f_served_t *served, size_t cap)
     assert_true(n <= cap);
     for (size_t i = 0; i < n; i++) {
         const ob_imsg_send_fetched_t *m = &msgs[i].u.send_fetched;
-        assert_memory_equal(m->peer, s_key(f, 2), 32);
+        assert_memory_equal(m->peer, tj_key(f, 2), 32);
         ob_lock_t lock;
         ob_epoch_lookup_t lookup = ob_epochs_lookup(f->four.epochs);
         assert_int_equal(ob_lock_decode(&lock, m->lock.data, m->lock.len, &lookup), OB_OK);
@@ -319,7 +195,7 @@ static size_t s_served(f_fixture_t *f, f_served_t *served, size_t cap)
         if (!m->has_payload)
             continue;
         char p[32];
-        s_payload(lock.chunk.height, p);
+        tj_payload(lock.chunk.height, p);
         assert_memory_equal(m->payload.digest, lock.chunk.payload, 32);
         const uint8_t *bytes = ob_arena_get(f->arena, &m->payload);
         assert_non_null(bytes);
@@ -339,15 +215,6 @@ typedef struct {
     uint16_t count;
 } f_asked_t;
 
-static int s_key_number(f_fixture_t *f, const uint8_t key[32])
-{
-    for (int k = 0; k < 4; k++)
-        if (memcmp(key, s_key(f, k), 32) == 0)
-            return k;
-    fail_msg("a key of no node");
-    return -1;
-}
-
 static size_t s_asked(f_fixture_t *f, f_asked_t *asked, size_t cap)
 {
     ob_imsg_t msgs[80];
@@ -355,7 +222,7 @@ static size_t s_asked(f_fixture_t *f, f_asked_t *asked, size_t cap)
     assert_true(n <= cap);
     for (size_t i = 0; i < n; i++) {
         const ob_imsg_send_fetch_t *m = &msgs[i].u.send_fetch;
-        asked[i] = (f_asked_t){s_key_number(f, m->sequencer), s_key_number(f, m->peer), m->height,
+        asked[i] = (f_asked_t){tj_key_number(f, m->sequencer), tj_key_number(f, m->peer), m->height,
                                m->count};
         assert_true(asked[i].peer != 0); /* never itself */
         assert_true(m->count >= 1 && m->count <= 64);
@@ -418,9 +285,9 @@ static void test_store_queries_for_fetching(void **state)
     uint64_t heights[] = {0, 1, 5, 9};
     for (size_t i = 0; i < 4; i++) {
         char p[32];
-        uint8_t bytes[F_LOCK_MAX];
-        size_t len = s_lock(f, 1, heights[i], s_payload(heights[i], p), bytes);
-        ob_chunk_t c = s_chunk(f, 1, heights[i], p);
+        uint8_t bytes[TJ_LOCK_MAX];
+        size_t len = tj_lock(f, 1, heights[i], tj_payload(heights[i], p), bytes);
+        ob_chunk_t c = tj_chunk(f, 1, heights[i], p);
         assert_int_equal(ob_journal_store_put_certificate(store, c.sequencer, c.height, c.payload,
                                                           1, bytes, len),
                          1);
@@ -428,9 +295,9 @@ static void test_store_queries_for_fetching(void **state)
             assert_int_equal(
                 ob_journal_store_put_payload(store, c.payload, (const uint8_t *)p, strlen(p)), 0);
         if (heights[i] == 5) {
-            uint8_t other[F_LOCK_MAX];
-            size_t other_len = s_lock(f, 1, 5, "other", other);
-            ob_chunk_t o = s_chunk(f, 1, 5, "other");
+            uint8_t other[TJ_LOCK_MAX];
+            size_t other_len = tj_lock(f, 1, 5, "other", other);
+            ob_chunk_t o = tj_chunk(f, 1, 5, "other");
             assert_int_equal(ob_journal_store_put_certificate(store, o.sequencer, 5, o.payload, 1,
                                                               other, other_len),
                              1);
@@ -439,7 +306,8 @@ static void test_store_queries_for_fetching(void **state)
     assert_int_equal(ob_journal_store_commit(store), 0);
 
     f_rows_t rows = {0};
-    assert_int_equal(ob_journal_store_certificate_range(store, s_key(f, 1), 1, 8, s_row, &rows), 0);
+    assert_int_equal(ob_journal_store_certificate_range(store, tj_key(f, 1), 1, 8, s_row, &rows),
+                     0);
     assert_int_equal(rows.n, 2);
     assert_int_equal(rows.heights[0], 1);
     assert_true(rows.held[0]);
@@ -448,15 +316,15 @@ static void test_store_queries_for_fetching(void **state)
 
     uint8_t *lock = NULL;
     size_t len = 0;
-    assert_int_equal(ob_journal_store_highest_certificate_above(store, s_key(f, 1), 5, &lock, &len),
-                     1);
+    assert_int_equal(
+        ob_journal_store_highest_certificate_above(store, tj_key(f, 1), 5, &lock, &len), 1);
     ob_lock_t decoded;
     ob_epoch_lookup_t lookup = ob_epochs_lookup(f->four.epochs);
     assert_int_equal(ob_lock_decode(&decoded, lock, len, &lookup), OB_OK);
     assert_int_equal(decoded.chunk.height, 9);
     free(lock);
-    assert_int_equal(ob_journal_store_highest_certificate_above(store, s_key(f, 1), 9, &lock, &len),
-                     0);
+    assert_int_equal(
+        ob_journal_store_highest_certificate_above(store, tj_key(f, 1), 9, &lock, &len), 0);
 
     f_spans_t spans = {0};
     assert_int_equal(ob_journal_store_certificate_spans(store, s_span, &spans), 0);
@@ -520,7 +388,7 @@ static void test_serve_partly_held_with_the_highest_marker(void **state)
     f_fixture_t *f = *state;
     s_open(f);
     s_chain_of_nodes(f, 1, 4);
-    s_certified_at(f, 1, 9, F_T0); /* above a hole, without its bytes */
+    tj_certified(f, 1, 9, F_T0); /* above a hole, without its bytes */
     s_peer_fetch(f, 1, 1, 2);
     f_served_t served[8];
     assert_int_equal(s_served(f, served, 8), 3);
@@ -584,7 +452,7 @@ static void test_serve_corrupt_payload_goes_without(void **state)
     s_chain_of_nodes(f, 1, 2);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    ob_chunk_t c = s_chunk(f, 1, 0, "p0");
+    ob_chunk_t c = tj_chunk(f, 1, 0, "p0");
     sqlite3_stmt *stmt = NULL;
     assert_int_equal(
         sqlite3_prepare_v2(db, "UPDATE payload SET data = 'xx' WHERE digest = ?1", -1, &stmt, NULL),
@@ -620,7 +488,7 @@ static void test_receive_new_lock_once(void **state)
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_APP_VERIFY), 0);
     uint64_t height;
     uint8_t payload[32];
-    assert_false(ob_journal_tip(f->journal, s_key(f, 1), &height, payload));
+    assert_false(ob_journal_tip(f->journal, tj_key(f, 1), &height, payload));
     assert_int_equal(s_locks_held(f), 1);
     const ob_journal_stats_t *st = ob_journal_stats(f->journal);
     assert_int_equal(st->fetched_new, 1);
@@ -646,7 +514,7 @@ static void test_receive_new_lock_once(void **state)
     char hex[8], data[32], sequencer[65];
     ob_hex_encode((const uint8_t *)"p5", 2, hex);
     snprintf(data, sizeof data, "\"data\":\"%s\"", hex);
-    ob_hex_encode(s_key(f, 1), 32, sequencer);
+    ob_hex_encode(tj_key(f, 1), 32, sequencer);
     assert_non_null(strstr(text, sequencer));
     assert_non_null(strstr(text, "\"height\":5,"));
     assert_non_null(strstr(text, data));
@@ -660,7 +528,7 @@ static void test_receive_payload_for_a_held_lock(void **state)
 {
     f_fixture_t *f = *state;
     s_open(f);
-    s_certified_at(f, 1, 3, F_T0);
+    tj_certified(f, 1, 3, F_T0);
     s_fetched(f, 1, 3, false);
     assert_int_equal(ob_outbox_count(f->out), 0);
     assert_int_equal(ob_journal_stats(f->journal)->fetched_duplicate, 1);
@@ -681,7 +549,7 @@ static void test_receive_conflicting_lock_is_evidence(void **state)
 {
     f_fixture_t *f = *state;
     s_open(f);
-    s_certified_at(f, 1, 3, F_T0);
+    tj_certified(f, 1, 3, F_T0);
     s_fetched_at(f, 1, 1, 3, "forked", "forked", F_T0);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_EVIDENCE), 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
@@ -700,7 +568,7 @@ static void test_receive_payload_outside_retention_not_stored(void **state)
     f_fixture_t *f = *state;
     f->params.retention = 2;
     s_open(f);
-    s_certified_at(f, 1, 10, F_T0);
+    tj_certified(f, 1, 10, F_T0);
     s_fetched(f, 1, 3, true);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 1);
     const ob_journal_stats_t *st = ob_journal_stats(f->journal);
@@ -732,10 +600,10 @@ static void test_ask_probes_a_stalled_chain_after_the_timeout(void **state)
     f_fixture_t *f = *state;
     s_open(f);
     uint64_t timeout = f->params.rebroadcast_timeout_ms;
-    s_tick(f, F_T0 + timeout - 1);
+    tj_tick(f, F_T0 + timeout - 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
     assert_true(ob_journal_next_deadline(f->journal) <= F_T0 + timeout);
-    s_tick(f, F_T0 + timeout);
+    tj_tick(f, F_T0 + timeout);
     f_asked_t asked[8];
     assert_int_equal(s_asked(f, asked, 8), 3);
     int first_peer[4] = {0};
@@ -751,9 +619,9 @@ static void test_ask_probes_a_stalled_chain_after_the_timeout(void **state)
     assert_int_equal(ob_journal_stats(f->journal)->fetch_asked_above, 3);
     /* Unanswered: not retried (nothing more was there), asked anew a
        timeout later, of the next peers. */
-    s_tick(f, F_T0 + timeout + f->params.fetch_retry_ms);
+    tj_tick(f, F_T0 + timeout + f->params.fetch_retry_ms);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
-    s_tick(f, F_T0 + 2 * timeout);
+    tj_tick(f, F_T0 + 2 * timeout);
     assert_int_equal(s_asked(f, asked, 8), 3);
     for (int k = 1; k <= 3; k++) {
         const f_asked_t *a = s_find(asked, 3, k, 0);
@@ -772,12 +640,12 @@ static void test_ask_probe_starts_above_the_certified_height(void **state)
     s_chain_of_nodes(f, 1, 5);
     uint64_t last = F_T0 + 100;
     s_node_at(f, 1, 6, last); /* certificate 5 */
-    s_tick(f, F_T0 + timeout);
+    tj_tick(f, F_T0 + timeout);
     f_asked_t asked[8];
     size_t n = s_asked(f, asked, 8);
     assert_null(s_find(asked, n, 1, 6));
     assert_non_null(s_find(asked, n, 2, 0)); /* the others, never grown */
-    s_tick(f, last + timeout);
+    tj_tick(f, last + timeout);
     n = s_asked(f, asked, 8);
     assert_int_equal(n, 1);
     assert_non_null(s_find(asked, n, 1, 6));
@@ -796,7 +664,7 @@ static void test_ask_live_chain_is_never_probed(void **state)
     for (uint64_t h = 0; h < 8; h++) {
         uint64_t now = F_T0 + h * timeout / 2;
         s_node_at(f, 1, h, now);
-        s_tick(f, now);
+        tj_tick(f, now);
         f_asked_t asked[8];
         size_t n = s_asked(f, asked, 8);
         for (size_t i = 0; i < n; i++) {
@@ -810,7 +678,7 @@ static void test_ask_live_chain_is_never_probed(void **state)
     assert_true(probes_of_others >= 2);
     /* Key 2's chain: a probe's answer shows a certificate at 40. */
     s_fetched_at(f, 1, 2, 40, "p40", "p40", F_T0 + 4 * timeout);
-    s_tick(f, F_T0 + 4 * timeout);
+    tj_tick(f, F_T0 + 4 * timeout);
     f_asked_t asked[8];
     size_t n = s_asked(f, asked, 8);
     const f_asked_t *hole = s_find(asked, n, 2, 0);
@@ -828,8 +696,8 @@ static void test_ask_holes_as_ranges_and_missing_payloads(void **state)
     s_open(f);
     uint64_t heights[] = {0, 1, 5, 100};
     for (size_t i = 0; i < 4; i++)
-        s_certified_at(f, 1, heights[i], F_T0);
-    s_tick(f, F_T0);
+        tj_certified(f, 1, heights[i], F_T0);
+    tj_tick(f, F_T0);
     f_asked_t asked[16];
     size_t n = s_asked(f, asked, 16);
     assert_int_equal(n, 6);
@@ -854,7 +722,7 @@ static void test_ask_holes_as_ranges_and_missing_payloads(void **state)
     for (uint64_t h = 2; h <= 4; h++)
         s_fetched(f, 1, h, true);
     assert_int_equal(st->fetch_outstanding, 5);
-    s_tick(f, F_T0 + 1);
+    tj_tick(f, F_T0 + 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
 }
 
@@ -868,8 +736,8 @@ static void test_ask_holes_beyond_the_table_merge(void **state)
     f->params.fetch_outstanding = 64;
     s_open(f);
     for (uint64_t h = 0; h <= 40; h += 2)
-        s_certified_at(f, 1, h, F_T0);
-    s_tick(f, F_T0);
+        tj_certified(f, 1, h, F_T0);
+    tj_tick(f, F_T0);
     f_asked_t asked[64];
     size_t n = s_asked(f, asked, 64);
     const ob_journal_stats_t *st = ob_journal_stats(f->journal);
@@ -886,7 +754,7 @@ static void test_ask_holes_beyond_the_table_merge(void **state)
         s_fetched(f, 1, h, true);
     assert_int_equal(st->fetch_outstanding, 0);
     assert_int_equal(s_locks_held(f), 41);
-    s_tick(f, F_T0 + 1);
+    tj_tick(f, F_T0 + 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
 }
 
@@ -898,18 +766,18 @@ static void test_ask_at_most_fetch_outstanding(void **state)
     f->params.fetch_outstanding = 2;
     s_open(f);
     s_chain_of_nodes(f, 1, 1); /* bytes of 0 held */
-    s_certified_at(f, 1, 300, F_T0);
-    s_tick(f, F_T0);
+    tj_certified(f, 1, 300, F_T0);
+    tj_tick(f, F_T0);
     f_asked_t asked[8];
     assert_int_equal(s_asked(f, asked, 8), 2);
     assert_non_null(s_find(asked, 2, 1, 300)); /* its bytes */
     assert_non_null(s_find(asked, 2, 1, 1));   /* the hole from 1 */
     assert_int_equal(ob_journal_stats(f->journal)->fetch_outstanding, 2);
-    s_tick(f, F_T0 + 1);
+    tj_tick(f, F_T0 + 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
     s_fetched_at(f, 2, 1, 300, "p300", "p300", F_T0 + 2);
     assert_int_equal(ob_journal_stats(f->journal)->fetch_outstanding, 1);
-    s_tick(f, F_T0 + 2);
+    tj_tick(f, F_T0 + 2);
     assert_int_equal(s_asked(f, asked, 8), 1);
     assert_int_equal(asked[0].from, 65); /* the hole's next range */
 }
@@ -922,17 +790,17 @@ static void test_ask_retry_to_another_peer_with_backoff(void **state)
     f->params.rebroadcast_timeout_ms = 100000; /* no probes meanwhile */
     s_open(f);
     s_chain_of_nodes(f, 1, 1);
-    s_certified_at(f, 1, 3, F_T0); /* hole 1..2, and the bytes of 3 */
-    s_tick(f, F_T0);
+    tj_certified(f, 1, 3, F_T0); /* hole 1..2, and the bytes of 3 */
+    tj_tick(f, F_T0);
     f_asked_t asked[8];
     assert_int_equal(s_asked(f, asked, 8), 2);
     const f_asked_t *hole = s_find(asked, 2, 1, 1);
     assert_non_null(hole);
     int peer = hole->peer;
     uint64_t retry = f->params.fetch_retry_ms;
-    s_tick(f, F_T0 + retry - 1);
+    tj_tick(f, F_T0 + retry - 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
-    s_tick(f, F_T0 + retry);
+    tj_tick(f, F_T0 + retry);
     assert_int_equal(s_asked(f, asked, 8), 2);
     hole = s_find(asked, 2, 1, 1);
     assert_non_null(hole);
@@ -941,9 +809,9 @@ static void test_ask_retry_to_another_peer_with_backoff(void **state)
     peer = hole->peer;
     assert_int_equal(ob_journal_stats(f->journal)->fetch_retries, 2);
     /* Backed off: not at one more retry_ms, at two. */
-    s_tick(f, F_T0 + 2 * retry);
+    tj_tick(f, F_T0 + 2 * retry);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
-    s_tick(f, F_T0 + 3 * retry);
+    tj_tick(f, F_T0 + 3 * retry);
     assert_int_equal(s_asked(f, asked, 8), 2);
     hole = s_find(asked, 2, 1, 1);
     assert_non_null(hole);
@@ -954,7 +822,7 @@ static void test_ask_retry_to_another_peer_with_backoff(void **state)
     s_fetched_at(f, 3, 1, 2, "p2", "p2", F_T0 + 3 * retry);
     s_fetched_at(f, 3, 1, 3, "p3", "p3", F_T0 + 3 * retry);
     assert_int_equal(ob_journal_stats(f->journal)->fetch_outstanding, 0);
-    s_tick(f, F_T0 + 3 * retry + 1);
+    tj_tick(f, F_T0 + 3 * retry + 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SEND_FETCH), 0);
 }
 
@@ -966,10 +834,10 @@ static void test_ask_state_rebuilt_at_start(void **state)
     f->params.rebroadcast_timeout_ms = 100000; /* no probes meanwhile */
     s_open(f);
     s_chain_of_nodes(f, 1, 1);
-    s_certified_at(f, 1, 10, F_T0);
-    s_certified_at(f, 1, 20, F_T0);
+    tj_certified(f, 1, 10, F_T0);
+    tj_certified(f, 1, 20, F_T0);
     s_open(f); /* closes and reopens */
-    s_tick(f, F_T0);
+    tj_tick(f, F_T0);
     f_asked_t asked[8];
     size_t n = s_asked(f, asked, 8);
     assert_int_equal(n, 4);

@@ -168,18 +168,12 @@ static const ob_envelope_t *s_the_peer_frame(f_t *f, int peer)
 
 static uint16_t s_index(f_t *f, int k, uint64_t epoch)
 {
-    uint16_t index = 0;
-    assert_true(ob_keyset_index_of(ob_epochs_validators(f->w.epochs, epoch), s_key(f, k), &index));
-    return index;
+    return tu_four_index(&f->w, k, epoch);
 }
 
 static ob_chunk_t s_chunk(f_t *f, int sequencer, uint64_t height, const char *payload)
 {
-    ob_chunk_t chunk;
-    memcpy(chunk.sequencer, s_key(f, sequencer), 32);
-    chunk.height = height;
-    ob_sha256(f->w.crypto, payload, strlen(payload), chunk.payload);
-    return chunk;
+    return tu_four_chunk(&f->w, sequencer, height, payload);
 }
 
 typedef struct {

@@ -395,6 +395,24 @@ static void s_assert_verifier_dropped(h_fixture_t *f, ob_error_t why, int peer, 
     assert_int_equal(ob_arena_in_use(f->arena), 0);
 }
 
+/* Dropped for `why`, as above, and `peer` blocked for it: what failed
+   was signed by its own key, and it sent it (SPEC §3 Blocking). */
+static void s_assert_verifier_blocked(h_fixture_t *f, ob_error_t why, int peer, uint64_t times)
+{
+    const ob_verifier_stats_t *stats = ob_verifier_stats(f->verifier);
+    s_assert_only(stats->dropped, why, times);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED);
+    assert_string_equal(ob_error_name((ob_error_t)msg.u.dropped.error), ob_error_name(why));
+    assert_memory_equal(msg.u.dropped.peer, f->keys[peer].pub.bytes, 32);
+    ob_imsg_t block = s_the(f, OB_ACTOR_NET, OB_IMSG_BLOCK_PEER);
+    assert_int_equal(block.u.block_peer.error, why);
+    assert_memory_equal(block.u.block_peer.peer, f->keys[peer].pub.bytes, 32);
+    assert_int_equal(stats->nodes_passed, 0);
+    assert_int_equal(stats->acks_passed, 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
 /* A node of key 1 at height 1 over "one", parent "zero" certified by
    `signers` in epoch 1: the base of the parent certificate cases. */
 static void s_child(h_fixture_t *f, h_node_t *node, unsigned signers)
@@ -708,7 +726,7 @@ static void test_verifier_bad_signature_node(void **state)
     s_node(f, &node, 1, 0, "zero", NULL, 0, 0);
     node.bytes[H_AT_SIGNATURE + 5] ^= 0x01;
     s_peer_node_with(f, 1, node.bytes, node.len, "zero");
-    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 1, 1);
+    s_assert_verifier_blocked(f, OB_ERR_BAD_SIGNATURE, 1, 1);
 
     /* A valid signature, but by another key than the chunk's sequencer. */
     ob_node_t forged = {.chunk = s_chunk(f, 1, 0, "zero")};
@@ -716,7 +734,7 @@ static void test_verifier_bad_signature_node(void **state)
         ob_chunk_sign(f->crypto, &f->ns, &f->keys[2], &forged.chunk, NULL, forged.signature), 0);
     assert_int_equal(ob_node_encode(&forged, node.bytes, sizeof node.bytes, &node.len), 0);
     s_peer_node_with(f, 1, node.bytes, node.len, "zero");
-    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 1, 2);
+    s_assert_verifier_blocked(f, OB_ERR_BAD_SIGNATURE, 1, 2);
 }
 
 static void test_verifier_bad_signature_ack(void **state)
@@ -731,7 +749,7 @@ static void test_verifier_bad_signature_ack(void **state)
     bad[H_ACK_AT_SIGNATURE + 7] ^= 0x80;
 
     s_peer_ack(f, 2, bad, sizeof bad);
-    s_assert_verifier_dropped(f, OB_ERR_BAD_SIGNATURE, 2, 1);
+    s_assert_verifier_blocked(f, OB_ERR_BAD_SIGNATURE, 2, 1);
 
     /* The good one passes and fills the cache; the bad one still fails,
        since the cache is keyed by the signature too, never by the chunk
@@ -739,8 +757,9 @@ static void test_verifier_bad_signature_ack(void **state)
     s_peer_ack(f, 2, good, sizeof good);
     assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_ACK_VERIFIED), 1);
     s_peer_ack(f, 2, bad, sizeof bad);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(ob_outbox_count(f->out), 2);
     assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_DROPPED), 1);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_BLOCK_PEER), 1);
     s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_BAD_SIGNATURE, 2);
 
     /* An ack signed for another epoch does not verify for this one. */
@@ -748,7 +767,8 @@ static void test_verifier_bad_signature_ack(void **state)
     other.epoch = 1;
     s_ack_encode(&other, bad);
     s_peer_ack(f, 2, bad, sizeof bad);
-    assert_int_equal(ob_outbox_count(f->out), 1);
+    assert_int_equal(ob_outbox_count(f->out), 2);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_BLOCK_PEER), 1);
     s_assert_only(ob_verifier_stats(f->verifier)->dropped, OB_ERR_BAD_SIGNATURE, 3);
     assert_int_equal(ob_verifier_stats(f->verifier)->acks_passed, 1);
 }
@@ -1297,7 +1317,7 @@ static void test_signer_certifies_a_quorum_once(void **state)
     s_assert_only(stats->acks_dropped, OB_OK, 0);
 }
 
-static void test_signer_late_ack_tells_and_emits_again(void **state)
+static void test_signer_late_ack_emits_again(void **state)
 {
     h_fixture_t *f = *state;
     s_signer_open(f, 0);
@@ -1309,15 +1329,14 @@ static void test_signer_late_ack_tells_and_emits_again(void **state)
     s_ack_verified(f, &a3);
     assert_int_equal(ob_signer_stats(f->signer)->certificates, 1);
 
-    /* ack_late of validator 3 (counted): it holds the node, and someone
-       may lack the certificate: both said again, nothing counted. */
+    /* ack_late of validator 3 (counted): someone may lack the
+       certificate: it is emitted again, nothing counted. */
     uint8_t bytes[OB_ACK_LEN];
     s_ack_encode(&a3, bytes);
     ob_imsg_t late = {.type = OB_IMSG_ACK_LATE};
     memcpy(late.u.ack_late.peer, f->keys[3].pub.bytes, 32);
     late.u.ack_late.ack = (ob_blob_t){bytes, OB_ACK_LEN};
     s_deliver(f, OB_ACTOR_SIGNER, &late);
-    assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_ACK_SEEN), 1);
     assert_int_equal(s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED), 1);
     assert_int_equal(s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_QUORUM_REACHED), 0);
     assert_int_equal(ob_signer_stats(f->signer)->certificates, 1);
@@ -1556,8 +1575,7 @@ static size_t s_signed_node(h_fixture_t *f, uint8_t *out, size_t cap)
     assert_int_equal(ob_outbox_count(f->out),
                      1 + own_ack * (1 + s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_ACK_OWN)) +
                          s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_CERTIFIED) +
-                         s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_QUORUM_REACHED) +
-                         s_sent(f, OB_ACTOR_JOURNAL, OB_IMSG_ACK_SEEN));
+                         s_sent(f, OB_ACTOR_VERIFIER, OB_IMSG_QUORUM_REACHED));
     ob_imsg_t msg = s_the(f, OB_ACTOR_JOURNAL, OB_IMSG_NODE_SIGNED);
     assert_true(msg.u.node_signed.node.len <= cap);
     memcpy(out, msg.u.node_signed.node.data, msg.u.node_signed.node.len);
@@ -3296,7 +3314,7 @@ static void test_net_too_large(void **state)
 
 /* --------------------------------------------------------------------- */
 
-/* --- gap filling: the journal as sequencer (key 0) ----------------------- */
+/* --- the journal as sequencer (key 0) ------------------------------------ */
 
 /* The journal's own chain, heights 0..top, held as if it had signed them. */
 static void s_own_chain(h_fixture_t *f, uint64_t top)
@@ -3309,117 +3327,6 @@ static void s_own_chain(h_fixture_t *f, uint64_t top)
         s_node(f, &node, 0, h, payload, parent, 1, H_FIRST);
         s_journal_node(f, &node, payload);
     }
-}
-
-static void s_ack_seen(h_fixture_t *f, int validator, uint64_t height, uint64_t now)
-{
-    ob_imsg_t msg = {.type = OB_IMSG_ACK_SEEN};
-    msg.u.ack_seen.epoch = 1;
-    msg.u.ack_seen.index = s_index(f, validator);
-    msg.u.ack_seen.height = height;
-    s_deliver_at(f, OB_ACTOR_JOURNAL, &msg, now);
-}
-
-/* The heights of the nodes sent to `validator`, in order, as a bit mask. */
-static uint64_t s_resent(h_fixture_t *f, int validator)
-{
-    uint64_t heights = 0;
-    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
-        const ob_envelope_t *e = ob_outbox_at(f->out, i);
-        ob_imsg_t msg;
-        if (e->kind != OB_DEST_ACTOR || e->actor != OB_ACTOR_NET ||
-            ob_imsg_decode(&msg, ob_outbox_bytes(f->out, e), e->len) != OB_OK ||
-            msg.type != OB_IMSG_SEND_NODE)
-            continue;
-        assert_memory_equal(msg.u.send_node.peer, f->keys[validator].pub.bytes, 32);
-        ob_node_t node;
-        ob_epoch_lookup_t lookup = ob_epochs_lookup(f->epochs);
-        assert_int_equal(
-            ob_node_decode(&node, msg.u.send_node.node.data, msg.u.send_node.node.len, &lookup),
-            OB_OK);
-        assert_memory_equal(node.chunk.payload, msg.u.send_node.payload.digest, 32);
-        assert_true(node.chunk.height < 64);
-        heights |= 1ULL << node.chunk.height;
-        /* The slot goes back, as net would after sending. */
-        assert_int_equal(ob_arena_release(f->arena, &msg.u.send_node.payload, OB_ACTOR_JOURNAL), 0);
-    }
-    return heights;
-}
-
-static void test_journal_backfill_fills_a_gap(void **state)
-{
-    h_fixture_t *f = *state;
-    s_journal_open(f);
-    s_own_chain(f, 10);
-    uint32_t held = ob_arena_in_use(f->arena); /* the chain's verify requests */
-    s_ack_seen(f, 1, 1, H_NOW);                /* its first ack: nothing below to fill */
-    assert_int_equal(s_resent(f, 1), 0);
-    s_ack_seen(f, 1, 2, H_NOW);
-    assert_int_equal(s_resent(f, 1), 0);
-    /* Acks at 3..5 never came: the Locks 2..4 it may lack ride on the nodes
-       at 3..5, sent to it at once. */
-    s_ack_seen(f, 1, 6, H_NOW);
-    assert_int_equal(s_resent(f, 1), (1u << 3) | (1u << 4) | (1u << 5));
-    /* Nothing for other validators, and nothing for acks without news. */
-    s_ack_seen(f, 2, 1, H_NOW);
-    assert_int_equal(s_resent(f, 2), 0);
-    /* Every slot a resend took came back. */
-    assert_int_equal(ob_arena_in_use(f->arena), held);
-}
-
-static void test_journal_backfill_passes_are_spaced_and_end(void **state)
-{
-    h_fixture_t *f = *state;
-    s_journal_open(f);
-    s_own_chain(f, 10);
-    s_ack_seen(f, 1, 1, H_NOW);
-    s_ack_seen(f, 1, 4, H_NOW); /* Locks 1..2 -> nodes 2..3 */
-    uint64_t gap = (1u << 2) | (1u << 3);
-    assert_int_equal(s_resent(f, 1), gap);
-    /* Passes come 1, 2, 4 and 8 rebroadcast timeouts after the one before,
-       and only when an ack shows the validator is there. */
-    uint64_t t = H_NOW, step = f->params.rebroadcast_timeout_ms;
-    int passes = 1;
-    for (int wait = 0; wait < 4; wait++) {
-        s_ack_seen(f, 1, 5 + (uint64_t)wait * 2, t + step - 1);
-        assert_int_equal(s_resent(f, 1), 0);
-        t += step;
-        s_ack_seen(f, 1, 6 + (uint64_t)wait * 2, t);
-        assert_int_equal(s_resent(f, 1), gap);
-        passes++;
-        step *= 2;
-    }
-    assert_int_equal(passes, 5);
-    /* After five passes the gap is done. */
-    s_ack_seen(f, 1, 10, t + 100 * f->params.rebroadcast_timeout_ms);
-    assert_int_equal(s_resent(f, 1), 0);
-}
-
-static void test_journal_backfill_below_the_first_ack(void **state)
-{
-    h_fixture_t *f = *state;
-    s_journal_open(f);
-    s_own_chain(f, 10);
-    /* The first ack ever is at 5: the Locks 0..3 below may be missing (its
-       earlier acks were lost, or it joined late). */
-    s_ack_seen(f, 1, 5, H_NOW);
-    assert_int_equal(s_resent(f, 1), (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4));
-}
-
-static void test_journal_backfill_survives_a_restart(void **state)
-{
-    h_fixture_t *f = *state;
-    s_journal_open(f);
-    s_own_chain(f, 10);
-    s_ack_seen(f, 1, 1, H_NOW);
-    s_ack_seen(f, 1, 4, H_NOW);
-    assert_int_equal(s_resent(f, 1), (1u << 2) | (1u << 3));
-    ob_journal_destroy(&f->journal);
-    s_journal_open(f);
-    /* The gap and its remaining passes were durable: the next ack after the
-       restart resends it. */
-    s_ack_seen(f, 1, 5, H_NOW);
-    assert_int_equal(s_resent(f, 1), (1u << 2) | (1u << 3));
 }
 
 /* net follows a payload again (its client asked after net restarted) and
@@ -3525,7 +3432,7 @@ int main(void)
         H_TEST(test_verifier_own_ack_spares_a_check_in_certificates),
         H_TEST(test_verifier_hold_table_is_bounded),
         H_TEST(test_signer_certifies_a_quorum_once),
-        H_TEST(test_signer_late_ack_tells_and_emits_again),
+        H_TEST(test_signer_late_ack_emits_again),
         H_TEST(test_signer_ack_epoch_bounds),
         H_TEST(test_signer_ack_height_bounds),
         H_TEST(test_signer_defers_acks_until_in_reach),
@@ -3548,10 +3455,6 @@ int main(void)
         H_TEST(test_signer_holds_a_bounded_number_of_sign_acks),
         H_TEST(test_journal_builtin_verifies_batches),
         H_TEST(test_journal_builtin_proposes_without_net),
-        H_TEST(test_journal_backfill_fills_a_gap),
-        H_TEST(test_journal_backfill_passes_are_spaced_and_end),
-        H_TEST(test_journal_backfill_below_the_first_ack),
-        H_TEST(test_journal_backfill_survives_a_restart),
         H_TEST(test_journal_height_too_low),
         H_TEST(test_journal_chunk_mismatch_records_evidence),
         H_TEST(test_journal_not_tip),

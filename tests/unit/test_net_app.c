@@ -1168,6 +1168,267 @@ static void test_submit_malformed(void **state)
     assert_int_equal(stats->submitted, 0);
 }
 
+/* ======================================================================= */
+/* fetch on request: the submit socket's fetch, the application's          */
+/* app_fetch, and the journal's fetch_answer back to the asker              */
+/* ======================================================================= */
+
+static void s_fetch(n_fixture_t *f, uint8_t client, uint64_t tag, int sequencer, uint64_t height)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_FETCH};
+    msg.u.fetch.tag = tag;
+    memcpy(msg.u.fetch.sequencer, f->w.keys[sequencer].pub.bytes, 32);
+    msg.u.fetch.height = height;
+    uint8_t *frame;
+    size_t len = s_encode(&msg, &frame);
+    s_client_raw(f, client, frame, len);
+    free(frame);
+}
+
+/* The fetch_request net passed the journal, and nothing else. */
+static ob_imsg_fetch_request_t s_requested(n_fixture_t *f, uint8_t origin, uint64_t tag,
+                                           int sequencer, uint64_t height)
+{
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    ob_imsg_fetch_request_t in =
+        s_the(f, OB_DEST_ACTOR, OB_IMSG_FETCH_REQUEST, NULL).u.fetch_request;
+    assert_int_equal(in.origin, origin);
+    assert_int_equal(in.tag, tag);
+    assert_memory_equal(in.sequencer, f->w.keys[sequencer].pub.bytes, 32);
+    assert_int_equal(in.height, height);
+    return in;
+}
+
+/* The journal's answer to a fetch of client `client` (origin client) or
+   of the application (client 0), with `payload` as the journal holds it. */
+static void s_fetch_answer(n_fixture_t *f, uint8_t client, uint64_t tag, uint8_t status,
+                           const uint8_t *lock, size_t lock_len, const ob_handle_t *payload)
+{
+    ob_imsg_t msg = {.type = OB_IMSG_FETCH_ANSWER};
+    ob_imsg_fetch_answer_t *in = &msg.u.fetch_answer;
+    ob_client_id_t id = s_client(client);
+    in->origin = client ? OB_NET_FETCH_FROM_CLIENT : OB_NET_FETCH_FROM_APP;
+    if (client)
+        in->client = (ob_blob_t){id.id, id.len};
+    in->tag = tag;
+    in->status = status;
+    in->lock = (ob_blob_t){lock, (uint32_t)lock_len};
+    in->has_payload = payload != NULL;
+    if (payload)
+        in->payload = *payload;
+    s_internal(f, &msg);
+}
+
+static void s_assert_fetch_failed(n_fixture_t *f, uint8_t client, uint64_t tag,
+                                  ob_fetch_status_t reason)
+{
+    ob_imsg_t msg = s_answer(f, client, OB_IMSG_FETCH_FAILED);
+    assert_int_equal(msg.u.fetch_failed.tag, tag);
+    assert_int_equal(msg.u.fetch_failed.reason, reason);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+}
+
+/* The Lock of key 2's height 9, whose payload is "fetched bytes". */
+static size_t s_fetched_lock(n_fixture_t *f, uint8_t *lock, size_t cap)
+{
+    ob_chunk_t chunk = s_chunk(f, 2, 9, "fetched bytes", 13);
+    return s_lock(&chunk, lock, cap);
+}
+
+static void test_fetch_passed_to_the_journal(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, true); /* served under any application: it is no submit */
+    s_fetch(f, 4, 77, 2, 9);
+    ob_imsg_fetch_request_t in = s_requested(f, OB_NET_FETCH_FROM_CLIENT, 77, 2, 9);
+    ob_client_id_t id = s_client(4);
+    assert_int_equal(in.client.len, id.len);
+    assert_memory_equal(in.client.data, id.id, id.len);
+
+    ob_imsg_t ask = {.type = OB_IMSG_APP_FETCH};
+    ask.u.app_fetch.tag = 78;
+    memcpy(ask.u.app_fetch.sequencer, f->w.keys[3].pub.bytes, 32);
+    ask.u.app_fetch.height = UINT64_MAX;
+    s_app(f, 10, &ask);
+    in = s_requested(f, OB_NET_FETCH_FROM_APP, 78, 3, UINT64_MAX);
+    assert_int_equal(in.client.len, 0);
+
+    /* Another connection than the attached application asks nothing. */
+    s_app_from(f, N_OTHER, 10, &ask);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(s_stats(f)->fetch_requests_client, 1);
+    assert_int_equal(s_stats(f)->fetch_requests_app, 1);
+}
+
+static void test_fetch_answers_go_back_to_the_asker(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, true);
+    uint8_t lock[512];
+    size_t lock_len = s_fetched_lock(f, lock, sizeof lock);
+
+    ob_handle_t slot = s_stage(f, "fetched bytes", 13);
+    s_fetch_answer(f, 4, 77, OB_FETCH_FOUND, lock, lock_len, &slot);
+    ob_imsg_t found = s_answer(f, 4, OB_IMSG_FETCH_FOUND);
+    assert_int_equal(found.u.fetch_found.tag, 77);
+    assert_int_equal(found.u.fetch_found.lock.len, lock_len);
+    assert_memory_equal(found.u.fetch_found.lock.data, lock, lock_len);
+    assert_int_equal(found.u.fetch_found.data.len, 13);
+    assert_memory_equal(found.u.fetch_found.data.data, "fetched bytes", 13);
+    /* The outbox holds a copy: the slot is free before the batch is sent. */
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+
+    s_fetch_answer(f, 4, 79, OB_FETCH_NOT_FOUND, NULL, 0, NULL);
+    s_assert_fetch_failed(f, 4, 79, OB_FETCH_NOT_FOUND);
+    s_fetch_answer(f, 5, 80, OB_FETCH_BUSY, NULL, 0, NULL);
+    s_assert_fetch_failed(f, 5, 80, OB_FETCH_BUSY);
+
+    /* The application's. */
+    slot = s_stage(f, "fetched bytes", 13);
+    s_fetch_answer(f, 0, 81, OB_FETCH_FOUND, lock, lock_len, &slot);
+    assert_int_equal(ob_outbox_count(f->out), 1);
+    found = s_the(f, OB_DEST_APP, OB_IMSG_APP_FETCH_FOUND, NULL);
+    assert_int_equal(found.u.app_fetch_found.tag, 81);
+    assert_memory_equal(found.u.app_fetch_found.lock.data, lock, lock_len);
+    assert_memory_equal(found.u.app_fetch_found.data.data, "fetched bytes", 13);
+    s_fetch_answer(f, 0, 82, OB_FETCH_NOT_FOUND, NULL, 0, NULL);
+    ob_imsg_t failed = s_the(f, OB_DEST_APP, OB_IMSG_APP_FETCH_FAILED, NULL);
+    assert_int_equal(failed.u.app_fetch_failed.tag, 82);
+    assert_int_equal(failed.u.app_fetch_failed.reason, OB_FETCH_NOT_FOUND);
+
+    /* The application went: its answer is dropped, and the slot freed. */
+    ob_net_app_closed(f->net);
+    slot = s_stage(f, "fetched bytes", 13);
+    s_fetch_answer(f, 0, 83, OB_FETCH_FOUND, lock, lock_len, &slot);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+
+    const ob_net_stats_t *stats = s_stats(f);
+    assert_int_equal(stats->fetch_found_sent, 2);
+    assert_int_equal(stats->fetch_failed_sent[OB_FETCH_NOT_FOUND], 2);
+    assert_int_equal(stats->fetch_failed_sent[OB_FETCH_BUSY], 1);
+    assert_int_equal(stats->fetch_undeliverable, 1);
+}
+
+/* An empty payload is a payload: found, with no bytes, before net ever
+   needed a copy of any. */
+static void test_fetch_found_empty(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_chunk_t chunk = s_chunk(f, 1, 0, "", 0);
+    uint8_t lock[512];
+    size_t lock_len = s_lock(&chunk, lock, sizeof lock);
+    ob_handle_t slot = s_stage(f, "", 0);
+    s_fetch_answer(f, 2, 5, OB_FETCH_FOUND, lock, lock_len, &slot);
+    ob_imsg_t found = s_answer(f, 2, OB_IMSG_FETCH_FOUND);
+    assert_int_equal(found.u.fetch_found.tag, 5);
+    assert_int_equal(found.u.fetch_found.data.len, 0);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
+/* A found answer that does not hold together reaches the asker as busy
+   (it asks again), never as bytes; and whatever it was, the slot is freed. */
+static void test_fetch_answer_broken(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_handle_t stale = s_stage(f, "fetched bytes", 13);
+    assert_int_equal(ob_arena_release(f->arena, &stale, OB_ACTOR_JOURNAL), 0);
+    uint8_t lock[512];
+    size_t lock_len = s_fetched_lock(f, lock, sizeof lock);
+    s_fetch_answer(f, 1, 1, OB_FETCH_FOUND, lock, lock_len, &stale);
+    s_assert_fetch_failed(f, 1, 1, OB_FETCH_BUSY);
+
+    ob_handle_t changed = s_stage(f, "fetched bytes", 13);
+    ((uint8_t *)ob_arena_get(f->arena, &changed))[0] ^= 1;
+    s_fetch_answer(f, 1, 2, OB_FETCH_FOUND, lock, lock_len, &changed);
+    s_assert_fetch_failed(f, 1, 2, OB_FETCH_BUSY);
+
+    ob_handle_t other = s_stage(f, "other bytes", 11); /* not the Lock's payload */
+    s_fetch_answer(f, 1, 3, OB_FETCH_FOUND, lock, lock_len, &other);
+    s_assert_fetch_failed(f, 1, 3, OB_FETCH_BUSY);
+
+    ob_handle_t slot = s_stage(f, "fetched bytes", 13);
+    s_fetch_answer(f, 1, 4, OB_FETCH_FOUND, lock, lock_len - 1, &slot); /* no Lock */
+    s_assert_fetch_failed(f, 1, 4, OB_FETCH_BUSY);
+    s_fetch_answer(f, 1, 5, OB_FETCH_FOUND, lock, lock_len, NULL); /* no bytes */
+    s_assert_fetch_failed(f, 1, 5, OB_FETCH_BUSY);
+    s_fetch_answer(f, 1, 6, 9, NULL, 0, NULL); /* a status nobody knows */
+    s_assert_fetch_failed(f, 1, 6, OB_FETCH_BUSY);
+    assert_int_equal(s_stats(f)->fetch_answers_broken, 6);
+    assert_int_equal(s_stats(f)->fetch_found_sent, 0);
+
+    /* No asker to name: a routing id too long or empty, an unknown origin,
+       the application under builtin. */
+    ob_imsg_t msg = {.type = OB_IMSG_FETCH_ANSWER};
+    uint8_t id[OB_CLIENT_ID_MAX + 1] = {1};
+    msg.u.fetch_answer.status = OB_FETCH_NOT_FOUND;
+    msg.u.fetch_answer.client = (ob_blob_t){id, sizeof id};
+    s_internal(f, &msg);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    msg.u.fetch_answer.client.len = 0;
+    s_internal(f, &msg);
+    msg.u.fetch_answer.origin = 7;
+    msg.u.fetch_answer.client.len = 5;
+    slot = s_stage(f, "fetched bytes", 13);
+    msg.u.fetch_answer.has_payload = true;
+    msg.u.fetch_answer.payload = slot;
+    s_internal(f, &msg);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    s_fetch_answer(f, 0, 7, OB_FETCH_NOT_FOUND, NULL, 0, NULL);
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(s_stats(f)->fetch_undeliverable, 4);
+    assert_int_equal(ob_arena_in_use(f->arena), 0);
+}
+
+static void test_fetch_malformed(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, true);
+    ob_imsg_t msg = {.type = OB_IMSG_FETCH};
+    msg.u.fetch.tag = 0x0102030405060708ULL;
+    uint8_t *frame;
+    size_t len = s_encode(&msg, &frame);
+
+    /* Cut short past its tag: answered malformed, the tag named. */
+    s_client_raw(f, 1, frame, len - 1);
+    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_DROPPED), 1);
+    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_FETCH_REQUEST), 0);
+    assert_int_equal(s_answer(f, 1, OB_IMSG_FETCH_FAILED).u.fetch_failed.tag,
+                     0x0102030405060708ULL);
+    s_client_raw(f, 1, frame, len + 0); /* whole again: passed */
+    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_FETCH_REQUEST), 1);
+    frame[2] = 9; /* version */
+    s_client_raw(f, 1, frame, len);
+    assert_int_equal(s_answer(f, 1, OB_IMSG_FETCH_FAILED).u.fetch_failed.reason,
+                     OB_FETCH_MALFORMED);
+    assert_int_equal(s_stats(f)->dropped[OB_ERR_BAD_VERSION], 1);
+    /* Cut before its tag: nobody to answer by tag; dropped and counted. */
+    s_client_raw(f, 1, frame, 6);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 0);
+    assert_int_equal(s_count(f, OB_DEST_ACTOR, OB_IMSG_DROPPED), 1);
+
+    /* The application's, the same. */
+    msg.type = OB_IMSG_APP_FETCH;
+    free(frame);
+    len = s_encode(&msg, &frame);
+    s_app_raw(f, 10, frame, len - 3);
+    ob_imsg_t failed = s_the(f, OB_DEST_APP, OB_IMSG_APP_FETCH_FAILED, NULL);
+    assert_int_equal(failed.u.app_fetch_failed.tag, 0x0102030405060708ULL);
+    assert_int_equal(failed.u.app_fetch_failed.reason, OB_FETCH_MALFORMED);
+    s_app_raw(f, 10, frame, 4);
+    assert_int_equal(s_count_kind(f, OB_DEST_APP), 0);
+    free(frame);
+
+    const ob_net_stats_t *stats = s_stats(f);
+    assert_int_equal(stats->fetch_malformed, 3);
+    assert_int_equal(stats->fetch_unanswerable, 2);
+    assert_int_equal(stats->fetch_failed_sent[OB_FETCH_MALFORMED], 3);
+    assert_int_equal(stats->fetch_requests_client, 1);
+    assert_int_equal(stats->submitted + stats->submit_refused, 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -1193,6 +1454,11 @@ int main(void)
         T(test_submit_follow_passed),
         T(test_client_answers_forwarded),
         T(test_submit_malformed),
+        T(test_fetch_passed_to_the_journal),
+        T(test_fetch_answers_go_back_to_the_asker),
+        T(test_fetch_found_empty),
+        T(test_fetch_answer_broken),
+        T(test_fetch_malformed),
     };
 #undef T
     return cmocka_run_group_tests_name("net_app", tests, NULL, NULL);

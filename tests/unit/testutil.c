@@ -164,6 +164,23 @@ void tu_four_fini(tu_four_t *self)
     ob_crypto_destroy(&self->crypto);
 }
 
+ob_chunk_t tu_four_chunk(const tu_four_t *self, int sequencer, uint64_t height, const char *payload)
+{
+    ob_chunk_t chunk;
+    memcpy(chunk.sequencer, self->keys[sequencer].pub.bytes, 32);
+    chunk.height = height;
+    ob_sha256(self->crypto, payload, strlen(payload), chunk.payload);
+    return chunk;
+}
+
+uint16_t tu_four_index(const tu_four_t *self, int k, uint64_t epoch)
+{
+    uint16_t index = 0;
+    assert_true(ob_keyset_index_of(ob_epochs_validators(self->epochs, epoch),
+                                   self->keys[k].pub.bytes, &index));
+    return index;
+}
+
 size_t tu_sent(const ob_outbox_t *out, ob_actor_t to, ob_imsg_type_t type)
 {
     size_t n = 0;

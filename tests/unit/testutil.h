@@ -53,6 +53,11 @@ typedef struct {
 void tu_four_init(tu_four_t *self, const char *label);
 /* Destroys the epochs and the context, wipes the keys. */
 void tu_four_fini(tu_four_t *self);
+/* Key `sequencer`'s chunk at `height` over the bytes of `payload`. */
+ob_chunk_t tu_four_chunk(const tu_four_t *self, int sequencer, uint64_t height,
+                         const char *payload);
+/* Key k's index among the validators of `epoch` (fails unless it is one). */
+uint16_t tu_four_index(const tu_four_t *self, int k, uint64_t epoch);
 
 /* Builds a key set from hex keys. */
 ob_keyset_t *tu_keyset(ob_crypto_t *crypto, const char *const *hex_keys, size_t count);
