@@ -32,6 +32,7 @@
 #include "signing.h"
 #include "verify.h"
 
+#include "../../proto/batch.h"
 #include "../../proto/wire.h"
 
 #include <czmq.h>
@@ -620,14 +621,29 @@ static int s_sign_own_ack(s_evil_t *self, const ob_chunk_t *chunk, uint64_t epoc
 static void s_candidate_count(s_evil_t *self, s_candidate_t *c, const ob_ack_t *ack);
 
 /* Signs and encodes our node at `height` with `payload` into `c` (its
-   acks cleared), with `parent` unless height is 0. Changes nothing else. */
+   acks cleared), with `parent` unless height is 0. Changes nothing else.
+   The payload takes the form the honest nodes' built-in application
+   judges valid (proto/PROTOCOL.md, "Batches"): a batch of one entry when
+   this node's config has batching on, as every node of a cluster must
+   agree on it. Otherwise no honest node would ever ack our chain, and
+   every mode that builds on a certified tip would only be skipped. */
 static int s_encode_candidate(s_evil_t *self, s_candidate_t *c, uint64_t height,
                               const ob_parent_t *parent, const void *payload, size_t len)
 {
     memset(c, 0, sizeof *c);
-    if (len > sizeof c->payload)
-        len = sizeof c->payload;
-    memcpy(c->payload, payload, len);
+    if (self->config.batch_bytes == 0) {
+        if (len > sizeof c->payload)
+            len = sizeof c->payload;
+        memcpy(c->payload, payload, len);
+    } else {
+        size_t room = sizeof c->payload - OB_BATCH_HEADER_LEN - OB_BATCH_ENTRY_LEN;
+        if (len > room)
+            len = room;
+        size_t offset = OB_BATCH_HEADER_LEN;
+        ob_batch_put_header(c->payload, 1);
+        ob_batch_put_entry(c->payload, &offset, payload, (uint32_t)len);
+        len = offset;
+    }
     c->payload_len = len;
     ob_node_t node = {.chunk = {.height = height}};
     memcpy(node.chunk.sequencer, self->key.pub.bytes, 32);
