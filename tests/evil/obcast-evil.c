@@ -1304,6 +1304,22 @@ static void s_mode_bad_acks(s_evil_t *self, uint64_t end)
     ob_ack_t acks[16];
     while (s_now() < end && rounds < 100000) {
         rounds++;
+        if (self->i_validate && s_now() >= own_forge_from) {
+            /* On a chunk nobody certifies: the next height of our own
+               chain, which only we could propose, with a payload nobody
+               signed. A verifier drops unverified every ack at a height
+               whose certificate it has seen, whatever the payload (SPEC
+               §3, verify less), and an honest chain certifies its next
+               height within the hold time: forged there, the ack would
+               prove nothing. */
+            ob_ack_t forged = {.epoch = self->epoch, .index = self->my_index};
+            memcpy(forged.chunk.sequencer, self->key.pub.bytes, 32);
+            forged.chunk.height = self->chain.has_tip ? self->chain.tip_height + 1 : 0;
+            s_random(forged.chunk.payload, 32);
+            s_random(forged.signature, 64);
+            s_send_ack_all(self, &forged);
+            n.forged_own++;
+        }
         for (size_t s = 0; s < self->seq_count; s++) {
             s_sequencer_t *seq = &self->seqs[s];
             if (!seq->has_latest || memcmp(seq->key, self->key.pub.bytes, 32) == 0)
@@ -1315,16 +1331,6 @@ static void s_mode_bad_acks(s_evil_t *self, uint64_t end)
             acks[count] = (ob_ack_t){.chunk = chunk, .epoch = self->epoch, .index = other};
             s_random(acks[count++].signature, 64);
             n.forged_other++;
-            if (self->i_validate && s_now() >= own_forge_from) {
-                /* On a chunk nobody certifies (the next height, a payload
-                   nobody signed): one on a certified chunk would be
-                   dropped unverified, and prove nothing. */
-                acks[count] = acks[count - 1];
-                acks[count].index = self->my_index;
-                acks[count].chunk.height = chunk.height + 1;
-                s_random(acks[count++].chunk.payload, 32);
-                n.forged_own++;
-            }
             /* replayed: an honest validator's genuine ack, sent by us */
             if (seq->has_latest_ack) {
                 acks[count++] = seq->latest_ack;
