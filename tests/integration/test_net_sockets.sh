@@ -144,7 +144,7 @@ acks_before=$("$obcast" metrics --config "$work/c/node0/node.zpl" 2>&1 |
 # stopped, node1's chunks need node0's ack (3 of 4). node0's application
 # rejects them, then exits; 8 s later nothing certified them. Then an
 # application that accepts attaches, and they certify.
-kill -TERM "${pids[3]}"
+kill -TERM "${pids[3]}" 2>/dev/null # gone already if its actors were
 wait "${pids[3]}" 2>/dev/null
 "$probe" app "$app" "$server" "$work/c/apps/app.cert" 4 reject >"$work/reject.out" 2>>"$work/probe.log" &
 reject_pid=$!
