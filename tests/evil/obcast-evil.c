@@ -631,18 +631,17 @@ static int s_encode_candidate(s_evil_t *self, s_candidate_t *c, uint64_t height,
                               const ob_parent_t *parent, const void *payload, size_t len)
 {
     memset(c, 0, sizeof *c);
-    if (self->config.batch_bytes == 0) {
-        if (len > sizeof c->payload)
-            len = sizeof c->payload;
-        memcpy(c->payload, payload, len);
-    } else {
-        size_t room = sizeof c->payload - OB_BATCH_HEADER_LEN - OB_BATCH_ENTRY_LEN;
-        if (len > room)
-            len = room;
+    bool batched = self->config.batch_bytes != 0;
+    size_t room = sizeof c->payload - (batched ? OB_BATCH_HEADER_LEN + OB_BATCH_ENTRY_LEN : 0);
+    if (len > room)
+        len = room;
+    if (batched) {
         size_t offset = OB_BATCH_HEADER_LEN;
         ob_batch_put_header(c->payload, 1);
         ob_batch_put_entry(c->payload, &offset, payload, (uint32_t)len);
         len = offset;
+    } else {
+        memcpy(c->payload, payload, len);
     }
     c->payload_len = len;
     ob_node_t node = {.chunk = {.height = height}};
