@@ -4,13 +4,18 @@
 
 #include <assert.h>
 #include <czmq.h>
+#include <errno.h>
 #include <string.h>
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_Z85_LEN      40
+/* How long the owner waits for the handler's answer to a command: the
+   handler answers at once unless it is gone, and then nothing may block. */
+#define S_COMMAND_MS 5000
 
 struct _ob_zap_t {
     zactor_t *actor;
+    bool broken; /* a command went unanswered: the pipe is out of step */
 };
 
 /* --- the handler thread ---------------------------------------------------- */
@@ -174,6 +179,14 @@ static void s_server(zsock_t *pipe, void *args)
     zsock_signal(pipe, 0); /* zactor_new returns */
     zsock_signal(pipe, bound ? 0 : 1);
     zpoller_t *poller = bound ? zpoller_new(pipe, self.handler, NULL) : zpoller_new(pipe, NULL);
+    /* Only the owner ends the handler ($TERM from ob_zap_destroy), or the
+       context going away. A SIGTERM (zsys_interrupted) or any signal's
+       EINTR used to end it too, while its owner still ran: a net draining
+       its peers then refused every CURVE handshake, and the owner's next
+       command blocked forever on a pipe nobody read (test_zap hung so,
+       under load, in CI). */
+    if (poller)
+        zpoller_set_nonstop(poller, true);
     while (poller) {
         void *which = zpoller_wait(poller, -1);
         if (which == pipe) {
@@ -181,7 +194,7 @@ static void s_server(zsock_t *pipe, void *args)
                 break;
         } else if (which == self.handler) {
             s_on_request(&self);
-        } else if (zpoller_terminated(poller)) {
+        } else if (zpoller_terminated(poller) && zmq_errno() == ETERM) {
             break;
         }
     }
@@ -206,6 +219,10 @@ ob_zap_t *ob_zap_new(ob_why_t *why)
         return NULL;
     }
     self->actor = zactor_new(s_server, NULL);
+    if (self->actor) {
+        zsock_set_sndtimeo(self->actor, S_COMMAND_MS);
+        zsock_set_rcvtimeo(self->actor, S_COMMAND_MS);
+    }
     if (!self->actor || zsock_wait(self->actor) != 0) {
         ob_why(why, "zap: cannot bind the ZAP handler %s: another is bound in this process",
                S_ZAP_ENDPOINT);
@@ -225,10 +242,28 @@ void ob_zap_destroy(ob_zap_t **self_p)
     *self_p = NULL;
 }
 
+/* One command and its status: 0 done, 1 refused, -1 no answer (the
+   handler is gone; every later command fails at once rather than reading
+   an answer meant for an earlier one). */
+static int s_command(ob_zap_t *self, const char *command, const char *domain, const char *key)
+{
+    if (self->broken)
+        return -1;
+    int rc = key ? zstr_sendx(self->actor, command, domain, key, NULL)
+                 : zstr_sendx(self->actor, command, domain, NULL);
+    int status = rc == 0 ? zsock_wait(self->actor) : -1;
+    if (status < 0)
+        self->broken = true;
+    return status;
+}
+
 int ob_zap_allow(ob_zap_t *self, const char *domain, const char *z85_key, ob_why_t *why)
 {
-    zstr_sendx(self->actor, "ALLOW", domain, z85_key, NULL);
-    if (zsock_wait(self->actor) != 0)
+    int status = s_command(self, "ALLOW", domain, z85_key);
+    if (status < 0)
+        return ob_why(why, "zap: cannot allow '%s' in domain '%s': the ZAP handler did not answer",
+                      z85_key, domain);
+    if (status > 0)
         return ob_why(why,
                       "zap: cannot allow '%s' in domain '%s': not a Z85 CURVE key, or the "
                       "list is full (%d keys, %d domains at most)",
@@ -238,8 +273,10 @@ int ob_zap_allow(ob_zap_t *self, const char *domain, const char *z85_key, ob_why
 
 int ob_zap_curve_domain(ob_zap_t *self, const char *domain, ob_why_t *why)
 {
-    zstr_sendx(self->actor, "CURVE", domain, NULL);
-    if (zsock_wait(self->actor) != 0)
+    int status = s_command(self, "CURVE", domain, NULL);
+    if (status < 0)
+        return ob_why(why, "zap: cannot make domain '%s': the ZAP handler did not answer", domain);
+    if (status > 0)
         return ob_why(why, "zap: cannot make domain '%s' (%d domains at most)", domain,
                       OB_ZAP_DOMAINS_MAX);
     return 0;
@@ -276,8 +313,11 @@ int ob_zap_allow_folder(ob_zap_t *self, const char *domain, const char *what, co
 ob_zap_stats_t ob_zap_stats(ob_zap_t *self)
 {
     ob_zap_stats_t stats = {0};
-    zstr_send(self->actor, "STATS");
-    zsock_recv(self->actor, "888", &stats.allowed, &stats.denied, &stats.malformed);
+    if (self->broken || zstr_send(self->actor, "STATS") != 0 ||
+        zsock_recv(self->actor, "888", &stats.allowed, &stats.denied, &stats.malformed) != 0) {
+        self->broken = true;
+        stats = (ob_zap_stats_t){0};
+    }
     return stats;
 }
 
