@@ -1,4 +1,5 @@
-/*  obcast audit --manifest MANIFEST [--allow-gaps] EXPORT... (SPEC §7).
+/*  obcast audit --manifest MANIFEST [--allow-gaps] [--history FILE]... EXPORT...
+    (SPEC §7).
 
     Checks one or several nodes' exports (ob_journal_export's JSON lines)
     with nothing but the manifest, independently of any running node:
@@ -14,12 +15,15 @@
       height), in one epoch or across epochs;
     - contiguity: per file and sequencer, every height from 0 to the
       highest is certified (unless --allow-gaps);
-    - with "data", that it hashes to the payload digest.
+    - with "data", that it hashes to the payload digest;
+    - with --history (obcast-signer history of a stopped node), S1 and S2
+      against what each signer recorded (audit_history.h).
 
     Every violation is one line on stderr, "FILE:LINE: what" (or "FILE:
     what" for a gap); the run ends with one summary line. Exit status: 0 no
     violation, 1 violations (or the manifest did not load), 2 bad usage. */
 #include "args.h"
+#include "audit_history.h"
 #include "cli.h"
 
 #include "cert.h"
@@ -52,11 +56,13 @@
 #define S_JSON_EXACT (UINT64_C(1) << 53)
 
 static const char *s_usage =
-    "usage: obcast audit --manifest MANIFEST [--allow-gaps] EXPORT...\n"
+    "usage: obcast audit --manifest MANIFEST [--allow-gaps] [--history FILE]... EXPORT...\n"
     "  checks exports (obcast export) against the manifest, alone and together:\n"
     "  the format, S3, S4, S5 and chain contiguity (SPEC §7); EXPORT - is stdin\n"
     "  --manifest MANIFEST   the cluster manifest: namespace, epochs, validator sets\n"
     "  --allow-gaps          do not require every height from 0 in each export\n"
+    "  --history FILE        a signer's history (obcast-signer history, node stopped):\n"
+    "                        S1 and S2 against what it recorded; repeat for each node\n"
     "exit status: 0 no violation, 1 violations found, 2 bad usage\n";
 
 /* One certificate seen: a line's own, or the parent a line carries. */
@@ -81,6 +87,7 @@ typedef struct {
     char **files;
     uint32_t file_count;
     bool allow_gaps;
+    ob_audit_histories_t *histories; /* NULL without --history */
     s_entry_t *entries;
     size_t count, cap;
     uint64_t violations;
@@ -108,6 +115,16 @@ static const char *s_who(const s_audit_t *self, const uint8_t key[32], char hex[
         return node->name;
     ob_hex_encode(key, 32, hex);
     return hex;
+}
+
+static void s_report_line(void *ctx, const char *line)
+{
+    s_violation(ctx, "%s", line);
+}
+
+static const char *s_name(void *ctx, const uint8_t key[32], char hex[65])
+{
+    return s_who(ctx, key, hex);
 }
 
 /* ========================================================================= */
@@ -489,6 +506,8 @@ static bool s_check_cert(s_audit_t *self, const char *where, const char *rule, c
                     where, rule, ob_error_name(rc), what, who, chunk->height, epoch);
         return false;
     }
+    if (self->histories)
+        ob_audit_histories_check(self->histories, where, chunk, &cert, validators);
     return true;
 }
 
@@ -728,11 +747,16 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
 {
     s_audit_t self = {.out = out, .err = err};
     const char *manifest_path = NULL;
-    self.files = calloc((size_t)(argc > 0 ? argc : 1), sizeof *self.files);
+    /* EXPORTs in the first half, --history FILEs in the second: each
+       at most argc. */
+    size_t slots = (size_t)(argc > 0 ? argc : 1);
+    self.files = calloc(2 * slots, sizeof *self.files);
     if (!self.files) {
         fprintf(err, "obcast audit: out of memory\n");
         return S_EXIT_FAILED;
     }
+    char **histories = self.files + slots;
+    size_t history_count = 0;
     bool options = true;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -744,6 +768,12 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
             return 0;
         } else if (options && strcmp(arg, "--allow-gaps") == 0) {
             self.allow_gaps = true;
+        } else if (options && strcmp(arg, "--history") == 0) {
+            if (i + 1 >= argc) {
+                free(self.files);
+                return s_usage_error(err, "--history needs a FILE");
+            }
+            histories[history_count++] = argv[++i];
         } else if (options && strcmp(arg, "--manifest") == 0) {
             if (i + 1 >= argc) {
                 free(self.files);
@@ -779,6 +809,20 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
         self.ns = ob_manifest_namespace(self.manifest);
         self.max_payload = ob_manifest_max_payload(self.manifest);
     }
+    if (rc == 0 && history_count > 0 &&
+        !(self.histories = ob_audit_histories_new(s_report_line, s_name, &self)))
+        rc = ob_why(&why, "out of memory");
+    for (size_t h = 0; rc == 0 && h < history_count; h++) {
+        rc = ob_audit_histories_load(self.histories, histories[h], &why);
+        size_t last = ob_audit_histories_count(self.histories);
+        if (rc == 0 && !ob_manifest_node_with_key(
+                           self.manifest, ob_audit_histories_key(self.histories, last - 1))) {
+            char hex[65];
+            ob_hex_encode(ob_audit_histories_key(self.histories, last - 1), 32, hex);
+            rc = ob_why(&why, "--history %s: its signer %s is not a node of this manifest",
+                        histories[h], hex);
+        }
+    }
     for (uint32_t f = 0; rc == 0 && f < self.file_count; f++)
         if (s_audit_file(&self, f) != 0)
             rc = ob_why(&why, "out of memory");
@@ -787,6 +831,8 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
         s_check_s3(&self, &chunks, &sequencers);
         s_check_files(&self);
     }
+    uint64_t matched = self.histories ? ob_audit_histories_matched(self.histories) : 0;
+    ob_audit_histories_destroy(&self.histories);
     free(self.entries);
     free(self.files);
     ob_manifest_destroy(&self.manifest);
@@ -801,9 +847,16 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
                 self.violations > S_MAX_REPORTED ? " (the first 1000 are shown)" : "");
         return S_EXIT_FAILED;
     }
-    fprintf(out,
-            "audit: %" PRIu32 " files, %" PRIu64 " certified chunks, %" PRIu64 " sequencers: ok\n",
-            self.file_count, chunks, sequencers);
+    if (history_count > 0)
+        fprintf(out,
+                "audit: %" PRIu32 " files, %" PRIu64 " certified chunks, %" PRIu64
+                " sequencers, %zu signer histories (%" PRIu64 " signatures on record): ok\n",
+                self.file_count, chunks, sequencers, history_count, matched);
+    else
+        fprintf(out,
+                "audit: %" PRIu32 " files, %" PRIu64 " certified chunks, %" PRIu64
+                " sequencers: ok\n",
+                self.file_count, chunks, sequencers);
     return 0;
 }
 

@@ -231,6 +231,15 @@ int ob_signer_inspect(const ob_node_config_t *config, int argc, char **argv, FIL
     int rc = db ? 0 : -1;
     if (rc == 0 && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         rc = s_db_error(db, sqlite3_extended_errcode(db), path, &why);
+    /* Whose record this is, and whether it is all of it: obcast audit
+       --history holds exports against it, and a missing record counts
+       only in a complete one. */
+    if (rc == 0) {
+        fputs("signer ", out);
+        rc = s_pubkey(config, out, &why);
+    }
+    if (rc == 0 && limit > 0)
+        fprintf(out, "limit %" PRId64 "\n", limit);
     if (rc == 0)
         rc = s_history(db, path, limit, out, &why);
     if (db) {

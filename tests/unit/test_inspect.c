@@ -985,6 +985,224 @@ static void test_audit_data_mismatch(void **state)
     free(line);
 }
 
+/* ------------------------------------------------------------------------- */
+/* obcast audit --history: the exports against the signers' own records     */
+/* ------------------------------------------------------------------------- */
+
+/* What key k's signer recorded for node1's chain, as obcast-signer history
+   prints it: node1 signed each height, the others acked it. `skip` leaves a
+   height out, `wrong` records a zero payload there (both -1: none);
+   `extra` is one more line (NULL: none). */
+static const char *s_history_file(i_fixture_t *f, int k, const char *name, int skip, int wrong,
+                                  const char *limit, const char *extra)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    char key[65], seq[65], hex[65], text[32];
+    ob_hex_encode(f->keys[k].pub.bytes, 32, key);
+    ob_hex_encode(f->keys[1].pub.bytes, 32, seq);
+    fprintf(out, "signer %s\n", key);
+    if (limit)
+        fprintf(out, "limit %s\n", limit);
+    for (int h = 0; h <= I_TOP; h++) {
+        if (h == skip)
+            continue;
+        ob_chunk_t chunk = s_chunk(f, 1, (uint64_t)h, s_payload_text((uint64_t)h, text));
+        if (h == wrong)
+            memset(chunk.payload, 0, 32);
+        ob_hex_encode(chunk.payload, 32, hex);
+        if (k == 1)
+            fprintf(out, "signed height %d payload %s %s\n", h, hex,
+                    h == 0 ? "genesis" : "parent_epoch 1");
+        else
+            fprintf(out, "acked sequencer %s height %d payload %s epoch 1\n", seq, h, hex);
+    }
+    if (extra)
+        fprintf(out, "%s\n", extra);
+    assert_int_equal(fclose(out), 0);
+    static char kept[4][PATH_MAX];
+    static int next;
+    char *slot = kept[next++ % 4];
+    snprintf(slot, PATH_MAX, "%s", path);
+    return slot;
+}
+
+/* The fixture's export, in a file of its own (s_write_lines reuses its
+   buffer). */
+static const char *s_exported(i_fixture_t *f)
+{
+    static char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", s_write_lines(f, "h.jsonl", f->lines, f->line_count));
+    return path;
+}
+
+/* obcast audit --manifest M --history H... EXPORT */
+static i_run_t s_audit_histories(i_fixture_t *f, const char *const *histories, int count,
+                                 const char *export_path)
+{
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = "audit";
+    argv[argc++] = "--manifest";
+    argv[argc++] = f->manifest_path;
+    for (int i = 0; i < count && argc < 14; i++) {
+        argv[argc++] = "--history";
+        argv[argc++] = (char *)histories[i];
+    }
+    argv[argc++] = (char *)export_path;
+    argv[argc] = NULL;
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    i_run_t run = {.rc = ob_cli_audit_to(argc, argv, out, err)};
+    run.out = s_slurp(out);
+    run.err = s_slurp(err);
+    return run;
+}
+
+static void test_audit_histories_agree(void **state)
+{
+    i_fixture_t *f = *state;
+    const char *exported = s_exported(f);
+    const char *h[4];
+    char names[4][16];
+    for (int k = 0; k < 4; k++) {
+        snprintf(names[k], sizeof names[k], "history%d", k);
+        h[k] = s_history_file(f, k, names[k], -1, -1, NULL, NULL);
+    }
+    i_run_t run = s_audit_histories(f, h, 4, exported);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(run.err, "");
+    s_assert_contains(run.out, "5 certified chunks, 1 sequencers, 4 signer histories (");
+    s_run_free(&run);
+}
+
+static void test_audit_histories_contradicted(void **state)
+{
+    i_fixture_t *f = *state;
+    const char *exported = s_exported(f);
+    char zero[65];
+    memset(zero, '0', 64);
+    zero[64] = '\0';
+
+    /* A sequencer's record of another chunk at a certified height: S1. */
+    const char *h[1] = {s_history_file(f, 1, "node1-wrong", -1, 3, NULL, NULL)};
+    i_run_t run = s_audit_histories(f, h, 1, exported);
+    assert_int_equal(run.rc, 1);
+    char want[512];
+    snprintf(want, sizeof want, "S1: node1's signer recorded signing payload %s at height 3", zero);
+    s_assert_contains(run.err, want);
+    s_run_free(&run);
+
+    /* A validator's record of acking another payload: S2, for each of
+       its signatures on that chunk. */
+    h[0] = s_history_file(f, 2, "node2-wrong", -1, 2, NULL, NULL);
+    run = s_audit_histories(f, h, 1, exported);
+    assert_int_equal(run.rc, 1);
+    snprintf(want, sizeof want, "S2: node2's signer recorded acking payload %s for node1 height 2",
+             zero);
+    s_assert_contains(run.err, want);
+    s_run_free(&run);
+
+    /* Two chunks recorded at one height within one history: S1. */
+    char extra[256];
+    snprintf(extra, sizeof extra, "signed height 1 payload %s parent_epoch 1", zero);
+    h[0] = s_history_file(f, 1, "node1-twice", -1, -1, NULL, extra);
+    run = s_audit_histories(f, h, 1, exported);
+    assert_int_equal(run.rc, 1);
+    s_assert_contains(run.err, "S1: node1's signer recorded two chunks at height 1");
+    s_run_free(&run);
+}
+
+/* A signature with no record at all: a violation in a complete history,
+   nothing to say in one cut short by --limit. */
+static void test_audit_histories_missing_record(void **state)
+{
+    i_fixture_t *f = *state;
+    const char *exported = s_exported(f);
+    const char *h[2] = {s_history_file(f, 0, "node0-gap", 1, -1, NULL, NULL),
+                        s_history_file(f, 1, "node1-gap", 2, -1, NULL, NULL)};
+    i_run_t run = s_audit_histories(f, h, 2, exported);
+    assert_int_equal(run.rc, 1);
+    s_assert_contains(run.err, "S2: node0's signature certifies node1 height 1, but its signer "
+                               "has no record of acking it");
+    s_assert_contains(run.err, "S1: node1 height 2 is certified, but node1's signer has no record "
+                               "of signing it");
+    s_run_free(&run);
+
+    h[0] = s_history_file(f, 0, "node0-limited", 1, -1, "3", NULL);
+    h[1] = s_history_file(f, 1, "node1-limited", 2, -1, "3", NULL);
+    run = s_audit_histories(f, h, 2, exported);
+    assert_int_equal(run.rc, 0);
+    assert_string_equal(run.err, "");
+    s_run_free(&run);
+}
+
+static void test_audit_histories_bad_files(void **state)
+{
+    i_fixture_t *f = *state;
+    const char *exported = s_exported(f);
+    const char *h[2] = {s_history_file(f, 0, "junk", -1, -1, NULL, "acked sequencer nonsense")};
+    i_run_t run = s_audit_histories(f, h, 1, exported);
+    assert_int_equal(run.rc, 1);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "obcast audit: %s:%d: not a line of a signer history", h[0],
+             2 + I_TOP + 1);
+    s_assert_contains(run.err, want);
+    s_run_free(&run);
+
+    /* No header: what obcast-signer history printed before it had one. */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/headless", f->dir);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fputs("signed height 0 payload 00 genesis\n", out);
+    assert_int_equal(fclose(out), 0);
+    h[0] = path;
+    run = s_audit_histories(f, h, 1, exported);
+    assert_int_equal(run.rc, 1);
+    s_assert_contains(run.err, "headless:1: not a signer history: the first line must be "
+                               "'signer KEY'");
+    s_run_free(&run);
+
+    /* One signer twice, and a signer the manifest does not know. */
+    h[0] = s_history_file(f, 2, "twice-a", -1, -1, NULL, NULL);
+    h[1] = s_history_file(f, 2, "twice-b", -1, -1, NULL, NULL);
+    run = s_audit_histories(f, h, 2, exported);
+    assert_int_equal(run.rc, 1);
+    s_assert_contains(run.err, "twice-b: a second history of the signer of");
+    s_run_free(&run);
+
+    ob_keypair_t stranger;
+    uint8_t secret[32];
+    ob_sha256(f->crypto, "stranger", 8, secret);
+    assert_int_equal(ob_keypair_from_secret(f->crypto, secret, &stranger), 0);
+    char key[65];
+    ob_hex_encode(stranger.pub.bytes, 32, key);
+    snprintf(path, sizeof path, "%s/stranger", f->dir);
+    out = fopen(path, "w");
+    assert_non_null(out);
+    fprintf(out, "signer %s\n", key);
+    assert_int_equal(fclose(out), 0);
+    h[0] = path;
+    run = s_audit_histories(f, h, 1, exported);
+    assert_int_equal(run.rc, 1);
+    snprintf(want, sizeof want, "its signer %s is not a node of this manifest", key);
+    s_assert_contains(run.err, want);
+    s_run_free(&run);
+
+    char *dangling[] = {"audit",          "--manifest", f->manifest_path,
+                        (char *)exported, "--history",  NULL};
+    FILE *o = tmpfile(), *e = tmpfile();
+    assert_int_equal(ob_cli_audit_to(5, dangling, o, e), 2);
+    char *text = s_slurp(e);
+    s_assert_contains(text, "--history needs a FILE");
+    free(text);
+    free(s_slurp(o));
+}
+
 static void test_audit_usage(void **state)
 {
     i_fixture_t *f = *state;
@@ -1087,11 +1305,16 @@ static void test_signer_history(void **state)
 {
     i_fixture_t *f = *state;
     s_signer_record(f);
+    assert_int_equal(ob_keyfile_write(f->crypto, f->config.key_file, &f->keys[0], NULL), 0);
     char *argv[] = {"history", NULL};
     i_run_t run = s_signer_cmd(f, 1, argv);
     assert_int_equal(run.rc, 0);
     assert_string_equal(run.err, "");
     char text[32], hex[65], seq[65], want[PATH_MAX + 1024];
+    /* whose record it is comes first: obcast audit --history needs it */
+    ob_hex_encode(f->keys[0].pub.bytes, 32, hex);
+    snprintf(want, sizeof want, "signer %s\n", hex);
+    assert_memory_equal(run.out, want, strlen(want));
     ob_hex_encode(s_chunk(f, 0, 0, s_payload_text(0, text)).payload, 32, hex);
     snprintf(want, sizeof want, "signed height 0 payload %s genesis\n", hex);
     s_assert_contains(run.out, want);
@@ -1108,6 +1331,7 @@ static void test_signer_history(void **state)
     run = s_signer_cmd(f, 3, limited);
     assert_int_equal(run.rc, 0);
     assert_null(strstr(run.out, "signed height 0 "));
+    s_assert_contains(run.out, "\nlimit 1\n"); /* a record cut short says so */
     s_assert_contains(run.out, "signed height 1 ");
     s_assert_contains(run.out, "acked sequencer ");
     s_run_free(&run);
@@ -1190,6 +1414,10 @@ int main(void)
         I_TEST(test_audit_unknown_epoch),
         I_TEST(test_audit_data_mismatch),
         I_TEST(test_audit_usage),
+        I_TEST(test_audit_histories_agree),
+        I_TEST(test_audit_histories_contradicted),
+        I_TEST(test_audit_histories_missing_record),
+        I_TEST(test_audit_histories_bad_files),
         I_TEST(test_signer_pubkey),
         I_TEST(test_signer_history),
         I_TEST(test_signer_history_locked),
