@@ -391,12 +391,12 @@ int ob_journal_store_put_certificate(ob_journal_store_t *self, const uint8_t seq
     if (ob_db_step_done(self->db, stmt) != 0)
         return -1;
     int added = sqlite3_changes(ob_db_handle(self->db)) == 1 ? 1 : 0;
-    /* Committed, not synced of its own (SPEC §4's Lock rule asks for the
-       commit; nothing durable depends on a certificate): one lost in a
-       power loss comes back as the parent of the chain's next node, or by
-       the sequencer's rebroadcast. A certificate written beside a payload
-       (the next proposal's) is synced with it. */
-    ob_db_lazy(self->db);
+    /* A write like any other: under durability = "power" its commit is
+       synced before the Lock is reported, so a reported Lock survives a
+       power cut (issue 12; it used to be lazy, and the simulator's power
+       cuts lost reported Locks). Under "process" it is not synced of its
+       own: one lost comes back as the parent of the chain's next node, or
+       by the sequencer's rebroadcast. */
     return added;
 }
 

@@ -1,5 +1,7 @@
 #include "sim.h"
 
+#include "powerloss.h"
+
 #include "arena.h"
 #include "cert.h"
 #include "crypto.h"
@@ -18,6 +20,7 @@
 #include <sqlite3.h>
 
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +238,7 @@ struct sim {
     sim_crash_point_t trigger_point;
     uint64_t trigger_restart_ms;
     uint64_t crashes;
+    uint64_t power_cuts, locks_after_cuts;
 
     /* a captured node, for replays */
     bool capture_armed, capture_done;
@@ -460,6 +464,19 @@ static uint64_t s_clock(void *ctx)
     return ((sim_t *)ctx)->now / 1000;
 }
 
+static ob_db_sync_t s_journal_sync(sim_durability_t durability)
+{
+    switch (durability) {
+    case SIM_SYNC_OFF:
+        return OB_DB_SYNC_OFF;
+    case SIM_DURABILITY_POWER:
+        return OB_DB_SYNC_FULL;
+    case SIM_DURABILITY_PROCESS:
+        return OB_DB_SYNC_NORMAL;
+    }
+    return OB_DB_SYNC_FULL;
+}
+
 static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
 {
     ob_why_t why = {{0}};
@@ -491,7 +508,8 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
         ob_signer_config_t cfg = {.env = env,
                                   .key = node->key,
                                   .db_path = node->signer_path,
-                                  .sync = OB_DB_SYNC_OFF,
+                                  .sync = sim->config.durability == SIM_SYNC_OFF ? OB_DB_SYNC_OFF
+                                                                                 : OB_DB_SYNC_FULL,
                                   .aux_seed = sim->aux_seed};
         node->signer = ob_signer_new(&cfg, &why);
         if (!node->signer)
@@ -503,7 +521,7 @@ static void s_actor_start(sim_t *sim, s_node_t *node, int actor)
     case SIM_JOURNAL: {
         ob_journal_config_t cfg = {.env = env,
                                    .db_path = node->journal_path,
-                                   .sync = OB_DB_SYNC_OFF,
+                                   .sync = s_journal_sync(sim->config.durability),
                                    .initial_epoch = sim->config.epochs[0].epoch};
         node->journal = ob_journal_new(&cfg, &why);
         if (!node->journal)
@@ -1577,6 +1595,12 @@ sim_t *sim_new(const sim_config_t *config)
     s_map_init(&sim->s2);
     s_map_init(&sim->s3);
     s_map_init(&sim->verified_locks);
+    if (config->power_loss) {
+        assert(config->durability != SIM_SYNC_OFF); /* a cut would lose everything */
+        int installed = ob_powerloss_install();
+        assert(installed == 0);
+        (void)installed;
+    }
     snprintf(sim->dir, sizeof sim->dir, "%s/obcast-sim-XXXXXX",
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     char *made = mkdtemp(sim->dir);
@@ -1668,6 +1692,51 @@ void sim_destroy(sim_t **self_p)
     *self_p = NULL;
 }
 
+/* After a power cut under durability = "power": every Lock the node
+   reported is in its journal still (SPEC §4: the certificate commits, then
+   the Lock is reported). Under "process" the journal may lose its latest
+   commits (S1-S5 are what must hold), so there is nothing to count. */
+static void s_check_locks_survived(sim_t *sim, s_node_t *node)
+{
+    if (sim->config.durability != SIM_DURABILITY_POWER)
+        return;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(node->journal_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        s_violation(sim, "power cut of node %d: its journal does not open: %s", node->index,
+                    db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return;
+    }
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(
+        db, "SELECT 1 FROM certificate WHERE sequencer = ?1 AND height = ?2 LIMIT 1", -1, &stmt,
+        NULL);
+    for (int s = 0; rc == SQLITE_OK && s < sim->config.node_count; s++) {
+        const s_chain_t *chain = &node->reporter.chains[s];
+        for (int64_t h = 0; h <= chain->max; h++) {
+            if (!chain->seen[h])
+                continue;
+            sqlite3_reset(stmt);
+            sqlite3_bind_blob(stmt, 1, sim->nodes[s].key.pub.bytes, 32, SQLITE_STATIC);
+            sqlite3_bind_int64(stmt, 2, h);
+            if (sqlite3_step(stmt) == SQLITE_ROW) {
+                sim->locks_after_cuts++;
+                continue;
+            }
+            s_violation(sim,
+                        "power cut of node %d: the certificate of node %d height %lld, reported "
+                        "as a Lock, is not in its journal any more",
+                        node->index, s, (long long)h);
+            break;
+        }
+    }
+    if (rc != SQLITE_OK)
+        s_violation(sim, "power cut of node %d: cannot read its journal: %s", node->index,
+                    sqlite3_errmsg(db));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
 /* --- operations ------------------------------------------------------------------ */
 
 void sim_crash_actor(sim_t *sim, int node, sim_actor_t actor, uint64_t restart_after_ms)
@@ -1680,9 +1749,20 @@ void sim_crash_node(sim_t *sim, int index, uint64_t restart_after_ms)
     s_node_t *node = &sim->nodes[index];
     if (node->byzantine)
         return;
-    s_trace(sim, "node %d CRASHES whole", index);
+    s_trace(sim, "node %d CRASHES whole%s", index, sim->config.power_loss ? ", power cut" : "");
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s/node%d-", sim->dir, index);
+    if (sim->config.power_loss)
+        ob_powerloss_cut_begin(prefix);
     for (int a = 1; a <= 4; a++)
         s_crash(sim, node, a, restart_after_ms);
+    if (sim->config.power_loss) {
+        if (ob_powerloss_cut_end(prefix) != 0)
+            s_violation(sim, "power cut of node %d: its files could not be put back (%s)", index,
+                        strerror(errno));
+        sim->power_cuts++;
+        s_check_locks_survived(sim, node);
+    }
     /* The supervisor makes a fresh arena when it restarts the node. */
     ob_arena_destroy(&node->arena);
     ob_why_t why;
@@ -1888,6 +1968,16 @@ uint64_t sim_drops(const sim_t *sim, int node, const char *error_name)
     if (code < 0 || !n->journal)
         return 0;
     return ob_journal_stats(n->journal)->dropped[code];
+}
+
+uint64_t sim_power_cuts(const sim_t *sim)
+{
+    return sim->power_cuts;
+}
+
+uint64_t sim_locks_after_cuts(const sim_t *sim)
+{
+    return sim->locks_after_cuts;
 }
 
 uint64_t sim_crashes(const sim_t *sim)

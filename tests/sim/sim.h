@@ -36,6 +36,12 @@ typedef enum {
     SIM_LIAR_PAYLOADS,
 } sim_liar_t;
 
+typedef enum {
+    SIM_SYNC_OFF,           /* nothing synced: the simulator's default */
+    SIM_DURABILITY_POWER,   /* durability = "power": every commit synced */
+    SIM_DURABILITY_PROCESS, /* durability = "process": the signer and proposals' payloads only */
+} sim_durability_t;
+
 typedef struct {
     uint64_t seed;
     int node_count;
@@ -57,6 +63,14 @@ typedef struct {
        behind the certified tip; the others keep all. */
     uint32_t retention_nodes;
     uint64_t retention;
+    /* What the nodes' databases sync (SPEC §4 `durability`): SIM_SYNC_OFF,
+       the default, syncs nothing, for speed, and needs no power cut. */
+    sim_durability_t durability;
+    /* A whole node's crash is a power cut of its machine (tests/sim/
+       powerloss.h): what its files had not synced is lost. Under
+       SIM_DURABILITY_POWER every Lock it reported is still in its journal
+       afterwards (checked at every cut, a violation otherwise). */
+    bool power_loss;
 } sim_config_t;
 
 typedef struct sim sim_t;
@@ -163,6 +177,10 @@ uint64_t sim_evidence_reports(const sim_t *sim, int reporter);
 uint64_t sim_rebroadcasts(const sim_t *sim, int node);
 uint64_t sim_drops(const sim_t *sim, int node, const char *error_name);
 uint64_t sim_crashes(const sim_t *sim);
+/* Power cuts (config.power_loss), and the Locks found in the journals
+   after them. */
+uint64_t sim_power_cuts(const sim_t *sim);
+uint64_t sim_locks_after_cuts(const sim_t *sim);
 /* The own tip height of a node's journal, -1 if none. */
 int64_t sim_tip_height(const sim_t *sim, int node, int sequencer);
 uint64_t sim_acks_sent(const sim_t *sim, int node);
