@@ -122,6 +122,12 @@ static int s_run(uint64_t seed, s_kind_t kind, uint64_t height)
     case S_UNCLEAN_SHUTDOWN:
         c.crash_every_us = 200000 + seed % 800000;
         c.loss = (seed % 3 == 0) ? 0.0 : 0.01;
+        /* One seed in two: whole-node crashes are power cuts (powerloss.h),
+           under durability power or process in turn. */
+        if (seed / S_KINDS % 2 == 1) {
+            c.power_loss = true;
+            c.durability = seed / S_KINDS % 4 == 1 ? SIM_DURABILITY_POWER : SIM_DURABILITY_PROCESS;
+        }
         break;
     case S_SEQUENCER_GONE:
         c.offline = 1u << late;
