@@ -32,7 +32,7 @@ int ob_actor_spawn_guard(pid_t supervisor)
 }
 
 #ifndef OBCAST_VERSION
-#define OBCAST_VERSION "0"
+#error "OBCAST_VERSION comes from meson.build's project()"
 #endif
 
 int ob_actor_env(const ob_actor_args_t *args, ob_node_env_t *env, ob_why_t *why)
@@ -200,11 +200,15 @@ static void s_usage(FILE *to, const char *binary, const char *summary, const cha
             "options:\n"
             "  --config FILE     the node config (SPEC §6; ZPL)\n"
             "  --arena-fd N      the node's payload arena, a memfd obcast-node passes\n"
-            "  --instance I      which verifier this is (0 ...)\n"
+            "  --instance I      %s\n"
             "  --help, --version\n"
             "%s"
             "exit status: 0 ok, 1 failed, 2 bad usage\n",
-            binary, summary, commands ? commands : "");
+            binary, summary,
+            strcmp(binary, "obcast-verifier") == 0
+                ? "which of the node's verifiers this is (0 to verifiers - 1)"
+                : "0: one runs per node (obcast-node passes it to every actor)",
+            commands ? commands : "");
 }
 
 int ob_actor_process_init(ob_actor_process_t *self, int argc, char **argv, const char *binary,

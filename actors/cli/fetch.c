@@ -245,6 +245,7 @@ static int s_parse(s_fetch_t *self, int argc, char **argv)
                                             {NULL, 0, NULL, 0}};
     int opt;
     optind = 1;
+    opterr = 0; /* ours names the option, once */
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -266,7 +267,7 @@ static int s_parse(s_fetch_t *self, int argc, char **argv)
             fputs(s_usage, stdout);
             return -1;
         default:
-            return s_usage_error("unknown option");
+            return s_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (!self->config_path || !*self->config_path)

@@ -38,14 +38,8 @@ static const char *s_usage =
     "  keygen [--curve CERT] KEYFILE   make a node key (mode 0600) and print its public key;\n"
     "                                  with --curve, also a CURVE certificate\n"
     "  init [options] N DIR            make a cluster of N local nodes in DIR: the manifest,\n"
-    "                                  and per node its config, keys and folders\n"
-    "      --validators LIST           nodes that validate in epoch 1 (default: all)\n"
-    "      --sequencers LIST           nodes that sequence in epoch 1 (default: all)\n"
-    "      --host HOST                 peer address (default 127.0.0.1)\n"
-    "      --base-port PORT            node i listens on PORT+i (default 7100)\n"
-    "      --namespace NS              the cluster's namespace (default obcast-local)\n"
-    "      --max-payload BYTES         the cluster's payload limit (default 1048576)\n"
-    "      LIST is node indices: 0,1,2 or 0-3 or a mix\n"
+    "                                  and per node its config, keys and folders (options:\n"
+    "                                  obcast init --help)\n"
     "  export --config NODE.zpl [--data] [--out FILE]\n"
     "                                  the node's certified chunks as JSON lines (SPEC §7)\n"
     "  audit --manifest MANIFEST [--allow-gaps] EXPORT...\n"
@@ -70,6 +64,28 @@ static const char *s_usage =
     "\n"
     "exit status: 0 ok, 1 the command failed, 2 bad usage (fetch: 1 not found, 2 other\n"
     "failures)\n";
+
+static const char *s_keygen_usage =
+    "usage: obcast keygen [--curve CERT] KEYFILE\n"
+    "  makes a node key (mode 0600) and prints its public key\n"
+    "  --curve CERT   also a CURVE certificate (CERT and CERT_secret), its public key printed\n"
+    "exit status: 0 ok, 1 the key could not be made, 2 bad usage\n";
+
+static const char *s_init_usage =
+    "usage: obcast init [options] N DIR\n"
+    "  makes a cluster of N local nodes in DIR: the manifest, and per node its config,\n"
+    "  keys and folders\n"
+    "  --validators LIST     nodes that validate in epoch 1 (default: all)\n"
+    "  --sequencers LIST     nodes that sequence in epoch 1 (default: all)\n"
+    "  --host HOST           peer address (default 127.0.0.1)\n"
+    "  --base-port PORT      node i listens on PORT+i (default 7100)\n"
+    "  --namespace NS        the cluster's namespace (default obcast-local)\n"
+    "  --max-payload BYTES   the cluster's payload limit (default 1048576)\n"
+    "  LIST is node indices: 0,1,2 or 0-3 or a mix\n"
+    "exit status: 0 ok, 1 the cluster could not be made, 2 bad usage\n";
+
+#define s_keygen_error(...) ob_args_usage_error(stderr, "obcast keygen", __VA_ARGS__)
+#define s_init_error(...)   ob_args_usage_error(stderr, "obcast init", __VA_ARGS__)
 
 /* `dir`/`name` into a PATH_MAX buffer; -1 if it does not fit. */
 static int s_join(char *out, const char *dir, const char *name)
@@ -110,17 +126,18 @@ static int s_keygen(int argc, char **argv)
     const char *curve = NULL;
     int opt;
     optind = 1;
+    opterr = 0; /* ours names the option, once */
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == 'c')
             curve = optarg;
         else if (opt == 'h') {
-            fputs(s_usage, stdout);
+            fputs(s_keygen_usage, stdout);
             return 0;
         } else
-            return s_usage_error("keygen: unknown option");
+            return s_keygen_error("unknown option '%s'", argv[optind - 1]);
     }
     if (optind != argc - 1)
-        return s_usage_error("keygen: give exactly one KEYFILE");
+        return s_keygen_error("give exactly one KEYFILE");
     ob_crypto_t *crypto = ob_crypto_new();
     if (!crypto) {
         fprintf(stderr, "obcast keygen: no entropy\n");
@@ -218,6 +235,7 @@ static int s_init(int argc, char **argv)
     long base_port = 7100, max_payload = 1 << 20;
     int opt;
     optind = 1;
+    opterr = 0; /* ours names the option, once */
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         char *end = NULL;
         switch (opt) {
@@ -236,43 +254,41 @@ static int s_init(int argc, char **argv)
         case 'p':
             base_port = strtol(optarg, &end, 10);
             if (!*optarg || *end || base_port < 1 || base_port > 65000)
-                return s_usage_error("init: --base-port must be 1 to 65000, not '%s'", optarg);
+                return s_init_error("--base-port must be 1 to 65000, not '%s'", optarg);
             break;
         case 'm':
             max_payload = strtol(optarg, &end, 10);
             if (!*optarg || *end || max_payload < 1 || max_payload > (long)OB_MAX_PAYLOAD_LIMIT)
-                return s_usage_error("init: --max-payload must be 1 to 67108864, not '%s'", optarg);
+                return s_init_error("--max-payload must be 1 to 67108864, not '%s'", optarg);
             break;
         case 'h':
-            fputs(s_usage, stdout);
+            fputs(s_init_usage, stdout);
             return 0;
         default:
-            return s_usage_error("init: unknown option");
+            return s_init_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 2)
-        return s_usage_error("init: give N and DIR");
+        return s_init_error("give N and DIR");
     char *end = NULL;
     long n = strtol(argv[optind], &end, 10);
     if (!*argv[optind] || *end || n < 1 || n > 64)
-        return s_usage_error("init: N must be 1 to 64, not '%s'", argv[optind]);
+        return s_init_error("N must be 1 to 64, not '%s'", argv[optind]);
     if (base_port + n > 65535)
-        return s_usage_error("init: ports past 65535");
+        return s_init_error("ports past 65535");
     if (strlen(ns) < 1 || strlen(ns) > OB_NAMESPACE_MAX)
-        return s_usage_error("init: --namespace must be 1 to 64 bytes, not '%s'", ns);
+        return s_init_error("--namespace must be 1 to 64 bytes, not '%s'", ns);
     uint64_t vmask = n == 64 ? UINT64_MAX : (1ULL << n) - 1, smask = vmask;
     if (validators && s_list(validators, (int)n, &vmask) != 0)
-        return s_usage_error("init: --validators: not a list of node indices below N: '%s'",
-                             validators);
+        return s_init_error("--validators: not a list of node indices below N: '%s'", validators);
     if (sequencers && s_list(sequencers, (int)n, &smask) != 0)
-        return s_usage_error("init: --sequencers: not a list of node indices below N: '%s'",
-                             sequencers);
+        return s_init_error("--sequencers: not a list of node indices below N: '%s'", sequencers);
     const char *dir = argv[optind + 1];
 
     ob_why_t why;
     char path[PATH_MAX];
     if (s_join(path, dir, "manifest.zpl") != 0)
-        return s_usage_error("init: DIR is too long: '%s'", dir);
+        return s_init_error("DIR is too long: '%s'", dir);
     if (access(path, F_OK) == 0) {
         fprintf(stderr, "obcast init: %s already exists; refusing to overwrite a cluster\n", path);
         return S_EXIT_FAILED;

@@ -302,6 +302,7 @@ int ob_cli_submit(int argc, char **argv)
     bool has_count = false, has_size = false;
     int opt;
     optind = 1;
+    opterr = 0; /* ours names the option, once */
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -348,7 +349,7 @@ int ob_cli_submit(int argc, char **argv)
             fputs(s_usage, stdout);
             return 0;
         default:
-            return s_usage_error("unknown option");
+            return s_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (!config && !endpoint[0])

@@ -20,7 +20,7 @@
 /* How long a reader waits for the journal's writer (WAL checkpoints). */
 #define S_BUSY_MS 5000
 
-static const char *s_usage = "tips | show SEQ HEIGHT | export [--data]";
+static const char *s_usage = "tips | show SEQ HEIGHT | export [--data] | metrics [--timeout MS]";
 
 /* --- the database, read-only --------------------------------------------- */
 

@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #ifndef OBCAST_VERSION
-#define OBCAST_VERSION "0"
+#error "OBCAST_VERSION comes from meson.build's project()"
 #endif
 
 #define S_MAX_CHILDREN   (3 + 64)

@@ -35,7 +35,7 @@
 #define s_usage_error(...) ob_args_usage_error(stderr, "obcast-txapp", __VA_ARGS__)
 
 #ifndef OBCAST_VERSION
-#define OBCAST_VERSION "unknown"
+#error "OBCAST_VERSION comes from meson.build's project()"
 #endif
 
 #define S_EXIT_FAILED  1

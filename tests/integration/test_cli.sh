@@ -35,7 +35,13 @@ check "keygen curve secret mode is 0600" '[[ $(stat -c %a "$work/c.cert_secret")
 expect "keygen refuses to overwrite" 1 "already exists; refusing to overwrite a key" -- keygen "$work/k.key"
 expect "keygen into a missing folder" 1 "$work/no/such/k.key" -- keygen "$work/no/such/k.key"
 expect "keygen without a file" 2 "give exactly one KEYFILE" -- keygen
-expect "keygen unknown option" 2 "unknown option" -- keygen --frob x
+expect "keygen unknown option, named once" 2 "obcast keygen: unknown option '--frob'" -- keygen --frob x
+check "keygen --help is keygen's own" '"$obcast" keygen --help | head -1 | grep -q "^usage: obcast keygen "'
+check "init --help is init's own" '"$obcast" init --help | head -1 | grep -q "^usage: obcast init "'
+expect "init errors name 'obcast init'" 2 "obcast init: give N and DIR" -- init
+err=$("$obcast" submit --wiat 2>&1 >/dev/null)
+check "a misspelt option is one error line and the hint" \
+    '[[ $(wc -l <<<"$err") -eq 2 && $err == "obcast submit: unknown option '"'"'--wiat'"'"'"* ]]'
 
 check "init makes a cluster" '"$obcast" init 4 "$work/c" --sequencers 0-1 >/dev/null'
 check "init wrote four node configs" '[[ -f $work/c/node3/node.zpl && -f $work/c/manifest.zpl ]]'

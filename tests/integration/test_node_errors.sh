@@ -34,7 +34,8 @@ cfg=$work/c/node0/node.zpl
 
 # --- usage and versions of every binary
 for b in obcast-node obcast-supervisor obcast-net obcast-verifier obcast-signer obcast-journal; do
-    check "$b --version" '"$bin/$b" --version | grep -q "^$b [0-9]"'
+    check "$b --version is the project's, from meson.build" \
+        '[[ $("$bin/$b" --version) == "$b $("$bin/obcast" --version | cut -d" " -f2)" ]]'
     check "$b --help" '"$bin/$b" --help | grep -q "usage: $b"'
     expect "$b without --config" 2 "no --config given" -- "$bin/$b"
     expect "$b with an unknown option" 2 "unknown option '--frob'" -- "$bin/$b" --frob
