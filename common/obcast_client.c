@@ -858,6 +858,9 @@ const char *obcast_client_error(const obcast_client_t *self)
 /* --- inclusion ---------------------------------------------------------- */
 
 static int s_fail(char *error, size_t error_len, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int s_fail(char *error, size_t error_len, const char *format, ...)
 {
     if (error && error_len) {
         va_list args;
