@@ -7,13 +7,19 @@
 
     Input layout (make_corpus.py writes its seeds the same way): records of
     kind(u8) ‖ length(u16 BE) ‖ bytes; a short last record takes what is
-    left. kind % 4: 0 an application frame to the external net, 1 a client
+    left. kind & 7: 0 an application frame to the external net, 1 a client
     frame to the builtin net, 2 a client_answer (bytes: the answers' batch)
-    to the builtin net, 3 a client frame to the external net. Bit 2: the
-    application frame comes from another connection; bits 3-4 pick the
-    client's routing id: 2 bytes, none, OB_CLIENT_ID_MAX, one too many.
-    Each record is 1 s after the one before (so an application silent for
-    3 records is detached).
+    to the builtin net, 3 a client frame to the external net, 4 and 5 a
+    message from the journal (bytes: its encoding) to the external and the
+    builtin net: one of those net_app.c handles (app_propose, app_verify,
+    report_tip, report_lock, report_evidence, fetch_answer), anything else
+    is skipped; 6 and 7 as 0 and 1. Bit 3: the application frame comes
+    from another connection; bits 4-5 pick the client's routing id: 2
+    bytes, none, OB_CLIENT_ID_MAX, one too many; bit 6: a journal
+    message's payload handle is kept as it is, else it is replaced by a
+    slot the journal holds with "hello, obcast 0" (the payload of the
+    vectors' Lock and chunk 0). Each record is 1 s after the one before
+    (so an application silent for 3 records is detached).
 
     A crypto context costs 1.3 ms to make, a hundred inputs' worth: the
     nets share one, made once (the link wraps ob_crypto_new and
@@ -22,7 +28,7 @@
 
     Checks, after each record: everything net sends decodes, and goes
     where proto/app.csv and proto/imsg.csv allow (an app_* message to the
-    application, a submit answer to that client, internal messages to an
+    application, a submit or fetch answer to that client, internal messages to an
     actor that takes them from net, nothing to a peer); a client with a
     usable routing id always hears an answer or the journal hears of it
     (but for a submit_follow under external, which nothing answers). */
@@ -87,10 +93,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     memcpy(s_self, keys[0], 32);
     s_epochs = ob_epochs_new();
     FUZZ_CHECK(s_epochs != NULL);
-    ob_keyset_t *validators = ob_keyset_new(s_crypto, (const uint8_t(*)[32])keys, 4, NULL);
-    ob_keyset_t *sequencers = ob_keyset_new(s_crypto, (const uint8_t(*)[32])keys, 4, NULL);
-    FUZZ_CHECK(validators && sequencers);
-    FUZZ_CHECK(ob_epochs_add(s_epochs, 1, &validators, &sequencers, NULL) == 0);
+    /* Epoch 7 has 4 validators, as the vectors' Lock needs. */
+    for (uint64_t epoch = 1; epoch <= 7; epoch += 6) {
+        ob_keyset_t *validators = ob_keyset_new(s_crypto, (const uint8_t(*)[32])keys, 4, NULL);
+        ob_keyset_t *sequencers = ob_keyset_new(s_crypto, (const uint8_t(*)[32])keys, 4, NULL);
+        FUZZ_CHECK(validators && sequencers);
+        FUZZ_CHECK(ob_epochs_add(s_epochs, epoch, &validators, &sequencers, NULL) == 0);
+    }
     return 0;
 }
 
@@ -115,6 +124,9 @@ static ob_net_t *s_net(ob_arena_t *arena, ob_net_application_t application)
    is the one client that may hear anything. Returns the envelopes. */
 static size_t s_check_out(const ob_outbox_t *out, const ob_client_id_t *client)
 {
+    ob_client_id_t none = {.len = 0};
+    if (!client)
+        client = &none; /* no routing id is empty: nobody hears */
     size_t count = ob_outbox_count(out);
     for (size_t i = 0; i < count; i++) {
         const ob_envelope_t *e = ob_outbox_at(out, i);
@@ -131,7 +143,7 @@ static size_t s_check_out(const ob_outbox_t *out, const ob_client_id_t *client)
             break;
         case OB_DEST_CLIENT:
             FUZZ_CHECK(ob_net_to_client(msg.type, &to_client) == 0);
-            FUZZ_CHECK(client && e->client.len == client->len &&
+            FUZZ_CHECK(e->client.len == client->len &&
                        memcmp(e->client.id, client->id, client->len) == 0);
             break;
         case OB_DEST_PEER:
@@ -140,6 +152,33 @@ static size_t s_check_out(const ob_outbox_t *out, const ob_client_id_t *client)
         }
     }
     return count;
+}
+
+/* A message of the journal's to `net` (see the layout above); `*client`
+   gets the client a fetch_answer names. */
+static void s_from_journal(ob_net_t *net, ob_arena_t *arena, uint8_t kind, const uint8_t *bytes,
+                           size_t len, ob_client_id_t *client, ob_outbox_t *out)
+{
+    ob_imsg_t msg;
+    if (ob_imsg_decode(&msg, bytes, len) != OB_OK)
+        return;
+    ob_handle_t *handle = NULL;
+    if (msg.type == OB_IMSG_APP_VERIFY) {
+        handle = &msg.u.app_verify.payload;
+    } else if (msg.type == OB_IMSG_FETCH_ANSWER) {
+        handle = &msg.u.fetch_answer.payload;
+        const ob_blob_t *id = &msg.u.fetch_answer.client;
+        client->len = (uint8_t)(id->len <= OB_CLIENT_ID_MAX ? id->len : 0);
+        memcpy(client->id, id->data, client->len);
+    } else if (msg.type != OB_IMSG_APP_PROPOSE && msg.type != OB_IMSG_REPORT_TIP &&
+               msg.type != OB_IMSG_REPORT_LOCK && msg.type != OB_IMSG_REPORT_EVIDENCE) {
+        return; /* net.c's (peers), or not the journal's to send */
+    }
+    /* A slot as the journal sends one (net takes it over); with the arena
+       full, the input's handle stays. */
+    if (handle && !(kind & 0x40))
+        (void)ob_arena_put(arena, s_crypto, OB_ACTOR_JOURNAL, "hello, obcast 0", 15, handle);
+    ob_net_handle(net, OB_PARTY_JOURNAL, &msg, out);
 }
 
 static bool s_is_follow(const uint8_t *frame, size_t len)
@@ -165,16 +204,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         now_ms += 1000;
 
         static const uint8_t id_lens[4] = {2, 0, OB_CLIENT_ID_MAX, OB_CLIENT_ID_MAX + 1};
-        ob_client_id_t client = {.len = id_lens[(kind >> 3) & 3]};
+        ob_client_id_t client = {.len = id_lens[(kind >> 4) & 3]};
         memset(client.id, 'c', sizeof client.id);
         bool usable = client.len >= 1 && client.len <= OB_CLIENT_ID_MAX;
+        const char *who = kind & 8 ? S_OTHER : S_APP;
         ob_outbox_clear(out);
-        switch (kind & 3) {
+        switch (kind & 7) {
         case 0:
-            ob_net_on_app(external, now_ms, kind & 4 ? S_OTHER : S_APP, bytes, len, out);
+        case 6:
+            ob_net_on_app(external, now_ms, who, bytes, len, out);
             s_check_out(out, NULL);
             break;
         case 1:
+        case 7:
             ob_net_on_client(builtin, &client, bytes, len, out);
             FUZZ_CHECK(s_check_out(out, &client) >= 1 || !usable);
             break;
@@ -191,6 +233,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                one frame that gets no answer (proto/app.csv). */
             ob_net_on_client(external, &client, bytes, len, out);
             FUZZ_CHECK(s_check_out(out, &client) >= 1 || !usable || s_is_follow(bytes, len));
+            break;
+        case 4:
+        case 5:
+            client.len = 0;
+            s_from_journal(kind & 1 ? builtin : external, arena, kind, bytes, len, &client, out);
+            s_check_out(out, &client);
             break;
         }
         ob_net_tick(external, now_ms, out);

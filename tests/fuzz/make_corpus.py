@@ -205,7 +205,7 @@ def records(items):
 
 
 # fuzz_app.c's record kinds.
-APP_FRAME, CLIENT_FRAME, CLIENT_ANSWER, EXTERNAL_CLIENT = 0, 1, 2, 3
+APP_FRAME, CLIENT_FRAME, CLIENT_ANSWER, EXTERNAL_CLIENT, JOURNAL_EXTERNAL, JOURNAL_BUILTIN = range(6)
 
 
 def batch(entries):
@@ -257,6 +257,20 @@ def add_messages(add, v):
                                              (CLIENT_FRAME, enc['submit_follow']),
                                              (CLIENT_FRAME, enc['fetch'])]))
     add('app', 'submit-to-external', records([(EXTERNAL_CLIENT, enc['submit'])]))
+    # The journal's requests, forwarded to the attached application; fetch
+    # answers found (the Lock's payload is the slot fuzz_app.c puts).
+    # (An attached application that says nothing for 3 records is detached.)
+    add('app', 'attach-then-journal-requests', records(sum([
+        [(APP_FRAME, attach), (JOURNAL_EXTERNAL, enc[n])] for n in
+        ('app_propose', 'app_verify', 'report_tip', 'report_lock', 'report_evidence')], [])))
+    add('app', 'attach-then-fetch-found', records([(APP_FRAME, attach), (APP_FRAME, enc['app_fetch']),
+                                                   (JOURNAL_EXTERNAL, enc['fetch_answer'])]))
+    add('app', 'fetch-found-to-client', records([(JOURNAL_BUILTIN, imsg_encode(
+        by_name['fetch_answer'], {'origin': 0, 'client': b'cc', 'tag': 3, 'status': 0, 'lock': lock,
+                                  'has_payload': 1}))]))
+    add('app', 'fetch-failed-to-client', records([(JOURNAL_BUILTIN, imsg_encode(
+        by_name['fetch_answer'], {'origin': 0, 'client': b'cc', 'tag': 3, 'status': 1, 'lock': b'',
+                                  'has_payload': 0}))]))
     add('app', 'client-answer-batch', records([(CLIENT_ANSWER, batch([
         enc['submit_queued'], enc['submit_assigned'], enc['submit_locked'], enc['peer_ack']]))]))
 
