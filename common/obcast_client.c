@@ -664,6 +664,20 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     return 1;
 }
 
+/* One answer frame, as received: the bytes it takes in (a Lock event views
+   into them) are tests/fuzz/fuzz_client.c's input. 1 with *event filled,
+   0 if it brought no news. */
+static int s_on_frame(obcast_client_t *self, const uint8_t *frame, size_t len,
+                      obcast_client_event_t *event)
+{
+    ob_imsg_t msg;
+    ob_error_t err = ob_imsg_decode(&msg, frame, len);
+    if (err != OB_OK)
+        return s_event_error(event, 0, "%s: an answer that does not decode: %s", self->endpoint,
+                             ob_error_name(err));
+    return s_on_answer(self, &msg, event);
+}
+
 /* --- resending ----------------------------------------------------------- */
 
 /* Sends again what has heard nothing for its silence: a payload not yet
@@ -769,12 +783,7 @@ static int s_receive(obcast_client_t *self, void *handle, obcast_client_event_t 
         return s_event_error(event, 0, "%s: an answer of %zu frames; one was expected",
                              self->endpoint, frames);
     }
-    ob_imsg_t msg;
-    ob_error_t err = ob_imsg_decode(&msg, zmq_msg_data(&self->last), zmq_msg_size(&self->last));
-    if (err != OB_OK)
-        return s_event_error(event, 0, "%s: an answer that does not decode: %s", self->endpoint,
-                             ob_error_name(err));
-    return s_on_answer(self, &msg, event);
+    return s_on_frame(self, zmq_msg_data(&self->last), zmq_msg_size(&self->last), event);
 }
 
 int obcast_client_next(obcast_client_t *self, int timeout_ms, obcast_client_event_t *event)
@@ -856,6 +865,9 @@ const char *obcast_client_error(const obcast_client_t *self)
 }
 
 /* --- inclusion ---------------------------------------------------------- */
+
+static int s_fail(char *error, size_t error_len, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int s_fail(char *error, size_t error_len, const char *format, ...)
 {

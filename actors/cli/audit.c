@@ -550,15 +550,11 @@ static int s_check_line(s_audit_t *self, uint32_t file, uint64_t lineno, const c
     return 0;
 }
 
-static int s_audit_file(s_audit_t *self, uint32_t index)
+/* The lines of file `index`, read from `f`: tests/fuzz/fuzz_audit.c
+   gives it a stream of its bytes. 0, or -1 out of memory. */
+static int s_audit_stream(s_audit_t *self, uint32_t index, FILE *f)
 {
     const char *name = self->files[index];
-    bool is_stdin = strcmp(name, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(name, "r");
-    if (!f) {
-        s_violation(self, "%s: cannot open: %s", name, strerror(errno));
-        return 0;
-    }
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -586,9 +582,22 @@ static int s_audit_file(s_audit_t *self, uint32_t index)
     }
     if (ferror(f))
         s_violation(self, "%s: cannot read: %s", name, strerror(errno));
+    free(buf);
+    return result;
+}
+
+static int s_audit_file(s_audit_t *self, uint32_t index)
+{
+    const char *name = self->files[index];
+    bool is_stdin = strcmp(name, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(name, "r");
+    if (!f) {
+        s_violation(self, "%s: cannot open: %s", name, strerror(errno));
+        return 0;
+    }
+    int result = s_audit_stream(self, index, f);
     if (!is_stdin)
         fclose(f);
-    free(buf);
     return result;
 }
 

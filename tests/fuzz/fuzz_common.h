@@ -16,6 +16,7 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* Aborts with the failed condition: libFuzzer records the input as a crash. */
 #define FUZZ_CHECK(cond)                                                                           \
@@ -99,6 +100,30 @@ static inline uint8_t *fuzz_peer_frame(uint8_t type, const uint8_t *body, size_t
     if (len > 0)
         memcpy(frame + 2, body, len);
     return frame;
+}
+
+/* The next record of an input of records, kind(u8) ‖ length(u16 BE) ‖
+   bytes, from *at (which it moves on): a short last record takes what is
+   left, a kind with no length after it has no bytes. false at the end. */
+static inline bool fuzz_next_record(const uint8_t *data, size_t size, size_t *at, uint8_t *kind,
+                                    const uint8_t **bytes, size_t *len)
+{
+    if (*at >= size)
+        return false;
+    *kind = data[(*at)++];
+    size_t left = size - *at;
+    if (left >= 2) {
+        size_t want = (size_t)data[*at] << 8 | data[*at + 1];
+        *at += 2;
+        left -= 2;
+        *len = want < left ? want : left;
+    } else {
+        *at = size;
+        *len = 0;
+    }
+    *bytes = data + *at;
+    *at += *len;
+    return true;
 }
 
 /* The fixed epoch table of the fuzzers: epochs 7 and 8 have 4 validators

@@ -14,6 +14,12 @@ fuzz_peer_message.c:
 Fetched seeds use the layout of fuzz_fetched.c: selector(u8) ‖ body, where
 selector % 3 + 1 is the frame count and selector / 3 the payload length.
 
+The message targets (imsg, app, client) are seeded from proto/imsg.csv
+and proto/app.csv: one valid encoding of every message, its fields filled
+from the vectors where they have one (a Lock, a node, an ack, a chunk).
+imsg takes one message; app and client take a sequence of records in the
+layouts of fuzz_app.c and fuzz_client.c (see there).
+
 Usage: make_corpus.py [--check]   (--check: compare, write nothing)
 """
 import hashlib
@@ -28,7 +34,10 @@ FETCH_VECTORS = os.path.join(HERE, '..', 'vectors', 'obcast-fetch-vectors.json')
 CORPUS = os.path.join(HERE, 'corpus')
 
 TARGETS = ['chunk', 'certificate', 'node', 'ack', 'lock', 'proposal', 'peer_message', 'fetch',
-           'fetched']
+           'fetched', 'imsg', 'app', 'client']
+PROTO = os.path.join(HERE, '..', '..', 'proto')
+sys.path.insert(0, PROTO)
+import gen_imsg  # noqa: E402  (proto/gen_imsg.py: the messages' one parser)
 
 CHUNK_LEN = 72
 SIG_LEN = 64
@@ -160,7 +169,125 @@ def build(v, fv):
         if name.startswith('valid-'):
             add('certificate', 'n4-' + name, b'\x00\x04' + data)
 
+    add_messages(add, v)
     return seeds
+
+
+def imsg_encode(m, values):
+    """The encoding of message `m` (gen_imsg's dict), its fields from
+    `values` (name -> int or bytes) or a filler."""
+    out = bytearray(m['number'].to_bytes(2, 'big') + bytes([m['version']]))
+    for i, (name, ftype) in enumerate(m['fields']):
+        val = values.get(name)
+        if ftype == 'blob':
+            data = val if val is not None else b'blob-' + name.encode()
+            out += len(data).to_bytes(4, 'big') + data
+        elif ftype == 'bool':
+            out += bytes([1 if val is None else val])
+        elif ftype in ('u8', 'u16', 'u32', 'u64'):
+            out += (i + 1 if val is None else val).to_bytes(gen_imsg.SIZES[ftype], 'big')
+        else:
+            size = gen_imsg.SIZES[ftype]
+            data = val if val is not None else bytes([i + 1]) * size
+            if len(data) != size:
+                raise ValueError('%s.%s: %d bytes, not %d' % (m['name'], name, len(data), size))
+            out += data
+    return bytes(out)
+
+
+def records(items):
+    """fuzz_app.c's and fuzz_client.c's input: kind(u8) ‖ length(u16 BE) ‖
+    bytes, per record."""
+    out = bytearray()
+    for kind, data in items:
+        out += bytes([kind]) + len(data).to_bytes(2, 'big') + data
+    return bytes(out)
+
+
+# fuzz_app.c's record kinds.
+APP_FRAME, CLIENT_FRAME, CLIENT_ANSWER, EXTERNAL_CLIENT, JOURNAL_EXTERNAL, JOURNAL_BUILTIN = range(6)
+
+
+def batch(entries):
+    """proto/PROTOCOL.md "Batches": version 1, count(u32), length(u32) ‖ bytes each."""
+    out = bytearray([1]) + len(entries).to_bytes(4, 'big')
+    for e in entries:
+        out += len(e).to_bytes(4, 'big') + e
+    return bytes(out)
+
+
+def add_messages(add, v):
+    h = bytes.fromhex
+    msgs, by_name = [], {}
+    gen_imsg.parse(os.path.join(PROTO, 'imsg.csv'), False, msgs, by_name)
+    gen_imsg.parse(os.path.join(PROTO, 'app.csv'), True, msgs, by_name)
+    lock = h(v['lock']['encoding'])
+    chunk = h(v['chunks'][0]['encoding'])
+    payload0 = v['payloads'][0]['data_utf8'].encode()
+    by_field = {'lock': lock, 'node': h(v['nodes'][1]['encoding']), 'ack': h(v['acks'][0]['encoding']),
+                'chunk': chunk, 'data': payload0, 'tag': 1, 'height': 0, 'index': 0,
+                'sequencer': chunk[:32], 'payload': chunk[40:72], 'reason': 1, 'status': 0}
+    enc = {}
+    for m in msgs:
+        values = {k: val for k, val in by_field.items()
+                  if any(k == f and (t == 'blob') == isinstance(val, bytes) or
+                         (k == f and t in ('chunk', 'key', 'digest')) for f, t in m['fields'])}
+        if m['name'] in ('fetch_found', 'app_fetch_found', 'fetch_answer'):
+            values['tag'] = 3
+        enc[m['name']] = e = imsg_encode(m, values)
+        add('imsg', 'valid-' + m['name'], e)
+        if m['external']:
+            kind = APP_FRAME if 'app' in m['from'] else CLIENT_FRAME
+            if 'client' in m['to']:
+                add('client', 'valid-' + m['name'], records([(0, e)]))
+            else:
+                add('app', 'valid-' + m['name'], records([(kind, e)]))
+    first = msgs[0]
+    add('imsg', 'invalid-bad_version', enc[first['name']][:2] + b'\xff' + enc[first['name']][3:])
+    add('imsg', 'invalid-unknown_type', b'\xff\xfe\x01')
+    add('imsg', 'invalid-short', enc[first['name']][:-1])
+
+    attach = enc['app_attach']
+    add('app', 'attach-then-fetch', records([(APP_FRAME, attach), (APP_FRAME, enc['app_fetch'])]))
+    add('app', 'attach-then-give', records([(APP_FRAME, attach), (APP_FRAME, enc['app_give_payload']),
+                                            (APP_FRAME, enc['app_give_verdict'])]))
+    add('app', 'malformed-fetch-tag-salvaged', records([(APP_FRAME, attach),
+                                                         (APP_FRAME, enc['app_fetch'][:-1])]))
+    add('app', 'submit-and-follow', records([(CLIENT_FRAME, enc['submit']),
+                                             (CLIENT_FRAME, enc['submit_follow']),
+                                             (CLIENT_FRAME, enc['fetch'])]))
+    add('app', 'submit-to-external', records([(EXTERNAL_CLIENT, enc['submit'])]))
+    # The journal's requests, forwarded to the attached application; fetch
+    # answers found (the Lock's payload is the slot fuzz_app.c puts).
+    # (An attached application that says nothing for 3 records is detached.)
+    add('app', 'attach-then-journal-requests', records(sum([
+        [(APP_FRAME, attach), (JOURNAL_EXTERNAL, enc[n])] for n in
+        ('app_propose', 'app_verify', 'report_tip', 'report_lock', 'report_evidence')], [])))
+    add('app', 'attach-then-fetch-found', records([(APP_FRAME, attach), (APP_FRAME, enc['app_fetch']),
+                                                   (JOURNAL_EXTERNAL, enc['fetch_answer'])]))
+    add('app', 'fetch-found-to-client', records([(JOURNAL_BUILTIN, imsg_encode(
+        by_name['fetch_answer'], {'origin': 0, 'client': b'cc', 'tag': 3, 'status': 0, 'lock': lock,
+                                  'has_payload': 1}))]))
+    add('app', 'fetch-failed-to-client', records([(JOURNAL_BUILTIN, imsg_encode(
+        by_name['fetch_answer'], {'origin': 0, 'client': b'cc', 'tag': 3, 'status': 1, 'lock': b'',
+                                  'has_payload': 0}))]))
+    add('app', 'client-answer-batch', records([(CLIENT_ANSWER, batch([
+        enc['submit_queued'], enc['submit_assigned'], enc['submit_locked'], enc['peer_ack']]))]))
+
+    # fuzz_client.c: tag 1 is the payload "hello, obcast 0" (the Lock's),
+    # tag 2 another payload, tag 3 a fetch of the Lock's chunk.
+    assigned = imsg_encode(by_name['submit_assigned'],
+                           {'tag': 1, 'sequencer': chunk[:32], 'height': 0, 'index': 0,
+                            'payload': chunk[40:72]})
+    locked = imsg_encode(by_name['submit_locked'], {'tag': 1, 'index': 0, 'lock': lock})
+    add('client', 'queued-assigned-locked', records([(0, enc['submit_queued']), (0, assigned),
+                                                     (0, locked)]))
+    add('client', 'fetch-found', records([(0, imsg_encode(by_name['fetch_found'], {
+        'tag': 3, 'lock': lock, 'data': payload0}))]))
+    add('client', 'fetch-failed', records([(0, imsg_encode(by_name['fetch_failed'],
+                                                          {'tag': 3, 'reason': 1}))]))
+    add('client', 'refused-tag-2', records([(0, imsg_encode(by_name['submit_refused'],
+                                                           {'tag': 2, 'reason': 2}))]))
 
 
 def main():
