@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,6 +76,8 @@ typedef struct {
     bool inproc;
     int arena_fd;
     char bindir[PATH_MAX];
+    char wrapper[PATH_MAX]; /* OBCAST_ACTOR_WRAPPER, or "" */
+    uint64_t time_scale;    /* OBCAST_TIME_SCALE: the timings above times this */
     s_child_t children[S_MAX_CHILDREN];
     size_t child_count;
     uint64_t *restarts; /* ring of recent restart times, max_restarts + 1 */
@@ -255,12 +258,12 @@ static int s_check_hung(s_node_t *self, uint64_t now)
         s_child_t *child = &self->children[i];
         bool running = self->inproc ? child->thread != NULL : child->pid > 0;
         if (!running || child->restart_at ||
-            ob_actor_elapsed_ms(now, child->started_at) < S_STARTUP_GRACE_MS)
+            ob_actor_elapsed_ms(now, child->started_at) < S_STARTUP_GRACE_MS * self->time_scale)
             continue;
         uint64_t seen =
             child->last_heartbeat > child->started_at ? child->last_heartbeat : child->started_at;
         uint64_t silent = ob_actor_elapsed_ms(now, seen);
-        if (silent < S_HUNG_MS)
+        if (silent < S_HUNG_MS * self->time_scale)
             continue;
         ob_error("node: %s sent no heartbeat for %llu ms: hung", child->label,
                  (unsigned long long)silent);
@@ -522,10 +525,54 @@ static pid_t s_spawn(s_node_t *self, s_child_t *child)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    char *argv[] = {binary, "--config", config, "--arena-fd", fd, "--instance", instance, NULL};
-    execv(binary, argv);
-    fprintf(stderr, "%s: cannot run %s: %s\n", s_program, binary, strerror(errno));
+    char *argv[] = {self->wrapper, binary,   "--config", config, "--arena-fd", fd,
+                    "--instance",  instance, NULL};
+    char **args = self->wrapper[0] ? argv : argv + 1;
+    execv(args[0], args);
+    fprintf(stderr, "%s: cannot run %s: %s\n", s_program, args[0], strerror(errno));
     _exit(127);
+}
+
+/* OBCAST_ACTOR_WRAPPER (tests and debugging: scripts/test-valgrind): an
+   executable each actor is started through, as `WRAPPER BINARY ARGS...`;
+   it must exec BINARY in the same process, which stays the supervisor's
+   child. Checked here, before anything starts, so that a bad one fails
+   the node with its name rather than every actor with exit 127. */
+static int s_wrapper(s_node_t *self, const char *wrapper, ob_why_t *why)
+{
+    self->wrapper[0] = '\0';
+    if (!wrapper || !wrapper[0])
+        return 0;
+    struct stat st;
+    if (wrapper[0] != '/')
+        return ob_why(why, "%s=%s: not an absolute path", OB_ACTOR_WRAPPER_ENV, wrapper);
+    if (strlen(wrapper) >= sizeof self->wrapper)
+        return ob_why(why, "%s: path too long", OB_ACTOR_WRAPPER_ENV);
+    if (stat(wrapper, &st) != 0)
+        return ob_why(why, "%s=%s: %s", OB_ACTOR_WRAPPER_ENV, wrapper, strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(wrapper, X_OK) != 0)
+        return ob_why(why, "%s=%s: not an executable file", OB_ACTOR_WRAPPER_ENV, wrapper);
+    memcpy(self->wrapper, wrapper, strlen(wrapper) + 1);
+    return 0;
+}
+
+/* OBCAST_TIME_SCALE=N (1 to 100; tests and debugging): the start-up
+   grace, the heartbeat silence taken for a hang, the stop grace and the
+   slots' lease, times N. Under valgrind every actor runs some tens of
+   times slower, and a node of them, whose actors had not yet sent their
+   first heartbeat after 15 s, was restarted whole every 15 s. */
+static int s_time_scale(s_node_t *self, const char *scale, ob_why_t *why)
+{
+    self->time_scale = 1;
+    if (!scale)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(scale, &end, 10);
+    if (errno || end == scale || *end || scale[0] == '-' || n < 1 || n > 100)
+        return ob_why(why, "OBCAST_TIME_SCALE=%s: not a whole number from 1 to 100", scale);
+    self->time_scale = n;
+    return 0;
 }
 
 /* --- --inproc mode ------------------------------------------------------------- */
@@ -675,7 +722,7 @@ static void s_stop_all(s_node_t *self)
     }
     if (self->inproc)
         return;
-    uint64_t deadline = ob_shell_now_ms() + S_STOP_GRACE_MS;
+    uint64_t deadline = ob_shell_now_ms() + S_STOP_GRACE_MS * self->time_scale;
     for (;;) {
         bool alive = false;
         for (size_t i = 0; i < self->child_count; i++) {
@@ -796,6 +843,12 @@ static int s_run(s_node_t *self)
     s_add(self, OB_ACTOR_NET, 0, arena);
     ob_info("node %s: starting %zu actors (%s mode)", config->name, self->child_count,
             self->inproc ? "inproc" : "process");
+    if (self->wrapper[0] && !self->inproc)
+        ob_warn("node %s: every actor runs through %s=%s (tests, debugging)", config->name,
+                OB_ACTOR_WRAPPER_ENV, self->wrapper);
+    if (self->time_scale > 1)
+        ob_warn("node %s: its timings are %llu times their length (OBCAST_TIME_SCALE)",
+                config->name, (unsigned long long)self->time_scale);
 
     int rc = 0;
     for (size_t i = 0; i < self->child_count && rc == 0; i++)
@@ -833,7 +886,7 @@ static int s_run(s_node_t *self)
             rc = s_check_hung(self, now);
         if (now >= next_sweep) {
             /* Slots whose holder died with the message: freed after a lease. */
-            uint32_t expired = ob_arena_expire(arena, now, S_LEASE_MS);
+            uint32_t expired = ob_arena_expire(arena, now, S_LEASE_MS * self->time_scale);
             if (expired)
                 ob_info("node: %u payload slots expired", expired);
             next_sweep = now + 1000;
@@ -878,6 +931,13 @@ int main(int argc, char **argv)
     exe[n > 0 ? n : 0] = '\0';
     const char *override = getenv("OBCAST_ACTOR_DIR");
     snprintf(self->bindir, sizeof self->bindir, "%s", override ? override : dirname(exe));
+    ob_why_t why = {{0}};
+    if (s_wrapper(self, getenv(OB_ACTOR_WRAPPER_ENV), &why) != 0 ||
+        s_time_scale(self, getenv("OBCAST_TIME_SCALE"), &why) != 0) {
+        fprintf(stderr, "%s: %s\n", s_program, why.text);
+        free(self);
+        return 1;
+    }
 
     /* Load and check everything once, here, so that a bad config fails
        before anything starts. */
