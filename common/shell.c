@@ -53,6 +53,7 @@ struct _ob_shell_t {
     size_t pull_count;
     size_t pull_next; /* the first one the next batch reads: no sender starves */
     bool check_process;
+    bool wrapped;          /* OB_ACTOR_WRAPPER_ENV: senders known by their argv, not their exe */
     char bindir[PATH_MAX]; /* where our binaries, and so every actor's, are */
     zsock_t *events;       /* PUB: metrics every second */
     char *metrics_buf;
@@ -261,6 +262,8 @@ ob_shell_t *ob_shell_new(const ob_shell_endpoints_t *endpoints, ob_actor_t actor
     /* In a process, each connecting process must be the one the
        supervisor started for that sender; threads share one process. */
     self->check_process = !endpoints->inproc;
+    const char *wrapper = getenv(OB_ACTOR_WRAPPER_ENV);
+    self->wrapped = wrapper && wrapper[0];
     char exe[PATH_MAX];
     ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[exe_len > 0 ? exe_len : 0] = '\0';
@@ -569,20 +572,31 @@ static bool s_is_sender(const ob_shell_t *self, const s_pull_t *pull, pid_t pid)
     const char *ppid = strstr(text, "\nPPid:");
     if (!ppid || strtol(ppid + 6, NULL, 10) != (long)supervisor)
         return false;
-    char path[64], exe[PATH_MAX], want[PATH_MAX + 32];
-    snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
-    ssize_t n = readlink(path, exe, sizeof exe - 1);
-    if (n <= 0)
-        return false;
-    exe[n] = '\0';
+    char want[PATH_MAX + 32];
     snprintf(want, sizeof want, "%s/obcast-%s", self->bindir, ob_party_name(pull->from));
-    if (strcmp(exe, want) != 0)
-        return false;
-    /* argv: NUL-separated; the supervisor passes every actor --instance. */
+    if (!self->wrapped) {
+        char path[64], exe[PATH_MAX];
+        snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+        ssize_t n = readlink(path, exe, sizeof exe - 1);
+        if (n <= 0)
+            return false;
+        exe[n] = '\0';
+        if (strcmp(exe, want) != 0)
+            return false;
+    }
+    /* argv: NUL-separated; the supervisor passes every actor --instance.
+       Under a wrapper the binary is one of the wrapper's arguments: a
+       child of our supervisor could rewrite its own argv, which is why
+       the exe is what counts without one. */
     ssize_t len = s_read_proc(pid, "cmdline", text, sizeof text);
     char instance[16];
     snprintf(instance, sizeof instance, "%u", pull->instance);
+    bool named = !self->wrapped;
     for (ssize_t i = 0; len > 0 && i < len; i += (ssize_t)strlen(text + i) + 1) {
+        if (!named) {
+            named = strcmp(text + i, want) == 0;
+            continue;
+        }
         if (strcmp(text + i, "--instance") == 0) {
             ssize_t next = i + (ssize_t)strlen(text + i) + 1;
             return next < len && strcmp(text + next, instance) == 0;

@@ -31,6 +31,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The environment variable naming an executable that obcast-node starts
+   every actor through (`WRAPPER BINARY ARGS...`; valgrind for
+   scripts/test-valgrind). Under it an actor's /proc/PID/exe is the
+   wrapper's program, not obcast-<actor>: the shell then knows each sender
+   by the binary its argv names (proto/PROTOCOL.md "Dispatch"). For tests
+   and debugging only. */
+#define OB_ACTOR_WRAPPER_ENV "OBCAST_ACTOR_WRAPPER"
+
 /* How the node's actors reach each other. */
 typedef struct {
     bool inproc;                     /* threads of one process */

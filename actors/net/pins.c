@@ -76,6 +76,12 @@ void ob_pins_destroy(ob_pins_t **self_p)
    libzmq's I/O thread for a message, from the owner's for its hold. */
 static void s_unref(s_pin_t *pin)
 {
+    /* The handle was written before the reference we drop was taken
+       (ob_pins_msg). The acquire orders our read after that write by the
+       C11 model itself; without it, on libzmq's I/O thread, only libzmq's
+       own hand-over of the message did (ThreadSanitizer, which cannot see
+       inside libzmq, reported the read as a race with that write). */
+    (void)atomic_load_explicit(&pin->refs, memory_order_acquire);
     ob_handle_t handle = pin->handle; /* stable while we hold a reference */
     if (atomic_fetch_sub(&pin->refs, 1) == 1) {
         ob_arena_release(pin->pins->arena, &handle, pin->pins->owner);

@@ -28,11 +28,13 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +63,7 @@ typedef struct {
     zactor_t *thread;     /* --inproc */
     ob_actor_args_t args; /* --inproc */
     bool failed;          /* --inproc: the thread's run returned an error */
+    atomic_bool returned; /* --inproc: the thread's body is done (s_join) */
     uint64_t restart_at;  /* 0: running */
     uint64_t backoff_ms;
     uint64_t started_at;
@@ -75,6 +78,8 @@ typedef struct {
     bool inproc;
     int arena_fd;
     char bindir[PATH_MAX];
+    char wrapper[PATH_MAX]; /* OBCAST_ACTOR_WRAPPER, or "" */
+    uint64_t time_scale;    /* OBCAST_TIME_SCALE: the timings above times this */
     s_child_t children[S_MAX_CHILDREN];
     size_t child_count;
     uint64_t *restarts; /* ring of recent restart times, max_restarts + 1 */
@@ -255,12 +260,12 @@ static int s_check_hung(s_node_t *self, uint64_t now)
         s_child_t *child = &self->children[i];
         bool running = self->inproc ? child->thread != NULL : child->pid > 0;
         if (!running || child->restart_at ||
-            ob_actor_elapsed_ms(now, child->started_at) < S_STARTUP_GRACE_MS)
+            ob_actor_elapsed_ms(now, child->started_at) < S_STARTUP_GRACE_MS * self->time_scale)
             continue;
         uint64_t seen =
             child->last_heartbeat > child->started_at ? child->last_heartbeat : child->started_at;
         uint64_t silent = ob_actor_elapsed_ms(now, seen);
-        if (silent < S_HUNG_MS)
+        if (silent < S_HUNG_MS * self->time_scale)
             continue;
         ob_error("node: %s sent no heartbeat for %llu ms: hung", child->label,
                  (unsigned long long)silent);
@@ -522,10 +527,54 @@ static pid_t s_spawn(s_node_t *self, s_child_t *child)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    char *argv[] = {binary, "--config", config, "--arena-fd", fd, "--instance", instance, NULL};
-    execv(binary, argv);
-    fprintf(stderr, "%s: cannot run %s: %s\n", s_program, binary, strerror(errno));
+    char *argv[] = {self->wrapper, binary,   "--config", config, "--arena-fd", fd,
+                    "--instance",  instance, NULL};
+    char **args = self->wrapper[0] ? argv : argv + 1;
+    execv(args[0], args);
+    fprintf(stderr, "%s: cannot run %s: %s\n", s_program, args[0], strerror(errno));
     _exit(127);
+}
+
+/* OBCAST_ACTOR_WRAPPER (tests and debugging: scripts/test-valgrind): an
+   executable each actor is started through, as `WRAPPER BINARY ARGS...`;
+   it must exec BINARY in the same process, which stays the supervisor's
+   child. Checked here, before anything starts, so that a bad one fails
+   the node with its name rather than every actor with exit 127. */
+static int s_wrapper(s_node_t *self, const char *wrapper, ob_why_t *why)
+{
+    self->wrapper[0] = '\0';
+    if (!wrapper || !wrapper[0])
+        return 0;
+    struct stat st;
+    if (wrapper[0] != '/')
+        return ob_why(why, "%s=%s: not an absolute path", OB_ACTOR_WRAPPER_ENV, wrapper);
+    if (strlen(wrapper) >= sizeof self->wrapper)
+        return ob_why(why, "%s: path too long", OB_ACTOR_WRAPPER_ENV);
+    if (stat(wrapper, &st) != 0)
+        return ob_why(why, "%s=%s: %s", OB_ACTOR_WRAPPER_ENV, wrapper, strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(wrapper, X_OK) != 0)
+        return ob_why(why, "%s=%s: not an executable file", OB_ACTOR_WRAPPER_ENV, wrapper);
+    memcpy(self->wrapper, wrapper, strlen(wrapper) + 1);
+    return 0;
+}
+
+/* OBCAST_TIME_SCALE=N (1 to 100; tests and debugging): the start-up
+   grace, the heartbeat silence taken for a hang, the stop grace and the
+   slots' lease, times N. Under valgrind every actor runs some tens of
+   times slower, and a node of them, whose actors had not yet sent their
+   first heartbeat after 15 s, was restarted whole every 15 s. */
+static int s_time_scale(s_node_t *self, const char *scale, ob_why_t *why)
+{
+    self->time_scale = 1;
+    if (!scale)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(scale, &end, 10);
+    if (errno || end == scale || *end || scale[0] == '-' || n < 1 || n > 100)
+        return ob_why(why, "OBCAST_TIME_SCALE=%s: not a whole number from 1 to 100", scale);
+    self->time_scale = n;
+    return 0;
 }
 
 /* --- --inproc mode ------------------------------------------------------------- */
@@ -562,6 +611,21 @@ static void s_thread(zsock_t *pipe, void *arg)
             zstr_free(&msg);
         zstr_free(&msg);
     }
+    atomic_store_explicit(&child->returned, true, memory_order_release);
+}
+
+/* Stops an actor's thread. zactor_destroy returns once the thread's body
+   has returned, but it learns that through libzmq, which orders nothing
+   in the C11 model and which ThreadSanitizer cannot see into: the acquire
+   of `returned` orders all the thread did before what we free next (the
+   manifest, the arena, its args), for the compiler and for TSan alike.
+   TSan reported each of those frees as racing with the thread's last
+   reads. */
+static void s_join(s_child_t *child)
+{
+    zactor_destroy(&child->thread);
+    if (!atomic_load_explicit(&child->returned, memory_order_acquire))
+        ob_warn("node: %s: its thread did not say it was done", child->label);
 }
 
 /* --- both ------------------------------------------------------------------- */
@@ -572,6 +636,7 @@ static int s_start(s_node_t *self, s_child_t *child)
     child->restart_at = 0;
     child->failed = false;
     if (self->inproc) {
+        atomic_store_explicit(&child->returned, false, memory_order_relaxed);
         child->thread = zactor_new(s_thread, child);
         if (child->thread)
             s_actor_event(self, child, "spawn", "\"thread\":true");
@@ -669,13 +734,13 @@ static void s_stop_all(s_node_t *self)
     for (size_t k = self->child_count; k-- > 0;) {
         s_child_t *child = &self->children[k];
         if (self->inproc)
-            zactor_destroy(&child->thread);
+            s_join(child);
         else if (child->pid > 0)
             kill(child->pid, SIGTERM);
     }
     if (self->inproc)
         return;
-    uint64_t deadline = ob_shell_now_ms() + S_STOP_GRACE_MS;
+    uint64_t deadline = ob_shell_now_ms() + S_STOP_GRACE_MS * self->time_scale;
     for (;;) {
         bool alive = false;
         for (size_t i = 0; i < self->child_count; i++) {
@@ -796,6 +861,12 @@ static int s_run(s_node_t *self)
     s_add(self, OB_ACTOR_NET, 0, arena);
     ob_info("node %s: starting %zu actors (%s mode)", config->name, self->child_count,
             self->inproc ? "inproc" : "process");
+    if (self->wrapper[0] && !self->inproc)
+        ob_warn("node %s: every actor runs through %s=%s (tests, debugging)", config->name,
+                OB_ACTOR_WRAPPER_ENV, self->wrapper);
+    if (self->time_scale > 1)
+        ob_warn("node %s: its timings are %llu times their length (OBCAST_TIME_SCALE)",
+                config->name, (unsigned long long)self->time_scale);
 
     int rc = 0;
     for (size_t i = 0; i < self->child_count && rc == 0; i++)
@@ -814,7 +885,7 @@ static int s_run(s_node_t *self)
                     bool failed = msg && streq(msg, "FAILED");
                     zstr_free(&msg);
                     if (failed) {
-                        zactor_destroy(&child->thread);
+                        s_join(child);
                         rc = s_child_ended(self, child, "failed");
                     }
                 }
@@ -833,7 +904,7 @@ static int s_run(s_node_t *self)
             rc = s_check_hung(self, now);
         if (now >= next_sweep) {
             /* Slots whose holder died with the message: freed after a lease. */
-            uint32_t expired = ob_arena_expire(arena, now, S_LEASE_MS);
+            uint32_t expired = ob_arena_expire(arena, now, S_LEASE_MS * self->time_scale);
             if (expired)
                 ob_info("node: %u payload slots expired", expired);
             next_sweep = now + 1000;
@@ -878,6 +949,13 @@ int main(int argc, char **argv)
     exe[n > 0 ? n : 0] = '\0';
     const char *override = getenv("OBCAST_ACTOR_DIR");
     snprintf(self->bindir, sizeof self->bindir, "%s", override ? override : dirname(exe));
+    ob_why_t why = {{0}};
+    if (s_wrapper(self, getenv(OB_ACTOR_WRAPPER_ENV), &why) != 0 ||
+        s_time_scale(self, getenv("OBCAST_TIME_SCALE"), &why) != 0) {
+        fprintf(stderr, "%s: %s\n", s_program, why.text);
+        free(self);
+        return 1;
+    }
 
     /* Load and check everything once, here, so that a bad config fails
        before anything starts. */

@@ -78,6 +78,39 @@ expect "another node's key file" 1 "not the key the manifest" -- "$bin/obcast-no
 cp "$work/key0.bak" "$work/c/node0/keys/obcast.key"
 check "no partial state was written by the failed starts" '[[ -z $(ls "$work/c/node0/data") ]]'
 
+# --- OBCAST_ACTOR_WRAPPER, OBCAST_TIME_SCALE (tests, debugging): checked
+# before anything starts; under a wrapper the actors still know each other
+# (by their argv: proto/PROTOCOL.md "Dispatch"), and a stray still not.
+expect "a relative actor wrapper" 1 "OBCAST_ACTOR_WRAPPER=valgrind: not an absolute path" -- env OBCAST_ACTOR_WRAPPER=valgrind "$bin/obcast-node" --config "$cfg"
+expect "a missing actor wrapper" 1 "OBCAST_ACTOR_WRAPPER=$work/none: No such file or directory" -- env OBCAST_ACTOR_WRAPPER="$work/none" "$bin/obcast-node" --config "$cfg"
+expect "an actor wrapper that is no executable" 1 "OBCAST_ACTOR_WRAPPER=$cfg: not an executable file" -- env OBCAST_ACTOR_WRAPPER="$cfg" "$bin/obcast-node" --config "$cfg"
+expect "a time scale of 0" 1 "OBCAST_TIME_SCALE=0: not a whole number from 1 to 100" -- env OBCAST_TIME_SCALE=0 "$bin/obcast-node" --config "$cfg"
+expect "a time scale that is no number" 1 "OBCAST_TIME_SCALE=2x: not a whole number from 1 to 100" -- env OBCAST_TIME_SCALE=2x "$bin/obcast-node" --config "$cfg"
+printf '#!/bin/sh\necho "$1" >>"%s/wrapped"\nexec "$@"\n' "$work" >"$work/wrapper"
+chmod +x "$work/wrapper"
+OBCAST_ACTOR_WRAPPER=$work/wrapper "$bin/obcast-node" --config "$cfg" >"$work/wrapped.log" 2>&1 &
+wrapped_pid=$!
+pids+=($wrapped_pid)
+signer_in() {
+    timeout 30 "$bin/obcast-journal" --config "$cfg" metrics 2>/dev/null | python3 -c 'import json,sys
+for m in map(json.loads, sys.stdin):
+    if m["actor"] == "signer": print(m["shell"]["messages_in"], m["shell"]["foreign_process"])'
+}
+for _ in $(seq 100); do read -r got foreign < <(signer_in); [[ ${got:-0} -gt 0 ]] && break; sleep 0.2; done
+check "every actor ran through the wrapper ($(sort "$work/wrapped" 2>/dev/null | xargs -r -n1 basename | tr '\n' ' '))" \
+    '[[ $(sort -u "$work/wrapped" | xargs -r -n1 basename | tr "\n" " ") == "obcast-journal obcast-net obcast-signer obcast-verifier " ]]'
+check "under it the signer takes the journal's messages (${got:-none} in, ${foreign:-?} foreign)" \
+    '[[ ${got:-0} -gt 0 && ${foreign:-1} -eq 0 ]]'
+if [[ -n $push_frames ]]; then
+    "$push_frames" "ipc://$work/c/node0/run/signer-from-journal" 00 2>>"$work/push.log"
+    for _ in $(seq 50); do read -r got foreign < <(signer_in); [[ ${foreign:-0} -gt 0 ]] && break; sleep 0.2; done
+    check "and drops a stray process's as foreign (${foreign:-none})" '[[ ${foreign:-0} -eq 1 ]]'
+fi
+check "the node said its actors run through the wrapper" 'grep -q "every actor runs through OBCAST_ACTOR_WRAPPER=$work/wrapper" "$work/wrapped.log"'
+kill -TERM $wrapped_pid
+wait $wrapped_pid 2>/dev/null
+pids=()
+
 # --- a data folder of another node
 "$bin/obcast-node" --config "$work/c/node1/node.zpl" >"$work/node1.log" 2>&1 &
 pids+=($!)
