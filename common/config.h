@@ -114,14 +114,18 @@ typedef struct {
        out the kernel's SYN retries (two minutes). 0: the kernel's. */
     uint32_t peer_connect_timeout_ms;
     uint32_t peer_reconnect_max_ms; /* the longest wait between attempts */
+    /* TCP's retransmission backoff on a peer connection stops here (Linux
+       6.15's TCP_RTO_MAX_MS, 1000 to 120000); 0: the kernel's (120 s). */
+    uint32_t peer_rto_max_ms;
 } ob_node_config_t;
 
 /* The peer links' defaults: a healed partition resumes within about
    two rebroadcast timeouts plus one reconnect (SPEC §3 Liveness). */
-#define OB_PEER_HEARTBEAT_MS         500
-#define OB_PEER_HEARTBEAT_TIMEOUT_MS 2000
+#define OB_PEER_HEARTBEAT_MS         1000
+#define OB_PEER_HEARTBEAT_TIMEOUT_MS 10000
 #define OB_PEER_CONNECT_TIMEOUT_MS   1000
 #define OB_PEER_RECONNECT_MAX_MS     500
+#define OB_PEER_RTO_MAX_MS           1000
 /* libzmq's first reconnect wait (actors/net/main.c), below which the
    longest makes no sense. */
 #define OB_PEER_RECONNECT_MS 100
