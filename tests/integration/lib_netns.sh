@@ -152,6 +152,7 @@ netns_heal() {
 # height" lines in OUT, until SIGTERM. Runs in the background; its pid is
 # in lock_log_pid.
 lock_log() {
+    : >>"$2"
     python3 -u - "$obcast" "$1" "$2" <<'PY' &
 import json, signal, subprocess, sys, time
 tail = subprocess.Popen([sys.argv[1], "tail", "--config", sys.argv[2], "--topic", "lock"],
