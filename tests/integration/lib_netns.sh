@@ -99,6 +99,16 @@ netns_gone() {
     ! ip netns list | grep -q "^$netns_prefix" && ! ip -o link show | grep -q ": obn$$"
 }
 
+# netns_spawn I CMD...: CMD inside node I's namespace, in the background,
+# its pid in spawned_pid. Not netns_exec with &: that backgrounds a
+# subshell, whose pid a SIGTERM ends while CMD lives on.
+netns_spawn() {
+    local i=$1
+    shift
+    ip netns exec "$netns_prefix$i" "$@" &
+    spawned_pid=$!
+}
+
 netns_exec() {
     local i=$1
     shift

@@ -26,8 +26,8 @@ base=$(free_base 2)
 "$obcast" init 2 "$work/c" --base-port "$base" >/dev/null
 check "the cluster's endpoints are the namespaces' addresses" 'netns_cluster "$work/c" "$base"'
 for i in 0 1; do
-    netns_exec $i "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
-    pids+=($!)
+    netns_spawn $i "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1
+    pids+=("$spawned_pid")
 done
 check "each node reached the other" 'wait_mesh "$bin" "$work"/c/node*/node.zpl'
 lock_log "$work/c/node0/node.zpl" "$work/locks.txt"
@@ -68,6 +68,7 @@ check "the exports pass the audit" \
     '"$obcast" audit --manifest "$work/c/manifest.zpl" "$work"/export*.jsonl >"$work/audit.log" 2>&1'
 dump_metrics "$bin" "$work"/c/node*/node.zpl
 stop_pids
+check "no node is left running" '! pgrep -f "obcast-.*--config $work/c/" >/dev/null'
 netns_teardown
 check "every namespace, veth and the bridge are gone" 'netns_gone'
 echo "1..$n"
