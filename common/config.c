@@ -428,15 +428,58 @@ static int s_path(const s_ctx_t *c, const char *where, const char *text, const c
     return 0;
 }
 
-static int s_tunable(const s_ctx_t *c, zconfig_t *section, const char *name, uint64_t min,
-                     uint64_t max, uint64_t *value)
+/* An optional SECTION/NAME in [min, max], kept in *value if set. */
+static int s_optional(const s_ctx_t *c, zconfig_t *section, const char *section_name,
+                      const char *name, uint64_t min, uint64_t max, uint64_t *value)
 {
     const char *text = zconfig_get(section, name, NULL);
     if (!text)
         return 0;
     char where[96];
-    snprintf(where, sizeof where, "tunables/%s", name);
+    snprintf(where, sizeof where, "%s/%s", section_name, name);
     return s_u64(c, where, text, min, max, value);
+}
+
+static int s_tunable(const s_ctx_t *c, zconfig_t *section, const char *name, uint64_t min,
+                     uint64_t max, uint64_t *value)
+{
+    return s_optional(c, section, "tunables", name, min, max, value);
+}
+
+/* libzmq takes its times as int. */
+static int s_node_u32(const s_ctx_t *c, zconfig_t *node, const char *name, uint64_t min,
+                      uint64_t max, uint32_t *value)
+{
+    uint64_t v = *value;
+    if (s_optional(c, node, "node", name, min, max, &v) != 0)
+        return -1;
+    *value = (uint32_t)v;
+    return 0;
+}
+
+static int s_peer_links(const s_ctx_t *c, zconfig_t *node, ob_node_config_t *out)
+{
+    if (s_node_u32(c, node, "peer_heartbeat_ms", 0, 60000, &out->peer_heartbeat_ms) != 0 ||
+        s_node_u32(c, node, "peer_heartbeat_timeout_ms", 10, 3600000,
+                   &out->peer_heartbeat_timeout_ms) != 0 ||
+        s_node_u32(c, node, "peer_connect_timeout_ms", 0, 3600000, &out->peer_connect_timeout_ms) !=
+            0 ||
+        s_node_u32(c, node, "peer_reconnect_max_ms", OB_PEER_RECONNECT_MS, 3600000,
+                   &out->peer_reconnect_max_ms) != 0 ||
+        s_node_u32(c, node, "peer_rto_max_ms", 0, 120000, &out->peer_rto_max_ms) != 0)
+        return -1;
+    if (out->peer_rto_max_ms > 0 && out->peer_rto_max_ms < 1000)
+        return s_fail(c, "node/peer_rto_max_ms",
+                      "%u: the kernel takes 1000 to 120000 ms, or 0 for its own backoff",
+                      (unsigned)out->peer_rto_max_ms);
+    /* One PING lost or late must not drop a healthy link. */
+    if (out->peer_heartbeat_ms > 0 &&
+        out->peer_heartbeat_timeout_ms < 2 * (uint64_t)out->peer_heartbeat_ms)
+        return s_fail(c, "node/peer_heartbeat_timeout_ms",
+                      "%u is less than two heartbeats (peer_heartbeat_ms = %u): one late PING "
+                      "would drop a healthy link",
+                      (unsigned)out->peer_heartbeat_timeout_ms, (unsigned)out->peer_heartbeat_ms);
+    return 0;
 }
 
 int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
@@ -459,6 +502,11 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
     out->max_restarts = 20;
     out->restart_window_ms = 60000;
     out->log_level = OB_LOG_INFO;
+    out->peer_heartbeat_ms = OB_PEER_HEARTBEAT_MS;
+    out->peer_heartbeat_timeout_ms = OB_PEER_HEARTBEAT_TIMEOUT_MS;
+    out->peer_connect_timeout_ms = OB_PEER_CONNECT_TIMEOUT_MS;
+    out->peer_reconnect_max_ms = OB_PEER_RECONNECT_MAX_MS;
+    out->peer_rto_max_ms = OB_PEER_RTO_MAX_MS;
 
     static const char *const top[] = {"node", "tunables", NULL};
     static const char *const node_keys[] = {"name",
@@ -484,6 +532,11 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "batch_bytes",
                                             "max_restarts",
                                             "restart_window_ms",
+                                            "peer_heartbeat_ms",
+                                            "peer_heartbeat_timeout_ms",
+                                            "peer_connect_timeout_ms",
+                                            "peer_reconnect_max_ms",
+                                            "peer_rto_max_ms",
                                             NULL};
     static const char *const tunable_keys[] = {
         "propose_timeout_ms", "rebroadcast_timeout_ms", "epoch_bounds_lo",
@@ -628,6 +681,8 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
             goto out;
         out->verifiers = (uint32_t)v;
     }
+    if (s_peer_links(&c, node, out) != 0)
+        goto out;
     ob_params_t *p = &out->params;
     if (tunables &&
         (s_tunable(&c, tunables, "propose_timeout_ms", 1, 3600000, &p->propose_timeout_ms) != 0 ||

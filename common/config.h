@@ -104,7 +104,31 @@ typedef struct {
     uint32_t max_restarts;
     uint64_t restart_window_ms;
     ob_log_level_t log_level;
+    /* Peer links (actors/net/main.c). A link that hears nothing, not even
+       a heartbeat, for peer_heartbeat_timeout_ms is dropped and remade:
+       left to TCP, a link that outlived a partition waits out the
+       retransmission backoff (doubling to minutes) after the heal. */
+    uint32_t peer_heartbeat_ms; /* a ZMTP PING this often; 0: no heartbeats */
+    uint32_t peer_heartbeat_timeout_ms;
+    /* One connection attempt: a SYN lost to a partition otherwise waits
+       out the kernel's SYN retries (two minutes). 0: the kernel's. */
+    uint32_t peer_connect_timeout_ms;
+    uint32_t peer_reconnect_max_ms; /* the longest wait between attempts */
+    /* TCP's retransmission backoff on a peer connection stops here (Linux
+       6.15's TCP_RTO_MAX_MS, 1000 to 120000); 0: the kernel's (120 s). */
+    uint32_t peer_rto_max_ms;
 } ob_node_config_t;
+
+/* The peer links' defaults: a healed partition resumes within about
+   two rebroadcast timeouts plus one reconnect (SPEC §3 Liveness). */
+#define OB_PEER_HEARTBEAT_MS         1000
+#define OB_PEER_HEARTBEAT_TIMEOUT_MS 10000
+#define OB_PEER_CONNECT_TIMEOUT_MS   1000
+#define OB_PEER_RECONNECT_MAX_MS     500
+#define OB_PEER_RTO_MAX_MS           1000
+/* libzmq's first reconnect wait (actors/net/main.c), below which the
+   longest makes no sense. */
+#define OB_PEER_RECONNECT_MS 100
 
 /* Loads a node config; unset tunables keep their SPEC §3 defaults. */
 int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why);

@@ -35,6 +35,8 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -67,10 +69,22 @@ typedef struct {
     char endpoint[OB_ENDPOINT_MAX];
     zsock_t *dealer;
     zsock_t *monitor; /* libzmq's events of the dealer */
+    /* A second link for what carries no payload (acks, Fetch, a Lock
+       alone): behind a 100 KB payload on a link that moves 35 KB/s (30%
+       loss), an ack waited seconds, and every chain's certificate with it. */
+    zsock_t *small;
+    zsock_t *small_monitor;
+    int small_fd;
+    bool small_connected;
     bool connected;
     bool retry_logged;   /* "unreachable" once per outage, not per retry */
     uint64_t down_since; /* ms; when it was last seen not connected */
     uint64_t sent, send_dropped, received;
+    int fd; /* the link's TCP connection, from the monitor; -1 */
+    /* The last message with a payload sent on the link, by a hash of its
+       first frame: a rebroadcast repeats it byte for byte. */
+    uint64_t last_payload_msg;
+    uint64_t copies_held_back; /* repeats not sent: the last copy was still queued */
 } s_peer_t;
 
 /* The guard of one TCP ROUTER against a message that never ends.
@@ -100,14 +114,22 @@ _Static_assert(sizeof(struct tcp_info) == 104,
 typedef struct {
     bool used;
     int fd;
+    uint64_t accepted_ms;
     uint64_t delivered;
     uint64_t delivered_checked; /* `delivered` at the last check */
 } s_conn_t;
+
+/* What one heartbeat PING takes on the wire under CURVE (a 7-byte
+   command in a MESSAGE: 42 bytes), rounded up. */
+#define S_PING_BYTES 64
 
 typedef struct {
     const char *what;
     zsock_t *monitor;
     uint64_t limit;
+    /* The peers' DEALERs PING this often (0: not at all): bytes TCP
+       receives that no message delivers. */
+    uint64_t heartbeat_ms;
     s_conn_t conns[S_GUARD_CONNS];
     uint64_t cut, untracked;
 } s_guard_t;
@@ -131,11 +153,14 @@ typedef struct {
     size_t app_id_len;
     uint64_t oversized_limit_peer, oversized_limit_local; /* ZMQ_MAXMSGSIZE */
     int peer_hwm;        /* messages queued per peer link, each way */
+    int small_hwm;       /* on the links for messages without a payload */
     s_guard_t guards[3]; /* peer, app, submit (TCP only) */
     uint64_t next_guard_ms;
     bool peers_paused;
     bool submit_paused;
     uint64_t unknown_sender, malformed_frames;
+    uint64_t rto_capped, rto_uncapped; /* peer connections, by s_cap_rto's outcome */
+    bool rto_refused_logged;
     /* Payload bytes through our sockets: each a copy (metrics) */
     uint64_t peer_payload_bytes_in, peer_payload_bytes_out, local_bytes_in, local_bytes_out;
 } s_net_shell_t;
@@ -259,7 +284,7 @@ static uint16_t s_guard_on_event(s_guard_t *guard, int *fd_out)
                 if (!guard->conns[i].used)
                     conn = &guard->conns[i];
             if (conn)
-                *conn = (s_conn_t){.used = true, .fd = fd};
+                *conn = (s_conn_t){.used = true, .fd = fd, .accepted_ms = ob_shell_now_ms()};
             else
                 guard->untracked++;
         } else if (conn) {
@@ -279,7 +304,7 @@ static void s_guard_delivered(s_guard_t *guard, int fd, uint64_t bytes)
         conn->delivered += bytes;
 }
 
-static void s_guard_check(s_guard_t *guard)
+static void s_guard_check(s_guard_t *guard, uint64_t now)
 {
     for (size_t i = 0; guard->monitor && i < S_GUARD_CONNS; i++) {
         s_conn_t *conn = &guard->conns[i];
@@ -292,8 +317,14 @@ static void s_guard_check(s_guard_t *guard)
         if (progressed || getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
             len < sizeof info) /* a kernel before 4.1 */
             continue;
-        if (info.bytes_received <= conn->delivered ||
-            info.bytes_received - conn->delivered <= guard->limit)
+        /* The PINGs since it was accepted (at 500 ms, 11 MB a day; the
+           peer's setting taken to be ours): unaccounted, they would cut a
+           link that carried nothing else for a day and a half. */
+        uint64_t pings = guard->heartbeat_ms && now > conn->accepted_ms
+                             ? (now - conn->accepted_ms) / guard->heartbeat_ms + 1
+                             : 0;
+        uint64_t accounted = conn->delivered + pings * S_PING_BYTES;
+        if (info.bytes_received <= accounted || info.bytes_received - accounted <= guard->limit)
             continue;
         ob_warn("net: %s: a connection holds %llu bytes of a message not yet whole (more than "
                 "%llu): cut",
@@ -322,6 +353,80 @@ static void s_limits(s_net_shell_t *self, const ob_node_env_t *env)
     self->peer_hwm = (int)(hwm < S_PEER_HWM_MIN   ? S_PEER_HWM_MIN
                            : hwm > S_PEER_HWM_MAX ? S_PEER_HWM_MAX
                                                   : hwm);
+    /* An eighth of the budget for messages without a payload: a Lock
+       alone is at most a node's size. */
+    hwm = S_PEER_QUEUE_BYTES / 8 / peers / (node + S_CURVE_OVERHEAD);
+    self->small_hwm = (int)(hwm < S_PEER_HWM_MIN   ? S_PEER_HWM_MIN
+                            : hwm > S_PEER_HWM_MAX ? S_PEER_HWM_MAX
+                                                   : hwm);
+}
+
+/* Dead links are dropped and remade (issue 12). TCP alone never drops a
+   link whose peer went silent: what was sent into a partition is
+   retransmitted with a backoff that doubles (`ss` showed rto:13056
+   backoff:6), so a healed link stayed dead for up to that long: 6.4 s
+   after every heal of scripts/soak-net. The backoff is capped now
+   (s_cap_rto), and the small link's DEALER PINGs the peer: a link that
+   hears nothing back for the timeout is closed and remade (with the
+   payload link), and the TTL in its PINGs has the peer's ROUTER close
+   its end too. A connect whose SYN went into the partition is abandoned
+   after peer_connect_timeout_ms rather than the kernel's two minutes of
+   SYN retries, and attempts come at least every peer_reconnect_max_ms.
+   The CURVE handshake is bounded alike: a link cut in mid-handshake would
+   wait libzmq's 30 s. TCP keepalive is the backstop when heartbeats are
+   off. */
+static void s_link_liveness(s_net_shell_t *self, zsock_t *sock, bool dealer, bool heartbeat)
+{
+    const ob_node_config_t *config = self->args->config;
+    int timeout = (int)config->peer_heartbeat_timeout_ms;
+    zsock_set_tcp_keepalive(sock, 1);
+    zsock_set_tcp_keepalive_idle(sock, timeout >= 2000 ? timeout / 1000 : 1);
+    zsock_set_tcp_keepalive_intvl(sock, 1);
+    zsock_set_tcp_keepalive_cnt(sock, 3);
+    /* Twice the timeout: a handshake slowed by loss must still finish. */
+    zsock_set_handshake_ivl(sock, 2 * timeout);
+    if (!dealer)
+        return;
+    if (heartbeat && config->peer_heartbeat_ms > 0) {
+        zsock_set_heartbeat_ivl(sock, (int)config->peer_heartbeat_ms);
+        zsock_set_heartbeat_timeout(sock, timeout);
+        /* ZMTP carries the TTL in deciseconds, at most 6553.5 s. */
+        zsock_set_heartbeat_ttl(sock, timeout < 6553500 ? timeout : 6553500);
+    }
+    zsock_set_connect_timeout(sock, (int)config->peer_connect_timeout_ms);
+    zsock_set_reconnect_ivl(sock, OB_PEER_RECONNECT_MS);
+    zsock_set_reconnect_ivl_max(sock, (int)config->peer_reconnect_max_ms);
+}
+
+/* One of the two DEALERs to peer `p` (the manifest's node `index`), a
+   CURVE client that knows its server key, watched by a monitor. */
+static int s_peer_socket(s_net_shell_t *self, s_peer_t *p, size_t index, zsock_t **sock,
+                         zsock_t **monitor, int hwm, ob_why_t *why)
+{
+    *sock = zsock_new(ZMQ_DEALER);
+    if (!*sock)
+        return ob_why(why, "cannot make a socket for peer %s", p->name);
+    zcert_apply(self->cert, *sock);
+    zsock_set_curve_serverkey(*sock, p->curve_key);
+    zsock_set_sndhwm(*sock, hwm);
+    zsock_set_linger(*sock, 0);
+    /* Nothing queues for a peer that is not connected: what it misses,
+       rebroadcast brings; a backlog would only arrive stale. */
+    zsock_set_immediate(*sock, 1);
+    s_link_liveness(self, *sock, true, sock == &p->small);
+    char monitor_ep[128];
+    snprintf(monitor_ep, sizeof monitor_ep, "inproc://obcast-net-monitor-%s-%zu%s",
+             self->args->config->name, index, sock == &p->small ? "-small" : "");
+    if (zmq_socket_monitor(
+            zsock_resolve(*sock), monitor_ep,
+            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+        *monitor = zsock_new_pair(monitor_ep);
+        if (*monitor && ob_shell_watch(self->shell, *monitor) != 0)
+            return ob_why(why, "peer %s: cannot watch its connection's events", p->name);
+    }
+    return 0;
 }
 
 static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_why_t *why)
@@ -343,6 +448,7 @@ static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_w
     zsock_set_rcvhwm(self->router, self->peer_hwm);
     zsock_set_sndhwm(self->router, self->peer_hwm);
     zsock_set_linger(self->router, 0);
+    s_link_liveness(self, self->router, false, false);
     if (zsock_bind(self->router, "%s", config->peer_bind) < 0)
         return ob_why(why, "peer_bind %s: cannot bind: %s", config->peer_bind,
                       zmq_strerror(zmq_errno()));
@@ -359,31 +465,13 @@ static int s_setup_peers(s_net_shell_t *self, const ob_manifest_node_t *me, ob_w
         snprintf(p->curve_key, sizeof p->curve_key, "%s", n->curve_key);
         snprintf(p->endpoint, sizeof p->endpoint, "%s", n->endpoint);
         p->down_since = ob_shell_now_ms();
-        p->dealer = zsock_new(ZMQ_DEALER);
-        if (!p->dealer)
-            return ob_why(why, "cannot make a socket for peer %s", n->name);
-        zcert_apply(self->cert, p->dealer);
-        zsock_set_curve_serverkey(p->dealer, n->curve_key);
-        zsock_set_sndhwm(p->dealer, self->peer_hwm);
-        zsock_set_linger(p->dealer, 0);
-        /* Nothing queues for a peer that is not connected: what it misses,
-           rebroadcast brings; a backlog would only arrive stale. */
-        zsock_set_immediate(p->dealer, 1);
-        zsock_set_reconnect_ivl(p->dealer, 100);
-        zsock_set_reconnect_ivl_max(p->dealer, 2000);
-        char monitor_ep[128];
-        snprintf(monitor_ep, sizeof monitor_ep, "inproc://obcast-net-monitor-%s-%zu", config->name,
-                 i);
-        if (zmq_socket_monitor(
-                zsock_resolve(p->dealer), monitor_ep,
-                ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
-            p->monitor = zsock_new_pair(monitor_ep);
-            if (p->monitor && ob_shell_watch(self->shell, p->monitor) != 0)
-                return ob_why(why, "peer %s: cannot watch its connection's events", n->name);
-        }
-        if (zsock_connect(p->dealer, "%s", n->endpoint) != 0)
+        p->fd = -1;
+        p->small_fd = -1;
+        if (s_peer_socket(self, p, i, &p->dealer, &p->monitor, self->peer_hwm, why) != 0 ||
+            s_peer_socket(self, p, i, &p->small, &p->small_monitor, self->small_hwm, why) != 0)
+            return -1;
+        if (zsock_connect(p->dealer, "%s", n->endpoint) != 0 ||
+            zsock_connect(p->small, "%s", n->endpoint) != 0)
             return ob_why(why, "manifest %s: node %s: cannot connect to endpoint %s: %s",
                           config->manifest, n->name, n->endpoint, zmq_strerror(zmq_errno()));
     }
@@ -484,12 +572,45 @@ static void s_on_peer_message(s_net_shell_t *self, uint64_t now, ob_outbox_t *ou
     s_close_parts(parts, count, S_MAX_FRAMES + 1);
 }
 
+/* Linux 6.15's TCP_RTO_MAX_MS (linux/tcp.h, which clashes with glibc's
+   header), from 1000 to 120000. */
+#define S_TCP_RTO_MAX_MS 44
+
+/* The retransmission backoff of a peer connection stops at
+   peer_rto_max_ms (issue 12). Heartbeats drop a link that stays silent,
+   but under heavy loss a live link's backoff is the stall: at 30% loss
+   each way a retransmission and its ACK both arrive about half the time,
+   so six losses in a row (one in fifty) waited 12.6 s, and a chain went
+   41.9 s without a Lock in a minute of it. Capped, a lost segment is
+   sent again at least every second, as rebroadcast would. On an older
+   kernel the option is refused and the backoff is TCP's. `fd` comes from
+   libzmq's monitor and may be closed since: a failure costs nothing. */
+static void s_cap_rto(s_net_shell_t *self, int fd)
+{
+    int ms = (int)self->args->config->peer_rto_max_ms;
+    if (ms == 0 || fd < 0)
+        return;
+    if (setsockopt(fd, IPPROTO_TCP, S_TCP_RTO_MAX_MS, &ms, sizeof ms) == 0) {
+        self->rto_capped++;
+        return;
+    }
+    self->rto_uncapped++;
+    if (errno == ENOPROTOOPT && !self->rto_refused_logged) {
+        ob_info("net: this kernel has no TCP_RTO_MAX_MS (Linux 6.15): peer links back off as "
+                "TCP does");
+        self->rto_refused_logged = true;
+    }
+}
+
 static void s_on_monitor(s_net_shell_t *self, zsock_t *sock)
 {
     s_peer_t *peer = NULL;
+    bool small = false;
     for (size_t i = 0; i < self->peer_count && !peer; i++)
-        if (self->peers[i].monitor == sock)
+        if (self->peers[i].monitor == sock || self->peers[i].small_monitor == sock) {
             peer = &self->peers[i];
+            small = peer->small_monitor == sock;
+        }
     zmq_msg_t parts[2];
     size_t count = s_recv_parts(sock, parts, 2);
     if (count < 1 || !peer) {
@@ -497,8 +618,32 @@ static void s_on_monitor(s_net_shell_t *self, zsock_t *sock)
         return;
     }
     uint16_t event = 0;
-    if (zmq_msg_size(&parts[0]) >= 2)
+    int32_t fd = -1;
+    if (zmq_msg_size(&parts[0]) >= 6) {
         memcpy(&event, zmq_msg_data(&parts[0]), 2);
+        memcpy(&fd, (const uint8_t *)zmq_msg_data(&parts[0]) + 2, 4);
+    }
+    int *link_fd = small ? &peer->small_fd : &peer->fd;
+    if (event == ZMQ_EVENT_CONNECTED) {
+        s_cap_rto(self, fd);
+        *link_fd = fd;
+    } else if (event == ZMQ_EVENT_DISCONNECTED && fd == *link_fd)
+        *link_fd = -1;
+    if (small) {
+        /* The small link's heartbeat is the peer's: the payload link's
+           PINGs would queue behind its payloads, and time out on a link
+           that is slow, not dead. So a small link that died takes the
+           payload link down with it, to be remade too. The payload link
+           otherwise speaks for the peer. */
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            peer->small_connected = true;
+        else if (event != ZMQ_EVENT_CONNECTED)
+            peer->small_connected = false;
+        if (event == ZMQ_EVENT_DISCONNECTED && peer->fd >= 0)
+            shutdown(peer->fd, SHUT_RDWR);
+        s_close_parts(parts, count, 2);
+        return;
+    }
     /* libzmq's own events of the link, as `peer` events (SPEC §6). */
     const char *what = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED ? "connected"
                        : event == ZMQ_EVENT_DISCONNECTED      ? "disconnected"
@@ -538,12 +683,44 @@ static void s_on_monitor(s_net_shell_t *self, zsock_t *sock)
     s_close_parts(parts, count, 2);
 }
 
+/* FNV-1a: which message a link carried last, not a defence. */
+static uint64_t s_hash(const uint8_t *bytes, size_t len)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ bytes[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Whether a repeat of the link's last message with a payload would only
+   queue behind the copy before it (issue 12). Rebroadcast resends an
+   uncertified tip every second, to recover a copy that was lost; a copy
+   still in the TCP connection (unsent or unacknowledged: SIOCOUTQ) is
+   not lost, but slow. At 30% loss a link moved about 55 KB/s, so each
+   100 KB tip queued two more behind it every second, its send queue grew
+   past a megabyte of stale copies, and chains went 35 s without a Lock.
+   A link that dropped has a new connection, and an empty queue. */
+static bool s_copy_queued(s_peer_t *peer, const uint8_t *bytes, size_t len, uint32_t payload_len)
+{
+    uint64_t h = s_hash(bytes, len);
+    bool repeat = h == peer->last_payload_msg;
+    peer->last_payload_msg = h;
+    int queued = 0;
+    if (!repeat || peer->fd < 0 || ioctl(peer->fd, SIOCOUTQ, &queued) != 0 ||
+        (uint32_t)queued < payload_len)
+        return false;
+    peer->copies_held_back++;
+    return true;
+}
+
 static void s_send_peer(s_net_shell_t *self, const ob_envelope_t *e, const uint8_t *bytes)
 {
     s_peer_t *peer = s_peer_by_key(self, e->peer);
     if (!peer)
         return;
-    void *handle = zsock_resolve(peer->dealer);
+    if (e->has_payload && s_copy_queued(peer, bytes, e->len, e->payload.len))
+        return;
+    void *handle = zsock_resolve(e->has_payload ? peer->dealer : peer->small);
     const uint8_t *payload = NULL;
     if (e->has_payload) {
         payload = ob_arena_get(self->arena, &e->payload);
@@ -710,9 +887,9 @@ static void s_tick(void *h, uint64_t now, ob_outbox_t *out)
     /* While the arena is full we read no peer on purpose: what waits then
        is whole messages, not a message that never ends. */
     if (!self->peers_paused)
-        s_guard_check(&self->guards[0]);
-    s_guard_check(&self->guards[1]);
-    s_guard_check(&self->guards[2]);
+        s_guard_check(&self->guards[0], now);
+    s_guard_check(&self->guards[1], now);
+    s_guard_check(&self->guards[2], now);
     self->next_guard_ms = now + S_GUARD_MS;
     if (now >= self->next_renew_ms) {
         ob_pins_renew(self->pins);
@@ -737,10 +914,14 @@ static void s_readable(void *h, zsock_t *sock, uint64_t now, ob_outbox_t *out)
         s_on_app(self, now, out);
     else if (sock == self->guards[1].monitor)
         s_on_app_event(self);
-    else if (sock == self->guards[0].monitor || sock == self->guards[2].monitor) {
+    else if (sock == self->guards[0].monitor) {
         int fd;
-        s_guard_on_event(sock == self->guards[0].monitor ? &self->guards[0] : &self->guards[2],
-                         &fd);
+        /* The peer's end of the link sends PONGs: capped too. */
+        if (s_guard_on_event(&self->guards[0], &fd) == ZMQ_EVENT_ACCEPTED)
+            s_cap_rto(self, fd);
+    } else if (sock == self->guards[2].monitor) {
+        int fd;
+        s_guard_on_event(&self->guards[2], &fd);
     } else if (sock == self->submit)
         s_on_client(self, out);
     else
@@ -792,6 +973,10 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "peer_out", st->peer_out);
     ob_json_u64(json, "unknown_sender", self->unknown_sender);
     ob_json_u64(json, "malformed_frames", self->malformed_frames);
+    ob_json_object(json, "peer_rto_max"); /* peer connections whose backoff is capped */
+    ob_json_u64(json, "capped", self->rto_capped);
+    ob_json_u64(json, "refused", self->rto_uncapped);
+    ob_json_end(json);
     ob_json_u64(json, "arena_full", st->arena_full);
     ob_json_u64(json, "arena_in_use", ob_arena_in_use(self->arena)); /* a queue depth */
     ob_json_u64(json, "payload_zero_copy", ob_pins_zero_copy(self->pins));
@@ -848,9 +1033,11 @@ static void s_metrics(void *h, ob_json_t *json)
     for (size_t i = 0; i < self->peer_count; i++) {
         const s_peer_t *p = &self->peers[i];
         ob_json_object(json, p->name);
-        ob_json_u64(json, "connected", p->connected);
+        /* both links: what the peer is sent depends on both */
+        ob_json_u64(json, "connected", p->connected && p->small_connected);
         ob_json_u64(json, "sent", p->sent);
         ob_json_u64(json, "send_dropped", p->send_dropped);
+        ob_json_u64(json, "copies_held_back", p->copies_held_back);
         ob_json_u64(json, "received", p->received);
         ob_error_t reason = OB_OK;
         uint64_t until_ms = 0;
@@ -915,8 +1102,12 @@ static void s_teardown(s_net_shell_t *self)
     for (size_t i = 0; i < self->peer_count; i++) {
         if (self->peers[i].dealer)
             zmq_socket_monitor(zsock_resolve(self->peers[i].dealer), NULL, 0);
+        if (self->peers[i].small)
+            zmq_socket_monitor(zsock_resolve(self->peers[i].small), NULL, 0);
         zsock_destroy(&self->peers[i].monitor);
         zsock_destroy(&self->peers[i].dealer);
+        zsock_destroy(&self->peers[i].small_monitor);
+        zsock_destroy(&self->peers[i].small);
     }
     zsock_t *guarded[3] = {self->router, self->app, self->submit};
     for (size_t i = 0; i < 3; i++) {
@@ -984,6 +1175,7 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     }
     /* A connection may hold a few whole messages and what the kernel
        buffers, never a message without end. */
+    self->guards[0].heartbeat_ms = args->config->peer_heartbeat_ms;
     if (s_guard_start(self, &self->guards[0], self->router, "peer_bind",
                       4 * 2 * self->oversized_limit_peer + S_GUARD_SLACK, &why) != 0)
         goto done;

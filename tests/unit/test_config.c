@@ -340,6 +340,48 @@ static void test_node_config_batch(void **state)
     s_config_refused(fx, "node/batch_bytes");
 }
 
+/* Issue 12: the peer links' heartbeats and reconnects, defaults and bounds. */
+static void test_node_config_peer_links(void **state)
+{
+    s_fixture_t *fx = *state;
+    ob_node_config_t cfg;
+    ob_why_t why = {{0}};
+    s_config(fx, NULL, NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.peer_heartbeat_ms, OB_PEER_HEARTBEAT_MS);
+    assert_int_equal(cfg.peer_heartbeat_timeout_ms, OB_PEER_HEARTBEAT_TIMEOUT_MS);
+    assert_int_equal(cfg.peer_connect_timeout_ms, OB_PEER_CONNECT_TIMEOUT_MS);
+    assert_int_equal(cfg.peer_reconnect_max_ms, OB_PEER_RECONNECT_MAX_MS);
+    assert_int_equal(cfg.peer_rto_max_ms, OB_PEER_RTO_MAX_MS);
+    s_config(fx,
+             "    peer_heartbeat_ms = 0\n    peer_heartbeat_timeout_ms = 10\n"
+             "    peer_connect_timeout_ms = 0\n    peer_reconnect_max_ms = 5000\n"
+             "    peer_rto_max_ms = 0\n",
+             NULL);
+    if (ob_node_config_load(fx->path, &cfg, &why) != 0)
+        fail_msg("%s", why.text);
+    assert_int_equal(cfg.peer_heartbeat_ms, 0);
+    assert_int_equal(cfg.peer_heartbeat_timeout_ms, 10);
+    assert_int_equal(cfg.peer_connect_timeout_ms, 0);
+    assert_int_equal(cfg.peer_reconnect_max_ms, 5000);
+    assert_int_equal(cfg.peer_rto_max_ms, 0);
+    s_config(fx, "    peer_rto_max_ms = 999\n", NULL);
+    s_config_refused(fx, "node/peer_rto_max_ms: 999: the kernel takes 1000 to 120000 ms");
+    s_config(fx, "    peer_rto_max_ms = 120001\n", NULL);
+    s_config_refused(fx, "node/peer_rto_max_ms: 120001 is out of range");
+    s_config(fx, "    peer_heartbeat_ms = 1000\n    peer_heartbeat_timeout_ms = 1999\n", NULL);
+    s_config_refused(fx, "node/peer_heartbeat_timeout_ms: 1999 is less than two heartbeats");
+    /* The default timeout is checked against a longer heartbeat too. */
+    s_config(fx, "    peer_heartbeat_ms = 6000\n", NULL);
+    s_config_refused(fx, "node/peer_heartbeat_timeout_ms: 10000 is less than two heartbeats");
+    s_config(fx, "    peer_heartbeat_ms = 60001\n", NULL);
+    s_config_refused(fx, "node/peer_heartbeat_ms: 60001 is out of range");
+    s_config(fx, "    peer_reconnect_max_ms = 99\n", NULL);
+    s_config_refused(fx, "node/peer_reconnect_max_ms: 99 is out of range");
+    s_config(fx, "    peer_connect_timeout_ms = fast\n", NULL);
+    s_config_refused(fx, "node/peer_connect_timeout_ms: not a whole number: 'fast'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_node_config_application_and_lists, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_node_config_batch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_node_config_peer_links, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
