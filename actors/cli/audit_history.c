@@ -223,7 +223,8 @@ static void s_index(ob_audit_histories_t *self, s_history_t *h)
 {
     char hex[65], a[65], b[65];
     const char *who = self->name(self->ctx, h->key, hex);
-    qsort(h->signed_nodes, h->signed_count, sizeof *h->signed_nodes, s_cmp_signed);
+    if (h->signed_count > 1) /* qsort wants a base even for none */
+        qsort(h->signed_nodes, h->signed_count, sizeof *h->signed_nodes, s_cmp_signed);
     size_t kept = 0;
     for (size_t i = 0; i < h->signed_count; i++) {
         s_signed_t *r = &h->signed_nodes[i];
@@ -241,7 +242,8 @@ static void s_index(ob_audit_histories_t *self, s_history_t *h)
         h->signed_nodes[kept++] = *r;
     }
     h->signed_count = kept;
-    qsort(h->acks, h->ack_count, sizeof *h->acks, s_cmp_acked);
+    if (h->ack_count > 1)
+        qsort(h->acks, h->ack_count, sizeof *h->acks, s_cmp_acked);
     kept = 0;
     for (size_t i = 0; i < h->ack_count; i++) {
         s_acked_t *r = &h->acks[i];

@@ -242,9 +242,13 @@ for mode in "${modes[@]}"; do
     check "$mode: obcast-evil ran (exit $rc) and printed one JSON summary" \
         '[[ $rc -eq 0 && $(wc -l <"$out") -eq 1 && -n $(json "$out" "d[\"mode\"]") ]]'
     # inbound: two links from each honest node, one for payloads and one
-    # for the rest (actors/net/main.c)
+    # for the rest (actors/net/main.c). A slow reader stops answering the
+    # heartbeats, so the honest nodes drop those links and remake them: at
+    # the instant it reports, some may be down.
+    want_inbound=6
+    [[ $mode == slow-reader ]] && want_inbound=3
     check "$mode: obcast-evil was linked both ways with the 3 honest nodes" \
-        '[[ $(json "$out" "d[\"connected\"]") == 3 && $(json "$out" "d[\"inbound\"]") == 6 ]]'
+        '[[ $(json "$out" "d[\"connected\"]") == 3 && $(json "$out" "d[\"inbound\"]") -ge $want_inbound ]]'
     grew=1
     for i in 0 1 2; do
         [[ ${after[$i]:--1} -gt ${before[$i]:--1} ]] || grew=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The short crash soak (issue 12): scripts/soak-crash for 30 s of faults on
+# The short crash soak (issue 12): scripts/soak-crash for 20 s of faults on
 # this build's binaries, node3's disk filled once; its summary as TAP.
 #
 #   test_soak_crash.sh BUILD_ACTORS_DIR
@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp /tmp/obcast-soak-crash-test-XXXXXX.log)
 trap 'rm -f "$out"' EXIT
 trap 'exit 1' INT TERM
-"$root/scripts/soak-crash" --bin "$bin" --calm 10 --disk-full-for 4 30 >"$out" 2>&1
+"$root/scripts/soak-crash" --bin "$bin" --calm 8 --disk-full-for 4 20 >"$out" 2>&1
 rc=$?
 sed 's/^/# /' "$out"
 n=0
