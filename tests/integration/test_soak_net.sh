@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/soak-net --short under scripts/test (issue 12): four nodes in
 # network namespaces (root only) through halves and a restarted minority
-# cut, then 10% and 30% loss, a few seconds each; generous bounds only,
+# cut, then 10% and 30% loss, a few seconds each; no timing judged,
 # the figures printed. TAP: one test, soak-net's lines as comments.
 #
 #   test_soak_net.sh BUILD_ACTORS_DIR
