@@ -711,9 +711,13 @@ int ob_node_client_endpoint(const char *path, const char *socket, char *endpoint
     ob_node_config_t config;
     if (ob_node_config_load(path, &config, why) != 0)
         return -1;
-    if (!endpoint[0])
-        snprintf(endpoint, OB_ENDPOINT_MAX, "%s",
-                 strcmp(socket, "app") == 0 ? config.app_endpoint : config.submit_endpoint);
+    if (!endpoint[0]) {
+        const char *configured = strcmp(socket, "app") == 0       ? config.app_endpoint
+                                 : strcmp(socket, "submit") == 0  ? config.submit_endpoint
+                                 : strcmp(socket, "control") == 0 ? config.control_endpoint
+                                                                  : config.monitor_endpoint;
+        snprintf(endpoint, OB_ENDPOINT_MAX, "%s", configured);
+    }
     if (strncmp(endpoint, "tcp://", 6) != 0 || server_key[0])
         return 0;
     ob_crypto_t *crypto = ob_crypto_new();

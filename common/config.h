@@ -133,10 +133,11 @@ typedef struct {
 /* Loads a node config; unset tunables keep their SPEC §3 defaults. */
 int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why);
 
-/* For a client of a node's local sockets (an application, a submitter):
-   unless already set, `endpoint` gets the config's app_endpoint or
-   submit_endpoint (`socket` is "app" or "submit"), and for a tcp endpoint
-   `server_key` gets the node's CURVE key from the manifest. */
+/* For a client of a node's local sockets (an application, a submitter,
+   an operator): unless already set, `endpoint` gets the config's
+   app_endpoint, submit_endpoint, control_endpoint or monitor_endpoint
+   (`socket` is "app", "submit", "control" or "monitor"), and for a tcp
+   endpoint `server_key` gets the node's CURVE key from the manifest. */
 int ob_node_client_endpoint(const char *path, const char *socket, char *endpoint, char *server_key,
                             ob_why_t *why);
 

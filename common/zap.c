@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <czmq.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
@@ -13,9 +14,27 @@
    handler answers at once unless it is gone, and then nothing may block. */
 #define S_COMMAND_MS 5000
 
-struct _ob_zap_t {
+/* One handler per process: libzmq serves ZAP on one inproc endpoint of
+   the context, and czmq shares one context. In --inproc mode the net
+   actor's thread and the supervisor's operator sockets both need it, so
+   each holds a handle on the one handler, and each handle owns the
+   domains it made: no handle can widen or drop another's list. The lock
+   guards the actor's pipe, which is a PAIR socket and so serves one
+   thread at a time. */
+static struct {
+    pthread_mutex_t lock;
     zactor_t *actor;
+    size_t users;
     bool broken; /* a command went unanswered: the pipe is out of step */
+    struct {
+        char name[OB_ZAP_DOMAIN_MAX];
+        const ob_zap_t *owner;
+    } claims[OB_ZAP_DOMAINS_MAX];
+    size_t claim_count;
+} s_shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+struct _ob_zap_t {
+    int unused; /* a handle: its address names the owner of its domains */
 };
 
 /* --- the handler thread ---------------------------------------------------- */
@@ -158,6 +177,15 @@ static bool s_on_command(s_server_t *self)
         zsock_signal(self->pipe, rc == 0 ? 0 : 1);
         zstr_free(&domain);
         zstr_free(&key);
+    } else if (strcmp(command, "DROP") == 0) {
+        char *domain = zmsg_popstr(msg);
+        s_domain_t *d = domain ? s_domain(self, domain, false) : NULL;
+        if (d) {
+            zhash_destroy(&d->keys);
+            *d = self->domains[--self->domain_count];
+        }
+        zsock_signal(self->pipe, d ? 0 : 1);
+        zstr_free(&domain);
     } else if (strcmp(command, "STATS") == 0) {
         zsock_send(self->pipe, "888", self->stats.allowed, self->stats.denied,
                    self->stats.malformed);
@@ -218,17 +246,44 @@ ob_zap_t *ob_zap_new(ob_why_t *why)
         ob_why(why, "zap: out of memory");
         return NULL;
     }
-    self->actor = zactor_new(s_server, NULL);
-    if (self->actor) {
-        zsock_set_sndtimeo(self->actor, S_COMMAND_MS);
-        zsock_set_rcvtimeo(self->actor, S_COMMAND_MS);
+    pthread_mutex_lock(&s_shared.lock);
+    if (s_shared.users == 0) {
+        assert(!s_shared.actor && s_shared.claim_count == 0);
+        s_shared.broken = false;
+        s_shared.actor = zactor_new(s_server, NULL);
+        if (s_shared.actor) {
+            zsock_set_sndtimeo(s_shared.actor, S_COMMAND_MS);
+            zsock_set_rcvtimeo(s_shared.actor, S_COMMAND_MS);
+        }
+        if (!s_shared.actor || zsock_wait(s_shared.actor) != 0) {
+            zactor_destroy(&s_shared.actor);
+            pthread_mutex_unlock(&s_shared.lock);
+            free(self);
+            ob_why(why,
+                   "zap: cannot bind the ZAP handler %s: another handler, not obcast's, is "
+                   "bound in this process",
+                   S_ZAP_ENDPOINT);
+            return NULL;
+        }
     }
-    if (!self->actor || zsock_wait(self->actor) != 0) {
-        ob_why(why, "zap: cannot bind the ZAP handler %s: another is bound in this process",
-               S_ZAP_ENDPOINT);
-        ob_zap_destroy(&self);
-    }
+    s_shared.users++;
+    pthread_mutex_unlock(&s_shared.lock);
     return self;
+}
+
+/* One command and its status: 0 done, 1 refused, -1 no answer (the
+   handler is gone; every later command fails at once rather than reading
+   an answer meant for an earlier one). Called with the lock held. */
+static int s_command(const char *command, const char *domain, const char *key)
+{
+    if (s_shared.broken)
+        return -1;
+    int rc = key ? zstr_sendx(s_shared.actor, command, domain, key, NULL)
+                 : zstr_sendx(s_shared.actor, command, domain, NULL);
+    int status = rc == 0 ? zsock_wait(s_shared.actor) : -1;
+    if (status < 0)
+        s_shared.broken = true;
+    return status;
 }
 
 void ob_zap_destroy(ob_zap_t **self_p)
@@ -237,29 +292,57 @@ void ob_zap_destroy(ob_zap_t **self_p)
     ob_zap_t *self = *self_p;
     if (!self)
         return;
-    zactor_destroy(&self->actor);
+    pthread_mutex_lock(&s_shared.lock);
+    assert(s_shared.users > 0);
+    for (size_t i = 0; i < s_shared.claim_count;) {
+        if (s_shared.claims[i].owner == self) {
+            if (s_shared.users > 1)
+                s_command("DROP", s_shared.claims[i].name, NULL);
+            s_shared.claims[i] = s_shared.claims[--s_shared.claim_count];
+        } else {
+            i++;
+        }
+    }
+    if (--s_shared.users == 0) {
+        assert(s_shared.claim_count == 0);
+        zactor_destroy(&s_shared.actor);
+    }
+    pthread_mutex_unlock(&s_shared.lock);
     free(self);
     *self_p = NULL;
 }
 
-/* One command and its status: 0 done, 1 refused, -1 no answer (the
-   handler is gone; every later command fails at once rather than reading
-   an answer meant for an earlier one). */
-static int s_command(ob_zap_t *self, const char *command, const char *domain, const char *key)
+/* Makes `domain` this handle's, or refuses if another handle owns it.
+   Called with the lock held. 0 ok, -1 another owner, -2 too many. */
+static int s_claim(const ob_zap_t *self, const char *domain)
 {
-    if (self->broken)
-        return -1;
-    int rc = key ? zstr_sendx(self->actor, command, domain, key, NULL)
-                 : zstr_sendx(self->actor, command, domain, NULL);
-    int status = rc == 0 ? zsock_wait(self->actor) : -1;
-    if (status < 0)
-        self->broken = true;
+    for (size_t i = 0; i < s_shared.claim_count; i++)
+        if (strcmp(s_shared.claims[i].name, domain) == 0)
+            return s_shared.claims[i].owner == self ? 0 : -1;
+    if (s_shared.claim_count == OB_ZAP_DOMAINS_MAX || strlen(domain) >= OB_ZAP_DOMAIN_MAX)
+        return -2;
+    snprintf(s_shared.claims[s_shared.claim_count].name, OB_ZAP_DOMAIN_MAX, "%s", domain);
+    s_shared.claims[s_shared.claim_count++].owner = self;
+    return 0;
+}
+
+/* A command on one of this handle's domains: 0 done, 1 refused, -1 no
+   answer, -2 the domain is another handle's. */
+static int s_domain_command(const ob_zap_t *self, const char *command, const char *domain,
+                            const char *key)
+{
+    pthread_mutex_lock(&s_shared.lock);
+    int claim = s_claim(self, domain);
+    int status = claim == -1 ? -2 : claim == -2 ? 1 : s_command(command, domain, key);
+    pthread_mutex_unlock(&s_shared.lock);
     return status;
 }
 
 int ob_zap_allow(ob_zap_t *self, const char *domain, const char *z85_key, ob_why_t *why)
 {
-    int status = s_command(self, "ALLOW", domain, z85_key);
+    int status = s_domain_command(self, "ALLOW", domain, z85_key);
+    if (status == -2)
+        return ob_why(why, "zap: domain '%s' is another part of this process's", domain);
     if (status < 0)
         return ob_why(why, "zap: cannot allow '%s' in domain '%s': the ZAP handler did not answer",
                       z85_key, domain);
@@ -273,7 +356,9 @@ int ob_zap_allow(ob_zap_t *self, const char *domain, const char *z85_key, ob_why
 
 int ob_zap_curve_domain(ob_zap_t *self, const char *domain, ob_why_t *why)
 {
-    int status = s_command(self, "CURVE", domain, NULL);
+    int status = s_domain_command(self, "CURVE", domain, NULL);
+    if (status == -2)
+        return ob_why(why, "zap: domain '%s' is another part of this process's", domain);
     if (status < 0)
         return ob_why(why, "zap: cannot make domain '%s': the ZAP handler did not answer", domain);
     if (status > 0)
@@ -312,12 +397,16 @@ int ob_zap_allow_folder(ob_zap_t *self, const char *domain, const char *what, co
 
 ob_zap_stats_t ob_zap_stats(ob_zap_t *self)
 {
+    assert(self);
     ob_zap_stats_t stats = {0};
-    if (self->broken || zstr_send(self->actor, "STATS") != 0 ||
-        zsock_recv(self->actor, "888", &stats.allowed, &stats.denied, &stats.malformed) != 0) {
-        self->broken = true;
+    pthread_mutex_lock(&s_shared.lock);
+    if (s_shared.broken || zstr_send(s_shared.actor, "STATS") != 0 ||
+        zsock_recv(s_shared.actor, "888", &stats.allowed, &stats.denied, &stats.malformed) !=
+            0) {
+        s_shared.broken = true;
         stats = (ob_zap_stats_t){0};
     }
+    pthread_mutex_unlock(&s_shared.lock);
     return stats;
 }
 

@@ -16,8 +16,12 @@
       Linux "localhost:UID:GID:PID" (libzmq reads SO_PEERCRED).
     - anything else (PLAIN, GSSAPI): refused.
 
-    Only one ZAP handler can be bound per context: one ob_zap_t per process
-    at a time. */
+    libzmq serves ZAP on one endpoint per context, so a process has one
+    handler: every ob_zap_t of the process is a handle on it (the net
+    actor's thread and the supervisor's operator sockets in --inproc
+    mode). A domain belongs to the handle that made it; another handle can
+    neither list keys there nor drop it, and destroying a handle drops its
+    domains. The handler ends with the last handle. */
 #ifndef OB_ZAP_H
 #define OB_ZAP_H
 
@@ -40,8 +44,9 @@ typedef struct {
     uint64_t malformed; /* requests that were not RFC 27: no reply, logged */
 } ob_zap_stats_t;
 
-/* Starts the handler. NULL (why says) if it cannot, e.g. another handler
-   is bound in this process already. */
+/* A handle on the process's handler, started by the first. NULL (why
+   says) if it cannot start, e.g. a handler that is not obcast's (czmq's
+   zauth) holds the endpoint. */
 ob_zap_t *ob_zap_new(ob_why_t *why);
 void ob_zap_destroy(ob_zap_t **self_p);
 
@@ -60,6 +65,7 @@ int ob_zap_allow_folder(ob_zap_t *self, const char *domain, const char *what, co
    are refused there. */
 int ob_zap_curve_domain(ob_zap_t *self, const char *domain, ob_why_t *why);
 
+/* The handler's counts, over every handle of the process. */
 ob_zap_stats_t ob_zap_stats(ob_zap_t *self);
 
 /* Puts `sock` in `domain` and makes libzmq refuse its connections when no

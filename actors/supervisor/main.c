@@ -20,7 +20,9 @@
 #include "actor.h"
 #include "log.h"
 #include "shell.h"
+#include "zap.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -91,6 +93,11 @@ typedef struct {
     zsock_t *journal;   /* PUSH: operator requests to the journal (set_epoch) */
     bool stopping;
     zactor_t *monitor; /* zproxy: every actor's events out of one XPUB */
+    /* A tcp:// control or monitor socket: the node's CURVE certificate,
+       and the ZAP handler's list of operator_keys. Both outlive the
+       sockets they guard. */
+    zcert_t *cert;
+    ob_zap_t *zap;
 } s_node_t;
 
 static const char *s_usage =
@@ -179,14 +186,58 @@ static void s_actor_event(s_node_t *self, const s_child_t *child, const char *ev
     zmq_send(zsock_resolve(self->events), json, (size_t)len, ZMQ_DONTWAIT);
 }
 
+/* The ZAP domain of the control and monitor sockets on tcp://. */
+#define S_DOMAIN_OPERATORS "obcast-operators"
+
+static bool s_tcp(const char *endpoint)
+{
+    return strncmp(endpoint, "tcp://", 6) == 0;
+}
+
+/* The operator sockets are local (ipc:// in the 0700 runtime folder) or
+   remote (tcp:// with CURVE, admitting operator_keys only: SPEC §4). */
+static int s_start_operator_auth(s_node_t *self, ob_why_t *why)
+{
+    const ob_node_config_t *config = &self->process.config;
+    const char *endpoints[2][2] = {{"control_endpoint", config->control_endpoint},
+                                   {"monitor_endpoint", config->monitor_endpoint}};
+    bool tcp = false;
+    for (int i = 0; i < 2; i++) {
+        if (strncmp(endpoints[i][1], "ipc://", 6) != 0 && !s_tcp(endpoints[i][1]))
+            return ob_why(why, "%s %s: only ipc:// and tcp:// (with CURVE) are served",
+                          endpoints[i][0], endpoints[i][1]);
+        tcp = tcp || s_tcp(endpoints[i][1]);
+    }
+    if (!tcp)
+        return 0;
+    /* config.c refuses a tcp endpoint without operator_keys. */
+    assert(config->operator_keys[0]);
+    const ob_manifest_node_t *me = ob_manifest_node_named(self->process.manifest, config->name);
+    size_t count = 0;
+    if (!(self->cert = ob_actor_load_curve_cert(config, me, why)) ||
+        !(self->zap = ob_zap_new(why)) ||
+        ob_zap_allow_folder(self->zap, S_DOMAIN_OPERATORS, "operator_keys", config->operator_keys,
+                            &count, why) != 0)
+        return -1;
+    ob_info("node %s: %zu operator keys allowed from %s", config->name, count,
+            config->operator_keys);
+    return 0;
+}
+
+static void s_close(s_node_t *self)
+{
+    zsock_destroy(&self->control);
+    zsock_destroy(&self->journal);
+    zsock_destroy(&self->heartbeat);
+    zactor_destroy(&self->monitor);
+    zsock_destroy(&self->events);
+    ob_zap_destroy(&self->zap);
+    zcert_destroy(&self->cert);
+}
+
 static int s_start_monitor(s_node_t *self, ob_why_t *why)
 {
     const ob_node_config_t *config = &self->process.config;
-    if (strncmp(config->monitor_endpoint, "ipc://", 6) != 0)
-        return ob_why(why,
-                      "monitor_endpoint %s: only ipc:// is served so far (a TCP monitor needs "
-                      "CURVE)",
-                      config->monitor_endpoint);
     ob_shell_endpoints_t endpoints;
     ob_shell_endpoints_init(&endpoints, config, false);
     char own[PATH_MAX + 64];
@@ -213,6 +264,16 @@ static int s_start_monitor(s_node_t *self, ob_why_t *why)
         return ob_why(why, "cannot start the monitor proxy");
     zstr_sendx(self->monitor, "FRONTEND", "XSUB", frontends, NULL);
     zsock_wait(self->monitor);
+    if (s_tcp(config->monitor_endpoint)) {
+        /* zproxy sets no ZMQ_ZAP_ENFORCE_DOMAIN, so this XPUB would admit
+           everyone if no handler answered; the supervisor's handle keeps
+           the handler up until after the proxy is gone (s_close). */
+        zstr_sendx(self->monitor, "DOMAIN", "BACKEND", S_DOMAIN_OPERATORS, NULL);
+        zsock_wait(self->monitor);
+        zstr_sendx(self->monitor, "CURVE", "BACKEND", zcert_public_txt(self->cert),
+                   zcert_secret_txt(self->cert), NULL);
+        zsock_wait(self->monitor);
+    }
     char backend[OB_ENDPOINT_MAX + 1];
     snprintf(backend, sizeof backend, "@%s", config->monitor_endpoint);
     zstr_sendx(self->monitor, "BACKEND", "XPUB", backend, NULL);
@@ -471,11 +532,16 @@ static void s_on_control(s_node_t *self, uint64_t now)
 static int s_start_control(s_node_t *self, ob_why_t *why)
 {
     const ob_node_config_t *config = &self->process.config;
-    if (strncmp(config->control_endpoint, "ipc://", 6) != 0)
-        return ob_why(why, "control_endpoint %s: only ipc:// is served so far",
-                      config->control_endpoint);
     self->control = zsock_new(ZMQ_REP);
-    if (!self->control || zsock_bind(self->control, "%s", config->control_endpoint) < 0)
+    if (!self->control)
+        return ob_why(why, "cannot make a ZeroMQ socket");
+    if (s_tcp(config->control_endpoint)) {
+        if (ob_zap_enforce(self->control, S_DOMAIN_OPERATORS, why) != 0)
+            return -1;
+        zcert_apply(self->cert, self->control);
+        zsock_set_curve_server(self->control, 1);
+    }
+    if (zsock_bind(self->control, "%s", config->control_endpoint) < 0)
         return ob_why(why, "control_endpoint %s: cannot bind: %s", config->control_endpoint,
                       zmq_strerror(zmq_errno()));
     ob_shell_endpoints_t endpoints;
@@ -844,13 +910,10 @@ static int s_run(s_node_t *self)
                 config->path, config->arena_slots, slot_size, why.text);
         return 1;
     }
-    if (s_start_monitor(self, &why) != 0 || s_start_control(self, &why) != 0) {
+    if (s_start_operator_auth(self, &why) != 0 || s_start_monitor(self, &why) != 0 ||
+        s_start_control(self, &why) != 0) {
         fprintf(stderr, "%s: config %s: %s\n", s_program, config->path, why.text);
-        zsock_destroy(&self->control);
-        zsock_destroy(&self->journal);
-        zsock_destroy(&self->heartbeat);
-        zactor_destroy(&self->monitor);
-        zsock_destroy(&self->events);
+        s_close(self);
         ob_arena_destroy(&arena);
         return 1;
     }
@@ -915,11 +978,7 @@ static int s_run(s_node_t *self)
     zpoller_destroy(&poller);
     ob_info("node %s: stopping", config->name);
     s_stop_all(self);
-    zsock_destroy(&self->control);
-    zsock_destroy(&self->journal);
-    zsock_destroy(&self->heartbeat);
-    zactor_destroy(&self->monitor);
-    zsock_destroy(&self->events);
+    s_close(self);
     ob_arena_destroy(&arena);
     if (!self->inproc)
         close(self->arena_fd);

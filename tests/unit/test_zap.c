@@ -114,10 +114,24 @@ static void test_zap_one_list_per_domain(void **state)
     assert_int_equal(ob_zap_allow(zap, "peers", "not a key", &why), -1);
     assert_non_null(strstr(why.text, "not a Z85 CURVE key"));
 
-    /* A second handler in the same process cannot bind. */
-    ob_zap_t *second = ob_zap_new(&why);
-    assert_null(second);
-    assert_non_null(strstr(why.text, "another is bound"));
+    /* A second handle shares the handler but owns only its own domains
+       (the supervisor's operator sockets beside net in --inproc mode). */
+    ob_zap_t *second = s_zap_new();
+    assert_int_equal(ob_zap_allow(second, "peers", zcert_public_txt(bob), &why), -1);
+    assert_non_null(strstr(why.text, "another part of this process"));
+    assert_int_equal(ob_zap_curve_domain(second, "app", &why), -1);
+    assert_int_equal(ob_zap_allow(second, "operators", zcert_public_txt(bob), &why), 0);
+    assert_true(s_through(server, "operators", bob, user, sizeof user));
+    assert_false(s_through(server, "peers", bob, user, sizeof user));
+    assert_false(s_through(server, "operators", alice, user, sizeof user));
+    ob_zap_destroy(&second);
+    /* Its domains went with it; the first handle's stay served. */
+    assert_false(s_through(server, "operators", bob, user, sizeof user));
+    assert_true(s_through(server, "peers", alice, user, sizeof user));
+    /* Once dropped, a domain can be made again. */
+    second = s_zap_new();
+    assert_int_equal(ob_zap_curve_domain(second, "operators", &why), 0);
+    ob_zap_destroy(&second);
 
     zcert_destroy(&server);
     zcert_destroy(&alice);
@@ -174,6 +188,23 @@ static void test_zap_rebinds_at_once(void **state)
         assert_int_equal(ob_zap_curve_domain(zap, "peers", &why), 0);
         ob_zap_destroy(&zap);
     }
+}
+
+/* A handler that is not obcast's (czmq's zauth binds the same endpoint)
+   leaves none to start: a clear refusal, not a handle that admits all. */
+static void test_zap_foreign_handler(void **state)
+{
+    (void)state;
+    zsock_t *foreign = zsock_new(ZMQ_REP);
+    assert_int_equal(zsock_bind(foreign, "inproc://zeromq.zap.01"), 0);
+    ob_why_t why = {{0}};
+    ob_zap_t *zap = ob_zap_new(&why);
+    assert_null(zap);
+    assert_non_null(strstr(why.text, "not obcast's"));
+    zsock_unbind(foreign, "inproc://zeromq.zap.01");
+    zsock_destroy(&foreign);
+    zap = s_zap_new(); /* the endpoint is free again */
+    ob_zap_destroy(&zap);
 }
 
 /* NULL connections (ipc) pass unless the domain has a CURVE list, and
@@ -268,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_zap_null_mechanism),
         cmocka_unit_test(test_zap_outlives_an_interrupt),
         cmocka_unit_test(test_zap_rebinds_at_once),
+        cmocka_unit_test(test_zap_foreign_handler),
         cmocka_unit_test(test_zap_enforced_without_handler),
     };
     return cmocka_run_group_tests_name("zap", tests, NULL, NULL);
