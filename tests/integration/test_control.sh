@@ -25,6 +25,14 @@ expect "status --timeout must be a number" 2 "--timeout must be 1 to 86400000 ms
 check "status --help gives the exit statuses" '"$obcast" status --help | grep -q "^exit status: 0 answered, 1 "'
 check "ctl --help lists status and gives the exit statuses" \
     '"$obcast" ctl --help | grep -q "^  status " && "$obcast" ctl --help | grep -q "^exit status: 0 done, 1 "'
+expect "tail of an unknown topic is a usage error listing the topics" 2 \
+    "obcast tail: --topic: unknown topic 'bogus' (topics: lock, tip, evidence, actor, peer, block, metrics, drop)" \
+    -- tail --config "$cfg" --topic bogus
+out=$("$obcast" tail --config "$cfg" --topic lock --timeout 200 2>&1)
+rc=$?
+check "tail of a stopped node: no event, a hint that does not blame a running node (exit $rc)" \
+    '[[ $rc -eq 1 && $out == *"no event within 200 ms (the node is stopped, or published none of the topics asked for)"* && $out != *"is the node running"* ]]'
+check "tail --help gives the exit statuses" '"$obcast" tail --help | grep -q "^exit status: 0 ok, 1 "'
 for i in 0 1 2 3; do
     "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)
