@@ -10,14 +10,35 @@
 
 #define S_TIMEOUT_MS 5000
 
-/* --config NODE.zpl or --endpoint EP; the rest of argv is left at optind. */
-static int s_endpoint(const char *program, int argc, char **argv, char *endpoint, size_t cap)
+static const char *s_status_usage =
+    "usage: obcast status (--config NODE.zpl | --endpoint EP) [--timeout MS]\n"
+    "Prints the node's actors as JSON: state, pid, restarts, heartbeat.\n"
+    "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
+    "exit status: 0 answered, 1 the node refused or is not answering, 2 bad usage\n";
+
+static const char *s_ctl_usage =
+    "usage: obcast ctl (--config NODE.zpl | --endpoint EP) [--timeout MS] REQUEST\n"
+    "REQUEST is one of:\n"
+    "  status                      the node's actors, as obcast status prints them\n"
+    "  epoch N                     ask the journal to move to epoch N of the manifest\n"
+    "  restart-actor ACTOR [I]     restart net, verifier, signer or journal (instance I)\n"
+    "  reload                      read the manifest again (it may only append epochs)\n"
+    "  stop                        stop the node\n"
+    "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
+    "exit status: 0 done, 1 the node refused or is not answering, 2 bad usage\n";
+
+/* --config NODE.zpl or --endpoint EP, and --timeout; the rest of argv is
+   left at optind. */
+static int s_endpoint(const char *program, int argc, char **argv, char *endpoint, size_t cap,
+                      int *timeout_ms)
 {
     static const struct option options[] = {{"config", required_argument, NULL, 'c'},
                                             {"endpoint", required_argument, NULL, 'e'},
+                                            {"timeout", required_argument, NULL, 'T'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     const char *config_path = NULL, *ep = NULL;
+    uint64_t timeout = S_TIMEOUT_MS;
     optind = 1;
     opterr = 0;
     int c;
@@ -29,11 +50,14 @@ static int s_endpoint(const char *program, int argc, char **argv, char *endpoint
         case 'e':
             ep = optarg;
             break;
+        case 'T':
+            if (ob_args_u64(optarg, 1, 86400000, &timeout) != 0)
+                return -1 - ob_args_usage_error(stderr, program,
+                                                "--timeout must be 1 to 86400000 ms, not '%s'",
+                                                optarg);
+            break;
         case 'h':
-            printf("usage: %s (--config NODE.zpl | --endpoint EP)%s\n", program,
-                   streq(program, "obcast ctl")
-                       ? " (epoch N | restart-actor ACTOR [I] | reload | stop)"
-                       : "");
+            fputs(streq(program, "obcast ctl") ? s_ctl_usage : s_status_usage, stdout);
             return -1 - OB_EXIT_OK;
         default:
             return -1 -
@@ -52,11 +76,13 @@ static int s_endpoint(const char *program, int argc, char **argv, char *endpoint
         ep = config.control_endpoint;
     }
     snprintf(endpoint, cap, "%s", ep);
+    *timeout_ms = (int)timeout;
     return 0;
 }
 
 /* Sends `request`; the answer (malloc'd) or NULL after printing why. */
-static char *s_ask(const char *program, const char *endpoint, const char *request)
+static char *s_ask(const char *program, const char *endpoint, const char *request,
+                   int timeout_ms)
 {
     zsock_t *req = zsock_new(ZMQ_REQ);
     if (!req || zsock_connect(req, "%s", endpoint) != 0) {
@@ -65,15 +91,17 @@ static char *s_ask(const char *program, const char *endpoint, const char *reques
         return NULL;
     }
     zsock_set_linger(req, 0);
-    zsock_set_sndtimeo(req, S_TIMEOUT_MS);
-    zsock_set_rcvtimeo(req, S_TIMEOUT_MS);
+    zsock_set_sndtimeo(req, timeout_ms);
+    zsock_set_rcvtimeo(req, timeout_ms);
     char *answer = NULL;
     if (zstr_send(req, request) == 0)
         answer = zstr_recv(req);
     zsock_destroy(&req);
     if (!answer)
-        fprintf(stderr, "%s: %s: no answer within %d ms (is the node running?)\n", program,
-                endpoint, S_TIMEOUT_MS);
+        fprintf(stderr,
+                "%s: the node is not answering at %s (no answer within %d ms; --timeout MS "
+                "waits longer)\n",
+                program, endpoint, timeout_ms);
     return answer;
 }
 
@@ -95,20 +123,22 @@ static int s_answer(const char *program, char *answer)
 int ob_cli_status(int argc, char **argv)
 {
     char endpoint[OB_ENDPOINT_MAX];
-    int rc = s_endpoint("obcast status", argc, argv, endpoint, sizeof endpoint);
+    int timeout_ms = S_TIMEOUT_MS;
+    int rc = s_endpoint("obcast status", argc, argv, endpoint, sizeof endpoint, &timeout_ms);
     if (rc < 0)
         return -1 - rc;
     if (optind < argc)
         return ob_args_usage_error(stderr, "obcast status", "unexpected argument '%s'",
                                    argv[optind]);
-    return s_answer("obcast status", s_ask("obcast status", endpoint, "status"));
+    return s_answer("obcast status", s_ask("obcast status", endpoint, "status", timeout_ms));
 }
 
 int ob_cli_ctl(int argc, char **argv)
 {
     const char *program = "obcast ctl";
     char endpoint[OB_ENDPOINT_MAX];
-    int rc = s_endpoint(program, argc, argv, endpoint, sizeof endpoint);
+    int timeout_ms = S_TIMEOUT_MS;
+    int rc = s_endpoint(program, argc, argv, endpoint, sizeof endpoint, &timeout_ms);
     if (rc < 0)
         return -1 - rc;
     int left = argc - optind;
@@ -117,7 +147,8 @@ int ob_cli_ctl(int argc, char **argv)
     uint64_t number = 0;
     if (left == 0)
         return ob_args_usage_error(
-            stderr, program, "give a request: epoch N, restart-actor ACTOR [I], reload, stop");
+            stderr, program,
+            "give a request: status, epoch N, restart-actor ACTOR [I], reload, stop");
     if (streq(words[0], "epoch") && left == 2) {
         if (ob_args_u64(words[1], 1, UINT64_MAX, &number) != 0)
             return ob_args_usage_error(stderr, program, "epoch: not a whole number >= 1: '%s'",
@@ -133,11 +164,13 @@ int ob_cli_ctl(int argc, char **argv)
         if (left == 3 && ob_args_u64(words[2], 0, 63, &number) != 0)
             return ob_args_usage_error(stderr, program, "restart-actor: instance must be 0 to 63");
         snprintf(request, sizeof request, "restart %s %llu", words[1], (unsigned long long)number);
-    } else if ((streq(words[0], "stop") || streq(words[0], "reload")) && left == 1) {
+    } else if ((streq(words[0], "stop") || streq(words[0], "reload") ||
+                streq(words[0], "status")) &&
+               left == 1) {
         snprintf(request, sizeof request, "%s", words[0]);
     } else {
         return ob_args_usage_error(stderr, program, "unknown request '%s' (or wrong arguments)",
                                    words[0]);
     }
-    return s_answer(program, s_ask(program, endpoint, request));
+    return s_answer(program, s_ask(program, endpoint, request, timeout_ms));
 }

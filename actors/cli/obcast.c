@@ -18,6 +18,8 @@
 #include <czmq.h>
 
 #include <errno.h>
+#include <ftw.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -211,6 +213,28 @@ static int s_write_text(const char *path, const char *text, ob_why_t *why)
     return 0;
 }
 
+static int s_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 ? 0 : -1;
+}
+
+/* A folder beside `dir` (same parent, so the final rename stays on one
+   file system), named after it: "PARENT/.NAME.init-XXXXXX". */
+static int s_temp_beside(const char *dir, char *out, ob_why_t *why)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s", dir);
+    snprintf(b, sizeof b, "%s", dir);
+    if (snprintf(out, PATH_MAX, "%s/.%s.init-XXXXXX", dirname(a), basename(b)) >= PATH_MAX)
+        return ob_why(why, "%s: path too long", dir);
+    if (!mkdtemp(out))
+        return ob_why(why, "%s: cannot make a folder beside it: %s", dir, strerror(errno));
+    return 0;
+}
+
 static void s_names(uint64_t mask, int n, char *out, size_t cap)
 {
     size_t used = 0;
@@ -286,12 +310,26 @@ static int s_init(int argc, char **argv)
     const char *dir = argv[optind + 1];
 
     ob_why_t why;
-    char path[PATH_MAX];
-    if (s_join(path, dir, "manifest.zpl") != 0)
+    char path[PATH_MAX], final_manifest[PATH_MAX];
+    if (s_join(final_manifest, dir, "manifest.zpl") != 0)
         return s_init_error("DIR is too long: '%s'", dir);
-    if (access(path, F_OK) == 0) {
-        fprintf(stderr, "obcast init: %s already exists; refusing to overwrite a cluster\n", path);
+    if (access(final_manifest, F_OK) == 0) {
+        fprintf(stderr, "obcast init: %s already exists; refusing to overwrite a cluster\n",
+                final_manifest);
         return S_EXIT_FAILED;
+    }
+    /* Built aside and renamed into place at the end, so that a failure
+       midway leaves no half-made cluster behind. */
+    const char *target = dir;
+    char temp[PATH_MAX];
+    if (s_temp_beside(target, temp, &why) != 0) {
+        fprintf(stderr, "obcast init: %s\n", why.text);
+        return S_EXIT_FAILED;
+    }
+    dir = temp;
+    if (s_join(path, dir, "manifest.zpl") != 0) {
+        rmdir(temp);
+        return s_init_error("DIR is too long: '%s'", target);
     }
     ob_crypto_t *crypto = ob_crypto_new();
     size_t cap = 4096 + (size_t)n * 512;
@@ -368,11 +406,18 @@ static int s_init(int argc, char **argv)
     }
     free(manifest);
     ob_crypto_destroy(&crypto);
+    /* rename replaces an empty folder, and fails on one holding anything. */
+    if (rc == 0 && rename(temp, target) != 0)
+        rc = ob_why(&why, "%s: cannot put the cluster there: %s", target,
+                    errno == ENOTEMPTY || errno == EEXIST ? "it exists and is not empty"
+                                                          : strerror(errno));
     if (rc != 0) {
         fprintf(stderr, "obcast init: %s\n", why.text);
+        if (nftw(temp, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+            fprintf(stderr, "obcast init: %s: cannot remove: %s\n", temp, strerror(errno));
         return S_EXIT_FAILED;
     }
-    printf("obcast init: %ld nodes in %s (manifest %s)\n", n, dir, path);
+    printf("obcast init: %ld nodes in %s (manifest %s)\n", n, target, final_manifest);
     return 0;
 }
 

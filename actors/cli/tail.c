@@ -11,12 +11,28 @@
 #define s_usage_error(...) ob_args_usage_error(stderr, "obcast tail", __VA_ARGS__)
 #define S_MAX_TOPICS       16
 
+/* Every topic a node publishes (journal, net, the shell's metrics, the
+   supervisor's actor events); a subscription to any other hears nothing. */
+static const char *s_topics[] = {"lock", "tip",   "evidence", "actor",
+                                 "peer", "block", "metrics",  "drop"};
+#define S_TOPIC_LIST "lock, tip, evidence, actor, peer, block, metrics, drop"
+
 static const char *s_usage =
     "usage: obcast tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N]\n"
     "                   [--timeout MS]\n"
-    "Prints the node's monitoring events as JSON lines: lock, tip, evidence, actor,\n"
-    "peer, metrics, drop. --topic keeps those topics only (repeatable); --count stops\n"
-    "after N events; --timeout stops after MS milliseconds (exit 1 if none came).\n";
+    "Prints the node's monitoring events as JSON lines: " S_TOPIC_LIST ".\n"
+    "--topic keeps those topics only (repeatable); --count stops after N events;\n"
+    "--timeout stops after MS milliseconds.\n"
+    "exit status: 0 ok, 1 the config could not be read, the socket not reached, or\n"
+    "no event came within --timeout, 2 bad usage (an unknown topic is one)\n";
+
+static bool s_topic_known(const char *topic)
+{
+    for (size_t i = 0; i < sizeof s_topics / sizeof s_topics[0]; i++)
+        if (streq(topic, s_topics[i]))
+            return true;
+    return false;
+}
 
 int ob_cli_tail(int argc, char **argv)
 {
@@ -45,6 +61,9 @@ int ob_cli_tail(int argc, char **argv)
         case 't':
             if (topic_count == S_MAX_TOPICS)
                 return s_usage_error("at most %d --topic", S_MAX_TOPICS);
+            if (!s_topic_known(optarg))
+                return s_usage_error("--topic: unknown topic '%s' (topics: " S_TOPIC_LIST ")",
+                                     optarg);
             topics[topic_count++] = optarg;
             break;
         case 'n':
@@ -113,8 +132,12 @@ int ob_cli_tail(int argc, char **argv)
     zpoller_destroy(&poller);
     zsock_destroy(&sub);
     if (timeout_ms && seen == 0) {
-        fprintf(stderr, "obcast tail: %s: no event within %llu ms (is the node running?)\n",
-                endpoint, (unsigned long long)timeout_ms);
+        /* SUB cannot tell a stopped node from a quiet one. */
+        fprintf(stderr,
+                "obcast tail: %s: no event within %llu ms (the node is stopped, or published "
+                "none of %s)\n",
+                endpoint, (unsigned long long)timeout_ms,
+                topic_count ? "the topics asked for" : "its topics");
         return OB_EXIT_FAILED;
     }
     return OB_EXIT_OK;

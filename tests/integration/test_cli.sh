@@ -60,6 +60,16 @@ expect "init long namespace" 2 "--namespace must be 1 to 64 bytes" -- init 4 "$w
 expect "init bad payload limit" 2 "--max-payload must be" -- init 4 "$work/d" --max-payload 0
 expect "init without DIR" 2 "give N and DIR" -- init 4
 check "init made nothing on refusals" '[[ ! -e $work/d ]]'
+# A failure midway (the manifest it wrote does not load: the host breaks
+# its syntax) comes after every node's keys were written; none may stay.
+mkdir "$work/mid"
+expect "init that fails midway says why" 1 "invalid syntax" -- init 2 "$work/mid/c" --host 'a"b'
+check "and leaves nothing behind, not even its temporary folder" '[[ -z $(ls -A "$work/mid") ]]'
+mkdir -p "$work/full/c/other"
+expect "init into a folder holding something else" 1 "$work/full/c: cannot put the cluster there: it exists and is not empty" -- init 2 "$work/full/c"
+check "which it leaves as it was, with no temporary folder beside it" '[[ $(ls -A "$work/full") == c && $(ls -A "$work/full/c") == other ]]'
+mkdir "$work/empty"
+check "init into an empty folder fills it" '"$obcast" init 1 "$work/empty" >/dev/null && [[ -f $work/empty/manifest.zpl && $(stat -c %a "$work/empty") == 755 ]]'
 
 # obcast fetch's failures that need no running node: all exit 2, naming
 # what was wrong (1 is kept for "no peer has it": test_fetch.sh).

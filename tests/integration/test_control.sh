@@ -16,7 +16,23 @@ trap 'exit 1' INT TERM
 base=$(free_base 4)
 "$obcast" init 4 "$work/c" --base-port "$base" >/dev/null
 cfg=$work/c/node1/node.zpl
-expect "status of a node that is not running" 1 "no answer within" -- status --config "$cfg"
+ctl_ep=ipc://$work/c/node1/run/control
+expect "status of a node that is not running says so, within --timeout" 1 \
+    "obcast status: the node is not answering at $ctl_ep (no answer within 300 ms" -- status --config "$cfg" --timeout 300
+expect "ctl to a node that is not running says so too" 1 \
+    "obcast ctl: the node is not answering at $ctl_ep" -- ctl --config "$cfg" --timeout 300 status
+expect "status --timeout must be a number" 2 "--timeout must be 1 to 86400000 ms, not 'x'" -- status --config "$cfg" --timeout x
+check "status --help gives the exit statuses" '"$obcast" status --help | grep -q "^exit status: 0 answered, 1 "'
+check "ctl --help lists status and gives the exit statuses" \
+    '"$obcast" ctl --help | grep -q "^  status " && "$obcast" ctl --help | grep -q "^exit status: 0 done, 1 "'
+expect "tail of an unknown topic is a usage error listing the topics" 2 \
+    "obcast tail: --topic: unknown topic 'bogus' (topics: lock, tip, evidence, actor, peer, block, metrics, drop)" \
+    -- tail --config "$cfg" --topic bogus
+out=$("$obcast" tail --config "$cfg" --topic lock --timeout 200 2>&1)
+rc=$?
+check "tail of a stopped node: no event, a hint that does not blame a running node (exit $rc)" \
+    '[[ $rc -eq 1 && $out == *"no event within 200 ms (the node is stopped, or published none of the topics asked for)"* && $out != *"is the node running"* ]]'
+check "tail --help gives the exit statuses" '"$obcast" tail --help | grep -q "^exit status: 0 ok, 1 "'
 for i in 0 1 2 3; do
     "$bin/obcast-node" --config "$work/c/node$i/node.zpl" >"$work/node$i.log" 2>&1 &
     pids+=($!)
@@ -25,6 +41,8 @@ for _ in $(seq 100); do "$obcast" status --config "$cfg" >/dev/null 2>&1 && brea
 
 status=$("$obcast" status --config "$cfg")
 check "status lists 4 running actors" '[[ $(grep -o "\"state\":\"running\"" <<<"$status" | wc -l) -eq 4 ]]'
+status=$("$obcast" ctl --config "$cfg" status)
+check "ctl status is the same request (README lists it)" '[[ $(grep -o "\"state\":\"running\"" <<<"$status" | wc -l) -eq 4 ]]'
 "$obcast" metrics --config "$cfg" >"$work/metrics.prom" 2>&1
 check "obcast metrics prints Prometheus text for every actor" \
     'grep -q "^obcast_journal_certificates{node=\"node1\",instance=\"0\"} [0-9]*$" "$work/metrics.prom" &&
