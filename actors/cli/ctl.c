@@ -3,6 +3,7 @@
 #include "args.h"
 #include "cli.h"
 #include "config.h"
+#include "operator.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -11,45 +12,46 @@
 #define S_TIMEOUT_MS 5000
 
 static const char *s_status_usage =
-    "usage: obcast status (--config NODE.zpl | --endpoint EP) [--timeout MS]\n"
-    "Prints the node's actors as JSON: state, pid, restarts, heartbeat.\n"
-    "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
+    "usage: obcast status (--config NODE.zpl | --endpoint EP) [--server-key Z85]\n"
+    "                     [--curve CERT] [--timeout MS]\n"
+    "Prints the node's actors as JSON: state, pid, restarts, heartbeat.\n" OB_OPERATOR_HELP
+    "  --timeout MS        how long to wait for the node's answer (default 5000)\n"
     "exit status: 0 answered, 1 the node refused or is not answering, 2 bad usage\n";
 
 static const char *s_ctl_usage =
-    "usage: obcast ctl (--config NODE.zpl | --endpoint EP) [--timeout MS] REQUEST\n"
+    "usage: obcast ctl (--config NODE.zpl | --endpoint EP) [--server-key Z85]\n"
+    "                  [--curve CERT] [--timeout MS] REQUEST\n"
     "REQUEST is one of:\n"
     "  status                      the node's actors, as obcast status prints them\n"
     "  epoch N                     ask the journal to move to epoch N of the manifest\n"
     "  restart-actor ACTOR [I]     restart net, verifier, signer or journal (instance I)\n"
     "  reload                      read the manifest again (it may only append epochs)\n"
-    "  stop                        stop the node\n"
-    "  --timeout MS   how long to wait for the node's answer (default 5000)\n"
+    "  stop                        stop the node\n" OB_OPERATOR_HELP
+    "  --timeout MS        how long to wait for the node's answer (default 5000)\n"
     "exit status: 0 done, 1 the node refused or is not answering, 2 bad usage\n";
 
-/* --config NODE.zpl or --endpoint EP, and --timeout; the rest of argv is
-   left at optind. */
-static int s_endpoint(const char *program, int argc, char **argv, char *endpoint, size_t cap,
-                      int *timeout_ms)
+/* The node (--config, or --endpoint with its CURVE options) and
+   --timeout; the rest of argv is left at optind. -1 - the exit status if
+   the command ends here. */
+static int s_target(const char *program, int argc, char **argv, ob_operator_target_t *target,
+                    int *timeout_ms)
 {
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"endpoint", required_argument, NULL, 'e'},
+    static const struct option options[] = {OB_OPERATOR_OPTIONS,
                                             {"timeout", required_argument, NULL, 'T'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
-    const char *config_path = NULL, *ep = NULL;
     uint64_t timeout = S_TIMEOUT_MS;
+    ob_why_t why = {{0}};
     optind = 1;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+        int taken = ob_operator_option(target, c, optarg ? optarg : "", &why);
+        if (taken < 0)
+            return -1 - ob_args_usage_error(stderr, program, "%s", why.text);
+        if (taken > 0)
+            continue;
         switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'e':
-            ep = optarg;
-            break;
         case 'T':
             if (ob_args_u64(optarg, 1, 86400000, &timeout) != 0)
                 return -1 - ob_args_usage_error(stderr, program,
@@ -64,33 +66,27 @@ static int s_endpoint(const char *program, int argc, char **argv, char *endpoint
                    ob_args_usage_error(stderr, program, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (!config_path == !ep)
-        return -1 - ob_args_usage_error(stderr, program, "give --config NODE.zpl or --endpoint EP");
-    if (config_path) {
-        static ob_node_config_t config;
-        ob_why_t why = {{0}};
-        if (ob_node_config_load(config_path, &config, &why) != 0) {
-            fprintf(stderr, "%s: %s\n", program, why.text);
-            return -1 - OB_EXIT_FAILED;
-        }
-        ep = config.control_endpoint;
+    int rc = ob_operator_resolve(target, "control", &why);
+    if (rc == OB_EXIT_USAGE)
+        return -1 - ob_args_usage_error(stderr, program, "%s", why.text);
+    if (rc != OB_EXIT_OK) {
+        fprintf(stderr, "%s: %s\n", program, why.text);
+        return -1 - rc;
     }
-    snprintf(endpoint, cap, "%s", ep);
     *timeout_ms = (int)timeout;
     return 0;
 }
 
 /* Sends `request`; the answer (malloc'd) or NULL after printing why. */
-static char *s_ask(const char *program, const char *endpoint, const char *request,
+static char *s_ask(const char *program, const ob_operator_target_t *target, const char *request,
                    int timeout_ms)
 {
-    zsock_t *req = zsock_new(ZMQ_REQ);
-    if (!req || zsock_connect(req, "%s", endpoint) != 0) {
-        fprintf(stderr, "%s: %s: cannot connect\n", program, endpoint);
-        zsock_destroy(&req);
+    ob_why_t why = {{0}};
+    zsock_t *req = ob_operator_connect(target, ZMQ_REQ, &why);
+    if (!req) {
+        fprintf(stderr, "%s: %s\n", program, why.text);
         return NULL;
     }
-    zsock_set_linger(req, 0);
     zsock_set_sndtimeo(req, timeout_ms);
     zsock_set_rcvtimeo(req, timeout_ms);
     char *answer = NULL;
@@ -100,8 +96,11 @@ static char *s_ask(const char *program, const char *endpoint, const char *reques
     if (!answer)
         fprintf(stderr,
                 "%s: the node is not answering at %s (no answer within %d ms; --timeout MS "
-                "waits longer)\n",
-                program, endpoint, timeout_ms);
+                "waits longer%s)\n",
+                program, target->endpoint, timeout_ms,
+                strncmp(target->endpoint, "tcp://", 6) == 0
+                    ? "; over tcp://, a key the node does not list is refused without a word"
+                    : "");
     return answer;
 }
 
@@ -122,23 +121,23 @@ static int s_answer(const char *program, char *answer)
 
 int ob_cli_status(int argc, char **argv)
 {
-    char endpoint[OB_ENDPOINT_MAX];
+    ob_operator_target_t target = {0};
     int timeout_ms = S_TIMEOUT_MS;
-    int rc = s_endpoint("obcast status", argc, argv, endpoint, sizeof endpoint, &timeout_ms);
+    int rc = s_target("obcast status", argc, argv, &target, &timeout_ms);
     if (rc < 0)
         return -1 - rc;
     if (optind < argc)
         return ob_args_usage_error(stderr, "obcast status", "unexpected argument '%s'",
                                    argv[optind]);
-    return s_answer("obcast status", s_ask("obcast status", endpoint, "status", timeout_ms));
+    return s_answer("obcast status", s_ask("obcast status", &target, "status", timeout_ms));
 }
 
 int ob_cli_ctl(int argc, char **argv)
 {
     const char *program = "obcast ctl";
-    char endpoint[OB_ENDPOINT_MAX];
+    ob_operator_target_t target = {0};
     int timeout_ms = S_TIMEOUT_MS;
-    int rc = s_endpoint(program, argc, argv, endpoint, sizeof endpoint, &timeout_ms);
+    int rc = s_target(program, argc, argv, &target, &timeout_ms);
     if (rc < 0)
         return -1 - rc;
     int left = argc - optind;
@@ -172,5 +171,5 @@ int ob_cli_ctl(int argc, char **argv)
         return ob_args_usage_error(stderr, program, "unknown request '%s' (or wrong arguments)",
                                    words[0]);
     }
-    return s_answer(program, s_ask(program, endpoint, request, timeout_ms));
+    return s_answer(program, s_ask(program, &target, request, timeout_ms));
 }

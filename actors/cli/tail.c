@@ -3,6 +3,7 @@
 #include "args.h"
 #include "cli.h"
 #include "config.h"
+#include "operator.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -18,11 +19,12 @@ static const char *s_topics[] = {"lock", "tip",   "evidence", "actor",
 #define S_TOPIC_LIST "lock, tip, evidence, actor, peer, block, metrics, drop"
 
 static const char *s_usage =
-    "usage: obcast tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N]\n"
-    "                   [--timeout MS]\n"
-    "Prints the node's monitoring events as JSON lines: " S_TOPIC_LIST ".\n"
-    "--topic keeps those topics only (repeatable); --count stops after N events;\n"
-    "--timeout stops after MS milliseconds.\n"
+    "usage: obcast tail (--config NODE.zpl | --endpoint EP) [--server-key Z85]\n"
+    "                   [--curve CERT] [--topic T]... [--count N] [--timeout MS]\n"
+    "Prints the node's monitoring events as JSON lines: " S_TOPIC_LIST ".\n" OB_OPERATOR_HELP
+    "  --topic T           keep topic T only (repeatable)\n"
+    "  --count N           stop after N events\n"
+    "  --timeout MS        stop after MS milliseconds\n"
     "exit status: 0 ok, 1 the config could not be read, the socket not reached, or\n"
     "no event came within --timeout, 2 bad usage (an unknown topic is one)\n";
 
@@ -36,14 +38,14 @@ static bool s_topic_known(const char *topic)
 
 int ob_cli_tail(int argc, char **argv)
 {
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"endpoint", required_argument, NULL, 'e'},
+    static const struct option options[] = {OB_OPERATOR_OPTIONS,
                                             {"topic", required_argument, NULL, 't'},
                                             {"count", required_argument, NULL, 'n'},
                                             {"timeout", required_argument, NULL, 'T'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
-    const char *config_path = NULL, *endpoint = NULL;
+    ob_operator_target_t target = {0};
+    ob_why_t why = {{0}};
     const char *topics[S_MAX_TOPICS];
     size_t topic_count = 0;
     uint64_t count = 0, timeout_ms = 0;
@@ -51,13 +53,12 @@ int ob_cli_tail(int argc, char **argv)
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        int taken = ob_operator_option(&target, c, optarg ? optarg : "", &why);
+        if (taken < 0)
+            return s_usage_error("%s", why.text);
+        if (taken > 0)
+            continue;
         switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'e':
-            endpoint = optarg;
-            break;
         case 't':
             if (topic_count == S_MAX_TOPICS)
                 return s_usage_error("at most %d --topic", S_MAX_TOPICS);
@@ -83,21 +84,17 @@ int ob_cli_tail(int argc, char **argv)
     }
     if (optind < argc)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!config_path == !endpoint)
-        return s_usage_error("give --config NODE.zpl or --endpoint EP");
-    static ob_node_config_t config;
-    if (config_path) {
-        ob_why_t why = {{0}};
-        if (ob_node_config_load(config_path, &config, &why) != 0) {
-            fprintf(stderr, "obcast tail: %s\n", why.text);
-            return OB_EXIT_FAILED;
-        }
-        endpoint = config.monitor_endpoint;
+    int rc = ob_operator_resolve(&target, "monitor", &why);
+    if (rc == OB_EXIT_USAGE)
+        return s_usage_error("%s", why.text);
+    if (rc != OB_EXIT_OK) {
+        fprintf(stderr, "obcast tail: %s\n", why.text);
+        return rc;
     }
-    zsock_t *sub = zsock_new(ZMQ_SUB);
-    if (!sub || zsock_connect(sub, "%s", endpoint) != 0) {
-        fprintf(stderr, "obcast tail: %s: cannot connect\n", endpoint);
-        zsock_destroy(&sub);
+    const char *endpoint = target.endpoint;
+    zsock_t *sub = ob_operator_connect(&target, ZMQ_SUB, &why);
+    if (!sub) {
+        fprintf(stderr, "obcast tail: %s\n", why.text);
         return OB_EXIT_FAILED;
     }
     if (topic_count == 0)
@@ -135,9 +132,12 @@ int ob_cli_tail(int argc, char **argv)
         /* SUB cannot tell a stopped node from a quiet one. */
         fprintf(stderr,
                 "obcast tail: %s: no event within %llu ms (the node is stopped, or published "
-                "none of %s)\n",
+                "none of %s%s)\n",
                 endpoint, (unsigned long long)timeout_ms,
-                topic_count ? "the topics asked for" : "its topics");
+                topic_count ? "the topics asked for" : "its topics",
+                strncmp(endpoint, "tcp://", 6) == 0
+                    ? ", or refused this --curve key: it is not in its operator_keys"
+                    : "");
         return OB_EXIT_FAILED;
     }
     return OB_EXIT_OK;
