@@ -82,8 +82,8 @@ zsock_t *ob_operator_connect(const ob_operator_target_t *self, int type, ob_why_
     zsock_set_linger(sock, 0);
     if (s_starts(self->endpoint, "tcp://")) {
         zcert_t *cert = zcert_load(self->cert_file);
-        if (!cert || strcmp(zcert_secret_txt(cert), "0000000000000000000000000000000000000000") ==
-                         0) {
+        if (!cert ||
+            strcmp(zcert_secret_txt(cert), "0000000000000000000000000000000000000000") == 0) {
             ob_why(why, "--curve %s: not a CURVE certificate with its secret half (%s_secret)",
                    self->cert_file, self->cert_file);
             zcert_destroy(&cert);

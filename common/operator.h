@@ -24,8 +24,11 @@ typedef struct {
 
 /* The getopt_long entries every operator command takes. */
 #define OB_OPERATOR_OPTIONS                                                                        \
-    {"config", required_argument, NULL, 'c'}, {"endpoint", required_argument, NULL, 'e'},        \
-        {"server-key", required_argument, NULL, 'k'}, {"curve", required_argument, NULL, 'C'}
+    {"config", required_argument, NULL, 'c'}, {"endpoint", required_argument, NULL, 'e'},          \
+        {"server-key", required_argument, NULL, 'k'},                                              \
+    {                                                                                              \
+        "curve", required_argument, NULL, 'C'                                                      \
+    }
 
 /* Their lines of a help page. */
 #define OB_OPERATOR_HELP                                                                           \

@@ -401,8 +401,7 @@ ob_zap_stats_t ob_zap_stats(ob_zap_t *self)
     ob_zap_stats_t stats = {0};
     pthread_mutex_lock(&s_shared.lock);
     if (s_shared.broken || zstr_send(s_shared.actor, "STATS") != 0 ||
-        zsock_recv(s_shared.actor, "888", &stats.allowed, &stats.denied, &stats.malformed) !=
-            0) {
+        zsock_recv(s_shared.actor, "888", &stats.allowed, &stats.denied, &stats.malformed) != 0) {
         s_shared.broken = true;
         stats = (ob_zap_stats_t){0};
     }

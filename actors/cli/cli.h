@@ -34,6 +34,9 @@ int ob_cli_fetch(int argc, char **argv);
 /* `obcast tail`: the node's monitoring events as JSON lines. */
 int ob_cli_tail(int argc, char **argv);
 
+/* `obcast watch`: a live view of the node on the terminal (watch_view.h). */
+int ob_cli_watch(int argc, char **argv);
+
 /* `obcast status` and `obcast ctl`: requests to the node's control socket. */
 int ob_cli_status(int argc, char **argv);
 int ob_cli_ctl(int argc, char **argv);

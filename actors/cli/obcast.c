@@ -55,9 +55,11 @@ static const char *s_usage =
     "                                  failures)\n"
     "  tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N] [--timeout MS]\n"
     "                                  the node's monitoring events as JSON lines\n"
-    "  status (--config NODE.zpl | --endpoint EP)\n"
+    "  watch (--config NODE.zpl | --endpoint EP)\n"
+    "                                  a live view of the node, redrawn each second; q quits\n"
+    "  status (--config NODE.zpl | --endpoint EP) [--timeout MS]\n"
     "                                  the node's actors: state, pid, restarts, heartbeat\n"
-    "  ctl (--config NODE.zpl | --endpoint EP) REQUEST\n"
+    "  ctl (--config NODE.zpl | --endpoint EP) [--timeout MS] REQUEST\n"
     "                                  epoch N | restart-actor ACTOR [I] | reload | stop\n"
     "  metrics --config NODE.zpl [--timeout MS]\n"
     "                                  the node's metrics (SPEC §8) as Prometheus text\n"
@@ -449,6 +451,8 @@ int main(int argc, char **argv)
         return ob_cli_fetch(argc - 1, argv + 1);
     if (strcmp(command, "tail") == 0)
         return ob_cli_tail(argc - 1, argv + 1);
+    if (strcmp(command, "watch") == 0)
+        return ob_cli_watch(argc - 1, argv + 1);
     if (strcmp(command, "status") == 0)
         return ob_cli_status(argc - 1, argv + 1);
     if (strcmp(command, "ctl") == 0)
