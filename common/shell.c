@@ -423,6 +423,11 @@ void ob_shell_publish(ob_shell_t *self, const char *topic, const char *json)
         zmq_send(sock, json, strlen(json), ZMQ_DONTWAIT);
 }
 
+void ob_shell_publish_event(ob_shell_t *self, const char *topic, json_t **event_p)
+{
+    ob_event_publish(self->events, topic, event_p);
+}
+
 static void s_flush_box(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler,
                         ob_outbox_t *box)
 {

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "event.h"
 #include "outbox.h"
 #include "why.h"
 
@@ -144,6 +145,9 @@ int ob_shell_run(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler);
 /* Publishes one event on the actor's events socket (SPEC §6): `topic`,
    then `json`, a whole JSON object. Never blocks; dropped if nobody keeps up. */
 void ob_shell_publish(ob_shell_t *self, const char *topic, const char *json);
+
+/* The same, built with jansson (event.h); takes the object. */
+void ob_shell_publish_event(ob_shell_t *self, const char *topic, json_t **event_p);
 
 /* Ends ob_shell_run after the batch in progress. */
 void ob_shell_stop(ob_shell_t *self);

@@ -196,36 +196,33 @@ static void s_lock_event(const uint8_t *lock, size_t len)
     if (len < OB_CHUNK_LEN + 8 || ob_lock_decode(&decoded, lock, len, &lookup) != OB_OK)
         return;
     size_t cert_len = len - OB_CHUNK_LEN - 8;
-    char *json = malloc(2 * cert_len + 512);
-    if (!json)
+    char *cert = malloc(2 * cert_len + 1);
+    if (!cert)
         return;
     char seq[65], payload[65], name_hex[65];
     ob_hex_encode(decoded.chunk.sequencer, 32, seq);
     ob_hex_encode(decoded.chunk.payload, 32, payload);
-    int n = sprintf(
-        json,
-        "{\"node\":\"%s\",\"sequencer\":\"%s\",\"sequencer_name\":\"%s\","
-        "\"height\":%llu,\"payload\":\"%s\",\"epoch\":%llu,\"certificate\":\"",
-        s_metrics_ctx.args->config->name, seq, s_node_name(decoded.chunk.sequencer, name_hex),
-        (unsigned long long)decoded.chunk.height, payload, (unsigned long long)decoded.epoch);
-    ob_hex_encode(lock + OB_CHUNK_LEN + 8, cert_len, json + n);
-    strcpy(json + n + 2 * cert_len, "\"}");
-    ob_shell_publish(s_metrics_ctx.shell, "lock", json);
-    free(json);
+    ob_hex_encode(lock + OB_CHUNK_LEN + 8, cert_len, cert);
+    json_t *event = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:s}", "node",
+                              s_metrics_ctx.args->config->name, "sequencer", seq, "sequencer_name",
+                              s_node_name(decoded.chunk.sequencer, name_hex), "height",
+                              (json_int_t)decoded.chunk.height, "payload", payload, "epoch",
+                              (json_int_t)decoded.epoch, "certificate", cert);
+    ob_shell_publish_event(s_metrics_ctx.shell, "lock", &event);
+    free(cert);
 }
 
 static void s_drop_event(const ob_imsg_dropped_t *in)
 {
     static const uint8_t nobody[32];
-    char json[384], peer[65];
-    bool has_peer = memcmp(in->peer, nobody, 32) != 0;
-    snprintf(
-        json, sizeof json, "{\"node\":\"%s\",\"error\":\"%s\",\"actor\":\"%s\",\"count\":%u%s%s%s}",
-        s_metrics_ctx.args->config->name,
-        in->error < OB_ERROR_COUNT ? ob_error_name((ob_error_t)in->error) : "unknown",
-        ob_actor_name((ob_actor_t)in->actor), (unsigned)in->count, has_peer ? ",\"peer\":\"" : "",
-        has_peer ? s_node_name(in->peer, peer) : "", has_peer ? "\"" : "");
-    ob_shell_publish(s_metrics_ctx.shell, "drop", json);
+    char peer[65];
+    json_t *event =
+        json_pack("{s:s, s:s, s:s, s:i}", "node", s_metrics_ctx.args->config->name, "error",
+                  in->error < OB_ERROR_COUNT ? ob_error_name((ob_error_t)in->error) : "unknown",
+                  "actor", ob_actor_name((ob_actor_t)in->actor), "count", (int)in->count);
+    if (event && memcmp(in->peer, nobody, 32) != 0)
+        json_object_set_new(event, "peer", json_string(s_node_name(in->peer, peer)));
+    ob_shell_publish_event(s_metrics_ctx.shell, "drop", &event);
 }
 
 static void s_sent(void *h, const ob_envelope_t *e, const uint8_t *bytes)
@@ -240,26 +237,24 @@ static void s_sent(void *h, const ob_envelope_t *e, const uint8_t *bytes)
     ob_imsg_t msg;
     if (ob_imsg_decode(&msg, bytes, e->len) != OB_OK)
         return;
-    char json[512], seq[65], payload[65], name_hex[65];
+    char seq[65], payload[65], name_hex[65];
     /* Only the three report types pass the filter above. */
     if (msg.type == OB_IMSG_REPORT_LOCK) {
         s_lock_event(msg.u.report_lock.lock.data, msg.u.report_lock.lock.len);
     } else if (msg.type == OB_IMSG_REPORT_TIP) {
         ob_hex_encode(msg.u.report_tip.chunk.sequencer, 32, seq);
         ob_hex_encode(msg.u.report_tip.chunk.payload, 32, payload);
-        snprintf(json, sizeof json,
-                 "{\"node\":\"%s\",\"sequencer\":\"%s\",\"sequencer_name\":\"%s\","
-                 "\"height\":%llu,\"payload\":\"%s\"}",
-                 s_metrics_ctx.args->config->name, seq,
-                 s_node_name(msg.u.report_tip.chunk.sequencer, name_hex),
-                 (unsigned long long)msg.u.report_tip.chunk.height, payload);
-        ob_shell_publish(s_metrics_ctx.shell, "tip", json);
+        json_t *event = json_pack(
+            "{s:s, s:s, s:s, s:I, s:s}", "node", s_metrics_ctx.args->config->name, "sequencer", seq,
+            "sequencer_name", s_node_name(msg.u.report_tip.chunk.sequencer, name_hex), "height",
+            (json_int_t)msg.u.report_tip.chunk.height, "payload", payload);
+        ob_shell_publish_event(s_metrics_ctx.shell, "tip", &event);
     } else {
-        snprintf(json, sizeof json,
-                 "{\"node\":\"%s\",\"kind\":%u,\"first_len\":%u,\"second_len\":%u}",
-                 s_metrics_ctx.args->config->name, msg.u.report_evidence.kind,
-                 msg.u.report_evidence.first.len, msg.u.report_evidence.second.len);
-        ob_shell_publish(s_metrics_ctx.shell, "evidence", json);
+        json_t *event = json_pack("{s:s, s:i, s:i, s:i}", "node", s_metrics_ctx.args->config->name,
+                                  "kind", (int)msg.u.report_evidence.kind, "first_len",
+                                  (int)msg.u.report_evidence.first.len, "second_len",
+                                  (int)msg.u.report_evidence.second.len);
+        ob_shell_publish_event(s_metrics_ctx.shell, "evidence", &event);
     }
 }
 

@@ -649,12 +649,10 @@ static void s_on_monitor(s_net_shell_t *self, zsock_t *sock)
                        : event == ZMQ_EVENT_DISCONNECTED      ? "disconnected"
                        : event == ZMQ_EVENT_CONNECTED         ? "tcp_connected"
                                                               : "handshake_failed";
-    char json[512];
-    snprintf(json, sizeof json,
-             "{\"node\":\"%s\",\"peer\":\"%s\",\"endpoint\":\"%s\",\"event\":\"%s\","
-             "\"zmq_event\":%u}",
-             self->args->config->name, peer->name, peer->endpoint, what, event);
-    ob_shell_publish(self->shell, "peer", json);
+    json_t *json =
+        json_pack("{s:s, s:s, s:s, s:s, s:i}", "node", self->args->config->name, "peer", peer->name,
+                  "endpoint", peer->endpoint, "event", what, "zmq_event", (int)event);
+    ob_shell_publish_event(self->shell, "peer", &json);
     switch (event) {
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         if (!peer->connected)
@@ -1067,11 +1065,9 @@ static void s_on_block(void *ctx, const uint8_t peer[32], ob_error_t reason, uin
         name = hex;
     }
     ob_warn("net: peer %s blocked (%s)", name, ob_error_name(reason));
-    char json[512];
-    snprintf(json, sizeof json,
-             "{\"node\":\"%s\",\"peer\":\"%s\",\"reason\":\"%s\",\"until_ms\":%llu}",
-             self->args->config->name, name, ob_error_name(reason), (unsigned long long)until_ms);
-    ob_shell_publish(self->shell, "block", json);
+    json_t *json = json_pack("{s:s, s:s, s:s, s:I}", "node", self->args->config->name, "peer", name,
+                             "reason", ob_error_name(reason), "until_ms", (json_int_t)until_ms);
+    ob_shell_publish_event(self->shell, "block", &json);
 }
 
 static void s_release_held(void *ctx, const ob_handle_t *handle)

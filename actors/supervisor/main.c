@@ -18,6 +18,7 @@
     SIGTERM or SIGINT stops the actors (each finishes its batch and
     commits) and then the node. */
 #include "actor.h"
+#include "event.h"
 #include "log.h"
 #include "shell.h"
 #include "zap.h"
@@ -29,7 +30,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,30 +160,19 @@ static int s_lock_node(s_node_t *self, ob_why_t *why)
    that operators subscribe to (`obcast tail`). Two frames per event: the
    topic, then one JSON object. */
 
-static void s_actor_event(s_node_t *self, const s_child_t *child, const char *event,
-                          const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void s_actor_event(s_node_t *self, const s_child_t *child, const char *event,
-                          const char *detail_fmt, ...)
+/* `detail`'s members (taken; may be NULL) follow the event's own. */
+static void s_actor_event(s_node_t *self, const s_child_t *child, const char *event, json_t *detail)
 {
-    if (!self->events)
-        return;
-    char detail[128] = "";
-    if (detail_fmt) {
-        va_list args;
-        va_start(args, detail_fmt);
-        vsnprintf(detail, sizeof detail, detail_fmt, args);
-        va_end(args);
-    }
-    char json[512];
-    int len = snprintf(json, sizeof json,
-                       "{\"node\":\"%s\",\"event\":\"%s\",\"actor\":\"%s\",\"instance\":%u%s%s}",
-                       self->process.config.name, event, ob_actor_name(child->actor),
-                       child->instance, detail[0] ? "," : "", detail);
-    if (len <= 0 || (size_t)len >= sizeof json)
-        return;
-    zmq_send(zsock_resolve(self->events), "actor", 5, ZMQ_DONTWAIT | ZMQ_SNDMORE);
-    zmq_send(zsock_resolve(self->events), json, (size_t)len, ZMQ_DONTWAIT);
+    json_t *json =
+        self->events
+            ? json_pack("{s:s, s:s, s:s, s:i}", "node", self->process.config.name, "event", event,
+                        "actor", ob_actor_name(child->actor), "instance", (int)child->instance)
+            : NULL;
+    if (json && detail)
+        json_object_update(json, detail);
+    json_decref(detail);
+    if (json)
+        ob_event_publish(self->events, "actor", &json);
 }
 
 /* The ZAP domain of the control and monitor sockets on tcp://. */
@@ -299,14 +288,17 @@ static void s_on_heartbeats(s_node_t *self, uint64_t now)
         char *topic = NULL, *json = NULL;
         if (zsock_recv(self->heartbeat, "ss", &topic, &json) != 0)
             break;
-        char actor[16] = "";
-        unsigned instance = 0;
-        const char *at = json ? strstr(json, "\"actor\":\"") : NULL;
-        if (at && sscanf(at, "\"actor\":\"%15[a-z]\",\"instance\":%u", actor, &instance) == 2) {
-            s_child_t *child = s_child_named(self, actor, instance);
+        /* Whatever the order of its members: the actor and instance. */
+        json_t *event = json ? json_loads(json, JSON_REJECT_DUPLICATES, NULL) : NULL;
+        const char *actor = json_string_value(json_object_get(event, "actor"));
+        json_t *instance = json_object_get(event, "instance");
+        if (actor && json_is_integer(instance) && json_integer_value(instance) >= 0 &&
+            json_integer_value(instance) <= UINT32_MAX) {
+            s_child_t *child = s_child_named(self, actor, (uint32_t)json_integer_value(instance));
             if (child)
                 child->last_heartbeat = now;
         }
+        json_decref(event);
         zstr_free(&topic);
         zstr_free(&json);
     }
@@ -330,7 +322,7 @@ static int s_check_hung(s_node_t *self, uint64_t now)
             continue;
         ob_error("node: %s sent no heartbeat for %llu ms: hung", child->label,
                  (unsigned long long)silent);
-        s_actor_event(self, child, "hung", "\"silent_ms\":%llu", (unsigned long long)silent);
+        s_actor_event(self, child, "hung", json_pack("{s:I}", "silent_ms", (json_int_t)silent));
         if (self->inproc)
             return -1;
         kill(child->pid, SIGKILL); /* reaped and restarted by s_reap */
@@ -350,22 +342,25 @@ static int s_check_hung(s_node_t *self, uint64_t now)
 
 static void s_status_json(s_node_t *self, uint64_t now, char *out, size_t cap)
 {
-    size_t used = (size_t)snprintf(out, cap, "ok {\"node\":\"%s\",\"mode\":\"%s\",\"actors\":[",
-                                   self->process.config.name, self->inproc ? "inproc" : "process");
-    for (size_t i = 0; i < self->child_count && used < cap; i++) {
+    json_t *actors = json_array();
+    for (size_t i = 0; i < self->child_count; i++) {
         const s_child_t *c = &self->children[i];
         bool running = self->inproc ? c->thread != NULL : c->pid > 0;
         const char *state = c->restart_at ? "restarting" : running ? "running" : "stopped";
-        long long heard =
-            c->last_heartbeat ? (long long)ob_actor_elapsed_ms(now, c->last_heartbeat) : -1LL;
-        used += (size_t)snprintf(out + used, cap - used,
-                                 "%s{\"actor\":\"%s\",\"instance\":%u,\"state\":\"%s\",\"pid\":%ld,"
-                                 "\"restarts\":%u,\"heartbeat_ms_ago\":%lld,\"reloads\":%u}",
-                                 i ? "," : "", ob_actor_name(c->actor), c->instance, state,
-                                 (long)c->pid, c->restarts, heard, c->reloads);
+        json_int_t heard =
+            c->last_heartbeat ? (json_int_t)ob_actor_elapsed_ms(now, c->last_heartbeat) : -1;
+        json_array_append_new(
+            actors, json_pack("{s:s, s:i, s:s, s:I, s:i, s:I, s:i}", "actor",
+                              ob_actor_name(c->actor), "instance", (int)c->instance, "state", state,
+                              "pid", (json_int_t)c->pid, "restarts", (int)c->restarts,
+                              "heartbeat_ms_ago", heard, "reloads", (int)c->reloads));
     }
-    if (used < cap)
-        snprintf(out + used, cap - used, "]}");
+    json_t *status = json_pack("{s:s, s:s, s:o}", "node", self->process.config.name, "mode",
+                               self->inproc ? "inproc" : "process", "actors", actors);
+    char *text = ob_event_dump(&status);
+    if (!text || (size_t)snprintf(out, cap, "ok %s", text) >= cap)
+        snprintf(out, cap, "error: the status does not fit in an answer");
+    free(text);
 }
 
 static bool s_same_set(const ob_keyset_t *a, const ob_keyset_t *b)
@@ -705,7 +700,7 @@ static int s_start(s_node_t *self, s_child_t *child)
         atomic_store_explicit(&child->returned, false, memory_order_relaxed);
         child->thread = zactor_new(s_thread, child);
         if (child->thread)
-            s_actor_event(self, child, "spawn", "\"thread\":true");
+            s_actor_event(self, child, "spawn", json_pack("{s:b}", "thread", 1));
         return child->thread ? 0 : -1;
     }
     child->pid = s_spawn(self, child);
@@ -714,7 +709,7 @@ static int s_start(s_node_t *self, s_child_t *child)
         return -1;
     }
     ob_info("node: %s started (pid %ld)", child->label, (long)child->pid);
-    s_actor_event(self, child, "spawn", "\"pid\":%ld", (long)child->pid);
+    s_actor_event(self, child, "spawn", json_pack("{s:I}", "pid", (json_int_t)child->pid));
     return 0;
 }
 
@@ -740,7 +735,7 @@ static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
            (no backoff) nor a restart within the intensity limit. */
         child->reloading = false;
         child->reloads++;
-        s_actor_event(self, child, "exit", "\"how\":\"%s\",\"reload\":true", how);
+        s_actor_event(self, child, "exit", json_pack("{s:s, s:b}", "how", how, "reload", 1));
         ob_info("node: %s %s for the reload; starting it again", child->label, how);
         child->restart_at = now > 0 ? now : 1;
         return 0;
@@ -753,21 +748,23 @@ static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
         child->backoff_ms = child->backoff_ms ? child->backoff_ms * 2 : S_BACKOFF_MIN_MS;
     if (child->backoff_ms > S_BACKOFF_MAX_MS)
         child->backoff_ms = S_BACKOFF_MAX_MS;
-    s_actor_event(self, child, "exit", "\"how\":\"%s\"", how);
+    s_actor_event(self, child, "exit", json_pack("{s:s}", "how", how));
     if (!s_restart_allowed(self, now)) {
         ob_error("node: %s %s; more than %u restarts within %llu ms (max_restarts, "
                  "restart_window_ms): stopping the node",
                  child->label, how, self->process.config.max_restarts,
                  (unsigned long long)self->process.config.restart_window_ms);
-        s_actor_event(self, child, "give-up", "\"max_restarts\":%u,\"restart_window_ms\":%llu",
-                      self->process.config.max_restarts,
-                      (unsigned long long)self->process.config.restart_window_ms);
+        s_actor_event(self, child, "give-up",
+                      json_pack("{s:I, s:I}", "max_restarts",
+                                (json_int_t)self->process.config.max_restarts, "restart_window_ms",
+                                (json_int_t)self->process.config.restart_window_ms));
         return -1;
     }
     ob_warn("node: %s %s; restarting in %llu ms", child->label, how,
             (unsigned long long)child->backoff_ms);
     child->restarts++;
-    s_actor_event(self, child, "restart", "\"in_ms\":%llu", (unsigned long long)child->backoff_ms);
+    s_actor_event(self, child, "restart",
+                  json_pack("{s:I}", "in_ms", (json_int_t)child->backoff_ms));
     child->restart_at = now + child->backoff_ms;
     return 0;
 }

@@ -31,11 +31,15 @@ tm set-window-option -t watch remain-on-exit on
 tm respawn-pane -k -t watch "$obcast watch --config $cfg"
 # screen: what the terminal shows now.
 screen() { tm capture-pane -p -t watch >"$work/screen.txt"; }
-# until_screen PATTERN: within 20 s.
+# until_screen PATTERN...: one screen shows every PATTERN, within 20 s
+# (rows appear as their first events come).
 until_screen() {
+    local pattern all
     for _ in $(seq 100); do
         screen
-        grep -Eq "$1" "$work/screen.txt" && return 0
+        all=1
+        for pattern in "$@"; do grep -Eq "$pattern" "$work/screen.txt" || all=0; done
+        [[ $all -eq 1 ]] && return 0
         sleep 0.2
     done
     return 1
@@ -48,13 +52,13 @@ done
 wait "${loaders[@]}"
 check "the screen names the node and its epoch" 'until_screen "^obcast watch: node node0, epoch 1"'
 check "node0's and node1's chains show a certified height" \
-    'until_screen "^node0 +[1-9][0-9]* " && until_screen "^node1 +[1-9][0-9]* "'
+    'until_screen "^node0 +[1-9][0-9]* " "^node1 +[1-9][0-9]* "'
 check "the latency of node0's own chain, p50 and p99" \
     'until_screen "^LATENCY .*p50 [0-9.]+ ms  p99 [0-9.]+ ms"'
 check "every actor is up, none restarted" \
-    'until_screen "^verifier 0 +up +0 " && grep -Eq "^journal 0 +up +0 " "$work/screen.txt" && grep -Eq "^signer 0 +up +0 " "$work/screen.txt" && grep -Eq "^net 0 +up +0 " "$work/screen.txt"'
+    'until_screen "^verifier 0 +up +0 " "^journal 0 +up +0 " "^signer 0 +up +0 " "^net 0 +up +0 "'
 check "its three peers are connected" \
-    'until_screen "^node3 +connected" && [[ $(grep -Ec "^node[123] +connected" "$work/screen.txt") -eq 3 ]]'
+    'until_screen "^node1 +connected" "^node2 +connected" "^node3 +connected"'
 check "drops by error name (none yet)" 'grep -A1 "^DROPS" "$work/screen.txt" | grep -q "(none)"'
 "$obcast" ctl --config "$cfg" restart-actor verifier >/dev/null
 check "the restarted verifier shows its restart, and is up again" 'until_screen "^verifier 0 +up +1 "'
