@@ -28,7 +28,9 @@ check "the cluster is up" 'wait_mesh "$bin" "$work"/c/node*/node.zpl'
 # exits, so that its exit status can be read.
 tm -f /dev/null new-session -d -s watch -x 110 -y 50
 tm set-window-option -t watch remain-on-exit on
-tm respawn-pane -k -t watch "$obcast watch --config $cfg"
+# Its exit status through a file: tmux 3.3's #{pane_dead_status} is at
+# times empty for a pane that exited 0.
+tm respawn-pane -k -t watch "$obcast watch --config $cfg; echo \$? >$work/watch.rc"
 # screen: what the terminal shows now.
 screen() { tm capture-pane -p -t watch >"$work/screen.txt"; }
 # until_screen PATTERN...: one screen shows every PATTERN, within 20 s
@@ -70,7 +72,7 @@ for _ in $(seq 50); do
     [[ $(tm display-message -p -t watch "#{pane_dead}") == 1 ]] && break
     sleep 0.1
 done
-status=$(tm display-message -p -t watch "#{pane_dead_status}")
+status=$(cat "$work/watch.rc" 2>/dev/null)
 check "q quits, with status 0 (status '$status')" '[[ $status == 0 ]]'
 screen
 check "the terminal is given back (no view left on it)" '! grep -q "^SEQUENCER" "$work/screen.txt"'
