@@ -71,6 +71,19 @@ check "which it leaves as it was, with no temporary folder beside it" '[[ $(ls -
 mkdir "$work/empty"
 check "init into an empty folder fills it" '"$obcast" init 1 "$work/empty" >/dev/null && [[ -f $work/empty/manifest.zpl && $(stat -c %a "$work/empty") == 755 ]]'
 
+# obcast submit holds payloads to the manifest's max_payload (no node needed:
+# it refuses before connecting).
+"$obcast" init 1 "$work/small" --max-payload 1000 >/dev/null
+small=$work/small/node0/node.zpl
+expect "submit --size over the manifest's max_payload names it and the manifest" 2 \
+    "obcast submit: --size 1001 is larger than the cluster's max_payload 1000 (manifest $work/small/node0/../manifest.zpl)" \
+    -- submit --config "$small" --count 2 --size 1001
+head -c 1001 /dev/zero >"$work/big.bin"
+expect "submit of a FILE over max_payload too" 1 \
+    "obcast submit: $work/big.bin: 1001 bytes, larger than the cluster's max_payload 1000 (manifest " \
+    -- submit --config "$small" "$work/big.bin" --timeout 300
+check "submit --help says --count alone makes 256-byte payloads" '"$obcast" submit --help | grep -q -- "--count alone makes them 256 bytes"'
+
 # obcast fetch's failures that need no running node: all exit 2, naming
 # what was wrong (1 is kept for "no peer has it": test_fetch.sh).
 node0=$work/c/node0/node.zpl
