@@ -42,7 +42,7 @@ static int s_endpoint(const char *program, int argc, char **argv, char *endpoint
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
@@ -60,8 +60,7 @@ static int s_endpoint(const char *program, int argc, char **argv, char *endpoint
             fputs(streq(program, "obcast ctl") ? s_ctl_usage : s_status_usage, stdout);
             return -1 - OB_EXIT_OK;
         default:
-            return -1 -
-                   ob_args_usage_error(stderr, program, "unknown option '%s'", argv[optind - 1]);
+            return -1 - ob_cli_option_error(program, c, argv);
         }
     }
     if (!config_path == !ep)

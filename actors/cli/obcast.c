@@ -129,14 +129,14 @@ static int s_keygen(int argc, char **argv)
     int opt;
     optind = 1;
     opterr = 0; /* ours names the option, once */
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         if (opt == 'c')
             curve = optarg;
         else if (opt == 'h') {
             fputs(s_keygen_usage, stdout);
             return 0;
         } else
-            return s_keygen_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast keygen", opt, argv);
     }
     if (optind != argc - 1)
         return s_keygen_error("give exactly one KEYFILE");
@@ -260,7 +260,7 @@ static int s_init(int argc, char **argv)
     int opt;
     optind = 1;
     opterr = 0; /* ours names the option, once */
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         char *end = NULL;
         switch (opt) {
         case 'v':
@@ -289,7 +289,7 @@ static int s_init(int argc, char **argv)
             fputs(s_init_usage, stdout);
             return 0;
         default:
-            return s_init_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast init", opt, argv);
         }
     }
     if (optind != argc - 2)

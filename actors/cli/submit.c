@@ -336,7 +336,7 @@ int ob_cli_submit(int argc, char **argv)
     int opt;
     optind = 1;
     opterr = 0; /* ours names the option, once */
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config = optarg;
@@ -382,7 +382,7 @@ int ob_cli_submit(int argc, char **argv)
             fputs(s_usage, stdout);
             return 0;
         default:
-            return s_usage_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast submit", opt, argv);
         }
     }
     if (!config && !endpoint[0])

@@ -50,7 +50,7 @@ int ob_cli_tail(int argc, char **argv)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
@@ -78,7 +78,7 @@ int ob_cli_tail(int argc, char **argv)
             fputs(s_usage, stdout);
             return OB_EXIT_OK;
         default:
-            return s_usage_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast tail", c, argv);
         }
     }
     if (optind < argc)

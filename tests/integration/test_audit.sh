@@ -93,7 +93,9 @@ check "--allow-gaps skips contiguity" '[[ $err != *gap:* && $err == *below_quoru
 # --- export --------------------------------------------------------------------
 check "export --help shows the usage" '"$obcast" export --help | grep -q "^usage: obcast export"'
 expect "export without --config" 2 "obcast export: give --config NODE.zpl" -- export
-expect "export unknown argument" 2 "unknown argument '--frob'" -- export --frob
+expect "export unknown option" 2 "obcast export: unknown option '--frob'" -- export --frob
+expect "export unexpected argument" 2 "obcast export: unexpected argument 'frob'" -- export --config x frob
+check "export --help gives the exit statuses" '"$obcast" export --help | grep -q "^exit status: 0 ok, 1 "'
 expect "export --out without a value" 2 "--out needs a value" -- export --config "$work/c/node0/node.zpl" --out
 expect "export missing config" 1 "$work/none.zpl" -- export --config "$work/none.zpl"
 expect "export without a journal" 1 "obcast export: journal database $work/c/node0/data/journal.db: No such file or directory" -- export --config "$work/c/node0/node.zpl"

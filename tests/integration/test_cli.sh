@@ -42,6 +42,21 @@ expect "init errors name 'obcast init'" 2 "obcast init: give N and DIR" -- init
 err=$("$obcast" submit --wiat 2>&1 >/dev/null)
 check "a misspelt option is one error line and the hint" \
     '[[ $(wc -l <<<"$err") -eq 2 && $err == "obcast submit: unknown option '"'"'--wiat'"'"'"* ]]'
+# Every subcommand: a misspelt option is one error line (then the hint), an
+# option without its value says so, and the help page gives the exit statuses.
+for cmd in keygen init export audit submit fetch tail status ctl metrics; do
+    err=$("$obcast" $cmd --wiat 2>&1 >/dev/null)
+    check "$cmd: a misspelt option is one error line and the hint" \
+        '[[ $(wc -l <<<"$err") -eq 2 && $(head -1 <<<"$err") == "obcast $cmd: unknown option '"'"'--wiat'"'"'" ]]'
+done
+for cmd_opt in "keygen --curve" "init --host" "submit --wait" "fetch --out" "tail --topic" "status --timeout" "ctl --timeout" "audit --manifest"; do
+    err=$("$obcast" $cmd_opt 2>&1 >/dev/null)
+    check "${cmd_opt% *}: ${cmd_opt#* } without its value says so" \
+        '[[ $(head -1 <<<"$err") == "obcast ${cmd_opt% *}: ${cmd_opt#* } needs a value" ]]'
+done
+for cmd in keygen init export audit submit fetch tail status ctl; do
+    check "$cmd --help gives the exit statuses" '"$obcast" $cmd --help | grep -q "^exit status: 0 "'
+done
 
 check "init makes a cluster" '"$obcast" init 4 "$work/c" --sequencers 0-1 >/dev/null'
 check "init wrote four node configs" '[[ -f $work/c/node3/node.zpl && -f $work/c/manifest.zpl ]]'
