@@ -5,8 +5,9 @@
 
     Exit status: 0 on success, 1 when the command failed, 2 for a usage
     error; but obcast fetch, like grep, exits 1 only when no peer has
-    the payload, and 2 for every other failure. Errors are one line on
-    stderr naming what was wrong. */
+    the payload, and 2 for every other failure, and obcast audit exits 3
+    when an export cannot be read. Errors are one line on stderr naming
+    what was wrong. */
 #include "args.h"
 #include "cli.h"
 #include "config.h"
@@ -55,17 +56,18 @@ static const char *s_usage =
     "                                  failures)\n"
     "  tail (--config NODE.zpl | --endpoint EP) [--topic T]... [--count N] [--timeout MS]\n"
     "                                  the node's monitoring events as JSON lines\n"
-    "  status (--config NODE.zpl | --endpoint EP)\n"
+    "  status (--config NODE.zpl | --endpoint EP) [--timeout MS]\n"
     "                                  the node's actors: state, pid, restarts, heartbeat\n"
-    "  ctl (--config NODE.zpl | --endpoint EP) REQUEST\n"
-    "                                  epoch N | restart-actor ACTOR [I] | reload | stop\n"
+    "  ctl (--config NODE.zpl | --endpoint EP) [--timeout MS] REQUEST\n"
+    "                                  status | epoch N | restart-actor ACTOR [I] | reload |\n"
+    "                                  stop\n"
     "  metrics --config NODE.zpl [--timeout MS]\n"
     "                                  the node's metrics (SPEC §8) as Prometheus text\n"
     "\n"
     "  --help, --version\n"
     "\n"
     "exit status: 0 ok, 1 the command failed, 2 bad usage (fetch: 1 not found, 2 other\n"
-    "failures)\n";
+    "failures; audit: 3 an export could not be read); each command's --help has its own\n";
 
 static const char *s_keygen_usage =
     "usage: obcast keygen [--curve CERT] KEYFILE\n"
