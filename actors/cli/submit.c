@@ -300,19 +300,20 @@ static int s_run(s_submit_t *self, uint64_t timeout_ms)
 static int s_max_payload(s_submit_t *self, const char *path, ob_why_t *why)
 {
     static ob_node_config_t config;
-    if (ob_node_config_load(path, &config, why) != 0)
-        return -1;
-    ob_crypto_t *crypto = ob_crypto_new();
-    if (!crypto)
-        return ob_why(why, "no entropy for a crypto context");
-    ob_manifest_t *manifest = ob_manifest_load(crypto, config.manifest, why);
-    ob_crypto_destroy(&crypto);
-    if (!manifest)
-        return -1;
-    self->max_payload = ob_manifest_max_payload(manifest);
-    snprintf(self->manifest, sizeof self->manifest, "%s", config.manifest);
+    ob_crypto_t *crypto = NULL;
+    ob_manifest_t *manifest = NULL;
+    int rc = ob_node_config_load(path, &config, why);
+    if (rc == 0 && !(crypto = ob_crypto_new()))
+        rc = ob_why(why, "no entropy for a crypto context");
+    if (rc == 0 && !(manifest = ob_manifest_load(crypto, config.manifest, why)))
+        rc = -1;
+    if (rc == 0) {
+        self->max_payload = ob_manifest_max_payload(manifest);
+        snprintf(self->manifest, sizeof self->manifest, "%s", config.manifest);
+    }
     ob_manifest_destroy(&manifest);
-    return 0;
+    ob_crypto_destroy(&crypto);
+    return rc;
 }
 
 int ob_cli_submit(int argc, char **argv)
