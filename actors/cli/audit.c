@@ -21,7 +21,8 @@
 
     Every violation is one line on stderr, "FILE:LINE: what" (or "FILE:
     what" for a gap); the run ends with one summary line. Exit status: 0 no
-    violation, 1 violations (or the manifest did not load), 2 bad usage. */
+    violation, 1 violations (or the manifest did not load), 2 bad usage,
+    3 an EXPORT could not be read (the others are still checked). */
 #include "args.h"
 #include "audit_history.h"
 #include "cli.h"
@@ -50,6 +51,7 @@
 
 #define S_EXIT_FAILED 1
 #define S_EXIT_USAGE  2
+#define S_EXIT_IO     3
 /* Violations printed; the rest are only counted. */
 #define S_MAX_REPORTED 1000
 /* JSON numbers are exact below 2^53; at or above, SPEC §2 writes strings. */
@@ -63,7 +65,9 @@ static const char *s_usage =
     "  --allow-gaps          do not require every height from 0 in each export\n"
     "  --history FILE        a signer's history (obcast-signer history, node stopped):\n"
     "                        S1 and S2 against what it recorded; repeat for each node\n"
-    "exit status: 0 no violation, 1 violations found, 2 bad usage\n";
+    "exit status: 0 no violation, 1 violations found (or the manifest did not load),\n"
+    "2 bad usage, 3 an EXPORT could not be opened or read (the others are still\n"
+    "checked)\n";
 
 /* One certificate seen: a line's own, or the parent a line carries. */
 typedef struct {
@@ -91,6 +95,12 @@ typedef struct {
     s_entry_t *entries;
     size_t count, cap;
     uint64_t violations;
+    uint32_t unreadable; /* EXPORTs that could not be opened or read */
+    /* In the file being read: certificates of keys that are no node of
+       the manifest, reported once at its end (another cluster's export
+       would otherwise give a line per chunk). */
+    uint64_t foreign;
+    uint8_t foreign_key[32];
 } s_audit_t;
 
 static void s_violation(s_audit_t *self, const char *fmt, ...)
@@ -472,6 +482,11 @@ static bool s_check_cert(s_audit_t *self, const char *where, const char *rule, c
                          const ob_chunk_t *chunk, uint64_t epoch, const uint8_t *bytes, size_t len)
 {
     char hex[65];
+    if (!ob_manifest_node_with_key(self->manifest, chunk->sequencer)) {
+        if (self->foreign++ == 0)
+            memcpy(self->foreign_key, chunk->sequencer, 32);
+        return false;
+    }
     const char *who = s_who(self, chunk->sequencer, hex);
     const ob_keyset_t *validators = ob_epochs_validators(self->epochs, epoch);
     const ob_keyset_t *sequencers = ob_epochs_sequencers(self->epochs, epoch);
@@ -560,6 +575,7 @@ static int s_audit_stream(s_audit_t *self, uint32_t index, FILE *f)
     ssize_t n;
     uint64_t lineno = 0;
     int result = 0;
+    self->foreign = 0;
     while (result == 0 && (n = getline(&buf, &cap, f)) != -1) {
         lineno++;
         size_t len = (size_t)n;
@@ -580,8 +596,20 @@ static int s_audit_stream(s_audit_t *self, uint32_t index, FILE *f)
             result = s_check_line(self, index, lineno, where, &line);
         s_line_free(&line);
     }
-    if (ferror(f))
-        s_violation(self, "%s: cannot read: %s", name, strerror(errno));
+    if (ferror(f)) {
+        fprintf(self->err, "%s: cannot read: %s\n", name, strerror(errno));
+        self->unreadable++;
+    }
+    if (self->foreign) {
+        char hex[65];
+        ob_hex_encode(self->foreign_key, 32, hex);
+        s_violation(self,
+                    "%s: unknown_sequencer: %" PRIu64
+                    " certificates are of sequencers that are not nodes of this manifest (the "
+                    "first: %s): is it this cluster's export, and this its manifest?",
+                    name, self->foreign, hex);
+        self->violations += self->foreign - 1; /* counted each, said once */
+    }
     free(buf);
     return result;
 }
@@ -592,7 +620,8 @@ static int s_audit_file(s_audit_t *self, uint32_t index)
     bool is_stdin = strcmp(name, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(name, "r");
     if (!f) {
-        s_violation(self, "%s: cannot open: %s", name, strerror(errno));
+        fprintf(self->err, "%s: cannot open: %s\n", name, strerror(errno));
+        self->unreadable++;
         return 0;
     }
     int result = s_audit_stream(self, index, f);
@@ -849,6 +878,13 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
     if (rc != 0) {
         fprintf(err, "obcast audit: %s\n", why.text);
         return S_EXIT_FAILED;
+    }
+    if (self.unreadable) {
+        fprintf(err,
+                "audit: %" PRIu32 " files: %" PRIu32 " could not be read, %" PRIu64
+                " violations in the rest\n",
+                self.file_count, self.unreadable, self.violations);
+        return S_EXIT_IO;
     }
     if (self.violations) {
         fprintf(err, "audit: %" PRIu32 " files: %" PRIu64 " violations%s\n", self.file_count,

@@ -4,6 +4,9 @@
 #ifndef OB_CLI_H
 #define OB_CLI_H
 
+#include "args.h"
+
+#include <getopt.h>
 #include <stdio.h>
 
 /* obcast export --config NODE.zpl [--data] [--out FILE]: the node's
@@ -46,5 +49,16 @@ int ob_cli_metrics(int argc, char **argv);
 /* One metrics event (its JSON) as Prometheus text for node `node`; 0, or
    -1 if it is malformed (what was printed before then stays printed). */
 int ob_cli_metrics_print(const char *json, const char *node, FILE *out);
+
+/* The usage error for what getopt_long returned as `c` (its optstring
+   starting with ':') at argv[optind - 1]: an option whose value is
+   missing, said as such rather than as an unknown option, or an unknown
+   one. */
+static inline int ob_cli_option_error(const char *program, int c, char **argv)
+{
+    if (c == ':')
+        return ob_args_usage_error(stderr, program, "%s needs a value", argv[optind - 1]);
+    return ob_args_usage_error(stderr, program, "unknown option '%s'", argv[optind - 1]);
+}
 
 #endif

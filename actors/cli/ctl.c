@@ -45,7 +45,7 @@ static int s_target(const char *program, int argc, char **argv, ob_operator_targ
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
         int taken = ob_operator_option(target, c, optarg ? optarg : "", &why);
         if (taken < 0)
             return -1 - ob_args_usage_error(stderr, program, "%s", why.text);
@@ -62,8 +62,7 @@ static int s_target(const char *program, int argc, char **argv, ob_operator_targ
             fputs(streq(program, "obcast ctl") ? s_ctl_usage : s_status_usage, stdout);
             return -1 - OB_EXIT_OK;
         default:
-            return -1 -
-                   ob_args_usage_error(stderr, program, "unknown option '%s'", argv[optind - 1]);
+            return -1 - ob_cli_option_error(program, c, argv);
         }
     }
     int rc = ob_operator_resolve(target, "control", &why);

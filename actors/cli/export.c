@@ -30,7 +30,9 @@ static const char *s_usage =
     "  one JSON line per certified chunk the node holds (SPEC §7)\n"
     "  --config NODE.zpl   the node's config (its data_dir and manifest)\n"
     "  --data              add each payload in hex (\"data_pruned\":true once pruned)\n"
-    "  --out FILE          write FILE instead of standard output\n";
+    "  --out FILE          write FILE instead of standard output\n"
+    "exit status: 0 ok, 1 the config, manifest or journal could not be read or FILE\n"
+    "written, 2 bad usage\n";
 
 /* The value of option `name` at argv[*i]: "--name VALUE" or "--name=VALUE".
    NULL if argv[*i] is not that option; sets *missing if its value is. */
@@ -68,8 +70,10 @@ int ob_cli_export(int argc, char **argv)
             out_path = value;
         } else if (missing) {
             return s_usage_error("%s needs a value", argv[i]);
+        } else if (argv[i][0] == '-') {
+            return s_usage_error("unknown option '%s'", argv[i]);
         } else {
-            return s_usage_error("unknown argument '%s'", argv[i]);
+            return s_usage_error("unexpected argument '%s'", argv[i]);
         }
     }
     if (!config_path || !*config_path)

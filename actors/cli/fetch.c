@@ -246,7 +246,7 @@ static int s_parse(s_fetch_t *self, int argc, char **argv)
     int opt;
     optind = 1;
     opterr = 0; /* ours names the option, once */
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         switch (opt) {
         case 'c':
             self->config_path = optarg;
@@ -267,7 +267,7 @@ static int s_parse(s_fetch_t *self, int argc, char **argv)
             fputs(s_usage, stdout);
             return -1;
         default:
-            return s_usage_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast fetch", opt, argv);
         }
     }
     if (!self->config_path || !*self->config_path)

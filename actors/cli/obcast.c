@@ -5,8 +5,9 @@
 
     Exit status: 0 on success, 1 when the command failed, 2 for a usage
     error; but obcast fetch, like grep, exits 1 only when no peer has
-    the payload, and 2 for every other failure. Errors are one line on
-    stderr naming what was wrong. */
+    the payload, and 2 for every other failure, and obcast audit exits 3
+    when an export cannot be read. Errors are one line on stderr naming
+    what was wrong. */
 #include "args.h"
 #include "cli.h"
 #include "config.h"
@@ -60,14 +61,15 @@ static const char *s_usage =
     "  status (--config NODE.zpl | --endpoint EP) [--timeout MS]\n"
     "                                  the node's actors: state, pid, restarts, heartbeat\n"
     "  ctl (--config NODE.zpl | --endpoint EP) [--timeout MS] REQUEST\n"
-    "                                  epoch N | restart-actor ACTOR [I] | reload | stop\n"
+    "                                  status | epoch N | restart-actor ACTOR [I] | reload |\n"
+    "                                  stop\n"
     "  metrics --config NODE.zpl [--timeout MS]\n"
     "                                  the node's metrics (SPEC §8) as Prometheus text\n"
     "\n"
     "  --help, --version\n"
     "\n"
     "exit status: 0 ok, 1 the command failed, 2 bad usage (fetch: 1 not found, 2 other\n"
-    "failures)\n";
+    "failures; audit: 3 an export could not be read); each command's --help has its own\n";
 
 static const char *s_keygen_usage =
     "usage: obcast keygen [--curve CERT] KEYFILE\n"
@@ -131,14 +133,14 @@ static int s_keygen(int argc, char **argv)
     int opt;
     optind = 1;
     opterr = 0; /* ours names the option, once */
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         if (opt == 'c')
             curve = optarg;
         else if (opt == 'h') {
             fputs(s_keygen_usage, stdout);
             return 0;
         } else
-            return s_keygen_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast keygen", opt, argv);
     }
     if (optind != argc - 1)
         return s_keygen_error("give exactly one KEYFILE");
@@ -262,7 +264,7 @@ static int s_init(int argc, char **argv)
     int opt;
     optind = 1;
     opterr = 0; /* ours names the option, once */
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         char *end = NULL;
         switch (opt) {
         case 'v':
@@ -291,7 +293,7 @@ static int s_init(int argc, char **argv)
             fputs(s_init_usage, stdout);
             return 0;
         default:
-            return s_init_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast init", opt, argv);
         }
     }
     if (optind != argc - 2)

@@ -52,7 +52,10 @@ static const char *s_usage =
     "  --wait queued|assigned|locked\n"
     "                           how far every payload must get (default queued)\n"
     "  --timeout MS             for all of them together (default 30000)\n"
-    "  --count N --size BYTES   also submit N generated payloads of BYTES each\n"
+    "  --count N --size BYTES   also submit N generated payloads of BYTES each;\n"
+    "                           --count alone makes them 256 bytes, --size alone one.\n"
+    "                           With --config, BYTES and each FILE are held to the\n"
+    "                           cluster's max_payload (its manifest)\n"
     "  FILE, or - for stdin     a payload each\n"
     "\n"
     "Tags are 1, 2, ... in payload order (FILEs, then generated). Output, one line\n"
@@ -81,6 +84,10 @@ typedef struct {
     char **files;
     size_t file_count;
     uint64_t generated, size;
+    /* The cluster's max_payload, with the manifest it came from; without
+       --config only the largest any manifest allows is known. */
+    uint64_t max_payload;
+    char manifest[PATH_MAX];
     uint64_t total, next, done, refused;
     s_progress_t *progress; /* by tag - 1 */
     bool stdin_used;
@@ -88,8 +95,8 @@ typedef struct {
 
 /* A whole file (or stdin), bounded by the largest payload a manifest may
    allow. */
-static int s_read_payload(const char *path, uint8_t **out, size_t *len, char *error,
-                          size_t error_len)
+static int s_read_payload(const s_submit_t *self, const char *path, uint8_t **out, size_t *len,
+                          char *error, size_t error_len)
 {
     bool is_stdin = strcmp(path, "-") == 0;
     FILE *file = is_stdin ? stdin : fopen(path, "rb");
@@ -128,6 +135,13 @@ static int s_read_payload(const char *path, uint8_t **out, size_t *len, char *er
         free(data);
         return -1;
     }
+    if (self->manifest[0] && used > self->max_payload) {
+        snprintf(error, error_len,
+                 "%s: %zu bytes, larger than the cluster's max_payload %" PRIu64 " (manifest %s)",
+                 path, used, self->max_payload, self->manifest);
+        free(data);
+        return -1;
+    }
     *out = data;
     *len = used;
     return 0;
@@ -138,9 +152,9 @@ static int s_submit_next(s_submit_t *self)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    char error[512];
+    char error[2 * PATH_MAX + 256];
     if (self->next < self->file_count) {
-        if (s_read_payload(self->files[self->next], &data, &len, error, sizeof error) != 0) {
+        if (s_read_payload(self, self->files[self->next], &data, &len, error, sizeof error) != 0) {
             fprintf(stderr, "obcast submit: %s\n", error);
             return -1;
         }
@@ -282,6 +296,26 @@ static int s_run(s_submit_t *self, uint64_t timeout_ms)
     return 0;
 }
 
+/* max_payload from the manifest of the node config at `path`. */
+static int s_max_payload(s_submit_t *self, const char *path, ob_why_t *why)
+{
+    static ob_node_config_t config;
+    ob_crypto_t *crypto = NULL;
+    ob_manifest_t *manifest = NULL;
+    int rc = ob_node_config_load(path, &config, why);
+    if (rc == 0 && !(crypto = ob_crypto_new()))
+        rc = ob_why(why, "no entropy for a crypto context");
+    if (rc == 0 && !(manifest = ob_manifest_load(crypto, config.manifest, why)))
+        rc = -1;
+    if (rc == 0) {
+        self->max_payload = ob_manifest_max_payload(manifest);
+        snprintf(self->manifest, sizeof self->manifest, "%s", config.manifest);
+    }
+    ob_manifest_destroy(&manifest);
+    ob_crypto_destroy(&crypto);
+    return rc;
+}
+
 int ob_cli_submit(int argc, char **argv)
 {
     static const struct option options[] = {{"config", required_argument, NULL, 'c'},
@@ -303,7 +337,7 @@ int ob_cli_submit(int argc, char **argv)
     int opt;
     optind = 1;
     opterr = 0; /* ours names the option, once */
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config = optarg;
@@ -349,7 +383,7 @@ int ob_cli_submit(int argc, char **argv)
             fputs(s_usage, stdout);
             return 0;
         default:
-            return s_usage_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast submit", opt, argv);
         }
     }
     if (!config && !endpoint[0])
@@ -378,6 +412,14 @@ int ob_cli_submit(int argc, char **argv)
         fprintf(stderr, "obcast submit: %s\n", why.text);
         return S_EXIT_FAILED;
     }
+    if (config && s_max_payload(&self, config, &why) != 0) {
+        fprintf(stderr, "obcast submit: %s\n", why.text);
+        return S_EXIT_FAILED;
+    }
+    if (self.manifest[0] && count && size > self.max_payload)
+        return s_usage_error("--size %" PRIu64 " is larger than the cluster's max_payload %" PRIu64
+                             " (manifest %s)",
+                             size, self.max_payload, self.manifest);
     obcast_client_options_t client_options = {.server_key = server_key[0] ? server_key : NULL,
                                               .cert_file = cert_file,
                                               .max_outstanding = S_OUTSTANDING};

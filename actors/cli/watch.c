@@ -97,7 +97,7 @@ int ob_cli_watch(int argc, char **argv)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         int taken = ob_operator_option(&target, c, optarg ? optarg : "", &why);
         if (taken < 0)
             return s_usage_error("%s", why.text);
@@ -116,7 +116,7 @@ int ob_cli_watch(int argc, char **argv)
             fputs(s_usage, stdout);
             return OB_EXIT_OK;
         default:
-            return s_usage_error("unknown option '%s'", argv[optind - 1]);
+            return ob_cli_option_error("obcast watch", c, argv);
         }
     }
     if (optind < argc)

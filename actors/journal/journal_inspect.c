@@ -246,8 +246,35 @@ int ob_journal_export(const char *db_path, const ob_epochs_t *epochs, bool with_
 
 /* --- tips ---------------------------------------------------------------- */
 
+typedef struct {
+    uint8_t sequencer[32];
+    bool has_tip, has_certified;
+    uint64_t height, certified;
+    uint8_t payload[32];
+    size_t rank; /* its place in the manifest; past every node if it is none */
+} s_tip_row_t;
+
+static int s_by_rank(const void *a, const void *b)
+{
+    const s_tip_row_t *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return memcmp(x->sequencer, y->sequencer, 32);
+}
+
+static size_t s_rank(const ob_manifest_t *manifest, const uint8_t key[32])
+{
+    size_t count = manifest ? ob_manifest_node_count(manifest) : 0;
+    for (size_t i = 0; i < count; i++)
+        if (memcmp(ob_manifest_node(manifest, i)->key, key, 32) == 0)
+            return i;
+    return count;
+}
+
+/* In the manifest's order of nodes, which is how operators number them;
+   keys of no node come last. */
 static int s_tips(sqlite3 *db, const char *path, const ob_manifest_t *manifest, FILE *out,
-                  ob_why_t *why)
+                  FILE *err, ob_why_t *why)
 {
     sqlite3_stmt *stmt =
         s_prepare(db,
@@ -258,26 +285,64 @@ static int s_tips(sqlite3 *db, const char *path, const ob_manifest_t *manifest, 
                   path, why);
     if (!stmt)
         return -1;
+    s_tip_row_t *rows = NULL;
+    size_t count = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(stmt, 0) != 32)
             continue;
-        char hex[65];
-        fprintf(out, "%s tip ", s_name(manifest, sqlite3_column_blob(stmt, 0), hex));
+        if (count == cap) {
+            size_t grown_cap = cap ? cap * 2 : 64;
+            s_tip_row_t *grown = realloc(rows, grown_cap * sizeof *grown);
+            if (!grown) {
+                free(rows);
+                sqlite3_finalize(stmt);
+                return ob_why(why, "journal database %s: out of memory", path);
+            }
+            rows = grown;
+            cap = grown_cap;
+        }
+        s_tip_row_t *row = &rows[count++];
+        memset(row, 0, sizeof *row);
+        memcpy(row->sequencer, sqlite3_column_blob(stmt, 0), 32);
+        row->rank = s_rank(manifest, row->sequencer);
         if (sqlite3_column_type(stmt, 1) != SQLITE_NULL && sqlite3_column_bytes(stmt, 2) == 32) {
-            ob_hex_encode(sqlite3_column_blob(stmt, 2), 32, hex);
-            fprintf(out, "%" PRIu64 " payload %s", (uint64_t)sqlite3_column_int64(stmt, 1), hex);
+            row->has_tip = true;
+            row->height = (uint64_t)sqlite3_column_int64(stmt, 1);
+            memcpy(row->payload, sqlite3_column_blob(stmt, 2), 32);
+        }
+        if (sqlite3_column_type(stmt, 3) != SQLITE_NULL) {
+            row->has_certified = true;
+            row->certified = (uint64_t)sqlite3_column_int64(stmt, 3);
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        free(rows);
+        return ob_why(why, "journal database %s: %s", path, sqlite3_errmsg(db));
+    }
+    if (count > 1)
+        qsort(rows, count, sizeof *rows, s_by_rank);
+    for (size_t i = 0; i < count; i++) {
+        const s_tip_row_t *row = &rows[i];
+        char hex[65];
+        fprintf(out, "%s tip ", s_name(manifest, row->sequencer, hex));
+        if (row->has_tip) {
+            ob_hex_encode(row->payload, 32, hex);
+            fprintf(out, "%" PRIu64 " payload %s", row->height, hex);
         } else {
             fputs("- payload -", out);
         }
-        if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
-            fprintf(out, " certified %" PRIu64 "\n", (uint64_t)sqlite3_column_int64(stmt, 3));
+        if (row->has_certified)
+            fprintf(out, " certified %" PRIu64 "\n", row->certified);
         else
             fputs(" certified -\n", out);
     }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
-        return ob_why(why, "journal database %s: %s", path, sqlite3_errmsg(db));
+    /* On stderr: stdout stays one line per sequencer for scripts. */
+    if (count == 0)
+        fprintf(err, "obcast-journal: tips: %s holds no chunks yet (no tip, no certificate)\n",
+                path);
+    free(rows);
     return 0;
 }
 
@@ -519,7 +584,7 @@ int ob_journal_inspect(const ob_node_config_t *config, const ob_manifest_t *mani
     sqlite3 *db = s_open(path, &why);
     int rc = db ? s_begin(db, path, &why) : -1;
     if (rc == 0 && strcmp(command, "tips") == 0)
-        rc = s_tips(db, path, manifest, out, &why);
+        rc = s_tips(db, path, manifest, out, err, &why);
     else if (rc == 0)
         rc = s_show(db, path, manifest, key, height, out, &why);
     s_close(&db);

@@ -38,7 +38,11 @@ expect "audit without files" 2 "give at least one EXPORT file" -- audit --manife
 expect "audit unknown option" 2 "unknown option '--frob'" -- audit --frob --manifest "$m" x
 expect "audit --manifest without a value" 2 "--manifest needs a value" -- audit x --manifest
 expect "audit missing manifest" 1 "$work/none.zpl" -- audit --manifest "$work/none.zpl" x
-expect "audit missing export" 1 "$work/none.jsonl: cannot open: No such file or directory" -- audit --manifest "$m" "$work/none.jsonl"
+expect "audit missing export is an I/O error (exit 3)" 3 "$work/none.jsonl: cannot open: No such file or directory" -- audit --manifest "$m" "$work/none.jsonl"
+err=$("$obcast" audit --manifest "$m" "$work/none.jsonl" 2>&1 >/dev/null)
+check "and is not counted as a violation" '[[ $err != *"1 violations"* && $(tail -1 <<<"$err") == "audit: 1 files: 1 could not be read, 0 violations in the rest" ]]'
+expect "audit of a folder is an I/O error too" 3 "$work: cannot read: Is a directory" -- audit --manifest "$m" "$work"
+check "audit --help gives the I/O exit status" '"$obcast" audit --help | grep -q "3 an EXPORT could not be opened or read"'
 
 # --- a good (empty) export, alone and from stdin -----------------------------
 : >"$work/empty.jsonl"
@@ -65,6 +69,15 @@ bad "empty line" "" "empty line"
 bad "unknown epoch" "${good/\"epoch\":1/\"epoch\":5}" "S4: unknown_epoch: the certificate of node0 height 0 is of epoch 5"
 bad "unknown sequencer" "${good/$key0/$(sed -n 's/^ *key = "\([0-9a-f]*\)"/\1/p' "$m" | sed -n 3p)}" "S4: unknown_sequencer: the certificate of node2 height 0: node2 is not a sequencer of epoch 1"
 
+# --- another cluster's export: said once, not once per chunk -----------------
+"$obcast" init 2 "$work/other" >/dev/null
+other=$(sed -n 's/^ *key = "\([0-9a-f]*\)"/\1/p' "$work/other/manifest.zpl" | head -1)
+for h in 0 1 2 3 4; do printf '%s\n' "${good/$key0/$other}" | sed "s/\"height\":0/\"height\":$h/"; done >"$work/other.jsonl"
+err=$("$obcast" audit --manifest "$m" "$work/other.jsonl" 2>&1 >/dev/null)
+rc=$?
+check "the wrong cluster's manifest: one line naming it, then the summary (exit $rc)" \
+    '[[ $rc -eq 1 && $(wc -l <<<"$err") -eq 2 && $(head -1 <<<"$err") == "$work/other.jsonl: unknown_sequencer: 5 certificates are of sequencers that are not nodes of this manifest (the first: $other)"* && $(tail -1 <<<"$err") == "audit: 1 files: 5 violations" ]]'
+
 # --- S4, and contiguity -------------------------------------------------------
 printf '%s\n' "$good" >"$work/s4.jsonl"
 expect "an empty certificate is below quorum" 1 "$work/s4.jsonl:1: S4: below_quorum" -- audit --manifest "$m" "$work/s4.jsonl"
@@ -80,7 +93,9 @@ check "--allow-gaps skips contiguity" '[[ $err != *gap:* && $err == *below_quoru
 # --- export --------------------------------------------------------------------
 check "export --help shows the usage" '"$obcast" export --help | grep -q "^usage: obcast export"'
 expect "export without --config" 2 "obcast export: give --config NODE.zpl" -- export
-expect "export unknown argument" 2 "unknown argument '--frob'" -- export --frob
+expect "export unknown option" 2 "obcast export: unknown option '--frob'" -- export --frob
+expect "export unexpected argument" 2 "obcast export: unexpected argument 'frob'" -- export --config x frob
+check "export --help gives the exit statuses" '"$obcast" export --help | grep -q "^exit status: 0 ok, 1 "'
 expect "export --out without a value" 2 "--out needs a value" -- export --config "$work/c/node0/node.zpl" --out
 expect "export missing config" 1 "$work/none.zpl" -- export --config "$work/none.zpl"
 expect "export without a journal" 1 "obcast export: journal database $work/c/node0/data/journal.db: No such file or directory" -- export --config "$work/c/node0/node.zpl"

@@ -42,6 +42,21 @@ expect "init errors name 'obcast init'" 2 "obcast init: give N and DIR" -- init
 err=$("$obcast" submit --wiat 2>&1 >/dev/null)
 check "a misspelt option is one error line and the hint" \
     '[[ $(wc -l <<<"$err") -eq 2 && $err == "obcast submit: unknown option '"'"'--wiat'"'"'"* ]]'
+# Every subcommand: a misspelt option is one error line (then the hint), an
+# option without its value says so, and the help page gives the exit statuses.
+for cmd in keygen init export audit submit fetch tail status ctl metrics; do
+    err=$("$obcast" $cmd --wiat 2>&1 >/dev/null)
+    check "$cmd: a misspelt option is one error line and the hint" \
+        '[[ $(wc -l <<<"$err") -eq 2 && $(head -1 <<<"$err") == "obcast $cmd: unknown option '"'"'--wiat'"'"'" ]]'
+done
+for cmd_opt in "keygen --curve" "init --host" "submit --wait" "fetch --out" "tail --topic" "status --timeout" "ctl --timeout" "audit --manifest"; do
+    err=$("$obcast" $cmd_opt 2>&1 >/dev/null)
+    check "${cmd_opt% *}: ${cmd_opt#* } without its value says so" \
+        '[[ $(head -1 <<<"$err") == "obcast ${cmd_opt% *}: ${cmd_opt#* } needs a value" ]]'
+done
+for cmd in keygen init export audit submit fetch tail status ctl; do
+    check "$cmd --help gives the exit statuses" '"$obcast" $cmd --help | grep -q "^exit status: 0 "'
+done
 
 check "init makes a cluster" '"$obcast" init 4 "$work/c" --sequencers 0-1 >/dev/null'
 check "init wrote four node configs" '[[ -f $work/c/node3/node.zpl && -f $work/c/manifest.zpl ]]'
@@ -70,6 +85,19 @@ expect "init into a folder holding something else" 1 "$work/full/c: cannot put t
 check "which it leaves as it was, with no temporary folder beside it" '[[ $(ls -A "$work/full") == c && $(ls -A "$work/full/c") == other ]]'
 mkdir "$work/empty"
 check "init into an empty folder fills it" '"$obcast" init 1 "$work/empty" >/dev/null && [[ -f $work/empty/manifest.zpl && $(stat -c %a "$work/empty") == 755 ]]'
+
+# obcast submit holds payloads to the manifest's max_payload (no node needed:
+# it refuses before connecting).
+"$obcast" init 1 "$work/small" --max-payload 1000 >/dev/null
+small=$work/small/node0/node.zpl
+expect "submit --size over the manifest's max_payload names it and the manifest" 2 \
+    "obcast submit: --size 1001 is larger than the cluster's max_payload 1000 (manifest $work/small/node0/../manifest.zpl)" \
+    -- submit --config "$small" --count 2 --size 1001
+head -c 1001 /dev/zero >"$work/big.bin"
+expect "submit of a FILE over max_payload too" 1 \
+    "obcast submit: $work/big.bin: 1001 bytes, larger than the cluster's max_payload 1000 (manifest " \
+    -- submit --config "$small" "$work/big.bin" --timeout 300
+check "submit --help says --count alone makes 256-byte payloads" '"$obcast" submit --help | grep -q -- "--count alone makes them 256 bytes"'
 
 # obcast fetch's failures that need no running node: all exit 2, naming
 # what was wrong (1 is kept for "no peer has it": test_fetch.sh).

@@ -39,6 +39,14 @@ for i in 0 1 2 3; do
 done
 for _ in $(seq 100); do "$obcast" status --config "$cfg" >/dev/null 2>&1 && break; sleep 0.1; done
 
+# Nothing submitted yet: node3's journal holds no chunk, and says so (on
+# stderr: stdout stays one line per sequencer).
+for _ in $(seq 100); do
+    "$bin/obcast-journal" --config "$work/c/node3/node.zpl" tips >"$work/tips3.out" 2>"$work/tips3.err" && break
+    sleep 0.1
+done
+check "obcast-journal tips on a node with no chunks says so" \
+    '[[ ! -s $work/tips3.out && $(cat "$work/tips3.err") == "obcast-journal: tips: $work/c/node3/data/journal.db holds no chunks yet (no tip, no certificate)" ]]'
 status=$("$obcast" status --config "$cfg")
 check "status lists 4 running actors" '[[ $(grep -o "\"state\":\"running\"" <<<"$status" | wc -l) -eq 4 ]]'
 status=$("$obcast" ctl --config "$cfg" status)
@@ -114,6 +122,18 @@ check "a hung verifier is detected and replaced ($hung -> $back)" '[[ -n $back &
 check "the node logged it" 'grep -q "verifier 0 sent no heartbeat for [0-9]* ms: hung" "$work/node1.log"'
 check "the cluster still certifies" \
     '"$obcast" submit --config "$cfg" --count 2 --size 64 --wait locked --timeout 20000 >/dev/null 2>&1'
+# A chunk of every sequencer (node1 and node2 have theirs): node1's tips
+# list them by node name, in the manifest's order, whatever their keys'.
+for i in 0 3; do
+    "$obcast" submit --config "$work/c/node$i/node.zpl" --count 1 --wait locked --timeout 20000 >/dev/null 2>&1
+done
+for _ in $(seq 100); do
+    tips=$("$bin/obcast-journal" --config "$cfg" tips 2>&1)
+    [[ $(wc -l <<<"$tips") -eq 4 ]] && break
+    sleep 0.1
+done
+check "obcast-journal tips names each sequencer, in the manifest's order" \
+    '[[ $(awk "{print \$1}" <<<"$tips" | tr "\n" " ") == "node0 node1 node2 node3 " ]]'
 
 # Reloading the manifest: it may only append epochs (SPEC §4).
 m=$work/c/manifest.zpl

@@ -10,9 +10,11 @@ bin=$1
 obcast=$bin/obcast
 work=$(mktemp -d /tmp/obcast-watch-XXXXXX)
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_netns.sh" # load_start, load_stop (no namespace here)
+loaders=()
 tmux_socket=obcast-watch-$$
 tm() { tmux -L "$tmux_socket" "$@"; }
-trap 'tm kill-server 2>/dev/null; finish' EXIT
+trap 'load_stop "$work/load-on"; tm kill-server 2>/dev/null; finish' EXIT
 trap 'exit 1' INT TERM
 command -v tmux >/dev/null || { echo "1..1"; echo "not ok 1 - tmux is installed (scripts/install-deps)"; exit 1; }
 
@@ -46,13 +48,10 @@ until_screen() {
     done
     return 1
 }
-for s in 0 1; do
-    "$obcast" submit --config "$work/c/node$s/node.zpl" --count 40 --size 64 --wait locked \
-        >"$work/submit$s.out" 2>&1 &
-    loaders+=($!)
-done
-wait "${loaders[@]}"
 check "the screen names the node and its epoch" 'until_screen "^obcast watch: node node0, epoch 1"'
+# A steady load on two chains while the screen is watched.
+touch "$work/load-on"
+for s in 0 1; do load_start "$work/c/node$s/node.zpl" "$work/load-on" 5 64; done
 check "node0's and node1's chains show a certified height" \
     'until_screen "^node0 +[1-9][0-9]* " "^node1 +[1-9][0-9]* "'
 check "the latency of node0's own chain, p50 and p99" \
@@ -67,6 +66,7 @@ check "the restarted verifier shows its restart, and is up again" 'until_screen 
 kill -9 "$(pgrep -f "obcast-net --config $cfg" | head -1)" 2>/dev/null
 check "a killed net shows a restart too" 'until_screen "^net 0 +up +1 "'
 check "the rate column has figures" 'until_screen "^node0 +[0-9]+ +[0-9]+\.[0-9] "'
+load_stop "$work/load-on"
 tm send-keys -t watch q
 for _ in $(seq 50); do
     [[ $(tm display-message -p -t watch "#{pane_dead}") == 1 ]] && break
