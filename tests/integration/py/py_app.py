@@ -5,12 +5,14 @@ Attaches to a node's application socket (node/application = external),
 answers PROPOSE with payloads `pyapp|NODE|HEIGHT|random` and VERIFY with
 `valid` for payloads of that form whose bytes hash to the chunk's digest,
 confirms and checks every Lock against the manifest. Runs until SIGTERM,
-then prints one JSON line of what it saw.
+then prints one JSON line of what it saw (also kept, while it runs, in
+the --report file, rewritten at most five times a second).
 
   py_app.py --manifest M.zpl --name NODE --app ENDPOINT
             [--decline N]   leave the first N PROPOSE asks unanswered
             [--bad-at H]    propose `bad|...` at height H (peers reject it)
-            [--relent N]    reject a `bad|` payload N times, then accept it"""
+            [--relent N]    reject a `bad|` payload N times, then accept it
+            [--report FILE]"""
 import argparse
 import hashlib
 import json
@@ -31,6 +33,12 @@ def on_term(*_):
     stop = True
 
 
+def write_report(path, st):
+    with open(path + ".tmp", "w") as f:
+        f.write(json.dumps(st) + "\n")
+    os.replace(path + ".tmp", path)  # a reader never sees half a report
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--manifest", required=True)
@@ -39,6 +47,7 @@ def main():
     ap.add_argument("--decline", type=int, default=0)
     ap.add_argument("--bad-at", type=int, default=-1)
     ap.add_argument("--relent", type=int, default=-1)
+    ap.add_argument("--report")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
@@ -58,9 +67,12 @@ def main():
     s.setsockopt(zmq.LINGER, 0)
     s.connect(a.app)
     attach = obref.frame(obref.ATTACH)
-    last_attach = 0.0
+    last_attach = last_report = 0.0
     while not stop:
         now = time.time()
+        if a.report and now - last_report >= 0.2:
+            write_report(a.report, st)
+            last_report = now
         if now - last_attach >= 0.5:  # the attach is also the heartbeat
             s.send(attach)
             last_attach = now
@@ -120,6 +132,8 @@ def main():
             st["evidence"] += 1
     print(json.dumps(st))
     sys.stdout.flush()
+    if a.report:
+        write_report(a.report, st)
     s.close()
     ctx.term()
     return 0
