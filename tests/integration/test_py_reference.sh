@@ -7,7 +7,9 @@
 #     follows every payload to its Lock, verifies each Lock's quorum of
 #     signatures against the manifest, fetches the chunk and finds its
 #     payload at the index named; a malformed submit is refused
-#     `malformed`; the conformance vectors' Lock passes its checker.
+#     `malformed`, one over max_payload `too_large` (and in 2, one to an
+#     external node `app_attached`); the conformance vectors' Lock passes
+#     its checker.
 #  2. application = external, py_app.py on every node: its proposals get
 #     certified and every Lock verifies; node3's app leaves two PROPOSE
 #     asks unanswered (asked again, same height) and proposes a payload
@@ -67,6 +69,10 @@ check "py_client: a malformed submit is refused 'malformed' (reason 5), not drop
     '[[ $report == *"\"refused\": {\"malformed\": 2}"* ]]'
 check "py_client: the conformance vectors' Lock passes its checker, a forged one fails" \
     '[[ $report == *"\"vector_lock\": true"* ]]'
+max=$(sed -n 's/^ *max_payload = \([0-9]*\).*/\1/p' "$c/manifest.zpl")
+check "py_client: a payload over max_payload ($max) is refused 'too_large' (reason 1)" \
+    '$python "$py/py_client.py" --manifest "$c/manifest.zpl" --submit "ipc://$c/node0/run/submit" \
+        --expect-refused too_large --size $((max + 1)) --timeout 30 >"$work/big.out" 2>&1'
 stop_pids
 
 # --- 2. the application ---------------------------------------------------
@@ -143,6 +149,9 @@ for i in 0 1 2 3; do
 done
 check "a declined PROPOSE is asked again at the same height (node3: $(field "$work/app3.out" reasked_same_height))" \
     '[[ $(field "$work/app3.out" reasked_same_height) -ge 2 ]]'
+check "py_client: a submit to a node whose application is external is refused 'app_attached' (reason 4)" \
+    '$python "$py/py_client.py" --manifest "$c/manifest.zpl" --submit "ipc://$c/node1/run/submit" \
+        --expect-refused app_attached --size 10 --timeout 30 >"$work/attached.out" 2>&1'
 
 # node3 restarts with its tip on disk: its application, attaching, is asked
 # to VERIFY that tip, its own chunk, like any tip it loaded.

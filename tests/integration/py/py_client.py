@@ -9,7 +9,9 @@ entry the node named. Also sends one malformed submit and expects the
 everything checked out.
 
   py_client.py --manifest M.zpl --submit ENDPOINT [--submit ENDPOINT...]
-               [--count N] [--vectors obcast-vectors.json] [--timeout S]"""
+               [--count N] [--vectors obcast-vectors.json] [--timeout S]
+  py_client.py --manifest M.zpl --submit ENDPOINT --expect-refused NAME --size N
+      one submit of N bytes, which must be refused with reason NAME"""
 import argparse
 import hashlib
 import json
@@ -45,6 +47,24 @@ def vector_selftest(path, secp):
     return obref.lock_check(M(), secp, bytes(forged)) is not None
 
 
+def expect_refused(a):
+    """One submit; 0 if its answer is submit_refused with that reason."""
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(a.submit[0])
+    s.send(obref.frame(obref.SUBMIT, ("u64", 77), ("blob", b"x" * a.size)))
+    got = "no answer"
+    if s.poll(int(a.timeout * 1000)):
+        kind, m = obref.parse(s.recv())
+        got = ("refused %s" % obref.REFUSAL.get(m["reason"], m["reason"])
+               if kind == obref.REFUSED and m["tag"] == 77 else "message %s" % (kind,))
+    print(json.dumps({"size": a.size, "answer": got}))
+    s.close()
+    ctx.term()
+    return 0 if got == "refused " + a.expect_refused else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--manifest", required=True)
@@ -52,7 +72,11 @@ def main():
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--vectors")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--expect-refused")
+    ap.add_argument("--size", type=int, default=0)
     a = ap.parse_args()
+    if a.expect_refused:
+        return expect_refused(a)
 
     manifest = obref.Manifest(a.manifest)
     secp = obref.Secp()
