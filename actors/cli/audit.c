@@ -38,6 +38,7 @@
 #include "../proto/wire.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -142,7 +143,7 @@ static const char *s_name(void *ctx, const uint8_t key[32], char hex[65])
 /* ========================================================================= */
 
 typedef struct {
-    const char *start, *p, *end;
+    const char *start, *end;
     char what[240];
 } s_json_t;
 
@@ -201,81 +202,43 @@ static int s_fail(s_json_t *j, const char *fmt, ...)
     return -1;
 }
 
-static void s_ws(s_json_t *j)
+/* Lowercase hex of an even length, its bytes into a fresh buffer (one
+   byte at least, so that empty hex is a buffer too). */
+static int s_hex_bytes(s_json_t *j, const char *field, json_t *value, uint8_t **out,
+                       size_t *out_len)
 {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\r' || *j->p == '\n'))
-        j->p++;
-}
-
-static bool s_peek(s_json_t *j, char c)
-{
-    s_ws(j);
-    return j->p < j->end && *j->p == c;
-}
-
-static int s_expect(s_json_t *j, char c, const char *what)
-{
-    if (!s_peek(j, c))
-        return s_fail(j, "expected %s at column %zu", what, (size_t)(j->p - j->start) + 1);
-    j->p++;
-    return 0;
-}
-
-/* A string without escapes (nothing we write needs one): its contents. */
-static int s_string(s_json_t *j, const char *field, const char **s, size_t *len)
-{
-    if (!s_peek(j, '"'))
+    if (!json_is_string(value))
         return s_fail(j, "%s: expected a string", field);
-    const char *start = ++j->p;
-    while (j->p < j->end && *j->p != '"') {
-        if (*j->p == '\\')
-            return s_fail(j, "%s: escapes are not part of this format", field);
-        if ((unsigned char)*j->p < 0x20)
-            return s_fail(j, "%s: control character in a string", field);
-        j->p++;
-    }
-    if (j->p >= j->end)
-        return s_fail(j, "%s: unterminated string", field);
-    *s = start;
-    *len = (size_t)(j->p - start);
-    j->p++;
-    return 0;
-}
-
-static int s_lower_hex(s_json_t *j, const char *field, const char *s, size_t len)
-{
+    const char *s = json_string_value(value);
+    size_t len = json_string_length(value);
     for (size_t i = 0; i < len; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return s_fail(j, "%s: not lowercase hex (character %zu)", field, i + 1);
     if (len % 2)
         return s_fail(j, "%s: odd number of hex digits (%zu)", field, len);
-    return 0;
-}
-
-static int s_hex32(s_json_t *j, const char *field, uint8_t out[32])
-{
-    const char *s;
-    size_t len;
-    if (s_string(j, field, &s, &len) != 0 || s_lower_hex(j, field, s, len) != 0)
-        return -1;
-    if (len != 64)
-        return s_fail(j, "%s: must be 64 hex digits, not %zu", field, len);
-    return ob_hex_decode(s, len, out, 32) == 32 ? 0 : s_fail(j, "%s: bad hex", field);
-}
-
-/* Hex of any length, into a fresh buffer of at least one byte. */
-static int s_hex_bytes(s_json_t *j, const char *field, uint8_t **out, size_t *out_len)
-{
-    const char *s;
-    size_t len;
-    if (s_string(j, field, &s, &len) != 0 || s_lower_hex(j, field, s, len) != 0)
-        return -1;
     *out = malloc(len / 2 ? len / 2 : 1);
     if (!*out)
         return s_fail(j, "%s: out of memory", field);
     if (ob_hex_decode(s, len, *out, len / 2) != (long)(len / 2))
         return s_fail(j, "%s: bad hex", field);
     *out_len = len / 2;
+    return 0;
+}
+
+static int s_hex32(s_json_t *j, const char *field, json_t *value, uint8_t out[32])
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (s_hex_bytes(j, field, value, &bytes, &len) != 0) {
+        free(bytes);
+        return -1;
+    }
+    if (len != 32) {
+        free(bytes);
+        return s_fail(j, "%s: must be 64 hex digits, not %zu", field, 2 * len);
+    }
+    memcpy(out, bytes, 32);
+    free(bytes);
     return 0;
 }
 
@@ -298,155 +261,138 @@ static int s_decimal(const char *s, size_t len, uint64_t *out)
 }
 
 /* A height or epoch: a number below 2^53, or a decimal string of one at or
-   above it (SPEC §2 "JSON"). */
-static int s_u64(s_json_t *j, const char *field, uint64_t *out)
+   above it (SPEC §2 "JSON"): JSON readers keep integers exact below 2^53
+   only. */
+static int s_u64(s_json_t *j, const char *field, json_t *value, uint64_t *out)
 {
-    const char *s;
-    size_t len;
-    if (s_peek(j, '"')) {
-        if (s_string(j, field, &s, &len) != 0)
-            return -1;
-        if (s_decimal(s, len, out) != 0 || *out < S_JSON_EXACT)
+    if (json_is_string(value)) {
+        if (s_decimal(json_string_value(value), json_string_length(value), out) != 0 ||
+            *out < S_JSON_EXACT)
             return s_fail(j, "%s: a quoted value must be a decimal of 2^53 or more", field);
         return 0;
     }
-    s = j->p;
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-        j->p++;
-    len = (size_t)(j->p - s);
-    if (len == 0)
-        return s_fail(j, "%s: expected a number", field);
-    if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
+    if (json_is_real(value))
         return s_fail(j, "%s: must be a whole number", field);
-    if (s_decimal(s, len, out) != 0)
-        return s_fail(j, "%s: '%.*s' is not a decimal of u64", field, (int)(len > 30 ? 30 : len),
-                      s);
+    if (!json_is_integer(value) || json_integer_value(value) < 0)
+        return s_fail(j, "%s: expected a number of 0 or more", field);
+    *out = (uint64_t)json_integer_value(value);
     if (*out >= S_JSON_EXACT)
         return s_fail(j, "%s: %" PRIu64 " is 2^53 or more, which is written as a string", field,
                       *out);
     return 0;
 }
 
-/* Reads a field name and its colon; the index among `names`, or -1. */
-static int s_key(s_json_t *j, const char *const *names, int count, unsigned *seen)
+/* The index of `key` among `names`, or -1 (why says) if it is none. */
+static int s_field(s_json_t *j, const char *key, const char *const *names, int count)
 {
-    const char *key;
-    size_t len;
-    if (s_string(j, "a field name", &key, &len) != 0)
-        return -1;
-    int f = -1;
-    for (int i = 0; i < count && f < 0; i++)
-        if (names[i] && strlen(names[i]) == len && memcmp(names[i], key, len) == 0)
-            f = i;
-    if (f < 0)
-        return s_fail(j, "unknown field '%.*s'", (int)(len > 40 ? 40 : len), key);
-    if (*seen & 1u << f)
-        return s_fail(j, "field '%s' given twice", names[f]);
-    *seen |= 1u << f;
-    if (s_expect(j, ':', "':' after a field name") != 0)
-        return -1;
-    return f;
+    for (int i = 0; i < count; i++)
+        if (names[i] && strcmp(names[i], key) == 0)
+            return i;
+    return s_fail(j, "unknown field '%.40s'", key);
 }
 
-/* After a value: ',' (true: another field follows) or '}' (false). */
-static int s_next(s_json_t *j, bool *more)
-{
-    if (s_peek(j, ',')) {
-        j->p++;
-        *more = true;
-        return 0;
-    }
-    *more = false;
-    return s_expect(j, '}', "',' or '}' after a value");
-}
-
-static int s_parse_parent(s_json_t *j, s_line_t *line)
+static int s_parse_parent(s_json_t *j, json_t *parent, s_line_t *line)
 {
     enum { P_PAYLOAD, P_EPOCH, P_CERTIFICATE, P_COUNT };
     static const char *const names[P_COUNT] = {"payload", "epoch", "certificate"};
-    unsigned seen = 0;
-    if (s_expect(j, '{', "'{' for parent") != 0)
-        return -1;
-    bool more = !s_peek(j, '}');
-    if (!more)
-        j->p++;
-    while (more) {
-        int f = s_key(j, names, P_COUNT, &seen);
+    if (!json_is_object(parent))
+        return s_fail(j, "parent: expected an object");
+    const char *key;
+    json_t *value;
+    json_object_foreach(parent, key, value)
+    {
+        int f = s_field(j, key, names, P_COUNT);
         int rc = -1;
         if (f == P_PAYLOAD)
-            rc = s_hex32(j, "parent.payload", line->parent_payload);
+            rc = s_hex32(j, "parent.payload", value, line->parent_payload);
         else if (f == P_EPOCH)
-            rc = s_u64(j, "parent.epoch", &line->parent_epoch);
+            rc = s_u64(j, "parent.epoch", value, &line->parent_epoch);
         else if (f == P_CERTIFICATE)
-            rc = s_hex_bytes(j, "parent.certificate", &line->parent_cert, &line->parent_cert_len);
-        if (f < 0 || rc != 0)
+            rc = s_hex_bytes(j, "parent.certificate", value, &line->parent_cert,
+                             &line->parent_cert_len);
+        if (f < 0 || rc != 0) {
+            if (f < 0)
+                s_fail(j, "parent: unknown field '%.40s'", key);
             return -1;
-        if (s_next(j, &more) != 0)
-            return -1;
+        }
     }
     for (int f = 0; f < P_COUNT; f++)
-        if (!(seen & 1u << f))
+        if (!json_object_get(parent, names[f]))
             return s_fail(j, "parent: missing field '%s'", names[f]);
     line->has_parent = true;
     return 0;
 }
 
-static int s_parse_value(s_json_t *j, s_field_t f, s_line_t *line)
+static int s_parse_value(s_json_t *j, s_field_t f, json_t *value, s_line_t *line)
 {
     switch (f) {
     case S_F_SEQUENCER:
-        return s_hex32(j, "sequencer", line->sequencer);
+        return s_hex32(j, "sequencer", value, line->sequencer);
     case S_F_HEIGHT:
-        return s_u64(j, "height", &line->height);
+        return s_u64(j, "height", value, &line->height);
     case S_F_PAYLOAD:
-        return s_hex32(j, "payload", line->payload);
+        return s_hex32(j, "payload", value, line->payload);
     case S_F_EPOCH:
-        return s_u64(j, "epoch", &line->epoch);
+        return s_u64(j, "epoch", value, &line->epoch);
     case S_F_CERTIFICATE:
-        return s_hex_bytes(j, "certificate", &line->cert, &line->cert_len);
+        return s_hex_bytes(j, "certificate", value, &line->cert, &line->cert_len);
     case S_F_PARENT:
-        return s_parse_parent(j, line);
+        return s_parse_parent(j, value, line);
     case S_F_DATA:
         line->has_data = true;
-        return s_hex_bytes(j, "data", &line->data, &line->data_len);
+        return s_hex_bytes(j, "data", value, &line->data, &line->data_len);
     case S_F_DATA_PRUNED:
-        s_ws(j);
-        if ((size_t)(j->end - j->p) >= 4 && memcmp(j->p, "true", 4) == 0) {
-            j->p += 4;
-            line->data_pruned = true;
-            return 0;
-        }
-        return s_fail(j, "data_pruned: must be true");
+        if (!json_is_true(value))
+            return s_fail(j, "data_pruned: must be true");
+        line->data_pruned = true;
+        return 0;
     case S_F_COUNT:
         break;
     }
     return s_fail(j, "unknown field");
 }
 
+/* jansson reads the JSON (a key given twice is an error, not the last
+   one winning); on top of it, exactly the fields the export writes, each
+   of its type, and the 2^53 rule. */
 static int s_parse_line(s_json_t *j, s_line_t *line)
 {
-    unsigned seen = 0;
-    if (s_expect(j, '{', "a JSON object") != 0)
-        return -1;
-    bool more = !s_peek(j, '}');
-    if (!more)
-        j->p++;
-    while (more) {
-        int f = s_key(j, s_fields, S_F_COUNT, &seen);
-        if (f < 0 || s_parse_value(j, (s_field_t)f, line) != 0 || s_next(j, &more) != 0)
-            return -1;
+    json_error_t error;
+    json_t *root =
+        json_loadb(j->start, (size_t)(j->end - j->start), JSON_REJECT_DUPLICATES, &error);
+    if (!root) {
+        /* jansson says "duplicate object key near '"KEY"'": say it our way. */
+        const char *near = strstr(error.text, "near '\"");
+        if (strncmp(error.text, "duplicate object key", 20) == 0 && near) {
+            near += 7;
+            const char *end = strstr(near, "\"'");
+            return s_fail(j, "field '%.*s' given twice", end ? (int)(end - near) : 0, near);
+        }
+        return s_fail(j, "not JSON: %s (column %d)", error.text, error.column);
     }
-    s_ws(j);
-    if (j->p != j->end)
-        return s_fail(j, "trailing characters after the object");
+    int rc = 0;
+    if (!json_is_object(root))
+        rc = s_fail(j, "expected a JSON object, not %s",
+                    json_is_array(root) ? "an array" : "a single value");
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value)
+    {
+        int f = rc == 0 ? s_field(j, key, s_fields, S_F_COUNT) : -1;
+        if (f < 0 || s_parse_value(j, (s_field_t)f, value, line) != 0) {
+            rc = -1;
+            break;
+        }
+    }
     static const s_field_t required[] = {S_F_SEQUENCER, S_F_HEIGHT, S_F_PAYLOAD, S_F_EPOCH,
                                          S_F_CERTIFICATE};
-    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-        if (!(seen & 1u << required[i]))
-            return s_fail(j, "missing field '%s'", s_fields[required[i]]);
-    if (line->has_data && line->data_pruned)
-        return s_fail(j, "both 'data' and 'data_pruned'");
-    return 0;
+    for (size_t i = 0; rc == 0 && i < sizeof required / sizeof *required; i++)
+        if (!json_object_get(root, s_fields[required[i]]))
+            rc = s_fail(j, "missing field '%s'", s_fields[required[i]]);
+    if (rc == 0 && line->has_data && line->data_pruned)
+        rc = s_fail(j, "both 'data' and 'data_pruned'");
+    json_decref(root);
+    return rc;
 }
 
 /* ========================================================================= */
@@ -587,7 +533,7 @@ static int s_audit_stream(s_audit_t *self, uint32_t index, FILE *f)
             s_violation(self, "%s: empty line", where);
             continue;
         }
-        s_json_t j = {.start = buf, .p = buf, .end = buf + len};
+        s_json_t j = {.start = buf, .end = buf + len};
         s_line_t line;
         memset(&line, 0, sizeof line);
         if (s_parse_line(&j, &line) != 0)

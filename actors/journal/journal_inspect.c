@@ -1,5 +1,7 @@
 #include "journal_inspect.h"
 
+#include "event.h"
+
 #include "hex.h"
 
 #include "../proto/wire.h"
@@ -112,29 +114,35 @@ static ob_epoch_lookup_t s_lookup(const ob_epochs_t *epochs)
 
 /* --- output helpers ------------------------------------------------------ */
 
-static void s_hex_out(FILE *out, const uint8_t *data, size_t len)
+/* Lowercase hex of `len` bytes (with `prefix_len` bytes of `prefix`
+   first), as a JSON string; NULL without memory. */
+static json_t *s_json_hex(const uint8_t *prefix, size_t prefix_len, const uint8_t *data, size_t len)
 {
-    char buf[2 * 4096 + 1];
-    for (size_t off = 0; off < len; off += 4096) {
-        size_t n = len - off < 4096 ? len - off : 4096;
-        ob_hex_encode(data + off, n, buf);
-        fwrite(buf, 1, 2 * n, out);
-    }
+    char *hex = malloc(2 * (prefix_len + len) + 1);
+    if (!hex)
+        return NULL;
+    ob_hex_encode(prefix, prefix_len, hex);
+    ob_hex_encode(data, len, hex + 2 * prefix_len);
+    json_t *value = json_stringn(hex, 2 * (prefix_len + len));
+    free(hex);
+    return value;
 }
 
-static void s_json_u64(FILE *out, uint64_t v)
+/* A height or epoch: a number below 2^53, a decimal string from there
+   (SPEC §2 "JSON"), since JSON readers keep integers exact below 2^53
+   only. */
+static json_t *s_json_u64(uint64_t v)
 {
-    if (v < S_JSON_EXACT)
-        fprintf(out, "%" PRIu64, v);
-    else
-        fprintf(out, "\"%" PRIu64 "\"", v);
+    char decimal[24];
+    snprintf(decimal, sizeof decimal, "%" PRIu64, v);
+    return v < S_JSON_EXACT ? json_integer((json_int_t)v) : json_string(decimal);
 }
 
-static void s_json_cert(FILE *out, const ob_cert_t *cert)
+/* A certificate's bytes (SPEC §2): its count, then its entries. */
+static json_t *s_json_cert(const ob_cert_t *cert)
 {
     uint8_t count[2] = {(uint8_t)(cert->count >> 8), (uint8_t)cert->count};
-    s_hex_out(out, count, 2);
-    s_hex_out(out, cert->entries, (size_t)cert->count * OB_CERT_ENTRY_LEN);
+    return s_json_hex(count, 2, cert->entries, (size_t)cert->count * OB_CERT_ENTRY_LEN);
 }
 
 static void s_signers_out(FILE *out, const ob_cert_t *cert)
@@ -181,35 +189,32 @@ static int s_export_row(sqlite3_stmt *stmt, const ob_epoch_lookup_t *lookup, boo
            conflicting node held there (evidence) does not. */
         parent = node.has_parent && memcmp(&node.chunk, &lock.chunk, sizeof node.chunk) == 0;
     }
-    char hex[65];
-    ob_hex_encode(lock.chunk.sequencer, 32, hex);
-    fprintf(out, "{\"sequencer\":\"%s\",\"height\":", hex);
-    s_json_u64(out, lock.chunk.height);
-    ob_hex_encode(lock.chunk.payload, 32, hex);
-    fprintf(out, ",\"payload\":\"%s\",\"epoch\":", hex);
-    s_json_u64(out, lock.epoch);
-    fputs(",\"certificate\":\"", out);
-    s_json_cert(out, &lock.cert);
-    fputc('"', out);
-    if (parent) {
-        ob_hex_encode(node.parent.digest, 32, hex);
-        fprintf(out, ",\"parent\":{\"payload\":\"%s\",\"epoch\":", hex);
-        s_json_u64(out, node.parent.epoch);
-        fputs(",\"certificate\":\"", out);
-        s_json_cert(out, &node.parent.cert);
-        fputs("\"}", out);
+    /* One line, its members in the order SPEC §7 gives them. */
+    json_t *line = json_pack("{s:o, s:o, s:o, s:o, s:o}", "sequencer",
+                             s_json_hex(NULL, 0, lock.chunk.sequencer, 32), "height",
+                             s_json_u64(lock.chunk.height), "payload",
+                             s_json_hex(NULL, 0, lock.chunk.payload, 32), "epoch",
+                             s_json_u64(lock.epoch), "certificate", s_json_cert(&lock.cert));
+    if (line && parent)
+        json_object_set_new(line, "parent",
+                            json_pack("{s:o, s:o, s:o}", "payload",
+                                      s_json_hex(NULL, 0, node.parent.digest, 32), "epoch",
+                                      s_json_u64(node.parent.epoch), "certificate",
+                                      s_json_cert(&node.parent.cert)));
+    if (line && with_data) {
+        if (sqlite3_column_type(stmt, 2) == SQLITE_NULL)
+            json_object_set_new(line, "data_pruned", json_true());
+        else
+            json_object_set_new(line, "data",
+                                s_json_hex(NULL, 0, sqlite3_column_blob(stmt, 2),
+                                           (size_t)sqlite3_column_bytes(stmt, 2)));
     }
-    if (with_data) {
-        if (sqlite3_column_type(stmt, 2) == SQLITE_NULL) {
-            fputs(",\"data_pruned\":true", out);
-        } else {
-            fputs(",\"data\":\"", out);
-            s_hex_out(out, sqlite3_column_blob(stmt, 2), (size_t)sqlite3_column_bytes(stmt, 2));
-            fputc('"', out);
-        }
-    }
-    fputs("}\n", out);
-    return 0;
+    char *text = ob_event_dump(&line);
+    if (!text)
+        return ob_why(why, "journal database %s: out of memory for an export line", path);
+    int written = fprintf(out, "%s\n", text);
+    free(text);
+    return written < 0 ? ob_why(why, "cannot write the export: %s", strerror(errno)) : 0;
 }
 
 int ob_journal_export(const char *db_path, const ob_epochs_t *epochs, bool with_data, FILE *out,
