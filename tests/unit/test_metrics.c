@@ -120,6 +120,25 @@ static void test_percentile_bound_sweep(void **state)
     }
 }
 
+/* Issue 13's case: samples up to 21421 µs showed `p99_us 32768` with
+   power-of-two buckets. Log-linear ones give a p99 within 1/32 of the
+   exact one, and never above the maximum. */
+static void test_percentile_not_above_max(void **state)
+{
+    (void)state;
+    static ob_histogram_t h;
+    memset(&h, 0, sizeof h);
+    for (uint64_t v = 1; v <= 21421; v += 7)
+        ob_histogram_record(&h, v);
+    ob_histogram_record(&h, 21421);
+    assert_int_equal(h.max_us, 21421);
+    uint64_t p50 = ob_histogram_percentile(&h, 50), p99 = ob_histogram_percentile(&h, 99);
+    assert_true(p50 <= h.max_us && p99 <= h.max_us);
+    /* the exact ones: the 1531st and the 3032nd of 3062 samples */
+    assert_true(s_within_bound(1 + 7 * 1530, p50));
+    assert_true(s_within_bound(1 + 7 * 3031, p99));
+}
+
 static int s_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -151,8 +170,10 @@ static void test_percentiles_against_sorted(void **state)
                 rank = 1;
             uint64_t exact = v[rank - 1];
             uint64_t got = ob_histogram_percentile(&h, ps[j]);
-            if (!s_within_bound(exact, got)) {
-                print_error("p%g: exact %" PRIu64 ", histogram %" PRIu64 "\n", ps[j], exact, got);
+            /* issue 13 defect 4: never above the largest sample */
+            if (!s_within_bound(exact, got) || got > h.max_us) {
+                print_error("p%g: exact %" PRIu64 ", histogram %" PRIu64 ", max %" PRIu64 "\n",
+                            ps[j], exact, got, h.max_us);
                 fail();
             }
         }
@@ -736,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_error_bound_sweep),
         cmocka_unit_test(test_percentile_bound_sweep),
         cmocka_unit_test(test_percentiles_against_sorted),
+        cmocka_unit_test(test_percentile_not_above_max),
         cmocka_unit_test(test_empty_and_edges),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_json_histogram),
