@@ -486,20 +486,46 @@ struct _ob_prom_t {
 /* Objects whose keys are values of one label. */
 static const struct {
     const char *object, *label;
-} s_prom_labels[] = {{"drops", "error"},        {"refused", "error"},   {"acks_dropped", "error"},
-                     {"sign_refused", "error"}, {"tips", "sequencer"},  {"peers", "peer"},
+} s_prom_labels[] = {{"drops", "error"},        {"refused", "error"},  {"acks_dropped", "error"},
+                     {"sign_refused", "error"}, {"tips", "sequencer"}, {"peers", "peer"},
                      {"actors", "actor"},       {"restarts", "cause"}};
 
 /* Numbers that are levels, not counts since the start: by their own key,
    or by their parent object's. */
-static const char *const s_prom_gauges[] = {
-    "epoch",     "queued",       "outstanding",      "in_use",       "slots",
-    "max",       "connected",    "attached",         "external",     "owed",
-    "hwm",       "pinned",       "blocked",          "hold_ms",      "up",
-    "min_us",    "max_us",       "p50_us",           "p90_us",       "p99_us",
-    "p999_us",   "max_batch",    "max_pending",      "batch_bytes",  "max_frame_peer",
-    "max_frame_local", "last_restart_seconds", "app_attached", "application_external",
-    "arena_in_use", "payload_slots_pinned", "app_verdicts_owed", "peer_hwm", "tips"};
+static const char *const s_prom_gauges[] = {"epoch",
+                                            "queued",
+                                            "outstanding",
+                                            "in_use",
+                                            "slots",
+                                            "max",
+                                            "connected",
+                                            "attached",
+                                            "external",
+                                            "owed",
+                                            "hwm",
+                                            "pinned",
+                                            "blocked",
+                                            "hold_ms",
+                                            "up",
+                                            "min_us",
+                                            "max_us",
+                                            "p50_us",
+                                            "p90_us",
+                                            "p99_us",
+                                            "p999_us",
+                                            "max_batch",
+                                            "max_pending",
+                                            "batch_bytes",
+                                            "max_frame_peer",
+                                            "max_frame_local",
+                                            "last_restart_seconds",
+                                            "app_attached",
+                                            "application_external",
+                                            "arena_in_use",
+                                            "payload_slots_pinned",
+                                            "app_verdicts_owed",
+                                            "peer_hwm",
+                                            "tips"};
 
 typedef struct {
     ob_prom_t *prom;
@@ -575,8 +601,8 @@ static int s_prom_sample(s_prom_parser_t *self, int depth, s_prom_kind_t kind, c
         prom->cap = cap;
     }
     s_prom_sample_t *s = &prom->samples[prom->count];
-    *s = (s_prom_sample_t){.family = strdup(family), .line = strdup(line), .kind = kind,
-                           .seq = prom->count};
+    *s = (s_prom_sample_t){
+        .family = strdup(family), .line = strdup(line), .kind = kind, .seq = prom->count};
     if (!s->family || !s->line) {
         free(s->family);
         free(s->line);
@@ -598,7 +624,8 @@ static bool s_prom_string(s_prom_parser_t *self, char *out, size_t cap)
     if (*self->p != '"')
         return false;
     const char *end = strchr(self->p + 1, '"');
-    if (!end || (size_t)(end - self->p - 1) >= cap || memchr(self->p + 1, '\\', (size_t)(end - self->p - 1)))
+    if (!end || (size_t)(end - self->p - 1) >= cap ||
+        memchr(self->p + 1, '\\', (size_t)(end - self->p - 1)))
         return false;
     memcpy(out, self->p + 1, (size_t)(end - self->p - 1));
     out[end - self->p - 1] = '\0';
@@ -850,7 +877,7 @@ int ob_prom_write(const ob_prom_t *self, FILE *out)
             const char *under = strchr(rest, '_');
             int actor_len = under ? (int)(under - rest) : (int)strlen(rest);
             if (fprintf(out, "# HELP %s obcast %.*s %s, %s\n# TYPE %s %s\n", s->family, actor_len,
-                        rest, under ? under + 1 : "", 
+                        rest, under ? under + 1 : "",
                         s->kind == S_PROM_HISTOGRAM ? "a latency histogram in microseconds"
                         : s->kind == S_PROM_GAUGE   ? "a level"
                                                     : "counted since the actor started",

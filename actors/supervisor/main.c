@@ -103,7 +103,7 @@ typedef struct {
     zsock_t *control;   /* REP: the control socket */
     zsock_t *journal;   /* PUSH: operator requests to the journal (set_epoch) */
     bool stopping;
-    zactor_t *monitor; /* zproxy: every actor's events out of one XPUB */
+    zactor_t *monitor;       /* zproxy: every actor's events out of one XPUB */
     ob_metrics_http_t *http; /* GET /metrics, when metrics_http is set */
 } s_node_t;
 
@@ -751,7 +751,9 @@ static bool s_restart_allowed(s_node_t *self, uint64_t now)
 static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
 {
     uint64_t now = ob_shell_now_ms();
-    int cause = child->hung_killed ? S_CAUSE_HUNG : child->stop_asked ? S_CAUSE_REQUEST : S_CAUSE_CRASH;
+    int cause = child->hung_killed  ? S_CAUSE_HUNG
+                : child->stop_asked ? S_CAUSE_REQUEST
+                                    : S_CAUSE_CRASH;
     child->hung_killed = child->stop_asked = false;
     free(child->metrics); /* down: no samples of it until it speaks again */
     child->metrics = NULL;
@@ -933,7 +935,8 @@ static int s_run(s_node_t *self)
         return 1;
     }
     if (config->metrics_http_port) {
-        self->http = ob_metrics_http_new(config->metrics_http_host, config->metrics_http_port, &why);
+        self->http =
+            ob_metrics_http_new(config->metrics_http_host, config->metrics_http_port, &why);
         if (!self->http) {
             fprintf(stderr, "%s: config %s: %s\n", s_program, config->path, why.text);
             ob_arena_destroy(&arena);

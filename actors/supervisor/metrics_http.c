@@ -21,8 +21,8 @@ struct _ob_metrics_http_t {
     uint16_t port;
 };
 
-static enum MHD_Result s_reply(struct MHD_Connection *connection, unsigned status,
-                               const char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+static enum MHD_Result s_reply(struct MHD_Connection *connection, unsigned status, const char *body,
+                               size_t len, enum MHD_ResponseMemoryMode mode)
 {
     struct MHD_Response *response = MHD_create_response_from_buffer(len, (void *)body, mode);
     if (!response)
@@ -80,12 +80,10 @@ ob_metrics_http_t *ob_metrics_http_new(const char *host, uint16_t port, ob_why_t
     }
     /* Its own thread (select-free epoll where there is one): a scrape is
        served while the supervisor's loop does its work. */
-    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                                        MHD_USE_ERROR_LOG,
-                                    0, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
-                                    (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-                                    (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                                    MHD_OPTION_END);
+    self->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_handle,
+        self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
     if (!self->daemon) {
         ob_why(why, "metrics_http %s:%u: cannot serve HTTP there (in use, or not this host's)",
                host, port);
@@ -176,10 +174,10 @@ int ob_metrics_http_test(bool verbose)
         bool ok_ = (cond);                                                                         \
         failed += !ok_;                                                                            \
         if (verbose || !ok_)                                                                       \
-            printf("# metrics_http: %s: %s\n", what, ok_ ? "ok" : "FAILED");                     \
+            printf("# metrics_http: %s: %s\n", what, ok_ ? "ok" : "FAILED");                       \
     } while (0)
-    S_CHECK("a bad address is refused", !ob_metrics_http_new("no.such", 0, &why) &&
-                                            strstr(why.text, "not an IPv4 address"));
+    S_CHECK("a bad address is refused",
+            !ob_metrics_http_new("no.such", 0, &why) && strstr(why.text, "not an IPv4 address"));
     ob_metrics_http_t *http = ob_metrics_http_new("127.0.0.1", 0, &why);
     S_CHECK("serves on a free port", http && ob_metrics_http_port(http) > 0);
     if (!http)
@@ -191,8 +189,7 @@ int ob_metrics_http_test(bool verbose)
     uint16_t port = ob_metrics_http_port(http);
     S_CHECK("an empty text before the first set",
             s_fetch(port, "GET /metrics HTTP/1.0\r\n\r\n", answer, sizeof answer) == 0 &&
-                s_status(answer, 200) &&
-                strstr(answer, "Content-Length: 0\r\n"));
+                s_status(answer, 200) && strstr(answer, "Content-Length: 0\r\n"));
     const char text[] = "# HELP a_total a\n# TYPE a_total counter\na_total 1\n";
     S_CHECK("set", ob_metrics_http_set(http, text, sizeof text - 1) == 0);
     S_CHECK("GET /metrics answers the text, format 0.0.4",
@@ -202,10 +199,9 @@ int ob_metrics_http_test(bool verbose)
     S_CHECK("another path is 404",
             s_fetch(port, "GET /other HTTP/1.0\r\n\r\n", answer, sizeof answer) == 0 &&
                 s_status(answer, 404));
-    S_CHECK("POST is refused",
-            s_fetch(port, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n", answer,
-                    sizeof answer) == 0 &&
-                s_status(answer, 405));
+    S_CHECK("POST is refused", s_fetch(port, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+                                       answer, sizeof answer) == 0 &&
+                                   s_status(answer, 405));
     ob_metrics_http_destroy(&http);
     S_CHECK("destroyed: NULL", http == NULL);
     S_CHECK("stopped: nothing listens",

@@ -572,8 +572,9 @@ static void test_prometheus_families(void **state)
     assert_non_null(strstr(text, "# TYPE obcast_verifier_valid_total counter\n"
                                  "obcast_verifier_valid_total{node=\"n1\",instance=\"0\"} 4\n"
                                  "obcast_verifier_valid_total{node=\"n1\",instance=\"1\"} 6\n"));
-    assert_non_null(strstr(text, "obcast_supervisor_actors_restarts_total{node=\"n1\",instance=\"0\","
-                                 "actor=\"verifier_0\",cause=\"crash\"} 2\n"));
+    assert_non_null(strstr(text,
+                           "obcast_supervisor_actors_restarts_total{node=\"n1\",instance=\"0\","
+                           "actor=\"verifier_0\",cause=\"crash\"} 2\n"));
     assert_non_null(strstr(text, "# TYPE obcast_supervisor_actors_up gauge\n"
                                  "obcast_supervisor_actors_up{node=\"n1\",instance=\"0\","
                                  "actor=\"verifier_0\"} 1\n"));
