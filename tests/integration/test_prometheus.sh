@@ -6,7 +6,8 @@
 # prints the same families. A real Prometheus server scrapes the four
 # every second: through its query API, every node's certificate rate is
 # positive under load, and a verifier killed with SIGKILL shows as a
-# restart (cause "crash") of that verifier. TAP.
+# restart (cause "crash") of that verifier, as an operator's restart
+# (cause "request") and a hung actor (cause "hung") do. TAP.
 #
 #   test_prometheus.sh BUILD_ACTORS_DIR
 set -u
@@ -166,8 +167,18 @@ check "Prometheus: node1's verifier restart counted, cause crash" \
     'prom_wait "obcast_supervisor_actors_restarts_total{node=\"node1\",actor=\"verifier/0\",cause=\"crash\"} >= 1" 1'
 check "Prometheus: node1's verifier up again" \
     'prom_wait "obcast_supervisor_actors_up{node=\"node1\",actor=\"verifier/0\"} == 1 and obcast_supervisor_actors_last_restart_seconds{node=\"node1\",actor=\"verifier/0\"} > 0" 1'
-check "no other node counted a restart" \
-    '[[ $(prom_count "obcast_supervisor_actors_restarts_total{node!=\"node1\"} > 0") -eq 0 ]]'
+# The other causes: an operator's restart, and a hang (SIGSTOP: alive,
+# silent; the supervisor kills it after 5 s without a heartbeat).
+check "obcast ctl restart-actor signer on node2" \
+    '"$obcast" ctl --config "$work/c/node2/node.zpl" restart-actor signer >"$work/ctl.log" 2>&1'
+check "Prometheus: node2's signer restart counted, cause request" \
+    'prom_wait "obcast_supervisor_actors_restarts_total{node=\"node2\",actor=\"signer/0\",cause=\"request\"} >= 1" 1'
+hung=$(pgrep -f "obcast-verifier --config $work/c/node3/node.zpl" | head -1)
+check "node3's verifier stopped with SIGSTOP (pid ${hung:-none})" '[[ -n $hung ]] && kill -STOP "$hung"'
+check "Prometheus: node3's verifier restart counted, cause hung" \
+    'prom_wait "obcast_supervisor_actors_restarts_total{node=\"node3\",actor=\"verifier/0\",cause=\"hung\"} >= 1" 1'
+check "no other restart counted (node0 none, and only those causes)" \
+    '[[ $(prom_count "obcast_supervisor_actors_restarts_total > 0") -eq 3 ]]'
 
 dump_metrics "$bin" "$work"/c/node*/node.zpl
 echo "1..$n"
