@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -457,6 +458,33 @@ static int s_node_u32(const s_ctx_t *c, zconfig_t *node, const char *name, uint6
     return 0;
 }
 
+/* node/metrics_http: "ADDRESS:PORT", an IPv4 address (the HTTP server
+   binds it; "0.0.0.0" for every interface) and a port 1-65535. */
+static int s_metrics_http(const s_ctx_t *c, const char *text, ob_node_config_t *out)
+{
+    if (!text)
+        return 0;
+    const char *colon = strrchr(text, ':');
+    struct in_addr addr;
+    char host[sizeof out->metrics_http_host];
+    size_t host_len = colon ? (size_t)(colon - text) : 0;
+    if (!colon || host_len == 0 || host_len >= sizeof host)
+        return s_fail(c, "node/metrics_http",
+                      "must be ADDRESS:PORT (for example 127.0.0.1:9464), not '%s'", text);
+    memcpy(host, text, host_len);
+    host[host_len] = '\0';
+    if (inet_pton(AF_INET, host, &addr) != 1)
+        return s_fail(c, "node/metrics_http", "'%s' in '%s' is not an IPv4 address", host, text);
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 || port > 65535)
+        return s_fail(c, "node/metrics_http", "the port in '%s' must be 1 to 65535", text);
+    snprintf(out->metrics_http_host, sizeof out->metrics_http_host, "%s", host);
+    out->metrics_http_port = (uint16_t)port;
+    return 0;
+}
+
 static int s_peer_links(const s_ctx_t *c, zconfig_t *node, ob_node_config_t *out)
 {
     if (s_node_u32(c, node, "peer_heartbeat_ms", 0, 60000, &out->peer_heartbeat_ms) != 0 ||
@@ -520,6 +548,7 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "submit_endpoint",
                                             "control_endpoint",
                                             "monitor_endpoint",
+                                            "metrics_http",
                                             "durability",
                                             "log_level",
                                             "arena_slots",
@@ -617,6 +646,8 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
             goto out;
         }
     }
+    if (s_metrics_http(&c, zconfig_get(node, "metrics_http", NULL), out) != 0)
+        goto out;
     const char *application = zconfig_get(node, "application", "builtin");
     if (strcmp(application, "builtin") == 0)
         out->application = OB_APPLICATION_BUILTIN;

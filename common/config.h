@@ -78,6 +78,10 @@ typedef struct {
     char submit_endpoint[OB_ENDPOINT_MAX];
     char control_endpoint[OB_ENDPOINT_MAX];
     char monitor_endpoint[OB_ENDPOINT_MAX];
+    /* `GET /metrics` over HTTP (Prometheus) on this IPv4 address and port;
+       metrics_http_port 0: off (the default). */
+    char metrics_http_host[16];
+    uint16_t metrics_http_port;
     /* Folders of CURVE public certificates (czmq zcert), one allowlist per
        socket (SPEC §4): the applications allowed on a TCP app_endpoint,
        the clients on a TCP submit_endpoint, the operators on a TCP

@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -463,4 +464,429 @@ void ob_stages_set_current(ob_stages_t *self)
 void ob_stage(ob_stage_t stage, const uint8_t sequencer[32], uint64_t height)
 {
     ob_stages_mark(s_current_stages, stage, sequencer, height);
+}
+
+/* --- Prometheus text ------------------------------------------------------- */
+
+#define S_PROM_DEPTH 6
+
+typedef enum { S_PROM_COUNTER, S_PROM_GAUGE, S_PROM_HISTOGRAM } s_prom_kind_t;
+
+typedef struct {
+    char *family, *line; /* the line without its newline */
+    s_prom_kind_t kind;
+    size_t seq; /* the order added, kept within a family */
+} s_prom_sample_t;
+
+struct _ob_prom_t {
+    s_prom_sample_t *samples;
+    size_t count, cap;
+};
+
+/* Objects whose keys are values of one label. */
+static const struct {
+    const char *object, *label;
+} s_prom_labels[] = {{"drops", "error"},        {"refused", "error"},  {"acks_dropped", "error"},
+                     {"sign_refused", "error"}, {"tips", "sequencer"}, {"peers", "peer"},
+                     {"actors", "actor"},       {"restarts", "cause"}};
+
+/* Numbers that are levels, not counts since the start: by their own key,
+   or by their parent object's. */
+static const char *const s_prom_gauges[] = {"epoch",
+                                            "queued",
+                                            "outstanding",
+                                            "in_use",
+                                            "slots",
+                                            "max",
+                                            "connected",
+                                            "attached",
+                                            "external",
+                                            "owed",
+                                            "hwm",
+                                            "pinned",
+                                            "blocked",
+                                            "hold_ms",
+                                            "up",
+                                            "min_us",
+                                            "max_us",
+                                            "p50_us",
+                                            "p90_us",
+                                            "p99_us",
+                                            "p999_us",
+                                            "max_batch",
+                                            "max_pending",
+                                            "batch_bytes",
+                                            "max_frame_peer",
+                                            "max_frame_local",
+                                            "last_restart_seconds",
+                                            "app_attached",
+                                            "application_external",
+                                            "arena_in_use",
+                                            "payload_slots_pinned",
+                                            "app_verdicts_owed",
+                                            "peer_hwm",
+                                            "tips"};
+
+typedef struct {
+    ob_prom_t *prom;
+    const char *p;
+    char node[64];
+    char actor[16];
+    unsigned instance;
+    char path[S_PROM_DEPTH][48];
+    int depth;
+    const char *label[S_PROM_DEPTH]; /* the label whose values are the keys at that depth */
+    bool error;
+    unsigned long long sum; /* the last "sum_us" seen, at sum_depth */
+    int sum_depth;
+    size_t count_sample; /* the last "count" seen, at count_depth */
+    int count_depth;
+} s_prom_parser_t;
+
+static void s_prom_sanitize(char *name)
+{
+    for (char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_'))
+            *c = '_';
+}
+
+static bool s_prom_is_gauge(const s_prom_parser_t *self, int depth)
+{
+    for (size_t i = 0; i < sizeof s_prom_gauges / sizeof s_prom_gauges[0]; i++)
+        for (int d = depth - 1; d >= 0 && d >= depth - 2; d--)
+            if (!self->label[d] && strcmp(self->path[d], s_prom_gauges[i]) == 0)
+                return true;
+    return false;
+}
+
+/* One sample of the family named by the path's first `depth` keys, the
+   line's name being the family's with `suffix`; `le` an extra label when
+   not NULL. */
+static int s_prom_sample(s_prom_parser_t *self, int depth, s_prom_kind_t kind, const char *suffix,
+                         const char *le, unsigned long long value)
+{
+    char family[512];
+    int used = snprintf(family, sizeof family, "obcast_%s", self->actor);
+    for (int i = 0; i < depth && used > 0 && (size_t)used < sizeof family; i++) {
+        if (self->label[i])
+            continue; /* that key is a label value */
+        used += snprintf(family + used, sizeof family - (size_t)used, "_%s", self->path[i]);
+    }
+    if (kind == S_PROM_COUNTER && used > 0 && (size_t)used < sizeof family)
+        used += snprintf(family + used, sizeof family - (size_t)used, "_total");
+    if (used <= 0 || (size_t)used >= sizeof family)
+        return -1;
+    s_prom_sanitize(family);
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s%s%s{node=\"%s\",instance=\"%u\"", family,
+                     suffix ? "_" : "", suffix ? suffix : "", self->node, self->instance);
+    for (int i = 0; i < depth && n > 0 && (size_t)n < sizeof line; i++)
+        if (self->label[i])
+            n += snprintf(line + n, sizeof line - (size_t)n, ",%s=\"%s\"", self->label[i],
+                          self->path[i]);
+    if (le && n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, ",le=\"%s\"", le);
+    if (n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, "} %llu", value);
+    if (n <= 0 || (size_t)n >= sizeof line)
+        return -1;
+    ob_prom_t *prom = self->prom;
+    if (prom->count == prom->cap) {
+        size_t cap = prom->cap ? prom->cap * 2 : 256;
+        s_prom_sample_t *grown = realloc(prom->samples, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        prom->samples = grown;
+        prom->cap = cap;
+    }
+    s_prom_sample_t *s = &prom->samples[prom->count];
+    *s = (s_prom_sample_t){
+        .family = strdup(family), .line = strdup(line), .kind = kind, .seq = prom->count};
+    if (!s->family || !s->line) {
+        free(s->family);
+        free(s->line);
+        return -1;
+    }
+    prom->count++;
+    return 0;
+}
+
+static void s_prom_skip(s_prom_parser_t *self)
+{
+    while (*self->p == ' ')
+        self->p++;
+}
+
+static bool s_prom_string(s_prom_parser_t *self, char *out, size_t cap)
+{
+    s_prom_skip(self);
+    if (*self->p != '"')
+        return false;
+    const char *end = strchr(self->p + 1, '"');
+    if (!end || (size_t)(end - self->p - 1) >= cap ||
+        memchr(self->p + 1, '\\', (size_t)(end - self->p - 1)))
+        return false;
+    memcpy(out, self->p + 1, (size_t)(end - self->p - 1));
+    out[end - self->p - 1] = '\0';
+    self->p = end + 1;
+    return true;
+}
+
+static bool s_prom_number(s_prom_parser_t *self, unsigned long long *value)
+{
+    s_prom_skip(self);
+    if (*self->p < '0' || *self->p > '9')
+        return false;
+    char *end;
+    errno = 0;
+    *value = strtoull(self->p, &end, 10);
+    self->p = end;
+    return errno == 0;
+}
+
+/* A histogram's [[upper, count], ...]: uppers strictly rising. The
+   samples are its parent object's family, as Prometheus names one. */
+static bool s_prom_buckets(s_prom_parser_t *self)
+{
+    s_prom_skip(self);
+    if (*self->p++ != '[')
+        return false;
+    int parent = self->depth - 1;
+    unsigned long long cumulative = 0, last = 0;
+    bool first = true;
+    s_prom_skip(self);
+    while (*self->p != ']') {
+        if (!first && *self->p++ != ',')
+            return false;
+        unsigned long long upper, count;
+        s_prom_skip(self);
+        if (*self->p++ != '[' || !s_prom_number(self, &upper))
+            return false;
+        s_prom_skip(self);
+        if (*self->p++ != ',' || !s_prom_number(self, &count))
+            return false;
+        s_prom_skip(self);
+        if (*self->p++ != ']' || (!first && upper <= last) || cumulative + count < cumulative)
+            return false;
+        first = false;
+        last = upper;
+        cumulative += count;
+        char le[24];
+        snprintf(le, sizeof le, "%llu", upper);
+        if (s_prom_sample(self, parent, S_PROM_HISTOGRAM, "bucket", le, cumulative) != 0)
+            return false;
+        s_prom_skip(self);
+    }
+    self->p++;
+    if (s_prom_sample(self, parent, S_PROM_HISTOGRAM, "bucket", "+Inf", cumulative) != 0 ||
+        s_prom_sample(self, parent, S_PROM_HISTOGRAM, "sum", NULL,
+                      self->sum_depth == self->depth ? self->sum : 0) != 0)
+        return false;
+    /* Its count, added before the buckets told it was a histogram's. */
+    if (self->count_depth == self->depth) {
+        s_prom_sample_t *s = &self->prom->samples[self->count_sample];
+        free(s->family);
+        s->family = NULL;
+        s->kind = S_PROM_HISTOGRAM;
+        /* the family is the bucket line's: the same up to "_bucket" */
+        const s_prom_sample_t *b = &self->prom->samples[self->prom->count - 1];
+        s->family = strdup(b->family);
+        if (!s->family)
+            return false;
+        s->seq = b->seq;
+        char *brace = strchr(s->line, '{');
+        char line[1024];
+        snprintf(line, sizeof line, "%s_count%s", s->family, brace ? brace : "");
+        char *copy = strdup(line);
+        if (!copy)
+            return false;
+        free(s->line);
+        s->line = copy;
+    }
+    return true;
+}
+
+static bool s_prom_value(s_prom_parser_t *self);
+
+static bool s_prom_object(s_prom_parser_t *self)
+{
+    s_prom_skip(self);
+    if (*self->p++ != '{' || self->depth >= S_PROM_DEPTH)
+        return false;
+    /* a sum and a count belong to their own object's buckets */
+    self->sum_depth = -1;
+    self->count_depth = -1;
+    s_prom_skip(self);
+    if (*self->p == '}') {
+        self->p++;
+        return true;
+    }
+    for (;;) {
+        char key[48];
+        if (!s_prom_string(self, key, sizeof key))
+            return false;
+        s_prom_skip(self);
+        if (*self->p++ != ':')
+            return false;
+        snprintf(self->path[self->depth], sizeof self->path[0], "%s", key);
+        self->depth++;
+        const char *label = NULL;
+        for (size_t i = 0; i < sizeof s_prom_labels / sizeof s_prom_labels[0]; i++)
+            if (strcmp(key, s_prom_labels[i].object) == 0)
+                label = s_prom_labels[i].label;
+        for (int d = 0; label && d < self->depth; d++)
+            if (self->label[d] && strcmp(self->label[d], label) == 0)
+                label = NULL; /* one label of a name: the outer map's */
+        if (self->depth < S_PROM_DEPTH)
+            self->label[self->depth] = label; /* its members' keys */
+        bool ok = s_prom_value(self);
+        if (self->depth < S_PROM_DEPTH)
+            self->label[self->depth] = NULL;
+        self->depth--;
+        if (!ok)
+            return false;
+        s_prom_skip(self);
+        if (*self->p == ',') {
+            self->p++;
+            continue;
+        }
+        return *self->p++ == '}';
+    }
+}
+
+static bool s_prom_value(s_prom_parser_t *self)
+{
+    s_prom_skip(self);
+    if (*self->p == '{')
+        return s_prom_object(self);
+    if (*self->p == '"') {
+        char text[64];
+        return s_prom_string(self, text, sizeof text); /* strings are names, not samples */
+    }
+    bool top_instance = self->depth == 1 && strcmp(self->path[0], "instance") == 0;
+    if (strncmp(self->p, "true", 4) == 0 || strncmp(self->p, "false", 5) == 0) {
+        bool yes = *self->p == 't';
+        self->p += yes ? 4 : 5;
+        return s_prom_sample(self, self->depth, S_PROM_GAUGE, NULL, NULL, yes) == 0;
+    }
+    if (*self->p == '[')
+        return self->depth > 1 && strcmp(self->path[self->depth - 1], "buckets") == 0 &&
+               s_prom_buckets(self);
+    unsigned long long v;
+    if (!s_prom_number(self, &v))
+        return false;
+    if (top_instance)
+        return true; /* a label already */
+    const char *key = self->path[self->depth - 1];
+    if (strcmp(key, "sum_us") == 0) {
+        self->sum = v; /* the histogram's _sum */
+        self->sum_depth = self->depth;
+        return true;
+    }
+    if (strcmp(key, "count") == 0) {
+        self->count_sample = self->prom->count;
+        self->count_depth = self->depth;
+    }
+    s_prom_kind_t kind = s_prom_is_gauge(self, self->depth) ? S_PROM_GAUGE : S_PROM_COUNTER;
+    return s_prom_sample(self, self->depth, kind, NULL, NULL, v) == 0;
+}
+
+ob_prom_t *ob_prom_new(void)
+{
+    return calloc(1, sizeof(ob_prom_t));
+}
+
+static void s_prom_truncate(ob_prom_t *self, size_t count)
+{
+    while (self->count > count) {
+        self->count--;
+        free(self->samples[self->count].family);
+        free(self->samples[self->count].line);
+    }
+}
+
+void ob_prom_destroy(ob_prom_t **self_p)
+{
+    assert(self_p);
+    ob_prom_t *self = *self_p;
+    if (!self)
+        return;
+    s_prom_truncate(self, 0);
+    free(self->samples);
+    free(self);
+    *self_p = NULL;
+}
+
+int ob_prom_add(ob_prom_t *self, const char *json, const char *node)
+{
+    s_prom_parser_t parser = {.prom = self, .p = json, .sum_depth = -1, .count_depth = -1};
+    snprintf(parser.node, sizeof parser.node, "%s", node);
+    size_t before = self->count;
+    if (sscanf(json, "{\"actor\":\"%15[a-z]\",\"instance\":%u", parser.actor, &parser.instance) !=
+            2 ||
+        !s_prom_object(&parser)) {
+        s_prom_truncate(self, before);
+        return -1;
+    }
+    s_prom_skip(&parser);
+    if (*parser.p != '\0') {
+        s_prom_truncate(self, before);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_prom_order(const void *a, const void *b)
+{
+    const s_prom_sample_t *x = a, *y = b;
+    int by_family = strcmp(x->family, y->family);
+    if (by_family)
+        return by_family;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const char *s_prom_kind_name(s_prom_kind_t kind)
+{
+    switch (kind) {
+    case S_PROM_COUNTER:
+        return "counter";
+    case S_PROM_GAUGE:
+        return "gauge";
+    case S_PROM_HISTOGRAM:
+        return "histogram";
+    }
+    return "untyped";
+}
+
+int ob_prom_write(const ob_prom_t *self, FILE *out)
+{
+    s_prom_sample_t *sorted = self->count ? malloc(self->count * sizeof *sorted) : NULL;
+    if (self->count && !sorted)
+        return -1;
+    if (self->count)
+        memcpy(sorted, self->samples, self->count * sizeof *sorted);
+    if (self->count > 1)
+        qsort(sorted, self->count, sizeof *sorted, s_prom_order);
+    int rc = 0;
+    for (size_t i = 0; i < self->count && rc == 0; i++) {
+        const s_prom_sample_t *s = &sorted[i];
+        if (i == 0 || strcmp(s->family, sorted[i - 1].family) != 0) {
+            /* obcast_journal_nodes_accepted_total: "journal nodes_accepted_total" */
+            const char *rest = s->family + strlen("obcast_");
+            const char *under = strchr(rest, '_');
+            int actor_len = under ? (int)(under - rest) : (int)strlen(rest);
+            if (fprintf(out, "# HELP %s obcast %.*s %s, %s\n# TYPE %s %s\n", s->family, actor_len,
+                        rest, under ? under + 1 : "",
+                        s->kind == S_PROM_HISTOGRAM ? "a latency histogram in microseconds"
+                        : s->kind == S_PROM_GAUGE   ? "a level"
+                                                    : "counted since the actor started",
+                        s->family, s_prom_kind_name(s->kind)) < 0)
+                rc = -1;
+        }
+        if (fprintf(out, "%s\n", s->line) < 0)
+            rc = -1;
+    }
+    free(sorted);
+    return rc;
 }

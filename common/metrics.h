@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define OB_HISTOGRAM_SUB_BITS 5
 #define OB_HISTOGRAM_SUB      (1u << OB_HISTOGRAM_SUB_BITS)
@@ -146,5 +147,28 @@ void ob_json_stages(ob_json_t *json, const char *name, const ob_stages_t *self);
    (the simulator, the handler tests). */
 void ob_stages_set_current(ob_stages_t *self);
 void ob_stage(ob_stage_t stage, const uint8_t sequencer[32], uint64_t height);
+
+/* --- Prometheus text (exposition format 0.0.4) ---------------------------
+
+   Metrics events (the JSON above: objects, plain strings, whole numbers,
+   booleans) of one or more actors, as one Prometheus text. A number at
+   the path a.b.c of actor A becomes `obcast_A_a_b_c{node=..,instance=..}`;
+   the members of a few maps (drops, peers, tips, ...) become a label
+   instead of a name part. A histogram (count, sum_us, buckets) becomes a
+   Prometheus histogram: `_bucket{le=..}` cumulative up to le="+Inf",
+   `_sum`, `_count`. A known level (a height, a queue depth, a maximum, a
+   boolean, a percentile) is a gauge; every other number counts since the
+   actor started, a counter named `..._total`. Samples are grouped by
+   family whatever the order of the events, each family once under its
+   `# HELP` and `# TYPE`, as Prometheus requires. */
+typedef struct _ob_prom_t ob_prom_t;
+
+ob_prom_t *ob_prom_new(void);
+void ob_prom_destroy(ob_prom_t **self_p);
+/* Adds one metrics event of node `node`. 0, or -1 if it is not one (then
+   none of its samples are kept). */
+int ob_prom_add(ob_prom_t *self, const char *json, const char *node);
+/* Writes every sample added; 0, or -1 on a write error. */
+int ob_prom_write(const ob_prom_t *self, FILE *out);
 
 #endif

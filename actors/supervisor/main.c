@@ -19,6 +19,8 @@
     commits) and then the node. */
 #include "actor.h"
 #include "event.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "log.h"
 #include "shell.h"
 #include "zap.h"
@@ -38,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef OBCAST_VERSION
@@ -73,7 +76,17 @@ typedef struct {
     uint32_t restarts;       /* after a crash, a hang or `restart`: counted */
     bool reloading;          /* stopped by a reload: started again, not counted */
     uint32_t reloads;
+    /* Why it was restarted, counted by cause (metrics). */
+    uint32_t restarts_by[3];      /* S_CAUSE_... */
+    bool hung_killed, stop_asked; /* how the end s_child_ended sees came about */
+    uint64_t last_restart_s;      /* unix seconds; 0: never */
+    char *metrics;                /* its last `metrics` event; NULL while it is down */
 } s_child_t;
+
+/* What ended an actor that was restarted: it died by itself, it was
+   killed as hung, or an operator asked (`ctl restart`). */
+enum { S_CAUSE_CRASH, S_CAUSE_HUNG, S_CAUSE_REQUEST };
+static const char *const s_causes[] = {"crash", "hung", "request"};
 
 typedef struct {
     ob_actor_process_t process; /* config, manifest, crypto */
@@ -98,6 +111,7 @@ typedef struct {
        sockets they guard. */
     zcert_t *cert;
     ob_zap_t *zap;
+    ob_metrics_http_t *http; /* GET /metrics, when metrics_http is set */
 } s_node_t;
 
 static const char *s_usage =
@@ -222,6 +236,7 @@ static void s_close(s_node_t *self)
     zsock_destroy(&self->events);
     ob_zap_destroy(&self->zap);
     zcert_destroy(&self->cert);
+    ob_metrics_http_destroy(&self->http);
 }
 
 static int s_start_monitor(s_node_t *self, ob_why_t *why)
@@ -295,8 +310,12 @@ static void s_on_heartbeats(s_node_t *self, uint64_t now)
         if (actor && json_is_integer(instance) && json_integer_value(instance) >= 0 &&
             json_integer_value(instance) <= UINT32_MAX) {
             s_child_t *child = s_child_named(self, actor, (uint32_t)json_integer_value(instance));
-            if (child)
+            if (child) {
                 child->last_heartbeat = now;
+                free(child->metrics);
+                child->metrics = json; /* kept for GET /metrics */
+                json = NULL;
+            }
         }
         json_decref(event);
         zstr_free(&topic);
@@ -325,10 +344,73 @@ static int s_check_hung(s_node_t *self, uint64_t now)
         s_actor_event(self, child, "hung", json_pack("{s:I}", "silent_ms", (json_int_t)silent));
         if (self->inproc)
             return -1;
+        child->hung_killed = true;
         kill(child->pid, SIGKILL); /* reaped and restarted by s_reap */
         child->last_heartbeat = now;
     }
     return 0;
+}
+
+/* --- metrics ------------------------------------------------------------------------
+
+   Each second the supervisor publishes its own `metrics` event, as an
+   actor does (so `obcast metrics` and `obcast tail` see it): each actor up
+   or not, its restarts by cause, its last restart's time. With the last
+   event of each actor (the heartbeats it receives anyway) it is also the
+   text GET /metrics serves: rendered here, in the loop, and handed to the
+   HTTP thread whole (metrics_http.h says why). */
+
+static void s_publish_metrics(s_node_t *self)
+{
+    static char buf[65536];
+    ob_json_t json;
+    ob_json_begin(&json, buf, sizeof buf);
+    ob_json_object(&json, NULL);
+    ob_json_str(&json, "actor", "supervisor");
+    ob_json_u64(&json, "instance", 0);
+    ob_json_object(&json, "actors");
+    for (size_t i = 0; i < self->child_count; i++) {
+        const s_child_t *c = &self->children[i];
+        char key[32];
+        snprintf(key, sizeof key, "%s/%u", ob_actor_name(c->actor), c->instance);
+        bool running = self->inproc ? c->thread != NULL : c->pid > 0;
+        ob_json_object(&json, key);
+        ob_json_u64(&json, "up", running && !c->restart_at);
+        ob_json_object(&json, "restarts");
+        for (size_t k = 0; k < sizeof s_causes / sizeof s_causes[0]; k++)
+            ob_json_u64(&json, s_causes[k], c->restarts_by[k]);
+        ob_json_end(&json);
+        ob_json_u64(&json, "last_restart_seconds", c->last_restart_s);
+        ob_json_end(&json);
+    }
+    ob_json_end(&json);
+    ob_json_end(&json);
+    const char *text = ob_json_text(&json);
+    if (!text)
+        return;
+    if (self->events) {
+        zmq_send(zsock_resolve(self->events), "metrics", 7, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+        zmq_send(zsock_resolve(self->events), text, strlen(text), ZMQ_DONTWAIT);
+    }
+    if (!self->http)
+        return;
+    ob_prom_t *prom = ob_prom_new();
+    char *out = NULL;
+    size_t len = 0;
+    FILE *stream = prom ? open_memstream(&out, &len) : NULL;
+    if (stream) {
+        for (size_t i = 0; i < self->child_count; i++)
+            if (self->children[i].metrics &&
+                ob_prom_add(prom, self->children[i].metrics, self->process.config.name) != 0)
+                ob_warn("node: %s sent a metrics event GET /metrics cannot carry",
+                        self->children[i].label);
+        ob_prom_add(prom, text, self->process.config.name);
+        int rc = ob_prom_write(prom, stream);
+        if (fclose(stream) == 0 && rc == 0)
+            ob_metrics_http_set(self->http, out, len);
+    }
+    free(out);
+    ob_prom_destroy(&prom);
 }
 
 /* --- the control socket (SPEC §6) ---------------------------------------------------
@@ -494,6 +576,7 @@ static void s_on_control(s_node_t *self, uint64_t now)
         else if (child->pid <= 0)
             snprintf(answer, sizeof answer, "error: %s is not running", child->label);
         else {
+            child->stop_asked = true;
             kill(child->pid, SIGTERM); /* a clean stop; s_reap starts it again */
             snprintf(answer, sizeof answer, "ok restarting %s (pid %ld)", child->label,
                      (long)child->pid);
@@ -730,6 +813,12 @@ static bool s_restart_allowed(s_node_t *self, uint64_t now)
 static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
 {
     uint64_t now = ob_shell_now_ms();
+    int cause = child->hung_killed  ? S_CAUSE_HUNG
+                : child->stop_asked ? S_CAUSE_REQUEST
+                                    : S_CAUSE_CRASH;
+    child->hung_killed = child->stop_asked = false;
+    free(child->metrics); /* down: no samples of it until it speaks again */
+    child->metrics = NULL;
     if (child->reloading) {
         /* Stopped by a reload: started again at once, neither a failure
            (no backoff) nor a restart within the intensity limit. */
@@ -763,6 +852,8 @@ static int s_child_ended(s_node_t *self, s_child_t *child, const char *how)
     ob_warn("node: %s %s; restarting in %llu ms", child->label, how,
             (unsigned long long)child->backoff_ms);
     child->restarts++;
+    child->restarts_by[cause]++;
+    child->last_restart_s = (uint64_t)time(NULL);
     s_actor_event(self, child, "restart",
                   json_pack("{s:I}", "in_ms", (json_int_t)child->backoff_ms));
     child->restart_at = now + child->backoff_ms;
@@ -907,6 +998,15 @@ static int s_run(s_node_t *self)
                 config->path, config->arena_slots, slot_size, why.text);
         return 1;
     }
+    if (config->metrics_http_port) {
+        self->http =
+            ob_metrics_http_new(config->metrics_http_host, config->metrics_http_port, &why);
+        if (!self->http) {
+            fprintf(stderr, "%s: config %s: %s\n", s_program, config->path, why.text);
+            ob_arena_destroy(&arena);
+            return 1;
+        }
+    }
     if (s_start_operator_auth(self, &why) != 0 || s_start_monitor(self, &why) != 0 ||
         s_start_control(self, &why) != 0) {
         fprintf(stderr, "%s: config %s: %s\n", s_program, config->path, why.text);
@@ -968,6 +1068,7 @@ static int s_run(s_node_t *self)
             if (expired)
                 ob_info("node: %u payload slots expired", expired);
             next_sweep = now + 1000;
+            s_publish_metrics(self);
         }
         if (zpoller_wait(poller, 50) == self->control)
             s_on_control(self, ob_shell_now_ms());
@@ -976,6 +1077,8 @@ static int s_run(s_node_t *self)
     ob_info("node %s: stopping", config->name);
     s_stop_all(self);
     s_close(self);
+    for (size_t i = 0; i < self->child_count; i++)
+        free(self->children[i].metrics);
     ob_arena_destroy(&arena);
     if (!self->inproc)
         close(self->arena_fd);

@@ -53,11 +53,12 @@ status=$("$obcast" ctl --config "$cfg" status)
 check "ctl status is the same request (README lists it)" '[[ $(grep -o "\"state\":\"running\"" <<<"$status" | wc -l) -eq 4 ]]'
 "$obcast" metrics --config "$cfg" >"$work/metrics.prom" 2>&1
 check "obcast metrics prints Prometheus text for every actor" \
-    'grep -q "^obcast_journal_certificates{node=\"node1\",instance=\"0\"} [0-9]*$" "$work/metrics.prom" &&
-     grep -q "^obcast_signer_acks_signed{node=\"node1\",instance=\"0\"} " "$work/metrics.prom" &&
-     grep -q "^obcast_verifier_acks_passed{node=\"node1\",instance=\"0\"} " "$work/metrics.prom" &&
+    'grep -q "^obcast_journal_certificates_total{node=\"node1\",instance=\"0\"} [0-9]*$" "$work/metrics.prom" &&
+     grep -q "^obcast_signer_acks_signed_total{node=\"node1\",instance=\"0\"} " "$work/metrics.prom" &&
+     grep -q "^obcast_verifier_acks_passed_total{node=\"node1\",instance=\"0\"} " "$work/metrics.prom" &&
      grep -q "^obcast_net_peers_connected{node=\"node1\",instance=\"0\",peer=\"node0\"} 1$" "$work/metrics.prom"'
-check "every line of it is a sample" '! grep -vqE "^obcast_[a-z0-9_]+\{[^}]*\} [0-9]+$" "$work/metrics.prom"'
+check "every line of it is a sample, or a family's HELP or TYPE" \
+    '! grep -vqE "^(obcast_[a-z0-9_]+\{[^}]*\} [0-9]+|# (HELP|TYPE) obcast_[a-z0-9_]+ .+)$" "$work/metrics.prom"'
 expect "metrics without --config" 2 "give --config NODE.zpl" -- metrics
 old=$(pgrep -f "obcast-signer --config $cfg")
 expect "ctl restart-actor signer" 0 "restarting signer" -- ctl --config "$cfg" restart-actor signer

@@ -74,7 +74,7 @@ check "a second application, allowed too, got nothing while it was attached ($(c
     'grep -qx "asks=0" "$work/app2.out"'
 check "a node key got nothing on the app socket ($(cat "$work/app3.out"))" 'grep -qx "asks=0" "$work/app3.out"'
 "$obcast" metrics --config "$work/c/node0/node.zpl" >"$work/metrics0.prom" 2>&1
-foreign=$(sed -n 's/^obcast_net_app_foreign{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
+foreign=$(sed -n 's/^obcast_net_app_foreign_total{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
 check "its frames were dropped and counted (app_foreign $foreign)" '[[ ${foreign:-0} -ge 5 ]]'
 check "node0 reports its application external" \
     'grep -q "^obcast_net_application_external{[^}]*} 1$" "$work/metrics0.prom"'
@@ -90,7 +90,7 @@ check "a payload of max_payload - 9 ($((max - 9)) bytes) is certified in a batch
     '"$obcast" submit --config "$work/c/node1/node.zpl" --count 1 --size $((max - 9)) --wait locked --timeout 30000 >"$work/max.out" 2>&1'
 for _ in $(seq 100); do
     "$obcast" metrics --config "$work/c/node0/node.zpl" >"$work/metrics0.prom" 2>&1
-    peer_in=$(sed -n 's/^obcast_net_payload_bytes_peer_in{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
+    peer_in=$(sed -n 's/^obcast_net_payload_bytes_peer_in_total{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
     [[ ${peer_in:-0} -ge $max ]] && break
     sleep 0.1
 done
@@ -108,7 +108,7 @@ check "1 GiB in oversized frames: obcast-net's peak RSS under 64 MiB plus the ar
 check "1 GiB as one message of many frames: peak RSS under the bound too (VmHWM $hwm kB < $bound kB)" \
     '[[ ${hwm:-999999999} -lt $bound ]]'
 "$obcast" metrics --config "$work/c/node0/node.zpl" >"$work/metrics0.prom" 2>&1
-cut=$(sed -n 's/^obcast_net_connections_cut_peer{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
+cut=$(sed -n 's/^obcast_net_connections_cut_peer_total{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
 check "the endless message's connection was cut ($cut)" '[[ ${cut:-0} -ge 1 ]]'
 check "node0 logged the cut" 'grep -q "peer_bind: a connection holds .* bytes of a message not yet whole" "$work/node0.log"'
 check "the cluster keeps certifying" \
@@ -139,7 +139,7 @@ kill -KILL $node3_pids
 kill "$slow_app" 2>/dev/null
 wait "$slow_app" 2>/dev/null
 acks_before=$("$obcast" metrics --config "$work/c/node0/node.zpl" 2>&1 |
-    sed -n 's/^obcast_signer_acks_signed{[^}]*} \([0-9]*\)$/\1/p')
+    sed -n 's/^obcast_signer_acks_signed_total{[^}]*} \([0-9]*\)$/\1/p')
 # --- an application's veto does not lapse when it detaches. With node3
 # stopped, node1's chunks need node0's ack (3 of 4). node0's application
 # rejects them, then exits; 8 s later nothing certified them. Then an
@@ -162,7 +162,7 @@ check "its connection closing detached it at once" '[[ $(closed) -ge 2 ]]'
 sleep 8
 check "8 s after it exited, the chunk is still not certified" 'kill -0 $veto_pid 2>/dev/null'
 "$obcast" metrics --config "$work/c/node0/node.zpl" >"$work/metrics0.prom" 2>&1
-acks=$(sed -n 's/^obcast_signer_acks_signed{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
+acks=$(sed -n 's/^obcast_signer_acks_signed_total{[^}]*} \([0-9]*\)$/\1/p' "$work/metrics0.prom")
 check "node0 signed no ack meanwhile ($acks_before, then $acks)" '[[ -n $acks && $acks -eq ${acks_before:-0} ]]'
 "$probe" app "$app" "$server" "$work/c/apps/app2.cert" 6 accept >"$work/accept.out" 2>>"$work/probe.log" &
 accept_pid=$!

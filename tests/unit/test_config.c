@@ -314,6 +314,31 @@ static void test_node_config_application_and_lists(void **state)
     s_config_refused(fx, "node/control_endpoint: a TCP endpoint needs node/operator_keys");
 }
 
+/* node/metrics_http: off by default; ADDRESS:PORT, each part checked. */
+static void test_node_config_metrics_http(void **state)
+{
+    s_fixture_t *fx = *state;
+    ob_node_config_t cfg;
+    ob_why_t why = {{0}};
+    s_config(fx, NULL, NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.metrics_http_port, 0);
+    s_config(fx, "    metrics_http = \"127.0.0.1:9464\"\n", NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_string_equal(cfg.metrics_http_host, "127.0.0.1");
+    assert_int_equal(cfg.metrics_http_port, 9464);
+    s_config(fx, "    metrics_http = \"9464\"\n", NULL);
+    s_config_refused(fx, "node/metrics_http: must be ADDRESS:PORT");
+    s_config(fx, "    metrics_http = \"localhost:9464\"\n", NULL);
+    s_config_refused(fx, "node/metrics_http: 'localhost' in 'localhost:9464' is not an IPv4");
+    s_config(fx, "    metrics_http = \"127.0.0.1:0\"\n", NULL);
+    s_config_refused(fx, "node/metrics_http: the port in '127.0.0.1:0' must be 1 to 65535");
+    s_config(fx, "    metrics_http = \"127.0.0.1:70000\"\n", NULL);
+    s_config_refused(fx, "must be 1 to 65535");
+    s_config(fx, "    metrics_http = \"127.0.0.1:94x\"\n", NULL);
+    s_config_refused(fx, "must be 1 to 65535");
+}
+
 /* node/batch and node/batch_bytes: on by default, off either way. */
 static void test_node_config_batch(void **state)
 {
@@ -392,6 +417,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_node_config_application_and_lists, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_node_config_batch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_node_config_metrics_http, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_node_config_peer_links, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -120,6 +120,25 @@ static void test_percentile_bound_sweep(void **state)
     }
 }
 
+/* Issue 13's case: samples up to 21421 µs showed `p99_us 32768` with
+   power-of-two buckets. Log-linear ones give a p99 within 1/32 of the
+   exact one, and never above the maximum. */
+static void test_percentile_not_above_max(void **state)
+{
+    (void)state;
+    static ob_histogram_t h;
+    memset(&h, 0, sizeof h);
+    for (uint64_t v = 1; v <= 21421; v += 7)
+        ob_histogram_record(&h, v);
+    ob_histogram_record(&h, 21421);
+    assert_int_equal(h.max_us, 21421);
+    uint64_t p50 = ob_histogram_percentile(&h, 50), p99 = ob_histogram_percentile(&h, 99);
+    assert_true(p50 <= h.max_us && p99 <= h.max_us);
+    /* the exact ones: the 1531st and the 3032nd of 3062 samples */
+    assert_true(s_within_bound(1 + 7 * 1530, p50));
+    assert_true(s_within_bound(1 + 7 * 3031, p99));
+}
+
 static int s_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -151,8 +170,10 @@ static void test_percentiles_against_sorted(void **state)
                 rank = 1;
             uint64_t exact = v[rank - 1];
             uint64_t got = ob_histogram_percentile(&h, ps[j]);
-            if (!s_within_bound(exact, got)) {
-                print_error("p%g: exact %" PRIu64 ", histogram %" PRIu64 "\n", ps[j], exact, got);
+            /* issue 13 defect 4: never above the largest sample */
+            if (!s_within_bound(exact, got) || got > h.max_us) {
+                print_error("p%g: exact %" PRIu64 ", histogram %" PRIu64 ", max %" PRIu64 "\n",
+                            ps[j], exact, got, h.max_us);
                 fail();
             }
         }
@@ -396,23 +417,42 @@ static void test_prometheus_histogram(void **state)
     char *text = s_prometheus(ob_json_text(&json), &rc);
     assert_int_equal(rc, 0);
     const char *l = "{node=\"node0\",instance=\"0\"";
-    char expect[2048];
+    char expect[4096];
     snprintf(expect, sizeof expect,
-             "obcast_journal_certificates%s} 5\n"
-             "obcast_journal_lat_count%s} 3\n"
-             "obcast_journal_lat_sum_us%s} 1006\n"
-             "obcast_journal_lat_min_us%s} 3\n"
-             "obcast_journal_lat_max_us%s} 1000\n"
-             "obcast_journal_lat_p50_us%s} 3\n"
-             "obcast_journal_lat_p90_us%s} 1000\n"
-             "obcast_journal_lat_p99_us%s} 1000\n"
-             "obcast_journal_lat_p999_us%s} 1000\n"
+             "# HELP obcast_journal_certificates_total obcast journal certificates_total, "
+             "counted since the actor started\n"
+             "# TYPE obcast_journal_certificates_total counter\n"
+             "obcast_journal_certificates_total%s} 5\n"
+             "# HELP obcast_journal_drops_total obcast journal drops_total, counted since the "
+             "actor started\n"
+             "# TYPE obcast_journal_drops_total counter\n"
+             "obcast_journal_drops_total%s,error=\"bad_sig\"} 2\n"
+             "# HELP obcast_journal_lat obcast journal lat, a latency histogram in microseconds\n"
+             "# TYPE obcast_journal_lat histogram\n"
              "obcast_journal_lat_bucket%s,le=\"3\"} 2\n"
              "obcast_journal_lat_bucket%s,le=\"1007\"} 3\n"
              "obcast_journal_lat_bucket%s,le=\"+Inf\"} 3\n"
+             "obcast_journal_lat_count%s} 3\n"
              "obcast_journal_lat_sum%s} 1006\n"
-             "obcast_journal_drops%s,error=\"bad_sig\"} 2\n",
-             l, l, l, l, l, l, l, l, l, l, l, l, l, l);
+             "# HELP obcast_journal_lat_max_us obcast journal lat_max_us, a level\n"
+             "# TYPE obcast_journal_lat_max_us gauge\n"
+             "obcast_journal_lat_max_us%s} 1000\n"
+             "# HELP obcast_journal_lat_min_us obcast journal lat_min_us, a level\n"
+             "# TYPE obcast_journal_lat_min_us gauge\n"
+             "obcast_journal_lat_min_us%s} 3\n"
+             "# HELP obcast_journal_lat_p50_us obcast journal lat_p50_us, a level\n"
+             "# TYPE obcast_journal_lat_p50_us gauge\n"
+             "obcast_journal_lat_p50_us%s} 3\n"
+             "# HELP obcast_journal_lat_p90_us obcast journal lat_p90_us, a level\n"
+             "# TYPE obcast_journal_lat_p90_us gauge\n"
+             "obcast_journal_lat_p90_us%s} 1000\n"
+             "# HELP obcast_journal_lat_p999_us obcast journal lat_p999_us, a level\n"
+             "# TYPE obcast_journal_lat_p999_us gauge\n"
+             "obcast_journal_lat_p999_us%s} 1000\n"
+             "# HELP obcast_journal_lat_p99_us obcast journal lat_p99_us, a level\n"
+             "# TYPE obcast_journal_lat_p99_us gauge\n"
+             "obcast_journal_lat_p99_us%s} 1000\n",
+             l, l, l, l, l, l, l, l, l, l, l, l, l);
     assert_string_equal(text, expect);
     free(text);
 
@@ -447,6 +487,101 @@ static void test_prometheus_histogram(void **state)
         }
         free(text);
     }
+}
+
+/* Prometheus text is valid for a scraper: every sample under its
+   family's # HELP and # TYPE, each family once and contiguous. The
+   family of a histogram's _bucket, _sum and _count is the histogram. */
+static void s_check_exposition(const char *text)
+{
+    char families[256][256];
+    size_t count = 0;
+    char typed[256] = "", helped[256] = "", kind[32] = "";
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl); /* every line ends */
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(nl - p), p);
+        p = nl + 1;
+        char name[256];
+        if (sscanf(line, "# HELP %255s", name) == 1) {
+            for (size_t i = 0; i < count; i++)
+                if (strcmp(families[i], name) == 0)
+                    fail_msg("family %s twice", name);
+            assert_true(count < 256);
+            snprintf(families[count++], sizeof families[0], "%s", name);
+            snprintf(helped, sizeof helped, "%s", name);
+            continue;
+        }
+        if (sscanf(line, "# TYPE %255s %31s", name, kind) == 2) {
+            assert_string_equal(name, helped); /* TYPE right after its HELP */
+            snprintf(typed, sizeof typed, "%s", name);
+            continue;
+        }
+        assert_true(line[0] != '#');
+        size_t n = strcspn(line, "{ ");
+        snprintf(name, sizeof name, "%.*s", (int)n, line);
+        size_t f = strlen(typed);
+        bool ok = strcmp(name, typed) == 0;
+        if (strcmp(kind, "histogram") == 0 && strncmp(name, typed, f) == 0)
+            ok = strcmp(name + f, "_bucket") == 0 || strcmp(name + f, "_sum") == 0 ||
+                 strcmp(name + f, "_count") == 0;
+        if (strcmp(kind, "counter") == 0)
+            ok = ok && f > 6 && strcmp(typed + f - 6, "_total") == 0;
+        if (!ok)
+            fail_msg("sample %s under family %s (%s)", line, typed, kind);
+    }
+}
+
+/* Several events, as the supervisor and obcast metrics add them: one
+   family per name across actors and instances, its two labels from the
+   supervisor's nested maps (actor, cause). */
+static void test_prometheus_families(void **state)
+{
+    (void)state;
+    ob_prom_t *prom = ob_prom_new();
+    assert_non_null(prom);
+    assert_int_equal(ob_prom_add(prom,
+                                 "{\"actor\":\"verifier\",\"instance\":0,\"valid\":4,"
+                                 "\"lat\":{\"count\":1,\"sum_us\":5,\"buckets\":[[5,1]]}}",
+                                 "n1"),
+                     0);
+    assert_int_equal(ob_prom_add(prom,
+                                 "{\"actor\":\"supervisor\",\"instance\":0,\"actors\":{"
+                                 "\"verifier_0\":{\"up\":1,\"restarts\":{\"crash\":2,"
+                                 "\"hung\":0},\"last_restart_seconds\":1700000000}}}",
+                                 "n1"),
+                     0);
+    assert_int_equal(ob_prom_add(prom,
+                                 "{\"actor\":\"verifier\",\"instance\":1,\"valid\":6,"
+                                 "\"lat\":{\"count\":0,\"sum_us\":0,\"buckets\":[]}}",
+                                 "n1"),
+                     0);
+    /* a malformed event adds nothing */
+    assert_int_equal(ob_prom_add(prom, "{\"actor\":\"net\",\"instance\":0,\"x\":1,", "n1"), -1);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    assert_int_equal(ob_prom_write(prom, out), 0);
+    fclose(out);
+    ob_prom_destroy(&prom);
+    assert_null(prom);
+    s_check_exposition(text);
+    assert_non_null(strstr(text, "# TYPE obcast_verifier_valid_total counter\n"
+                                 "obcast_verifier_valid_total{node=\"n1\",instance=\"0\"} 4\n"
+                                 "obcast_verifier_valid_total{node=\"n1\",instance=\"1\"} 6\n"));
+    assert_non_null(strstr(text,
+                           "obcast_supervisor_actors_restarts_total{node=\"n1\",instance=\"0\","
+                           "actor=\"verifier_0\",cause=\"crash\"} 2\n"));
+    assert_non_null(strstr(text, "# TYPE obcast_supervisor_actors_up gauge\n"
+                                 "obcast_supervisor_actors_up{node=\"n1\",instance=\"0\","
+                                 "actor=\"verifier_0\"} 1\n"));
+    assert_non_null(strstr(text, "# TYPE obcast_supervisor_actors_last_restart_seconds gauge\n"));
+    assert_null(strstr(text, "obcast_net"));
+    assert_non_null(strstr(text, "obcast_verifier_lat_count{node=\"n1\",instance=\"1\"} 0\n"));
+    free(text);
 }
 
 /* --- a chunk's life: the stage table -------------------------------------- */
@@ -623,11 +758,13 @@ int main(void)
         cmocka_unit_test(test_error_bound_sweep),
         cmocka_unit_test(test_percentile_bound_sweep),
         cmocka_unit_test(test_percentiles_against_sorted),
+        cmocka_unit_test(test_percentile_not_above_max),
         cmocka_unit_test(test_empty_and_edges),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_json_histogram),
         cmocka_unit_test(test_json_writer),
         cmocka_unit_test(test_prometheus_histogram),
+        cmocka_unit_test(test_prometheus_families),
         cmocka_unit_test(test_stages_sealed_per_batch),
         cmocka_unit_test(test_stages_across_actors),
         cmocka_unit_test(test_stages_across_nodes_and_bounds),
