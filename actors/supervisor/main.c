@@ -368,6 +368,7 @@ static void s_publish_metrics(s_node_t *self)
     ob_json_object(&json, NULL);
     ob_json_str(&json, "actor", "supervisor");
     ob_json_u64(&json, "instance", 0);
+    ob_json_str(&json, "node", self->process.config.name); /* for obcast metrics --endpoint */
     ob_json_object(&json, "actors");
     for (size_t i = 0; i < self->child_count; i++) {
         const s_child_t *c = &self->children[i];

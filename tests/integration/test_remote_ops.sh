@@ -76,6 +76,14 @@ for mode in process inproc; do
     rc=$?
     check "$mode: tail with a key not listed hears nothing (rc $rc)" \
         '[[ $rc -eq 1 ]] && grep -q "not in its operator_keys" <<<"$out"'
+    op metrics $(remote "$monitor" "$work/c/ops/op.cert") >"$work/metrics-$mode.prom" 2>&1
+    rc=$?
+    check "$mode: metrics from another host: every actor and the supervisor (rc $rc)" \
+        '[[ $rc -eq 0 ]] && grep -q "^obcast_supervisor_actors_up{node=\"node0\",.*actor=\"verifier/0\"} 1$" "$work/metrics-$mode.prom" && grep -q "^obcast_journal_certificates_total{node=\"node0\"" "$work/metrics-$mode.prom" && grep -q "^obcast_net_peers_connected{node=\"node0\"" "$work/metrics-$mode.prom"'
+    out=$(op metrics $(remote "$monitor" "$work/mallory.cert") --timeout 2000 2>&1)
+    rc=$?
+    check "$mode: metrics with a key not listed: none, and why (rc $rc)" \
+        '[[ $rc -eq 1 ]] && grep -q "no event from the node.s supervisor within 2000 ms" <<<"$out"'
     check "$mode: the ipc sockets are not served beside tcp" \
         '[[ ! -e $work/c/node0/run/control && ! -e $work/c/node0/run/monitor ]]'
     if [[ $mode == process ]]; then
