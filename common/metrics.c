@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <jansson.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -155,7 +156,16 @@ void ob_json_u64(ob_json_t *self, const char *name, uint64_t value)
 void ob_json_str(ob_json_t *self, const char *name, const char *value)
 {
     s_key(self, name);
-    s_put(self, "\"%s\"", value);
+    /* jansson escapes it; a value that is not UTF-8 spoils the object
+       rather than the JSON. */
+    json_t *string = json_string(value);
+    char *quoted = string ? json_dumps(string, JSON_ENCODE_ANY) : NULL;
+    if (quoted)
+        s_put(self, "%s", quoted);
+    else
+        self->overflow = true;
+    free(quoted);
+    json_decref(string);
 }
 
 void ob_json_histogram(ob_json_t *self, const char *name, const ob_histogram_t *h)

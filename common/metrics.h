@@ -58,7 +58,8 @@ void ob_json_begin(ob_json_t *self, char *buf, size_t cap);
 void ob_json_object(ob_json_t *self, const char *name); /* NULL: the top object */
 void ob_json_end(ob_json_t *self);
 void ob_json_u64(ob_json_t *self, const char *name, uint64_t value);
-/* `value` must need no escaping: names, hex, error names. */
+/* Escaped as JSON needs (through jansson); `value` must be UTF-8, or the
+   object is marked overflowed. */
 void ob_json_str(ob_json_t *self, const char *name, const char *value);
 /* {"count", "sum_us", "min_us", "max_us", "p50_us", "p90_us", "p99_us",
    "p999_us", "buckets": [[upper_us, count], ...]}: the non-empty buckets in

@@ -365,6 +365,19 @@ static void test_json_writer(void **state)
     assert_string_equal(ob_json_text(&json), "{\"actor\":\"net\",\"shell\":{\"a\":0,\"b\":"
                                              "18446744073709551615},\"empty\":{}}");
 
+    /* strings are escaped */
+    char escaped[128];
+    ob_json_begin(&json, escaped, sizeof escaped);
+    ob_json_object(&json, NULL);
+    ob_json_str(&json, "endpoint", "ipc:///tmp/a\"b\\c\n");
+    ob_json_end(&json);
+    assert_string_equal(ob_json_text(&json), "{\"endpoint\":\"ipc:///tmp/a\\\"b\\\\c\\n\"}");
+    ob_json_begin(&json, escaped, sizeof escaped);
+    ob_json_object(&json, NULL);
+    ob_json_str(&json, "name", "\xff not UTF-8");
+    ob_json_end(&json);
+    assert_null(ob_json_text(&json));
+
     /* a histogram that does not fit overflows, never writes past the end */
     static ob_histogram_t h;
     memset(&h, 0, sizeof h);
