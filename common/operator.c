@@ -100,3 +100,17 @@ zsock_t *ob_operator_connect(const ob_operator_target_t *self, int type, ob_why_
     }
     return sock;
 }
+
+int ob_operator_open(ob_operator_target_t *self, const char *program, const char *socket, int type,
+                     zsock_t **sock_p)
+{
+    ob_why_t why = {{0}};
+    int rc = ob_operator_resolve(self, socket, &why);
+    if (rc == OB_EXIT_USAGE)
+        return ob_args_usage_error(stderr, program, "%s", why.text);
+    if (rc == OB_EXIT_OK && sock_p && !(*sock_p = ob_operator_connect(self, type, &why)))
+        rc = OB_EXIT_FAILED;
+    if (rc != OB_EXIT_OK)
+        fprintf(stderr, "%s: %s\n", program, why.text);
+    return rc;
+}

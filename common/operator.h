@@ -53,4 +53,11 @@ int ob_operator_resolve(ob_operator_target_t *self, const char *socket, ob_why_t
    (why says) if it cannot be made. */
 zsock_t *ob_operator_connect(const ob_operator_target_t *self, int type, ob_why_t *why);
 
+/* What every operator command does after its options: resolve, then
+   (unless `sock_p` is NULL) connect a socket of `type`, each failure said
+   on stderr as `program`'s one line (a usage error with its hint).
+   OB_EXIT_OK, or the exit status to return. */
+int ob_operator_open(ob_operator_target_t *self, const char *program, const char *socket, int type,
+                     zsock_t **sock_p);
+
 #endif

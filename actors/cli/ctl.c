@@ -65,13 +65,9 @@ static int s_target(const char *program, int argc, char **argv, ob_operator_targ
             return -1 - ob_cli_option_error(program, c, argv);
         }
     }
-    int rc = ob_operator_resolve(target, "control", &why);
-    if (rc == OB_EXIT_USAGE)
-        return -1 - ob_args_usage_error(stderr, program, "%s", why.text);
-    if (rc != OB_EXIT_OK) {
-        fprintf(stderr, "%s: %s\n", program, why.text);
+    int rc = ob_operator_open(target, program, "control", 0, NULL);
+    if (rc != OB_EXIT_OK)
         return -1 - rc;
-    }
     *timeout_ms = (int)timeout;
     return 0;
 }

@@ -93,13 +93,10 @@ int ob_cli_metrics(int argc, char **argv)
     if (optind < argc)
         return ob_args_usage_error(stderr, "obcast metrics", "unexpected argument '%s'",
                                    argv[optind]);
-    int resolved = ob_operator_resolve(&target, "monitor", &why);
-    if (resolved == OB_EXIT_USAGE)
-        return ob_args_usage_error(stderr, "obcast metrics", "%s", why.text);
-    if (resolved != OB_EXIT_OK) {
-        fprintf(stderr, "obcast metrics: %s\n", why.text);
-        return resolved;
-    }
+    zsock_t *sub = NULL;
+    int opened = ob_operator_open(&target, "obcast metrics", "monitor", ZMQ_SUB, &sub);
+    if (opened != OB_EXIT_OK)
+        return opened;
     /* The node's name and actors: from its config, or from its supervisor. */
     static ob_node_config_t config;
     char node[OB_NAME_MAX + 1] = "";
@@ -107,15 +104,11 @@ int ob_cli_metrics(int argc, char **argv)
     if (target.config_path) {
         if (ob_node_config_load(target.config_path, &config, &why) != 0) {
             fprintf(stderr, "obcast metrics: %s\n", why.text);
+            zsock_destroy(&sub);
             return OB_EXIT_FAILED;
         }
         snprintf(node, sizeof node, "%s", config.name);
         want = 4 + config.verifiers;
-    }
-    zsock_t *sub = ob_operator_connect(&target, ZMQ_SUB, &why);
-    if (!sub) {
-        fprintf(stderr, "obcast metrics: %s\n", why.text);
-        return OB_EXIT_FAILED;
     }
     zsock_set_subscribe(sub, "metrics");
     size_t got = 0;

@@ -84,19 +84,11 @@ int ob_cli_tail(int argc, char **argv)
     }
     if (optind < argc)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
-    int rc = ob_operator_resolve(&target, "monitor", &why);
-    if (rc == OB_EXIT_USAGE)
-        return s_usage_error("%s", why.text);
-    if (rc != OB_EXIT_OK) {
-        fprintf(stderr, "obcast tail: %s\n", why.text);
+    zsock_t *sub = NULL;
+    int rc = ob_operator_open(&target, "obcast tail", "monitor", ZMQ_SUB, &sub);
+    if (rc != OB_EXIT_OK)
         return rc;
-    }
     const char *endpoint = target.endpoint;
-    zsock_t *sub = ob_operator_connect(&target, ZMQ_SUB, &why);
-    if (!sub) {
-        fprintf(stderr, "obcast tail: %s\n", why.text);
-        return OB_EXIT_FAILED;
-    }
     if (topic_count == 0)
         zsock_set_subscribe(sub, "");
     for (size_t i = 0; i < topic_count; i++)

@@ -121,23 +121,19 @@ int ob_cli_watch(int argc, char **argv)
     }
     if (optind < argc)
         return s_usage_error("unexpected argument '%s'", argv[optind]);
-    int rc = ob_operator_resolve(&target, "monitor", &why);
-    if (rc == OB_EXIT_USAGE)
-        return s_usage_error("%s", why.text);
-    if (rc != OB_EXIT_OK) {
-        fprintf(stderr, "obcast watch: %s\n", why.text);
+    zsock_t *sub = NULL;
+    int rc = ob_operator_open(&target, "obcast watch", "monitor", ZMQ_SUB, &sub);
+    if (rc != OB_EXIT_OK)
         return rc;
-    }
-    zsock_t *sub = ob_operator_connect(&target, ZMQ_SUB, &why);
     static ob_node_config_t config;
     const char *node =
         target.config_path && ob_node_config_load(target.config_path, &config, &why) == 0
             ? config.name
             : target.endpoint;
-    ob_watch_view_t *view = sub ? ob_watch_view_new(node) : NULL;
+    ob_watch_view_t *view = ob_watch_view_new(node);
     char *screen = view ? malloc(S_SCREEN_MAX) : NULL;
     if (!screen) {
-        fprintf(stderr, "obcast watch: %s\n", sub ? "out of memory" : why.text);
+        fprintf(stderr, "obcast watch: out of memory\n");
         free(screen);
         ob_watch_view_destroy(&view);
         zsock_destroy(&sub);
