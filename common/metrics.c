@@ -539,7 +539,6 @@ static const char *const s_prom_gauges[] = {"epoch",
 
 typedef struct {
     ob_prom_t *prom;
-    const char *p;
     char node[64];
     char actor[16];
     unsigned instance;
@@ -622,73 +621,37 @@ static int s_prom_sample(s_prom_parser_t *self, int depth, s_prom_kind_t kind, c
     return 0;
 }
 
-static void s_prom_skip(s_prom_parser_t *self)
+/* A JSON number that is a whole number of 0 or more. */
+static bool s_prom_number(json_t *value, unsigned long long *out)
 {
-    while (*self->p == ' ')
-        self->p++;
-}
-
-static bool s_prom_string(s_prom_parser_t *self, char *out, size_t cap)
-{
-    s_prom_skip(self);
-    if (*self->p != '"')
+    if (!json_is_integer(value) || json_integer_value(value) < 0)
         return false;
-    const char *end = strchr(self->p + 1, '"');
-    if (!end || (size_t)(end - self->p - 1) >= cap ||
-        memchr(self->p + 1, '\\', (size_t)(end - self->p - 1)))
-        return false;
-    memcpy(out, self->p + 1, (size_t)(end - self->p - 1));
-    out[end - self->p - 1] = '\0';
-    self->p = end + 1;
+    *out = (unsigned long long)json_integer_value(value);
     return true;
-}
-
-static bool s_prom_number(s_prom_parser_t *self, unsigned long long *value)
-{
-    s_prom_skip(self);
-    if (*self->p < '0' || *self->p > '9')
-        return false;
-    char *end;
-    errno = 0;
-    *value = strtoull(self->p, &end, 10);
-    self->p = end;
-    return errno == 0;
 }
 
 /* A histogram's [[upper, count], ...]: uppers strictly rising. The
    samples are its parent object's family, as Prometheus names one. */
-static bool s_prom_buckets(s_prom_parser_t *self)
+static bool s_prom_buckets(s_prom_parser_t *self, json_t *buckets)
 {
-    s_prom_skip(self);
-    if (*self->p++ != '[')
-        return false;
     int parent = self->depth - 1;
     unsigned long long cumulative = 0, last = 0;
-    bool first = true;
-    s_prom_skip(self);
-    while (*self->p != ']') {
-        if (!first && *self->p++ != ',')
-            return false;
+    size_t index;
+    json_t *bucket;
+    json_array_foreach(buckets, index, bucket)
+    {
         unsigned long long upper, count;
-        s_prom_skip(self);
-        if (*self->p++ != '[' || !s_prom_number(self, &upper))
+        if (json_array_size(bucket) != 2 || !s_prom_number(json_array_get(bucket, 0), &upper) ||
+            !s_prom_number(json_array_get(bucket, 1), &count) || (index > 0 && upper <= last) ||
+            cumulative + count < cumulative)
             return false;
-        s_prom_skip(self);
-        if (*self->p++ != ',' || !s_prom_number(self, &count))
-            return false;
-        s_prom_skip(self);
-        if (*self->p++ != ']' || (!first && upper <= last) || cumulative + count < cumulative)
-            return false;
-        first = false;
         last = upper;
         cumulative += count;
         char le[24];
         snprintf(le, sizeof le, "%llu", upper);
         if (s_prom_sample(self, parent, S_PROM_HISTOGRAM, "bucket", le, cumulative) != 0)
             return false;
-        s_prom_skip(self);
     }
-    self->p++;
     if (s_prom_sample(self, parent, S_PROM_HISTOGRAM, "bucket", "+Inf", cumulative) != 0 ||
         s_prom_sample(self, parent, S_PROM_HISTOGRAM, "sum", NULL,
                       self->sum_depth == self->depth ? self->sum : 0) != 0)
@@ -717,27 +680,20 @@ static bool s_prom_buckets(s_prom_parser_t *self)
     return true;
 }
 
-static bool s_prom_value(s_prom_parser_t *self);
+static bool s_prom_value(s_prom_parser_t *self, json_t *value);
 
-static bool s_prom_object(s_prom_parser_t *self)
+static bool s_prom_object(s_prom_parser_t *self, json_t *object)
 {
-    s_prom_skip(self);
-    if (*self->p++ != '{' || self->depth >= S_PROM_DEPTH)
+    if (self->depth >= S_PROM_DEPTH)
         return false;
     /* a sum and a count belong to their own object's buckets */
     self->sum_depth = -1;
     self->count_depth = -1;
-    s_prom_skip(self);
-    if (*self->p == '}') {
-        self->p++;
-        return true;
-    }
-    for (;;) {
-        char key[48];
-        if (!s_prom_string(self, key, sizeof key))
-            return false;
-        s_prom_skip(self);
-        if (*self->p++ != ':')
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value)
+    {
+        if (strlen(key) >= sizeof self->path[0])
             return false;
         snprintf(self->path[self->depth], sizeof self->path[0], "%s", key);
         self->depth++;
@@ -750,41 +706,30 @@ static bool s_prom_object(s_prom_parser_t *self)
                 label = NULL; /* one label of a name: the outer map's */
         if (self->depth < S_PROM_DEPTH)
             self->label[self->depth] = label; /* its members' keys */
-        bool ok = s_prom_value(self);
+        bool ok = s_prom_value(self, value);
         if (self->depth < S_PROM_DEPTH)
             self->label[self->depth] = NULL;
         self->depth--;
         if (!ok)
             return false;
-        s_prom_skip(self);
-        if (*self->p == ',') {
-            self->p++;
-            continue;
-        }
-        return *self->p++ == '}';
     }
+    return true;
 }
 
-static bool s_prom_value(s_prom_parser_t *self)
+static bool s_prom_value(s_prom_parser_t *self, json_t *value)
 {
-    s_prom_skip(self);
-    if (*self->p == '{')
-        return s_prom_object(self);
-    if (*self->p == '"') {
-        char text[64];
-        return s_prom_string(self, text, sizeof text); /* strings are names, not samples */
-    }
+    if (json_is_object(value))
+        return s_prom_object(self, value);
+    if (json_is_string(value))
+        return true; /* strings are names, not samples */
     bool top_instance = self->depth == 1 && strcmp(self->path[0], "instance") == 0;
-    if (strncmp(self->p, "true", 4) == 0 || strncmp(self->p, "false", 5) == 0) {
-        bool yes = *self->p == 't';
-        self->p += yes ? 4 : 5;
-        return s_prom_sample(self, self->depth, S_PROM_GAUGE, NULL, NULL, yes) == 0;
-    }
-    if (*self->p == '[')
+    if (json_is_boolean(value))
+        return s_prom_sample(self, self->depth, S_PROM_GAUGE, NULL, NULL, json_is_true(value)) == 0;
+    if (json_is_array(value))
         return self->depth > 1 && strcmp(self->path[self->depth - 1], "buckets") == 0 &&
-               s_prom_buckets(self);
+               s_prom_buckets(self, value);
     unsigned long long v;
-    if (!s_prom_number(self, &v))
+    if (!s_prom_number(value, &v))
         return false;
     if (top_instance)
         return true; /* a label already */
@@ -830,17 +775,25 @@ void ob_prom_destroy(ob_prom_t **self_p)
 
 int ob_prom_add(ob_prom_t *self, const char *json, const char *node)
 {
-    s_prom_parser_t parser = {.prom = self, .p = json, .sum_depth = -1, .count_depth = -1};
+    s_prom_parser_t parser = {.prom = self, .sum_depth = -1, .count_depth = -1};
     snprintf(parser.node, sizeof parser.node, "%s", node);
     size_t before = self->count;
-    if (sscanf(json, "{\"actor\":\"%15[a-z]\",\"instance\":%u", parser.actor, &parser.instance) !=
-            2 ||
-        !s_prom_object(&parser)) {
-        s_prom_truncate(self, before);
-        return -1;
+    /* jansson reads it (a key twice is an error); the actor and instance
+       are found by name, not by their place. */
+    json_t *event = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+    const char *actor = json_string_value(json_object_get(event, "actor"));
+    json_t *instance = json_object_get(event, "instance");
+    bool ok = json_is_object(event) && actor && strlen(actor) < sizeof parser.actor &&
+              strspn(actor, "abcdefghijklmnopqrstuvwxyz") == strlen(actor) && *actor &&
+              json_is_integer(instance) && json_integer_value(instance) >= 0 &&
+              json_integer_value(instance) <= UINT32_MAX;
+    if (ok) {
+        snprintf(parser.actor, sizeof parser.actor, "%s", actor);
+        parser.instance = (unsigned)json_integer_value(instance);
+        ok = s_prom_object(&parser, event);
     }
-    s_prom_skip(&parser);
-    if (*parser.p != '\0') {
+    json_decref(event);
+    if (!ok) {
         s_prom_truncate(self, before);
         return -1;
     }

@@ -479,6 +479,12 @@ static void test_prometheus_histogram(void **state)
     assert_non_null(strstr(text, "obcast_net_h_sum{node=\"node0\",instance=\"1\"} 0\n"));
     free(text);
 
+    /* the actor and instance are found by name, wherever they stand */
+    text = s_prometheus("{\"x\":{\"y\":3},\"instance\":2,\"actor\":\"signer\"}", &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(text, "obcast_signer_x_y_total{node=\"node0\",instance=\"2\"} 3\n"));
+    free(text);
+
     /* malformed pairs are refused, never read past */
     static const char *const bad[] = {
         "{\"actor\":\"net\",\"instance\":0,\"h\":{\"buckets\":[[5,1],[5,1]]}}", /* not rising */
@@ -491,6 +497,12 @@ static void test_prometheus_histogram(void **state)
         "{\"actor\":\"net\",\"instance\":0,\"h\":{\"buckets\":[[99999999999999999999,1]]}}",
         "{\"actor\":\"net\",\"instance\":0,\"h\":{\"other\":[[5,1]]}}", /* arrays only there */
         "{\"actor\":\"net\",\"instance\":0,\"buckets\":[[5,1]]}",       /* not in a histogram */
+        "{\"actor\":\"net\",\"instance\":0,\"a\":1,\"a\":2}",           /* a key twice */
+        "{\"actor\":\"NET\",\"instance\":0}",                           /* not an actor */
+        "{\"actor\":\"net\",\"instance\":-1}",
+        "{\"actor\":\"net\",\"instance\":0,\"a\":1.5}", /* not whole */
+        "{\"actor\":\"net\",\"instance\":0,\"a\":null}",
+        "{\"actor\":\"net\",\"instance\":0} trailing",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         text = s_prometheus(bad[i], &rc);
