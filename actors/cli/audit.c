@@ -96,6 +96,7 @@ typedef struct {
     s_entry_t *entries;
     size_t count, cap;
     uint64_t violations;
+    uint64_t reported; /* lines said: violations said once for many count once */
     uint32_t unreadable; /* EXPORTs that could not be opened or read */
     /* In the file being read: certificates of keys that are no node of
        the manifest, reported once at its end (another cluster's export
@@ -109,8 +110,10 @@ static void s_violation(s_audit_t *self, const char *fmt, ...)
 
 static void s_violation(s_audit_t *self, const char *fmt, ...)
 {
-    if (self->violations++ >= S_MAX_REPORTED)
+    self->violations++;
+    if (self->reported >= S_MAX_REPORTED)
         return;
+    self->reported++;
     va_list args;
     va_start(args, fmt);
     vfprintf(self->err, fmt, args);
@@ -199,6 +202,12 @@ static int s_fail(s_json_t *j, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(j->what, sizeof j->what, fmt, args);
     va_end(args);
+    /* It quotes the input (a key, jansson's "near" text): a control
+       character there must not start a line of its own or steer a
+       terminal. */
+    for (char *c = j->what; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return -1;
 }
 
@@ -835,7 +844,7 @@ int ob_cli_audit_to(int argc, char **argv, FILE *out, FILE *err)
     if (self.violations) {
         fprintf(err, "audit: %" PRIu32 " files: %" PRIu64 " violations%s\n", self.file_count,
                 self.violations,
-                self.violations > S_MAX_REPORTED ? " (the first 1000 are shown)" : "");
+                self.reported >= S_MAX_REPORTED ? " (the first 1000 lines are shown)" : "");
         return S_EXIT_FAILED;
     }
     if (history_count > 0)

@@ -904,6 +904,8 @@ static void test_audit_malformed_lines(void **state)
         {"{", "[", "not JSON: "},
         /* Escapes are read as JSON reads them: this key is "seqvencer". */
         {"\"sequencer\"", "\"seq\\u0076encer\"", "unknown field 'seqvencer'"},
+        /* A control character it quotes is not written as it came. */
+        {"\"sequencer\"", "\"seq\\nencer\"", "unknown field 'seq?encer'"},
         {"\"epoch\":1,", "\"epoch\":1,\"data\":\"00\",\"data_pruned\":true,",
          "both 'data' and 'data_pruned'"},
         {"\"epoch\":1,", "\"epoch\":1,\"data_pruned\":false,", "data_pruned: must be true"},
