@@ -20,7 +20,22 @@ for run in 1 2; do
     check "demo run $run audits every node's export" \
         'grep -q "audit: 4 files, [0-9]* certified chunks, 4 sequencers: ok" "$work/demo$run.log"'
     check "demo run $run leaves no node running" '! pgrep -f "obcast-supervisor.*$root/var/demo" >/dev/null'
+    check "demo run $run names its plot in the summary" 'grep -q "^demo: plot of the run: $root/var/demo/demo.png" "$work/demo$run.log"'
+    check "demo run $run reports its disk use" 'grep -q "^demo: disk use: " "$work/demo$run.log"'
 done
+png=$root/var/demo/demo.png
+magic=$(head -c 8 "$png" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+check "demo.png is a PNG (magic $magic)" '[[ $magic == 89504e470d0a1a0a ]]'
+# A plot gnuplot could not draw is empty; axes, labels and its curves make 10 KB or more.
+bytes=$(stat -c %s "$png" 2>/dev/null || echo 0)
+check "demo.png is not trivial ($bytes bytes)" '[[ $bytes -gt 4000 ]]'
+samples=$(grep -vc '^#' "$root/var/demo/demo.dat" 2>/dev/null)
+check "the plot's data has a sample a second of the run (3 s: $samples)" '[[ ${samples:-0} -eq 3 ]]'
+check "each sample has a latency its clients measured" \
+    'awk "!/^#/ && \$3 !~ /^[0-9]+\\.[0-9]\$/ { bad = 1 } END { exit bad }" "$root/var/demo/demo.dat"'
+check "no WAL is left in var/demo after the run (checkpointed)" '! ls "$root"/var/demo/node*/data/*-wal 2>/dev/null | grep -q .'
+check "the demo --help gives the defaults" '"$root/scripts/demo" --help | grep -q "default 30" && "$root/scripts/demo" --help | grep -q "default 1024"'
+check "the demo --help ends on its text" '[[ $("$root/scripts/demo" --help | tail -n 1) != *"set -"* ]]'
 check "the demo refuses a bad --seconds" '! "$root/scripts/demo" --seconds x 2>/dev/null'
 
 c=$root/scripts/obcast-cluster
