@@ -96,7 +96,7 @@ typedef struct {
     s_entry_t *entries;
     size_t count, cap;
     uint64_t violations;
-    uint64_t reported; /* lines said: violations said once for many count once */
+    uint64_t reported;   /* lines said: violations said once for many count once */
     uint32_t unreadable; /* EXPORTs that could not be opened or read */
     /* In the file being read: certificates of keys that are no node of
        the manifest, reported once at its end (another cluster's export
