@@ -495,10 +495,15 @@ static int s_on_fetch_answer(obcast_client_t *self, s_pending_t *p, const ob_ims
     return 1;
 }
 
+static void s_on_forgotten(obcast_client_t *self); /* under "resending" */
+
 static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_client_event_t *event)
 {
     uint64_t tag = 0;
     switch (msg->type) {
+    case OB_IMSG_SUBMIT_FORGOTTEN:
+        s_on_forgotten(self);
+        return 0;
     case OB_IMSG_SUBMIT_QUEUED:
         tag = msg->u.submit_queued.tag;
         break;
@@ -571,6 +576,7 @@ static int s_on_answer(obcast_client_t *self, const ob_imsg_t *msg, obcast_clien
     case OB_IMSG_SUBMIT_FOLLOW:
     case OB_IMSG_FETCH_REQUEST:
     case OB_IMSG_FETCH_ANSWER:
+    case OB_IMSG_SUBMITS_FORGOTTEN:
     case OB_IMSG_APP_FETCH:
     case OB_IMSG_APP_FETCH_FOUND:
     case OB_IMSG_APP_FETCH_FAILED:
@@ -680,11 +686,57 @@ static int s_on_frame(obcast_client_t *self, const uint8_t *frame, size_t len,
 
 /* --- resending ----------------------------------------------------------- */
 
-/* Sends again what has heard nothing for its silence: a payload not yet
-   assigned is submitted again (same tag, same bytes; net answers
-   submit_queued again if it holds it, and queues it if a restart lost
-   it), an assigned one asks net to follow it to its Lock, a fetch is
-   asked again (same tag: the journal follows it once). Each resend
+/* Sends `p` again as it stands: a payload not yet assigned is submitted
+   again (same tag, same bytes; net answers submit_queued again if it
+   holds it, and queues it if a restart lost it), an assigned one asks net
+   to follow it to its Lock, a fetch is asked again (same tag: the journal
+   follows it once). 0, or -1 if it could not be sent. */
+static int s_send_again(obcast_client_t *self, s_pending_t *p)
+{
+    int rc;
+    if (p->state == S_ASSIGNED) {
+        ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FOLLOW};
+        msg.u.submit_follow.tag = p->tag;
+        msg.u.submit_follow.height = p->height;
+        msg.u.submit_follow.index = p->index;
+        memcpy(msg.u.submit_follow.payload, p->chunk_digest, 32);
+        rc = s_send_msg(self, &msg);
+        if (rc == 0)
+            self->stats.follows++;
+    } else if (p->state == S_FETCHING) {
+        rc = s_send_fetch(self, p);
+        if (rc == 0)
+            self->stats.fetch_resends++;
+    } else {
+        rc = s_send_submit(self, p);
+        if (rc == 0)
+            self->stats.resubmits++;
+    }
+    return rc;
+}
+
+/* The node's built-in application restarted and forgot everything this
+   client had outstanding there: all of it goes again now, and each waits
+   a first silence again, not the one it had backed off to. Nothing ahead
+   of them is moving any more. */
+static void s_on_forgotten(obcast_client_t *self)
+{
+    self->stats.forgotten++;
+    int64_t now = zclock_mono();
+    self->moved_ms = 0;
+    for (uint32_t i = 0; i < self->max_outstanding; i++) {
+        s_pending_t *p = &self->pending[i];
+        if (!p->used)
+            continue;
+        s_send_again(self, p);
+        p->heard_ms = now;
+        p->silence_ms = self->resend_ms;
+    }
+    if (self->resend_ms && now + self->resend_ms < self->next_due_ms)
+        self->next_due_ms = now + self->resend_ms;
+}
+
+/* Sends again what has heard nothing for its silence (s_send_again). Each resend
    doubles the silence it waits for next, up to S_BACKOFF_MAX times
    resend_ms; an answer with news sets it back. A queued or assigned
    payload submitted after one that moved less than resend_ms ago waits
@@ -708,27 +760,8 @@ static int64_t s_resend(obcast_client_t *self, int64_t now)
         if (now >= due && behind) {
             due = self->moved_ms + self->resend_ms;
         } else if (now >= due) {
-            int rc;
-            if (p->state == S_ASSIGNED) {
-                ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FOLLOW};
-                msg.u.submit_follow.tag = p->tag;
-                msg.u.submit_follow.height = p->height;
-                msg.u.submit_follow.index = p->index;
-                memcpy(msg.u.submit_follow.payload, p->chunk_digest, 32);
-                rc = s_send_msg(self, &msg);
-                if (rc == 0)
-                    self->stats.follows++;
-            } else if (p->state == S_FETCHING) {
-                rc = s_send_fetch(self, p);
-                if (rc == 0)
-                    self->stats.fetch_resends++;
-            } else {
-                rc = s_send_submit(self, p);
-                if (rc == 0)
-                    self->stats.resubmits++;
-            }
+            s_send_again(self, p);
             /* Sent or not (a full send queue), it waits another silence. */
-            (void)rc;
             p->heard_ms = now;
             if (p->silence_ms < self->resend_ms * S_BACKOFF_MAX)
                 p->silence_ms *= 2;

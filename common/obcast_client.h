@@ -102,7 +102,9 @@ typedef struct {
        bytes until it is ASSIGNED. */
     uint32_t max_outstanding;
     /* ms without an answer about a payload before it is sent again; 0
-       means OBCAST_CLIENT_RESEND_MS, a negative value never resends. */
+       means OBCAST_CLIENT_RESEND_MS, a negative value never resends after
+       a silence. What the node says it forgot (submit_forgotten: its
+       built-in application restarted) is sent again at once all the same. */
     int32_t resend_ms;
 } obcast_client_options_t;
 
@@ -112,6 +114,7 @@ typedef struct {
     uint64_t follows;       /* submit_follows sent for assigned payloads */
     uint64_t fetches;       /* fetches asked (each counted once) */
     uint64_t fetch_resends; /* fetches asked again after a silence */
+    uint64_t forgotten;     /* submit_forgotten heard: all outstanding sent again at once */
 } obcast_client_stats_t;
 
 typedef enum {

@@ -19,7 +19,8 @@
     `submit_locked(index, lock)`. A (client, tag) held already is answered
     where it stands, never queued twice; `client_follow` follows a payload
     again. The state is in memory only: a restart of the journal forgets
-    the queue, and libobcast-client resends (SPEC §5). A new submit whose
+    the queue; the journal's start says so to net (submits_forgotten),
+    which tells the clients, and libobcast-client resends (SPEC §5). A new submit whose
     bytes are an entry of an own chunk that no payload here explains (a
     journal before a restart proposed it) is that chunk's: assigned at
     once, not proposed twice. */

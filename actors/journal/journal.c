@@ -757,6 +757,13 @@ void ob_journal_start(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     s_publish_state(self, OB_ACTOR_NET, out);
     ob_imsg_t ask = {.type = OB_IMSG_LAST_SIGNED_REQUEST};
     s_send(self, OB_ACTOR_SIGNER, &ask, out);
+    if (self->app) {
+        /* The built-in application's queue and the payloads it followed
+           were the memory of the journal before this one: net tells the
+           clients, which send again now rather than after their silence. */
+        ob_imsg_t forgotten = {.type = OB_IMSG_SUBMITS_FORGOTTEN};
+        s_send(self, OB_ACTOR_NET, &forgotten, out);
+    }
     self->recovered = false;
     self->last_broadcast = 0;
     self->last_redelivery = 0;

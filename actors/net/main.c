@@ -990,6 +990,9 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "submitted", st->submitted);
     ob_json_u64(json, "submit_refused", st->submit_refused);
     ob_json_u64(json, "submit_follow", st->submit_follow);
+    ob_json_u64(json, "clients_known", st->clients_known);
+    ob_json_u64(json, "clients_told", st->clients_told);
+    ob_json_u64(json, "journal_starts", st->journal_starts);
     ob_json_u64(json, "submit_assigned", st->submit_assigned);
     ob_json_u64(json, "submit_locked", st->submit_locked);
     ob_json_u64(json, "proposals_answered", st->proposals_answered);

@@ -35,11 +35,12 @@ ob_net_t *ob_net_new(const ob_net_config_t *config, ob_why_t *why)
         snprintf(self->app_who, sizeof self->app_who, "%s", config->app_who);
     }
     self->crypto = ob_crypto_new();
+    self->client_index = ob_net_client_index_new();
     if (self->env.arena)
         self->fetch_slot_cap = ob_arena_slot_count(self->env.arena) / 4;
     if (self->fetch_slot_cap)
         self->fetch_slots = calloc(self->fetch_slot_cap, sizeof *self->fetch_slots);
-    if (!self->crypto || (self->fetch_slot_cap && !self->fetch_slots)) {
+    if (!self->crypto || !self->client_index || (self->fetch_slot_cap && !self->fetch_slots)) {
         ob_why(why, "net: out of memory or entropy");
         ob_net_destroy(&self);
     }
@@ -54,6 +55,7 @@ void ob_net_destroy(ob_net_t **self_p)
         return;
     free(self->scratch);
     free(self->fetch_slots);
+    zhashx_destroy(&self->client_index);
     ob_crypto_destroy(&self->crypto);
     free(self);
     *self_p = NULL;
@@ -716,6 +718,9 @@ void ob_net_handle(ob_net_t *self, ob_party_t from, const ob_imsg_t *msg, ob_out
         return;
     case OB_NET_IN_FETCH_ANSWER:
         ob_net_on_fetch_answer(self, &msg->u.fetch_answer, out);
+        return;
+    case OB_NET_IN_SUBMITS_FORGOTTEN:
+        ob_net_on_submits_forgotten(self, out);
         return;
     }
 }

@@ -18,6 +18,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Clients of the submit socket heard from lately, told at once when the
+   journal's built-in application restarts and forgets what they submitted
+   (submit_forgotten). Past the bound the one noted longest ago gives way:
+   a client forgotten here only waits for its own silence, as before. */
+#define OB_NET_CLIENTS 1024
+
 typedef struct _ob_net_t ob_net_t;
 
 /* An attached application that sends no app_attach for longer than this
@@ -79,6 +85,9 @@ typedef struct {
     uint64_t client_unanswerable;            /* no usable routing id: not even refused */
     uint64_t submit_assigned, submit_locked; /* the journal's answers sent */
     uint64_t submit_follow;                  /* submit_follow passed to the journal */
+    uint64_t clients_known;  /* clients heard from lately (at most OB_NET_CLIENTS) */
+    uint64_t clients_told;   /* submit_forgotten sent: one per client and journal restart */
+    uint64_t journal_starts; /* submits_forgotten heard: each start of the built-in application */
     /* fetch on request (SPEC §3 Asking), from clients and the application */
     uint64_t fetch_requests_client, fetch_requests_app; /* passed to the journal */
     uint64_t fetch_malformed;                           /* did not decode: answered malformed */

@@ -504,6 +504,73 @@ void ob_net_app_closed(ob_net_t *self)
 
 /* --- the submit socket -------------------------------------------------- */
 
+/* The clients heard from. The key is a whole ob_client_id_t, zero-padded
+   past its length, so that hashing and comparing all of it is exact. */
+static size_t s_client_hash(const void *key)
+{
+    const uint8_t *bytes = key;
+    size_t hash = 14695981039346656037ull; /* FNV-1a */
+    for (size_t i = 0; i < sizeof(ob_client_id_t); i++)
+        hash = (hash ^ bytes[i]) * 1099511628211ull;
+    return hash;
+}
+
+static int s_client_compare(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(ob_client_id_t));
+}
+
+zhashx_t *ob_net_client_index_new(void)
+{
+    zhashx_t *index = zhashx_new();
+    if (!index)
+        return NULL;
+    /* Keys and values point into the net's own table: nothing to copy or free. */
+    zhashx_set_key_hasher(index, s_client_hash);
+    zhashx_set_key_comparator(index, s_client_compare);
+    zhashx_set_key_duplicator(index, NULL);
+    zhashx_set_key_destructor(index, NULL);
+    return index;
+}
+
+static void s_note_client(ob_net_t *self, const ob_client_id_t *client)
+{
+    ob_client_id_t key;
+    memset(&key, 0, sizeof key);
+    key.len = client->len;
+    memcpy(key.id, client->id, client->len);
+    if (zhashx_lookup(self->client_index, &key))
+        return;
+    ob_client_id_t *slot = &self->clients[self->client_next];
+    if (self->client_count == OB_NET_CLIENTS)
+        zhashx_delete(self->client_index, slot); /* the one noted longest ago */
+    else
+        self->client_count++;
+    *slot = key;
+    self->client_next = (self->client_next + 1) % OB_NET_CLIENTS;
+    if (zhashx_insert(self->client_index, slot, slot) != 0) {
+        /* Out of memory: this client is told nothing, and waits for its own silence. */
+        memset(slot, 0, sizeof *slot);
+    }
+    self->stats.clients_known = zhashx_size(self->client_index);
+}
+
+/* The journal restarted and its built-in application forgot every
+   payload it held: each client heard from sends again now, not after
+   its silence (proto/SPEC.md §5.3). */
+void ob_net_on_submits_forgotten(ob_net_t *self, ob_outbox_t *out)
+{
+    self->stats.journal_starts++;
+    ob_imsg_t msg = {.type = OB_IMSG_SUBMIT_FORGOTTEN};
+    for (size_t i = 0; i < self->client_count; i++) {
+        const ob_client_id_t *client = &self->clients[i];
+        if (client->len == 0 || !zhashx_lookup(self->client_index, client))
+            continue;
+        if (ob_outbox_to_client(out, client, &msg) == 0)
+            self->stats.clients_told++;
+    }
+}
+
 static void s_refuse(ob_net_t *self, const ob_client_id_t *client, uint64_t tag,
                      ob_submit_refusal_t reason, ob_outbox_t *out)
 {
@@ -538,6 +605,7 @@ void ob_net_on_client(ob_net_t *self, const ob_client_id_t *client, const uint8_
         self->stats.client_unanswerable++;
         return;
     }
+    s_note_client(self, client);
     ob_imsg_t msg;
     ob_error_t rc = ob_imsg_decode(&msg, frame, len);
     if (rc == OB_OK && msg.type == OB_IMSG_SUBMIT_FOLLOW) {

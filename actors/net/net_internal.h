@@ -7,6 +7,8 @@
 
 #include "net.h"
 
+#include <czmq.h>
+
 /* Payload slots referred to by the outbox, freed once it is sent. Bounded
    by the outbox: a batch refers to at most this many. */
 #define OB_NET_MAX_HELD 1024
@@ -85,6 +87,13 @@ struct _ob_net_t {
     ob_net_block_fn *on_block;
     void *on_block_ctx;
 
+    /* the clients heard from: `clients` holds them, `client_index` maps a
+       routing id (its whole zero-padded ob_client_id_t) to its slot, and
+       `client_next` is the slot that gives way next */
+    ob_client_id_t clients[OB_NET_CLIENTS];
+    zhashx_t *client_index;
+    size_t client_count, client_next;
+
     ob_handle_t held[OB_NET_MAX_HELD];
     size_t held_count;
     ob_net_release_fn *release; /* how a held slot goes back; NULL: to the arena */
@@ -106,5 +115,8 @@ void ob_net_on_report_evidence(ob_net_t *self, const ob_imsg_report_evidence_t *
                                ob_outbox_t *out);
 void ob_net_on_client_answer(ob_net_t *self, const ob_imsg_client_answer_t *in, ob_outbox_t *out);
 void ob_net_on_fetch_answer(ob_net_t *self, const ob_imsg_fetch_answer_t *in, ob_outbox_t *out);
+void ob_net_on_submits_forgotten(ob_net_t *self, ob_outbox_t *out);
+/* The index of the clients heard from, and its end. */
+zhashx_t *ob_net_client_index_new(void);
 
 #endif

@@ -871,6 +871,7 @@ static void test_client_fetch_wrong_answers(void **state)
     s_fetch_found(f, tag, lock, lock_len, "the bytes", 9);
     event = s_next(f, OBCAST_EVENT_FETCHED);
     assert_int_equal(event.tag, tag);
+
     /* A late duplicate is about no outstanding fetch. */
     s_fetch_found(f, tag, lock, lock_len, "the bytes", 9);
     event = s_next(f, OBCAST_EVENT_ERROR);
@@ -890,6 +891,108 @@ static void test_client_fetch_outstanding_cap(void **state)
     assert_int_equal(obcast_client_forget(f->client, 1), 0);
     assert_int_equal(obcast_client_fetch(f->client, sequencer, 2, &tag), 0);
     assert_int_equal(tag, 3);
+}
+
+/* The node says its built-in application restarted (submit_forgotten):
+   everything outstanding goes again at once, whatever silence it had
+   backed off to, and even with resends after a silence off. A queued
+   payload is submitted again with its bytes, an assigned one followed,
+   a fetch asked again. */
+static void test_client_sends_again_what_the_node_forgot(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect(f, 0); /* resends after a silence off: only the notice sends */
+    uint64_t queued = s_submit(f, "queued, then forgotten");
+    uint64_t assigned = s_submit(f, "assigned, then forgotten");
+    uint8_t data[64];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    s_read_submit(f, data, sizeof data, &len);
+    ob_chunk_t chunk = s_chunk(f, 0xcd, 7, data, len);
+    uint8_t sequencer[32];
+    memset(sequencer, 0x5e, 32);
+    uint64_t fetch = s_ask(f, sequencer, 3);
+    s_queued(f, queued);
+    s_queued(f, assigned);
+    s_assigned(f, assigned, chunk.sequencer, 7, chunk.payload);
+    s_next(f, OBCAST_EVENT_QUEUED);
+    s_next(f, OBCAST_EVENT_QUEUED);
+    s_next(f, OBCAST_EVENT_ASSIGNED);
+    ob_imsg_t msg;
+    assert_null(s_read_frame(f, 100, &msg)); /* nothing sent on its own */
+
+    ob_imsg_t forgotten = {.type = OB_IMSG_SUBMIT_FORGOTTEN};
+    s_send(f, &forgotten);
+    obcast_client_event_t event;
+    assert_int_equal(obcast_client_next(f->client, C_WAIT, &event), 0); /* no event of its own */
+    assert_int_equal(obcast_client_stats(f->client)->forgotten, 1);
+    bool saw_submit = false, saw_follow = false, saw_fetch = false;
+    for (int i = 0; i < 3; i++) {
+        zframe_t *frame = s_read_frame(f, C_WAIT, &msg);
+        assert_non_null(frame);
+        if (msg.type == OB_IMSG_SUBMIT) {
+            assert_int_equal(msg.u.submit.tag, queued);
+            assert_int_equal(msg.u.submit.data.len, strlen("queued, then forgotten"));
+            assert_memory_equal(msg.u.submit.data.data, "queued, then forgotten",
+                                msg.u.submit.data.len);
+            saw_submit = true;
+        } else if (msg.type == OB_IMSG_SUBMIT_FOLLOW) {
+            assert_int_equal(msg.u.submit_follow.tag, assigned);
+            assert_int_equal(msg.u.submit_follow.height, 7);
+            assert_memory_equal(msg.u.submit_follow.payload, chunk.payload, 32);
+            saw_follow = true;
+        } else {
+            assert_int_equal(msg.type, OB_IMSG_FETCH);
+            assert_int_equal(msg.u.fetch.tag, fetch);
+            assert_int_equal(msg.u.fetch.height, 3);
+            saw_fetch = true;
+        }
+        zframe_destroy(&frame);
+    }
+    assert_true(saw_submit && saw_follow && saw_fetch);
+    assert_null(s_read_frame(f, 100, &msg)); /* each once */
+    assert_int_equal(obcast_client_outstanding(f->client), 3);
+
+    /* The new journal's answers move them on as before. */
+    s_queued(f, queued);
+    assert_int_equal(obcast_client_next(f->client, C_WAIT, &event), 0); /* queued already */
+    uint8_t lock[512];
+    s_locked(f, assigned, lock, s_lock(&chunk, 2, lock, sizeof lock));
+    event = s_next(f, OBCAST_EVENT_LOCKED);
+    assert_int_equal(event.tag, assigned);
+}
+
+/* A notice with nothing outstanding sends nothing and is no error; one
+   that does not decode (a field where none belongs) is an error event. */
+static void test_client_forgotten_with_nothing_outstanding(void **state)
+{
+    c_fixture_t *f = *state;
+    s_connect_with(f, 0, 100);
+    uint64_t tag = s_submit(f, "locked before the restart");
+    uint8_t data[64];
+    size_t len = 0;
+    s_read_submit(f, data, sizeof data, &len);
+    ob_chunk_t chunk = s_chunk(f, 0xcd, 1, data, len);
+    uint8_t lock[512];
+    s_locked(f, tag, lock, s_lock(&chunk, 2, lock, sizeof lock));
+    s_next(f, OBCAST_EVENT_LOCKED);
+    ob_imsg_t forgotten = {.type = OB_IMSG_SUBMIT_FORGOTTEN};
+    s_send(f, &forgotten);
+    obcast_client_event_t event;
+    assert_int_equal(obcast_client_next(f->client, C_WAIT, &event), 0);
+    ob_imsg_t msg;
+    assert_null(s_read_frame(f, 300, &msg));
+    assert_int_equal(obcast_client_stats(f->client)->forgotten, 1);
+    assert_int_equal(obcast_client_stats(f->client)->resubmits, 0);
+
+    uint8_t bad[4];
+    size_t written = 0;
+    assert_int_equal(ob_imsg_encode(&forgotten, bad, sizeof bad, &written), 0);
+    bad[written] = 0x01; /* a trailing byte */
+    s_send_raw(f, bad, written + 1);
+    assert_int_equal(obcast_client_next(f->client, C_WAIT, &event), 1);
+    assert_int_equal(event.kind, OBCAST_EVENT_ERROR);
+    assert_int_equal(obcast_client_stats(f->client)->forgotten, 1);
 }
 
 static void test_client_new_errors(void **state)
@@ -987,6 +1090,8 @@ int main(void)
         T(test_client_fetch_resent_after_silence),
         T(test_client_fetch_wrong_answers),
         T(test_client_fetch_outstanding_cap),
+        T(test_client_sends_again_what_the_node_forgot),
+        T(test_client_forgotten_with_nothing_outstanding),
         T(test_client_new_errors),
         T(test_client_curve),
     };

@@ -121,8 +121,8 @@ static void test_tables_consistent(void **state)
             assert_int_equal(ways, 1);
         }
     }
-    assert_int_equal(internal, 43);
-    assert_int_equal(external, 21);
+    assert_int_equal(internal, 44);
+    assert_int_equal(external, 22);
     for (int from = OB_PARTY_NET; from <= OB_PARTY_COUNT; from++)
         for (int to = OB_PARTY_NET; to <= OB_PARTY_COUNT; to++)
             assert_int_equal(ob_imsg_pair((ob_party_t)from, (ob_party_t)to), pair[from][to]);

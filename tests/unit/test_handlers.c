@@ -2900,6 +2900,31 @@ static size_t s_client_answers(h_fixture_t *f, ob_imsg_type_t type, ob_imsg_t *l
 /* Proposing takes no message to net and back: the first submit answers
    the proposal the journal asked for at once; the next ones wait in the
    queue for the certificate and go together, as one batch. */
+/* Each start of a journal with the built-in application tells net that
+   the submits it held are forgotten (its queue lived in the memory of the
+   journal before it); one without it says nothing of the kind. */
+static void test_journal_start_says_submits_forgotten(void **state)
+{
+    h_fixture_t *f = *state;
+    for (int builtin = 0; builtin < 2; builtin++) {
+        ob_journal_config_t config = {.env = s_env(f, 0),
+                                      .db_path = f->journal_path,
+                                      .sync = OB_DB_SYNC_NORMAL,
+                                      .initial_epoch = 1,
+                                      .builtin_app = builtin,
+                                      .submit_queue_max = 8};
+        ob_why_t why = {{0}};
+        f->journal = ob_journal_new(&config, &why);
+        if (!f->journal)
+            fail_msg("journal: %s", why.text);
+        ob_outbox_clear(f->out);
+        ob_journal_start(f->journal, H_NOW, f->out);
+        assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SUBMITS_FORGOTTEN), builtin);
+        assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_LAST_SIGNED_REQUEST), 1);
+        ob_journal_destroy(&f->journal);
+    }
+}
+
 static void test_journal_builtin_proposes_without_net(void **state)
 {
     h_fixture_t *f = *state;
@@ -3466,6 +3491,7 @@ int main(void)
         H_TEST(test_signer_holds_a_bounded_number_of_sign_acks),
         H_TEST(test_journal_builtin_verifies_batches),
         H_TEST(test_journal_builtin_proposes_without_net),
+        H_TEST(test_journal_start_says_submits_forgotten),
         H_TEST(test_journal_height_too_low),
         H_TEST(test_journal_chunk_mismatch_records_evidence),
         H_TEST(test_journal_not_tip),

@@ -1429,6 +1429,106 @@ static void test_fetch_malformed(void **state)
     assert_int_equal(stats->submitted + stats->submit_refused, 0);
 }
 
+/* --- a journal restart: the clients are told ------------------------------ */
+
+/* The journal's built-in application restarted: every client net heard
+   from is told once (submit_forgotten), in the order first heard; a
+   client heard twice is one client. */
+static void test_forgotten_tells_each_client(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_imsg_t forgotten = {.type = OB_IMSG_SUBMITS_FORGOTTEN};
+    s_internal(f, &forgotten); /* nobody heard from yet: nobody told */
+    assert_int_equal(ob_outbox_count(f->out), 0);
+    assert_int_equal(s_stats(f)->journal_starts, 1);
+
+    s_submit(f, 7, 1, "a", 1);
+    s_submit(f, 3, 2, "b", 1);
+    s_submit(f, 7, 3, "c", 1);
+    /* a client frame that does not decode still names its client */
+    s_client_raw(f, 9, (const uint8_t *)"\x01", 1);
+    /* one with no routing id cannot be answered, now or later */
+    ob_client_id_t nobody = {.len = 0};
+    ob_outbox_clear(f->out);
+    ob_net_on_client(f->net, &nobody, (const uint8_t *)"\x01", 1, f->out);
+    assert_int_equal(s_stats(f)->clients_known, 3);
+
+    s_internal(f, &forgotten);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 3);
+    assert_int_equal(s_count_kind(f, OB_DEST_ACTOR), 0);
+    s_answer_nth(f, 0, 7, OB_IMSG_SUBMIT_FORGOTTEN);
+    s_answer_nth(f, 1, 3, OB_IMSG_SUBMIT_FORGOTTEN);
+    s_answer_nth(f, 2, 9, OB_IMSG_SUBMIT_FORGOTTEN);
+    /* again at the next restart: clients are remembered, not used up */
+    s_internal(f, &forgotten);
+    assert_int_equal(s_count(f, OB_DEST_CLIENT, OB_IMSG_SUBMIT_FORGOTTEN), 3);
+    const ob_net_stats_t *stats = s_stats(f);
+    assert_int_equal(stats->journal_starts, 3);
+    assert_int_equal(stats->clients_told, 6);
+    assert_int_equal(stats->clients_known, 3);
+}
+
+/* Routing ids differ in length as well as bytes: a prefix is another
+   client (the index compares whole ids). */
+static void test_forgotten_clients_by_whole_id(void **state)
+{
+    n_fixture_t *f = *state;
+    s_open(f, false);
+    ob_client_id_t longer = {.len = 6, .id = {0, 0x6b, 0x8b, 0x45, 1, 0}};
+    ob_client_id_t shorter = s_client(1);
+    ob_outbox_clear(f->out);
+    ob_net_on_client(f->net, &longer, (const uint8_t *)"\x01", 1, f->out);
+    ob_net_on_client(f->net, &shorter, (const uint8_t *)"\x01", 1, f->out);
+    assert_int_equal(s_stats(f)->clients_known, 2);
+    ob_imsg_t forgotten = {.type = OB_IMSG_SUBMITS_FORGOTTEN};
+    s_internal(f, &forgotten);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), 2);
+    assert_int_equal(ob_outbox_at(f->out, 0)->client.len, 6);
+    assert_int_equal(ob_outbox_at(f->out, 1)->client.len, 5);
+}
+
+/* At most OB_NET_CLIENTS are remembered: the one heard from first gives
+   way to a new one (and waits for its own silence, as before), and comes
+   back when it is heard again. */
+static void test_forgotten_clients_bounded(void **state)
+{
+    n_fixture_t *f = *state;
+    ob_outbox_destroy(&f->out);
+    f->out = ob_outbox_new(2 * OB_NET_CLIENTS, 1u << 20);
+    assert_non_null(f->out);
+    s_open(f, false);
+    ob_client_id_t id = {.len = 4};
+    for (uint32_t i = 0; i <= OB_NET_CLIENTS; i++) { /* one past the bound */
+        memcpy(id.id, &i, 4);
+        ob_net_on_client(f->net, &id, (const uint8_t *)"\x01", 1, f->out);
+    }
+    assert_int_equal(s_stats(f)->clients_known, OB_NET_CLIENTS);
+    ob_imsg_t forgotten = {.type = OB_IMSG_SUBMITS_FORGOTTEN};
+    s_internal(f, &forgotten);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), OB_NET_CLIENTS);
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        uint32_t n;
+        memcpy(&n, ob_outbox_at(f->out, i)->client.id, 4);
+        assert_int_not_equal(n, 0); /* client 0 gave way */
+    }
+    /* client 0 is heard again: it takes the place of client 1 */
+    uint32_t zero = 0;
+    memcpy(id.id, &zero, 4);
+    ob_net_on_client(f->net, &id, (const uint8_t *)"\x01", 1, f->out);
+    s_internal(f, &forgotten);
+    assert_int_equal(s_count_kind(f, OB_DEST_CLIENT), OB_NET_CLIENTS);
+    bool zero_told = false;
+    for (size_t i = 0; i < ob_outbox_count(f->out); i++) {
+        uint32_t n;
+        memcpy(&n, ob_outbox_at(f->out, i)->client.id, 4);
+        assert_int_not_equal(n, 1);
+        zero_told |= n == 0;
+    }
+    assert_true(zero_told);
+    assert_int_equal(s_stats(f)->clients_known, OB_NET_CLIENTS);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -1459,6 +1559,9 @@ int main(void)
         T(test_fetch_found_empty),
         T(test_fetch_answer_broken),
         T(test_fetch_malformed),
+        T(test_forgotten_tells_each_client),
+        T(test_forgotten_clients_by_whole_id),
+        T(test_forgotten_clients_bounded),
     };
 #undef T
     return cmocka_run_group_tests_name("net_app", tests, NULL, NULL);
