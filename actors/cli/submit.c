@@ -436,7 +436,8 @@ int ob_cli_submit(int argc, char **argv)
         return S_EXIT_FAILED;
     }
     int status = s_run(&self, timeout);
-    /* Sent again after a silence: net restarted, or was slow to answer. */
+    /* Sent again after a silence (net restarted, or was slow to answer),
+       or at once when the node said its journal forgot them. */
     const obcast_client_stats_t *stats = obcast_client_stats(self.client);
     if (stats->resubmits || stats->follows)
         fprintf(stderr,
@@ -444,6 +445,12 @@ int ob_cli_submit(int argc, char **argv)
                 " payloads submitted again, %" PRIu64 " followed again)\n",
                 obcast_client_endpoint(self.client), stats->resubmits + stats->follows,
                 stats->resubmits, stats->follows);
+    if (stats->forgotten)
+        fprintf(stderr,
+                "obcast submit: %s: told %" PRIu64
+                " times that the node forgot what it held (its journal restarted): everything "
+                "outstanding sent again at once\n",
+                obcast_client_endpoint(self.client), stats->forgotten);
     free(self.progress);
     obcast_client_destroy(&self.client);
     return status;

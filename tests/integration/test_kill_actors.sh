@@ -17,7 +17,7 @@ trap 'pids+=("${loaders[@]}"); finish' EXIT
 trap 'exit 1' INT TERM
 
 base=$(free_base 4)
-per=1600 # payloads per sequencer: enough load to outlast the kills (about 15 s of them)
+per=2400 # payloads per sequencer: enough load to outlast the kills (about 15 s of them)
 check "init a 4-node cluster" '"$obcast" init 4 "$work/c" --base-port $base >"$work/init.log" 2>&1'
 # Batches of two payloads: the load keeps the chains moving through every
 # kill, and the kills meet batches half proposed, assigned and locked.
@@ -98,6 +98,18 @@ for s in 0 1 2 3; do
     i=$((i + 1))
 done
 loaders=()
+# A journal restart loses the built-in application's queue: net tells the
+# clients at once, and they send everything outstanding again.
+for s in 1 2; do
+    check "node$s's client was told when node$s's journal restarted" \
+        'grep -q "that the node forgot what it held" "$work/submit$s.log"'
+done
+# node2's net outlived its journal's restart (node1's was killed too).
+net_metrics=$("$bin/obcast-journal" --config "$work/c/node2/node.zpl" metrics 2>/dev/null)
+starts=$(sed -n 's/.*"journal_starts":\([0-9]*\).*/\1/p' <<<"$net_metrics")
+told=$(sed -n 's/.*"clients_told":\([0-9]*\).*/\1/p' <<<"$net_metrics")
+check "node2's net heard its journal start ${starts:-no} times and told ${told:-no} clients" \
+    '[[ ${starts:-0} -ge 2 && ${told:-0} -ge 1 ]]'
 
 # The chunks the clients' Locks name, two payloads or fewer each.
 chunks=0

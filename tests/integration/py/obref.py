@@ -25,9 +25,11 @@ QUEUED = (111, 1)
 REFUSED = (112, 1)
 ASSIGNED = (113, 2)
 LOCKED = (114, 2)
+FOLLOW = (115, 2)
 FETCH = (116, 1)
 FETCH_FOUND = (117, 1)
 FETCH_FAILED = (118, 1)
+FORGOTTEN = (119, 1)
 
 REFUSAL = {1: "too_large", 2: "queue_full", 3: "not_sequencer", 4: "app_attached",
            5: "malformed"}
@@ -112,6 +114,7 @@ LAYOUTS = {
     LOCKED: [("tag", "u64"), ("index", "u32"), ("lock", "blob")],
     FETCH_FOUND: [("tag", "u64"), ("lock", "blob"), ("data", "blob")],
     FETCH_FAILED: [("tag", "u64"), ("reason", "u8")],
+    FORGOTTEN: [],
 }
 
 

@@ -122,6 +122,23 @@ def main():
             except obref.Malformed as e:
                 report["errors"].append("undecodable answer: %s" % e)
                 continue
+            if kind == obref.FORGOTTEN:
+                # The node's built-in application restarted and forgot
+                # what this socket had outstanding: all of it goes again.
+                report["forgotten"] = report.get("forgotten", 0) + 1
+                for (wsi, tag), w in want.items():
+                    if wsi != si or w["state"] in ("done", "refused", "malformed-sent"):
+                        continue
+                    if w["state"] == "fetching":
+                        ftag, sequencer, height = w["fetch"]
+                        s.send(obref.frame(obref.FETCH, ("u64", ftag), ("raw", sequencer),
+                                           ("u64", height)))
+                    elif "height" in w:
+                        s.send(obref.frame(obref.FOLLOW, ("u64", tag), ("u64", w["height"]),
+                                           ("u32", w["index"]), ("raw", w["digest"])))
+                    else:
+                        s.send(obref.frame(obref.SUBMIT, ("u64", tag), ("blob", w["data"])))
+                continue
             if kind in (obref.FETCH_FOUND, obref.FETCH_FAILED):
                 key = fetch_tags.pop((si, m["tag"]), None)
                 if key is None:
@@ -170,6 +187,7 @@ def main():
                 w["state"] = "fetching"
                 ftag = 5000000 + len(fetch_tags) + report["locked"]
                 fetch_tags[(si, ftag)] = (si, m["tag"])
+                w["fetch"] = (ftag, chunk["sequencer"], chunk["height"])
                 s.send(obref.frame(obref.FETCH, ("u64", ftag), ("raw", chunk["sequencer"]),
                                    ("u64", chunk["height"])))
     report["unfinished"] = len(pending())
