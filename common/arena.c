@@ -21,14 +21,17 @@ static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
 /* "OBARENA1": the layout below, version 1. Every process mapping a region
    runs this same build, so host byte order is fine. */
 #define S_MAGIC   0x4f4241524e454131ULL
-#define S_VERSION 1u
+#define S_VERSION 2u
 /* Header, control entries and data strides are whole cache lines, so two
    slots' control words never share a line. */
 #define S_LINE 64u
 /* A take racing another take on the same handle retries this often. */
 #define S_CAS_TRIES 16
 
-enum { S_FREE = 0, S_WRITING = 1, S_HELD = 2 };
+/* S_SENT is HELD by its owner, the sender, and on its way to `addressee`
+   in a message: should the addressee die before it takes the slot, the
+   message is lost, and the addressee's next instance frees the slot. */
+enum { S_FREE = 0, S_WRITING = 1, S_HELD = 2, S_SENT = 3 };
 
 typedef struct {
     uint64_t magic;
@@ -47,7 +50,7 @@ typedef struct {
     _Atomic uint64_t word;
     _Atomic uint64_t lease_ms;
     _Atomic uint32_t len;
-    uint32_t reserved;
+    _Atomic uint32_t addressee; /* S_SENT: the owner id it is on its way to */
     uint8_t digest[32];
     uint8_t pad[8];
 } s_slot_t;
@@ -183,7 +186,7 @@ ob_arena_t *ob_arena_format(void *region, size_t region_size, uint32_t slot_coun
         atomic_init(&slots[i].word, s_pack(1, 0, S_FREE));
         atomic_init(&slots[i].lease_ms, 0);
         atomic_init(&slots[i].len, 0);
-        slots[i].reserved = 0;
+        atomic_init(&slots[i].addressee, 0);
         memset(slots[i].digest, 0, sizeof slots[i].digest);
         memset(slots[i].pad, 0, sizeof slots[i].pad);
     }
@@ -236,7 +239,7 @@ ob_arena_t *ob_arena_attach(void *region, size_t region_size, ob_why_t *why)
     }
     for (uint32_t i = 0; i < self->slot_count; i++) {
         uint64_t word = atomic_load_explicit(&self->slots[i].word, memory_order_relaxed);
-        if (s_state(word) > S_HELD) {
+        if (s_state(word) > S_SENT) {
             ob_why(why, "arena slot %u has unknown state %u", i, s_state(word));
             ob_arena_destroy(&self);
             return NULL;
@@ -438,13 +441,19 @@ int ob_arena_put(ob_arena_t *self, ob_crypto_t *crypto, uint16_t owner, const vo
 
 /* Whether the handle names a slot that is HELD in its generation with its
    sealed len; `*word` gets the word seen. */
+/* HELD, or HELD and on its way to another actor: readable, takeable. */
+static bool s_holds(uint64_t word)
+{
+    return s_state(word) == S_HELD || s_state(word) == S_SENT;
+}
+
 static bool s_held(const ob_arena_t *self, const ob_handle_t *handle, uint64_t *word)
 {
     if (handle->slot >= self->slot_count || handle->len > self->slot_size)
         return false;
     s_slot_t *slot = &self->slots[handle->slot];
     *word = atomic_load_explicit(&slot->word, memory_order_acquire);
-    return s_generation(*word) == handle->generation && s_state(*word) == S_HELD &&
+    return s_generation(*word) == handle->generation && s_holds(*word) &&
            atomic_load_explicit(&slot->len, memory_order_relaxed) == handle->len;
 }
 
@@ -466,7 +475,7 @@ int ob_arena_check(const ob_arena_t *self, ob_crypto_t *crypto, const ob_handle_
        between changes only the owner, which is fine. */
     atomic_thread_fence(memory_order_acquire);
     uint64_t after = atomic_load_explicit(&self->slots[handle->slot].word, memory_order_relaxed);
-    if (s_generation(after) != s_generation(before) || s_state(after) != S_HELD)
+    if (s_generation(after) != s_generation(before) || !s_holds(after))
         return -1;
     return memcmp(digest, handle->digest, sizeof digest) == 0 ? 0 : -1;
 }
@@ -491,6 +500,21 @@ int ob_arena_take(ob_arena_t *self, const ob_handle_t *handle, uint16_t new_owne
     return -1;
 }
 
+int ob_arena_sent(ob_arena_t *self, const ob_handle_t *handle, uint16_t owner, uint16_t addressee)
+{
+    if (owner == 0 || addressee == 0 || handle->slot >= self->slot_count)
+        return -1;
+    s_slot_t *slot = &self->slots[handle->slot];
+    uint64_t word = atomic_load_explicit(&slot->word, memory_order_acquire);
+    if (s_generation(word) != handle->generation || s_owner(word) != owner || !s_holds(word))
+        return -1;
+    /* The addressee goes first and the CAS publishes it. Only the owner
+       marks its slot; a take or expire in between fails the CAS, and the
+       stray store is harmless: the addressee counts only in S_SENT. */
+    atomic_store_explicit(&slot->addressee, addressee, memory_order_relaxed);
+    return s_cas(slot, word, s_pack(s_generation(word), owner, S_SENT)) ? 0 : -1;
+}
+
 int ob_arena_release(ob_arena_t *self, const ob_handle_t *handle, uint16_t owner)
 {
     if (owner == 0 || handle->slot >= self->slot_count)
@@ -498,7 +522,7 @@ int ob_arena_release(ob_arena_t *self, const ob_handle_t *handle, uint16_t owner
     s_slot_t *slot = &self->slots[handle->slot];
     uint64_t word = atomic_load_explicit(&slot->word, memory_order_acquire);
     if (s_generation(word) != handle->generation || s_owner(word) != owner ||
-        (s_state(word) != S_HELD && s_state(word) != S_WRITING))
+        (!s_holds(word) && s_state(word) != S_WRITING))
         return -1;
     /* Only this owner frees or seals it; a concurrent take or expire makes
        the handle stale, and then failing is right. */
@@ -513,7 +537,13 @@ uint32_t ob_arena_reclaim(ob_arena_t *self, uint16_t owner)
     for (uint32_t i = 0; i < self->slot_count; i++) {
         s_slot_t *slot = &self->slots[i];
         uint64_t word = atomic_load_explicit(&slot->word, memory_order_acquire);
-        if (s_owner(word) != owner || (s_state(word) != S_WRITING && s_state(word) != S_HELD))
+        bool its = s_owner(word) == owner && (s_state(word) == S_WRITING || s_holds(word));
+        /* Acquire on the word pairs with ob_arena_sent's CAS: the
+           addressee read is the one that CAS published, or newer (and
+           then the CAS below fails). */
+        bool to_it = s_state(word) == S_SENT &&
+                     atomic_load_explicit(&slot->addressee, memory_order_relaxed) == owner;
+        if (!its && !to_it)
             continue;
         if (s_cas(slot, word, s_freed(word)))
             freed++;
@@ -529,7 +559,7 @@ uint32_t ob_arena_expire(ob_arena_t *self, uint64_t now_ms, uint64_t max_age_ms)
         /* Acquire pairs with take's CAS: the lease read is at least as new
            as the owner in the word. */
         uint64_t word = atomic_load_explicit(&slot->word, memory_order_acquire);
-        if (s_state(word) != S_HELD)
+        if (!s_holds(word))
             continue;
         uint64_t lease = atomic_load_explicit(&slot->lease_ms, memory_order_relaxed);
         if (lease > now_ms || now_ms - lease <= max_age_ms)

@@ -11,7 +11,11 @@
     ob_arena_expire frees them.
 
     A slot goes FREE -> WRITING -> HELD -> FREE. Every return to FREE bumps
-    the slot's generation, so a handle taken before is stale for good.
+    the slot's generation, so a handle taken before is stale for good. A
+    HELD slot whose handle its owner sent to another actor is SENT (still
+    the sender's, readable, takeable) until the addressee takes it: a
+    message lost with its dead addressee then costs no slot beyond the
+    addressee's restart (ob_arena_reclaim).
 
     Owner ids are small positive integers naming actors; 0 means "none".
     An ob_arena_t is a process-local view of the region and may be used by
@@ -115,9 +119,17 @@ int ob_arena_take(ob_arena_t *self, const ob_handle_t *handle, uint16_t new_owne
    alloc. -1 if stale or another owner's. */
 int ob_arena_release(ob_arena_t *self, const ob_handle_t *handle, uint16_t owner);
 
+/* Marks a slot `owner` holds as sent to `addressee` (an owner id) in a
+   message: the shell does it once the message has left. The slot stays
+   the sender's (release, reclaim and expire treat it as HELD) until the
+   addressee takes it. -1 if the handle is stale or not `owner`'s: then
+   nothing changes. */
+int ob_arena_sent(ob_arena_t *self, const ob_handle_t *handle, uint16_t owner, uint16_t addressee);
+
 /* For a restarted actor: frees every slot, WRITING or HELD, that its dead
-   predecessor with the same owner id held. Only call it when no live actor
-   uses that id. Returns how many. */
+   predecessor with the same owner id held, and every slot sent to that id
+   and not taken: the messages that carried them died with it. Only call
+   it when no live actor uses that id. Returns how many. */
 uint32_t ob_arena_reclaim(ob_arena_t *self, uint16_t owner);
 
 /* Frees HELD slots whose lease (set by alloc and take) is more than

@@ -75,6 +75,14 @@ const char *ob_actor_name(ob_actor_t actor)
     return "unknown";
 }
 
+uint16_t ob_actor_arena_owner(ob_actor_t actor, uint32_t instance)
+{
+    /* Above every actor id, below nothing the arena reserves. */
+    if (actor == OB_ACTOR_VERIFIER && instance > 0)
+        return (uint16_t)(32 + instance);
+    return (uint16_t)actor;
+}
+
 ob_outbox_t *ob_outbox_new(size_t max_envelopes, size_t max_bytes)
 {
     ob_outbox_t *self = calloc(1, sizeof *self);
@@ -130,6 +138,11 @@ static int s_push_imsg(ob_outbox_t *self, ob_dest_kind_t kind, ob_actor_t to, co
     assert(written == len);
     e->kind = kind;
     e->actor = to;
+    const ob_handle_t *payload = kind == OB_DEST_ACTOR ? ob_imsg_payload(msg) : NULL;
+    if (payload) {
+        e->has_payload = true;
+        e->payload = *payload;
+    }
     self->used += len;
     self->count++;
     return 0;

@@ -23,6 +23,10 @@ typedef enum {
 
 const char *ob_actor_name(ob_actor_t actor);
 
+/* The arena owner id of an actor's instance: the actor's number, and for
+   verifier instances past the first one id each above every actor's. */
+uint16_t ob_actor_arena_owner(ob_actor_t actor, uint32_t instance);
+
 typedef enum {
     OB_DEST_ACTOR,  /* an imsg to another actor of this node */
     OB_DEST_PEER,   /* a peer message (frame 0, plus a payload frame if any) */
@@ -48,7 +52,10 @@ typedef struct {
     bool routed;
     uint32_t route;
     uint8_t peer[32]; /* OB_DEST_PEER */
-    bool has_payload; /* OB_DEST_PEER: a second frame from the arena */
+    /* OB_DEST_PEER: a second frame from the arena. OB_DEST_ACTOR: the
+       slot the message hands over (ob_imsg_payload), marked sent to its
+       receiver once it left (ob_arena_sent). */
+    bool has_payload;
     ob_handle_t payload;
     ob_client_id_t client; /* OB_DEST_CLIENT */
     size_t offset;         /* the encoded bytes, in the outbox's buffer */

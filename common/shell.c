@@ -66,6 +66,7 @@ struct _ob_shell_t {
     size_t watched_count;
     zpoller_t *poller;
     ob_outbox_t *out;    /* the batch being handled */
+    ob_arena_t *arena;   /* where the slots sent to other actors are marked */
     ob_stages_t *stages; /* a chunk's life: this actor's stages (NULL if unmapped) */
     bool terminated;
     ob_shell_stats_t stats;
@@ -396,12 +397,32 @@ const ob_shell_stats_t *ob_shell_stats(const ob_shell_t *self)
     return &self->stats;
 }
 
-static void s_send(ob_shell_t *self, zsock_t *sock, const uint8_t *bytes, size_t len)
+static bool s_send(ob_shell_t *self, zsock_t *sock, const uint8_t *bytes, size_t len)
 {
-    if (!sock || zmq_send(zsock_resolve(sock), bytes, len, ZMQ_DONTWAIT) < 0)
+    if (!sock || zmq_send(zsock_resolve(sock), bytes, len, ZMQ_DONTWAIT) < 0) {
         self->stats.send_dropped++;
-    else
-        self->stats.messages_out++;
+        return false;
+    }
+    self->stats.messages_out++;
+    return true;
+}
+
+void ob_shell_set_arena(ob_shell_t *self, ob_arena_t *arena)
+{
+    self->arena = arena;
+}
+
+/* The message left with the slot it hands over: marked sent to the
+   instance it went to, so that should that instance die before taking
+   it, its successor frees the slot at once (ob_arena_reclaim) and no
+   lease has to run out. */
+static void s_mark_sent(ob_shell_t *self, const ob_envelope_t *e, ob_actor_t to, uint32_t instance)
+{
+    if (!self->arena || !e->has_payload)
+        return;
+    uint16_t owner = ob_actor_arena_owner(self->actor, self->instance);
+    if (ob_arena_sent(self->arena, &e->payload, owner, ob_actor_arena_owner(to, instance)) == 0)
+        self->stats.slots_sent++;
 }
 
 /* The journal's view goes to every verifier, and so does the signer's
@@ -442,9 +463,14 @@ static void s_flush_box(ob_shell_t *self, const ob_shell_ops_t *ops, void *handl
                     s_send(self, self->verifier_each[v], bytes, e->len);
             } else if (e->actor == OB_ACTOR_VERIFIER && e->routed) {
                 uint32_t v = ob_outbox_route_instance(e->route, self->verifiers);
-                s_send(self, self->verifier_each[v], bytes, e->len);
-            } else {
+                if (s_send(self, self->verifier_each[v], bytes, e->len))
+                    s_mark_sent(self, e, OB_ACTOR_VERIFIER, v);
+            } else if (e->actor == OB_ACTOR_VERIFIER) {
+                /* round-robin: which instance has it is not known here, and
+                   a lost message's slot waits for its lease */
                 s_send(self, self->push[e->actor], bytes, e->len);
+            } else if (s_send(self, self->push[e->actor], bytes, e->len)) {
+                s_mark_sent(self, e, e->actor, 0);
             }
             break;
         case OB_DEST_PEER:
@@ -747,6 +773,7 @@ static void s_publish_metrics(ob_shell_t *self, const ob_shell_ops_t *ops, void 
     ob_json_u64(&json, "wrong_sender", self->stats.wrong_sender);
     ob_json_u64(&json, "foreign_process", self->stats.foreign_process);
     ob_json_u64(&json, "send_dropped", self->stats.send_dropped);
+    ob_json_u64(&json, "slots_sent", self->stats.slots_sent);
     ob_json_u64(&json, "commit_failures", self->stats.commit_failures);
     ob_json_u64(&json, "max_batch", self->stats.max_batch);
     ob_json_u64(&json, "outbox_overflows", ob_outbox_overflows(self->out));

@@ -22,6 +22,7 @@
 #ifndef OB_SHELL_H
 #define OB_SHELL_H
 
+#include "arena.h"
 #include "config.h"
 #include "metrics.h"
 #include "event.h"
@@ -69,6 +70,7 @@ typedef struct {
     uint64_t wrong_sender;    /* messages their pair's sender may not send: dropped */
     uint64_t foreign_process; /* messages from a process that is not the pair's sender: dropped */
     uint64_t send_dropped;    /* sends refused by a full queue */
+    uint64_t slots_sent;      /* arena slots marked sent to the actor a message went to */
     uint64_t commit_failures;
     uint64_t max_batch;
     uint64_t memory_trims;  /* seconds in which freed memory went back to the system */
@@ -129,6 +131,12 @@ int ob_shell_watch(ob_shell_t *self, zsock_t *socket);
 /* Pauses or resumes reading one watched socket (backpressure: net stops
    reading peers while the arena is full). */
 void ob_shell_pause(ob_shell_t *self, zsock_t *socket, bool paused);
+
+/* The node's payload arena: each slot a message to another actor hands
+   over is marked sent to that actor once the message left
+   (ob_arena_sent), so that a receiver's death costs its slots no longer
+   than its restart. Without it (tests), nothing is marked. */
+void ob_shell_set_arena(ob_shell_t *self, ob_arena_t *arena);
 
 /* The outbox a handler writes into; start() messages go here too. */
 ob_outbox_t *ob_shell_outbox(ob_shell_t *self);

@@ -114,6 +114,9 @@ def header(msgs):
           "const char *ob_imsg_name(ob_imsg_type_t type);", "",
           "/* Bytes the encoding of `msg` takes. */",
           "size_t ob_imsg_encoded_len(const ob_imsg_t *msg);", "",
+          "/* The arena slot `msg` hands to its receiver (its `payload` handle, when",
+          "   `has_payload` says so if it has that flag), or NULL. */",
+          "const ob_handle_t *ob_imsg_payload(const ob_imsg_t *msg);", "",
           "/* Encodes into `out`. 0, or -1 if `cap` is too small or a blob is over",
           "   OB_IMSG_BLOB_MAX. Never writes past `cap`. */",
           "int ob_imsg_encode(const ob_imsg_t *msg, uint8_t *out, size_t cap, size_t *written);", "",
@@ -247,6 +250,22 @@ def source(msgs):
     for m in msgs:
         o += ["    case OB_IMSG_%s:" % m["name"].upper(), '        return "%s";' % m["name"]]
     o += ["    }", '    return "unknown";', "}", ""]
+
+    # the slot a message hands over
+    o += ["const ob_handle_t *ob_imsg_payload(const ob_imsg_t *msg)", "{", "    switch (msg->type) {"]
+    for m in msgs:
+        fields = dict(m["fields"])
+        handles = [f for f, t in m["fields"] if t == "handle"]
+        assert len(handles) <= 1, m["name"]
+        o.append("    case OB_IMSG_%s:" % m["name"].upper())
+        if not handles:
+            o.append("        return NULL;")
+        elif fields.get("has_payload") == "bool":
+            o.append("        return msg->u.%s.has_payload ? &msg->u.%s.%s : NULL;"
+                     % (m["name"], m["name"], handles[0]))
+        else:
+            o.append("        return &msg->u.%s.%s;" % (m["name"], handles[0]))
+    o += ["    }", "    return NULL;", "}", ""]
 
     # encoded length
     o += ["size_t ob_imsg_encoded_len(const ob_imsg_t *msg)", "{",

@@ -309,6 +309,7 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
         ob_journal_destroy(&journal);
         return 1;
     }
+    ob_shell_set_arena(shell, args->arena);
     static const ob_shell_ops_t ops = {.begin = s_begin,
                                        .handle = s_handle,
                                        .tick = s_tick,

@@ -1157,6 +1157,7 @@ int ob_net_actor_run(const ob_actor_args_t *args)
     self->shell = ob_shell_new(&args->endpoints, OB_ACTOR_NET, 0, args->pipe, &why);
     if (!self->shell || s_setup_peers(self, me, &why) != 0)
         goto done;
+    ob_shell_set_arena(self->shell, args->arena);
     self->app = s_bind_local(self, "app_endpoint", args->config->app_endpoint, S_DOMAIN_APP, &why);
     if (!self->app)
         goto done;

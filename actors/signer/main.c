@@ -132,6 +132,7 @@ int ob_signer_actor_run(const ob_actor_args_t *args)
         ob_signer_destroy(&signer);
         return 1;
     }
+    ob_shell_set_arena(shell, args->arena);
     memcpy(s_self_key, env.self_key, 32);
     static const ob_shell_ops_t ops = {.begin = s_begin,
                                        .handle = s_handle,

@@ -90,6 +90,7 @@ int ob_verifier_actor_run(const ob_actor_args_t *args)
         ob_verifier_destroy(&verifier);
         return 1;
     }
+    ob_shell_set_arena(shell, args->arena);
     static const ob_shell_ops_t ops = {
         .handle = s_handle, .tick = s_tick, .next_deadline = s_next_deadline, .metrics = s_metrics};
     ob_verifier_start(verifier, ob_shell_outbox(shell));

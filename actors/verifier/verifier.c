@@ -97,8 +97,7 @@ void ob_verifier_destroy(ob_verifier_t **self_p)
 
 uint16_t ob_verifier_arena_owner(uint32_t instance)
 {
-    /* Above every actor id, below nothing the arena reserves. */
-    return instance == 0 ? OB_ACTOR_VERIFIER : (uint16_t)(32 + instance);
+    return ob_actor_arena_owner(OB_ACTOR_VERIFIER, instance);
 }
 
 void ob_verifier_set_instance(ob_verifier_t *self, uint32_t instance)

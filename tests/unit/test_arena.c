@@ -385,6 +385,92 @@ static void test_expire_old_leases(void **state)
     ob_crypto_destroy(&crypto);
 }
 
+/* A slot sent to an actor that dies before taking it: the message died
+   with it, and the actor's next instance frees the slot at once (not a
+   lease later). Until then it is the sender's: readable, releasable,
+   takeable; once taken it is the taker's alone. */
+static void test_sent_and_lost_with_its_addressee(void **state)
+{
+    (void)state;
+    ob_crypto_t *crypto = ob_crypto_new();
+    ob_arena_t *arena = ob_arena_new_heap(8, 32, NULL);
+    assert_non_null(arena);
+    s_fake_clock_t clock = {1000};
+    ob_arena_set_clock(arena, s_fake_now, &clock);
+    enum { SENDER = 1, DEAD = 4, OTHER = 2 };
+    uint8_t payload[32];
+    s_pattern(9, payload, sizeof payload);
+
+    ob_handle_t lost[2], taken, kept, elsewhere, stale;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ob_arena_put(arena, crypto, SENDER, payload, 32, &lost[i]), 0);
+    assert_int_equal(ob_arena_put(arena, crypto, SENDER, payload, 32, &taken), 0);
+    assert_int_equal(ob_arena_put(arena, crypto, SENDER, payload, 32, &kept), 0);
+    assert_int_equal(ob_arena_put(arena, crypto, SENDER, payload, 32, &elsewhere), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ob_arena_sent(arena, &lost[i], SENDER, DEAD), 0);
+    assert_int_equal(ob_arena_sent(arena, &taken, SENDER, DEAD), 0);
+    assert_int_equal(ob_arena_sent(arena, &elsewhere, SENDER, OTHER), 0);
+
+    /* Marks only by the owner, of a live handle, to somebody. */
+    assert_int_equal(ob_arena_sent(arena, &kept, OTHER, DEAD), -1);
+    assert_int_equal(ob_arena_sent(arena, &kept, SENDER, 0), -1);
+    assert_int_equal(ob_arena_sent(arena, &kept, 0, DEAD), -1);
+    stale = kept;
+    stale.generation++;
+    assert_int_equal(ob_arena_sent(arena, &stale, SENDER, DEAD), -1);
+    stale = kept;
+    stale.slot = 8;
+    assert_int_equal(ob_arena_sent(arena, &stale, SENDER, DEAD), -1);
+
+    /* On its way it reads and checks as before. */
+    assert_int_equal(ob_arena_check(arena, crypto, &lost[0]), 0);
+    assert_memory_equal(ob_arena_get(arena, &lost[0]), payload, 32);
+    /* The addressee took one in time: that one is DEAD's own now. */
+    assert_int_equal(ob_arena_take(arena, &taken, DEAD), 0);
+    assert_int_equal(ob_arena_release(arena, &taken, SENDER), -1);
+    /* ...and sent on, it is on its way again, to OTHER. */
+    assert_int_equal(ob_arena_sent(arena, &taken, DEAD, OTHER), 0);
+    assert_int_equal(ob_arena_in_use(arena), 5);
+
+    /* DEAD's next instance: the two it never took go, and what it sent
+       on (SENT by DEAD) goes as its own. */
+    assert_int_equal(ob_arena_reclaim(arena, DEAD), 3);
+    for (int i = 0; i < 2; i++)
+        s_assert_stale(arena, crypto, &lost[i], SENDER);
+    s_assert_stale(arena, crypto, &taken, OTHER);
+    assert_int_equal(ob_arena_reclaim(arena, DEAD), 0);
+    assert_int_equal(ob_arena_in_use(arena), 2);
+
+    /* One on its way to a live actor is untouched; it takes it. */
+    assert_int_equal(ob_arena_take(arena, &elsewhere, OTHER), 0);
+    assert_int_equal(ob_arena_release(arena, &elsewhere, OTHER), 0);
+
+    /* The sender may still release what it sent (the addressee refused
+       it), and a lost message's slot also expires with its lease. */
+    ob_handle_t refused, forgotten;
+    assert_int_equal(ob_arena_put(arena, crypto, SENDER, payload, 16, &refused), 0);
+    assert_int_equal(ob_arena_sent(arena, &refused, SENDER, OTHER), 0);
+    assert_int_equal(ob_arena_release(arena, &refused, SENDER), 0);
+    assert_int_equal(ob_arena_put(arena, crypto, SENDER, payload, 16, &forgotten), 0);
+    assert_int_equal(ob_arena_sent(arena, &forgotten, SENDER, OTHER), 0);
+    clock.now = 5000;
+    assert_int_equal(ob_arena_expire(arena, 5000, 2000), 2); /* forgotten, kept */
+    s_assert_stale(arena, crypto, &forgotten, SENDER);
+    assert_int_equal(ob_arena_in_use(arena), 0);
+
+    /* The sender's own death frees what it sent and nobody took, as
+       before: its reclaim finds it by owner. */
+    ob_handle_t orphan;
+    assert_int_equal(ob_arena_put(arena, crypto, SENDER, payload, 16, &orphan), 0);
+    assert_int_equal(ob_arena_sent(arena, &orphan, SENDER, OTHER), 0);
+    assert_int_equal(ob_arena_reclaim(arena, SENDER), 1);
+    s_assert_stale(arena, crypto, &orphan, OTHER);
+
+    ob_arena_destroy(&arena);
+    ob_crypto_destroy(&crypto);
+}
+
 static void test_attach_and_refusals(void **state)
 {
     (void)state;
@@ -826,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_changed_bytes_detected),
         cmocka_unit_test(test_reclaim_dead_owner),
         cmocka_unit_test(test_expire_old_leases),
+        cmocka_unit_test(test_sent_and_lost_with_its_addressee),
         cmocka_unit_test(test_attach_and_refusals),
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test_teardown(test_second_process, s_reap_child),

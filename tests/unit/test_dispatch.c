@@ -326,6 +326,87 @@ static void test_shell_drops_foreign_process(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Each slot a message hands to another actor is marked sent to the
+   instance it went to, once it left: if that instance dies before taking
+   it, its successor's reclaim frees the slot at once, and the sender's
+   arena is not full for a lease. A slot the sender kept is left alone. */
+static void test_shell_marks_slots_sent(void **state)
+{
+    (void)state;
+    ob_shell_endpoints_t endpoints;
+    s_endpoints(&endpoints, true, "inproc://test-dispatch-sent");
+    char ep[PATH_MAX + 64];
+    assert_int_equal(
+        ob_shell_pair_endpoint(&endpoints, OB_PARTY_NET, 0, OB_PARTY_JOURNAL, 0, ep, sizeof ep), 0);
+    zsock_t *journal = zsock_new_pull(ep);
+    assert_non_null(journal);
+    zsock_t *verifier[2];
+    for (uint32_t v = 0; v < 2; v++) {
+        assert_int_equal(ob_shell_pair_endpoint(&endpoints, OB_PARTY_NET, 0, OB_PARTY_VERIFIER, v,
+                                                ep, sizeof ep),
+                         0);
+        verifier[v] = zsock_new_pull(ep);
+        assert_non_null(verifier[v]);
+        zsock_set_rcvtimeo(verifier[v], 2000);
+    }
+    zsock_set_rcvtimeo(journal, 2000);
+    ob_why_t why = {{0}};
+    ob_shell_t *shell = ob_shell_new(&endpoints, OB_ACTOR_NET, 0, NULL, &why);
+    assert_non_null(shell);
+    ob_arena_t *arena = ob_arena_new_heap(4, 64, NULL);
+    ob_crypto_t *crypto = ob_crypto_new();
+    assert_non_null(arena);
+    ob_shell_set_arena(shell, arena);
+
+    ob_handle_t to_journal, to_verifier, kept;
+    assert_int_equal(ob_arena_put(arena, crypto, OB_ACTOR_NET, "submitted", 9, &to_journal), 0);
+    assert_int_equal(ob_arena_put(arena, crypto, OB_ACTOR_NET, "peer node", 9, &to_verifier), 0);
+    assert_int_equal(ob_arena_put(arena, crypto, OB_ACTOR_NET, "kept", 4, &kept), 0);
+    ob_outbox_t *out = ob_shell_outbox(shell);
+    ob_imsg_t submitted = {.type = OB_IMSG_SUBMITTED};
+    submitted.u.submitted.client = (ob_blob_t){(const uint8_t *)"c", 1};
+    submitted.u.submitted.payload = to_journal;
+    assert_int_equal(ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &submitted), 0);
+    ob_imsg_t peer_node = {.type = OB_IMSG_PEER_NODE};
+    peer_node.u.peer_node.node = (ob_blob_t){(const uint8_t *)"n", 1};
+    peer_node.u.peer_node.payload = to_verifier;
+    uint32_t route = 7, instance = ob_outbox_route_instance(route, 2);
+    assert_int_equal(ob_outbox_to_verifier(out, route, &peer_node), 0);
+    ob_imsg_t no_slot = {.type = OB_IMSG_EPOCH_CHANGED}; /* hands nothing over */
+    assert_int_equal(ob_outbox_to_actor(out, OB_ACTOR_JOURNAL, &no_slot), 0);
+    ob_shell_ops_t ops = {.handle = s_record};
+    ob_shell_flush(shell, &ops, NULL);
+    zframe_t *frame = zframe_recv(journal);
+    assert_non_null(frame);
+    zframe_destroy(&frame);
+    frame = zframe_recv(verifier[instance]);
+    assert_non_null(frame);
+    zframe_destroy(&frame);
+    assert_int_equal(ob_shell_stats(shell)->slots_sent, 2);
+
+    /* On their way they are still net's to read. */
+    assert_int_equal(ob_arena_check(arena, crypto, &to_journal), 0);
+    /* The other verifier instance restarts: nothing of it. */
+    assert_int_equal(ob_arena_reclaim(arena, ob_actor_arena_owner(OB_ACTOR_VERIFIER, 1 - instance)),
+                     0);
+    /* The journal died with its message; its successor frees the slot. */
+    assert_int_equal(ob_arena_reclaim(arena, OB_ACTOR_JOURNAL), 1);
+    assert_null(ob_arena_get(arena, &to_journal));
+    /* The verifier took its one in time: it is the verifier's now. */
+    uint16_t verifier_owner = ob_actor_arena_owner(OB_ACTOR_VERIFIER, instance);
+    assert_int_equal(ob_arena_take(arena, &to_verifier, verifier_owner), 0);
+    assert_int_equal(ob_arena_reclaim(arena, OB_ACTOR_NET), 1); /* kept */
+    assert_int_equal(ob_arena_in_use(arena), 1);
+    assert_int_equal(ob_arena_release(arena, &to_verifier, verifier_owner), 0);
+
+    ob_shell_destroy(&shell);
+    ob_arena_destroy(&arena);
+    ob_crypto_destroy(&crypto);
+    zsock_destroy(&journal);
+    for (uint32_t v = 0; v < 2; v++)
+        zsock_destroy(&verifier[v]);
+}
+
 int main(void)
 {
     ob_log_set_level(OB_LOG_ERROR);
@@ -338,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_tables_consistent),
         cmocka_unit_test(test_shell_drops_wrong_sender),
         cmocka_unit_test(test_shell_drops_foreign_process),
+        cmocka_unit_test(test_shell_marks_slots_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
