@@ -494,8 +494,13 @@ static int s_peer_links(const s_ctx_t *c, zconfig_t *node, ob_node_config_t *out
             0 ||
         s_node_u32(c, node, "peer_reconnect_max_ms", OB_PEER_RECONNECT_MS, 3600000,
                    &out->peer_reconnect_max_ms) != 0 ||
-        s_node_u32(c, node, "peer_rto_max_ms", 0, 120000, &out->peer_rto_max_ms) != 0)
+        s_node_u32(c, node, "peer_rto_max_ms", 0, 120000, &out->peer_rto_max_ms) != 0 ||
+        s_node_u32(c, node, "peer_rto_min_ms", 0, 200, &out->peer_rto_min_ms) != 0)
         return -1;
+    if (out->peer_rto_min_ms > 0 && out->peer_rto_min_ms < 5)
+        return s_fail(c, "node/peer_rto_min_ms",
+                      "%u: the kernel takes 5 to 200 ms, or 0 for its own (200 ms)",
+                      (unsigned)out->peer_rto_min_ms);
     if (out->peer_rto_max_ms > 0 && out->peer_rto_max_ms < 1000)
         return s_fail(c, "node/peer_rto_max_ms",
                       "%u: the kernel takes 1000 to 120000 ms, or 0 for its own backoff",
@@ -535,6 +540,7 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
     out->peer_connect_timeout_ms = OB_PEER_CONNECT_TIMEOUT_MS;
     out->peer_reconnect_max_ms = OB_PEER_RECONNECT_MAX_MS;
     out->peer_rto_max_ms = OB_PEER_RTO_MAX_MS;
+    out->peer_rto_min_ms = OB_PEER_RTO_MIN_MS;
 
     static const char *const top[] = {"node", "tunables", NULL};
     static const char *const node_keys[] = {"name",
@@ -566,6 +572,7 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "peer_connect_timeout_ms",
                                             "peer_reconnect_max_ms",
                                             "peer_rto_max_ms",
+                                            "peer_rto_min_ms",
                                             NULL};
     static const char *const tunable_keys[] = {
         "propose_timeout_ms", "rebroadcast_timeout_ms", "epoch_bounds_lo",

@@ -121,6 +121,9 @@ typedef struct {
     /* TCP's retransmission backoff on a peer connection stops here (Linux
        6.15's TCP_RTO_MAX_MS, 1000 to 120000); 0: the kernel's (120 s). */
     uint32_t peer_rto_max_ms;
+    /* ...and starts here (Linux 6.15's TCP_RTO_MIN_US, 5 to 200 ms); 0:
+       the kernel's (200 ms). */
+    uint32_t peer_rto_min_ms;
 } ob_node_config_t;
 
 /* The peer links' defaults: a healed partition resumes within about
@@ -130,6 +133,7 @@ typedef struct {
 #define OB_PEER_CONNECT_TIMEOUT_MS   1000
 #define OB_PEER_RECONNECT_MAX_MS     500
 #define OB_PEER_RTO_MAX_MS           1000
+#define OB_PEER_RTO_MIN_MS           10
 /* libzmq's first reconnect wait (actors/net/main.c), below which the
    longest makes no sense. */
 #define OB_PEER_RECONNECT_MS 100

@@ -110,6 +110,11 @@ starts=$(sed -n 's/.*"journal_starts":\([0-9]*\).*/\1/p' <<<"$net_metrics")
 told=$(sed -n 's/.*"clients_told":\([0-9]*\).*/\1/p' <<<"$net_metrics")
 check "node2's net heard its journal start ${starts:-no} times and told ${told:-no} clients" \
     '[[ ${starts:-0} -ge 2 && ${told:-0} -ge 1 ]]'
+# Every peer connection's first retransmission is floored at
+# peer_rto_min_ms (10 ms by default, not the kernel's 200).
+floored=$(sed -n 's/.*"peer_rto_min":{"floored":\([0-9]*\),"refused":\([0-9]*\)}.*/\1 \2/p' <<<"$net_metrics")
+check "node2's net floored the RTO of ${floored%% *} peer connections (refused: ${floored##* })" \
+    '[[ -n $floored && ${floored%% *} -ge 3 && ${floored##* } -eq 0 ]]'
 
 # The chunks the clients' Locks name, two payloads or fewer each.
 chunks=0

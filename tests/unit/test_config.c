@@ -378,10 +378,12 @@ static void test_node_config_peer_links(void **state)
     assert_int_equal(cfg.peer_connect_timeout_ms, OB_PEER_CONNECT_TIMEOUT_MS);
     assert_int_equal(cfg.peer_reconnect_max_ms, OB_PEER_RECONNECT_MAX_MS);
     assert_int_equal(cfg.peer_rto_max_ms, OB_PEER_RTO_MAX_MS);
+    assert_int_equal(cfg.peer_rto_min_ms, OB_PEER_RTO_MIN_MS);
+    assert_int_equal(OB_PEER_RTO_MIN_MS, 10);
     s_config(fx,
              "    peer_heartbeat_ms = 0\n    peer_heartbeat_timeout_ms = 10\n"
              "    peer_connect_timeout_ms = 0\n    peer_reconnect_max_ms = 5000\n"
-             "    peer_rto_max_ms = 0\n",
+             "    peer_rto_max_ms = 0\n    peer_rto_min_ms = 0\n",
              NULL);
     if (ob_node_config_load(fx->path, &cfg, &why) != 0)
         fail_msg("%s", why.text);
@@ -390,6 +392,19 @@ static void test_node_config_peer_links(void **state)
     assert_int_equal(cfg.peer_connect_timeout_ms, 0);
     assert_int_equal(cfg.peer_reconnect_max_ms, 5000);
     assert_int_equal(cfg.peer_rto_max_ms, 0);
+    assert_int_equal(cfg.peer_rto_min_ms, 0);
+    for (unsigned ms = 5; ms <= 200; ms += 195) { /* both ends the kernel takes */
+        char line[64];
+        snprintf(line, sizeof line, "    peer_rto_min_ms = %u\n", ms);
+        s_config(fx, line, NULL);
+        if (ob_node_config_load(fx->path, &cfg, &why) != 0)
+            fail_msg("%s", why.text);
+        assert_int_equal(cfg.peer_rto_min_ms, ms);
+    }
+    s_config(fx, "    peer_rto_min_ms = 4\n", NULL);
+    s_config_refused(fx, "node/peer_rto_min_ms: 4: the kernel takes 5 to 200 ms");
+    s_config(fx, "    peer_rto_min_ms = 201\n", NULL);
+    s_config_refused(fx, "node/peer_rto_min_ms: 201 is out of range");
     s_config(fx, "    peer_rto_max_ms = 999\n", NULL);
     s_config_refused(fx, "node/peer_rto_max_ms: 999: the kernel takes 1000 to 120000 ms");
     s_config(fx, "    peer_rto_max_ms = 120001\n", NULL);
