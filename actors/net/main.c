@@ -159,7 +159,7 @@ typedef struct {
     bool peers_paused;
     bool submit_paused;
     uint64_t unknown_sender, malformed_frames;
-    uint64_t rto_capped, rto_uncapped; /* peer connections, by s_cap_rto's outcome */
+    uint64_t rto_capped, rto_uncapped;   /* peer connections, by s_cap_rto's outcome */
     uint64_t rto_floored, rto_unfloored; /* ...and by its peer_rto_min_ms outcome */
     bool rto_refused_logged;
     /* Payload bytes through our sockets: each a copy (metrics) */
