@@ -52,7 +52,10 @@ typedef struct {
     _Atomic uint32_t len;
     _Atomic uint32_t addressee; /* S_SENT: the owner id it is on its way to */
     uint8_t digest[32];
-    uint8_t pad[8];
+    /* Bytes of the slot's data that may be in memory (a page multiple):
+       written only by whoever holds the slot WRITING. */
+    _Atomic uint32_t resident;
+    uint8_t pad[4];
 } s_slot_t;
 
 static_assert(sizeof(s_header_t) <= S_LINE, "header fits one line");
@@ -71,6 +74,8 @@ struct _ob_arena_t {
     void *mapped_region; /* shared mapping to unmap, or NULL */
     size_t mapped_size;
     _Atomic uint64_t bytes_put; /* payload bytes this view copied in (metrics) */
+    size_t page;                /* the system's page size */
+    _Atomic uint64_t trimmed;   /* bytes of slots given back to the system by this view */
     uint64_t (*now_ms)(void *ctx);
     void *clock_ctx;
 };
@@ -150,6 +155,8 @@ static ob_arena_t *s_view(void *region, const s_header_t *header)
     self->slots = (s_slot_t *)((uint8_t *)region + S_LINE);
     self->data = (uint8_t *)region + S_LINE + (size_t)self->slot_count * S_LINE;
     self->now_ms = s_monotonic_ms;
+    long page = sysconf(_SC_PAGESIZE);
+    self->page = page > 0 ? (size_t)page : 4096;
     return self;
 }
 
@@ -188,6 +195,7 @@ ob_arena_t *ob_arena_format(void *region, size_t region_size, uint32_t slot_coun
         atomic_init(&slots[i].len, 0);
         atomic_init(&slots[i].addressee, 0);
         memset(slots[i].digest, 0, sizeof slots[i].digest);
+        atomic_init(&slots[i].resident, 0);
         memset(slots[i].pad, 0, sizeof slots[i].pad);
     }
     atomic_thread_fence(memory_order_release);
@@ -382,6 +390,39 @@ uint32_t ob_arena_in_use(const ob_arena_t *self)
     return used;
 }
 
+static size_t s_round_page(const ob_arena_t *self, size_t n)
+{
+    size_t rounded = (n + self->page - 1) / self->page * self->page;
+    return rounded < self->stride ? rounded : self->stride;
+}
+
+/* A slot's pages past what its new contents need go back to the system
+   once they are more than S_TRIM_SLACK: every slot in turn holds a large
+   batch now and then, and without this each would keep its largest
+   contents in memory for good (a node's PSS sat at 88 MiB, 51 of them
+   arena, under scripts/soak-memory). Only the holder of a WRITING slot
+   calls it, so nobody reads the bytes it drops. Shared memory gives its
+   pages back with MADV_REMOVE, heap memory with MADV_DONTNEED; a refusal
+   costs memory, never bytes. */
+#define S_TRIM_SLACK (16u * 1024u)
+static void s_trim(ob_arena_t *self, uint32_t slot_index, uint32_t len)
+{
+    s_slot_t *slot = &self->slots[slot_index];
+    uint32_t resident = atomic_load_explicit(&slot->resident, memory_order_relaxed);
+    uint32_t keep = (uint32_t)s_round_page(self, len);
+    if (resident <= keep || resident - keep < S_TRIM_SLACK)
+        return;
+    /* data and the stride are line-aligned, not page-aligned: only whole
+       pages past `keep` go. */
+    uintptr_t base = (uintptr_t)s_data(self, slot_index);
+    uintptr_t from = (base + keep + self->page - 1) / self->page * self->page;
+    uintptr_t to = (base + resident) / self->page * self->page;
+    if (from < to &&
+        madvise((void *)from, to - from, self->mapped_region ? MADV_REMOVE : MADV_DONTNEED) == 0)
+        atomic_fetch_add_explicit(&self->trimmed, to - from, memory_order_relaxed);
+    atomic_store_explicit(&slot->resident, keep, memory_order_relaxed);
+}
+
 int ob_arena_alloc(ob_arena_t *self, uint16_t owner, uint32_t len, uint8_t **data,
                    ob_handle_t *handle)
 {
@@ -401,6 +442,10 @@ int ob_arena_alloc(ob_arena_t *self, uint16_t owner, uint32_t len, uint8_t **dat
             continue;
         atomic_store_explicit(&slot->len, len, memory_order_relaxed);
         atomic_store_explicit(&slot->lease_ms, self->now_ms(self->clock_ctx), memory_order_relaxed);
+        /* What this writer may touch is in memory from now on. */
+        uint32_t touched = (uint32_t)s_round_page(self, len);
+        if (touched > atomic_load_explicit(&slot->resident, memory_order_relaxed))
+            atomic_store_explicit(&slot->resident, touched, memory_order_relaxed);
         *data = s_data(self, i);
         handle->slot = i;
         handle->generation = s_generation(word);
@@ -419,6 +464,7 @@ int ob_arena_seal(ob_arena_t *self, ob_crypto_t *crypto, ob_handle_t *handle)
     uint64_t word = atomic_load_explicit(&slot->word, memory_order_acquire);
     if (s_generation(word) != handle->generation || s_state(word) != S_WRITING)
         return -1;
+    s_trim(self, handle->slot, handle->len);
     ob_sha256(crypto, s_data(self, handle->slot), handle->len, handle->digest);
     memcpy(slot->digest, handle->digest, sizeof slot->digest);
     atomic_store_explicit(&slot->len, handle->len, memory_order_relaxed);
@@ -568,6 +614,11 @@ uint32_t ob_arena_expire(ob_arena_t *self, uint64_t now_ms, uint64_t max_age_ms)
             freed++;
     }
     return freed;
+}
+
+uint64_t ob_arena_bytes_trimmed(const ob_arena_t *self)
+{
+    return atomic_load_explicit(&((ob_arena_t *)self)->trimmed, memory_order_relaxed);
 }
 
 uint64_t ob_arena_bytes_put(const ob_arena_t *self)

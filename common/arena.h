@@ -80,6 +80,11 @@ uint32_t ob_arena_in_use(const ob_arena_t *self);
    counted for the payload-copies metric. */
 uint64_t ob_arena_bytes_put(const ob_arena_t *self);
 
+/* Bytes of slot memory this view gave back to the system at a seal: a
+   slot's pages past its new contents, once a larger payload had left
+   them behind. */
+uint64_t ob_arena_bytes_trimmed(const ob_arena_t *self);
+
 /* Claims a FREE slot for `owner` to write up to `len` bytes into `*data`.
    Fills the handle's slot, generation and len, zeroes its digest. Returns
    -1 if owner is 0, len > slot size, or no slot is FREE: that is

@@ -1008,6 +1008,7 @@ static void s_metrics(void *h, ob_json_t *json)
     ob_json_u64(json, "local_in", self->local_bytes_in);
     ob_json_u64(json, "local_out", self->local_bytes_out);
     ob_json_u64(json, "arena_put", ob_arena_bytes_put(self->arena));
+    ob_json_u64(json, "arena_trimmed", ob_arena_bytes_trimmed(self->arena));
     ob_json_end(json);
     ob_json_u64(json, "submitted", st->submitted);
     ob_json_u64(json, "submit_refused", st->submit_refused);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -471,6 +472,59 @@ static void test_sent_and_lost_with_its_addressee(void **state)
     ob_crypto_destroy(&crypto);
 }
 
+/* A slot that held a large payload gives the pages past its next,
+   smaller contents back at that one's seal (more than 16 KiB of them), in
+   shared and in heap memory; the bytes it keeps and the next large
+   payload read back whole. */
+static void test_trim_after_a_large_payload(void **state)
+{
+    (void)state;
+    ob_crypto_t *crypto = ob_crypto_new();
+    enum { SLOT = 256 * 1024 };
+    static uint8_t large[SLOT], small[3000];
+    s_pattern(11, large, sizeof large);
+    s_pattern(12, small, sizeof small);
+    for (int shared = 0; shared < 2; shared++) {
+        ob_why_t why = {{0}};
+        int fd = -1;
+        ob_arena_t *arena =
+            shared ? ob_arena_create_shared(1, SLOT, &fd, &why) : ob_arena_new_heap(1, SLOT, &why);
+        if (!arena)
+            fail_msg("%s", why.text);
+        ob_handle_t h;
+        assert_int_equal(ob_arena_put(arena, crypto, 1, large, SLOT, &h), 0);
+        assert_int_equal(ob_arena_bytes_trimmed(arena), 0); /* nothing behind it */
+        struct stat before, after;
+        assert_true(!shared || fstat(fd, &before) == 0);
+        assert_int_equal(ob_arena_release(arena, &h, 1), 0);
+        assert_int_equal(ob_arena_put(arena, crypto, 1, small, sizeof small, &h), 0);
+        uint64_t trimmed = ob_arena_bytes_trimmed(arena);
+        assert_true(trimmed >= SLOT - 4096 - 2 * sizeof small && trimmed <= SLOT);
+        if (shared) { /* the memfd holds that much less */
+            assert_int_equal(fstat(fd, &after), 0);
+            assert_true((uint64_t)(before.st_blocks - after.st_blocks) * 512 >= trimmed);
+        }
+        assert_int_equal(ob_arena_check(arena, crypto, &h), 0);
+        assert_memory_equal(ob_arena_get(arena, &h), small, sizeof small);
+        assert_int_equal(ob_arena_release(arena, &h, 1), 0);
+        /* Less than 16 KiB behind: kept, no system call. */
+        assert_int_equal(ob_arena_put(arena, crypto, 1, large, 8192 + sizeof small, &h), 0);
+        assert_int_equal(ob_arena_release(arena, &h, 1), 0);
+        assert_int_equal(ob_arena_put(arena, crypto, 1, small, sizeof small, &h), 0);
+        assert_int_equal(ob_arena_bytes_trimmed(arena), trimmed);
+        assert_int_equal(ob_arena_release(arena, &h, 1), 0);
+        /* The large one again: the trimmed pages come back as it writes. */
+        assert_int_equal(ob_arena_put(arena, crypto, 1, large, SLOT, &h), 0);
+        assert_int_equal(ob_arena_check(arena, crypto, &h), 0);
+        assert_memory_equal(ob_arena_get(arena, &h), large, SLOT);
+        assert_int_equal(ob_arena_release(arena, &h, 1), 0);
+        ob_arena_destroy(&arena);
+        if (fd >= 0)
+            close(fd);
+    }
+    ob_crypto_destroy(&crypto);
+}
+
 static void test_attach_and_refusals(void **state)
 {
     (void)state;
@@ -913,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_reclaim_dead_owner),
         cmocka_unit_test(test_expire_old_leases),
         cmocka_unit_test(test_sent_and_lost_with_its_addressee),
+        cmocka_unit_test(test_trim_after_a_large_payload),
         cmocka_unit_test(test_attach_and_refusals),
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test_teardown(test_second_process, s_reap_child),
