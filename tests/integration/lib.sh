@@ -27,12 +27,18 @@ stop_pids() {
 # is what recovers it). Returns 1 if the mesh did not form.
 # wait_mesh BIN CONFIG...
 wait_mesh() {
-    local bin=$1 cfg want=$(($# - 2)) missing
+    local bin=$1 cfg want=$(($# - 2)) missing metrics
     shift
     for _ in $(seq 300); do
         missing=0
         for cfg in "$@"; do
-            timeout 10 "$bin/obcast-journal" --config "$cfg" metrics 2>/dev/null | python3 -c '
+            # The metrics first, whole, then the check: a pipe into a check
+            # that stops at net's line cut obcast-journal off with SIGPIPE
+            # while it printed the next actor's, and under `set -o pipefail`
+            # (scripts/soak-net) that failed the check unless net's line
+            # came last at all four nodes at once: soak-net waited minutes.
+            metrics=$(timeout 10 "$bin/obcast-journal" --config "$cfg" metrics 2>/dev/null)
+            python3 -c '
 import json, sys
 want = int(sys.argv[1])
 for line in sys.stdin:
@@ -40,7 +46,7 @@ for line in sys.stdin:
     if m.get("actor") == "net":
         up = sum(1 for p in m.get("peers", {}).values() if p.get("connected"))
         sys.exit(0 if up >= want else 1)
-sys.exit(1)' "$want" || missing=$((missing + 1))
+sys.exit(1)' "$want" <<<"$metrics" || missing=$((missing + 1))
         done
         [[ $missing -eq 0 ]] && return 0
         sleep 0.2
