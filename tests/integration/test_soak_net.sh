@@ -12,7 +12,7 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 budget=${S_BUDGET:-200}
-log=$(mktemp /tmp/obcast-test-soak-net-XXXXXX)
+log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 timeout -s TERM -k 30 "$budget" "$root/scripts/soak-net" --short --bin "$1" 2>&1 |
     tee "$log" | sed -u 's/^/# /'

@@ -2047,18 +2047,31 @@ static void test_signer_holds_a_bounded_number_of_sign_acks(void **state)
 
 /* The journal of key 0, a validator; nodes come from key 1. It never hears
    from its signer, so its own sequencer stays quiet. */
-static void s_journal_open(h_fixture_t *f)
+static ob_journal_config_t s_journal_config(h_fixture_t *f)
 {
     ob_journal_config_t config = {.env = s_env(f, 0),
                                   .db_path = f->journal_path,
                                   .sync = OB_DB_SYNC_NORMAL,
                                   .initial_epoch = 1};
+    return config;
+}
+
+/* The journal of `config`, started: what its start sent is left in the
+   outbox. */
+static void s_journal_start_with(h_fixture_t *f, const ob_journal_config_t *config)
+{
     ob_why_t why = {{0}};
-    f->journal = ob_journal_new(&config, &why);
+    f->journal = ob_journal_new(config, &why);
     if (!f->journal)
         fail_msg("journal: %s", why.text);
     ob_outbox_clear(f->out);
     ob_journal_start(f->journal, H_NOW, f->out);
+}
+
+static void s_journal_open(h_fixture_t *f)
+{
+    ob_journal_config_t config = s_journal_config(f);
+    s_journal_start_with(f, &config);
     ob_outbox_clear(f->out);
 }
 
@@ -2753,19 +2766,11 @@ static void s_node_signed(h_fixture_t *f, const h_node_t *node)
    `batch_bytes` (0: off), a queue of 8. */
 static void s_journal_builtin_open(h_fixture_t *f, uint32_t batch_bytes)
 {
-    ob_journal_config_t config = {.env = s_env(f, 0),
-                                  .db_path = f->journal_path,
-                                  .sync = OB_DB_SYNC_NORMAL,
-                                  .initial_epoch = 1,
-                                  .builtin_app = true,
-                                  .submit_queue_max = 8,
-                                  .batch_bytes = batch_bytes};
-    ob_why_t why = {{0}};
-    f->journal = ob_journal_new(&config, &why);
-    if (!f->journal)
-        fail_msg("journal: %s", why.text);
-    ob_outbox_clear(f->out);
-    ob_journal_start(f->journal, H_NOW, f->out);
+    ob_journal_config_t config = s_journal_config(f);
+    config.builtin_app = true;
+    config.submit_queue_max = 8;
+    config.batch_bytes = batch_bytes;
+    s_journal_start_with(f, &config);
     ob_outbox_clear(f->out);
 }
 
@@ -2907,18 +2912,10 @@ static void test_journal_start_says_submits_forgotten(void **state)
 {
     h_fixture_t *f = *state;
     for (int builtin = 0; builtin < 2; builtin++) {
-        ob_journal_config_t config = {.env = s_env(f, 0),
-                                      .db_path = f->journal_path,
-                                      .sync = OB_DB_SYNC_NORMAL,
-                                      .initial_epoch = 1,
-                                      .builtin_app = builtin,
-                                      .submit_queue_max = 8};
-        ob_why_t why = {{0}};
-        f->journal = ob_journal_new(&config, &why);
-        if (!f->journal)
-            fail_msg("journal: %s", why.text);
-        ob_outbox_clear(f->out);
-        ob_journal_start(f->journal, H_NOW, f->out);
+        ob_journal_config_t config = s_journal_config(f);
+        config.builtin_app = builtin;
+        config.submit_queue_max = 8;
+        s_journal_start_with(f, &config);
         assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_SUBMITS_FORGOTTEN), builtin);
         assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_LAST_SIGNED_REQUEST), 1);
         ob_journal_destroy(&f->journal);
