@@ -31,8 +31,10 @@ bytes=$(stat -c %s "$png" 2>/dev/null || echo 0)
 check "demo.png is not trivial ($bytes bytes)" '[[ $bytes -gt 4000 ]]'
 samples=$(grep -vc '^#' "$root/var/demo/demo.dat" 2>/dev/null)
 check "the plot's data has a sample a second of the run (3 s: $samples)" '[[ ${samples:-0} -eq 3 ]]'
-check "each sample has a latency its clients measured" \
-    'awk "!/^#/ && \$3 !~ /^[0-9]+\\.[0-9]\$/ { bad = 1 } END { exit bad }" "$root/var/demo/demo.dat"'
+# A sample before the first Lock has none to measure (a slow start under
+# ASan and parallel suites); from the first one with a latency on, each has one.
+check "each sample from the first Lock on has a latency its clients measured" \
+    'awk "!/^#/ { if (\$3 ~ /^[0-9]+\\.[0-9]\$/) seen = 1; else if (seen) bad = 1 } END { exit bad || !seen }" "$root/var/demo/demo.dat"'
 check "no WAL is left in var/demo after the run (checkpointed)" '! ls "$root"/var/demo/node*/data/*-wal 2>/dev/null | grep -q .'
 check "the demo --help gives the defaults" '"$root/scripts/demo" --help | grep -q "default 30" && "$root/scripts/demo" --help | grep -q "default 1024"'
 check "the demo --help ends on its text" '[[ $("$root/scripts/demo" --help | tail -n 1) != *"set -"* ]]'
