@@ -531,6 +531,7 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
     out->journal_sync = OB_DB_SYNC_FULL;
     out->arena_slots = 256;
     out->batch_bytes = OB_MAX_PAYLOAD_LIMIT;
+    out->batch_slow_ms = OB_BATCH_SLOW_MS;
     out->verifiers = 1;
     out->max_restarts = 20;
     out->restart_window_ms = 60000;
@@ -565,6 +566,7 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
                                             "application",
                                             "batch",
                                             "batch_bytes",
+                                            "batch_slow_ms",
                                             "max_restarts",
                                             "restart_window_ms",
                                             "peer_heartbeat_ms",
@@ -681,6 +683,12 @@ int ob_node_config_load(const char *path, ob_node_config_t *out, ob_why_t *why)
               OB_MAX_PAYLOAD_LIMIT, &batch_bytes) != 0)
         goto out;
     out->batch_bytes = strcmp(batch, "off") == 0 ? 0 : (uint32_t)batch_bytes;
+    uint64_t batch_slow_ms = OB_BATCH_SLOW_MS;
+    if (zconfig_get(node, "batch_slow_ms", NULL) &&
+        s_u64(&c, "node/batch_slow_ms", zconfig_get(node, "batch_slow_ms", NULL), 0, 60000,
+              &batch_slow_ms) != 0)
+        goto out;
+    out->batch_slow_ms = (uint32_t)batch_slow_ms;
     const char *durability = zconfig_get(node, "durability", "power");
     if (strcmp(durability, "power") == 0)
         out->journal_sync = OB_DB_SYNC_FULL;

@@ -99,6 +99,11 @@ typedef struct {
        never more than max_payload. 0 (`batch = off` or `batch_bytes = 0`):
        one payload per chunk, the payload itself. Default: max_payload. */
     uint32_t batch_bytes;
+    /* A batch's chunk certified slower than this (ms, from proposal to
+       certificate) shrinks the next batches' bound, down to 4 KiB, until
+       chunks certify fast again (builtin_app.h). 0: the bound stays
+       batch_bytes. Default OB_BATCH_SLOW_MS. */
+    uint32_t batch_slow_ms;
     ob_db_sync_t journal_sync; /* durability: power (FULL) or process (NORMAL) */
     ob_params_t params;        /* max_payload comes from the manifest */
     uint32_t arena_slots;
@@ -134,6 +139,10 @@ typedef struct {
 #define OB_PEER_RECONNECT_MAX_MS     500
 #define OB_PEER_RTO_MAX_MS           1000
 #define OB_PEER_RTO_MIN_MS           10
+/* Far above what CPU saturation makes of a chunk's proposal to
+   certificate (scripts/bench's p99 stays under 300 ms), well below the
+   seconds that heavy loss makes of a big one. */
+#define OB_BATCH_SLOW_MS 500
 /* libzmq's first reconnect wait (actors/net/main.c), below which the
    longest makes no sense. */
 #define OB_PEER_RECONNECT_MS 100

@@ -43,6 +43,10 @@ typedef struct {
     uint32_t track_max; /* submitted payloads followed to their Lock; 0: 1024 */
     uint32_t
         batch_bytes; /* 0: one payload per chunk; else a batch's bound, capped at max_payload */
+    /* A batch whose chunk took longer than this from proposal to
+       certificate shrinks the next ones' bound (ob_builtin_app_certified);
+       0: the bound stays batch_bytes. */
+    uint32_t batch_slow_ms;
 } ob_builtin_app_config_t;
 
 typedef struct {
@@ -54,8 +58,11 @@ typedef struct {
     uint64_t submit_again, submit_follow, submit_claimed;
     uint64_t reserved, requeued, handed_lost;
     uint64_t verdicts_valid, verdicts_invalid;
-    uint64_t answers_lost;    /* an answer the outbox had no room for */
-    uint64_t answer_messages; /* client_answer messages: one per client and batch */
+    uint64_t answers_lost;              /* an answer the outbox had no room for */
+    uint64_t answer_messages;           /* client_answer messages: one per client and batch */
+    uint64_t batch_shrunk, batch_grown; /* changes of the adaptive bound */
+    uint64_t batch_timed;               /* own proposals timed to their certificate */
+    uint64_t batch_last_ms;             /* the last one's time from proposal to certificate */
 } ob_builtin_app_stats_t;
 
 ob_builtin_app_t *ob_builtin_app_new(const ob_builtin_app_config_t *config, ob_why_t *why);
@@ -82,9 +89,20 @@ void ob_builtin_app_follow(ob_builtin_app_t *self, const ob_client_id_t *client,
    0, 1 if there is nothing to propose (the queue is empty), -1 if the
    arena has no slot (the journal asks again at its timeout). Asked again
    for the same height (a proposal lost in a crash) it serves the same
-   payload; a lower height puts what it handed back at the front. */
-int ob_builtin_app_propose(ob_builtin_app_t *self, uint64_t height, uint16_t owner,
+   payload; a lower height puts what it handed back at the front. `now`
+   (ms) times the proposal for the adaptive bound. */
+int ob_builtin_app_propose(ob_builtin_app_t *self, uint64_t height, uint64_t now, uint16_t owner,
                            ob_handle_t *handle);
+
+/* This node's own chunk `chunk` is certified, at `now` (ms). With
+   batch_slow_ms set, its time since its proposal adapts the batch bound:
+   a chunk slower than batch_slow_ms shrinks the bound in proportion
+   (len x slow / took, at least 4 KiB), and one faster than half
+   of it that filled at least half the bound doubles it, up to
+   batch_bytes. Under heavy loss a chain's big chunks certify in seconds
+   (every lost segment of theirs waits out TCP's backoff, and a
+   rebroadcast adds the whole chunk again), and small ones do not. */
+void ob_builtin_app_certified(ob_builtin_app_t *self, const ob_chunk_t *chunk, uint64_t now);
 
 /* Whether a chunk's payload bytes (their digest checked already) are
    valid: with batching on, iff they decode as a batch. */
@@ -107,8 +125,11 @@ void ob_builtin_app_lock(ob_builtin_app_t *self, const ob_lock_t *lock, const ui
 
 /* Payloads waiting in the queue. */
 uint32_t ob_builtin_app_queued(const ob_builtin_app_t *self);
-/* The effective batch bound: 0 when batching is off. */
+/* The configured batch bound: 0 when batching is off. */
 uint32_t ob_builtin_app_batch_bytes(const ob_builtin_app_t *self);
+/* The bound the next proposal uses: batch_bytes, or less while chunks
+   certify slowly; 0 when batching is off. */
+uint32_t ob_builtin_app_batch_limit(const ob_builtin_app_t *self);
 
 const ob_builtin_app_stats_t *ob_builtin_app_stats(const ob_builtin_app_t *self);
 

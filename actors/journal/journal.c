@@ -654,7 +654,8 @@ ob_journal_t *ob_journal_new(const ob_journal_config_t *config, ob_why_t *why)
         ob_builtin_app_config_t app = {.env = config->env,
                                        .queue_max = config->submit_queue_max,
                                        .track_max = config->submit_track_max,
-                                       .batch_bytes = config->batch_bytes};
+                                       .batch_bytes = config->batch_bytes,
+                                       .batch_slow_ms = config->batch_slow_ms};
         self->app = ob_builtin_app_new(&app, why);
         self->reports = ob_outbox_new(4096, 8u << 20);
         if (!self->app || !self->reports) {
@@ -923,6 +924,8 @@ static void s_on_certificate(ob_journal_t *self, uint64_t now, const ob_lock_t *
                                               chunk->payload, lock->epoch, bytes, written);
     if (rc >= 0) {
         s_fetch_certified(self, chunk->sequencer, chunk->height, now);
+        if (self->app)
+            ob_builtin_app_certified(self->app, chunk, now);
         /* The tip's bytes are held with it: the common case costs no
            lookup. */
         bool tip_bytes = known && known->height == chunk->height &&
@@ -1378,7 +1381,7 @@ static void s_builtin_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out
     if (self->propose_state != S_PROPOSE_ASKED)
         return;
     ob_imsg_app_payload_t payload = {.height = self->propose_height};
-    if (ob_builtin_app_propose(self->app, self->propose_height, OB_ACTOR_JOURNAL,
+    if (ob_builtin_app_propose(self->app, self->propose_height, now, OB_ACTOR_JOURNAL,
                                &payload.payload) == 0)
         s_propose_slot(self, now, &payload, out);
 }

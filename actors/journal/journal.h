@@ -39,7 +39,7 @@ typedef struct {
        net's submit clients. false: an external application, reached
        through net (app_propose, app_verify; report_*). */
     bool builtin_app;
-    uint32_t submit_queue_max, submit_track_max, batch_bytes;
+    uint32_t submit_queue_max, submit_track_max, batch_bytes, batch_slow_ms;
 } ob_journal_config_t;
 
 typedef struct {

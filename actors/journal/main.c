@@ -101,6 +101,11 @@ static void s_metrics(void *h, ob_json_t *json)
         const ob_builtin_app_stats_t *a = ob_builtin_app_stats(app);
         ob_json_object(json, "builtin_app");
         ob_json_u64(json, "batch_bytes", ob_builtin_app_batch_bytes(app));
+        ob_json_u64(json, "batch_limit", ob_builtin_app_batch_limit(app));
+        ob_json_u64(json, "batch_shrunk", a->batch_shrunk);
+        ob_json_u64(json, "batch_grown", a->batch_grown);
+        ob_json_u64(json, "batch_timed", a->batch_timed);
+        ob_json_u64(json, "batch_last_ms", a->batch_last_ms);
         ob_json_u64(json, "queued", ob_builtin_app_queued(app));
         ob_json_u64(json, "submitted", a->submitted);
         ob_json_u64(json, "submit_refused", a->submit_refused);
@@ -297,7 +302,8 @@ int ob_journal_actor_run(const ob_actor_args_t *args)
                                .builtin_app = args->config->application == OB_APPLICATION_BUILTIN,
                                .submit_queue_max = 8192,
                                .submit_track_max = 8192,
-                               .batch_bytes = args->config->batch_bytes};
+                               .batch_bytes = args->config->batch_bytes,
+                               .batch_slow_ms = args->config->batch_slow_ms};
     ob_journal_t *journal = ob_journal_new(&cfg, &why);
     if (!journal) {
         ob_error("journal: %s", why.text);

@@ -29,6 +29,7 @@ typedef struct {
     ob_outbox_t *out;
     ob_builtin_app_t *app;
     uint64_t query; /* the last lock query asked for */
+    uint64_t now;   /* ms, for the proposals' times */
 } b_fixture_t;
 
 static int s_setup(void **state)
@@ -215,7 +216,7 @@ static void s_proposed(b_fixture_t *f, uint64_t height, const char *const *entri
                        uint8_t digest[32])
 {
     ob_handle_t handle;
-    assert_int_equal(ob_builtin_app_propose(f->app, height, OB_ACTOR_JOURNAL, &handle), 0);
+    assert_int_equal(ob_builtin_app_propose(f->app, height, f->now, OB_ACTOR_JOURNAL, &handle), 0);
     const uint8_t *bytes = ob_arena_get(f->arena, &handle);
     assert_non_null(bytes);
     assert_int_equal(ob_arena_check(f->arena, f->w.crypto, &handle), 0);
@@ -249,7 +250,7 @@ static void s_nothing_to_propose(b_fixture_t *f, uint64_t height)
 {
     ob_handle_t handle;
     uint32_t in_use = ob_arena_in_use(f->arena);
-    assert_int_equal(ob_builtin_app_propose(f->app, height, OB_ACTOR_JOURNAL, &handle), 1);
+    assert_int_equal(ob_builtin_app_propose(f->app, height, f->now, OB_ACTOR_JOURNAL, &handle), 1);
     assert_int_equal(ob_arena_in_use(f->arena), in_use);
 }
 
@@ -450,7 +451,7 @@ static void test_batch_bound_edges(void **state)
     s_assert_queued(f, s_submit_in(f, 1, 1, 2, big, fits), 1, 2);
     s_assert_queued(f, s_submit(f, 1, 3, "small"), 1, 3);
     ob_handle_t handle;
-    assert_int_equal(ob_builtin_app_propose(f->app, 0, OB_ACTOR_JOURNAL, &handle), 0);
+    assert_int_equal(ob_builtin_app_propose(f->app, 0, f->now, OB_ACTOR_JOURNAL, &handle), 0);
     assert_int_equal(handle.len, B_MAX); /* alone, over the bound of 20 */
     ob_arena_release(f->arena, &handle, OB_ACTOR_JOURNAL);
     ob_chunk_t chunk = s_own_chunk(f, 0, handle.digest);
@@ -567,7 +568,7 @@ static void test_propose_without_a_slot(void **state)
     for (int i = 0; i < B_SLOTS; i++)
         assert_int_equal(ob_arena_put(f->arena, f->w.crypto, OB_ACTOR_NET, "x", 1, &hog[i]), 0);
     ob_handle_t handle;
-    assert_int_equal(ob_builtin_app_propose(f->app, 0, OB_ACTOR_JOURNAL, &handle), -1);
+    assert_int_equal(ob_builtin_app_propose(f->app, 0, f->now, OB_ACTOR_JOURNAL, &handle), -1);
     assert_int_equal(ob_builtin_app_queued(f->app), 1);
     for (int i = 0; i < B_SLOTS; i++)
         ob_arena_release(f->arena, &hog[i], OB_ACTOR_NET);
@@ -786,6 +787,189 @@ static void test_submit_claims_a_batch_a_restart_left(void **state)
     assert_int_equal(s_stats(f)->submit_claimed, 1);
 }
 
+/* ======================================================================= */
+/* the adaptive batch bound                                                 */
+/* ======================================================================= */
+
+#define B_BIG_MAX   65536
+#define B_ENTRY     1000
+#define B_ENTRY_LEN (OB_BATCH_ENTRY_LEN + B_ENTRY)
+
+/* A fresh app over an arena of B_BIG_MAX slots (max_payload B_BIG_MAX),
+   batch_bytes and batch_slow_ms as given, with `count` payloads of
+   B_ENTRY bytes queued. */
+static void s_open_adaptive(b_fixture_t *f, uint32_t batch_bytes, uint32_t slow_ms, uint32_t count)
+{
+    ob_builtin_app_destroy(&f->app);
+    ob_arena_destroy(&f->arena);
+    f->arena = ob_arena_new_heap(4, B_BIG_MAX, NULL);
+    assert_non_null(f->arena);
+    ob_builtin_app_config_t config = {
+        .queue_max = 1024, .track_max = 1024, .batch_bytes = batch_bytes, .batch_slow_ms = slow_ms};
+    config.env = s_env(f);
+    config.env.params.max_payload = B_BIG_MAX;
+    ob_why_t why = {{0}};
+    f->app = ob_builtin_app_new(&config, &why);
+    if (!f->app)
+        fail_msg("builtin app: %s", why.text);
+    static uint8_t data[B_ENTRY];
+    for (uint32_t i = 0; i < count; i++) {
+        memset(data, (int)i, sizeof data);
+        assert_int_equal(s_submit_in(f, 1, 1, i, data, sizeof data), 0);
+    }
+}
+
+/* Proposes `height` at `now`: the batch must hold `entries` payloads.
+   Its chunk is then this node's own (signed and sent); the digest goes
+   to `digest`. */
+static void s_propose_at(b_fixture_t *f, uint64_t height, uint64_t now, uint32_t entries,
+                         uint8_t digest[32])
+{
+    ob_handle_t handle;
+    assert_int_equal(ob_builtin_app_propose(f->app, height, now, OB_ACTOR_JOURNAL, &handle), 0);
+    assert_int_equal(handle.len, OB_BATCH_HEADER_LEN + entries * B_ENTRY_LEN);
+    memcpy(digest, handle.digest, 32);
+    assert_int_equal(ob_arena_release(f->arena, &handle, OB_ACTOR_JOURNAL), 0);
+    ob_chunk_t chunk = s_own_chunk(f, height, digest);
+    s_own(f, &chunk, NULL, 0);
+}
+
+static void s_certified_at(b_fixture_t *f, uint64_t height, const uint8_t digest[32], uint64_t now)
+{
+    ob_chunk_t chunk = s_own_chunk(f, height, digest);
+    ob_builtin_app_certified(f->app, &chunk, now);
+}
+
+/* A chunk slower than batch_slow_ms shrinks the bound in proportion to
+   its bytes, never below 4 KiB; a fast one that filled the bound at least
+   half doubles it back, up to batch_bytes; one in between, or fast but
+   small (an empty queue made it so), changes nothing. */
+static void test_batch_bound_adapts(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open_adaptive(f, B_BIG_MAX, 500, 312);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), B_BIG_MAX);
+    uint8_t d[32];
+    const uint32_t full = (B_BIG_MAX - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN; /* 65 */
+    s_propose_at(f, 0, 1000, full, d);
+    s_certified_at(f, 0, d, 3000); /* 2 s: four times too slow */
+    uint32_t len0 = OB_BATCH_HEADER_LEN + full * B_ENTRY_LEN;
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), len0 * 500 / 2000);
+    assert_int_equal(s_stats(f)->batch_shrunk, 1);
+
+    uint32_t limit = ob_builtin_app_batch_limit(f->app);
+    uint32_t n = (limit - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN; /* 16 */
+    s_propose_at(f, 1, 3000, n, d);
+    s_certified_at(f, 1, d, 3100); /* fast and full: doubled */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), limit * 2);
+    assert_int_equal(s_stats(f)->batch_grown, 1);
+
+    limit = ob_builtin_app_batch_limit(f->app);
+    n = (limit - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN;
+    s_propose_at(f, 2, 3100, n, d);
+    s_certified_at(f, 2, d, 103100); /* 100 s: down to the floor, not below */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), 4096);
+    assert_int_equal(s_stats(f)->batch_shrunk, 2);
+
+    n = (4096 - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN; /* 4 */
+    s_propose_at(f, 3, 200000, n, d);
+    s_certified_at(f, 3, d, 200300); /* between half and all of slow: kept */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), 4096);
+    s_propose_at(f, 4, 200300, n, d);
+    s_certified_at(f, 4, d, 200301);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), 8192);
+    s_propose_at(f, 5, 200301, 2 * n, d);
+    s_certified_at(f, 5, d, 200302);
+    s_propose_at(f, 6, 200302, 4 * n, d);
+    s_certified_at(f, 6, d, 200303);
+    s_propose_at(f, 7, 200303, 8 * n, d);
+    s_certified_at(f, 7, d, 200304);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), 65536);
+    s_propose_at(f, 8, 200304, full, d);
+    s_certified_at(f, 8, d, 200305); /* at batch_bytes already */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), B_BIG_MAX);
+    assert_int_equal(s_stats(f)->batch_grown, 5);
+
+    /* Slow again, then fast but small: the queue, not the bound, made it
+       small, so it proves nothing about the bound. */
+    uint32_t left = 312 - (full + 16 + 32 + 4 + 4 + 8 + 16 + 32 + full);
+    s_propose_at(f, 9, 300000, full, d);
+    s_certified_at(f, 9, d, 301000);
+    limit = ob_builtin_app_batch_limit(f->app);
+    assert_int_equal(limit, len0 / 2);
+    left -= full;
+    assert_true(left * B_ENTRY_LEN * 2 < limit);
+    s_propose_at(f, 10, 301000, left, d);
+    s_certified_at(f, 10, d, 301001);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), limit);
+    assert_int_equal(s_stats(f)->batch_grown, 5);
+    assert_int_equal(s_stats(f)->batch_shrunk, 3);
+}
+
+/* Only the timed proposal's own certificate counts, once; a proposal
+   served again after a crash keeps the time of its first. */
+static void test_batch_bound_times_its_own_proposal(void **state)
+{
+    b_fixture_t *f = *state;
+    s_open_adaptive(f, B_BIG_MAX, 500, 200);
+    const uint32_t full = (B_BIG_MAX - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN;
+    uint8_t d[32], other[32];
+    ob_handle_t handle;
+    assert_int_equal(ob_builtin_app_propose(f->app, 0, 1000, OB_ACTOR_JOURNAL, &handle), 0);
+    memcpy(d, handle.digest, 32);
+    ob_arena_release(f->arena, &handle, OB_ACTOR_JOURNAL);
+    /* the journal crashed before the payload was durable: asked again */
+    assert_int_equal(ob_builtin_app_propose(f->app, 0, 1900, OB_ACTOR_JOURNAL, &handle), 0);
+    assert_memory_equal(handle.digest, d, 32);
+    ob_arena_release(f->arena, &handle, OB_ACTOR_JOURNAL);
+    memset(other, 0x77, sizeof other);
+    s_certified_at(f, 0, other, 5000); /* another payload at its height */
+    s_certified_at(f, 1, d, 5000);     /* another height */
+    ob_chunk_t theirs = s_own_chunk(f, 0, d);
+    memcpy(theirs.sequencer, f->w.keys[1].pub.bytes, 32);
+    ob_builtin_app_certified(f->app, &theirs, 5000); /* another chain */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), B_BIG_MAX);
+    assert_int_equal(s_stats(f)->batch_timed, 0);
+    s_certified_at(f, 0, d, 2000); /* 1 s from the first ask, not 0.1 s */
+    assert_int_equal(s_stats(f)->batch_timed, 1);
+    assert_int_equal(s_stats(f)->batch_last_ms, 1000);
+    uint32_t len0 = OB_BATCH_HEADER_LEN + full * B_ENTRY_LEN;
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), len0 / 2);
+    s_certified_at(f, 0, d, 9000); /* counted once */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), len0 / 2);
+    assert_int_equal(s_stats(f)->batch_timed, 1);
+    assert_int_equal(s_stats(f)->batch_shrunk, 1);
+}
+
+/* batch_slow_ms = 0 keeps the bound; batching off has none to adapt. */
+static void test_batch_bound_fixed(void **state)
+{
+    b_fixture_t *f = *state;
+    uint8_t d[32];
+    s_open_adaptive(f, B_BIG_MAX, 0, 100);
+    s_propose_at(f, 0, 0, (B_BIG_MAX - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN, d);
+    s_certified_at(f, 0, d, 60000);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), B_BIG_MAX);
+    assert_int_equal(s_stats(f)->batch_shrunk, 0);
+
+    s_open_adaptive(f, 0, 500, 2);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), 0);
+    ob_handle_t handle;
+    assert_int_equal(ob_builtin_app_propose(f->app, 0, 0, OB_ACTOR_JOURNAL, &handle), 0);
+    assert_int_equal(handle.len, B_ENTRY); /* the payload itself */
+    memcpy(d, handle.digest, 32);
+    ob_arena_release(f->arena, &handle, OB_ACTOR_JOURNAL);
+    s_certified_at(f, 0, d, 60000);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), 0);
+    assert_int_equal(s_stats(f)->batch_shrunk, 0);
+
+    /* a batch_bytes under 4 KiB is its own floor */
+    s_open_adaptive(f, 2048, 500, 10);
+    s_propose_at(f, 0, 0, (2048 - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN, d);
+    s_certified_at(f, 0, d, 60000);
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), 2048);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -806,6 +990,9 @@ int main(void)
         T(test_submit_again_not_queued_twice),
         T(test_follow_after_restart),
         T(test_submit_claims_a_batch_a_restart_left),
+        T(test_batch_bound_adapts),
+        T(test_batch_bound_times_its_own_proposal),
+        T(test_batch_bound_fixed),
     };
 #undef T
     return cmocka_run_group_tests_name("builtin_app", tests, NULL, NULL);

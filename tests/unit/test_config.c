@@ -363,6 +363,21 @@ static void test_node_config_batch(void **state)
     s_config_refused(fx, "node/batch_bytes");
     s_config(fx, "    batch_bytes = -1\n", NULL);
     s_config_refused(fx, "node/batch_bytes");
+
+    /* node/batch_slow_ms: the adaptive bound's threshold, 0 to 60 s */
+    s_config(fx, NULL, NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.batch_slow_ms, OB_BATCH_SLOW_MS);
+    s_config(fx, "    batch_slow_ms = 0\n", NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.batch_slow_ms, 0);
+    s_config(fx, "    batch_slow_ms = 60000\n", NULL);
+    assert_int_equal(ob_node_config_load(fx->path, &cfg, &why), 0);
+    assert_int_equal(cfg.batch_slow_ms, 60000);
+    s_config(fx, "    batch_slow_ms = 60001\n", NULL);
+    s_config_refused(fx, "node/batch_slow_ms");
+    s_config(fx, "    batch_slow_ms = \"fast\"\n", NULL);
+    s_config_refused(fx, "node/batch_slow_ms");
 }
 
 /* Issue 12: the peer links' heartbeats and reconnects, defaults and bounds. */

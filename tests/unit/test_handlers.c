@@ -2298,7 +2298,7 @@ static void test_journal_duplicate_tip_verified_again(void **state)
 }
 
 /* The signer formed a certificate on (chunk, epoch 1) by keys 0..2. */
-static void s_certified(h_fixture_t *f, const ob_chunk_t *chunk)
+static void s_certified_at(h_fixture_t *f, const ob_chunk_t *chunk, uint64_t now)
 {
     uint8_t entries[H_VALIDATORS * OB_CERT_ENTRY_LEN];
     ob_lock_t lock = {.chunk = *chunk, .epoch = 1, .cert = s_cert(f, chunk, 1, H_FIRST, entries)};
@@ -2307,7 +2307,12 @@ static void s_certified(h_fixture_t *f, const ob_chunk_t *chunk)
     assert_int_equal(ob_lock_encode(&lock, bytes, sizeof bytes, &len), 0);
     ob_imsg_t msg = {.type = OB_IMSG_CERTIFIED};
     msg.u.certified.lock = (ob_blob_t){bytes, (uint32_t)len};
-    s_deliver(f, OB_ACTOR_JOURNAL, &msg);
+    s_deliver_at(f, OB_ACTOR_JOURNAL, &msg, now);
+}
+
+static void s_certified(h_fixture_t *f, const ob_chunk_t *chunk)
+{
+    s_certified_at(f, chunk, H_NOW);
 }
 
 /* Under durability = power a certificate's commit is synced before its
@@ -2957,7 +2962,13 @@ static void test_journal_builtin_proposes_without_net(void **state)
     assert_memory_equal(answer.u.submit_assigned.payload, zero.chunk.payload, 32);
     s_the(f, OB_ACTOR_NET, OB_IMSG_BROADCAST_NODE);
 
-    s_certified(f, &zero.chunk);
+    /* The journal's clock times the proposal to its certificate (the
+       adaptive batch bound's measure): asked at H_NOW, certified 700 ms
+       later. */
+    s_certified_at(f, &zero.chunk, H_NOW + 700);
+    const ob_builtin_app_stats_t *timed = ob_builtin_app_stats(ob_journal_builtin_app(f->journal));
+    assert_int_equal(timed->batch_timed, 1);
+    assert_int_equal(timed->batch_last_ms, 700);
     assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_LOCKED, &answer), 1);
     assert_int_equal(answer.u.submit_locked.tag, 1);
     assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_REPORT_LOCK), 0);
