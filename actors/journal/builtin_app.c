@@ -765,8 +765,13 @@ void ob_builtin_app_certified(ob_builtin_app_t *self, const ob_chunk_t *chunk, u
         }
     } else if (took * 2 <= self->batch_slow_ms && self->batch_limit < self->batch_bytes &&
                (uint64_t)self->timed_len * 2 >= self->batch_limit) {
-        /* Fast, and the bound (not an empty queue) made its size. */
-        uint64_t grown = (uint64_t)self->batch_limit * 2;
+        /* Fast, and the bound (not an empty queue) made its size: a
+           quarter more, at least S_BATCH_FLOOR. Slower than the shrink,
+           as TCP's windows: under heavy loss a few chunks certify fast by
+           luck, and doubling on each let the bound reach 256 KiB in six
+           and the next chunk stall for seconds. */
+        uint64_t step = self->batch_limit / 4 > floor ? self->batch_limit / 4 : floor;
+        uint64_t grown = (uint64_t)self->batch_limit + step;
         self->batch_limit = grown < self->batch_bytes ? (uint32_t)grown : self->batch_bytes;
         self->stats.batch_grown++;
     }

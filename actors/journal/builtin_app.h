@@ -98,8 +98,8 @@ int ob_builtin_app_propose(ob_builtin_app_t *self, uint64_t height, uint64_t now
    batch_slow_ms set, its time since its proposal adapts the batch bound:
    a chunk slower than batch_slow_ms shrinks the bound in proportion
    (len x slow / took, at least 4 KiB), and one faster than half
-   of it that filled at least half the bound doubles it, up to
-   batch_bytes. Under heavy loss a chain's big chunks certify in seconds
+   of it that filled at least half the bound grows it by a quarter (at
+   least 4 KiB), up to batch_bytes. Under heavy loss a chain's big chunks certify in seconds
    (every lost segment of theirs waits out TCP's backoff, and a
    rebroadcast adds the whole chunk again), and small ones do not. */
 void ob_builtin_app_certified(ob_builtin_app_t *self, const ob_chunk_t *chunk, uint64_t now);

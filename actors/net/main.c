@@ -85,6 +85,14 @@ typedef struct {
        first frame: a rebroadcast repeats it byte for byte. */
     uint64_t last_payload_msg;
     uint64_t copies_held_back; /* repeats not sent: the last copy was still queued */
+    /* Messages sent by the peer's other link, their own one in loss
+       recovery (s_pick_link), and Fetched answers not sent while the
+       payload link recovered: the asker asks again. */
+    uint64_t sent_other_link, fetched_deferred;
+    /* s_link_recovering's answers, for S_LINK_STATE_MS: one TCP_INFO per
+       link and a few ms, not per message. Index 0 the payload link. */
+    bool recovering[2];
+    uint64_t recovering_at[2];
 } s_peer_t;
 
 /* The guard of one TCP ROUTER against a message that never ends.
@@ -722,11 +730,89 @@ static bool s_copy_queued(s_peer_t *peer, const uint8_t *bytes, size_t len, uint
     bool repeat = h == peer->last_payload_msg;
     peer->last_payload_msg = h;
     int queued = 0;
-    if (!repeat || peer->fd < 0 || ioctl(peer->fd, SIOCOUTQ, &queued) != 0 ||
-        (uint32_t)queued < payload_len)
+    return repeat && peer->fd >= 0 && ioctl(peer->fd, SIOCOUTQ, &queued) == 0 &&
+           (uint32_t)queued >= payload_len;
+}
+
+/* Whether a link's TCP connection is recovering from loss: retransmitting
+   (TCP_INFO's Recovery or Loss state) or backed off after a timeout. Each
+   link is one TCP stream, and under heavy loss one stream has a heavy
+   tail: a segment and its ACK both arrive about half the time at 30% loss
+   each way, so a stream spends seconds in recovery now and then while
+   its neighbour runs, and everything queued in it waits (a chain went 24 s
+   without a Lock). A fd libzmq closed since reads as recovering. */
+static bool s_tcp_recovering(int fd)
+{
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+        return true;
+    return info.tcpi_ca_state == TCP_CA_Recovery || info.tcpi_ca_state == TCP_CA_Loss ||
+           info.tcpi_backoff > 0;
+}
+
+#define S_LINK_STATE_MS 5
+
+static bool s_link_recovering(s_peer_t *peer, bool payload_link)
+{
+    int i = payload_link ? 0 : 1;
+    uint64_t now = ob_shell_now_ms();
+    if (peer->recovering_at[i] == 0 || now >= peer->recovering_at[i] + S_LINK_STATE_MS) {
+        peer->recovering[i] = s_tcp_recovering(payload_link ? peer->fd : peer->small_fd);
+        peer->recovering_at[i] = now ? now : 1;
+    }
+    return peer->recovering[i];
+}
+
+/* Whether a link can take a message from its neighbour: not recovering,
+   and, for a message with a payload, nothing in its send queue, so that
+   the small link carries at most one burst of payloads beyond what it
+   flushed (its queue bound, small_hwm, counts messages sized for acks). */
+static bool s_link_takes(s_peer_t *peer, bool payload_link, bool payload)
+{
+    int queued = 0;
+    if (s_link_recovering(peer, payload_link))
         return false;
-    peer->copies_held_back++;
-    return true;
+    int fd = payload_link ? peer->fd : peer->small_fd;
+    return !payload || (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued == 0);
+}
+
+typedef enum { S_LINK_OWN, S_LINK_OTHER, S_LINK_NONE } s_link_choice_t;
+
+/* Which of the peer's two links carries a message (issue 12): its own
+   (the payload link for a message with a payload, else the small one),
+   unless that one is recovering from loss and the other is not, so that a
+   chain's next message is not held up by one stream's bad moment. A
+   repeat whose copy before it is still queued goes by the other link or
+   not at all (s_copy_queued). A Fetched answer is catching up, not live
+   traffic: it is never moved, and while its own link recovers it is
+   not sent at all (the asker asks again after fetch_retry_ms), since
+   behind a few of them (a chunk's payload each) that link's own chunks
+   waited seconds more. Messages may arrive out of order across the two
+   links; nothing in the protocol depends on their order. */
+static s_link_choice_t s_pick_link(s_peer_t *peer, const ob_envelope_t *e, const uint8_t *bytes)
+{
+    bool own_payload_link = e->has_payload;
+    if (e->len > 0 && bytes[0] == OB_PEER_TYPE_FETCHED) {
+        if (!s_link_recovering(peer, own_payload_link))
+            return S_LINK_OWN;
+        peer->fetched_deferred++;
+        return S_LINK_NONE;
+    }
+    if (e->has_payload && s_copy_queued(peer, bytes, e->len, e->payload.len)) {
+        if (s_link_takes(peer, false, true)) {
+            peer->sent_other_link++;
+            return S_LINK_OTHER;
+        }
+        peer->copies_held_back++;
+        return S_LINK_NONE;
+    }
+    if (s_link_recovering(peer, own_payload_link) &&
+        s_link_takes(peer, !own_payload_link, e->has_payload)) {
+        peer->sent_other_link++;
+        return S_LINK_OTHER;
+    }
+    return S_LINK_OWN;
 }
 
 static void s_send_peer(s_net_shell_t *self, const ob_envelope_t *e, const uint8_t *bytes)
@@ -734,9 +820,11 @@ static void s_send_peer(s_net_shell_t *self, const ob_envelope_t *e, const uint8
     s_peer_t *peer = s_peer_by_key(self, e->peer);
     if (!peer)
         return;
-    if (e->has_payload && s_copy_queued(peer, bytes, e->len, e->payload.len))
+    s_link_choice_t link = s_pick_link(peer, e, bytes);
+    if (link == S_LINK_NONE)
         return;
-    void *handle = zsock_resolve(e->has_payload ? peer->dealer : peer->small);
+    bool by_payload_link = e->has_payload == (link == S_LINK_OWN);
+    void *handle = zsock_resolve(by_payload_link ? peer->dealer : peer->small);
     const uint8_t *payload = NULL;
     if (e->has_payload) {
         payload = ob_arena_get(self->arena, &e->payload);
@@ -1062,6 +1150,8 @@ static void s_metrics(void *h, ob_json_t *json)
         ob_json_u64(json, "sent", p->sent);
         ob_json_u64(json, "send_dropped", p->send_dropped);
         ob_json_u64(json, "copies_held_back", p->copies_held_back);
+        ob_json_u64(json, "sent_other_link", p->sent_other_link);
+        ob_json_u64(json, "fetched_deferred", p->fetched_deferred);
         ob_json_u64(json, "received", p->received);
         ob_error_t reason = OB_OK;
         uint64_t until_ms = 0;

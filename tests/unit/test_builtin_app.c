@@ -842,68 +842,70 @@ static void s_certified_at(b_fixture_t *f, uint64_t height, const uint8_t digest
 
 /* A chunk slower than batch_slow_ms shrinks the bound in proportion to
    its bytes, never below 4 KiB; a fast one that filled the bound at least
-   half doubles it back, up to batch_bytes; one in between, or fast but
-   small (an empty queue made it so), changes nothing. */
+   half grows it by a quarter (at least 4 KiB), up to batch_bytes; one in
+   between, or fast but small (an empty queue made it so), changes
+   nothing. */
 static void test_batch_bound_adapts(void **state)
 {
     b_fixture_t *f = *state;
-    s_open_adaptive(f, B_BIG_MAX, 500, 312);
+    s_open_adaptive(f, B_BIG_MAX, 500, 600);
     assert_int_equal(ob_builtin_app_batch_limit(f->app), B_BIG_MAX);
     uint8_t d[32];
     const uint32_t full = (B_BIG_MAX - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN; /* 65 */
-    s_propose_at(f, 0, 1000, full, d);
-    s_certified_at(f, 0, d, 3000); /* 2 s: four times too slow */
-    uint32_t len0 = OB_BATCH_HEADER_LEN + full * B_ENTRY_LEN;
+    const uint32_t len0 = OB_BATCH_HEADER_LEN + full * B_ENTRY_LEN;
+    uint64_t h = 0, now = 1000;
+    s_propose_at(f, h, now, full, d);
+    s_certified_at(f, h++, d, now += 2000); /* 2 s: four times too slow */
     assert_int_equal(ob_builtin_app_batch_limit(f->app), len0 * 500 / 2000);
     assert_int_equal(s_stats(f)->batch_shrunk, 1);
 
     uint32_t limit = ob_builtin_app_batch_limit(f->app);
-    uint32_t n = (limit - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN; /* 16 */
-    s_propose_at(f, 1, 3000, n, d);
-    s_certified_at(f, 1, d, 3100); /* fast and full: doubled */
-    assert_int_equal(ob_builtin_app_batch_limit(f->app), limit * 2);
+    s_propose_at(f, h, now, (limit - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN, d);
+    s_certified_at(f, h++, d, now += 100); /* fast and full: grown by 4 KiB */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), limit + 4096);
     assert_int_equal(s_stats(f)->batch_grown, 1);
 
     limit = ob_builtin_app_batch_limit(f->app);
-    n = (limit - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN;
-    s_propose_at(f, 2, 3100, n, d);
-    s_certified_at(f, 2, d, 103100); /* 100 s: down to the floor, not below */
+    s_propose_at(f, h, now, (limit - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN, d);
+    s_certified_at(f, h++, d, now += 100000); /* 100 s: down to the floor, not below */
     assert_int_equal(ob_builtin_app_batch_limit(f->app), 4096);
     assert_int_equal(s_stats(f)->batch_shrunk, 2);
 
-    n = (4096 - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN; /* 4 */
-    s_propose_at(f, 3, 200000, n, d);
-    s_certified_at(f, 3, d, 200300); /* between half and all of slow: kept */
+    const uint32_t four = (4096 - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN; /* 4 */
+    s_propose_at(f, h, now, four, d);
+    s_certified_at(f, h++, d, now += 300); /* between half and all of slow: kept */
     assert_int_equal(ob_builtin_app_batch_limit(f->app), 4096);
-    s_propose_at(f, 4, 200300, n, d);
-    s_certified_at(f, 4, d, 200301);
-    assert_int_equal(ob_builtin_app_batch_limit(f->app), 8192);
-    s_propose_at(f, 5, 200301, 2 * n, d);
-    s_certified_at(f, 5, d, 200302);
-    s_propose_at(f, 6, 200302, 4 * n, d);
-    s_certified_at(f, 6, d, 200303);
-    s_propose_at(f, 7, 200303, 8 * n, d);
-    s_certified_at(f, 7, d, 200304);
-    assert_int_equal(ob_builtin_app_batch_limit(f->app), 65536);
-    s_propose_at(f, 8, 200304, full, d);
-    s_certified_at(f, 8, d, 200305); /* at batch_bytes already */
-    assert_int_equal(ob_builtin_app_batch_limit(f->app), B_BIG_MAX);
-    assert_int_equal(s_stats(f)->batch_grown, 5);
 
-    /* Slow again, then fast but small: the queue, not the bound, made it
-       small, so it proves nothing about the bound. */
-    uint32_t left = 312 - (full + 16 + 32 + 4 + 4 + 8 + 16 + 32 + full);
-    s_propose_at(f, 9, 300000, full, d);
-    s_certified_at(f, 9, d, 301000);
+    /* Fast chunks grow it back: by 4 KiB while that is more than a
+       quarter, then by a quarter, and never past batch_bytes. */
+    uint64_t grown = s_stats(f)->batch_grown;
+    while ((limit = ob_builtin_app_batch_limit(f->app)) < B_BIG_MAX) {
+        s_propose_at(f, h, now, (limit - OB_BATCH_HEADER_LEN) / B_ENTRY_LEN, d);
+        s_certified_at(f, h++, d, now += 1);
+        uint32_t step = limit / 4 > 4096 ? limit / 4 : 4096;
+        uint32_t want = limit + step < B_BIG_MAX ? limit + step : B_BIG_MAX;
+        assert_int_equal(ob_builtin_app_batch_limit(f->app), want);
+        assert_int_equal(s_stats(f)->batch_grown, ++grown);
+    }
+    assert_true(grown >= 1 + 8); /* 4, 8, 12, 16 KiB, then a quarter at a time */
+    s_propose_at(f, h, now, full, d);
+    s_certified_at(f, h++, d, now += 1); /* at batch_bytes already */
+    assert_int_equal(ob_builtin_app_batch_limit(f->app), B_BIG_MAX);
+    assert_int_equal(s_stats(f)->batch_grown, grown);
+
+    /* Slow, then fast but small: the queue, not the bound, made it small,
+       so it proves nothing about the bound. */
+    s_open_adaptive(f, B_BIG_MAX, 500, full + 5);
+    s_propose_at(f, 0, 0, full, d);
+    s_certified_at(f, 0, d, 1000);
     limit = ob_builtin_app_batch_limit(f->app);
     assert_int_equal(limit, len0 / 2);
-    left -= full;
-    assert_true(left * B_ENTRY_LEN * 2 < limit);
-    s_propose_at(f, 10, 301000, left, d);
-    s_certified_at(f, 10, d, 301001);
+    assert_true(5 * B_ENTRY_LEN * 2 < limit);
+    s_propose_at(f, 1, 1000, 5, d);
+    s_certified_at(f, 1, d, 1001);
     assert_int_equal(ob_builtin_app_batch_limit(f->app), limit);
-    assert_int_equal(s_stats(f)->batch_grown, 5);
-    assert_int_equal(s_stats(f)->batch_shrunk, 3);
+    assert_int_equal(s_stats(f)->batch_grown, 0);
+    assert_int_equal(s_stats(f)->batch_shrunk, 1);
 }
 
 /* Only the timed proposal's own certificate counts, once; a proposal
