@@ -756,10 +756,10 @@ static bool s_tcp_recovering(int fd)
 static bool s_link_recovering(s_peer_t *peer, bool payload_link)
 {
     int i = payload_link ? 0 : 1;
-    uint64_t now = ob_shell_now_ms();
-    if (peer->recovering_at[i] == 0 || now >= peer->recovering_at[i] + S_LINK_STATE_MS) {
+    uint64_t now = ob_shell_now_ms(); /* monotonic ms: the first ask reads TCP_INFO */
+    if (now >= peer->recovering_at[i] + S_LINK_STATE_MS) {
         peer->recovering[i] = s_tcp_recovering(payload_link ? peer->fd : peer->small_fd);
-        peer->recovering_at[i] = now ? now : 1;
+        peer->recovering_at[i] = now;
     }
     return peer->recovering[i];
 }
