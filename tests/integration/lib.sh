@@ -8,13 +8,38 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 
-# SIGTERM, up to 10 s of grace, then SIGKILL.
+# own_child PID: PID is still a process this shell started. Once a child
+# has exited, bash reaps it and the kernel may give its pid to any new
+# process: pid_max is 32768 here and a run of the suites forks far more, so
+# a stale pid is soon another test's process, its shell even (whose TERM
+# trap then ends it with status 1 and no failed case to say why). Its
+# parent tells them apart: a stranger's is not this shell.
+own_child() {
+    local stat ppid
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    # after the command name, which may hold spaces: state, then ppid
+    read -r _ ppid _ <<<"${stat##*) }"
+    [[ $ppid == "$$" ]]
+}
+
+# signal_child SIG PID...: SIG to each PID that is still this shell's own
+# child (own_child), never to a pid that has been reused since.
+signal_child() {
+    local sig=$1 pid
+    shift
+    for pid in "$@"; do own_child "$pid" && kill "-$sig" "$pid" 2>/dev/null; done
+    return 0
+}
+
+# SIGTERM, up to 10 s of grace, then SIGKILL; to this shell's own children
+# only (own_child).
 stop_pids() {
     local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    signal_child TERM "${pids[@]}"
     for pid in "${pids[@]}"; do
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
+        for _ in $(seq 100); do own_child "$pid" && kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        signal_child KILL "$pid"
         wait "$pid" 2>/dev/null
     done
     pids=()

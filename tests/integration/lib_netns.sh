@@ -224,7 +224,9 @@ for line in sys.stdin:
     loaders+=($!)
 }
 
-# A process and everything it started, by pid.
+# A process and everything it started, by pid. Its pid must be this
+# shell's own child (own_child, lib.sh): a stale one is a stranger's now,
+# and so are the children pgrep would find under it.
 kill_tree() {
     local child
     for child in $(pgrep -P "$1"); do kill_tree "$child"; done
@@ -234,7 +236,7 @@ kill_tree() {
 load_stop() {
     local pid
     rm -f "$1"
-    for pid in "${loaders[@]}"; do kill_tree "$pid"; done
+    for pid in "${loaders[@]}"; do own_child "$pid" && kill_tree "$pid"; done
     for pid in "${loaders[@]}"; do wait "$pid" 2>/dev/null; done
     loaders=()
 }

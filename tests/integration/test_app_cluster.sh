@@ -48,7 +48,7 @@ check "every sequencer's chain is certified with its application's batches ($low
     '[[ ${low:-0} -ge 10 ]]'
 
 # Stop the applications first: each prints what it was told.
-for pid in "${apps[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+signal_child TERM "${apps[@]}"
 for pid in "${apps[@]}"; do wait "$pid" 2>/dev/null; done
 apps=()
 for i in 0 1 2 3; do
@@ -81,7 +81,7 @@ done
     >"$work/app3.b.out" 2>"$work/app3.b.log" &
 apps+=($!)
 sleep 3
-for pid in "${apps[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+signal_child TERM "${apps[@]}"
 for pid in "${apps[@]}"; do wait "$pid" 2>/dev/null; done
 apps=()
 rejected=0

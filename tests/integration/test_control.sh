@@ -95,7 +95,7 @@ check "lock events carry sequencer, height, payload, epoch and the certificate t
         -n $certificate ]] && grep -q "\"height\":$height,.*\"certificate\":\"$certificate\"" "$work/export1.jsonl"'
 expect "ctl restart-actor net" 0 "restarting net" -- ctl --config "$cfg" restart-actor net
 for _ in $(seq 100); do grep -q '"peer":"node1".*"event":"connected"' "$work/peers.jsonl" && break; sleep 0.1; done
-kill "$peers_tail" 2>/dev/null
+signal_child TERM "$peers_tail"
 check "node0's monitor reports node1's link going down and up (peer events)" \
     'grep -q "\"peer\":\"node1\".*\"event\":\"disconnected\"" "$work/peers.jsonl" &&
      grep -q "\"peer\":\"node1\".*\"event\":\"connected\"" "$work/peers.jsonl"'
@@ -170,7 +170,7 @@ check "node1 stopped cleanly on ctl stop (exit $rc)" '[[ $rc -eq 0 ]]'
 # readable by others), so it dies at each restart; past max_restarts the
 # node stops with its error.
 sed -i 's|^    peer_bind = \(.*\)|    peer_bind = \1\n    max_restarts = 3|' "$work/c/node3/node.zpl"
-kill -TERM "${pids[3]}"
+signal_child TERM "${pids[3]}"
 wait "${pids[3]}" 2>/dev/null
 "$bin/obcast-node" --config "$work/c/node3/node.zpl" >"$work/node3b.log" 2>&1 &
 pids[3]=$!

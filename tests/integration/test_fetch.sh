@@ -44,7 +44,7 @@ check "node0 certified $chunks chunks with nodes 1 and 2 (submit exit $rc)" \
 key0=$(sed -n 's/^assigned tag=1 sequencer=\([0-9a-f]*\) .*/\1/p' "$work/submit.out")
 
 # node0 leaves for good: its chain stops at height 499.
-kill -TERM "${pid_of[0]}"
+signal_child TERM "${pid_of[0]}"
 wait "${pid_of[0]}" 2>/dev/null
 check "node0 stopped" '! kill -0 "${pid_of[0]}" 2>/dev/null'
 

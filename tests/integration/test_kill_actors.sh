@@ -87,7 +87,7 @@ check "the monitor reported node1's journal exit, restart and spawn" \
     'grep -q "\"event\":\"exit\",\"actor\":\"journal\",\"instance\":0,\"how\":\"was killed by signal 9\"" "$work/actor-events.jsonl" &&
      grep -q "\"event\":\"restart\",\"actor\":\"journal\"" "$work/actor-events.jsonl" &&
      grep -q "\"event\":\"spawn\",\"actor\":\"journal\"" "$work/actor-events.jsonl"'
-kill "$tailer" 2>/dev/null
+signal_child TERM "$tailer"
 
 i=0
 for s in 0 1 2 3; do

@@ -92,5 +92,25 @@ left=$(left_in "$work/c")
 check "down leaves no process of the cluster ($left)" '[[ -z $left ]]'
 check "nor the pause of node2's watchdog (sleep $sleeper)" '[[ -n $sleeper ]] && ! kill -0 "$sleeper" 2>/dev/null'
 
+# A watchdog.pid left behind (a SIGKILL, a reboot) whose pid now names
+# another process: down must not signal it, nor up take it for a node
+# already up.
+sleep 60 &
+stranger=$!
+pids+=($stranger)
+echo "$stranger" >"$work/c/node0/watchdog.pid"
+"$c" down "$work/c" >/dev/null 2>&1
+sleep 0.3
+check "down leaves alone the process a stale watchdog.pid names ($stranger)" 'kill -0 "$stranger" 2>/dev/null'
+echo "$stranger" >"$work/c/node0/watchdog.pid"
+out=$("$c" up "$work/c" 2>&1)
+rc=$?
+# node2's log still holds its watchdog's "exited" line from the kill above:
+# up must judge this start by what it adds to the log.
+check "up starts all 3 again, neither taking node0 for up nor failing on node2's old exit (exit $rc: $out)" \
+    '[[ $rc -eq 0 && $out == *"3 nodes started"* && $out != *"already up"* ]]'
+"$c" down "$work/c" >/dev/null
+check "and down after it still leaves it alone" 'kill -0 "$stranger" 2>/dev/null'
+
 echo "1..$n"
 [[ $fails -eq 0 ]]

@@ -136,7 +136,7 @@ check "node1's net grew by under 32 MiB queueing for node3 ($before kB -> $after
 # node3 is not resumed: its supervisor would find its actors silent for
 # that long and restart them as hung. The veto check below needs it gone.
 kill -KILL $node3_pids
-kill "$slow_app" 2>/dev/null
+signal_child TERM "$slow_app"
 wait "$slow_app" 2>/dev/null
 acks_before=$("$obcast" metrics --config "$work/c/node0/node.zpl" 2>&1 |
     sed -n 's/^obcast_signer_acks_signed_total{[^}]*} \([0-9]*\)$/\1/p')
@@ -144,7 +144,7 @@ acks_before=$("$obcast" metrics --config "$work/c/node0/node.zpl" 2>&1 |
 # stopped, node1's chunks need node0's ack (3 of 4). node0's application
 # rejects them, then exits; 8 s later nothing certified them. Then an
 # application that accepts attaches, and they certify.
-kill -TERM "${pids[3]}" 2>/dev/null # gone already if its actors were
+signal_child TERM "${pids[3]}" # gone already if its actors were
 wait "${pids[3]}" 2>/dev/null
 "$probe" app "$app" "$server" "$work/c/apps/app.cert" 4 reject >"$work/reject.out" 2>>"$work/probe.log" &
 reject_pid=$!

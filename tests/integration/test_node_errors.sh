@@ -107,7 +107,7 @@ if [[ -n $push_frames ]]; then
     check "and drops a stray process's as foreign (${foreign:-none})" '[[ ${foreign:-0} -eq 1 ]]'
 fi
 check "the node said its actors run through the wrapper" 'grep -q "every actor runs through OBCAST_ACTOR_WRAPPER=$work/wrapper" "$work/wrapped.log"'
-kill -TERM $wrapped_pid
+signal_child TERM "$wrapped_pid"
 wait $wrapped_pid 2>/dev/null
 pids=()
 
@@ -133,11 +133,11 @@ pids+=($squatter)
 # it for ever (as one CI run did).
 for _ in $(seq 200); do ss -ltn | awk '{print $4}' | grep -q ":$base\$" && break; sleep 0.05; done
 expect "a peer port already in use" 1 "peer_bind tcp://127.0.0.1:$base: cannot bind: Address already in use" -- "$bin/obcast-node" --config "$cfg"
-kill $squatter 2>/dev/null
+signal_child TERM "$squatter"
 wait $squatter 2>/dev/null
 
 # --- an unreachable peer: logged and retried, the node keeps running
-kill -TERM "${pids[0]}"
+signal_child TERM "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null
 pids=()
 "$bin/obcast-node" --config "$cfg" >"$work/node0.log" 2>&1 &

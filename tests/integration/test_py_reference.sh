@@ -45,7 +45,7 @@ start() { # start DIR I
 }
 stop_apps() {
     local pid
-    for pid in "${apps[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    signal_child TERM "${apps[@]}"
     for pid in "${apps[@]}"; do wait "$pid" 2>/dev/null; done
     apps=()
 }
@@ -131,7 +131,7 @@ check "the rejecting applications are asked about that chunk again and again ($a
 grown=$(for i in 0 1 2; do certified "$i"; done | sort -n | head -1)
 check "meanwhile chains 0-2 grew ($grown at least) and node3's stalled below height 3 ($(certified 3) certified)" \
     '[[ $grown -ge 10 && $(certified 3) -eq 3 ]]'
-for pid in "${apps[@]:$rejecting}"; do kill -TERM "$pid"; wait "$pid" 2>/dev/null; done
+for pid in "${apps[@]:$rejecting}"; do signal_child TERM "$pid"; wait "$pid" 2>/dev/null; done
 apps=("${apps[@]:0:$rejecting}")
 
 # b) they change their mind: the way out; node3's chain goes on.
@@ -157,7 +157,7 @@ check "py_client: a submit to a node whose application is external is refused 'a
 
 # node3 restarts with its tip on disk: its application, attaching, is asked
 # to VERIFY that tip, its own chunk, like any tip it loaded.
-kill -TERM "${pid_of[3]}"
+signal_child TERM "${pid_of[3]}"
 wait "${pid_of[3]}" 2>/dev/null
 start "$c" 3
 check "node3 reached its peers again" 'wait_mesh "$bin" "$c/node3/node.zpl"'

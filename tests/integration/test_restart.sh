@@ -30,12 +30,12 @@ for s in 0 1 2 3; do
 done
 sleep 3
 # SIGTERM in the middle of the load.
-for pid in "${pids[@]}"; do kill -TERM "$pid"; done
+signal_child TERM "${pids[@]}"
 clean=0
 for pid in "${pids[@]}"; do wait "$pid" && clean=$((clean + 1)); done
 pids=()
 check "all 4 nodes stopped cleanly on SIGTERM under load ($clean of 4 exit 0)" '[[ $clean -eq 4 ]]'
-for pid in "${loaders[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+for pid in "${loaders[@]}"; do signal_child TERM "$pid"; wait "$pid" 2>/dev/null; done
 loaders=()
 check "no actor is left running" '! pgrep -f "obcast-.*--config $work/c/" >/dev/null'
 for i in 0 1 2 3; do
