@@ -151,6 +151,12 @@ struct _ob_journal_t {
     uint64_t propose_at;
     uint8_t propose_digest[32];
     bool own_certified;
+    /* The built-in application's proposal waits for the end of the batch
+       (ob_journal_end_batch), so that it takes every submit the batch
+       brought: proposed at the first one, a chunk would carry that one
+       alone and the rest would wait a whole round. */
+    bool builtin_propose_due;
+    uint64_t builtin_propose_now;
     uint64_t proposed_us; /* metrics: when propose_height was first sent to be signed */
     uint64_t proposed_us_height;
     uint64_t last_broadcast;  /* 0 after a start: rebroadcast at once */
@@ -1386,6 +1392,12 @@ static void s_builtin_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out
         s_propose_slot(self, now, &payload, out);
 }
 
+static void s_builtin_propose_at_batch_end(ob_journal_t *self, uint64_t now)
+{
+    self->builtin_propose_due = true;
+    self->builtin_propose_now = now;
+}
+
 static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
 {
     if (!self->recovered || !s_is_sequencer(self))
@@ -1411,7 +1423,7 @@ static void s_maybe_propose(ob_journal_t *self, uint64_t now, ob_outbox_t *out)
     ob_stage(OB_STAGE_ASKED, self->env.self_key, next);
     ob_stage(OB_STAGE_NEXT_ASKED, self->env.self_key, next - 1); /* none at 0: never stamped */
     if (self->app) {
-        s_builtin_propose(self, now, out);
+        s_builtin_propose_at_batch_end(self, now);
         return;
     }
     ob_imsg_t msg = {.type = OB_IMSG_APP_PROPOSE};
@@ -1583,7 +1595,7 @@ static void s_on_submitted(ob_journal_t *self, uint64_t now, const ob_imsg_submi
     if (rc == 1)
         s_on_lock_query(self, query, out);
     else if (rc == 0)
-        s_builtin_propose(self, now, out); /* a proposal may be waiting for it */
+        s_builtin_propose_at_batch_end(self, now); /* a proposal may be waiting for it */
 }
 
 static void s_on_client_follow(ob_journal_t *self, const ob_imsg_client_follow_t *in,
@@ -2484,8 +2496,12 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
 
 void ob_journal_end_batch(ob_journal_t *self, ob_outbox_t *out)
 {
+    if (self->builtin_propose_due) {
+        self->builtin_propose_due = false;
+        s_builtin_propose(self, self->builtin_propose_now, out);
+    }
     if (self->app)
-        ob_builtin_app_flush(self->app, out);
+        ob_builtin_app_flush(self->app, out); /* the proposal's assigned answers too */
 }
 
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out)

@@ -101,7 +101,9 @@ void ob_journal_handle(ob_journal_t *self, uint64_t now, ob_party_t from, const 
 void ob_journal_tick(ob_journal_t *self, uint64_t now, ob_outbox_t *out);
 int ob_journal_commit(ob_journal_t *self);
 /* The end of a batch, before its commit: the built-in application's
-   answers to clients go out, one message per client. */
+   proposal, if one is due, takes every submit of the batch, then its
+   answers to clients go out, one message per client. A batch of the
+   journal is not whole without it. */
 void ob_journal_end_batch(ob_journal_t *self, ob_outbox_t *out);
 /* The commit without waiting for the disk, and the sync that makes it
    durable (common/db.h): the shell runs the sync on its syncer thread

@@ -1016,8 +1016,11 @@ static int s_commit(s_node_t *node, int actor)
 {
     if (actor == SIM_SIGNER)
         return ob_signer_commit(node->signer);
-    if (actor == SIM_JOURNAL)
+    if (actor == SIM_JOURNAL) {
+        /* as the shell does: the journal's batch ends before its commit */
+        ob_journal_end_batch(node->journal, node->outbox[actor]);
         return ob_journal_commit(node->journal);
+    }
     return 0;
 }
 

@@ -73,6 +73,7 @@ void tj_tick(tj_journal_t *self, uint64_t now)
     ob_outbox_clear(self->out);
     assert_int_equal(ob_journal_begin(self->journal), 0);
     ob_journal_tick(self->journal, now, self->out);
+    ob_journal_end_batch(self->journal, self->out);
     assert_int_equal(ob_journal_commit(self->journal), 0);
 }
 

@@ -2927,6 +2927,58 @@ static void test_journal_start_says_submits_forgotten(void **state)
     }
 }
 
+/* Submits that reach the journal in one batch while a proposal is asked
+   go into one chunk: the proposal waits for the batch's end. Made at the
+   first of them, it carried that one alone, and the rest waited a whole
+   round for the next (128 B clients: submit to Lock about two rounds). */
+static void test_journal_builtin_proposal_takes_the_whole_batch(void **state)
+{
+    h_fixture_t *f = *state;
+    s_journal_builtin_open(f, 4096);
+    ob_imsg_t last = {.type = OB_IMSG_LAST_SIGNED};
+    s_deliver(f, OB_ACTOR_JOURNAL, &last);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE), 0); /* asked, none queued */
+
+    const char *clients[3] = {"client-a", "client-b", "client-a"};
+    const char *payloads[3] = {"one", "two", "three"};
+    ob_imsg_t msgs[3];
+    uint8_t *bufs[3];
+    for (int i = 0; i < 3; i++) {
+        ob_imsg_t msg = {.type = OB_IMSG_SUBMITTED};
+        msg.u.submitted.client =
+            (ob_blob_t){(const uint8_t *)clients[i], (uint32_t)strlen(clients[i])};
+        msg.u.submitted.tag = 10 + (uint64_t)i;
+        msg.u.submitted.payload = s_stage(f, OB_ACTOR_NET, payloads[i]);
+        msgs[i] = tu_through_codec(&msg, &bufs[i]);
+    }
+    ob_outbox_clear(f->out);
+    assert_int_equal(ob_journal_begin(f->journal), 0);
+    for (int i = 0; i < 3; i++) {
+        ob_journal_handle(f->journal, H_NOW, OB_PARTY_NET, &msgs[i], f->out);
+        /* nothing is proposed while the batch still runs */
+        assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE), 0);
+    }
+    ob_journal_end_batch(f->journal, f->out);
+    assert_int_equal(ob_journal_commit(f->journal), 0);
+    for (int i = 0; i < 3; i++)
+        free(bufs[i]);
+
+    uint8_t batch[64];
+    size_t len = s_batch(payloads, 3, batch, sizeof batch);
+    uint8_t digest[32];
+    ob_sha256(f->crypto, batch, len, digest);
+    assert_int_equal(s_sent(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE), 1);
+    ob_imsg_t sign = s_the(f, OB_ACTOR_SIGNER, OB_IMSG_SIGN_NODE);
+    assert_int_equal(sign.u.sign_node.chunk.height, 0);
+    assert_memory_equal(sign.u.sign_node.chunk.payload, digest, 32);
+    /* each submit is answered, in one message per client */
+    assert_int_equal(s_client_answers(f, OB_IMSG_SUBMIT_QUEUED, NULL), 3);
+    assert_int_equal(s_sent(f, OB_ACTOR_NET, OB_IMSG_CLIENT_ANSWER), 2);
+    const ob_builtin_app_stats_t *app = ob_builtin_app_stats(ob_journal_builtin_app(f->journal));
+    assert_int_equal(app->proposals, 1);
+    assert_int_equal(app->batched_entries, 3);
+}
+
 static void test_journal_builtin_proposes_without_net(void **state)
 {
     h_fixture_t *f = *state;
@@ -3499,6 +3551,7 @@ int main(void)
         H_TEST(test_signer_holds_a_bounded_number_of_sign_acks),
         H_TEST(test_journal_builtin_verifies_batches),
         H_TEST(test_journal_builtin_proposes_without_net),
+        H_TEST(test_journal_builtin_proposal_takes_the_whole_batch),
         H_TEST(test_journal_start_says_submits_forgotten),
         H_TEST(test_journal_height_too_low),
         H_TEST(test_journal_chunk_mismatch_records_evidence),
