@@ -74,7 +74,8 @@ typedef struct {
     uint64_t commit_failures;
     uint64_t max_batch;
     uint64_t memory_trims;  /* seconds in which freed memory went back to the system */
-    uint64_t syncs_asked;   /* commits whose messages waited for the syncer */
+    uint64_t syncs_asked;   /* commits whose messages waited for a sync */
+    uint64_t syncs_inline;  /* of them, synced on the actor's own thread (nothing else waited) */
     uint64_t pipeline_full; /* batches that waited for a sync before they began */
     uint64_t max_pending;   /* most batches awaiting their sync at once */
 } ob_shell_stats_t;
