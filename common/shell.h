@@ -97,9 +97,10 @@ typedef struct {
        batch without waiting for the disk (ob_db_commit_deferred) and says
        whether its messages must wait for a sync; sync makes every commit
        so far durable, on the shell's syncer thread, beside the handler's
-       next batch (it may touch only what ob_db_sync touches). The shell
-       sends a batch's messages once the sync covering it (and every
-       earlier batch's) returned, in batch order. */
+       next batch (it may touch only what ob_db_sync touches), or on the
+       actor's own thread when no sync is in flight and no input waits.
+       The shell sends a batch's messages once the sync covering it (and
+       every earlier batch's) returned, in batch order. */
     int (*commit_deferred)(void *handler, bool *sync_due);
     int (*sync)(void *handler);
     /* An envelope for outside the node (peer, application, client). */

@@ -9,7 +9,9 @@
     sync, with the highest sequence number among them. Once the answer
     comes, the actor sends the messages of every batch up to that number
     (common/shell.c): nothing leaves before the commit it depends on is on
-    disk, and the actor never sits idle in fsync. */
+    disk, and the actor does not sit in fsync while input waits (with
+    nothing to read and no sync in flight, the shell syncs on its own
+    thread: the hand-off would cost two wake-ups and overlap nothing). */
 #ifndef OB_SYNCER_H
 #define OB_SYNCER_H
 
