@@ -30,6 +30,7 @@
 #define DEFAULT_BLOB   262144u
 #define MAX_BLOB       16777216u
 #define CHILD_DEADLINE 60 /* s: a child whose peer vanished gives up */
+#define STALL_SECONDS  5  /* s: the parent's wait for a message, past the measurement */
 
 typedef struct {
     uint64_t ops, bytes;
@@ -237,7 +238,12 @@ static s_result_t s_zmq(s_zmq_kind_t kind, const char *dir, double seconds)
     void *sock = zmq_socket(ctx, kind == S_RTT ? ZMQ_PAIR : ZMQ_PULL);
     int linger = 0;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    int timeout = (CHILD_DEADLINE + (int)seconds) * 1000;
+    /* Rarely (3 runs in 30 here, the ipc stream) a stream's end never
+       arrives: the other process has exited (a zombie while we wait) and
+       the rest is never received; the cause was not found. A short wait,
+       and s_zmq_measured's second try, keep that from costing the bench a
+       minute and its run. */
+    int timeout = (STALL_SECONDS + (int)seconds) * 1000;
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     if (kind == S_TCP_CURVE)
         s_curve_server(sock, &setup);
@@ -303,6 +309,16 @@ static s_result_t s_zmq(s_zmq_kind_t kind, const char *dir, double seconds)
     zmq_close(sock);
     zmq_ctx_term(ctx);
     return r;
+}
+
+/* s_zmq, and once more if it failed: the first failure is said on stderr. */
+static s_result_t s_zmq_measured(s_zmq_kind_t kind, const char *dir, double seconds)
+{
+    s_result_t r = s_zmq(kind, dir, seconds);
+    if (r.ok)
+        return r;
+    fprintf(stderr, "bench_limits: %s; measuring it again\n", r.error);
+    return s_zmq(kind, dir, seconds);
 }
 
 /* --- command line and output ------------------------------------------ */
@@ -415,10 +431,10 @@ int main(int argc, char **argv)
     s_result_t full = s_sqlite_commit(work, "FULL", seconds);
     s_result_t normal = s_sqlite_commit(work, "NORMAL", seconds);
     s_result_t blobs = s_sqlite_blob(work, blob, seconds);
-    s_result_t rtt = s_zmq(S_RTT, work, seconds);
-    s_result_t stream = s_zmq(S_STREAM, work, seconds);
-    s_result_t plain = s_zmq(S_TCP_PLAIN, work, seconds);
-    s_result_t curve = s_zmq(S_TCP_CURVE, work, seconds);
+    s_result_t rtt = s_zmq_measured(S_RTT, work, seconds);
+    s_result_t stream = s_zmq_measured(S_STREAM, work, seconds);
+    s_result_t plain = s_zmq_measured(S_TCP_PLAIN, work, seconds);
+    s_result_t curve = s_zmq_measured(S_TCP_CURVE, work, seconds);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
     if (system(cmd) != 0)
