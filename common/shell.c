@@ -496,9 +496,24 @@ void ob_shell_flush(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
     ob_stages_stamp(self->stages, ob_stages_now_us());
 }
 
-/* --- pipelined commits -------------------------------------------------- */
+static bool s_readable(zsock_t *sock)
+{
+    return (zsock_events(sock) & ZMQ_POLLIN) != 0;
+}
 
-static bool s_input_waiting(ob_shell_t *self);
+/* A message waits on a pair's socket or a watched one. */
+static bool s_input_waiting(ob_shell_t *self)
+{
+    for (size_t i = 0; i < self->pull_count; i++)
+        if (s_readable(self->pulls[i].sock))
+            return true;
+    for (size_t i = 0; i < self->watched_count; i++)
+        if (!self->paused[i] && s_readable(self->watched[i]))
+            return true;
+    return false;
+}
+
+/* --- pipelined commits -------------------------------------------------- */
 
 /* Sends, in order, every pending batch whose sync has returned. */
 static void s_release_synced(ob_shell_t *self, const ob_shell_ops_t *ops, void *handler)
@@ -760,23 +775,6 @@ static size_t s_drain_pulls(ob_shell_t *self, const ob_shell_ops_t *ops, void *h
     if (self->pull_count)
         self->pull_next = (self->pull_next + 1) % self->pull_count;
     return taken;
-}
-
-static bool s_readable(zsock_t *sock)
-{
-    return (zsock_events(sock) & ZMQ_POLLIN) != 0;
-}
-
-/* A message waits on a pair's socket or a watched one. */
-static bool s_input_waiting(ob_shell_t *self)
-{
-    for (size_t i = 0; i < self->pull_count; i++)
-        if (s_readable(self->pulls[i].sock))
-            return true;
-    for (size_t i = 0; i < self->watched_count; i++)
-        if (!self->paused[i] && s_readable(self->watched[i]))
-            return true;
-    return false;
 }
 
 static void s_on_pipe(ob_shell_t *self)
